@@ -1,0 +1,560 @@
+/*
+ * forward.c — the float32 CPU forward pass of ZAYA (spec §4–§9) and the
+ * per-sequence decode state (spec §7).
+ *
+ * One call processes a batch of chunks.  Row-wise work (projections, norms,
+ * router, experts, LM head) runs over all rows of the batch at once; the
+ * sequence-wise work (the two causal convolutions, the delayed value, the
+ * attention over the cache) runs per chunk against that chunk's state.
+ * Every output value is a fixed-order reduction over its own row's inputs,
+ * so results do not depend on what else is in the batch.
+ */
+#include "model.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct eng_seq {
+    int len, cap;           /* tokens cached; K/V capacity in tokens */
+    int n_attn, nh, C, H, kvw;
+    float *U;               /* [n_attn][nh][C]: last nh raw packed projections */
+    float *prevx;           /* [n_attn][H]: x̂ of the last token (delayed value input) */
+    float **K, **V;         /* [n_attn] -> [cap][kvw] */
+};
+
+eng_seq *eng_seq_new(const eng_model *m)
+{
+    const eng_config *c = &m->cfg;
+    eng_seq *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->n_attn = c->n_sub / 2;
+    s->nh = c->cca_k0 + c->cca_k1 - 2;
+    s->C = eng_cfg_conv_channels(c);
+    s->H = c->hidden;
+    s->kvw = c->nk * c->head_dim;
+    size_t nu = (size_t)s->n_attn * (size_t)s->nh * (size_t)s->C;
+    s->U = calloc(nu ? nu : 1, sizeof(float));
+    s->prevx = calloc((size_t)s->n_attn * (size_t)s->H, sizeof(float));
+    s->K = calloc((size_t)s->n_attn, sizeof(float *));
+    s->V = calloc((size_t)s->n_attn, sizeof(float *));
+    if (!s->U || !s->prevx || !s->K || !s->V) {
+        eng_seq_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void eng_seq_free(eng_seq *s)
+{
+    if (!s)
+        return;
+    for (int a = 0; s->K && a < s->n_attn; a++)
+        free(s->K[a]);
+    for (int a = 0; s->V && a < s->n_attn; a++)
+        free(s->V[a]);
+    free(s->K);
+    free(s->V);
+    free(s->U);
+    free(s->prevx);
+    free(s);
+}
+
+void eng_seq_reset(eng_seq *s)
+{
+    s->len = 0;
+    memset(s->U, 0, (size_t)s->n_attn * (size_t)s->nh * (size_t)s->C * sizeof(float));
+    memset(s->prevx, 0, (size_t)s->n_attn * (size_t)s->H * sizeof(float));
+}
+
+int eng_seq_len(const eng_seq *s)
+{
+    return s->len;
+}
+
+static int seq_reserve(eng_seq *s, int need)
+{
+    if (need <= s->cap)
+        return 0;
+    int nc = s->cap ? s->cap : 64;
+    while (nc < need)
+        nc = nc > (1 << 29) ? need : 2 * nc;
+    size_t bytes = (size_t)nc * (size_t)s->kvw * sizeof(float);
+    for (int a = 0; a < s->n_attn; a++) {
+        float *k = realloc(s->K[a], bytes);
+        if (!k)
+            return -1;
+        s->K[a] = k;
+        float *v = realloc(s->V[a], bytes);
+        if (!v)
+            return -1;
+        s->V[a] = v;
+    }
+    s->cap = nc;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ kernels */
+
+/* Fixed-order dot product: 8 interleaved partial sums, then a fixed tree. */
+static float dot(const float *a, const float *b, int n)
+{
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            s[k] += a[i + k] * b[i + k];
+    for (; i < n; i++)
+        s[0] += a[i] * b[i];
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+/* Widens row r of w into buf (cols floats) unless it is already f32;
+ * returns a pointer to the float row. */
+static const float *mat_row(const eng_mat *w, int r, float *buf)
+{
+    size_t off = (size_t)r * (size_t)w->cols;
+    if (w->dt == ST_F32)
+        return (const float *)w->p + off;
+    const uint16_t *h = (const uint16_t *)w->p + off;
+    if (w->dt == ST_BF16)
+        for (int i = 0; i < w->cols; i++)
+            buf[i] = ut_bf16_to_f32(h[i]);
+    else
+        for (int i = 0; i < w->cols; i++)
+            buf[i] = ut_f16_to_f32(h[i]);
+    return buf;
+}
+
+/* y[t, o] = W[o, :] · x[t, :] (+ bias[o]) for t < T; x rows have stride
+ * w->cols, y rows stride w->rows.  rowbuf holds w->cols floats. */
+static void matmul(float *y, const float *x, int T, const eng_mat *w, const float *bias,
+                   float *rowbuf)
+{
+    for (int o = 0; o < w->rows; o++) {
+        const float *wr = mat_row(w, o, rowbuf);
+        float b = bias ? bias[o] : 0.0f;
+        for (int t = 0; t < T; t++)
+            y[(size_t)t * (size_t)w->rows + (size_t)o] = dot(wr, x + (size_t)t * (size_t)w->cols, w->cols) + b;
+    }
+}
+
+static void rmsnorm(float *out, const float *x, const float *w, int n, float eps)
+{
+    double ss = 0;
+    for (int i = 0; i < n; i++)
+        ss += (double)x[i] * (double)x[i];
+    float r = 1.0f / sqrtf((float)(ss / n) + eps);
+    for (int i = 0; i < n; i++)
+        out[i] = w[i] * (x[i] * r);
+}
+
+static float gelu(float x)
+{
+    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+}
+
+static float silu(float x)
+{
+    return x / (1.0f + expf(-x));
+}
+
+/* res = (res + rb) * rs + (y + hb) * hs, or res + y without scaling. */
+static void merge(float *res, const float *y, const float *hs, const float *hb, const float *rs,
+                  const float *rb, int H)
+{
+    if (!hs) {
+        for (int i = 0; i < H; i++)
+            res[i] += y[i];
+        return;
+    }
+    for (int i = 0; i < H; i++)
+        res[i] = (res[i] + rb[i]) * rs[i] + (y[i] + hb[i]) * hs[i];
+}
+
+/* Rotate-half RoPE on the first rot dims of v at position p. */
+static void rope(float *v, int rot, const float *inv_freq, int p)
+{
+    int half = rot / 2;
+    for (int i = 0; i < half; i++) {
+        float a = (float)p * inv_freq[i];
+        float cs = cosf(a), sn = sinf(a);
+        float x0 = v[i], x1 = v[i + half];
+        v[i] = x0 * cs - x1 * sn;
+        v[i + half] = x1 * cs + x0 * sn;
+    }
+}
+
+/* ---------------------------------------------------------------- scratch */
+
+typedef struct {
+    float *res, *xn, *y, *rowbuf;
+    float *u, *q0, *k0, *obuf, *xprev, *vc, *vd, *att;      /* attention */
+    float *uext, *mbuf, *z, *scores;
+    float *r, *eda, *rho, *h1, *h2, *lg;          /* router */
+    int *expert;
+    float *gate;
+    int *order;
+    float *xg, *a, *act, *eo;                     /* experts */
+    float *hfin;
+    void *blk;
+} scratch;
+
+static int scratch_alloc(scratch *s, const eng_model *m, int T, int maxn, int maxctx)
+{
+    const eng_config *c = &m->cfg;
+    size_t H = (size_t)c->hidden, C = (size_t)eng_cfg_conv_channels(c);
+    size_t kvw = (size_t)c->nk * (size_t)c->head_dim, qw = (size_t)c->nq * (size_t)c->head_dim;
+    size_t R = (size_t)c->router, S = (size_t)eng_cfg_slots(c), I = (size_t)c->inter;
+    size_t nh = (size_t)(c->cca_k0 + c->cca_k1 - 2), t = (size_t)T;
+    size_t maxcols = H;
+    if (qw > maxcols) maxcols = qw;
+    if (I > maxcols) maxcols = I;
+    if (R > maxcols) maxcols = R;
+    struct { float **p; size_t n; } f[] = {
+        {&s->res, t * H}, {&s->xn, t * H}, {&s->y, t * H}, {&s->rowbuf, maxcols},
+        {&s->u, t * C}, {&s->q0, t * qw}, {&s->k0, t * kvw}, {&s->obuf, (size_t)c->head_dim}, {&s->xprev, t * H}, {&s->vc, t * kvw / 2},
+        {&s->vd, t * kvw / 2}, {&s->att, t * qw},
+        {&s->uext, (nh + (size_t)maxn) * C}, {&s->mbuf, (nh + (size_t)maxn) * C},
+        {&s->z, (size_t)maxn * C}, {&s->scores, (size_t)maxctx},
+        {&s->r, t * R}, {&s->eda, t * R}, {&s->rho, t * R}, {&s->h1, t * R}, {&s->h2, t * R},
+        {&s->lg, t * S}, {&s->gate, t},
+        {&s->xg, t * H}, {&s->a, t * 2 * I}, {&s->act, t * I}, {&s->eo, t * H},
+        {&s->hfin, t * H},
+    };
+    size_t nf = sizeof f / sizeof f[0], total = 0;
+    for (size_t i = 0; i < nf; i++)
+        total += (f[i].n + 15) & ~(size_t)15;
+    size_t ints = 2 * t + 16;
+    s->blk = malloc(total * sizeof(float) + ints * sizeof(int));
+    if (!s->blk)
+        return -1;
+    float *p = s->blk;
+    for (size_t i = 0; i < nf; i++) {
+        *f[i].p = p;
+        p += (f[i].n + 15) & ~(size_t)15;
+    }
+    s->expert = (int *)p;
+    s->order = s->expert + t;
+    return 0;
+}
+
+/* ------------------------------------------------------------- sub-layers */
+
+/* CCA attention of sub-layer n over all chunks; reads sc->xn, writes sc->y. */
+static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, scratch *sc)
+{
+    const eng_config *c = &m->cfg;
+    const eng_sublayer *L = &m->sub[n];
+    int a_idx = n / 2, H = c->hidden, d = c->head_dim, nq = c->nq, nk = c->nk;
+    int G = nq / nk, C = eng_cfg_conv_channels(c), qw = nq * d, kvw = nk * d;
+    int K0 = c->cca_k0, K1 = c->cca_k1, nh = K0 + K1 - 2;
+    float sqrtd = sqrtf((float)d), inv_sqrtd = 1.0f / sqrtf((float)d);
+
+    /* Latent projections packed as u = [q0; k0] per row. */
+    matmul(sc->q0, sc->xn, T, &L->wq, NULL, sc->rowbuf);
+    matmul(sc->k0, sc->xn, T, &L->wk, NULL, sc->rowbuf);
+    for (int t = 0; t < T; t++) {
+        memcpy(sc->u + (size_t)t * C, sc->q0 + (size_t)t * qw, (size_t)qw * sizeof(float));
+        memcpy(sc->u + (size_t)t * C + qw, sc->k0 + (size_t)t * kvw, (size_t)kvw * sizeof(float));
+    }
+    /* Delayed-value inputs: each row's previous x̂ within its sequence. */
+    int r0 = 0;
+    for (int k = 0; k < nch; k++) {
+        const float *px = ch[k].seq->prevx + (size_t)a_idx * H;
+        memcpy(sc->xprev + (size_t)r0 * H, px, (size_t)H * sizeof(float));
+        if (ch[k].n > 1)
+            memcpy(sc->xprev + (size_t)(r0 + 1) * H, sc->xn + (size_t)r0 * H,
+                   (size_t)(ch[k].n - 1) * (size_t)H * sizeof(float));
+        r0 += ch[k].n;
+    }
+    matmul(sc->vc, sc->xn, T, &L->wv1, NULL, sc->rowbuf);
+    matmul(sc->vd, sc->xprev, T, &L->wv2, NULL, sc->rowbuf);
+
+    r0 = 0;
+    for (int k = 0; k < nch; k++) {
+        eng_seq *s = ch[k].seq;
+        int cn = ch[k].n, P0 = s->len;
+        float *U = s->U + (size_t)a_idx * (size_t)nh * (size_t)C;
+        /* Frames: nh history frames, then this chunk's rows. */
+        memcpy(sc->uext, U, (size_t)nh * (size_t)C * sizeof(float));
+        memcpy(sc->uext + (size_t)nh * C, sc->u + (size_t)r0 * C, (size_t)cn * (size_t)C * sizeof(float));
+        /* Stage 1, depthwise: m frames j = 0 .. cn+K1-2 (ext frame j+K0-1). */
+        int nm = cn + K1 - 1;
+        for (int j = 0; j < nm; j++) {
+            float *mo = sc->mbuf + (size_t)j * C;
+            for (int ci = 0; ci < C; ci++) {
+                float acc = L->conv0_b[ci];
+                for (int tap = 0; tap < K0; tap++)
+                    acc += L->conv0_w[ci * K0 + tap] * sc->uext[(size_t)(j + tap) * C + ci];
+                mo[ci] = acc;
+            }
+        }
+        /* Stage 2, grouped: z_t from m frames t .. t+K1-1. */
+        for (int t = 0; t < cn; t++) {
+            float *zo = sc->z + (size_t)t * C;
+            for (int o = 0; o < C; o++) {
+                int g = o / d;
+                float acc = L->conv1_b[o];
+                for (int tap = 0; tap < K1; tap++) {
+                    const float *mi = sc->mbuf + (size_t)(t + tap) * C + (size_t)g * d;
+                    const float *w = L->conv1_w + (size_t)o * d * K1;
+                    float part = 0;
+                    for (int j = 0; j < d; j++)
+                        part += w[j * K1 + tap] * mi[j];
+                    acc += part;
+                }
+                zo[o] = acc;
+            }
+        }
+        /* New conv window: the last nh frames. */
+        memcpy(U, sc->uext + (size_t)cn * C, (size_t)nh * (size_t)C * sizeof(float));
+        memcpy(s->prevx + (size_t)a_idx * H, sc->xn + (size_t)(r0 + cn - 1) * H,
+               (size_t)H * sizeof(float));
+
+        float *Kc = s->K[a_idx], *Vc = s->V[a_idx];
+        for (int t = 0; t < cn; t++) {
+            int row = r0 + t, p = P0 + t;
+            const float *q0 = sc->u + (size_t)row * C, *k0 = q0 + qw;
+            const float *z = sc->z + (size_t)t * C;
+            float *q = sc->att + (size_t)row * qw;
+            float *kk = Kc + (size_t)p * kvw, *vv = Vc + (size_t)p * kvw;
+            for (int g = 0; g < nk; g++) {
+                for (int j = 0; j < d; j++) {
+                    float ksum = 0;
+                    for (int i = 0; i < G; i++) {
+                        int h = g * G + i;
+                        float mq = (q0[h * d + j] + k0[g * d + j]) * 0.5f;
+                        q[h * d + j] = z[h * d + j] + mq;
+                        ksum += mq;
+                    }
+                    kk[g * d + j] = z[qw + g * d + j] + ksum / (float)G;
+                }
+            }
+            for (int h = 0; h < nq; h++) {
+                float *qh = q + h * d;
+                float nrm = sqrtf(dot(qh, qh, d));
+                float sc_q = sqrtd / nrm;
+                for (int j = 0; j < d; j++)
+                    qh[j] *= sc_q;
+                rope(qh, c->rot, m->inv_freq, p);
+            }
+            for (int g = 0; g < nk; g++) {
+                float *kh = kk + g * d;
+                float nrm = sqrtf(dot(kh, kh, d));
+                float sc_k = sqrtd / nrm * L->temp[g];
+                for (int j = 0; j < d; j++)
+                    kh[j] *= sc_k;
+                rope(kh, c->rot, m->inv_freq, p);
+            }
+            /* v = [vc; vd] split per KV head */
+            memcpy(vv, sc->vc + (size_t)row * (kvw / 2), (size_t)(kvw / 2) * sizeof(float));
+            memcpy(vv + kvw / 2, sc->vd + (size_t)row * (kvw / 2), (size_t)(kvw / 2) * sizeof(float));
+        }
+        /* Causal attention over the cache (now holding P0 + cn tokens). */
+        for (int t = 0; t < cn; t++) {
+            int row = r0 + t, p = P0 + t;
+            float *q = sc->att + (size_t)row * qw;
+            for (int h = 0; h < nq; h++) {
+                int g = h / G;
+                float *qh = q + h * d;
+                float mx = -INFINITY;
+                for (int tau = 0; tau <= p; tau++) {
+                    float sv = dot(qh, Kc + (size_t)tau * kvw + (size_t)g * d, d) * inv_sqrtd;
+                    sc->scores[tau] = sv;
+                    if (sv > mx)
+                        mx = sv;
+                }
+                float sum = 0;
+                for (int tau = 0; tau <= p; tau++) {
+                    float e = expf(sc->scores[tau] - mx);
+                    sc->scores[tau] = e;
+                    sum += e;
+                }
+                float inv = 1.0f / sum;
+                float *o = sc->obuf;
+                memset(o, 0, (size_t)d * sizeof(float));
+                for (int tau = 0; tau <= p; tau++) {
+                    float w = sc->scores[tau] * inv;
+                    const float *vr = Vc + (size_t)tau * kvw + (size_t)g * d;
+                    for (int j = 0; j < d; j++)
+                        o[j] += w * vr[j];
+                }
+                memcpy(qh, o, (size_t)d * sizeof(float)); /* q is no longer needed */
+            }
+        }
+        r0 += cn;
+    }
+    matmul(sc->y, sc->att, T, &L->wo, NULL, sc->rowbuf);
+}
+
+/* Top-1 MoE of sub-layer n; reads sc->xn, updates sc->eda, writes sc->y. */
+static void moe(const eng_model *m, int n, int T, scratch *sc)
+{
+    const eng_config *c = &m->cfg;
+    const eng_sublayer *L = &m->sub[n];
+    int H = c->hidden, R = c->router, E = c->n_experts, S = eng_cfg_slots(c), I = c->inter;
+
+    matmul(sc->r, sc->xn, T, &L->rdown, L->rdown_b, sc->rowbuf);
+    for (int t = 0; t < T; t++) {
+        float *r = sc->r + (size_t)t * R, *eda = sc->eda + (size_t)t * R;
+        if (L->rstate_scale)
+            for (int i = 0; i < R; i++)
+                r[i] += eda[i] * L->rstate_scale[i];
+        memcpy(eda, r, (size_t)R * sizeof(float));
+        rmsnorm(sc->rho + (size_t)t * R, r, L->reda_norm, R, (float)c->eps);
+    }
+    matmul(sc->h1, sc->rho, T, &L->r0, L->r0_b, sc->rowbuf);
+    for (size_t i = 0; i < (size_t)T * R; i++)
+        sc->h1[i] = gelu(sc->h1[i]);
+    matmul(sc->h2, sc->h1, T, &L->r2, L->r2_b, sc->rowbuf);
+    for (size_t i = 0; i < (size_t)T * R; i++)
+        sc->h2[i] = gelu(sc->h2[i]);
+    matmul(sc->lg, sc->h2, T, &L->r4, NULL, sc->rowbuf);
+    for (int t = 0; t < T; t++) {
+        float *lg = sc->lg + (size_t)t * S;
+        float mx = lg[0];
+        for (int e = 1; e < S; e++)
+            if (lg[e] > mx)
+                mx = lg[e];
+        float sum = 0;
+        for (int e = 0; e < S; e++) {
+            lg[e] = expf(lg[e] - mx);
+            sum += lg[e];
+        }
+        int best = 0;
+        float bestv = -INFINITY;
+        for (int e = 0; e < S; e++) {
+            lg[e] /= sum;
+            float v = lg[e] + L->balance[e];
+            if (v > bestv) { /* strict: lowest index wins ties */
+                bestv = v;
+                best = e;
+            }
+        }
+        sc->expert[t] = best;
+        sc->gate[t] = lg[best];
+    }
+    /* Skip slot. */
+    for (int t = 0; t < T; t++)
+        if (sc->expert[t] == E) {
+            float *y = sc->y + (size_t)t * H;
+            const float *x = sc->xn + (size_t)t * H;
+            float g = m->skip_mode == ENG_SKIP_ZERO ? 0.0f : sc->gate[t];
+            for (int i = 0; i < H; i++)
+                y[i] = g * x[i];
+        }
+    /* Experts, tokens grouped per expert. */
+    for (int e = 0; e < E; e++) {
+        int cnt = 0;
+        for (int t = 0; t < T; t++)
+            if (sc->expert[t] == e) {
+                sc->order[cnt] = t;
+                memcpy(sc->xg + (size_t)cnt * H, sc->xn + (size_t)t * H, (size_t)H * sizeof(float));
+                cnt++;
+            }
+        if (!cnt)
+            continue;
+        matmul(sc->a, sc->xg, cnt, &L->fc1[e], NULL, sc->rowbuf);
+        for (int i = 0; i < cnt; i++) {
+            const float *ar = sc->a + (size_t)i * 2 * I;
+            float *o = sc->act + (size_t)i * I;
+            for (int j = 0; j < I; j++)
+                o[j] = silu(ar[j]) * ar[I + j];
+        }
+        matmul(sc->eo, sc->act, cnt, &L->fc2[e], NULL, sc->rowbuf);
+        for (int i = 0; i < cnt; i++) {
+            int t = sc->order[i];
+            float g = sc->gate[t];
+            float *y = sc->y + (size_t)t * H;
+            const float *eo = sc->eo + (size_t)i * H;
+            for (int j = 0; j < H; j++)
+                y[j] = g * eo[j];
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ driver */
+
+int eng_forward(const eng_model *m, eng_chunk *ch, int nch, char *err, size_t errlen)
+{
+    const eng_config *c = &m->cfg;
+    int H = c->hidden, V = c->vocab;
+    if (nch <= 0)
+        return ut_err(err, errlen, "forward: empty batch");
+    int T = 0, maxn = 0, maxctx = 0;
+    for (int k = 0; k < nch; k++) {
+        if (!ch[k].seq || ch[k].n <= 0 || !ch[k].ids)
+            return ut_err(err, errlen, "forward: chunk %d is empty", k);
+        for (int j = 0; j < k; j++)
+            if (ch[j].seq == ch[k].seq)
+                return ut_err(err, errlen, "forward: chunks %d and %d continue the same sequence", j, k);
+        for (int i = 0; i < ch[k].n; i++)
+            if (ch[k].ids[i] < 0 || ch[k].ids[i] >= V)
+                return ut_err(err, errlen, "token id %d (chunk %d, position %d) is outside the "
+                              "vocabulary [0, %d)", ch[k].ids[i], k, i, V);
+        if (ch[k].n > (1 << 30) - ch[k].seq->len || T > (1 << 30) - ch[k].n)
+            return ut_err(err, errlen, "forward: too many tokens");
+        T += ch[k].n;
+        if (ch[k].n > maxn)
+            maxn = ch[k].n;
+        if (ch[k].seq->len + ch[k].n > maxctx)
+            maxctx = ch[k].seq->len + ch[k].n;
+    }
+    for (int k = 0; k < nch; k++)
+        if (seq_reserve(ch[k].seq, ch[k].seq->len + ch[k].n))
+            return ut_err(err, errlen, "out of memory growing the KV cache to %d tokens",
+                          ch[k].seq->len + ch[k].n);
+    scratch sc;
+    if (scratch_alloc(&sc, m, T, maxn, maxctx))
+        return ut_err(err, errlen, "out of memory for a batch of %d tokens", T);
+
+    /* Embeddings and the first merge (branch side only). */
+    int row = 0;
+    for (int k = 0; k < nch; k++)
+        for (int i = 0; i < ch[k].n; i++, row++) {
+            float *x = sc.res + (size_t)row * H;
+            const float *e = mat_row(&m->embed, ch[k].ids[i], sc.rowbuf);
+            if (m->sub[0].hs)
+                for (int j = 0; j < H; j++)
+                    x[j] = (e[j] + m->sub[0].hb[j]) * m->sub[0].hs[j];
+            else
+                memcpy(x, e, (size_t)H * sizeof(float));
+        }
+    for (int n = 0; n < c->n_sub; n++) {
+        const eng_sublayer *L = &m->sub[n];
+        for (int t = 0; t < T; t++) {
+            float *res = sc.res + (size_t)t * H;
+            if (n > 0)
+                merge(res, sc.y + (size_t)t * H, L->hs, L->hb, L->rs, L->rb, H);
+            rmsnorm(sc.xn + (size_t)t * H, res, L->norm, H, (float)c->eps);
+        }
+        if (n % 2 == 0)
+            attention(m, n, ch, nch, T, &sc);
+        else
+            moe(m, n, T, &sc);
+    }
+    for (int t = 0; t < T; t++) {
+        float *res = sc.res + (size_t)t * H;
+        merge(res, sc.y + (size_t)t * H, m->final_hs, m->final_hb, m->final_rs, m->final_rb, H);
+    }
+    /* LM head over the rows whose logits were asked for. */
+    row = 0;
+    for (int k = 0; k < nch; k++) {
+        if (ch[k].logits) {
+            int first = ch[k].all_logits ? 0 : ch[k].n - 1;
+            int cnt = ch[k].n - first;
+            for (int i = 0; i < cnt; i++)
+                rmsnorm(sc.hfin + (size_t)i * H, sc.res + (size_t)(row + first + i) * H,
+                        m->final_norm, H, (float)c->eps);
+            matmul(ch[k].logits, sc.hfin, cnt, &m->lm_head, m->lm_head_b, sc.rowbuf);
+        }
+        row += ch[k].n;
+    }
+    for (int k = 0; k < nch; k++)
+        ch[k].seq->len += ch[k].n;
+    free(sc.blk);
+    return 0;
+}

@@ -1,0 +1,14 @@
+/*
+ * cli.h — the zeval subcommands.  Each takes the arguments after its name
+ * and returns the process exit status: 0 success, 1 failure (with a
+ * message on stderr), 2 usage error.
+ */
+#ifndef ZEVAL_CLI_H
+#define ZEVAL_CLI_H
+
+int cli_logits(int argc, char **argv);
+
+/* Prints "zeval: msg" to stderr and returns status. */
+int cli_fail(int status, const char *msg);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * main.c — the zeval command line: dispatches to the subcommands.
+ */
+#include "cli.h"
+#include "version.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "zeval %s — offline evaluation harness with a built-in ZAYA1 engine\n"
+            "\n"
+            "usage: zeval COMMAND [options]\n"
+            "\n"
+            "commands:\n"
+            "  logits    raw float32 logits of the built-in engine for given token ids\n"
+            "  version   print the version\n"
+            "\n"
+            "Run 'zeval COMMAND --help' for a command's options; README.md has the full reference.\n",
+            ZEVAL_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        help(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        help(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("zeval %s\n", ZEVAL_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "logits") == 0)
+        return cli_logits(argc - 2, argv + 2);
+    fprintf(stderr, "zeval: unknown command '%s'\n", cmd);
+    help(stderr);
+    return 2;
+}

@@ -1,0 +1,1 @@
+#define ZEVAL_VERSION "0.1.0"

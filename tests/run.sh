@@ -1,0 +1,34 @@
+#!/bin/sh
+# Runs every test program of every build variant and prints the closing
+# "N passed, N failed, N skipped" line.
+#   usage: tests/run.sh VARIANT_DIR... -- TEST...   (as the Makefile calls it)
+#   a variant dir holds zeval and tests/<name>; variants: build/rel build/asan
+set -u
+variants=""
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do variants="$variants $1"; shift; done
+[ "${1:-}" = "--" ] && shift
+tests="$*"
+pass=0 fail=0 skip=0
+log=$(mktemp)
+for v in $variants; do
+  name=$(basename "$v")
+  for t in $tests; do
+    ZEVAL_BIN="$v/zeval" ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" \
+      UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+      "$v/tests/$t" >"$log" 2>&1
+    rc=$?
+    sed "s/^\(PASS\|FAIL\|SKIP\) /\1 [$name] $t: /" "$log" | grep -E '^(PASS|FAIL|SKIP) '
+    p=$(grep -c '^PASS ' "$log"); f=$(grep -c '^FAIL ' "$log"); s=$(grep -c '^SKIP ' "$log")
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+      echo "FAIL [$name] $t: exited with status $rc without reporting a failing case"
+      tail -n 30 "$log" | sed 's/^/    /'
+      fail=$((fail + 1))
+    elif [ "$f" -ne 0 ]; then
+      grep -v -E '^(PASS|FAIL|SKIP) ' "$log" | tail -n 30 | sed 's/^/    /'
+    fi
+  done
+done
+rm -f "$log"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
