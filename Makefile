@@ -21,7 +21,7 @@ HARNESS_SRC = harness/args.c harness/cli_logits.c
 MAIN_SRC    = harness/main.c
 LIB_SRC     = $(ENGINE_SRC) $(HARNESS_SRC)
 
-TESTS = test_golden
+TESTS = test_golden test_layouts
 
 B  = build/rel
 BS = build/asan
