@@ -16,12 +16,12 @@ LIBS     = -lcjson -lm -lpthread
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-ENGINE_SRC  = engine/util.c engine/safetensors.c engine/config.c engine/model.c engine/forward.c
-HARNESS_SRC = harness/args.c harness/cli_logits.c
+ENGINE_SRC  = engine/util.c engine/safetensors.c engine/config.c engine/model.c engine/forward.c engine/sampler.c engine/serve.c
+HARNESS_SRC = harness/args.c harness/cli_logits.c harness/cli_generate.c
 MAIN_SRC    = harness/main.c
 LIB_SRC     = $(ENGINE_SRC) $(HARNESS_SRC)
 
-TESTS = test_golden test_layouts
+TESTS = test_golden test_layouts test_batch test_sampler
 
 B  = build/rel
 BS = build/asan

@@ -436,6 +436,8 @@ static void moe(const eng_model *m, int n, int T, scratch *sc)
         }
         sc->expert[t] = best;
         sc->gate[t] = lg[best];
+        if (m->route_counts)
+            m->route_counts[(size_t)(n / 2) * (size_t)S + (size_t)best]++;
     }
     /* Skip slot. */
     for (int t = 0; t < T; t++)

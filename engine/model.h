@@ -67,6 +67,9 @@ typedef struct eng_model {
     float *final_hs, *final_hb, *final_rs, *final_rb, *final_norm;
     float *inv_freq;            /* [rot/2] */
     eng_skip_mode skip_mode;
+    /* Optional routing histogram, [n_sub/2][slots]: when non-NULL, every
+     * routing decision of MoE sub-layer 2j+1 increments [j][slot]. */
+    uint64_t *route_counts;
     st_dtype weight_dtype;      /* dtype of the embedding (for reports) */
     uint64_t weight_bytes;      /* bytes of all tensors in the files */
     void **owned;               /* allocations freed with the model */

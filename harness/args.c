@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,4 +117,28 @@ int cli_fail(int status, const char *msg)
 {
     fprintf(stderr, "zeval: %s\n", msg);
     return status;
+}
+
+int args_float(const char *s, const char *what, double *out, char *err, size_t errlen)
+{
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v))
+        return ut_err(err, errlen, "%s: expected a number, found '%s'", what, s);
+    *out = v;
+    return 0;
+}
+
+int args_u64(const char *s, const char *what, unsigned long long *out, char *err, size_t errlen)
+{
+    errno = 0;
+    char *end;
+    if (*s == '-')
+        return ut_err(err, errlen, "%s: expected a non-negative integer, found '%s'", what, s);
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno)
+        return ut_err(err, errlen, "%s: expected a non-negative integer, found '%s'", what, s);
+    *out = v;
+    return 0;
 }

@@ -29,4 +29,10 @@ int args_ids(const char *s, int **out, int *n, char *err, size_t errlen);
 /* Parses a non-negative integer (optionally with a K = x1024 suffix). */
 int args_count(const char *s, const char *what, long *out, char *err, size_t errlen);
 
+/* Parses a finite floating-point number. */
+int args_float(const char *s, const char *what, double *out, char *err, size_t errlen);
+
+/* Parses an unsigned 64-bit integer (decimal). */
+int args_u64(const char *s, const char *what, unsigned long long *out, char *err, size_t errlen);
+
 #endif

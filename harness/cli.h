@@ -7,6 +7,7 @@
 #define ZEVAL_CLI_H
 
 int cli_logits(int argc, char **argv);
+int cli_generate(int argc, char **argv);
 
 /* Prints "zeval: msg" to stderr and returns status. */
 int cli_fail(int status, const char *msg);

@@ -16,6 +16,7 @@ static void help(FILE *f)
             "\n"
             "commands:\n"
             "  logits    raw float32 logits of the built-in engine for given token ids\n"
+            "  generate  generate tokens with the built-in engine (greedy or sampled)\n"
             "  version   print the version\n"
             "\n"
             "Run 'zeval COMMAND --help' for a command's options; README.md has the full reference.\n",
@@ -39,6 +40,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "logits") == 0)
         return cli_logits(argc - 2, argv + 2);
+    if (strcmp(cmd, "generate") == 0)
+        return cli_generate(argc - 2, argv + 2);
     fprintf(stderr, "zeval: unknown command '%s'\n", cmd);
     help(stderr);
     return 2;

@@ -1,0 +1,72 @@
+/*
+ * backend.h — the one interface the harness drives generation through
+ * (DESIGN.md, "The backend contract").  The built-in CPU engine implements
+ * it here; the remote OpenAI-compatible client implements the same calls.
+ *
+ * Use: submit any number of requests, then call pump until pending() is 0.
+ * Each pump advances every request in flight by one engine step and
+ * returns the events of that step.  A request's tokens depend only on
+ * (weights, prompt, sampling, seed), never on what else is in flight.
+ */
+#ifndef ZEVAL_BACKEND_H
+#define ZEVAL_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sampler.h"
+
+typedef struct {
+    const int32_t *prompt;  /* copied at submit */
+    int n_prompt;
+    int max_new;            /* generation budget in tokens (>= 1) */
+    smp_params sampling;
+    uint64_t seed;
+    const int32_t *stop_ids;/* copied at submit; a stop id ends the request (it is kept) */
+    int n_stop;
+    int vocab_limit;        /* ids >= this are never sampled; 0 = model vocabulary */
+    void *user;             /* opaque, returned in events */
+} eng_request;
+
+typedef enum { ENG_FINISH_STOP, ENG_FINISH_LENGTH, ENG_FINISH_ERROR } eng_finish;
+
+const char *eng_finish_name(eng_finish f);
+
+typedef enum { ENG_EV_TOKEN, ENG_EV_FINISHED } eng_event_kind;
+
+typedef struct {
+    eng_event_kind kind;
+    void *user;
+    int32_t token;          /* ENG_EV_TOKEN: the new token */
+    /* ENG_EV_FINISHED: */
+    eng_finish finish;
+    const int32_t *ids;     /* all generated ids; valid until the next pump */
+    int n_ids;
+    double t_first;         /* seconds from submit to the first token */
+    double t_total;         /* seconds from submit to finish */
+    const char *error;      /* ENG_FINISH_ERROR: the message */
+} eng_event;
+
+typedef struct eng_backend eng_backend;
+struct eng_backend {
+    int (*submit)(eng_backend *b, const eng_request *r, char *err, size_t errlen);
+    /* Runs one step; writes up to maxev events (*nev).  Events that do not
+     * fit stay queued for the next call. */
+    int (*pump)(eng_backend *b, eng_event *ev, int maxev, int *nev, char *err, size_t errlen);
+    /* Requests submitted and not yet reported finished. */
+    int (*pending)(const eng_backend *b);
+    void (*free)(eng_backend *b);
+    const char *name;
+};
+
+struct eng_model;
+/* The built-in engine over a loaded model (borrowed; must outlive the
+ * backend).  max_step_tokens bounds the tokens of one forward call
+ * (prefill chunks are cut to fit; at least one token per request). */
+eng_backend *eng_backend_cpu(const struct eng_model *m, int max_step_tokens);
+
+/* Statistics of the CPU backend: forward calls and the histogram of
+ * sequences per call (hist[k] = calls with k sequences, k < nhist). */
+void eng_backend_cpu_stats(const eng_backend *b, uint64_t *calls, uint64_t *hist, int nhist);
+
+#endif

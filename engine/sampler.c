@@ -1,0 +1,182 @@
+/*
+ * sampler.c — see sampler.h.
+ *
+ * Softmax runs in double.  Tokens whose probability is below 1e-12 of the
+ * most likely one are dropped before sorting (their total mass is below
+ * 3e-7 even over a 262K vocabulary), which keeps a step to one pass plus a
+ * sort of the plausible candidates.
+ */
+#include "sampler.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+typedef struct {
+    double p;
+    int id;
+} cand;
+
+struct smp_scratch {
+    int n;
+    cand *c;
+};
+
+smp_params smp_greedy(void)
+{
+    smp_params p = {0.0f, 0, 1.0f, 0.0f};
+    return p;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t smp_rng(uint64_t seed, uint64_t counter)
+{
+    return mix64(mix64(seed + 0x9e3779b97f4a7c15ull) ^ (counter * 0xd1b54a32d192ed03ull + 1));
+}
+
+double smp_uniform(uint64_t seed, uint64_t counter)
+{
+    return (double)(smp_rng(seed, counter) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+int smp_validate(const smp_params *p, char *err, unsigned long errlen)
+{
+    if (!(p->temperature >= 0) || p->temperature > 100)
+        return ut_err(err, errlen, "temperature %g out of range [0, 100]", p->temperature);
+    if (p->top_k < 0)
+        return ut_err(err, errlen, "top-k %d must be >= 0 (0 = off)", p->top_k);
+    if (!(p->top_p > 0 && p->top_p <= 1))
+        return ut_err(err, errlen, "top-p %g out of range (0, 1]", p->top_p);
+    if (!(p->min_p >= 0 && p->min_p <= 1))
+        return ut_err(err, errlen, "min-p %g out of range [0, 1]", p->min_p);
+    return 0;
+}
+
+smp_scratch *smp_scratch_new(int n)
+{
+    smp_scratch *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->n = n;
+    s->c = malloc((size_t)(n > 0 ? n : 1) * sizeof *s->c);
+    if (!s->c) {
+        smp_scratch_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void smp_scratch_free(smp_scratch *s)
+{
+    if (!s)
+        return;
+    free(s->c);
+    free(s);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p > y->p ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int greedy(const float *logits, int n)
+{
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (logits[i] > logits[b])
+            b = i;
+    return b;
+}
+
+/* Fills s->c with the kept candidates sorted by probability (unnormalised);
+ * returns the count and their total mass in *mass. */
+static int filter(const float *logits, int n, const smp_params *p, smp_scratch *s, double *mass)
+{
+    double inv_t = 1.0 / p->temperature;
+    double mx = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (logits[i] > mx)
+            mx = logits[i];
+    double cut = log(1e-12);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        double z = ((double)logits[i] - mx) * inv_t;
+        if (z >= cut) {
+            s->c[k].p = exp(z);
+            s->c[k].id = i;
+            k++;
+        }
+    }
+    qsort(s->c, (size_t)k, sizeof *s->c, cmp_desc);
+    if (p->top_k > 0 && p->top_k < k)
+        k = p->top_k;
+    double total = 0;
+    for (int i = 0; i < k; i++)
+        total += s->c[i].p;
+    if (p->top_p < 1) {
+        double cum = 0, need = p->top_p * total;
+        int keep = k;
+        for (int i = 0; i < k; i++) {
+            cum += s->c[i].p;
+            if (cum >= need) {
+                keep = i + 1;
+                break;
+            }
+        }
+        k = keep;
+    }
+    if (p->min_p > 0) {
+        double thr = p->min_p * s->c[0].p;
+        int keep = 1;
+        while (keep < k && s->c[keep].p >= thr)
+            keep++;
+        k = keep;
+    }
+    total = 0;
+    for (int i = 0; i < k; i++)
+        total += s->c[i].p;
+    *mass = total;
+    return k;
+}
+
+int smp_sample(const float *logits, int n, const smp_params *p, uint64_t seed, uint64_t counter,
+               smp_scratch *s)
+{
+    if (p->temperature == 0 || p->top_k == 1)
+        return greedy(logits, n);
+    double mass;
+    int k = filter(logits, n, p, s, &mass);
+    double u = smp_uniform(seed, counter) * mass, cum = 0;
+    for (int i = 0; i < k; i++) {
+        cum += s->c[i].p;
+        if (u < cum)
+            return s->c[i].id;
+    }
+    return s->c[k - 1].id;
+}
+
+int smp_candidates(const float *logits, int n, const smp_params *p, smp_scratch *s, int *ids,
+                   double *probs)
+{
+    if (p->temperature == 0 || p->top_k == 1) {
+        ids[0] = greedy(logits, n);
+        probs[0] = 1;
+        return 1;
+    }
+    double mass;
+    int k = filter(logits, n, p, s, &mass);
+    for (int i = 0; i < k; i++) {
+        ids[i] = s->c[i].id;
+        probs[i] = s->c[i].p / mass;
+    }
+    return k;
+}

@@ -1,0 +1,174 @@
+/*
+ * cli_generate.c — `zeval generate`: run the built-in engine through the
+ * backend interface and print the generated ids (or text, once a
+ * tokenizer is available).
+ *
+ * With --num-seqs K, K requests run concurrently with seeds S, S+1, ...,
+ * one output line each, in request order.
+ */
+#include "args.h"
+#include "cli.h"
+#include "../engine/backend.h"
+#include "../engine/model.h"
+#include "../engine/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: zeval generate --model DIR [--weights FILE] (--ids 2,17,... | --prompt TEXT)\n"
+    "                      --max-tokens N [--temperature X] [--top-p X] [--top-k N]\n"
+    "                      [--min-p X] [--seed S] [--num-seqs K] [--ignore-eos]\n"
+    "                      [--skip-output scaled-input|zero]\n";
+
+typedef struct {
+    int32_t *ids;
+    int n;
+    eng_finish finish;
+    int done;
+} result;
+
+int cli_generate(int argc, char **argv)
+{
+    args_opt o[] = {{"model", 1, NULL},       {"weights", 1, NULL},   {"ids", 1, NULL},
+                    {"prompt", 1, NULL},      {"max-tokens", 1, NULL}, {"temperature", 1, NULL},
+                    {"top-p", 1, NULL},       {"top-k", 1, NULL},     {"min-p", 1, NULL},
+                    {"seed", 1, NULL},        {"num-seqs", 1, NULL},  {"ignore-eos", 0, NULL},
+                    {"skip-output", 1, NULL}, {"help", 0, NULL}};
+    int no = (int)(sizeof o / sizeof o[0]);
+    char err[2048];
+    if (args_parse(argc, argv, o, no, err, sizeof err)) {
+        fprintf(stderr, "zeval generate: %s\n%s", err, usage);
+        return 2;
+    }
+    if (args_get(o, no, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    const char *dir = args_get(o, no, "model"), *ids_s = args_get(o, no, "ids");
+    const char *mt = args_get(o, no, "max-tokens");
+    if (!dir || !mt || (!ids_s && !args_get(o, no, "prompt"))) {
+        fprintf(stderr, "zeval generate: --model, --max-tokens and --ids or --prompt are "
+                        "required\n%s", usage);
+        return 2;
+    }
+    if (!ids_s)
+        return cli_fail(2, "generate: --prompt needs the tokenizer, which this build does not "
+                           "have yet; pass token ids with --ids");
+    smp_params sp = smp_greedy();
+    long maxtok = 0, topk = 0, nseq = 1;
+    double x;
+    unsigned long long seed = 0;
+    const char *v;
+    if (args_count(mt, "--max-tokens", &maxtok, err, sizeof err) ||
+        ((v = args_get(o, no, "num-seqs")) && args_count(v, "--num-seqs", &nseq, err, sizeof err)) ||
+        ((v = args_get(o, no, "top-k")) && args_count(v, "--top-k", &topk, err, sizeof err)) ||
+        ((v = args_get(o, no, "seed")) && args_u64(v, "--seed", &seed, err, sizeof err))) {
+        fprintf(stderr, "zeval generate: %s\n", err);
+        return 2;
+    }
+    if (maxtok < 1 || maxtok > (1 << 24) || nseq < 1 || nseq > 4096 || topk > (1 << 24)) {
+        fprintf(stderr, "zeval generate: --max-tokens must be 1..16777216 and --num-seqs 1..4096\n");
+        return 2;
+    }
+    sp.top_k = (int)topk;
+    struct { const char *name; float *dst; } fl[] = {
+        {"temperature", &sp.temperature}, {"top-p", &sp.top_p}, {"min-p", &sp.min_p}};
+    for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++) {
+        if (!(v = args_get(o, no, fl[i].name)))
+            continue;
+        char what[32];
+        snprintf(what, sizeof what, "--%s", fl[i].name);
+        if (args_float(v, what, &x, err, sizeof err)) {
+            fprintf(stderr, "zeval generate: %s\n", err);
+            return 2;
+        }
+        *fl[i].dst = (float)x;
+    }
+    if (smp_validate(&sp, err, sizeof err)) {
+        fprintf(stderr, "zeval generate: %s\n", err);
+        return 2;
+    }
+    const char *skip = args_get(o, no, "skip-output");
+    if (skip && strcmp(skip, "zero") != 0 && strcmp(skip, "scaled-input") != 0) {
+        fprintf(stderr, "zeval generate: --skip-output must be scaled-input or zero\n");
+        return 2;
+    }
+    int *ids = NULL, n = 0;
+    if (args_ids(ids_s, &ids, &n, err, sizeof err)) {
+        fprintf(stderr, "zeval generate: %s\n", err);
+        return 2;
+    }
+
+    int status = 1;
+    eng_model *m = NULL;
+    eng_backend *b = NULL;
+    result *res = calloc((size_t)nseq, sizeof *res);
+    int32_t *prompt = malloc((size_t)n * sizeof *prompt);
+    eng_event ev[256];
+    if (!res || !prompt) {
+        snprintf(err, sizeof err, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        prompt[i] = ids[i];
+    if (eng_model_load(dir, args_get(o, no, "weights"), &m, err, sizeof err))
+        goto done;
+    if (skip && strcmp(skip, "zero") == 0)
+        m->skip_mode = ENG_SKIP_ZERO;
+    b = eng_backend_cpu(m, 0);
+    if (!b) {
+        snprintf(err, sizeof err, "out of memory");
+        goto done;
+    }
+    int32_t eos = m->cfg.eos_id;
+    for (long i = 0; i < nseq; i++) {
+        eng_request r = {prompt, n, (int)maxtok, sp, seed + (uint64_t)i,
+                         &eos, args_get(o, no, "ignore-eos") ? 0 : 1, 0, &res[i]};
+        if (b->submit(b, &r, err, sizeof err))
+            goto done;
+    }
+    while (b->pending(b) > 0) {
+        int nev;
+        if (b->pump(b, ev, (int)(sizeof ev / sizeof ev[0]), &nev, err, sizeof err))
+            goto done;
+        for (int i = 0; i < nev; i++) {
+            if (ev[i].kind != ENG_EV_FINISHED)
+                continue;
+            result *r = ev[i].user;
+            r->ids = malloc((size_t)ev[i].n_ids * sizeof(int32_t));
+            if (!r->ids) {
+                snprintf(err, sizeof err, "out of memory");
+                goto done;
+            }
+            memcpy(r->ids, ev[i].ids, (size_t)ev[i].n_ids * sizeof(int32_t));
+            r->n = ev[i].n_ids;
+            r->finish = ev[i].finish;
+            r->done = 1;
+        }
+    }
+    for (long i = 0; i < nseq; i++) {
+        for (int k = 0; k < res[i].n; k++)
+            printf("%s%d", k ? " " : "", res[i].ids[k]);
+        printf("\n");
+    }
+    if (fflush(stdout) != 0) {
+        snprintf(err, sizeof err, "stdout: write failed");
+        goto done;
+    }
+    status = 0;
+done:
+    if (status)
+        cli_fail(1, err);
+    if (res)
+        for (long i = 0; i < nseq; i++)
+            free(res[i].ids);
+    free(res);
+    if (b)
+        b->free(b);
+    eng_model_free(m);
+    free(prompt);
+    free(ids);
+    return status;
+}
