@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "model.h"
 #include "util.h"
+#include "vocab_count.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -634,6 +635,25 @@ int eng_model_load(const char *dir, const char *weights, eng_model **out, char *
         float e = (float)(2 * i) / (float)c->rot;
         m->inv_freq[i] = 1.0f / powf((float)c->rope_theta, e);
     }
+    /* A tokenizer shipped with the checkpoint must not emit ids past the
+     * embedding table. */
+    char *tokpath = ut_path_join(dir, "tokenizer.json");
+    if (!tokpath) {
+        ut_err(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (file_exists(tokpath)) {
+        long nids = 0;
+        r = eng_tokenizer_json_ids(tokpath, &nids, err, errlen);
+        if (r == 0 && nids > c->vocab)
+            r = ut_err(err, errlen, "%s: tokenizer.json has %ld ids, more than vocab_size %d",
+                       dir, nids, c->vocab);
+        if (r) {
+            free(tokpath);
+            goto fail;
+        }
+    }
+    free(tokpath);
     *out = m;
     return 0;
 fail:

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +341,8 @@ typedef struct {
     int64_t shape[ST_MAX_DIMS];
     const void *data;
     size_t nbytes;
+    st_fill_fn fill;    /* generated data (data == NULL) */
+    void *fill_ctx;
 } w_entry;
 
 struct st_writer {
@@ -381,6 +384,82 @@ int st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim,
     x->data = data;
     x->nbytes = numel * st_dtype_size(dtype);
     w->n++;
+    return 0;
+}
+
+int st_writer_add_gen(st_writer *w, const char *name, st_dtype dtype, int ndim,
+                      const int64_t *shape, st_fill_fn fill, void *ctx, char *err,
+                      size_t errlen)
+{
+    if (!fill)
+        return ut_err(err, errlen, "tensor '%s': no fill function", name);
+    if (st_writer_add(w, name, dtype, ndim, shape, NULL, err, errlen))
+        return -1;
+    w->e[w->n - 1].fill = fill;
+    w->e[w->n - 1].fill_ctx = ctx;
+    return 0;
+}
+
+/* Generated data goes out through two chunk buffers: while one chunk is
+ * written by a helper thread, the next is generated into the other. */
+typedef struct {
+    FILE *f;
+    const void *p;
+    size_t n;
+    int ok;
+} gen_job;
+
+typedef struct {
+    void *buf[2];
+    int cur, active;
+    pthread_t th;
+    gen_job job;
+} gen_io;
+
+static void *gen_job_run(void *arg)
+{
+    gen_job *j = arg;
+    j->ok = fwrite(j->p, 1, j->n, j->f) == j->n;
+    return NULL;
+}
+
+/* Waits for the write in flight, if any. */
+static int gen_wait(gen_io *g)
+{
+    if (!g->active)
+        return 0;
+    pthread_join(g->th, NULL);
+    g->active = 0;
+    return g->job.ok ? 0 : -1;
+}
+
+static int gen_write(gen_io *g, FILE *f, const void *p, size_t n)
+{
+    if (gen_wait(g))
+        return -1;
+    g->job = (gen_job){f, p, n, 0};
+    if (pthread_create(&g->th, NULL, gen_job_run, &g->job) != 0)
+        return fwrite(p, 1, n, f) == n ? 0 : -1;
+    g->active = 1;
+    return 0;
+}
+
+static int write_gen(FILE *f, const w_entry *x, gen_io *g)
+{
+    size_t es = st_dtype_size(x->dtype);
+    for (int i = 0; i < 2; i++)
+        if (!g->buf[i] && !(g->buf[i] = malloc(ST_GEN_CHUNK * 8)))
+            return -1;
+    uint64_t numel = es ? x->nbytes / es : 0;
+    for (uint64_t first = 0; first < numel; first += ST_GEN_CHUNK) {
+        uint64_t cnt = numel - first < ST_GEN_CHUNK ? numel - first : ST_GEN_CHUNK;
+        void *b = g->buf[g->cur];  /* not in flight: gen_write joined its last write */
+        if (x->fill(x->fill_ctx, first, cnt, b) != 0)
+            return -1;
+        if (gen_write(g, f, b, (size_t)cnt * es))
+            return -1;
+        g->cur ^= 1;
+    }
     return 0;
 }
 
@@ -464,9 +543,16 @@ int st_writer_save(st_writer *w, const char *path, char *err, size_t errlen)
     for (int i = 0; i < 8; i++)
         lenb[i] = (uint8_t)((uint64_t)hl >> (8 * i));
     int ok = fwrite(lenb, 1, 8, f) == 8 && fwrite(h, 1, hl, f) == hl;
+    gen_io g = {{NULL, NULL}, 0, 0, 0, {0}};
     for (int i = 0; ok && i < w->n; i++)
-        if (w->e[i].nbytes)
-            ok = fwrite(w->e[i].data, 1, w->e[i].nbytes, f) == w->e[i].nbytes;
+        if (w->e[i].fill)
+            ok = w->e[i].nbytes == 0 || write_gen(f, &w->e[i], &g) == 0;
+        else if (w->e[i].nbytes)
+            ok = gen_wait(&g) == 0 &&
+                 fwrite(w->e[i].data, 1, w->e[i].nbytes, f) == w->e[i].nbytes;
+    ok = gen_wait(&g) == 0 && ok;
+    free(g.buf[0]);
+    free(g.buf[1]);
     ok = (fclose(f) == 0) && ok;
     free(h);
     if (!ok || rename(tmp, path) != 0) {

@@ -76,6 +76,21 @@ st_writer *st_writer_new(void);
 /* data is borrowed and must stay valid until st_writer_save returns. */
 int st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim,
                   const int64_t *shape, const void *data, char *err, size_t errlen);
+/*
+ * Generated tensor data: fill(ctx, first, count, out) writes elements
+ * [first, first + count) of the tensor (row-major element index) into out,
+ * in the tensor's dtype, and returns 0 (or -1 to abort the save).  The
+ * writer calls it in chunks of at most ST_GEN_CHUNK elements, in order,
+ * from the saving thread, so a tensor of any size is written through two
+ * chunk buffers (one is written out by a helper thread while the next is
+ * filled).
+ */
+typedef int (*st_fill_fn)(void *ctx, uint64_t first, uint64_t count, void *out);
+#define ST_GEN_CHUNK ((uint64_t)1 << 22)
+/* ctx is borrowed and must stay valid until st_writer_save returns. */
+int st_writer_add_gen(st_writer *w, const char *name, st_dtype dtype, int ndim,
+                      const int64_t *shape, st_fill_fn fill, void *ctx, char *err,
+                      size_t errlen);
 /* Adds an entry to __metadata__ (string values only, as the format says). */
 int st_writer_meta(st_writer *w, const char *key, const char *value);
 /* Total bytes the file will have. */

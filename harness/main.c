@@ -17,6 +17,8 @@ static void help(FILE *f)
             "commands:\n"
             "  logits    raw float32 logits of the built-in engine for given token ids\n"
             "  generate  generate tokens with the built-in engine (greedy or sampled)\n"
+            "  init-model  write a random ZAYA checkpoint (tiny, zaya1-8b or a config file)\n"
+            "  bench     decode/prefill throughput of the engine vs. measured memory bandwidth\n"
             "  version   print the version\n"
             "\n"
             "Run 'zeval COMMAND --help' for a command's options; README.md has the full reference.\n",
@@ -42,6 +44,10 @@ int main(int argc, char **argv)
         return cli_logits(argc - 2, argv + 2);
     if (strcmp(cmd, "generate") == 0)
         return cli_generate(argc - 2, argv + 2);
+    if (strcmp(cmd, "init-model") == 0)
+        return cli_init_model(argc - 2, argv + 2);
+    if (strcmp(cmd, "bench") == 0)
+        return cli_bench(argc - 2, argv + 2);
     fprintf(stderr, "zeval: unknown command '%s'\n", cmd);
     help(stderr);
     return 2;

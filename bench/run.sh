@@ -1,0 +1,36 @@
+#!/bin/sh
+# Benchmarks of the built-in engine (`make bench` runs: sh bench/run.sh build/rel).
+#
+# Creates, if absent, a tiny random checkpoint (init-model --config tiny, bf16,
+# vocab 262272) in bench/out/ (gitignored) and runs `zeval bench decode` and
+# `zeval bench prefill` on it.  Each prints the bytes-per-token breakdown, the
+# routing histogram and a line `tok_s=… bytes_per_tok=… bw_GBs=… roofline=…`.
+# Extra arguments for both runs can be passed in BENCH_ARGS (e.g. "--batch 4").
+set -eu
+B=${1:-build/rel}
+Z="$B/zeval"
+OUT=bench/out
+DIR="$OUT/tiny-bf16-seed1"
+if [ ! -x "$Z" ]; then
+  echo "bench/run.sh: $Z not found; run 'make' first" >&2
+  exit 1
+fi
+mkdir -p "$OUT"
+if [ ! -f "$DIR/config.json" ]; then
+  "$Z" init-model --config tiny --seed 1 --dtype bf16 --out "$DIR"
+fi
+echo "== zeval bench decode --model $DIR --batch 1 --context 128 --tokens 8 ${BENCH_ARGS:-}"
+"$Z" bench decode --model "$DIR" --batch 1 --context 128 --tokens 8 ${BENCH_ARGS:-}
+echo
+echo "== zeval bench decode --model $DIR --batch 4 --context 128 --tokens 8"
+"$Z" bench decode --model "$DIR" --batch 4 --context 128 --tokens 8
+echo
+echo "== zeval bench prefill --model $DIR --context 128 ${BENCH_ARGS:-}"
+"$Z" bench prefill --model "$DIR" --context 128 ${BENCH_ARGS:-}
+cat <<'NOTE'
+
+Full-size ZAYA1-8B shape (random weights, 17.7 GB bf16 in 5 shards; needs ~18 GB disk):
+  ./zeval init-model --config zaya1-8b --dtype bf16 --seed 1 --out DIR
+  ./zeval bench decode --model DIR --batch 1 --context 64 --tokens 3
+(the CPU engine is single-threaded: keep --context and --tokens small.)
+NOTE

@@ -1,0 +1,480 @@
+/*
+ * cli_bench.c — `zeval bench decode|prefill`: throughput of the built-in
+ * engine against the memory bandwidth measured in the same run.
+ *
+ * Bytes a decode step must read (DESIGN.md, Conventions): the attention
+ * and router weights of every layer, norms (and the residual scales),
+ * the LM head, the routed expert of each MoE sub-layer — each distinct
+ * expert once per step however many sequences of the batch chose it, none
+ * for the skip slot — and every sequence's K/V cache up to its current
+ * context.  The experts are counted from the routing the measured steps
+ * actually took (eng_model.route_counts, reset before each step), so a
+ * batch is charged exactly the experts it used.  Weight bytes are the
+ * tensors' sizes in the checkpoint (bf16 = 2 bytes); the K/V cache is
+ * counted as this engine stores it (float32).
+ *
+ * Output: a header, the bytes breakdown, the routing histogram, then one
+ * line per measurement made only of key=value pairs:
+ *   tok_s=… bytes_per_tok=… bw_GBs=… roofline=…
+ * roofline = (bytes_per_tok × tok_s) / (bw_GBs × 1e9), a fraction.
+ *
+ * Bandwidth: a streaming sum of doubles over a buffer far larger than
+ * the caches (1 GB by default), split over all online CPUs, best of
+ * several passes.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "args.h"
+#include "cli.h"
+#include "../engine/model.h"
+#include "../engine/util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: zeval bench decode|prefill --model DIR [--weights FILE] [--batch B]\n"
+    "                   [--context L] [--tokens N] [--seed S]\n"
+    "  decode   prefill B random prompts of L tokens (default 128), then time N decode\n"
+    "           steps (default 8), each one forward call over all B sequences\n"
+    "  prefill  time one forward call over B random prompts of L tokens\n";
+
+/* ------------------------------------------------------------ bandwidth */
+
+typedef struct {
+    const double *p;
+    size_t n;
+    double sum;
+    int fill;
+} bw_job;
+
+static void *bw_thread(void *arg)
+{
+    bw_job *j = arg;
+    if (j->fill) {
+        double *w = (double *)j->p;
+        for (size_t i = 0; i < j->n; i++)
+            w[i] = (double)(i & 1023);
+        return NULL;
+    }
+    /* eight independent sums keep enough loads in flight */
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= j->n; i += 8)
+        for (int k = 0; k < 8; k++)
+            s[k] += j->p[i + k];
+    for (; i < j->n; i++)
+        s[0] += j->p[i];
+    j->sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    return NULL;
+}
+
+static void bw_run(double *buf, size_t n, int nt, int fill, double *sum)
+{
+    bw_job jobs[64];
+    pthread_t th[64];
+    int ok[64] = {0};
+    for (int i = 0; i < nt; i++) {
+        size_t a = n * (size_t)i / (size_t)nt, b = n * (size_t)(i + 1) / (size_t)nt;
+        jobs[i] = (bw_job){buf + a, b - a, 0, fill};
+    }
+    for (int i = 1; i < nt; i++)
+        ok[i] = pthread_create(&th[i], NULL, bw_thread, &jobs[i]) == 0;
+    bw_thread(&jobs[0]);
+    double s = jobs[0].sum;
+    for (int i = 1; i < nt; i++) {
+        if (ok[i])
+            pthread_join(th[i], NULL);
+        else
+            bw_thread(&jobs[i]);
+        s += jobs[i].sum;
+    }
+    *sum += s;
+}
+
+/* Best-of-passes streaming read bandwidth in bytes/s; 0 on failure. */
+static double measure_bw(size_t bytes, int passes, int *threads_out)
+{
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = nc < 1 ? 1 : nc > 64 ? 64 : (int)nc;
+    *threads_out = nt;
+    size_t n = bytes / sizeof(double);
+    double *buf = malloc(n * sizeof(double));
+    if (!buf || n == 0) {
+        free(buf);
+        return 0;
+    }
+    double sink = 0, best = 0;
+    bw_run(buf, n, nt, 1, &sink); /* touch every page first */
+    for (int p = 0; p < passes; p++) {
+        double t0 = ut_now();
+        bw_run(buf, n, nt, 0, &sink);
+        double dt = ut_now() - t0;
+        if (dt > 0 && (double)(n * sizeof(double)) / dt > best)
+            best = (double)(n * sizeof(double)) / dt;
+    }
+    free(buf);
+    volatile double keep = sink;
+    (void)keep;
+    return best;
+}
+
+/* ------------------------------------------------------------ weight bytes */
+
+typedef struct {
+    uint64_t attn, router, norms, head, embed_row;
+    uint64_t *expert;       /* [n_moe]: bytes of all experts of MoE sub-layer j */
+    int n_moe;
+} wbytes;
+
+static int classify(const eng_model *m, wbytes *w)
+{
+    const eng_config *c = &m->cfg;
+    w->n_moe = c->n_sub / 2;
+    w->expert = calloc((size_t)w->n_moe + 1, sizeof *w->expert);
+    if (!w->expert)
+        return -1;
+    int native = m->layout == ENG_LAYOUT_NATIVE;
+    for (int f = 0; f < m->nfiles; f++)
+        for (int k = 0; k < m->files[f]->ntensors; k++) {
+            const st_tensor *t = &m->files[f]->tensors[k];
+            const char *nm = t->name;
+            uint64_t nb = t->nbytes;
+            int L = -1;
+            sscanf(nm, "model.layers.%d.", &L);
+            if (strcmp(nm, "model.embed_tokens.weight") == 0) {
+                if (c->tie_embeddings)
+                    w->head += nb;
+                else
+                    w->embed_row += nb / (uint64_t)c->vocab;
+            } else if (strncmp(nm, "lm_head.", 8) == 0) {
+                w->head += nb;
+            } else if (strstr(nm, ".local_experts.") || strstr(nm, ".mlp.experts.")) {
+                int j = native ? L : L / 2;
+                if (j >= 0 && j < w->n_moe)
+                    w->expert[j] += nb;
+            } else if (strstr(nm, ".self_attn.")) {
+                w->attn += nb;
+            } else if (strstr(nm, ".zaya_block.router.") || strstr(nm, ".mlp.gate.")) {
+                w->router += nb;
+            } else {
+                w->norms += nb;
+            }
+        }
+    return 0;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static int argmax(const float *v, int n)
+{
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[b])
+            b = i;
+    return b;
+}
+
+static void mb_line(const char *what, const char *detail, double bytes)
+{
+    printf("  %-13s %-52s %12.3f MB\n", what, detail, bytes / 1e6);
+}
+
+/* Adds one step's per-layer routing to the histogram; returns the expert
+ * bytes the step read (each distinct expert of each layer once). */
+static double charge_experts(const eng_model *m, const wbytes *w, const uint64_t *rc,
+                             uint64_t *hist, double *distinct)
+{
+    int S = eng_cfg_slots(&m->cfg), E = m->cfg.n_experts;
+    double bytes = 0;
+    for (int j = 0; j < w->n_moe; j++) {
+        int used = 0;
+        for (int e = 0; e < S; e++) {
+            hist[(size_t)j * S + e] += rc[(size_t)j * S + e];
+            if (e < E && rc[(size_t)j * S + e])
+                used++;
+        }
+        *distinct += used;
+        bytes += (double)used * ((double)w->expert[j] / E);
+    }
+    return bytes;
+}
+
+static void print_hist(const eng_model *m, const wbytes *w, const uint64_t *hist,
+                       const char *what)
+{
+    int S = eng_cfg_slots(&m->cfg), E = m->cfg.n_experts;
+    uint64_t tot = 0, mx = 0;
+    uint64_t *sum = calloc((size_t)S, sizeof *sum);
+    if (!sum)
+        return;
+    for (int j = 0; j < w->n_moe; j++)
+        for (int e = 0; e < S; e++)
+            sum[e] += hist[(size_t)j * S + e];
+    for (int e = 0; e < S; e++) {
+        tot += sum[e];
+        if (sum[e] > mx)
+            mx = sum[e];
+    }
+    printf("routing histogram (%s; %llu decisions over %d MoE sub-layers):\n", what,
+           (unsigned long long)tot, w->n_moe);
+    int hit = 0, minl = S, maxl = 0;
+    for (int e = 0; e < S; e++) {
+        char bar[41];
+        int nb = mx ? (int)(40.0 * (double)sum[e] / (double)mx + 0.5) : 0;
+        memset(bar, '#', (size_t)nb);
+        bar[nb] = 0;
+        if (e < E)
+            printf("  expert %3d %10llu %6.2f%%  %s\n", e, (unsigned long long)sum[e],
+                   tot ? 100.0 * (double)sum[e] / (double)tot : 0.0, bar);
+        else
+            printf("  skip       %10llu %6.2f%%  %s\n", (unsigned long long)sum[e],
+                   tot ? 100.0 * (double)sum[e] / (double)tot : 0.0, bar);
+        hit += e < E && sum[e] > 0;
+    }
+    for (int j = 0; j < w->n_moe; j++) {
+        int used = 0;
+        for (int e = 0; e < E; e++)
+            used += hist[(size_t)j * S + e] > 0;
+        if (used < minl)
+            minl = used;
+        if (used > maxl)
+            maxl = used;
+    }
+    printf("  experts used: %d of %d overall; per MoE sub-layer %d..%d distinct\n", hit, E,
+           minl, maxl);
+    free(sum);
+}
+
+/* ------------------------------------------------------------ command */
+
+int cli_bench(int argc, char **argv)
+{
+    char err[2048];
+    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc < 1 || (strcmp(argv[0], "decode") != 0 && strcmp(argv[0], "prefill") != 0)) {
+        fprintf(stderr, "zeval bench: expected 'decode' or 'prefill' first\n%s", usage);
+        return 2;
+    }
+    int decode = strcmp(argv[0], "decode") == 0;
+    /* bw-bytes and bw-passes are for tests: not in the usage text */
+    args_opt o[] = {{"model", 1, NULL},    {"weights", 1, NULL}, {"batch", 1, NULL},
+                    {"context", 1, NULL},  {"tokens", 1, NULL},  {"seed", 1, NULL},
+                    {"bw-bytes", 1, NULL}, {"bw-passes", 1, NULL}, {"help", 0, NULL}};
+    int no = (int)(sizeof o / sizeof o[0]);
+    if (args_parse(argc - 1, argv + 1, o, no, err, sizeof err)) {
+        fprintf(stderr, "zeval bench: %s\n%s", err, usage);
+        return 2;
+    }
+    if (args_get(o, no, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    const char *dir = args_get(o, no, "model"), *v;
+    if (!dir) {
+        fprintf(stderr, "zeval bench: --model is required\n%s", usage);
+        return 2;
+    }
+    long B = 1, L = 128, N = 8, bwb = 1000000000L, passes = 5;
+    unsigned long long seed = 1;
+    struct {
+        const char *name;
+        long *dst, lo, hi;
+    } nums[] = {{"batch", &B, 1, 4096},
+                {"context", &L, 1, 1 << 24},
+                {"tokens", &N, 1, 1 << 24},
+                {"bw-bytes", &bwb, 1 << 20, 1L << 40},
+                {"bw-passes", &passes, 1, 100}};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        if ((v = args_get(o, no, nums[i].name))) {
+            char what[32];
+            snprintf(what, sizeof what, "--%s", nums[i].name);
+            if (args_count(v, what, nums[i].dst, err, sizeof err)) {
+                fprintf(stderr, "zeval bench: %s\n", err);
+                return 2;
+            }
+            if (*nums[i].dst < nums[i].lo || *nums[i].dst > nums[i].hi) {
+                fprintf(stderr, "zeval bench: %s must be in [%ld, %ld]\n", what, nums[i].lo,
+                        nums[i].hi);
+                return 2;
+            }
+        }
+    if ((v = args_get(o, no, "seed")) && args_u64(v, "--seed", &seed, err, sizeof err)) {
+        fprintf(stderr, "zeval bench: %s\n", err);
+        return 2;
+    }
+
+    int status = 1;
+    eng_model *m = NULL;
+    eng_seq **seqs = NULL;
+    int32_t *ids = NULL, *tok = NULL;
+    float *lg = NULL;
+    uint64_t *rc = NULL, *hist = NULL;
+    eng_chunk *ch = NULL;
+    wbytes w = {0};
+    if (eng_model_load(dir, args_get(o, no, "weights"), &m, err, sizeof err))
+        goto done;
+    const eng_config *c = &m->cfg;
+    int V = c->vocab, S = eng_cfg_slots(c), n_attn = c->n_sub / 2;
+    double kv_tok = 2.0 * c->nk * c->head_dim * sizeof(float) * n_attn; /* per token, all layers */
+    if (classify(m, &w)) {
+        snprintf(err, sizeof err, "out of memory");
+        goto done;
+    }
+    printf("bench %s: model %s (%s, %d sub-layers, hidden %d, %d experts%s, vocab %d, %.3f GB "
+           "of weights)\n",
+           decode ? "decode" : "prefill", dir, st_dtype_name(m->weight_dtype), c->n_sub,
+           c->hidden, c->n_experts, c->use_mod ? " + skip" : "", V, m->weight_bytes / 1e9);
+    if (decode)
+        printf("  batch %ld, context %ld (random prompt ids, seed %llu), %ld decode steps "
+               "(greedy), 1 token per sequence per forward call\n",
+               B, L, seed, N);
+    else
+        printf("  batch %ld, %ld random prompt tokens per sequence (seed %llu), one forward "
+               "call\n", B, L, seed);
+    fflush(stdout);
+    int bw_threads = 0;
+    double bw = measure_bw((size_t)bwb, (int)passes, &bw_threads);
+    if (bw <= 0) {
+        snprintf(err, sizeof err, "could not allocate %ld bytes to measure bandwidth", bwb);
+        goto done;
+    }
+    printf("memory bandwidth: %.2f GB/s (streaming sum of doubles over %.2f GB, %d threads, "
+           "best of %ld passes)\n", bw / 1e9, bwb / 1e9, bw_threads, passes);
+    fflush(stdout);
+
+    seqs = calloc((size_t)B, sizeof *seqs);
+    ids = malloc((size_t)B * (size_t)L * sizeof *ids);
+    tok = malloc((size_t)B * sizeof *tok);
+    lg = malloc((size_t)B * (size_t)V * sizeof *lg);
+    rc = calloc((size_t)w.n_moe * S + 1, sizeof *rc);
+    hist = calloc((size_t)w.n_moe * S + 1, sizeof *hist);
+    ch = calloc((size_t)B, sizeof *ch);
+    if (!seqs || !ids || !tok || !lg || !rc || !hist || !ch) {
+        snprintf(err, sizeof err, "out of memory");
+        goto done;
+    }
+    uint64_t rs = seed;
+    for (long i = 0; i < B * L; i++)
+        ids[i] = (int32_t)(rng_next(&rs) % (uint64_t)V);
+    for (long b = 0; b < B; b++)
+        if (!(seqs[b] = eng_seq_new(m))) {
+            snprintf(err, sizeof err, "out of memory");
+            goto done;
+        }
+    double shared = (double)(w.attn + w.router + w.norms + w.head);
+    double t_fwd = 0, expert_b = 0, kv_b = 0, distinct = 0, rows = 0;
+    long steps = decode ? N : 1;
+    if (decode) {
+        for (long b = 0; b < B; b++) {
+            eng_chunk pc = {seqs[b], ids + b * L, (int)L, lg + b * V, 0};
+            if (eng_forward(m, &pc, 1, err, sizeof err))
+                goto done;
+            tok[b] = argmax(lg + b * V, V);
+        }
+        m->route_counts = rc;
+        for (long st = 0; st < N; st++) {
+            memset(rc, 0, ((size_t)w.n_moe * S + 1) * sizeof *rc);
+            for (long b = 0; b < B; b++) {
+                ch[b] = (eng_chunk){seqs[b], &tok[b], 1, lg + b * V, 0};
+                kv_b += kv_tok * (eng_seq_len(seqs[b]) + 1);
+            }
+            double t0 = ut_now();
+            if (eng_forward(m, ch, (int)B, err, sizeof err))
+                goto done;
+            t_fwd += ut_now() - t0;
+            expert_b += charge_experts(m, &w, rc, hist, &distinct);
+            for (long b = 0; b < B; b++)
+                tok[b] = argmax(lg + b * V, V);
+        }
+        rows = (double)B * N;
+    } else {
+        for (long b = 0; b < B; b++) {
+            ch[b] = (eng_chunk){seqs[b], ids + b * L, (int)L, lg + b * V, 0};
+            kv_b += kv_tok * (double)L * (double)(L + 1) / 2.0;
+        }
+        m->route_counts = rc;
+        double t0 = ut_now();
+        if (eng_forward(m, ch, (int)B, err, sizeof err))
+            goto done;
+        t_fwd = ut_now() - t0;
+        expert_b = charge_experts(m, &w, rc, hist, &distinct);
+        rows = (double)B * L;
+    }
+    m->route_counts = NULL;
+
+    /* Breakdown, per step (decode) or per forward call (prefill). */
+    double per = (double)steps;
+    double embed_rows = (double)w.embed_row * rows / per;
+    double step_bytes = shared + embed_rows + expert_b / per + kv_b / per;
+    double tok_per_call = rows / per;
+    char d[160];
+    if (decode)
+        printf("bytes read per decode step (batch %ld; mean over %ld steps at contexts "
+               "%ld..%ld):\n", B, N, L + 1, L + N);
+    else
+        printf("bytes read by the prefill call (weights once per call; %ld tokens):\n",
+               (long)rows);
+    snprintf(d, sizeof d, "%d attention sub-layers (q, k, v, o, convs, temp)", n_attn);
+    mb_line("attention", d, (double)w.attn);
+    snprintf(d, sizeof d, "%d MoE routers (down_proj, MLP, EDA, biases)", w.n_moe);
+    mb_line("router", d, (double)w.router);
+    snprintf(d, sizeof d, "%d input norms, final norm, residual scales", c->n_sub);
+    mb_line("norms", d, (double)w.norms);
+    snprintf(d, sizeof d, "%s [%d, %d]", c->tie_embeddings ? "tied embedding" : "lm_head.weight",
+             V, c->hidden);
+    mb_line("lm_head", d, (double)w.head);
+    if (w.embed_row)
+        mb_line("embed rows", "one untied embedding row per token", embed_rows);
+    double one_exp = 0;
+    for (int j = 0; j < w.n_moe; j++)
+        one_exp += (double)w.expert[j] / c->n_experts;
+    one_exp /= w.n_moe > 0 ? w.n_moe : 1;
+    snprintf(d, sizeof d, "%.2f distinct (of %d layers x %d) x %.3f MB", distinct / per,
+             w.n_moe, c->n_experts, one_exp / 1e6);
+    mb_line("experts", d, expert_b / per);
+    snprintf(d, sizeof d, "f32, %.0f B/token x %.1f %s", kv_tok, kv_b / per / kv_tok,
+             decode ? "tokens attended" : "token reads (causal)");
+    mb_line("kv_cache", d, kv_b / per);
+    mb_line("total", decode ? "per step" : "per call", step_bytes);
+    snprintf(d, sizeof d, "per token (%.0f token%s per %s)", tok_per_call,
+             tok_per_call == 1 ? "" : "s", decode ? "step" : "call");
+    mb_line("total", d, step_bytes / tok_per_call);
+    print_hist(m, &w, hist, decode ? "measured decode steps" : "prefill");
+
+    double tok_s = rows / t_fwd;
+    double bpt = step_bytes / tok_per_call;
+    printf("tok_s=%.4f bytes_per_tok=%.0f bw_GBs=%.3f roofline=%.5f\n", tok_s, bpt, bw / 1e9,
+           bpt * tok_s / bw);
+    fflush(stdout);
+    status = 0;
+done:
+    if (status)
+        cli_fail(1, err);
+    if (seqs)
+        for (long b = 0; b < B; b++)
+            eng_seq_free(seqs[b]);
+    free(seqs);
+    free(ids);
+    free(tok);
+    free(lg);
+    free(rc);
+    free(hist);
+    free(ch);
+    free(w.expert);
+    eng_model_free(m);
+    return status;
+}
