@@ -28,7 +28,7 @@ BS = build/asan
 
 HDRS = $(wildcard engine/*.h harness/*.h tests/*.h)
 
-.PHONY: all test test-rel test-asan bench clean
+.PHONY: all fuzz test test-rel test-asan bench clean
 
 all: zeval
 
@@ -58,8 +58,27 @@ $(BS)/tests/%: $(BS)/tests/%.o $(BS)/tests/check.o $(addprefix $(BS)/,$(LIB_SRC:
 
 .SECONDARY:
 
-test: $(B)/zeval $(BS)/zeval $(addprefix $(B)/tests/,$(TESTS)) $(addprefix $(BS)/tests/,$(TESTS))
-	@sh tests/run.sh $(B) $(BS) -- $(TESTS)
+# --- fuzz targets (clang + libFuzzer), run inside `make test`
+FUZZ_CC    ?= clang
+FUZZ_RUNS  ?= 100000
+FUZZ_FLAGS  = -std=c11 -D_DEFAULT_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined
+FUZZ_BIN    = $(addprefix build/fuzz/fuzz_,safetensors index config)
+HAVE_FUZZ  := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,long n){(void)d;(void)n;return 0;}' | \
+                $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null && echo yes)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ENGINE_SRC) $(HDRS)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ENGINE_SRC) $(LIBS)
+
+ifeq ($(HAVE_FUZZ),yes)
+fuzz: $(FUZZ_BIN)
+else
+fuzz:
+	@echo "clang with libFuzzer not found: fuzz targets will be reported as skipped"
+endif
+
+test: fuzz $(B)/zeval $(BS)/zeval $(addprefix $(B)/tests/,$(TESTS)) $(addprefix $(BS)/tests/,$(TESTS))
+	@FUZZ_RUNS=$(FUZZ_RUNS) sh tests/run.sh $(B) $(BS) -- $(TESTS)
 
 bench: $(B)/zeval
 	@sh bench/run.sh $(B)

@@ -7,4 +7,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
     build-essential pkg-config ca-certificates \
+    clang libclang-rt-14-dev \
     libcjson-dev libpcre2-dev libsqlite3-dev libcurl4-openssl-dev libseccomp-dev

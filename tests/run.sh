@@ -29,6 +29,11 @@ for v in $variants; do
     fi
   done
 done
+# Fuzz targets: bounded runs, counted like test cases.
+sh tests/fuzz/run.sh build/fuzz "${FUZZ_RUNS:-100000}" >"$log" 2>&1
+cat "$log"
+pass=$((pass + $(grep -c '^PASS ' "$log"))); fail=$((fail + $(grep -c '^FAIL ' "$log")))
+skip=$((skip + $(grep -c '^SKIP ' "$log")))
 rm -f "$log"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
