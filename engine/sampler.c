@@ -88,7 +88,7 @@ static int cmp_desc(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int greedy(const float *logits, int n)
+int smp_argmax(const float *logits, int n)
 {
     int b = 0;
     for (int i = 1; i < n; i++)
@@ -152,7 +152,7 @@ int smp_sample(const float *logits, int n, const smp_params *p, uint64_t seed, u
                smp_scratch *s)
 {
     if (p->temperature == 0 || p->top_k == 1)
-        return greedy(logits, n);
+        return smp_argmax(logits, n);
     double mass;
     int k = filter(logits, n, p, s, &mass);
     double u = smp_uniform(seed, counter) * mass, cum = 0;
@@ -168,7 +168,7 @@ int smp_candidates(const float *logits, int n, const smp_params *p, smp_scratch 
                    double *probs)
 {
     if (p->temperature == 0 || p->top_k == 1) {
-        ids[0] = greedy(logits, n);
+        ids[0] = smp_argmax(logits, n);
         probs[0] = 1;
         return 1;
     }

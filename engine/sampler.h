@@ -32,6 +32,9 @@ uint64_t smp_rng(uint64_t seed, uint64_t counter);
 /* A uniform double in [0, 1) from (seed, counter). */
 double smp_uniform(uint64_t seed, uint64_t counter);
 
+/* The lowest id among the largest logits. */
+int smp_argmax(const float *logits, int n);
+
 /* Checks ranges; 0 or -1 with a message naming the parameter. */
 int smp_validate(const smp_params *p, char *err, unsigned long errlen);
 

@@ -26,6 +26,7 @@
 #include "args.h"
 #include "cli.h"
 #include "../engine/model.h"
+#include "../engine/sampler.h"
 #include "../engine/util.h"
 
 #include <pthread.h>
@@ -167,23 +168,6 @@ static int classify(const eng_model *m, wbytes *w)
 }
 
 /* ------------------------------------------------------------ helpers */
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static int argmax(const float *v, int n)
-{
-    int b = 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[b])
-            b = i;
-    return b;
-}
 
 static void mb_line(const char *what, const char *detail, double bytes)
 {
@@ -367,9 +351,8 @@ int cli_bench(int argc, char **argv)
         snprintf(err, sizeof err, "out of memory");
         goto done;
     }
-    uint64_t rs = seed;
     for (long i = 0; i < B * L; i++)
-        ids[i] = (int32_t)(rng_next(&rs) % (uint64_t)V);
+        ids[i] = (int32_t)(smp_rng(seed, (uint64_t)i) % (uint64_t)V);
     for (long b = 0; b < B; b++)
         if (!(seqs[b] = eng_seq_new(m))) {
             snprintf(err, sizeof err, "out of memory");
@@ -383,7 +366,7 @@ int cli_bench(int argc, char **argv)
             eng_chunk pc = {seqs[b], ids + b * L, (int)L, lg + b * V, 0};
             if (eng_forward(m, &pc, 1, err, sizeof err))
                 goto done;
-            tok[b] = argmax(lg + b * V, V);
+            tok[b] = smp_argmax(lg + b * V, V);
         }
         m->route_counts = rc;
         for (long st = 0; st < N; st++) {
@@ -398,7 +381,7 @@ int cli_bench(int argc, char **argv)
             t_fwd += ut_now() - t0;
             expert_b += charge_experts(m, &w, rc, hist, &distinct);
             for (long b = 0; b < B; b++)
-                tok[b] = argmax(lg + b * V, V);
+                tok[b] = smp_argmax(lg + b * V, V);
         }
         rows = (double)B * N;
     } else {
