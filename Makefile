@@ -16,12 +16,12 @@ LIBS     = -lcjson -lm -lpthread
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-ENGINE_SRC  = engine/util.c engine/safetensors.c engine/config.c engine/model.c engine/forward.c engine/sampler.c engine/serve.c engine/init.c engine/vocab_count.c
-HARNESS_SRC = harness/args.c harness/cli_logits.c harness/cli_generate.c harness/cli_init.c harness/cli_bench.c
+ENGINE_SRC  = engine/util.c engine/safetensors.c engine/config.c engine/model.c engine/forward.c engine/sampler.c engine/serve.c engine/init.c engine/vocab_count.c engine/tokenizer.c
+HARNESS_SRC = harness/args.c harness/cli_logits.c harness/cli_generate.c harness/cli_tokenize.c harness/cli_init.c harness/cli_bench.c
 MAIN_SRC    = harness/main.c
 LIB_SRC     = $(ENGINE_SRC) $(HARNESS_SRC)
 
-TESTS = test_golden test_layouts test_batch test_sampler test_init test_corrupt
+TESTS = test_golden test_layouts test_batch test_sampler test_init test_corrupt test_tokenizer
 
 B  = build/rel
 BS = build/asan

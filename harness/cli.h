@@ -8,6 +8,8 @@
 
 int cli_logits(int argc, char **argv);
 int cli_generate(int argc, char **argv);
+int cli_tokenize(int argc, char **argv);
+int cli_detokenize(int argc, char **argv);
 int cli_init_model(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 

@@ -16,6 +16,8 @@ static void help(FILE *f)
             "\n"
             "commands:\n"
             "  logits    raw float32 logits of the built-in engine for given token ids\n"
+            "  tokenize    text on stdin -> token ids (Hugging Face tokenizer.json, exact)\n"
+            "  detokenize  token ids on stdin -> text\n"
             "  generate  generate tokens with the built-in engine (greedy or sampled)\n"
             "  init-model  write a random ZAYA checkpoint (tiny, zaya1-8b or a config file)\n"
             "  bench     decode/prefill throughput of the engine vs. measured memory bandwidth\n"
@@ -42,6 +44,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "logits") == 0)
         return cli_logits(argc - 2, argv + 2);
+    if (strcmp(cmd, "tokenize") == 0)
+        return cli_tokenize(argc - 2, argv + 2);
+    if (strcmp(cmd, "detokenize") == 0)
+        return cli_detokenize(argc - 2, argv + 2);
     if (strcmp(cmd, "generate") == 0)
         return cli_generate(argc - 2, argv + 2);
     if (strcmp(cmd, "init-model") == 0)

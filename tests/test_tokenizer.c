@@ -1,0 +1,254 @@
+/*
+ * test_tokenizer.c — the C tokenizer against Hugging Face's outputs for
+ * the Gemma 3 tokenizer (../shared/tokenizer/gemma3): every golden
+ * encoding, every golden decoding, round trips, and hostile inputs.
+ */
+#include "check.h"
+#include "../engine/tokenizer.h"
+#include "../engine/util.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+static tok_tokenizer *tk;
+
+/* Calls fn on every parsed line of a JSONL file; returns the line count. */
+static int each_line(const char *path, void (*fn)(const cJSON *, int *, int *), int *ok, int *bad)
+{
+    size_t n;
+    char *b = ck_slurp(path, &n);
+    if (!b)
+        return -1;
+    int lines = 0;
+    for (char *p = b, *e; p < b + n; p = e + 1) {
+        e = memchr(p, '\n', (size_t)(b + n - p));
+        if (!e)
+            e = b + n;
+        *e = 0;
+        /* cJSON strings end at a NUL: carry \u0000 through as U+FDD0 (a
+         * noncharacter absent from the goldens) and map it back in unnul(). */
+        for (char *q = strstr(p, "\\u0000"); q; q = strstr(q, "\\u0000"))
+            memcpy(q, "\\uFDD0", 6);
+        cJSON *j = cJSON_Parse(p);
+        if (j) {
+            fn(j, ok, bad);
+            lines++;
+        }
+        cJSON_Delete(j);
+    }
+    free(b);
+    return lines;
+}
+
+/* Copies s with every U+FDD0 turned back into a NUL byte; *n the length. */
+static char *unnul(const char *s, size_t *n)
+{
+    size_t l = strlen(s), k = 0;
+    char *o = malloc(l + 1);
+    for (size_t i = 0; i < l;) {
+        if (i + 3 <= l && memcmp(s + i, "\xEF\xB7\x90", 3) == 0) {
+            o[k++] = 0;
+            i += 3;
+        } else
+            o[k++] = s[i++];
+    }
+    o[k] = 0;
+    *n = k;
+    return o;
+}
+
+static int same_text(const char *got, size_t gl, const char *want_json)
+{
+    size_t wl;
+    char *w = unnul(want_json, &wl);
+    int r = gl == wl && memcmp(got, w, wl) == 0;
+    free(w);
+    return r;
+}
+
+static int32_t *json_ids(const cJSON *a, size_t *n)
+{
+    *n = (size_t)cJSON_GetArraySize(a);
+    int32_t *v = malloc((*n + 1) * sizeof *v);
+    size_t k = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a) v[k++] = (int32_t)e->valuedouble;
+    return v;
+}
+
+static void enc_case(const cJSON *j, int *ok, int *bad)
+{
+    size_t tlen;
+    char *text = unnul(cJSON_GetObjectItem(j, "text")->valuestring, &tlen);
+    size_t nw, ng;
+    int32_t *want = json_ids(cJSON_GetObjectItem(j, "ids"), &nw), *got = NULL;
+    char err[256];
+    int match = tok_encode(tk, text, tlen, 0, &got, &ng, err, sizeof err) == 0 &&
+                ng == nw && memcmp(got, want, nw * sizeof *got) == 0;
+    /* decode and decode(skip special) of the golden ids */
+    char *txt = NULL;
+    size_t tl;
+    const cJSON *dec = cJSON_GetObjectItem(j, "decoded");
+    if (match && cJSON_IsString(dec))
+        match = tok_decode(tk, want, nw, 0, &txt, &tl, err, sizeof err) == 0 &&
+                same_text(txt, tl, dec->valuestring);
+    free(txt);
+    txt = NULL;
+    const cJSON *decs = cJSON_GetObjectItem(j, "decoded_skip_special");
+    if (match && cJSON_IsString(decs))
+        match = tok_decode(tk, want, nw, 1, &txt, &tl, err, sizeof err) == 0 &&
+                same_text(txt, tl, decs->valuestring);
+    free(txt);
+    if (match && cJSON_IsTrue(cJSON_GetObjectItem(j, "roundtrip")))
+        match = same_text(text, tlen, dec->valuestring);
+    if (match)
+        (*ok)++;
+    else {
+        if (*bad < 3)
+            printf("  mismatch on golden id %d\n", cJSON_GetObjectItem(j, "id")->valueint);
+        (*bad)++;
+    }
+    free(want);
+    free(got);
+    free(text);
+}
+
+static void dec_case(const cJSON *j, int *ok, int *bad)
+{
+    size_t n;
+    int32_t *ids = json_ids(cJSON_GetObjectItem(j, "ids"), &n);
+    int skip = cJSON_IsTrue(cJSON_GetObjectItem(j, "skip_special_tokens"));
+    char *txt = NULL, err[256];
+    size_t tl;
+    const char *want = cJSON_GetObjectItem(j, "expected")->valuestring;
+    if (tok_decode(tk, ids, n, skip, &txt, &tl, err, sizeof err) == 0 && same_text(txt, tl, want))
+        (*ok)++;
+    else {
+        if (*bad < 3)
+            printf("  decode mismatch: %s\n", cJSON_GetObjectItem(j, "note")->valuestring);
+        (*bad)++;
+    }
+    free(txt);
+    free(ids);
+}
+
+static int enc_eq(const char *s, size_t n, int add, const int32_t *want, size_t nw)
+{
+    int32_t *got = NULL;
+    size_t ng;
+    char err[256];
+    int r = tok_encode(tk, s, n, add, &got, &ng, err, sizeof err) == 0 && ng == nw &&
+            memcmp(got, want, nw * sizeof *got) == 0;
+    free(got);
+    return r;
+}
+
+int main(void)
+{
+    char err[1024];
+    ck_begin("load the Gemma 3 tokenizer.json");
+    double t0 = ut_now();
+    int rc = tok_load(ck_shared("tokenizer/gemma3/tokenizer.json"), &tk, err, sizeof err);
+    CK(rc == 0, "%s", err);
+    if (rc == 0)
+        CK(tok_vocab_size(tk) == 262145, "vocab size %d", tok_vocab_size(tk));
+    printf("# loaded in %.3f s\n", ut_now() - t0);
+    if (!ck_end())
+        return 1;
+
+    int ok = 0, bad = 0;
+    ck_begin("golden.jsonl: ids, decode, decode skip-special and round trip identical");
+    int lines = each_line(ck_shared("tokenizer/gemma3/golden.jsonl"), enc_case, &ok, &bad);
+    CK(lines > 100 && bad == 0, "%d of %d lines differ", bad, lines);
+    printf("# golden.jsonl: %d/%d identical\n", ok, lines);
+    ck_end();
+
+    ok = bad = 0;
+    ck_begin("decode_golden.jsonl: text identical (U+FFFD per byte of a broken run)");
+    lines = each_line(ck_shared("tokenizer/gemma3/decode_golden.jsonl"), dec_case, &ok, &bad);
+    CK(lines > 20 && bad == 0, "%d of %d lines differ", bad, lines);
+    ck_end();
+
+    ck_begin("README examples, BOS from the post-processor, NUL and invalid UTF-8");
+    CK(enc_eq("Hello, world!", 13, 1, (int32_t[]){2, 9259, 236764, 1902, 236888}, 5), "bos");
+    CK(enc_eq("\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n", 40, 0,
+              (int32_t[]){137, 115}, 2), "newline runs");
+    CK(enc_eq("\xF0\x9D\x94\x98", 4, 0, (int32_t[]){478, 395, 386, 390}, 4), "byte fallback");
+    CK(enc_eq("\0", 1, 0, (int32_t[]){238}, 1), "NUL");
+    CK(enc_eq("\xFF" "a\xC3", 3, 0, (int32_t[]){238 + 0xFF, 236746, 238 + 0xC3}, 3),
+       "invalid UTF-8 bytes go through byte fallback");
+    ck_end();
+
+    ck_begin("hostile: 4 MB single word and 100k added-token occurrences");
+    size_t big = 4u << 20;
+    char *w = malloc(big);
+    memset(w, 'a', big);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    double t1 = ut_now();
+    CK(tok_encode(tk, w, big, 0, &ids, &n, err, sizeof err) == 0 && n > 0 && n < big, "long word");
+    char *txt = NULL;
+    size_t tl = 0;
+    CK(tok_decode(tk, ids, n, 0, &txt, &tl, err, sizeof err) == 0 && tl == big &&
+           memcmp(txt, w, big) == 0, "long word round trip");
+    printf("# 4 MB word: %zu ids in %.2f s\n", n, ut_now() - t1);
+    free(txt);
+    free(ids);
+    const char *tag = "<start_of_turn>";
+    size_t tagl = strlen(tag), reps = 100000;
+    for (size_t i = 0; i < reps; i++)
+        memcpy(w + i * tagl, tag, tagl);
+    CK(tok_encode(tk, w, reps * tagl, 0, &ids, &n, err, sizeof err) == 0 && n == reps &&
+           ids[0] == 105 && ids[reps - 1] == 105, "added tokens: %zu ids", n);
+    free(ids);
+    free(w);
+    ck_end();
+
+    ck_begin("cli: zeval tokenize / detokenize / --jsonl through the real binary");
+    {
+        const char *d = ck_tmpdir();
+        char dir[600], cmd[4096], out[700], e2[2048];
+        snprintf(dir, sizeof dir, "%s", d);
+        snprintf(out, sizeof out, "%s/out", dir);
+        const char *tj = ck_shared("tokenizer/gemma3/tokenizer.json");
+        snprintf(cmd, sizeof cmd, "printf ' Hello, world!\\n' | '%s' tokenize --tokenizer '%s' --add-special",
+                 ck_zeval(), tj);
+        char *argv1[] = {"sh", "-c", cmd, NULL};
+        int r = ck_run(argv1, out, e2, sizeof e2);
+        char *got = ck_slurp(out, NULL);
+        CK(r == 0 && got && strcmp(got, "2 26352 236764 1902 236888 107\n") == 0,
+           "tokenize: exit %d, output '%s' %s", r, got ? got : "", e2);
+        free(got);
+        snprintf(cmd, sizeof cmd, "echo '2 26352 236764 1902 236888 107' | '%s' detokenize --tokenizer '%s' --skip-special",
+                 ck_zeval(), tj);
+        r = ck_run(argv1, out, e2, sizeof e2);
+        got = ck_slurp(out, NULL);
+        CK(r == 0 && got && strcmp(got, " Hello, world!\n") == 0, "detokenize: '%s'", got ? got : "");
+        free(got);
+        snprintf(cmd, sizeof cmd, "printf '{\"text\": \"a  b\"}\\nnot json\\n' | '%s' tokenize --tokenizer '%s' --jsonl",
+                 ck_zeval(), tj);
+        r = ck_run(argv1, out, e2, sizeof e2);
+        got = ck_slurp(out, NULL);
+        CK(r == 1 && got && strcmp(got, "{\"ids\": [236746, 138, 236763]}\n") == 0 &&
+               strstr(e2, "line 2"), "jsonl: exit %d, '%s', %s", r, got ? got : "", e2);
+        free(got);
+        ck_rmtree(dir);
+    }
+    ck_end();
+
+    ck_begin("malformed tokenizer.json is rejected with its file name");
+    const char *tmp = ck_tmpdir();
+    char p[600];
+    snprintf(p, sizeof p, "%s/tokenizer.json", tmp);
+    ck_write(p, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [[\"a\", \"zz\"]]}}", 71);
+    tok_tokenizer *bt = NULL;
+    CK(tok_load(tmp, &bt, err, sizeof err) != 0 && strstr(err, "merges[0]") && strstr(err, "tokenizer.json"),
+       "message: %s", err);
+    ck_write(p, "{\"model\": ", 10);
+    CK(tok_load(p, &bt, err, sizeof err) != 0 && strstr(err, "malformed JSON"), "message: %s", err);
+    ck_rmtree(tmp);
+    ck_end();
+    tok_free(tk);
+    return ck_status();
+}
