@@ -4,12 +4,17 @@
  * tokenizer is available).
  *
  * With --num-seqs K, K requests run concurrently with seeds S, S+1, ...,
- * one output line each, in request order.
+ * one output line each, in request order.  When the checkpoint has a
+ * tokenizer.json, ids past the tokenizer's vocabulary (padding rows) are
+ * never sampled; --prompt encodes the text with it (adding what its
+ * post-processor adds, e.g. <bos>) and prints decoded text instead of ids.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "args.h"
 #include "cli.h"
 #include "../engine/backend.h"
 #include "../engine/model.h"
+#include "../engine/tokenizer.h"
 #include "../engine/util.h"
 
 #include <stdio.h>
@@ -53,9 +58,11 @@ int cli_generate(int argc, char **argv)
                         "required\n%s", usage);
         return 2;
     }
-    if (!ids_s)
-        return cli_fail(2, "generate: --prompt needs the tokenizer, which this build does not "
-                           "have yet; pass token ids with --ids");
+    const char *prompt_text = args_get(o, no, "prompt");
+    if (ids_s && prompt_text) {
+        fprintf(stderr, "zeval generate: give --ids or --prompt, not both\n");
+        return 2;
+    }
     smp_params sp = smp_greedy();
     long maxtok = 0, topk = 0, nseq = 1;
     double x;
@@ -96,7 +103,7 @@ int cli_generate(int argc, char **argv)
         return 2;
     }
     int *ids = NULL, n = 0;
-    if (args_ids(ids_s, &ids, &n, err, sizeof err)) {
+    if (ids_s && args_ids(ids_s, &ids, &n, err, sizeof err)) {
         fprintf(stderr, "zeval generate: %s\n", err);
         return 2;
     }
@@ -105,16 +112,47 @@ int cli_generate(int argc, char **argv)
     eng_model *m = NULL;
     eng_backend *b = NULL;
     result *res = calloc((size_t)nseq, sizeof *res);
-    int32_t *prompt = malloc((size_t)n * sizeof *prompt);
+    int32_t *prompt = NULL;
+    tok_tokenizer *tk = NULL;
     eng_event ev[256];
-    if (!res || !prompt) {
+    if (!res) {
         snprintf(err, sizeof err, "out of memory");
         goto done;
     }
-    for (int i = 0; i < n; i++)
-        prompt[i] = ids[i];
     if (eng_model_load(dir, args_get(o, no, "weights"), &m, err, sizeof err))
         goto done;
+    char *tpath = ut_path_join(dir, "tokenizer.json");
+    FILE *tf = tpath ? fopen(tpath, "rb") : NULL;
+    if (tf) {
+        fclose(tf);
+        if (tok_load(tpath, &tk, err, sizeof err)) {
+            free(tpath);
+            goto done;
+        }
+    }
+    free(tpath);
+    if (prompt_text) {
+        if (!tk) {
+            snprintf(err, sizeof err, "%s: --prompt needs the checkpoint's tokenizer.json", dir);
+            goto done;
+        }
+        size_t np;
+        if (tok_encode(tk, prompt_text, strlen(prompt_text), 1, &prompt, &np, err, sizeof err))
+            goto done;
+        n = (int)np;
+        if (n == 0) {
+            snprintf(err, sizeof err, "--prompt: the text encodes to no tokens");
+            goto done;
+        }
+    } else {
+        prompt = malloc((size_t)n * sizeof *prompt);
+        if (!prompt) {
+            snprintf(err, sizeof err, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < n; i++)
+            prompt[i] = ids[i];
+    }
     if (skip && strcmp(skip, "zero") == 0)
         m->skip_mode = ENG_SKIP_ZERO;
     b = eng_backend_cpu(m, 0);
@@ -125,7 +163,8 @@ int cli_generate(int argc, char **argv)
     int32_t eos = m->cfg.eos_id;
     for (long i = 0; i < nseq; i++) {
         eng_request r = {prompt, n, (int)maxtok, sp, seed + (uint64_t)i,
-                         &eos, args_get(o, no, "ignore-eos") ? 0 : 1, 0, &res[i]};
+                         &eos, args_get(o, no, "ignore-eos") ? 0 : 1,
+                         tk ? tok_vocab_size(tk) : 0, &res[i]};
         if (b->submit(b, &r, err, sizeof err))
             goto done;
     }
@@ -149,8 +188,17 @@ int cli_generate(int argc, char **argv)
         }
     }
     for (long i = 0; i < nseq; i++) {
-        for (int k = 0; k < res[i].n; k++)
-            printf("%s%d", k ? " " : "", res[i].ids[k]);
+        if (prompt_text) {
+            char *text = NULL;
+            size_t tl;
+            if (tok_decode(tk, res[i].ids, (size_t)res[i].n, 1, &text, &tl, err, sizeof err))
+                goto done;
+            fwrite(text, 1, tl, stdout);
+            free(text);
+        } else {
+            for (int k = 0; k < res[i].n; k++)
+                printf("%s%d", k ? " " : "", res[i].ids[k]);
+        }
         printf("\n");
     }
     if (fflush(stdout) != 0) {
@@ -168,6 +216,7 @@ done:
     if (b)
         b->free(b);
     eng_model_free(m);
+    tok_free(tk);
     free(prompt);
     free(ids);
     return status;

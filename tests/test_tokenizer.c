@@ -237,6 +237,31 @@ int main(void)
     }
     ck_end();
 
+    ck_begin("cli: generate --prompt equals generate --ids of the encoded prompt, decoded");
+    {
+        const char *d = ck_tmpdir();
+        char dir[600], mdir[700], cmd[8192], out[700], e2[2048];
+        snprintf(dir, sizeof dir, "%s", d);
+        snprintf(mdir, sizeof mdir, "%s/m", dir);
+        snprintf(out, sizeof out, "%s/out", dir);
+        const char *tj = ck_shared("tokenizer/gemma3/tokenizer.json");
+        const char *z = ck_zeval();
+        snprintf(cmd, sizeof cmd,
+                 "'%s' init-model --config tiny --set num_hidden_layers=2 --dtype bf16 --seed 5 "
+                 "--out '%s' --quiet && cp '%s' '%s/' && "
+                 "'%s' generate --model '%s' --prompt 'Find x.' --max-tokens 6 --temperature 1 "
+                 "--seed 9 --ignore-eos > '%s/a' && "
+                 "'%s' generate --model '%s' --ids 2,11823,1123,236761 --max-tokens 6 --temperature 1 "
+                 "--seed 9 --ignore-eos | '%s' detokenize --tokenizer '%s' --skip-special > '%s/b' && "
+                 "echo >> '%s/b' && cmp '%s/a' '%s/b' && test -s '%s/a'",
+                 z, mdir, tj, mdir, z, mdir, dir, z, mdir, z, tj, dir, dir, dir, dir, dir);
+        char *argv1[] = {"sh", "-c", cmd, NULL};
+        int r = ck_run(argv1, out, e2, sizeof e2);
+        CK(r == 0, "exit %d: %s", r, e2);
+        ck_rmtree(dir);
+    }
+    ck_end();
+
     ck_begin("malformed tokenizer.json is rejected with its file name");
     const char *tmp = ck_tmpdir();
     char p[600];
