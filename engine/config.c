@@ -146,6 +146,8 @@ static int parse_common(cfg_ctx *c, eng_config *g)
     if (eos && !cJSON_IsNull(eos)) {
         if (!cJSON_IsNumber(eos) || eos->valuedouble < 0 || eos->valuedouble != floor(eos->valuedouble))
             return field_err(c, "eos_token_id", "expected an integer or a list of integers");
+        if (eos->valuedouble > 1 << 24) /* the same bound as the other ids; no int overflow */
+            return field_err(c, "eos_token_id", "value out of range [0, 16777216]");
         g->eos_id = (int)eos->valuedouble;
     }
     if (g->nq % g->nk != 0)

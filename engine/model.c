@@ -467,6 +467,12 @@ static int open_index(eng_model *m, const char *index, char *err, size_t errlen)
         }
     }
     if (cJSON_GetArraySize(wm) != total) {
+        for (const cJSON *e = wm->child; e; e = e->next)
+            if (cJSON_GetObjectItemCaseSensitive(wm, e->string) != e) {
+                ut_err(err, errlen, "%s: weight_map lists tensor '%s' more than once", index,
+                       e->string);
+                goto done;
+            }
         for (int i = 0; i < m->nfiles; i++)
             for (int k = 0; k < m->files[i]->ntensors; k++) {
                 const char *tn = m->files[i]->tensors[k].name;

@@ -278,14 +278,21 @@ int st_open(const char *path, st_file **out, char *err, size_t errlen)
     for (int i = 0; i < f->ntensors; i++)
         byoff[i] = &f->tensors[i];
     qsort(byoff, (size_t)f->ntensors, sizeof *byoff, cmp_offset);
-    for (int i = 1; i < f->ntensors; i++) {
-        const st_tensor *a = byoff[i - 1], *b = byoff[i];
-        if (b->nbytes && a->offset + a->nbytes > b->offset) {
+    /* By offset, each non-empty span is checked against the last non-empty
+     * one before it (which, with no overlap so far, reaches furthest); an
+     * empty span in between must not hide an overlap, and overlaps none. */
+    const st_tensor *far = NULL;
+    for (int i = 0; i < f->ntensors; i++) {
+        const st_tensor *a = far, *b = byoff[i];
+        if (!b->nbytes)
+            continue;
+        if (a && a->offset + a->nbytes > b->offset) {
             ut_err(err, errlen, "%s: tensors '%s' and '%s' overlap (bytes %zu-%zu and %zu-%zu)",
                    path, a->name, b->name, a->offset, a->offset + a->nbytes, b->offset,
                    b->offset + b->nbytes);
             goto fail;
         }
+        far = b;
     }
     free(byoff);
     free(hdr);

@@ -170,6 +170,7 @@ typedef struct {
     const char *map_file;       /* what the index names for every tensor */
     const char *odd_tensor;     /* if set: this tensor maps to odd_file (NULL file: omitted) */
     const char *odd_file;
+    int twice;                  /* list odd_tensor a second time */
 } shard_case;
 
 static int s_index(const char *dir, const void *arg)
@@ -210,6 +211,8 @@ static int s_index(const char *dir, const void *arg)
             }
             n += (size_t)snprintf(out + n, cap - n, "%s\"%s\": \"%s\"", first ? "" : ", ", name,
                                   file);
+            if (sc->twice && sc->odd_tensor && strcmp(name, sc->odd_tensor) == 0)
+                n += (size_t)snprintf(out + n, cap - n, ", \"%s\": \"%s\"", name, file);
             first = 0;
         }
     }
@@ -231,6 +234,8 @@ static const edit e_order = {"\"data_offsets\":[0,393216]", "\"data_offsets\":[3
 static const edit e_temp_span = {"\"shape\":[2],\"data_offsets\":[786432,786440]",
                                  "\"shape\":[3],\"data_offsets\":[786432,786440]"};
 static const edit e_overlap = {"\"data_offsets\":[786432,786440]", "\"data_offsets\":[786428,786436]"};
+static const edit e_hidden_overlap = {"\"data_offsets\":[786432,786440]",
+                                      "\"data_offsets\":[786428,786436]},\"model.zz\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[786420,786420]"};
 static const edit e_dup = {"\"model.layers.0.self_attn.qkv.temp\"", "\"model.embed_tokens.weight\""};
 static const edit e_missing = {"\"model.layers.0.self_attn.qkv.temp\"", "\"model.layers.0.self_attn.qkv.tmp\""};
 static const edit e_extra = {"{\"model.embed_tokens.weight\"", "{\"model.extra.weight\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},\"model.embed_tokens.weight\""};
@@ -248,12 +253,14 @@ static const edit c_groups = {"\"num_query_groups\": 2", "\"num_query_groups\": 
 static const edit c_topk = {"\"moe_router_topk\": 1", "\"moe_router_topk\": 2"};
 static const edit c_json = {"\"model_type\": \"zaya\",", "\"model_type\": \"zaya\",,"};
 static const edit c_vocab = {"\"vocab_size\": 512", "\"vocab_size\": 513"};
+static const edit c_eos = {"\"eos_token_id\": 106", "\"eos_token_id\": 1e12"};
 static const edit c_eps = {"\"norm_epsilon\": 1e-05", "\"norm_epsilon\": -1"};
 
-static const shard_case i_missing = {"model-00001-of-00001.safetensors", "model-00002-of-00002.safetensors", NULL, NULL};
-static const shard_case i_wrong = {"model-00001-of-00001.safetensors", "model-00001-of-00001.safetensors", "model.final_norm.weight", "other.safetensors"};
-static const shard_case i_unlisted = {"model-00001-of-00001.safetensors", "model-00001-of-00001.safetensors", "model.final_norm.weight", NULL};
-static const shard_case i_traversal = {"model-00001-of-00001.safetensors", "../model-00001-of-00001.safetensors", NULL, NULL};
+static const shard_case i_missing = {"model-00001-of-00001.safetensors", "model-00002-of-00002.safetensors", NULL, NULL, 0};
+static const shard_case i_wrong = {"model-00001-of-00001.safetensors", "model-00001-of-00001.safetensors", "model.final_norm.weight", "other.safetensors", 0};
+static const shard_case i_unlisted = {"model-00001-of-00001.safetensors", "model-00001-of-00001.safetensors", "model.final_norm.weight", NULL, 0};
+static const shard_case i_twice = {"model-00001-of-00001.safetensors", "model-00001-of-00001.safetensors", "model.final_norm.weight", "model-00001-of-00001.safetensors", 1};
+static const shard_case i_traversal = {"model-00001-of-00001.safetensors", "../model-00001-of-00001.safetensors", NULL, NULL, 0};
 
 static const ccase cases[] = {
     {"no weights file", s_no_weights, NULL, "no weights", "zeval-test"},
@@ -269,6 +276,7 @@ static const ccase cases[] = {
     {"data_offsets end before begin", s_header, &e_order, "end before begin", "model.safetensors"},
     {"data span does not match shape", s_header, &e_temp_span, "needs 12", "model.safetensors"},
     {"overlapping tensors", s_header, &e_overlap, "overlap", "model.safetensors"},
+    {"overlap hidden behind an empty tensor", s_header, &e_hidden_overlap, "overlap", "model.safetensors"},
     {"duplicate tensor name", s_header, &e_dup, "appears twice", "model.safetensors"},
     {"missing tensor", s_header, &e_missing, "missing tensor 'model.layers.0.self_attn.qkv.temp'", "model.safetensors"},
     {"extra tensor", s_header, &e_extra, "unexpected tensor 'model.extra.weight'", "model.safetensors"},
@@ -283,10 +291,12 @@ static const ccase cases[] = {
     {"top-2 routing", s_config, &c_topk, "only top-1", "config.json"},
     {"config.json malformed JSON", s_config, &c_json, "malformed JSON", "config.json"},
     {"vocab_size disagreeing with the embedding", s_config, &c_vocab, "model.embed_tokens.weight", "model.safetensors"},
+    {"eos_token_id past the integer range", s_config, &c_eos, "field 'eos_token_id'", "config.json"},
     {"negative norm_epsilon", s_config, &c_eps, "field 'norm_epsilon'", "config.json"},
     {"index names a missing shard", s_index, &i_missing, "cannot open", "model-00002-of-00002.safetensors"},
     {"index puts a tensor in the wrong file", s_index, &i_wrong, "weight_map puts tensor 'model.final_norm.weight'", "index.json"},
     {"index omits a stored tensor", s_index, &i_unlisted, "is not listed in the weight_map", "index.json"},
+    {"index lists a tensor twice", s_index, &i_twice, "more than once", "index.json"},
     {"index path traversal", s_index, &i_traversal, "not a plain file name", "index.json"},
 };
 
