@@ -11,6 +11,12 @@
  * Decode: pieces concatenated with the replacement undone; maximal runs of
  * byte pieces are emitted as their bytes when the whole run is valid
  * UTF-8, else as one U+FFFD per byte (the Hugging Face rule).
+ *
+ * Loading: parsing the 33 MB Gemma file takes ~0.5 s, so the parsed
+ * tables are also written to a binary cache ($ZEVAL_CACHE_DIR, else
+ * $XDG_CACHE_HOME/zeval, else ~/.cache/zeval) keyed by a 64-bit hash of
+ * the source bytes and its size.  A cache whose key, magic or lengths do
+ * not check out is ignored and rewritten; the source stays authoritative.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "tokenizer.h"
@@ -19,7 +25,9 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define TOK_MAX_FILE (512u << 20)
 
@@ -56,6 +64,7 @@ struct tok_tokenizer {
     size_t repl_from_len, repl_to_len;
     int32_t *pre, *post;    /* post-processor template */
     int npre, npost;
+    char *blob;             /* from a cache: every piece lives here, not malloc'd one by one */
 };
 
 /* ------------------------------------------------------------ hashing */
@@ -387,6 +396,264 @@ static int load_json(tok_tokenizer *t, cJSON *root, const char *path, char *err,
     return 0;
 }
 
+/* ------------------------------------------------------------ cache */
+
+#define CACHE_MAGIC "ZTOKC004"
+
+static uint64_t src_hash(const char *b, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
+        h = (h ^ (uint8_t)b[i]) * 0x100000001b3ull;
+    return mix(h);
+}
+
+static char *cache_path(uint64_t key)
+{
+    const char *d = getenv("ZEVAL_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+    char dir[2048];
+    if (d && *d)
+        snprintf(dir, sizeof dir, "%s", d);
+    else if (x && *x)
+        snprintf(dir, sizeof dir, "%s/zeval", x);
+    else if (h && *h)
+        snprintf(dir, sizeof dir, "%s/.cache/zeval", h);
+    else
+        return NULL;
+    char *p = malloc(strlen(dir) + 64);
+    if (!p)
+        return NULL;
+    /* create the directory chain, best effort */
+    for (char *q = dir + 1; *q; q++)
+        if (*q == '/') {
+            *q = 0;
+            mkdir(dir, 0755);
+            *q = '/';
+        }
+    mkdir(dir, 0755);
+    sprintf(p, "%s/tok-%016llx.bin", dir, (unsigned long long)key);
+    return p;
+}
+
+typedef struct {
+    FILE *f;
+    int ok;
+    uint64_t sum;   /* FNV-1a of every byte written: the cache's own checksum */
+} wr;
+
+static uint64_t fnv_more(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+static void w(wr *o, const void *p, size_t n)
+{
+    o->sum = fnv_more(o->sum, p, n);
+    if (o->ok && n && fwrite(p, 1, n, o->f) != n)
+        o->ok = 0;
+}
+
+/* Writes the cache; failures are silent (the cache is an optimisation). */
+static void cache_save(const tok_tokenizer *t, const char *path, uint64_t key, uint64_t size)
+{
+    char *tmp = malloc(strlen(path) + 32);
+    if (!tmp)
+        return;
+    sprintf(tmp, "%s.%ld.tmp", path, (long)getpid());
+    wr o = {fopen(tmp, "wb"), 1, 1469598103934665603ull};
+    if (!o.f) {
+        free(tmp);
+        return;
+    }
+    uint64_t blob = 0;
+    for (int i = 0; i < t->nvocab; i++)
+        blob += t->piece[i] ? t->plen[i] + 1 : 0; /* pieces stay NUL-terminated */
+    int64_t hdr[12] = {(int64_t)key, (int64_t)size, t->nvocab, (int64_t)blob,
+                       (int64_t)t->pieces.cap, (int64_t)t->pairs.cap, t->ntrie, t->unk_id,
+                       t->repl_from ? (int64_t)t->repl_from_len : -1,
+                       t->repl_to ? (int64_t)t->repl_to_len : -1, t->npre, t->npost};
+    w(&o, CACHE_MAGIC, 8);
+    w(&o, hdr, sizeof hdr);
+    for (int i = 0; i < t->nvocab; i++) {
+        uint32_t l = t->piece[i] ? t->plen[i] : 0xffffffffu;
+        w(&o, &l, 4);
+    }
+    w(&o, t->kind, (size_t)t->nvocab);
+    for (int i = 0; i < t->nvocab; i++)
+        if (t->piece[i])
+            w(&o, t->piece[i], t->plen[i] + 1);
+    w(&o, t->byte_id, sizeof t->byte_id);
+    w(&o, t->pieces.s, t->pieces.cap * sizeof(hslot));
+    w(&o, t->pairs.s, t->pairs.cap * sizeof(hslot));
+    w(&o, t->trie, (size_t)t->ntrie * sizeof(tnode));
+    if (t->repl_from) {
+        w(&o, t->repl_from, t->repl_from_len);
+        w(&o, t->repl_to, t->repl_to_len);
+    }
+    w(&o, t->pre, (size_t)t->npre * sizeof(int32_t));
+    w(&o, t->post, (size_t)t->npost * sizeof(int32_t));
+    w(&o, CACHE_MAGIC, 8);
+    uint64_t sum = o.sum;
+    w(&o, &sum, 8);
+    int ok = (fclose(o.f) == 0) && o.ok;
+    if (!ok || rename(tmp, path) != 0)
+        unlink(tmp);
+    free(tmp);
+}
+
+typedef struct {
+    const char *p, *end;
+} rd;
+
+static int r(rd *i, void *dst, size_t n)
+{
+    if ((size_t)(i->end - i->p) < n)
+        return -1;
+    memcpy(dst, i->p, n);
+    i->p += n;
+    return 0;
+}
+
+static void *r_alloc(rd *i, size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p && r(i, p, n)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Loads a cache written for (key, size); 0 on success, -1 if unusable. */
+static int cache_load(tok_tokenizer *t, const char *path, uint64_t key, uint64_t size)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    if (ut_read_file(path, TOK_MAX_FILE, &buf, &n, NULL, 0))
+        return -1;
+    uint64_t sum;
+    if (n < 16)
+        goto bad;
+    memcpy(&sum, buf + n - 8, 8);
+    if (fnv_more(1469598103934665603ull, buf, n - 8) != sum)
+        goto bad; /* torn or corrupted: rebuild */
+    n -= 8;
+    rd in = {buf, buf + n};
+    char magic[8];
+    int64_t h[12];
+    int rc = -1;
+    if (r(&in, magic, 8) || memcmp(magic, CACHE_MAGIC, 8) || r(&in, h, sizeof h) ||
+        (uint64_t)h[0] != key || (uint64_t)h[1] != size || h[2] <= 0 || h[2] > (1 << 24) ||
+        h[3] < 0 || h[4] <= 0 || (h[4] & (h[4] - 1)) || h[5] <= 0 || (h[5] & (h[5] - 1)) ||
+        h[6] <= 0 || h[10] < 0 || h[10] > 64 || h[11] < 0 || h[11] > 64 || h[8] > 64 || h[9] > 64)
+        goto done;
+    t->nvocab = (int)h[2];
+    uint32_t *lens = r_alloc(&in, (size_t)t->nvocab * 4);
+    t->plen = calloc((size_t)t->nvocab + 1, sizeof *t->plen);
+    t->piece = calloc((size_t)t->nvocab + 1, sizeof *t->piece);
+    t->kind = r_alloc(&in, (size_t)t->nvocab);
+    t->blob = r_alloc(&in, (size_t)h[3]);
+    if (!lens || !t->plen || !t->piece || !t->kind || !t->blob) {
+        free(lens);
+        goto done;
+    }
+    uint64_t off = 0;
+    for (int i = 0; i < t->nvocab; i++) {
+        if (lens[i] == 0xffffffffu)
+            continue;
+        if (off + lens[i] + 1 > (uint64_t)h[3] || t->blob[off + lens[i]] != 0) {
+            free(lens);
+            goto done;
+        }
+        t->piece[i] = t->blob + off;
+        t->plen[i] = lens[i];
+        off += lens[i] + 1;
+    }
+    free(lens);
+    t->pieces.cap = (size_t)h[4];
+    t->pairs.cap = (size_t)h[5];
+    t->ntrie = t->captrie = (int)h[6];
+    t->unk_id = (int)h[7];
+    if (off != (uint64_t)h[3] || r(&in, t->byte_id, sizeof t->byte_id) ||
+        !(t->pieces.s = r_alloc(&in, t->pieces.cap * sizeof(hslot))) ||
+        !(t->pairs.s = r_alloc(&in, t->pairs.cap * sizeof(hslot))) ||
+        !(t->trie = r_alloc(&in, (size_t)t->ntrie * sizeof(tnode))))
+        goto done;
+    if (h[8] >= 0) {
+        t->repl_from_len = (size_t)h[8];
+        t->repl_to_len = (size_t)h[9];
+        if (!(t->repl_from = calloc(t->repl_from_len + 1, 1)) ||
+            !(t->repl_to = calloc(t->repl_to_len + 1, 1)) ||
+            r(&in, t->repl_from, t->repl_from_len) || r(&in, t->repl_to, t->repl_to_len))
+            goto done;
+    }
+    t->npre = (int)h[10];
+    t->npost = (int)h[11];
+    t->pre = calloc((size_t)t->npre + 1, sizeof(int32_t));
+    t->post = calloc((size_t)t->npost + 1, sizeof(int32_t));
+    if (!t->pre || !t->post || r(&in, t->pre, (size_t)t->npre * 4) ||
+        r(&in, t->post, (size_t)t->npost * 4) || r(&in, magic, 8) || memcmp(magic, CACHE_MAGIC, 8) ||
+        in.p != in.end)
+        goto done;
+    /* Every id the tables hand out must be in range. */
+    for (size_t i = 0; i < t->pieces.cap; i++)
+        if (t->pieces.s[i].key && (t->pieces.s[i].a < 0 || t->pieces.s[i].a >= t->nvocab ||
+                                   !t->piece[t->pieces.s[i].a]))
+            goto done;
+    for (size_t i = 0; i < t->pairs.cap; i++)
+        if (t->pairs.s[i].key && (t->pairs.s[i].b < 0 || t->pairs.s[i].b >= t->nvocab))
+            goto done;
+    for (int i = 0; i < t->ntrie; i++)
+        if (t->trie[i].child >= t->ntrie || t->trie[i].sibling >= t->ntrie ||
+            t->trie[i].id >= t->nvocab)
+            goto done;
+    for (int i = 0; i < 256; i++)
+        if (t->byte_id[i] >= t->nvocab)
+            goto done;
+    for (int i = 0; i < t->npre; i++)
+        if (t->pre[i] < 0 || t->pre[i] >= t->nvocab)
+            goto done;
+    for (int i = 0; i < t->npost; i++)
+        if (t->post[i] < 0 || t->post[i] >= t->nvocab)
+            goto done;
+    if (t->unk_id >= t->nvocab)
+        goto done;
+    rc = 0;
+done:
+    free(buf);
+    return rc;
+bad:
+    free(buf);
+    return -1;
+}
+
+/* Empties t after a failed cache load so a parse can start afresh. */
+static void reset(tok_tokenizer *t)
+{
+    free(t->piece);
+    free(t->plen);
+    free(t->kind);
+    free(t->blob);
+    free(t->pieces.s);
+    free(t->pairs.s);
+    free(t->trie);
+    free(t->repl_from);
+    free(t->repl_to);
+    free(t->pre);
+    free(t->post);
+    memset(t, 0, sizeof *t);
+}
+
 int tok_load(const char *path, tok_tokenizer **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -403,19 +670,34 @@ int tok_load(const char *path, tok_tokenizer **out, char *err, size_t errlen)
         ut_err(err, errlen, "out of memory");
         goto done;
     }
-    if (ut_read_file(file, TOK_MAX_FILE, &text, NULL, err, errlen))
+    size_t tlen = 0;
+    if (ut_read_file(file, TOK_MAX_FILE, &text, &tlen, err, errlen))
         goto done;
+    uint64_t key = src_hash(text, tlen);
+    char *cpath = getenv("ZEVAL_NO_TOKCACHE") ? NULL : cache_path(key);
+    if (cpath && cache_load(t, cpath, key, tlen) == 0) {
+        free(cpath);
+        rc = 0;
+        goto done;
+    }
+    reset(t);
     root = cJSON_Parse(text);
     if (!root) {
         const char *at = cJSON_GetErrorPtr();
         ut_err(err, errlen, "%s: malformed JSON near byte %zu", file,
                at && at >= text ? (size_t)(at - text) : (size_t)0);
+        free(cpath);
         goto done;
     }
     free(text);
     text = NULL;
-    if (load_json(t, root, file, err, errlen))
+    if (load_json(t, root, file, err, errlen)) {
+        free(cpath);
         goto done;
+    }
+    if (cpath)
+        cache_save(t, cpath, key, tlen);
+    free(cpath);
     rc = 0;
 done:
     cJSON_Delete(root);
@@ -432,8 +714,9 @@ void tok_free(tok_tokenizer *t)
 {
     if (!t)
         return;
-    for (int i = 0; t->piece && i < t->nvocab; i++)
+    for (int i = 0; t->piece && !t->blob && i < t->nvocab; i++)
         free(t->piece[i]);
+    free(t->blob);
     free(t->piece);
     free(t->plen);
     free(t->kind);

@@ -10,6 +10,9 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do variants="$variants $1"; shift; done
 tests="$*"
 pass=0 fail=0 skip=0
 log=$(mktemp)
+# Hermetic caches (the tokenizer writes one beside nothing shared).
+ZEVAL_CACHE_DIR=$(mktemp -d)
+export ZEVAL_CACHE_DIR
 for v in $variants; do
   name=$(basename "$v")
   for t in $tests; do
@@ -35,5 +38,6 @@ cat "$log"
 pass=$((pass + $(grep -c '^PASS ' "$log"))); fail=$((fail + $(grep -c '^FAIL ' "$log")))
 skip=$((skip + $(grep -c '^SKIP ' "$log")))
 rm -f "$log"
+rm -rf "$ZEVAL_CACHE_DIR"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

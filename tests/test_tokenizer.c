@@ -8,6 +8,7 @@
 #include "../engine/util.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,30 +145,95 @@ static int enc_eq(const char *s, size_t n, int add, const int32_t *want, size_t 
     return r;
 }
 
+/* The one cache file in dir (static buffer), or NULL. */
+static const char *cache_file(const char *dir)
+{
+    static char p[1200];
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    const char *found = NULL;
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, "tok-", 4) == 0) {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            found = p;
+        }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+static void goldens(const char *how)
+{
+    int ok = 0, bad = 0;
+    ck_begin("golden.jsonl (%s): ids, decode, decode skip-special and round trip identical", how);
+    int lines = each_line(ck_shared("tokenizer/gemma3/golden.jsonl"), enc_case, &ok, &bad);
+    CK(lines > 100 && bad == 0, "%d of %d lines differ", bad, lines);
+    printf("# golden.jsonl (%s): %d/%d identical\n", how, ok, lines);
+    ck_end();
+    ok = bad = 0;
+    ck_begin("decode_golden.jsonl (%s): text identical (U+FFFD per byte of a broken run)", how);
+    lines = each_line(ck_shared("tokenizer/gemma3/decode_golden.jsonl"), dec_case, &ok, &bad);
+    CK(lines > 20 && bad == 0, "%d of %d lines differ", bad, lines);
+    ck_end();
+}
+
 int main(void)
 {
-    char err[1024];
-    ck_begin("load the Gemma 3 tokenizer.json");
+    char err[1024], cdir[600], tjb[1024];
+    snprintf(tjb, sizeof tjb, "%s", ck_shared("tokenizer/gemma3/tokenizer.json"));
+    const char *tj = tjb;
+    snprintf(cdir, sizeof cdir, "%s", ck_tmpdir());
+    setenv("ZEVAL_CACHE_DIR", cdir, 1);
+    ck_begin("load the Gemma 3 tokenizer.json (parse, then write the cache)");
     double t0 = ut_now();
-    int rc = tok_load(ck_shared("tokenizer/gemma3/tokenizer.json"), &tk, err, sizeof err);
+    int rc = tok_load(tj, &tk, err, sizeof err);
     CK(rc == 0, "%s", err);
     if (rc == 0)
         CK(tok_vocab_size(tk) == 262145, "vocab size %d", tok_vocab_size(tk));
-    printf("# loaded in %.3f s\n", ut_now() - t0);
+    printf("# parsed in %.3f s\n", ut_now() - t0);
+    CK(cache_file(cdir) != NULL, "no cache written in %s", cdir);
     if (!ck_end())
         return 1;
+    goldens("parsed");
+    tok_free(tk);
 
-    int ok = 0, bad = 0;
-    ck_begin("golden.jsonl: ids, decode, decode skip-special and round trip identical");
-    int lines = each_line(ck_shared("tokenizer/gemma3/golden.jsonl"), enc_case, &ok, &bad);
-    CK(lines > 100 && bad == 0, "%d of %d lines differ", bad, lines);
-    printf("# golden.jsonl: %d/%d identical\n", ok, lines);
-    ck_end();
+    ck_begin("load again from the binary cache");
+    t0 = ut_now();
+    rc = tok_load(tj, &tk, err, sizeof err);
+    CK(rc == 0 && tok_vocab_size(tk) == 262145, "%s", err);
+    printf("# loaded from cache in %.3f s\n", ut_now() - t0);
+    if (!ck_end())
+        return 1;
+    goldens("cached");
 
-    ok = bad = 0;
-    ck_begin("decode_golden.jsonl: text identical (U+FFFD per byte of a broken run)");
-    lines = each_line(ck_shared("tokenizer/gemma3/decode_golden.jsonl"), dec_case, &ok, &bad);
-    CK(lines > 20 && bad == 0, "%d of %d lines differ", bad, lines);
+    ck_begin("a corrupt cache is ignored and rewritten");
+    {
+        const char *cf = cache_file(cdir);
+        size_t cl = 0;
+        char *cb = cf ? ck_slurp(cf, &cl) : NULL;
+        CK(cb && cl > 4096, "cache unreadable");
+        if (cb) {
+            memset(cb + cl / 2, 0x5a, 4096); /* garbage in the tables */
+            ck_write(cf, cb, cl);
+            tok_tokenizer *t2 = NULL;
+            rc = tok_load(tj, &t2, err, sizeof err);
+            int32_t *ids = NULL;
+            size_t n = 0;
+            CK(rc == 0 && tok_encode(t2, "Hello, world!", 13, 0, &ids, &n, err, sizeof err) == 0 &&
+                   n == 4 && ids[0] == 9259 && ids[3] == 236888, "wrong encoding after a corrupt cache");
+            free(ids);
+            tok_free(t2);
+            size_t nl = 0;
+            char *nb = ck_slurp(cf, &nl);
+            CK(nb && nl == cl && memcmp(nb, cb, cl) != 0, "cache was not rewritten");
+            free(nb);
+            ck_write(cf, "ZTOK", 4); /* truncated */
+            rc = tok_load(tj, &t2, err, sizeof err);
+            CK(rc == 0, "truncated cache: %s", err);
+            tok_free(t2);
+        }
+        free(cb);
+    }
     ck_end();
 
     ck_begin("README examples, BOS from the post-processor, NUL and invalid UTF-8");
@@ -211,7 +277,7 @@ int main(void)
         char dir[600], cmd[4096], out[700], e2[2048];
         snprintf(dir, sizeof dir, "%s", d);
         snprintf(out, sizeof out, "%s/out", dir);
-        const char *tj = ck_shared("tokenizer/gemma3/tokenizer.json");
+
         snprintf(cmd, sizeof cmd, "printf ' Hello, world!\\n' | '%s' tokenize --tokenizer '%s' --add-special",
                  ck_zeval(), tj);
         char *argv1[] = {"sh", "-c", cmd, NULL};
@@ -240,11 +306,11 @@ int main(void)
     ck_begin("cli: generate --prompt equals generate --ids of the encoded prompt, decoded");
     {
         const char *d = ck_tmpdir();
-        char dir[600], mdir[700], cmd[8192], out[700], e2[2048];
+        char dir[600], mdir[700], cmd[16384], out[700], e2[2048];
         snprintf(dir, sizeof dir, "%s", d);
         snprintf(mdir, sizeof mdir, "%s/m", dir);
         snprintf(out, sizeof out, "%s/out", dir);
-        const char *tj = ck_shared("tokenizer/gemma3/tokenizer.json");
+
         const char *z = ck_zeval();
         snprintf(cmd, sizeof cmd,
                  "'%s' init-model --config tiny --set num_hidden_layers=2 --dtype bf16 --seed 5 "
@@ -275,5 +341,6 @@ int main(void)
     ck_rmtree(tmp);
     ck_end();
     tok_free(tk);
+    ck_rmtree(cdir);
     return ck_status();
 }
