@@ -59,16 +59,23 @@ $(BS)/tests/%: $(BS)/tests/%.o $(BS)/tests/check.o $(addprefix $(BS)/,$(LIB_SRC:
 .SECONDARY:
 
 # --- fuzz targets (clang + libFuzzer), run inside `make test`
+# Engine objects are built once under build/fuzz/ with -fsanitize=fuzzer-no-link
+# (coverage only); each target links them with libFuzzer's main.
 FUZZ_CC    ?= clang
 FUZZ_RUNS  ?= 100000
-FUZZ_FLAGS  = -std=c11 -D_DEFAULT_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined
-FUZZ_BIN    = $(addprefix build/fuzz/fuzz_,safetensors index config)
+BF          = build/fuzz
+FUZZ_SAN    = address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_FLAGS  = $(CSTD) -D_DEFAULT_SOURCE -I. -g -O1
+FUZZ_BIN    = $(addprefix $(BF)/fuzz_,safetensors index config)
 HAVE_FUZZ  := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,long n){(void)d;(void)n;return 0;}' | \
                 $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null && echo yes)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(ENGINE_SRC) $(HDRS)
-	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(ENGINE_SRC) $(LIBS)
+$(BF)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+
+$(BF)/fuzz_%: $(BF)/obj/tests/fuzz/fuzz_%.o $(addprefix $(BF)/obj/,$(ENGINE_SRC:.c=.o))
+	$(FUZZ_CC) -g -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(LIBS)
 
 ifeq ($(HAVE_FUZZ),yes)
 fuzz: $(FUZZ_BIN)
@@ -77,8 +84,9 @@ fuzz:
 	@echo "clang with libFuzzer not found: fuzz targets will be reported as skipped"
 endif
 
+# FUZZ_DIR tells tests/run.sh where the fuzz binaries are ("none": skip them).
 test: fuzz $(B)/zeval $(BS)/zeval $(addprefix $(B)/tests/,$(TESTS)) $(addprefix $(BS)/tests/,$(TESTS))
-	@FUZZ_RUNS=$(FUZZ_RUNS) sh tests/run.sh $(B) $(BS) -- $(TESTS)
+	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_DIR=$(if $(HAVE_FUZZ),$(BF),none) sh tests/run.sh $(B) $(BS) -- $(TESTS)
 
 bench: $(B)/zeval
 	@sh bench/run.sh $(B)

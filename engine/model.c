@@ -385,28 +385,109 @@ static int file_exists(const char *p)
     return stat(p, &st) == 0;
 }
 
-/* Opens every shard named by an index file and checks the weight_map
- * against what the shards hold. */
-static int open_index(eng_model *m, const char *index, char *err, size_t errlen)
+static int cmp_str(const void *a, const void *b)
 {
-    char *text = NULL;
-    cJSON *root = NULL;
-    char *dir = NULL;
-    int rc = -1;
-    if (ut_read_file(index, INDEX_MAX_BYTES, &text, NULL, err, errlen))
-        return -1;
-    root = cJSON_Parse(text);
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void eng_index_free(char **names, char **files, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(names ? names[i] : NULL);
+        free(files ? files[i] : NULL);
+    }
+    free(names);
+    free(files);
+}
+
+int eng_index_parse(const char *text, const char *path, char ***names, char ***files, int *n,
+                    char *err, size_t errlen)
+{
+    const char *index = path;
+    char **nm = NULL, **fl = NULL, **sorted = NULL;
+    int cnt = 0, rc = -1;
+    *names = NULL;
+    *files = NULL;
+    *n = 0;
+    cJSON *root = cJSON_Parse(text);
     if (!root) {
         const char *at = cJSON_GetErrorPtr();
-        ut_err(err, errlen, "%s: malformed JSON near byte %zu", index,
-               at && at >= text ? (size_t)(at - text) : (size_t)0);
-        goto done;
+        return ut_err(err, errlen, "%s: malformed JSON near byte %zu", index,
+                      at && at >= text ? (size_t)(at - text) : (size_t)0);
     }
     const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
     if (!cJSON_IsObject(wm)) {
         ut_err(err, errlen, "%s: field 'weight_map': missing or not an object", index);
         goto done;
     }
+    int size = cJSON_GetArraySize(wm);
+    nm = calloc(size ? (size_t)size : 1, sizeof *nm);
+    fl = calloc(size ? (size_t)size : 1, sizeof *fl);
+    if (!nm || !fl) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
+    }
+    for (const cJSON *e = wm->child; e && cnt < size; e = e->next) {
+        if (!cJSON_IsString(e)) {
+            ut_err(err, errlen, "%s: weight_map['%s'] is not a file name", index, e->string);
+            goto done;
+        }
+        const char *fn = e->valuestring;
+        if (!*fn || strchr(fn, '/') || strcmp(fn, "..") == 0) {
+            ut_err(err, errlen, "%s: weight_map['%s'] = '%s' is not a plain file name", index,
+                   e->string, fn);
+            goto done;
+        }
+        nm[cnt] = ut_strdup(e->string);
+        fl[cnt] = ut_strdup(fn);
+        cnt++;
+        if (!nm[cnt - 1] || !fl[cnt - 1]) {
+            ut_err(err, errlen, "out of memory");
+            goto done;
+        }
+    }
+    if (cnt == 0) {
+        ut_err(err, errlen, "%s: weight_map is empty", index);
+        goto done;
+    }
+    sorted = malloc((size_t)cnt * sizeof *sorted);
+    if (!sorted) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
+    }
+    memcpy(sorted, nm, (size_t)cnt * sizeof *sorted);
+    qsort(sorted, (size_t)cnt, sizeof *sorted, cmp_str);
+    for (int i = 1; i < cnt; i++)
+        if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+            ut_err(err, errlen, "%s: weight_map lists tensor '%s' more than once", index,
+                   sorted[i]);
+            goto done;
+        }
+    *names = nm;
+    *files = fl;
+    *n = cnt;
+    rc = 0;
+done:
+    free(sorted);
+    cJSON_Delete(root);
+    if (rc)
+        eng_index_free(nm, fl, cnt);
+    return rc;
+}
+
+/* Opens every shard named by an index file and checks the weight_map
+ * against what the shards hold. */
+static int open_index(eng_model *m, const char *index, char *err, size_t errlen)
+{
+    char *text = NULL;
+    char **names = NULL, **files = NULL, **sorted = NULL;
+    int n = 0;
+    char *dir = NULL;
+    int rc = -1;
+    if (ut_read_file(index, INDEX_MAX_BYTES, &text, NULL, err, errlen))
+        return -1;
+    if (eng_index_parse(text, index, &names, &files, &n, err, errlen))
+        goto done;
     dir = ut_strdup(index);
     if (!dir) {
         ut_err(err, errlen, "out of memory");
@@ -418,18 +499,8 @@ static int open_index(eng_model *m, const char *index, char *err, size_t errlen)
     else
         strcpy(dir, "./");
     /* Open each distinct shard once, in first-mention order. */
-    for (const cJSON *e = wm->child; e; e = e->next) {
-        if (!cJSON_IsString(e)) {
-            ut_err(err, errlen, "%s: weight_map['%s'] is not a file name", index, e->string);
-            goto done;
-        }
-        const char *fn = e->valuestring;
-        if (!*fn || strchr(fn, '/') || strcmp(fn, "..") == 0) {
-            ut_err(err, errlen, "%s: weight_map['%s'] = '%s' is not a plain file name", index,
-                   e->string, fn);
-            goto done;
-        }
-        char *p = ut_path_join(dir, fn);
+    for (int j = 0; j < n; j++) {
+        char *p = ut_path_join(dir, files[j]);
         if (!p) {
             ut_err(err, errlen, "out of memory");
             goto done;
@@ -444,40 +515,36 @@ static int open_index(eng_model *m, const char *index, char *err, size_t errlen)
             goto done;
         }
     }
-    if (m->nfiles == 0) {
-        ut_err(err, errlen, "%s: weight_map is empty", index);
-        goto done;
-    }
     /* Every mapped tensor must be in the shard the map names, and every
-     * shard tensor must be mapped. */
+     * shard tensor must be mapped (the names are distinct: eng_index_parse). */
     int total = 0;
     for (int i = 0; i < m->nfiles; i++)
         total += m->files[i]->ntensors;
-    for (const cJSON *e = wm->child; e; e = e->next) {
-        char *p = ut_path_join(dir, e->valuestring);
+    for (int j = 0; j < n; j++) {
+        char *p = ut_path_join(dir, files[j]);
         const st_file *f = NULL;
         for (int i = 0; p && i < m->nfiles; i++)
             if (strcmp(m->files[i]->path, p) == 0)
                 f = m->files[i];
         free(p);
-        if (!f || !st_find(f, e->string)) {
+        if (!f || !st_find(f, names[j])) {
             ut_err(err, errlen, "%s: weight_map puts tensor '%s' in %s, which has no such tensor",
-                   index, e->string, e->valuestring);
+                   index, names[j], files[j]);
             goto done;
         }
     }
-    if (cJSON_GetArraySize(wm) != total) {
-        for (const cJSON *e = wm->child; e; e = e->next)
-            if (cJSON_GetObjectItemCaseSensitive(wm, e->string) != e) {
-                ut_err(err, errlen, "%s: weight_map lists tensor '%s' more than once", index,
-                       e->string);
-                goto done;
-            }
+    if (n != total) {
+        sorted = malloc((size_t)n * sizeof *sorted);
+        if (!sorted) {
+            ut_err(err, errlen, "out of memory");
+            goto done;
+        }
+        memcpy(sorted, names, (size_t)n * sizeof *sorted);
+        qsort(sorted, (size_t)n, sizeof *sorted, cmp_str);
         for (int i = 0; i < m->nfiles; i++)
             for (int k = 0; k < m->files[i]->ntensors; k++) {
                 const char *tn = m->files[i]->tensors[k].name;
-                const cJSON *e = cJSON_GetObjectItemCaseSensitive(wm, tn);
-                if (!e) {
+                if (!bsearch(&tn, sorted, (size_t)n, sizeof *sorted, cmp_str)) {
                     ut_err(err, errlen, "%s: tensor '%s' is not listed in the weight_map of %s",
                            m->files[i]->path, tn, index);
                     goto done;
@@ -488,8 +555,9 @@ static int open_index(eng_model *m, const char *index, char *err, size_t errlen)
     }
     rc = 0;
 done:
+    free(sorted);
     free(dir);
-    cJSON_Delete(root);
+    eng_index_free(names, files, n);
     free(text);
     return rc;
 }

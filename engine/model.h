@@ -86,6 +86,18 @@ int eng_model_load(const char *dir, const char *weights, eng_model **out, char *
                    size_t errlen);
 void eng_model_free(eng_model *m);
 
+/*
+ * Parses and checks the text of a model.safetensors.index.json (path only
+ * for messages) without opening any shard: 'weight_map' must be a
+ * non-empty object whose values are plain file names (non-empty, no '/',
+ * not ".."), each tensor listed once.  On success *names and *files (n
+ * entries each, in the map's order) are malloc'd; free with
+ * eng_index_free.  eng_model_load's index path goes through this.
+ */
+int eng_index_parse(const char *text, const char *path, char ***names, char ***files, int *n,
+                    char *err, size_t errlen);
+void eng_index_free(char **names, char **files, int n);
+
 /* ------------------------------------------------------------ decode state */
 
 /* Per-sequence decode state: conv window, delayed input and K/V of every

@@ -145,45 +145,30 @@ static int parse_entry(const cJSON *e, st_tensor *t, size_t ndata, const char *p
     return 0;
 }
 
-int st_open(const char *path, st_file **out, char *err, size_t errlen)
+int st_parse(const void *buf, size_t len, const char *name, st_file **out, char *err,
+             size_t errlen)
 {
+    const char *path = name;
     *out = NULL;
     st_file *f = calloc(1, sizeof *f);
     cJSON *root = NULL;
     char *hdr = NULL;
     st_tensor **byoff = NULL;
-    int fd = -1;
     if (!f)
         return ut_err(err, errlen, "%s: out of memory", path);
+    f->map = (void *)buf;
+    f->size = len;
+    f->borrowed = 1;
     f->path = ut_strdup(path);
     if (!f->path) {
         ut_err(err, errlen, "%s: out of memory", path);
         goto fail;
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        ut_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ut_err(err, errlen, "%s: not a regular file", path);
-        goto fail;
-    }
-    f->size = (size_t)st.st_size;
     if (f->size < 8) {
         ut_err(err, errlen, "%s: file is %zu bytes, too short for a safetensors header (truncated?)",
                path, f->size);
         goto fail;
     }
-    f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (f->map == MAP_FAILED) {
-        f->map = NULL;
-        ut_err(err, errlen, "%s: mmap failed: %s", path, strerror(errno));
-        goto fail;
-    }
-    close(fd);
-    fd = -1;
 
     const uint8_t *p = f->map;
     uint64_t hlen = 0;
@@ -301,8 +286,6 @@ int st_open(const char *path, st_file **out, char *err, size_t errlen)
     return 0;
 
 fail:
-    if (fd >= 0)
-        close(fd);
     free(byoff);
     free(hdr);
     cJSON_Delete(root);
@@ -310,11 +293,44 @@ fail:
     return -1;
 }
 
+int st_open(const char *path, st_file **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ut_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return ut_err(err, errlen, "%s: not a regular file", path);
+    }
+    size_t size = (size_t)st.st_size;
+    if (size < 8) {
+        close(fd);
+        return ut_err(err, errlen,
+                      "%s: file is %zu bytes, too short for a safetensors header (truncated?)",
+                      path, size);
+    }
+    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int merr = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        return ut_err(err, errlen, "%s: mmap failed: %s", path, strerror(merr));
+    st_file *f = NULL;
+    if (st_parse(map, size, path, &f, err, errlen) != 0) {
+        munmap(map, size);
+        return -1;
+    }
+    f->borrowed = 0;    /* the mapping is f's now */
+    *out = f;
+    return 0;
+}
+
 void st_close(st_file *f)
 {
     if (!f)
         return;
-    if (f->map)
+    if (f->map && !f->borrowed)
         munmap(f->map, f->size);
     for (int i = 0; i < f->ntensors; i++)
         free(f->tensors[i].name);

@@ -44,6 +44,7 @@ typedef struct {
     size_t ndata;
     st_tensor *tensors; /* sorted by name */
     int ntensors;
+    int borrowed;       /* map is the caller's buffer (st_parse): not unmapped */
 } st_file;
 
 /* Largest header st_open accepts (the format's own limit is 100 MB). */
@@ -51,6 +52,11 @@ typedef struct {
 
 /* Maps and validates path; *out owns the mapping (st_close). */
 int st_open(const char *path, st_file **out, char *err, size_t errlen);
+/* Validates the len bytes at buf as a whole safetensors file (name is used
+ * in messages and as f->path).  *out borrows buf, which must outlive it;
+ * st_close leaves buf alone.  st_open maps the file and calls this. */
+int st_parse(const void *buf, size_t len, const char *name, st_file **out, char *err,
+             size_t errlen);
 void st_close(st_file *f);
 
 /* Finds a tensor by exact name; NULL if absent. Borrowed. */

@@ -32,8 +32,9 @@ for v in $variants; do
     fi
   done
 done
-# Fuzz targets: bounded runs, counted like test cases.
-sh tests/fuzz/run.sh build/fuzz "${FUZZ_RUNS:-100000}" >"$log" 2>&1
+# Fuzz targets: bounded runs, counted like test cases ($FUZZ_DIR: where the
+# Makefile built them; "none" when clang/libFuzzer is missing).
+sh tests/fuzz/run.sh "${FUZZ_DIR:-build/fuzz}" "${FUZZ_RUNS:-100000}" >"$log" 2>&1
 cat "$log"
 pass=$((pass + $(grep -c '^PASS ' "$log"))); fail=$((fail + $(grep -c '^FAIL ' "$log")))
 skip=$((skip + $(grep -c '^SKIP ' "$log")))
