@@ -716,17 +716,7 @@ void tok_free(tok_tokenizer *t)
         return;
     for (int i = 0; t->piece && !t->blob && i < t->nvocab; i++)
         free(t->piece[i]);
-    free(t->blob);
-    free(t->piece);
-    free(t->plen);
-    free(t->kind);
-    free(t->pieces.s);
-    free(t->pairs.s);
-    free(t->trie);
-    free(t->repl_from);
-    free(t->repl_to);
-    free(t->pre);
-    free(t->post);
+    reset(t);
     free(t);
 }
 
