@@ -8,4 +8,6 @@ $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
     build-essential pkg-config ca-certificates \
     clang libclang-rt-14-dev \
-    libcjson-dev libpcre2-dev libsqlite3-dev libcurl4-openssl-dev libseccomp-dev
+    libcjson-dev libpcre2-dev libsqlite3-dev libcurl4-openssl-dev libseccomp-dev \
+    libgmp-dev libmpfr-dev \
+    python3 python3-jinja2 python3-sympy
