@@ -3,11 +3,14 @@
  *
  * Encode: (1) split the raw text on added tokens, leftmost-longest, with a
  * byte trie; (2) in the other segments replace the normalizer's pattern
- * (" ") with its content ("▁"); (3) each segment is one BPE word: one
- * symbol per code point (a byte of invalid UTF-8 is its own symbol), then
- * merges by rank through a min-heap keyed (rank, position) with lazy
- * invalidation, so a long word costs O(n log n); (4) symbols that are not
- * pieces fall back to their bytes' <0xNN> pieces.
+ * (" ") with its content ("▁"), while reading the symbols when that is
+ * equivalent; (3) each segment is one BPE word: one symbol per code point
+ * (a byte of invalid UTF-8 is its own symbol), then merges by rank through
+ * a min-heap keyed (rank, position) with lazy invalidation, so a long word
+ * costs O(n log n) time and ~12 bytes per character (see "Symbols");
+ * where no piece can span a boundary (before a space, derive()) the word
+ * is cut into sub-words, and short ones are cached per call; (4) symbols
+ * that are not pieces fall back to their bytes' <0xNN> pieces.
  * Decode: pieces concatenated with the replacement undone; maximal runs of
  * byte pieces are emitted as their bytes when the whole run is valid
  * UTF-8, else as one U+FFFD per byte (the Hugging Face rule).
@@ -65,6 +68,16 @@ struct tok_tokenizer {
     int32_t *pre, *post;    /* post-processor template */
     int npre, npost;
     char *blob;             /* from a cache: every piece lives here, not malloc'd one by one */
+    /* Derived after loading (derive()), never cached: */
+    int32_t *cp_id;         /* [CP_TAB] id of the piece that is exactly code point cp, or -1 */
+    int32_t root[256];      /* trie child of the root for a first byte, or -1 */
+    int32_t repl_sym[8];    /* the symbols of repl_to */
+    int nrepl_sym;
+    int stream_norm;        /* the Replace can be applied while reading symbols */
+    int can_cut;            /* words may be cut before a replaced space (see derive()) */
+    uint32_t sep_cp;        /* the code point of repl_to when can_cut */
+    uint32_t pred_cp[16];   /* code points that precede sep_cp inside some piece */
+    int npred;
 };
 
 /* ------------------------------------------------------------ hashing */
@@ -637,6 +650,8 @@ bad:
     return -1;
 }
 
+static int derive(tok_tokenizer *t);
+
 /* Empties t after a failed cache load so a parse can start afresh. */
 static void reset(tok_tokenizer *t)
 {
@@ -651,6 +666,7 @@ static void reset(tok_tokenizer *t)
     free(t->repl_to);
     free(t->pre);
     free(t->post);
+    free(t->cp_id);
     memset(t, 0, sizeof *t);
 }
 
@@ -677,7 +693,10 @@ int tok_load(const char *path, tok_tokenizer **out, char *err, size_t errlen)
     char *cpath = getenv("ZEVAL_NO_TOKCACHE") ? NULL : cache_path(key);
     if (cpath && cache_load(t, cpath, key, tlen) == 0) {
         free(cpath);
-        rc = 0;
+        if (derive(t))
+            ut_err(err, errlen, "out of memory");
+        else
+            rc = 0;
         goto done;
     }
     reset(t);
@@ -698,6 +717,10 @@ int tok_load(const char *path, tok_tokenizer **out, char *err, size_t errlen)
     if (cpath)
         cache_save(t, cpath, key, tlen);
     free(cpath);
+    if (derive(t)) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
+    }
     rc = 0;
 done:
     cJSON_Delete(root);
@@ -727,25 +750,62 @@ int tok_vocab_size(const tok_tokenizer *t)
 
 /* ------------------------------------------------------------ encoding */
 
+/*
+ * Symbols.  A BPE word is an array of int32 symbols, one per code point: a
+ * piece id (>= 0); for a code point that is not a piece, -(1 + cp); for a
+ * byte that is not valid UTF-8, -(0x110001 + byte).  Negative symbols never
+ * merge and fall back to <0xNN> pieces.  A symbol merged into its left
+ * neighbour becomes DEAD, so a token is a live symbol followed by DEAD ones
+ * and neighbours are found by skipping DEAD entries (at most the longest
+ * piece's length).  A word costs 4 bytes per code point plus one 8-byte
+ * heap entry per candidate pair, with the heap compacted when full: a
+ * 100 MB word stays near 13x its size.
+ */
+#define CP_TAB 0x20000
+#define DEAD INT32_MIN
+#define SYM_BAD_BYTE(b) (-(int32_t)(0x110001 + (b)))
+#define SYM_UNK_CP(cp) (-(int32_t)(cp) - 1)
+#define WORD_MAX ((size_t)UINT32_MAX - 64)
+
 typedef struct {
     int32_t *v;
     size_t n, cap;
     int oom;
 } ibuf;
 
+/* Grows *p (cap elements of elem bytes) to hold at least need; 0 or -1. */
+static int reserve(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : 256;
+    while (nc < need)
+        nc *= 2;
+    void *np = realloc(*p, nc * elem);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = nc;
+    return 0;
+}
+
 static void push(ibuf *b, int32_t x)
 {
-    if (b->n == b->cap) {
-        size_t nc = b->cap ? 2 * b->cap : 256;
-        int32_t *nv = realloc(b->v, nc * sizeof *nv);
-        if (!nv) {
-            b->oom = 1;
-            return;
-        }
-        b->v = nv;
-        b->cap = nc;
+    if (b->n == b->cap && reserve((void **)&b->v, &b->cap, b->n + 1, sizeof *b->v)) {
+        b->oom = 1;
+        return;
     }
     b->v[b->n++] = x;
+}
+
+static void push_n(ibuf *b, const int32_t *x, size_t n)
+{
+    if (reserve((void **)&b->v, &b->cap, b->n + n, sizeof *b->v)) {
+        b->oom = 1;
+        return;
+    }
+    memcpy(b->v + b->n, x, n * sizeof *x);
+    b->n += n;
 }
 
 /* Length of the valid UTF-8 character at s (strict, as Rust's from_utf8),
@@ -777,22 +837,164 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-typedef struct {
-    uint32_t rank, pos;
-    int32_t left, right;
-} hentry;
-
-static int hless(const hentry *a, const hentry *b)
+/* The code point of the valid l-byte character at s. */
+static uint32_t utf8_cp(const unsigned char *s, size_t l)
 {
-    return a->rank != b->rank ? a->rank < b->rank : a->pos < b->pos;
+    if (l == 1)
+        return s[0];
+    uint32_t c = s[0] & (0x7Fu >> l);
+    for (size_t i = 1; i < l; i++)
+        c = (c << 6) | (s[i] & 0x3Fu);
+    return c;
 }
 
-static void hpush(hentry *h, size_t *n, hentry e)
+/* Writes code point c (< 0x110000) as UTF-8; returns the length. */
+static size_t utf8_put(unsigned char *o, uint32_t c)
 {
-    size_t i = (*n)++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!hless(&e, &h[p]))
+    if (c < 0x80) {
+        o[0] = (unsigned char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (unsigned char)(0xC0 | (c >> 6));
+        o[1] = (unsigned char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | (c >> 12));
+        o[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | (c >> 18));
+    o[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+    o[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+    o[3] = (unsigned char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* The symbol of the character at w: l is its valid length, 0 if the byte
+ * at w is not valid UTF-8. */
+static int32_t sym_of(const tok_tokenizer *t, const char *w, size_t l)
+{
+    if (!l)
+        return SYM_BAD_BYTE((uint8_t)w[0]);
+    uint32_t cp = utf8_cp((const unsigned char *)w, l);
+    int32_t id = cp < CP_TAB ? t->cp_id[cp] : tok_piece_id(t, w, l);
+    return id >= 0 ? id : SYM_UNK_CP(cp);
+}
+
+/*
+ * Tables derived from the loaded ones (both load paths): the code point ->
+ * id table, the root of the added-token trie by first byte, and whether a
+ * BPE word may be cut into independent sub-words.
+ *
+ * Cutting: a merge produces a piece whose text is its two halves' texts
+ * joined, so no merge ever crosses a boundary between characters x and y
+ * unless some piece contains x immediately followed by y.  When the
+ * normalizer turns one ASCII byte (" ") into one code point ("▁"), a word
+ * is cut before each replaced space whose preceding character is neither
+ * another replaced space/"▁" nor one of the (few) characters that precede
+ * "▁" inside a piece (Gemma 3: only ">", from ">▁</").  BPE on the pieces
+ * then equals BPE on the whole word, and the short pieces are cached.
+ */
+static int derive(tok_tokenizer *t)
+{
+    t->cp_id = malloc(CP_TAB * sizeof *t->cp_id);
+    if (!t->cp_id)
+        return -1;
+    for (size_t i = 0; i < CP_TAB; i++)
+        t->cp_id[i] = -1;
+    for (int id = 0; id < t->nvocab; id++) {
+        const unsigned char *p = (const unsigned char *)t->piece[id];
+        if (!p || !t->plen[id] || utf8_len(p, t->plen[id]) != t->plen[id])
+            continue;
+        uint32_t cp = utf8_cp(p, t->plen[id]);
+        if (cp < CP_TAB && t->cp_id[cp] < 0)
+            t->cp_id[cp] = tok_piece_id(t, t->piece[id], t->plen[id]);
+    }
+    for (int b = 0; b < 256; b++)
+        t->root[b] = -1;
+    for (int32_t c = t->trie[0].child; c >= 0; c = t->trie[c].sibling)
+        t->root[t->trie[c].byte] = c;
+    t->stream_norm = t->can_cut = 0;
+    t->nrepl_sym = t->npred = 0;
+    if (!t->repl_from)
+        return 0;
+    const unsigned char *f = (const unsigned char *)t->repl_from;
+    const unsigned char *to = (const unsigned char *)t->repl_to;
+    /* Replacing while reading characters equals replacing first when
+     * neither string can start inside a UTF-8 sequence. */
+    int ok = t->repl_to_len > 0 && (f[0] & 0xC0) != 0x80 && (to[0] & 0xC0) != 0x80;
+    for (size_t i = 0; ok && i < t->repl_to_len;) {
+        size_t l = utf8_len(to + i, t->repl_to_len - i);
+        if (!l || t->nrepl_sym == 8)
+            ok = 0;
+        else
+            t->repl_sym[t->nrepl_sym++] = sym_of(t, t->repl_to + i, l);
+        i += l;
+    }
+    t->stream_norm = ok;
+    if (!ok || t->repl_from_len != 1 || f[0] >= 0x80 || t->nrepl_sym != 1)
+        return 0;
+    t->sep_cp = utf8_cp(to, t->repl_to_len);
+    t->can_cut = 1;
+    for (int id = 0; id < t->nvocab && t->can_cut; id++) {
+        const unsigned char *p = (const unsigned char *)t->piece[id];
+        size_t n = p ? t->plen[id] : 0;
+        uint32_t prev = t->sep_cp;
+        for (size_t i = 0; i < n;) {
+            size_t l = utf8_len(p + i, n - i);
+            uint32_t cp = l ? utf8_cp(p + i, l) : 0xFFFFFFFFu;
+            if (cp == t->sep_cp && prev != t->sep_cp) {
+                int k = 0;
+                while (k < t->npred && t->pred_cp[k] != prev)
+                    k++;
+                if (prev == 0xFFFFFFFFu || k == 16)
+                    t->can_cut = 0; /* too many: never cut */
+                else if (k == t->npred)
+                    t->pred_cp[t->npred++] = prev;
+            }
+            prev = cp;
+            i += l ? l : 1;
+        }
+    }
+    return 0;
+}
+
+/* May a word of segment s be cut before the replaced space at s[i] (i > 0)? */
+static int cut_before(const tok_tokenizer *t, const char *s, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned char b = u[i - 1];
+    if (b == (unsigned char)t->repl_from[0])
+        return 0; /* a run of spaces is one sub-word */
+    uint32_t cp = b;
+    if (b >= 0x80) {
+        size_t j = i - 1;
+        while (j > 0 && i - j < 4 && (u[j] & 0xC0) == 0x80)
+            j--;
+        if (utf8_len(u + j, i - j) != i - j)
+            return 1; /* an invalid byte: it never merges */
+        cp = utf8_cp(u + j, i - j);
+    }
+    if (cp == t->sep_cp)
+        return 0;
+    for (int k = 0; k < t->npred; k++)
+        if (t->pred_cp[k] == cp)
+            return 0;
+    return 1;
+}
+
+/* HA-ary min-heap of (rank << 32 | position) keys: a node's children share
+ * one or two cache lines. */
+#define HA 8
+static void h_up(uint64_t *h, size_t i)
+{
+    uint64_t e = h[i];
+    while (i) {
+        size_t p = (i - 1) / HA;
+        if (h[p] <= e)
             break;
         h[i] = h[p];
         i = p;
@@ -800,133 +1002,315 @@ static void hpush(hentry *h, size_t *n, hentry e)
     h[i] = e;
 }
 
-static hentry hpop(hentry *h, size_t *n)
+static void h_down(uint64_t *h, size_t n, size_t i)
 {
-    hentry top = h[0], last = h[--*n];
-    size_t i = 0;
+    uint64_t e = h[i];
     for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= *n)
+        size_t c = HA * i + 1, m = c;
+        if (c >= n)
             break;
-        if (c + 1 < *n && hless(&h[c + 1], &h[c]))
-            c++;
-        if (!hless(&h[c], &last))
+        size_t end = c + HA < n ? c + HA : n;
+        for (size_t k = c + 1; k < end; k++)
+            if (h[k] < h[m])
+                m = k;
+        if (h[m] >= e)
             break;
-        h[i] = h[c];
-        i = c;
+        h[i] = h[m];
+        i = m;
     }
-    if (*n)
-        h[i] = last;
-    return top;
+    h[i] = e;
 }
 
-/* BPE over one normalised word w[0..n); appends ids to out. */
-static int bpe_word(const tok_tokenizer *t, const char *w, size_t n, ibuf *out)
+static void h_make(uint64_t *h, size_t n)
 {
-    size_t ns = 0;
-    int32_t *id = malloc(n * sizeof *id), *prev = malloc(n * sizeof *prev), *next = malloc(n * sizeof *next);
-    uint32_t *start = malloc(n * sizeof *start), *len = malloc(n * sizeof *len);
-    hentry *heap = malloc((2 * n + 1) * sizeof *heap);
-    int rc = -1;
-    if (!id || !prev || !next || !start || !len || !heap)
-        goto done;
-    for (size_t i = 0; i < n;) {
-        size_t l = utf8_len((const unsigned char *)w + i, n - i);
-        if (!l)
-            l = 1; /* an invalid byte: its own symbol, never a piece */
-        start[ns] = (uint32_t)i;
-        len[ns] = (uint32_t)l;
-        id[ns] = utf8_len((const unsigned char *)w + i, n - i) ? tok_piece_id(t, w + i, l) : -1;
-        prev[ns] = (int32_t)ns - 1;
-        next[ns] = (int32_t)ns + 1;
-        ns++;
-        i += l;
-    }
-    if (ns)
-        next[ns - 1] = -1;
+    for (size_t i = n > 1 ? (n - 2) / HA + 1 : 0; i-- > 0;)
+        h_down(h, n, i);
+}
+
+static size_t nxt(const int32_t *s, size_t n, size_t a)
+{
+    size_t b = a + 1;
+    while (b < n && s[b] == DEAD)
+        b++;
+    return b;
+}
+
+/* The live symbol before a > 0 (s[0] is always live). */
+static size_t prv(const int32_t *s, size_t a)
+{
+    size_t b = a - 1;
+    while (s[b] == DEAD)
+        b--;
+    return b;
+}
+
+/* The merge a heap entry stands for, if the pair now at its position still
+ * has its rank (a stale entry otherwise); *pb gets the right symbol. */
+static const hslot *entry_pair(const tok_tokenizer *t, const int32_t *s, size_t n, uint64_t e,
+                               size_t *pb)
+{
+    size_t a = (uint32_t)e;
+    if (s[a] < 0)
+        return NULL;
+    size_t b = nxt(s, n, a);
+    if (b >= n || s[b] < 0)
+        return NULL;
+    const hslot *p = pair_get(t, s[a], s[b]);
+    if (!p || (uint32_t)p->a != (uint32_t)(e >> 32))
+        return NULL;
+    *pb = b;
+    return p;
+}
+
+static uint64_t hkey(const hslot *p, size_t pos)
+{
+    return (uint64_t)(uint32_t)p->a << 32 | (uint64_t)pos;
+}
+
+/*
+ * BPE over symbols s[0..n) in place: repeatedly merge the adjacent pair of
+ * lowest rank, leftmost first.  h has room for cap >= n + 2 entries.
+ * Stale entries are skipped when popped; when the heap fills up, they are
+ * dropped all at once.  Each compaction leaves room for more merges than
+ * have happened so far, so there are O(log n) of them.
+ */
+static void bpe(const tok_tokenizer *t, int32_t *s, size_t n, uint64_t *h, size_t cap)
+{
     size_t hn = 0;
-    for (size_t i = 0; i + 1 < ns; i++) {
-        const hslot *p = id[i] >= 0 && id[i + 1] >= 0 ? pair_get(t, id[i], id[i + 1]) : NULL;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] < 0 || s[i + 1] < 0)
+            continue;
+        const hslot *p = pair_get(t, s[i], s[i + 1]);
         if (p)
-            hpush(heap, &hn, (hentry){(uint32_t)p->a, start[i], (int32_t)i, (int32_t)i + 1});
+            h[hn++] = hkey(p, i);
     }
+    h_make(h, hn);
     while (hn) {
-        hentry e = hpop(heap, &hn);
-        int32_t l = e.left, r = e.right;
-        if (len[l] == 0 || len[r] == 0 || next[l] != r)
+        uint64_t e = h[0];
+        h[0] = h[--hn];
+        h_down(h, hn, 0);
+        size_t a = (uint32_t)e, b;
+        const hslot *p = entry_pair(t, s, n, e, &b);
+        if (!p)
             continue;
-        const hslot *p = id[l] >= 0 && id[r] >= 0 ? pair_get(t, id[l], id[r]) : NULL;
-        if (!p || (uint32_t)p->a != e.rank)
-            continue;
-        id[l] = p->b;
-        len[l] += len[r];
-        len[r] = 0;
-        next[l] = next[r];
-        if (next[r] >= 0)
-            prev[next[r]] = l;
-        if (prev[l] >= 0) {
-            int32_t q = prev[l];
-            const hslot *pp = id[q] >= 0 ? pair_get(t, id[q], id[l]) : NULL;
-            if (pp)
-                hpush(heap, &hn, (hentry){(uint32_t)pp->a, start[q], q, l});
+        s[a] = p->b;
+        s[b] = DEAD;
+        uint64_t add[2];
+        int na = 0;
+        if (a > 0) {
+            size_t q = prv(s, a);
+            if (s[q] >= 0 && (p = pair_get(t, s[q], s[a])))
+                add[na++] = hkey(p, q);
         }
-        if (next[l] >= 0) {
-            int32_t q = next[l];
-            const hslot *pp = id[q] >= 0 ? pair_get(t, id[l], id[q]) : NULL;
-            if (pp)
-                hpush(heap, &hn, (hentry){(uint32_t)pp->a, start[l], l, q});
+        b = nxt(s, n, a);
+        if (b < n && s[b] >= 0 && (p = pair_get(t, s[a], s[b])))
+            add[na++] = hkey(p, a);
+        if (hn + (size_t)na > cap) {
+            size_t k = 0, pb;
+            for (size_t i = 0; i < hn; i++)
+                if (entry_pair(t, s, n, h[i], &pb))
+                    h[k++] = h[i];
+            hn = k;
+            h_make(h, hn);
+        }
+        for (int k = 0; k < na; k++) {
+            h[hn] = add[k];
+            h_up(h, hn++);
         }
     }
-    for (int32_t i = ns ? 0 : -1; i >= 0; i = next[i]) {
-        if (id[i] >= 0) {
-            push(out, id[i]);
-            continue;
-        }
-        for (uint32_t k = 0; k < len[i]; k++) {
-            int b = (uint8_t)w[start[i] + k];
-            push(out, t->byte_id[b] >= 0 ? t->byte_id[b] : t->unk_id);
-        }
-    }
-    rc = out->oom ? -1 : 0;
-done:
-    free(id);
-    free(prev);
-    free(next);
-    free(start);
-    free(len);
-    free(heap);
-    return rc;
 }
 
-/* Normalises seg (replace) and runs BPE on it. */
-static int encode_segment(const tok_tokenizer *t, const char *s, size_t n, ibuf *out)
+/* Appends the ids of the live symbols, unknown ones as their bytes. */
+static void emit(const tok_tokenizer *t, const int32_t *s, size_t n, ibuf *out)
 {
+    for (size_t i = 0; i < n; i++) {
+        int32_t v = s[i];
+        if (v >= 0) {
+            push(out, v);
+            continue;
+        }
+        if (v == DEAD)
+            continue;
+        unsigned char u[4];
+        size_t k = 1;
+        if (v <= SYM_BAD_BYTE(0))
+            u[0] = (unsigned char)(-(int64_t)v - 0x110001);
+        else
+            k = utf8_put(u, (uint32_t)(-(int64_t)v - 1));
+        for (size_t j = 0; j < k; j++) {
+            int32_t id = t->byte_id[u[j]] >= 0 ? t->byte_id[u[j]] : t->unk_id;
+            if (id >= 0)
+                push(out, id);
+        }
+    }
+}
+
+/* A per-call cache of short sub-words -> ids, bounded: when half full it
+ * starts over. */
+#define WC_SLOTS (1u << 15)
+#define WC_KEY 64
+
+typedef struct {
+    uint64_t h;
+    uint32_t koff, ioff;
+    uint16_t klen, nid;
+} wslot;
+
+typedef struct {
+    const tok_tokenizer *t;
+    int32_t *sym;           /* the current word's symbols */
+    size_t capsym;
+    uint64_t *heap;
+    size_t caph;
+    char *norm;             /* a word with the Replace applied (when not streamed) */
+    size_t capnorm;
+    wslot *wc;              /* NULL: no cache */
+    size_t wc_used, nkeys, nwids;
+    char *keys;             /* [WC_SLOTS / 2 * WC_KEY] */
+    int32_t *wids;          /* [WC_SLOTS / 2 * WC_KEY] */
+    int too_long;
+} enc;
+
+static uint64_t whash(const char *s, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n, x;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, s + i, 8);
+        h = (h ^ x) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    x = 0;
+    memcpy(&x, s + i, n - i);
+    return mix(h ^ x);
+}
+
+static void enc_free(enc *c)
+{
+    free(c->sym);
+    free(c->heap);
+    free(c->norm);
+    free(c->wc);
+    free(c->keys);
+    free(c->wids);
+}
+
+/* BPE of one word w[0..n); rep: apply the normalizer's Replace while
+ * reading it.  Short words go through the cache when there is one. */
+static int encode_word(enc *c, const char *w, size_t n, int rep, ibuf *out)
+{
+    const tok_tokenizer *t = c->t;
+    uint64_t h = 0;
+    size_t mask = WC_SLOTS - 1, slot = 0;
+    if (c->wc && n <= WC_KEY && n) {
+        h = whash(w, n);
+        for (slot = h & mask; c->wc[slot].h; slot = (slot + 1) & mask) {
+            const wslot *e = &c->wc[slot];
+            if (e->h == h && e->klen == n && memcmp(c->keys + e->koff, w, n) == 0) {
+                push_n(out, c->wids + e->ioff, e->nid);
+                return out->oom ? -1 : 0;
+            }
+        }
+    }
+    size_t per = rep && t->nrepl_sym > 1 ? (size_t)t->nrepl_sym : 1;
+    if (n > WORD_MAX / per) {
+        c->too_long = 1;
+        return -1;
+    }
+    if (reserve((void **)&c->sym, &c->capsym, n * per + 1, sizeof *c->sym))
+        return -1;
+    int32_t *s = c->sym;
+    size_t ns = 0;
+    const unsigned char *u = (const unsigned char *)w;
+    unsigned char f0 = rep ? (unsigned char)t->repl_from[0] : 0;
+    for (size_t i = 0; i < n;) {
+        if (rep && u[i] == f0 && i + t->repl_from_len <= n &&
+            memcmp(w + i, t->repl_from, t->repl_from_len) == 0) {
+            for (int k = 0; k < t->nrepl_sym; k++)
+                s[ns++] = t->repl_sym[k];
+            i += t->repl_from_len;
+        } else if (u[i] < 0x80) {
+            int32_t id = t->cp_id[u[i]];
+            s[ns++] = id >= 0 ? id : SYM_UNK_CP(u[i]);
+            i++;
+        } else {
+            size_t l = utf8_len(u + i, n - i);
+            s[ns++] = sym_of(t, w + i, l);
+            i += l ? l : 1;
+        }
+    }
+    if (ns > 1) {
+        if (reserve((void **)&c->heap, &c->caph, ns + 16, sizeof *c->heap))
+            return -1;
+        bpe(t, s, ns, c->heap, c->caph);
+    }
+    size_t before = out->n;
+    emit(t, s, ns, out);
+    if (out->oom)
+        return -1;
+    if (h) {
+        size_t nid = out->n - before;
+        if (nid > WC_KEY)
+            return 0;
+        if (c->wc_used >= WC_SLOTS / 2) { /* full: start over */
+            memset(c->wc, 0, WC_SLOTS * sizeof *c->wc);
+            c->wc_used = c->nkeys = c->nwids = 0;
+            for (slot = h & mask; c->wc[slot].h; slot = (slot + 1) & mask)
+                ;
+        }
+        wslot *e = &c->wc[slot];
+        *e = (wslot){h, (uint32_t)c->nkeys, (uint32_t)c->nwids, (uint16_t)n, (uint16_t)nid};
+        memcpy(c->keys + c->nkeys, w, n);
+        memcpy(c->wids + c->nwids, out->v + before, nid * sizeof *out->v);
+        c->nkeys += n;
+        c->nwids += nid;
+        c->wc_used++;
+    }
+    return 0;
+}
+
+/* Normalises a segment (text between added tokens) and runs BPE on it,
+ * as sub-words where the word may be cut. */
+static int encode_segment(enc *c, const char *s, size_t n, ibuf *out)
+{
+    const tok_tokenizer *t = c->t;
     if (!n)
         return 0;
-    if (!t->repl_from)
-        return bpe_word(t, s, n, out);
-    size_t cnt = 0;
-    for (size_t i = 0; i + t->repl_from_len <= n;)
-        if (memcmp(s + i, t->repl_from, t->repl_from_len) == 0) {
-            cnt++;
-            i += t->repl_from_len;
-        } else
-            i++;
-    size_t nn = n + cnt * t->repl_to_len;
-    char *w = malloc(nn ? nn : 1);
-    if (!w)
-        return -1;
+    if (t->can_cut) {
+        unsigned char sp = (unsigned char)t->repl_from[0];
+        size_t ws = 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *q = memchr(s + i, sp, n - i);
+            if (!q)
+                break;
+            i = (size_t)(q - s);
+            if (i > ws && cut_before(t, s, i)) {
+                if (encode_word(c, s + ws, i - ws, 1, out))
+                    return -1;
+                ws = i;
+            }
+        }
+        return encode_word(c, s + ws, n - ws, 1, out);
+    }
+    if (!t->repl_from || t->stream_norm)
+        return encode_word(c, s, n, t->repl_from != NULL, out);
+    /* Replace first, then read the characters of the result. */
     size_t k = 0;
     for (size_t i = 0; i < n;) {
+        size_t need = k + (t->repl_to_len > t->repl_from_len ? t->repl_to_len : 1) + 1;
+        if (reserve((void **)&c->norm, &c->capnorm, need, 1))
+            return -1;
         if (i + t->repl_from_len <= n && memcmp(s + i, t->repl_from, t->repl_from_len) == 0) {
-            memcpy(w + k, t->repl_to, t->repl_to_len);
+            memcpy(c->norm + k, t->repl_to, t->repl_to_len);
             k += t->repl_to_len;
             i += t->repl_from_len;
         } else
-            w[k++] = s[i++];
+            c->norm[k++] = s[i++];
     }
-    int rc = bpe_word(t, w, k, out);
-    free(w);
+    wslot *wc = c->wc;
+    c->wc = NULL; /* the cache is keyed by raw text */
+    int rc = encode_word(c, c->norm, k, 0, out);
+    c->wc = wc;
     return rc;
 }
 
@@ -934,49 +1318,72 @@ int tok_encode(const tok_tokenizer *t, const char *text, size_t n, int add_speci
                size_t *nids, char *err, size_t errlen)
 {
     ibuf out = {0};
+    enc c = {0};
+    c.t = t;
+    if (n >= 4096) { /* worth a cache; without one (no memory) it is only slower */
+        c.wc = calloc(WC_SLOTS, sizeof *c.wc);
+        c.keys = malloc(WC_SLOTS / 2 * WC_KEY);
+        c.wids = malloc(WC_SLOTS / 2 * WC_KEY * sizeof *c.wids);
+        if (!c.wc || !c.keys || !c.wids) {
+            free(c.wc);
+            c.wc = NULL;
+        }
+    }
     if (add_special)
         for (int i = 0; i < t->npre; i++)
             push(&out, t->pre[i]);
+    const unsigned char *u = (const unsigned char *)text;
     size_t seg = 0, i = 0;
     while (i < n) {
+        int32_t node = t->root[u[i]];
+        if (node < 0) {
+            size_t l = u[i] < 0x80 ? 1 : utf8_len(u + i, n - i);
+            i += l ? l : 1;
+            continue;
+        }
         /* Longest added token starting at i. */
-        int32_t node = 0, best = -1;
-        size_t bestlen = 0;
-        for (size_t k = i; k < n; k++) {
-            int32_t c = t->trie[node].child;
-            while (c >= 0 && t->trie[c].byte != (uint8_t)text[k])
-                c = t->trie[c].sibling;
-            if (c < 0)
+        int32_t best = t->trie[node].id;
+        size_t bestlen = 1;
+        for (size_t k = i + 1; k < n; k++) {
+            int32_t ch = t->trie[node].child;
+            while (ch >= 0 && t->trie[ch].byte != u[k])
+                ch = t->trie[ch].sibling;
+            if (ch < 0)
                 break;
-            node = c;
+            node = ch;
             if (t->trie[node].id >= 0) {
                 best = t->trie[node].id;
                 bestlen = k - i + 1;
             }
         }
         if (best >= 0) {
-            if (encode_segment(t, text + seg, i - seg, &out))
-                goto oom;
+            if (encode_segment(&c, text + seg, i - seg, &out))
+                goto fail;
             push(&out, best);
             i += bestlen;
             seg = i;
             continue;
         }
-        size_t l = utf8_len((const unsigned char *)text + i, n - i);
+        size_t l = utf8_len(u + i, n - i);
         i += l ? l : 1;
     }
-    if (encode_segment(t, text + seg, n - seg, &out))
-        goto oom;
+    if (encode_segment(&c, text + seg, n - seg, &out))
+        goto fail;
     if (add_special)
         for (int k = 0; k < t->npost; k++)
             push(&out, t->post[k]);
     if (out.oom)
-        goto oom;
+        goto fail;
+    enc_free(&c);
     *ids = out.v ? out.v : malloc(sizeof(int32_t));
     *nids = out.n;
     return 0;
-oom:
+fail:
     free(out.v);
+    enc_free(&c);
+    if (c.too_long)
+        return ut_err(err, errlen, "a word of more than %zu characters cannot be encoded",
+                      (size_t)WORD_MAX);
     return ut_err(err, errlen, "out of memory encoding %zu bytes", n);
 }
 
@@ -1028,6 +1435,42 @@ static void flush_bytes(sbuf *o, unsigned char *run, size_t *nrun)
     *nrun = 0;
 }
 
+/* Appends piece id with the normalizer's replacement undone. */
+static void put_piece(const tok_tokenizer *t, sbuf *o, int32_t id)
+{
+    const char *p = t->piece[id];
+    size_t pl = t->plen[id];
+    if (!t->repl_to || !t->repl_to_len) {
+        put(o, p, pl);
+        return;
+    }
+    size_t k = 0, from = 0;
+    while (k + t->repl_to_len <= pl) {
+        if (memcmp(p + k, t->repl_to, t->repl_to_len) == 0) {
+            put(o, p + from, k - from);
+            put(o, t->repl_from, t->repl_from_len);
+            k += t->repl_to_len;
+            from = k;
+        } else
+            k++;
+    }
+    put(o, p + from, pl - from);
+}
+
+/* What an id contributes: 0 nothing, 1 a byte (*byte), 2 its piece. */
+static int id_role(const tok_tokenizer *t, int32_t id, int skip_special, unsigned char *byte)
+{
+    if (id < 0 || id >= t->nvocab || !t->piece[id])
+        return 0;
+    if (skip_special && (t->kind[id] & K_SPECIAL))
+        return 0;
+    if (t->kind[id] & K_BYTE) {
+        *byte = (unsigned char)parse_byte_piece(t->piece[id]);
+        return 1;
+    }
+    return 2;
+}
+
 int tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n, int skip_special, char **text,
                size_t *len, char *err, size_t errlen)
 {
@@ -1038,32 +1481,15 @@ int tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n, int skip_sp
         return ut_err(err, errlen, "out of memory");
     put(&o, "", 0);
     for (size_t i = 0; i < n; i++) {
-        int32_t id = ids[i];
-        if (id < 0 || id >= t->nvocab || !t->piece[id])
+        unsigned char byte;
+        int role = id_role(t, ids[i], skip_special, &byte);
+        if (role == 1)
+            run[nrun++] = byte;
+        if (role != 2)
             continue;
-        if (skip_special && (t->kind[id] & K_SPECIAL))
-            continue;
-        if (t->kind[id] & K_BYTE) {
-            run[nrun++] = (unsigned char)parse_byte_piece(t->piece[id]);
-            continue;
-        }
         if (nrun)
             flush_bytes(&o, run, &nrun);
-        const char *p = t->piece[id];
-        size_t pl = t->plen[id];
-        if (!t->repl_to) {
-            put(&o, p, pl);
-            continue;
-        }
-        for (size_t k = 0; k < pl;) {
-            if (k + t->repl_to_len <= pl && memcmp(p + k, t->repl_to, t->repl_to_len) == 0) {
-                put(&o, t->repl_from, t->repl_from_len);
-                k += t->repl_to_len;
-            } else {
-                put(&o, p + k, 1);
-                k++;
-            }
-        }
+        put_piece(t, &o, ids[i]);
     }
     if (nrun)
         flush_bytes(&o, run, &nrun);
@@ -1075,4 +1501,73 @@ int tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n, int skip_sp
     *text = o.s;
     *len = o.n;
     return 0;
+}
+
+/* ------------------------------------------------------------ streaming decode */
+
+struct tok_stream {
+    const tok_tokenizer *t;
+    int skip_special;
+    unsigned char *run;     /* the pending run of byte pieces */
+    size_t nrun, caprun;
+    sbuf o;                 /* the text handed out by the last call */
+};
+
+tok_stream *tok_stream_new(const tok_tokenizer *t, int skip_special)
+{
+    tok_stream *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    st->t = t;
+    st->skip_special = skip_special;
+    put(&st->o, "", 0);
+    if (st->o.oom) {
+        free(st);
+        return NULL;
+    }
+    return st;
+}
+
+int tok_stream_push(tok_stream *st, int32_t id, const char **out, size_t *outlen)
+{
+    unsigned char byte;
+    int role = id_role(st->t, id, st->skip_special, &byte);
+    st->o.n = 0;
+    st->o.s[0] = 0;
+    if (role == 1) {
+        if (reserve((void **)&st->run, &st->caprun, st->nrun + 1, 1))
+            return -1;
+        st->run[st->nrun++] = byte;
+    } else if (role == 2) {
+        if (st->nrun)
+            flush_bytes(&st->o, st->run, &st->nrun);
+        put_piece(st->t, &st->o, id);
+    }
+    if (st->o.oom)
+        return -1;
+    *out = st->o.s;
+    *outlen = st->o.n;
+    return 0;
+}
+
+int tok_stream_finish(tok_stream *st, const char **out, size_t *outlen)
+{
+    st->o.n = 0;
+    st->o.s[0] = 0;
+    if (st->nrun)
+        flush_bytes(&st->o, st->run, &st->nrun);
+    if (st->o.oom)
+        return -1;
+    *out = st->o.s;
+    *outlen = st->o.n;
+    return 0;
+}
+
+void tok_stream_free(tok_stream *st)
+{
+    if (!st)
+        return;
+    free(st->run);
+    free(st->o.s);
+    free(st);
 }

@@ -27,12 +27,14 @@
 #include "cli.h"
 #include "../engine/model.h"
 #include "../engine/sampler.h"
+#include "../engine/tokenizer.h"
 #include "../engine/util.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -40,7 +42,11 @@ static const char usage[] =
     "                   [--context L] [--tokens N] [--seed S]\n"
     "  decode   prefill B random prompts of L tokens (default 128), then time N decode\n"
     "           steps (default 8), each one forward call over all B sequences\n"
-    "  prefill  time one forward call over B random prompts of L tokens\n";
+    "  prefill  time one forward call over B random prompts of L tokens\n"
+    "usage: zeval bench tokenizer --tokenizer FILE --corpus FILE [--runs N]\n"
+    "  tokenizer  load time without and with the binary cache, then encode FILE in one\n"
+    "             call on one thread (best of N runs, default 3): MB/s, token count and\n"
+    "             an FNV-1a hash of the ids (bench/tok_hf.js prints the same for HF)\n";
 
 /* ------------------------------------------------------------ bandwidth */
 
@@ -242,6 +248,128 @@ static void print_hist(const eng_model *m, const wbytes *w, const uint64_t *hist
 
 /* ------------------------------------------------------------ command */
 
+/* ------------------------------------------------------------ tokenizer */
+
+/* Removes dir and the files directly in it (the bench's cache dir). */
+static void rm_flat_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[4096];
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/* Times one tok_load; -1 on failure (message in err). */
+static double time_load(const char *path, char *err, size_t errlen)
+{
+    tok_tokenizer *t = NULL;
+    double t0 = ut_now();
+    if (tok_load(path, &t, err, errlen))
+        return -1;
+    double s = ut_now() - t0;
+    tok_free(t);
+    return s;
+}
+
+/* `zeval bench tokenizer`: load times (cold = parsing the JSON, cached =
+ * the binary cache in a fresh private directory) and single-thread encode
+ * throughput of the whole corpus in one tok_encode call. */
+static int bench_tokenizer(int argc, char **argv)
+{
+    args_opt o[] = {{"tokenizer", 1, NULL}, {"corpus", 1, NULL}, {"runs", 1, NULL},
+                    {"help", 0, NULL}};
+    int no = (int)(sizeof o / sizeof o[0]);
+    char err[2048];
+    if (args_parse(argc, argv, o, no, err, sizeof err)) {
+        fprintf(stderr, "zeval bench tokenizer: %s\n%s", err, usage);
+        return 2;
+    }
+    if (args_get(o, no, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    const char *tp = args_get(o, no, "tokenizer"), *cp = args_get(o, no, "corpus"), *v;
+    long runs = 3;
+    if (!tp || !cp) {
+        fprintf(stderr, "zeval bench tokenizer: --tokenizer and --corpus are required\n%s", usage);
+        return 2;
+    }
+    if ((v = args_get(o, no, "runs")) && (args_count(v, "--runs", &runs, err, sizeof err) ||
+                                          runs < 1 || runs > 100)) {
+        fprintf(stderr, "zeval bench tokenizer: --runs must be 1..100\n");
+        return 2;
+    }
+    int status = 1;
+    char *text = NULL;
+    tok_tokenizer *t = NULL;
+    int32_t *ids = NULL;
+    size_t n = 0, nids = 0;
+    char dir[] = "/tmp/zeval-tokbench-XXXXXX";
+    const char *old_dir = getenv("ZEVAL_CACHE_DIR");
+    char *saved = old_dir ? strdup(old_dir) : NULL;
+    if (!mkdtemp(dir)) {
+        snprintf(err, sizeof err, "cannot create a temporary cache directory");
+        goto done;
+    }
+    setenv("ZEVAL_CACHE_DIR", dir, 1);
+    setenv("ZEVAL_NO_TOKCACHE", "1", 1);
+    double cold = time_load(tp, err, sizeof err);
+    unsetenv("ZEVAL_NO_TOKCACHE");
+    double write = cold < 0 ? -1 : time_load(tp, err, sizeof err); /* parses, writes the cache */
+    double cached = 1e9;
+    for (int i = 0; i < 3 && write >= 0; i++) {
+        double s = time_load(tp, err, sizeof err);
+        if (s < 0) {
+            write = -1;
+            break;
+        }
+        cached = s < cached ? s : cached;
+    }
+    if (write >= 0 && tok_load(tp, &t, err, sizeof err))
+        write = -1;
+    rm_flat_dir(dir);
+    if (saved)
+        setenv("ZEVAL_CACHE_DIR", saved, 1);
+    else
+        unsetenv("ZEVAL_CACHE_DIR");
+    if (cold < 0 || write < 0)
+        goto done;
+    if (ut_read_file(cp, (size_t)1 << 32, &text, &n, err, sizeof err))
+        goto done;
+    double best = 1e9;
+    for (long r = 0; r < runs; r++) {
+        free(ids);
+        ids = NULL;
+        double t0 = ut_now();
+        if (tok_encode(t, text, n, 0, &ids, &nids, err, sizeof err))
+            goto done;
+        double s = ut_now() - t0;
+        best = s < best ? s : best;
+    }
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < nids; i++)
+        h = (h ^ (uint32_t)ids[i]) * 16777619u;
+    printf("zeval: load_cold_s=%.3f load_cached_s=%.3f bytes=%zu tokens=%zu best_s=%.3f "
+           "MB_s=%.2f ids_fnv=%08x\n", cold, cached, n, nids, best, (double)n / 1e6 / best, h);
+    fflush(stdout);
+    status = 0;
+done:
+    if (status)
+        cli_fail(1, err);
+    free(saved);
+    free(ids);
+    free(text);
+    tok_free(t);
+    return status;
+}
+
 int cli_bench(int argc, char **argv)
 {
     char err[2048];
@@ -249,8 +377,10 @@ int cli_bench(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
+    if (argc >= 1 && strcmp(argv[0], "tokenizer") == 0)
+        return bench_tokenizer(argc - 1, argv + 1);
     if (argc < 1 || (strcmp(argv[0], "decode") != 0 && strcmp(argv[0], "prefill") != 0)) {
-        fprintf(stderr, "zeval bench: expected 'decode' or 'prefill' first\n%s", usage);
+        fprintf(stderr, "zeval bench: expected 'decode', 'prefill' or 'tokenizer' first\n%s", usage);
         return 2;
     }
     int decode = strcmp(argv[0], "decode") == 0;
