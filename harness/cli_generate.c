@@ -6,13 +6,18 @@
  * With --num-seqs K, K requests run concurrently with seeds S, S+1, ...,
  * one output line each, in request order.  When the checkpoint has a
  * tokenizer.json, ids past the tokenizer's vocabulary (padding rows) are
- * never sampled; --prompt encodes the text with it (adding what its
- * post-processor adds, e.g. <bos>) and prints decoded text instead of ids.
+ * never sampled; --prompt makes the text a user message (after an optional
+ * --system message), renders it with a chat template (--chat-template, or
+ * the one detected from the checkpoint's tokenizer_config.json), encodes
+ * that without the post-processor's tokens (the template writes <bos>) —
+ * or, for the raw template, the text itself with them, as before templates
+ * existed — and prints decoded text instead of ids.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "args.h"
 #include "cli.h"
 #include "../engine/backend.h"
+#include "../engine/chat.h"
 #include "../engine/model.h"
 #include "../engine/tokenizer.h"
 #include "../engine/util.h"
@@ -25,7 +30,8 @@ static const char usage[] =
     "usage: zeval generate --model DIR [--weights FILE] (--ids 2,17,... | --prompt TEXT)\n"
     "                      --max-tokens N [--temperature X] [--top-p X] [--top-k N]\n"
     "                      [--min-p X] [--seed S] [--num-seqs K] [--ignore-eos]\n"
-    "                      [--skip-output scaled-input|zero]\n";
+    "                      [--skip-output scaled-input|zero]\n"
+    "                      [--chat-template NAME|FILE] [--system TEXT] [--thinking on|off]\n";
 
 typedef struct {
     int32_t *ids;
@@ -40,7 +46,8 @@ int cli_generate(int argc, char **argv)
                     {"prompt", 1, NULL},      {"max-tokens", 1, NULL}, {"temperature", 1, NULL},
                     {"top-p", 1, NULL},       {"top-k", 1, NULL},     {"min-p", 1, NULL},
                     {"seed", 1, NULL},        {"num-seqs", 1, NULL},  {"ignore-eos", 0, NULL},
-                    {"skip-output", 1, NULL}, {"help", 0, NULL}};
+                    {"skip-output", 1, NULL}, {"chat-template", 1, NULL}, {"system", 1, NULL},
+                    {"thinking", 1, NULL},    {"help", 0, NULL}};
     int no = (int)(sizeof o / sizeof o[0]);
     char err[2048];
     if (args_parse(argc, argv, o, no, err, sizeof err)) {
@@ -61,6 +68,17 @@ int cli_generate(int argc, char **argv)
     const char *prompt_text = args_get(o, no, "prompt");
     if (ids_s && prompt_text) {
         fprintf(stderr, "zeval generate: give --ids or --prompt, not both\n");
+        return 2;
+    }
+    const char *ct_spec = args_get(o, no, "chat-template"), *sys_text = args_get(o, no, "system");
+    chat_opts co = chat_default_opts();
+    if (!prompt_text && (ct_spec || sys_text || args_get(o, no, "thinking"))) {
+        fprintf(stderr, "zeval generate: --chat-template, --system and --thinking go with "
+                        "--prompt\n");
+        return 2;
+    }
+    if (cli_chat_opts(args_get(o, no, "thinking"), &co, err, sizeof err)) {
+        fprintf(stderr, "zeval generate: %s\n", err);
         return 2;
     }
     smp_params sp = smp_greedy();
@@ -114,6 +132,7 @@ int cli_generate(int argc, char **argv)
     result *res = calloc((size_t)nseq, sizeof *res);
     int32_t *prompt = NULL;
     tok_tokenizer *tk = NULL;
+    chat_template *ctm = NULL;
     eng_event ev[256];
     if (!res) {
         snprintf(err, sizeof err, "out of memory");
@@ -136,8 +155,29 @@ int cli_generate(int argc, char **argv)
             snprintf(err, sizeof err, "%s: --prompt needs the checkpoint's tokenizer.json", dir);
             goto done;
         }
-        size_t np;
-        if (tok_encode(tk, prompt_text, strlen(prompt_text), 1, &prompt, &np, err, sizeof err))
+        char why[1024];
+        if (cli_chat_open(ct_spec, dir, &ctm, why, sizeof why, err, sizeof err))
+            goto done;
+        if (!ct_spec)
+            fprintf(stderr, "zeval generate: chat template %s (%s)\n", chat_name(ctm), why);
+        const char *const *mk;
+        int nmk = chat_markers(ctm, &mk);
+        for (int i = 0; i < nmk; i++)
+            if (tok_piece_id(tk, mk[i], strlen(mk[i])) < 0)
+                fprintf(stderr, "zeval generate: warning: '%s' of the %s chat template is not one "
+                                "token of %s/tokenizer.json; it is encoded as ordinary text\n",
+                        mk[i], chat_name(ctm), dir);
+        chat_msg msgs[2];
+        size_t nm = 0, np, tl;
+        if (sys_text)
+            msgs[nm++] = (chat_msg){"system", sys_text};
+        msgs[nm++] = (chat_msg){"user", prompt_text};
+        char *text = NULL;
+        if (chat_render(ctm, msgs, nm, &co, &text, &tl, err, sizeof err))
+            goto done;
+        int r = tok_encode(tk, text, tl, chat_add_special(ctm), &prompt, &np, err, sizeof err);
+        free(text);
+        if (r)
             goto done;
         n = (int)np;
         if (n == 0) {
@@ -217,6 +257,7 @@ done:
         b->free(b);
     eng_model_free(m);
     tok_free(tk);
+    chat_free(ctm);
     free(prompt);
     free(ids);
     return status;
