@@ -7,12 +7,12 @@
 # BUILD_DIR/fuzz_<target> FILE.
 set -u
 bdir=$1 runs=$2
-targets="safetensors index config"
+targets="safetensors index config grade"
 shared=${ZEVAL_SHARED:-../shared}
 g="$shared/golden/zaya-tiny"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/st" "$work/idx" "$work/cfg"
+mkdir -p "$work/st" "$work/idx" "$work/cfg" "$work/grade"
 
 # Writes $2 as an 8-byte little-endian integer (below 2^32) to stdout.
 le64() {
@@ -37,13 +37,19 @@ printf '%s' '{"architectures":["ZayaForCausalLM"],"model_type":"zaya","num_hidde
 # model.safetensors.index.json: a small valid index.
 printf '%s' '{"metadata":{"total_size":1180},"weight_map":{"model.embed_tokens.weight":"model-00001-of-00002.safetensors","model.final_norm.weight":"model-00002-of-00002.safetensors","lm_head.weight":"model-00002-of-00002.safetensors"}}' >"$work/idx/index.json"
 
+# grade: a type byte, a response, NUL, a gold (reasoning-style responses).
+printf '\000<think>so 5^2</think>The answer is $\\boxed{025}$.\00025' >"$work/grade/int"
+printf '\001**Final Answer:** $\\dfrac{9}{\\sqrt{23}} \\approx 1.877$\000\\frac{9 \\sqrt{23}}{23}' >"$work/grade/expr"
+printf '\002x = \\boxed{\\frac{-1+\\sqrt{17}}{2}}, \\boxed{\\frac{-1-\\sqrt{17}}{2}}\000\\frac{-1+\\sqrt{17}}{2}, \\frac{-1-\\sqrt{17}}{2}' >"$work/grade/list"
+printf '\004\\boxed{2^{25}\\cdot 26!} or \\boxed{149\\frac13 \\pm \\sqrt[3]{8}}\0003375' >"$work/grade/hedge"
+
 t0=$(date +%s)
 for t in $targets; do
   if [ ! -x "$bdir/fuzz_$t" ]; then
     echo "SKIP fuzz_$t: clang with libFuzzer not found (install clang and libclang-rt-14-dev)"
     continue
   fi
-  case $t in safetensors) c=st; ml=20000;; index) c=idx; ml=4096;; config) c=cfg; ml=4096;; esac
+  case $t in safetensors) c=st; ml=20000;; index) c=idx; ml=4096;; config) c=cfg; ml=4096;; grade) c=grade; ml=4096;; esac
   log="$work/$t.log"
   start=$(date +%s)
   ASAN_OPTIONS=detect_leaks=1 "$bdir/fuzz_$t" -runs="$runs" -max_len=$ml -rss_limit_mb=2048 \
