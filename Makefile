@@ -12,7 +12,7 @@ CSTD     = -std=c11
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -g
 CFLAGS_BASE = $(CSTD) $(WARN) -D_DEFAULT_SOURCE -I.
-LIBS     = -lcjson -lpcre2-8 -lmpfr -lgmp -lm -lpthread
+LIBS     = -lcjson -lpcre2-8 -lmpfr -lgmp -lcurl -lz -lsqlite3 -lm -lpthread
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -22,14 +22,15 @@ ENGINE_SRC  = $(sort $(wildcard engine/*.c))
 GRADERS_SRC = $(sort $(wildcard graders/*.c))
 MAIN_SRC    = harness/main.c
 HARNESS_SRC = $(filter-out $(MAIN_SRC),$(sort $(wildcard harness/*.c)))
-LIB_SRC     = $(ENGINE_SRC) $(GRADERS_SRC) $(HARNESS_SRC)
+DATASETS_SRC = $(sort $(wildcard datasets/*.c))
+LIB_SRC     = $(ENGINE_SRC) $(GRADERS_SRC) $(HARNESS_SRC) $(DATASETS_SRC)
 
 TESTS = $(sort $(basename $(notdir $(wildcard tests/test_*.c))))
 
 B  = build/rel
 BS = build/asan
 
-HDRS = $(wildcard engine/*.h graders/*.h harness/*.h tests/*.h)
+HDRS = $(wildcard engine/*.h graders/*.h harness/*.h datasets/*.h tests/*.h)
 
 .PHONY: all fuzz test test-rel test-asan bench clean
 
@@ -69,7 +70,7 @@ FUZZ_RUNS  ?= 100000
 BF          = build/fuzz
 FUZZ_SAN    = address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_FLAGS  = $(CSTD) -D_DEFAULT_SOURCE -I. -g -O1
-FUZZ_BIN    = $(addprefix $(BF)/fuzz_,safetensors index config)
+FUZZ_BIN    = $(addprefix $(BF)/fuzz_,safetensors index config grade)
 HAVE_FUZZ  := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,long n){(void)d;(void)n;return 0;}' | \
                 $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null && echo yes)
 
@@ -77,7 +78,7 @@ $(BF)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
 
-$(BF)/fuzz_%: $(BF)/obj/tests/fuzz/fuzz_%.o $(addprefix $(BF)/obj/,$(ENGINE_SRC:.c=.o))
+$(BF)/fuzz_%: $(BF)/obj/tests/fuzz/fuzz_%.o $(addprefix $(BF)/obj/,$(ENGINE_SRC:.c=.o) $(GRADERS_SRC:.c=.o))
 	$(FUZZ_CC) -g -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(LIBS)
 
 ifeq ($(HAVE_FUZZ),yes)

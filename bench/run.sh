@@ -1,5 +1,6 @@
 #!/bin/sh
-# Benchmarks of the built-in engine (`make bench` runs: sh bench/run.sh build/rel).
+# Benchmarks of the built-in engine and the tokenizer (`make bench` runs:
+# sh bench/run.sh build/rel; the tokenizer part is bench/tokenizer.sh).
 #
 # Creates, if absent, a tiny random checkpoint (init-model --config tiny, bf16,
 # vocab 262272) in bench/out/ (gitignored) and runs `zeval bench decode` and
@@ -34,3 +35,16 @@ Full-size ZAYA1-8B shape (random weights, 17.7 GB bf16 in 5 shards; needs ~18 GB
   ./zeval bench decode --model DIR --batch 1 --context 64 --tokens 3
 (the CPU engine is single-threaded: keep --context and --tokens small.)
 NOTE
+
+echo
+echo "== tokenizer: sh bench/tokenizer.sh $B (alone: sh bench/tokenizer.sh BUILD_DIR)"
+sh bench/tokenizer.sh "$B"
+
+# Download throughput of `zeval fetch` vs curl from a loopback hub server.
+echo
+sh bench/fetch.sh "$B"
+
+# Math grading throughput (target: 10,000 8 KB responses/s per core).
+echo
+echo "== grading: sh bench/grade.sh $B"
+sh bench/grade.sh "$B"

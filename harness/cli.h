@@ -6,12 +6,29 @@
 #ifndef ZEVAL_CLI_H
 #define ZEVAL_CLI_H
 
+#include "../engine/chat.h"
+
+#include <stddef.h>
+
 int cli_logits(int argc, char **argv);
 int cli_generate(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_detokenize(int argc, char **argv);
 int cli_init_model(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_grade(int argc, char **argv);
+int cli_fetch(int argc, char **argv);
+int cli_datasets(int argc, char **argv);
+int cli_chat_template(int argc, char **argv);
+
+/* Shared by chat-template and generate (cli_chat.c).  cli_chat_open: the
+ * template named by spec (a name or FILE; bos/eos from path, a checkpoint
+ * directory or tokenizer_config.json), or the one detected from path when
+ * spec is NULL; why gets the reason.  cli_chat_opts: applies --thinking
+ * on|off (NULL: unchanged).  Both return 0 or -1 with a message. */
+int cli_chat_open(const char *spec, const char *path, chat_template **t, char *why, size_t whylen,
+                  char *err, size_t errlen);
+int cli_chat_opts(const char *thinking, chat_opts *o, char *err, size_t errlen);
 
 /* Prints "zeval: msg" to stderr and returns status. */
 int cli_fail(int status, const char *msg);

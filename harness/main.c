@@ -18,9 +18,13 @@ static void help(FILE *f)
             "  logits    raw float32 logits of the built-in engine for given token ids\n"
             "  tokenize    text on stdin -> token ids (Hugging Face tokenizer.json, exact)\n"
             "  detokenize  token ids on stdin -> text\n"
+            "  chat-template  a JSON conversation on stdin -> the chat prompt text\n"
             "  generate  generate tokens with the built-in engine (greedy or sampled)\n"
             "  init-model  write a random ZAYA checkpoint (tiny, zaya1-8b or a config file)\n"
+            "  grade     grade math responses (JSONL in, JSONL verdicts out)\n"
             "  bench     decode/prefill throughput of the engine vs. measured memory bandwidth\n"
+            "  fetch     download a dataset or model from Hugging Face / GitHub into the cache\n"
+            "  datasets  list the known benchmark sets and whether they are cached\n"
             "  version   print the version\n"
             "\n"
             "Run 'zeval COMMAND --help' for a command's options; README.md has the full reference.\n",
@@ -48,12 +52,20 @@ int main(int argc, char **argv)
         return cli_tokenize(argc - 2, argv + 2);
     if (strcmp(cmd, "detokenize") == 0)
         return cli_detokenize(argc - 2, argv + 2);
+    if (strcmp(cmd, "chat-template") == 0)
+        return cli_chat_template(argc - 2, argv + 2);
     if (strcmp(cmd, "generate") == 0)
         return cli_generate(argc - 2, argv + 2);
     if (strcmp(cmd, "init-model") == 0)
         return cli_init_model(argc - 2, argv + 2);
+    if (strcmp(cmd, "grade") == 0)
+        return cli_grade(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0)
         return cli_bench(argc - 2, argv + 2);
+    if (strcmp(cmd, "fetch") == 0)
+        return cli_fetch(argc - 2, argv + 2);
+    if (strcmp(cmd, "datasets") == 0)
+        return cli_datasets(argc - 2, argv + 2);
     fprintf(stderr, "zeval: unknown command '%s'\n", cmd);
     help(stderr);
     return 2;

@@ -10,4 +10,5 @@ $SUDO apt-get install -y --no-install-recommends \
     clang libclang-rt-14-dev \
     libcjson-dev libpcre2-dev libsqlite3-dev libcurl4-openssl-dev libseccomp-dev \
     libgmp-dev libmpfr-dev \
-    python3 python3-jinja2 python3-sympy
+    python3 python3-jinja2 python3-sympy \
+    zlib1g-dev curl
