@@ -1,0 +1,1 @@
+print("Yes" if input().strip().endswith("san") else "No")

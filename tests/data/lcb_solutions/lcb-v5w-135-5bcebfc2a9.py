@@ -1,0 +1,1 @@
+print("Yes" if sorted(input().strip()) == ["A", "B", "C"] else "No")

@@ -1,0 +1,3 @@
+class Solution:
+    def smallestNumber(self, n: int) -> int:
+        return n
