@@ -1,0 +1,1317 @@
+/*
+ * cli_run.c — `zeval run` (Markovian RSA over benchmark sets into the
+ * SQLite store, with --resume), `zeval show`, `zeval regrade` and
+ * `zeval presets`.
+ *
+ * A run belongs to one dataset; several datasets in one command make one
+ * run each (NAME/DATASET), and all of their problems go to one scheduler
+ * so the engine batches across them.  The run row is written before the
+ * first sample; each sample is graded and committed as it finishes.
+ * --resume NAME reads the stored configuration (NAME, or every NAME/...
+ * run), loads the stored samples and generates only the missing ones;
+ * flags that would change the configuration are refused.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "args.h"
+#include "cli.h"
+#include "metrics.h"
+#include "rsa.h"
+#include "sha256.h"
+#include "store.h"
+#include "version.h"
+#include "../datasets/registry.h"
+#include "../engine/backend.h"
+#include "../engine/chat.h"
+#include "../engine/model.h"
+#include "../engine/tokenizer.h"
+#include "../engine/util.h"
+#include "../graders/code_grade.h"
+#include "../graders/math_grade.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The code grader is built by another module; link against it when it is
+ * present (weak references are NULL otherwise) so code datasets are
+ * graded where it exists and stored ungraded where it does not. */
+#pragma weak code_problem_from_json
+#pragma weak code_problem_free
+#pragma weak code_grade
+#pragma weak code_verdict_name
+
+#define DEFAULT_DB "zeval.db"
+
+static const char run_usage[] =
+    "usage: zeval run --model DIR --dataset NAME|FILE[,...] (--rsa SPEC | --preset NAME)\n"
+    "                 [--limit K] [--samples K] [--temperature X] [--top-p X] [--top-k N]\n"
+    "                 [--min-p X] [--seed S] [--db FILE] [--name NAME | --resume NAME]\n"
+    "                 [--weights FILE] [--chat-template NAME|FILE] [--thinking on|off]\n"
+    "                 [--store-prompts] [--max-inflight K] [--progress auto|tty|plain|off]\n"
+    "       zeval run --resume NAME [--db FILE]\n"
+    "  SPEC: N=..,C=..,T=..,beta=..[,final=..][,tau=..][,tail=reasoning|hybrid|full]"
+    "[,c1=own|random]\n"
+    "  (token counts take a K suffix: 16K = 16384; `zeval presets` lists the presets)\n";
+
+/* ------------------------------------------------------------ datasets */
+
+typedef struct {
+    char *label;          /* run suffix: the benchmark name */
+    char *spec;           /* what the user gave (NAME or FILE) */
+    char *file;           /* the file read, or NULL for a cached registry set */
+    char sha[65];         /* sha256 of the file, or of the records */
+    const ds_entry *e;    /* registry entry (may be NULL) */
+    ds_set set;
+    int is_code;
+} dataset;
+
+static void dataset_free(dataset *d)
+{
+    free(d->label);
+    free(d->spec);
+    free(d->file);
+    ds_set_free(&d->set);
+    memset(d, 0, sizeof *d);
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int dataset_open(const char *spec, long limit, dataset *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    if (!(d->spec = ut_strdup(spec)))
+        return ut_err(err, errlen, "out of memory");
+    struct stat sb;
+    if (stat(spec, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        if (!(d->file = ut_strdup(spec)))
+            return ut_err(err, errlen, "out of memory");
+        if (ds_load_normalized(spec, &d->set, err, errlen))
+            return -1;
+        if (sha256_file(spec, d->sha, err, errlen))
+            return -1;
+        const char *b = d->set.n ? jstr(d->set.rec[0], "benchmark") : NULL;
+        d->e = b ? ds_find(b) : NULL;
+        if (b) {
+            d->label = ut_strdup(b);
+        } else {
+            const char *base = strrchr(spec, '/');
+            base = base ? base + 1 : spec;
+            d->label = ut_strdup(base);
+            char *dot = d->label ? strrchr(d->label, '.') : NULL;
+            if (dot && dot != d->label)
+                *dot = 0;
+        }
+    } else {
+        d->e = ds_find(spec);
+        if (!d->e)
+            return ut_err(err, errlen, "--dataset: '%s' is neither a file nor a known dataset "
+                          "name (see `zeval datasets`)", spec);
+        fetch_opts o;
+        if (fetch_opts_init(&o, NULL, err, errlen))
+            return -1;
+        int cached = ds_is_cached(&o, d->e);
+        int rc = cached ? ds_fetch(&o, d->e, NULL, NULL, &d->set, err, errlen) : -1;
+        fetch_opts_free(&o);
+        if (!cached)
+            return ut_err(err, errlen, "--dataset: '%s' is not in the cache; run `zeval fetch "
+                          "%s` first, or pass a JSONL file", spec, spec);
+        if (rc)
+            return -1;
+        ds_records_sha256(&d->set, d->sha);
+        d->label = ut_strdup(d->e->name);
+    }
+    if (!d->label)
+        return ut_err(err, errlen, "out of memory");
+    if (d->set.n == 0)
+        return ut_err(err, errlen, "--dataset %s: no records", spec);
+    if (limit > 0 && (size_t)limit < d->set.n) {
+        for (size_t i = (size_t)limit; i < d->set.n; i++)
+            cJSON_Delete(d->set.rec[i]);
+        d->set.n = (size_t)limit;
+    }
+    const char *task = jstr(d->set.rec[0], "task");
+    d->is_code = task && !strcmp(task, "code");
+    return 0;
+}
+
+/* The round-0 prompt of a record: the registry's prompt format, or a
+ * default by task when the set is unknown. */
+static char *record_prompt(const dataset *d, const cJSON *r)
+{
+    if (d->e)
+        return ds_prompt(d->e, r);
+    ds_entry e = {0};
+    e.grader = d->is_code ? "code" : "math";
+    e.prompt_format = d->is_code ? "lcb" : "math_boxed";
+    return ds_prompt(&e, r);
+}
+
+/* ------------------------------------------------------------ config */
+
+typedef struct {
+    rsa_params p;
+    char spec[256];
+    char preset[64];
+    int samples;
+    smp_params sp;
+    unsigned long long seed;
+    long limit;
+    char *model, *weights, *chat_template;
+    int thinking;
+    int store_prompts;
+    int max_inflight;
+} runcfg;
+
+static void runcfg_free(runcfg *c)
+{
+    free(c->model);
+    free(c->weights);
+    free(c->chat_template);
+}
+
+static cJSON *config_json(const runcfg *c, const dataset *d, const char *round0_example,
+                          const char *ct_name, const int32_t *stop, int nstop)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return NULL;
+    cJSON_AddStringToObject(j, "rsa", c->spec);
+    if (c->preset[0])
+        cJSON_AddStringToObject(j, "preset", c->preset);
+    cJSON_AddNumberToObject(j, "N", c->p.N);
+    cJSON_AddNumberToObject(j, "C", c->p.C);
+    cJSON_AddNumberToObject(j, "T", c->p.T);
+    cJSON_AddNumberToObject(j, "stages", c->p.T + 1);
+    cJSON_AddNumberToObject(j, "beta", (double)c->p.beta);
+    cJSON_AddNumberToObject(j, "final", (double)c->p.final_budget);
+    cJSON_AddNumberToObject(j, "tau", (double)c->p.tau);
+    cJSON_AddStringToObject(j, "tail", rsa_tail_name(c->p.tail));
+    cJSON_AddStringToObject(j, "c1", c->p.c1 == RSA_C1_OWN ? "own" : "random");
+    cJSON_AddNumberToObject(j, "samples", c->samples);
+    cJSON_AddNumberToObject(j, "temperature", c->sp.temperature);
+    cJSON_AddNumberToObject(j, "top_p", c->sp.top_p);
+    cJSON_AddNumberToObject(j, "top_k", c->sp.top_k);
+    cJSON_AddNumberToObject(j, "min_p", c->sp.min_p);
+    char sb[32];
+    snprintf(sb, sizeof sb, "%llu", c->seed);
+    cJSON_AddStringToObject(j, "seed", sb);
+    cJSON_AddNumberToObject(j, "limit", (double)c->limit);
+    cJSON_AddStringToObject(j, "model", c->model);
+    if (c->weights)
+        cJSON_AddStringToObject(j, "weights", c->weights);
+    if (c->chat_template)
+        cJSON_AddStringToObject(j, "chat_template_spec", c->chat_template);
+    cJSON_AddStringToObject(j, "chat_template", ct_name);
+    cJSON_AddBoolToObject(j, "thinking", c->thinking);
+    cJSON_AddBoolToObject(j, "store_prompts", c->store_prompts);
+    cJSON_AddNumberToObject(j, "max_inflight", c->max_inflight);
+    cJSON_AddStringToObject(j, "dataset", d->label);
+    cJSON_AddStringToObject(j, "dataset_spec", d->spec);
+    if (d->file)
+        cJSON_AddStringToObject(j, "dataset_file", d->file);
+    cJSON_AddStringToObject(j, "dataset_sha256", d->sha);
+    cJSON_AddNumberToObject(j, "problems", (double)d->set.n);
+    cJSON_AddStringToObject(j, "prompt_format",
+                            d->e ? d->e->prompt_format : d->is_code ? "lcb" : "math_boxed");
+    cJSON_AddStringToObject(j, "round0_example", round0_example ? round0_example : "");
+    cJSON_AddStringToObject(j, "aggregation_style", rsa_prompt_style());
+    const char *tails[] = {"{tail 1}", "{tail 2}", "{tail 3}", "{tail 4}"};
+    char *a1 = rsa_agg_prompt("{problem}", tails, 1), *a4 = rsa_agg_prompt("{problem}", tails, 4);
+    cJSON_AddStringToObject(j, "aggregation_template_c1", a1 ? a1 : "");
+    cJSON_AddStringToObject(j, "aggregation_template_c4", a4 ? a4 : "");
+    free(a1);
+    free(a4);
+    cJSON *st = cJSON_AddArrayToObject(j, "stop_ids");
+    for (int i = 0; st && i < nstop; i++)
+        cJSON_AddItemToArray(st, cJSON_CreateNumber(stop[i]));
+    cJSON_AddNumberToObject(j, "cost_cap_tokens_per_problem", rsa_cost_cap(&c->p, c->samples));
+    return j;
+}
+
+static double jnum(const cJSON *o, const char *k, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+/* Reads a stored configuration back into c. */
+static int config_read(const char *text, const char *name, runcfg *c, char **dataset_spec,
+                       char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    *dataset_spec = NULL;
+    cJSON *j = cJSON_Parse(text);
+    if (!j)
+        return ut_err(err, errlen, "run %s: the stored configuration is not JSON", name);
+    const char *spec = jstr(j, "rsa"), *model = jstr(j, "model"), *ds = jstr(j, "dataset_spec"),
+               *seed = jstr(j, "seed");
+    if (!spec || !model || !ds || !seed || rsa_parse(spec, &c->p, err, errlen)) {
+        cJSON_Delete(j);
+        return ut_err(err, errlen, "run %s: the stored configuration lacks rsa, model, "
+                      "dataset_spec or seed", name);
+    }
+    snprintf(c->spec, sizeof c->spec, "%s", spec);
+    if (jstr(j, "preset"))
+        snprintf(c->preset, sizeof c->preset, "%s", jstr(j, "preset"));
+    c->samples = (int)jnum(j, "samples", 0);
+    c->sp.temperature = (float)jnum(j, "temperature", 1);
+    c->sp.top_p = (float)jnum(j, "top_p", 1);
+    c->sp.top_k = (int)jnum(j, "top_k", 0);
+    c->sp.min_p = (float)jnum(j, "min_p", 0);
+    c->seed = strtoull(seed, NULL, 10);
+    c->limit = (long)jnum(j, "limit", 0);
+    c->model = ut_strdup(model);
+    c->weights = jstr(j, "weights") ? ut_strdup(jstr(j, "weights")) : NULL;
+    c->chat_template = jstr(j, "chat_template_spec") ? ut_strdup(jstr(j, "chat_template_spec"))
+                                                     : NULL;
+    c->thinking = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "thinking"));
+    c->store_prompts = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "store_prompts"));
+    c->max_inflight = (int)jnum(j, "max_inflight", 0);
+    *dataset_spec = ut_strdup(ds);
+    cJSON_Delete(j);
+    if (!c->model || !*dataset_spec)
+        return ut_err(err, errlen, "out of memory");
+    return 0;
+}
+
+/* ------------------------------------------------------------ grading */
+
+typedef struct {
+    int ok;                  /* 0: ungraded (correct NULL) */
+    int correct;
+    char *extracted;         /* malloc'd or NULL */
+    const char *reason;      /* static */
+} grade;
+
+static int grade_text(const dataset *d, const cJSON *rec, const char *text, grade *g, char *err,
+                      size_t errlen)
+{
+    memset(g, 0, sizeof *g);
+    if (d->is_code) {
+        if (!code_grade || !code_problem_from_json) {
+            g->reason = "not_graded: no code grader in this build";
+            return 0;
+        }
+        code_problem cp;
+        char e2[512];
+        if (code_problem_from_json(rec, &cp, e2, sizeof e2)) {
+            g->reason = "not_graded: bad code record";
+            return 0;
+        }
+        code_options o = {0};
+        code_result r;
+        int rc = code_grade(&cp, text, &o, &r, err, errlen);
+        code_problem_free(&cp);
+        if (rc)
+            return -1;
+        g->ok = 1;
+        g->correct = r.verdict == CODE_PASS;
+        g->reason = code_verdict_name ? code_verdict_name(r.verdict) : "graded";
+        return 0;
+    }
+    const char *gold = jstr(rec, "answer"), *at = jstr(rec, "answer_type");
+    if (!gold) {
+        g->reason = "not_graded: record has no answer";
+        return 0;
+    }
+    math_gold_spec spec = {MA_EXPRESSION, 0, 0, 0};
+    int t = at ? math_answer_type_parse(at) : -1;
+    if (t >= 0)
+        spec.type = (math_answer_type)t;
+    if (d->e && d->e->has_range) {
+        spec.has_range = 1;
+        spec.range_lo = d->e->range_lo;
+        spec.range_hi = d->e->range_hi;
+    }
+    math_verdict v;
+    if (math_grade(text, strlen(text), gold, &spec, &v))
+        return ut_err(err, errlen, "out of memory grading");
+    g->ok = 1;
+    g->correct = v.correct;
+    g->reason = math_reason_name(v.reason);
+    g->extracted = v.extracted ? ut_strdup(v.extracted) : NULL;
+    math_verdict_free(&v);
+    return 0;
+}
+
+/* ------------------------------------------------------------ runs */
+
+typedef struct {
+    char *name;
+    long long id;
+    dataset d;
+    int first;               /* index of its first problem in the scheduler */
+    long long done[RSA_MAX_ROUNDS], total[RSA_MAX_ROUNDS];
+} job;
+
+typedef struct {
+    job *jobs;
+    int nj;
+    rsa_problem *pr;
+    int np;
+    int *pjob;               /* problem -> job */
+    char **owned;            /* prompt strings */
+    store *db;
+    tok_tokenizer *tk;
+    rsa_tailer *tailer;
+    const int32_t *stop;
+    int nstop;
+    int store_prompts;
+    const rsa_params *p;
+    int samples;
+    int mode;                /* 0 off, 1 plain lines, 2 tty */
+    double last_print, t0;
+    long long done0;         /* samples done before this process */
+    int err_seen;
+} runctx;
+
+static int on_sample(void *vctx, const rsa_done *x, char *err, size_t errlen)
+{
+    runctx *c = vctx;
+    job *J = &c->jobs[c->pjob[x->problem]];
+    const cJSON *rec = J->d.set.rec[x->problem - J->first];
+    int n = x->n_ids;
+    while (n > 0) { /* the text without the trailing end-of-turn */
+        int s = 0;
+        for (int i = 0; i < c->nstop; i++)
+            s |= x->ids[n - 1] == c->stop[i];
+        if (!s)
+            break;
+        n--;
+    }
+    char *text = NULL, parents[8192];
+    size_t tl;
+    if (tok_decode(c->tk, x->ids, (size_t)n, 0, &text, &tl, err, errlen))
+        return -1;
+    grade g;
+    if (grade_text(&J->d, rec, text, &g, err, errlen)) {
+        free(text);
+        return -1;
+    }
+    size_t pl = 0;
+    parents[pl++] = '[';
+    for (int i = 0; i < x->nparents && pl + 16 < sizeof parents; i++)
+        pl += (size_t)snprintf(parents + pl, sizeof parents - pl, "%s%d", i ? "," : "",
+                               x->parents[i]);
+    parents[pl++] = ']';
+    parents[pl] = 0;
+    store_sample s = {(char *)c->pr[x->problem].id, x->round, x->cand, parents, x->seed,
+                      x->prompt_tokens, x->n_ids, (int32_t *)x->ids,
+                      (char *)eng_finish_name(x->finish), text, (char *)x->tail, x->tail_tokens,
+                      c->store_prompts ? (char *)x->prompt : NULL, g.extracted,
+                      g.ok ? g.correct : -1, (char *)g.reason, x->started_at, x->finished_at};
+    int rc = store_sample_put(c->db, J->id, &s, err, errlen);
+    free(text);
+    free(g.extracted);
+    if (rc)
+        return -1;
+    J->done[x->round]++;
+    return 0;
+}
+
+static void fmt_eta(double s, char *b, size_t n)
+{
+    if (!(s >= 0) || s > 1e8)
+        snprintf(b, n, "?");
+    else if (s >= 3600)
+        snprintf(b, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+    else
+        snprintf(b, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+}
+
+static void progress(runctx *c, const rsa_stats *st, int final)
+{
+    double now = ut_now();
+    if (c->mode == 0 || (!final && now - c->last_print < (c->mode == 2 ? 0.5 : 10.0)))
+        return;
+    c->last_print = now;
+    double el = now - c->t0;
+    long long here = st->done - c->done0;
+    double rate = el > 0 ? (double)here / el : 0;
+    char eta[32];
+    fmt_eta(rate > 0 ? (double)(st->total - st->done) / rate : -1, eta, sizeof eta);
+    char line[1024];
+    size_t l = 0;
+    for (int j = 0; j < c->nj && l + 80 < sizeof line; j++) {
+        job *J = &c->jobs[j];
+        int r = 0;
+        while (r < c->p->T && J->done[r] >= J->total[r])
+            r++;
+        l += (size_t)snprintf(line + l, sizeof line - l, "%s%s stage %d/%d %lld/%lld",
+                              j ? " | " : "", J->d.label, r, c->p->T, J->done[r], J->total[r]);
+    }
+    if (c->mode == 2)
+        fprintf(stderr, "\r\033[K%s | %lld/%lld samples, %.1f tok/s, ETA %s%s", line, st->done,
+                st->total, el > 0 ? (double)st->tokens / el : 0.0, eta, final ? "\n" : "");
+    else
+        fprintf(stderr, "zeval run: %s | %lld/%lld samples, %.1f tok/s, ETA %s\n", line,
+                st->done, st->total, el > 0 ? (double)st->tokens / el : 0.0, eta);
+    fflush(stderr);
+}
+
+static void on_step(void *vctx, const rsa_stats *st)
+{
+    progress(vctx, st, 0);
+}
+
+static char *gen_name(void)
+{
+    char b[64];
+    time_t t = time(NULL);
+    struct tm tmv;
+    localtime_r(&t, &tmv);
+    size_t l = strftime(b, sizeof b, "run-%Y%m%d-%H%M%S", &tmv);
+    snprintf(b + l, sizeof b - l, "-%04x", (unsigned)(smp_rng((uint64_t)getpid(),
+                                                               (uint64_t)t) & 0xffff));
+    return ut_strdup(b);
+}
+
+static void print_hist(const eng_backend *b)
+{
+    uint64_t calls, hist[1025];
+    eng_backend_cpu_stats(b, &calls, hist, 1025);
+    uint64_t rows = 0;
+    int mx = 0;
+    for (int i = 1; i < 1025; i++) {
+        rows += hist[i] * (uint64_t)i;
+        if (hist[i])
+            mx = i;
+    }
+    fprintf(stderr, "zeval run: engine batches: %llu forward calls, mean %.1f sequences, max %d%s\n",
+            (unsigned long long)calls, calls ? (double)rows / (double)calls : 0.0, mx,
+            mx == 1024 ? "+" : "");
+    fprintf(stderr, "zeval run: batch-size histogram (sequences per call: calls):");
+    for (int lo = 1; lo < 1025; lo *= 2) {
+        int hi = lo * 2 - 1 < 1024 ? lo * 2 - 1 : 1024;
+        uint64_t s = 0;
+        for (int i = lo; i <= hi; i++)
+            s += hist[i];
+        if (s)
+            fprintf(stderr, " %d-%d:%llu", lo, hi, (unsigned long long)s);
+    }
+    fprintf(stderr, "\n");
+}
+
+/* Prints the metrics of one stored run. */
+static int show_run(store *db, const char *name, FILE *out, char *err, size_t errlen);
+
+/* Sets up jobs for runs that exist (resume) or are new, then generates. */
+static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int progress_mode,
+                   char *err, size_t errlen)
+{
+    int rc = -1;
+    eng_model *m = NULL;
+    tok_tokenizer *tk = NULL;
+    chat_template *ct = NULL;
+    eng_backend *be = NULL;
+    runctx c = {0};
+    rsa_prior *prior = NULL;
+    store_sample **stored = calloc((size_t)nj, sizeof *stored);
+    size_t *nstored = calloc((size_t)nj, sizeof *nstored), nprior = 0;
+    char *tpath = NULL;
+    if (!stored || !nstored) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
+    }
+    if (eng_model_load(cfg->model, cfg->weights, &m, err, errlen))
+        goto done;
+    tpath = ut_path_join(cfg->model, "tokenizer.json");
+    if (!tpath || tok_load(tpath, &tk, err, errlen))
+        goto done;
+    char why[1024];
+    if (cli_chat_open(cfg->chat_template, cfg->model, &ct, why, sizeof why, err, errlen))
+        goto done;
+    chat_opts co = chat_default_opts();
+    co.thinking = cfg->thinking;
+    int32_t stop[8];
+    int nstop = 0;
+    stop[nstop++] = m->cfg.eos_id;
+    static const char *stop_pieces[] = {"<eos>", "<end_of_turn>", "<|im_end|>", "<|endoftext|>"};
+    for (size_t i = 0; i < sizeof stop_pieces / sizeof stop_pieces[0]; i++) {
+        int32_t id = tok_piece_id(tk, stop_pieces[i], strlen(stop_pieces[i]));
+        int dup = 0;
+        for (int k = 0; k < nstop; k++)
+            dup |= stop[k] == id;
+        if (id >= 0 && !dup && id < m->cfg.vocab)
+            stop[nstop++] = id;
+    }
+    int vlimit = tok_vocab_size(tk) < m->cfg.vocab ? tok_vocab_size(tk) : m->cfg.vocab;
+
+    /* Problems of every job, in job order. */
+    for (int j = 0; j < nj; j++)
+        c.np += (int)jobs[j].d.set.n;
+    c.pr = calloc((size_t)c.np, sizeof *c.pr);
+    c.pjob = calloc((size_t)c.np, sizeof *c.pjob);
+    c.owned = calloc((size_t)c.np * 2, sizeof *c.owned);
+    if (!c.pr || !c.pjob || !c.owned) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
+    }
+    int k = 0;
+    for (int j = 0; j < nj; j++) {
+        job *J = &jobs[j];
+        J->first = k;
+        for (int r = 0; r <= cfg->p.T; r++)
+            J->total[r] = (long long)J->d.set.n * rsa_width(&cfg->p, cfg->samples, r);
+        for (size_t i = 0; i < J->d.set.n; i++, k++) {
+            const cJSON *rec = J->d.set.rec[i];
+            c.pjob[k] = j;
+            c.pr[k].id = jstr(rec, "id");
+            char *p0 = record_prompt(&J->d, rec);
+            const char *q = jstr(rec, J->d.is_code ? "prompt" : "problem");
+            char *qq = J->d.is_code ? (p0 ? ut_strdup(p0) : NULL) : (q ? ut_strdup(q) : NULL);
+            c.owned[2 * k] = p0;
+            c.owned[2 * k + 1] = qq;
+            if (!c.pr[k].id || !p0 || !qq) {
+                ut_err(err, errlen, "%s: record %zu has no id or no problem text", J->d.spec,
+                       i + 1);
+                goto done;
+            }
+            c.pr[k].round0 = p0;
+            c.pr[k].question = qq;
+        }
+    }
+    /* New runs: record configuration and provenance. */
+    char wsha[65] = "", tsha[65] = "", csha[65] = "";
+    if (!resume) {
+        if (sha256_file(m->weights_path, wsha, err, errlen) ||
+            sha256_file(tpath, tsha, err, errlen))
+            goto done;
+        chat_msg probe = {"user", "{content}"};
+        char *pt = NULL;
+        size_t ptl;
+        if (chat_render(ct, &probe, 1, &co, &pt, &ptl, err, errlen))
+            goto done;
+        sha256_hex_of(pt, ptl, csha);
+        free(pt);
+    }
+    for (int j = 0; j < nj; j++) {
+        job *J = &jobs[j];
+        if (resume) {
+            if (store_samples_get(db, J->id, 0, &stored[j], &nstored[j], err, errlen))
+                goto done;
+            nprior += nstored[j];
+            if (store_run_finish(db, J->id, -1, err, errlen))
+                goto done;
+            continue;
+        }
+        /* the rendered round-0 chat text of the first problem, for the record */
+        chat_msg m0 = {"user", c.pr[J->first].round0};
+        char *ex = NULL;
+        size_t exl;
+        if (chat_render(ct, &m0, 1, &co, &ex, &exl, err, errlen))
+            goto done;
+        cJSON *cj = config_json(cfg, &J->d, ex, chat_name(ct), stop, nstop);
+        free(ex);
+        char *ctext = cj ? cJSON_PrintUnformatted(cj) : NULL;
+        cJSON_Delete(cj);
+        if (!ctext) {
+            ut_err(err, errlen, "out of memory");
+            goto done;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        store_run r = {0};
+        r.name = J->name;
+        r.config = ctext;
+        r.zeval_version = ZEVAL_VERSION;
+        r.model_path = cfg->model;
+        r.weights_sha256 = wsha;
+        r.tokenizer_sha256 = tsha;
+        r.chat_template = (char *)chat_name(ct);
+        r.chat_template_sha256 = csha;
+        r.dataset = J->d.label;
+        r.dataset_file = J->d.file;
+        r.dataset_sha256 = J->d.sha;
+        r.dataset_revision = J->d.e && !J->d.file ? (char *)J->d.e->revision : NULL;
+        r.backend = "cpu";
+        r.device = "cpu";
+        r.started_at = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+        int e = store_run_create(db, &r, &J->id, err, errlen);
+        free(ctext);
+        if (e)
+            goto done;
+        fprintf(stderr, "zeval run: run %s (%zu problems, %s)\n", J->name, J->d.set.n, cfg->spec);
+    }
+    /* Stored samples become priors (their ids rebuild tails). */
+    if (nprior) {
+        prior = calloc(nprior, sizeof *prior);
+        if (!prior) {
+            ut_err(err, errlen, "out of memory");
+            goto done;
+        }
+        size_t w = 0;
+        for (int j = 0; j < nj; j++) {
+            job *J = &jobs[j];
+            for (size_t i = 0; i < nstored[j]; i++) {
+                store_sample *x = &stored[j][i];
+                int pi = -1;
+                for (size_t q = 0; q < J->d.set.n; q++)
+                    if (!strcmp(c.pr[J->first + (int)q].id, x->problem_id)) {
+                        pi = J->first + (int)q;
+                        break;
+                    }
+                if (pi < 0) {
+                    ut_err(err, errlen, "run %s: stored problem %s is not in %s", J->name,
+                           x->problem_id, J->d.spec);
+                    goto done;
+                }
+                prior[w++] = (rsa_prior){pi, x->round, x->candidate, x->gen_ids, x->gen_tokens};
+                if (x->round >= 0 && x->round < RSA_MAX_ROUNDS)
+                    J->done[x->round]++;
+            }
+        }
+        fprintf(stderr, "zeval run: resuming with %zu stored samples\n", nprior);
+    }
+    be = eng_backend_cpu(m, 0);
+    if (!be) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
+    }
+    c.jobs = jobs;
+    c.nj = nj;
+    c.db = db;
+    c.tk = tk;
+    c.stop = stop;
+    c.nstop = nstop;
+    c.store_prompts = cfg->store_prompts;
+    c.p = &cfg->p;
+    c.samples = cfg->samples;
+    c.mode = progress_mode;
+    c.t0 = ut_now();
+    c.done0 = (long long)nprior;
+    rsa_sched s = {cfg->p, cfg->samples, cfg->sp, cfg->seed, tk, ct, co, stop, nstop, vlimit,
+                   cfg->max_inflight, on_sample, on_step, &c};
+    if (rsa_run(&s, be, c.pr, c.np, prior, nprior, err, errlen)) {
+        if (c.mode == 2)
+            fprintf(stderr, "\n");
+        goto done;
+    }
+    rsa_stats fin = {0, 0, 0, 0, 0};
+    for (int j = 0; j < nj; j++)
+        for (int r = 0; r <= cfg->p.T; r++) {
+            fin.done += jobs[j].done[r];
+            fin.total += jobs[j].total[r];
+        }
+    progress(&c, &fin, 1);
+    print_hist(be);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    for (int j = 0; j < nj; j++)
+        if (store_run_finish(db, jobs[j].id, (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9, err,
+                             errlen))
+            goto done;
+    for (int j = 0; j < nj; j++)
+        if (show_run(db, jobs[j].name, stdout, err, errlen))
+            goto done;
+    rc = 0;
+done:
+    if (c.owned)
+        for (int i = 0; i < 2 * c.np; i++)
+            free(c.owned[i]);
+    free(c.owned);
+    free(c.pr);
+    free(c.pjob);
+    free(prior);
+    for (int j = 0; stored && j < nj; j++)
+        store_samples_free(stored[j], nstored[j]);
+    free(stored);
+    free(nstored);
+    free(tpath);
+    if (be)
+        be->free(be);
+    chat_free(ct);
+    tok_free(tk);
+    eng_model_free(m);
+    return rc;
+}
+
+static int parse_sampling(const args_opt *o, int no, smp_params *sp, int *given, char *err,
+                          size_t errlen)
+{
+    struct { const char *name; float *dst; } fl[] = {
+        {"temperature", &sp->temperature}, {"top-p", &sp->top_p}, {"min-p", &sp->min_p}};
+    const char *v;
+    for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++) {
+        if (!(v = args_get(o, no, fl[i].name)))
+            continue;
+        char what[32];
+        double x;
+        snprintf(what, sizeof what, "--%s", fl[i].name);
+        if (args_float(v, what, &x, err, errlen))
+            return -1;
+        *fl[i].dst = (float)x;
+        *given = 1;
+    }
+    if ((v = args_get(o, no, "top-k"))) {
+        long k;
+        if (args_count(v, "--top-k", &k, err, errlen))
+            return -1;
+        if (k > (1 << 24))
+            return ut_err(err, errlen, "--top-k: too large");
+        sp->top_k = (int)k;
+        *given = 1;
+    }
+    return smp_validate(sp, err, errlen);
+}
+
+static int progress_mode_of(const char *v)
+{
+    if (!v || !strcmp(v, "auto"))
+        return isatty(2) ? 2 : 1;
+    if (!strcmp(v, "tty"))
+        return 2;
+    if (!strcmp(v, "plain"))
+        return 1;
+    if (!strcmp(v, "off"))
+        return 0;
+    return -1;
+}
+
+int cli_run(int argc, char **argv)
+{
+    args_opt o[] = {{"model", 1, NULL},       {"weights", 1, NULL},     {"dataset", 1, NULL},
+                    {"limit", 1, NULL},       {"rsa", 1, NULL},         {"preset", 1, NULL},
+                    {"samples", 1, NULL},     {"temperature", 1, NULL}, {"top-p", 1, NULL},
+                    {"top-k", 1, NULL},       {"min-p", 1, NULL},       {"seed", 1, NULL},
+                    {"db", 1, NULL},          {"name", 1, NULL},        {"resume", 1, NULL},
+                    {"chat-template", 1, NULL}, {"thinking", 1, NULL}, {"store-prompts", 0, NULL},
+                    {"max-inflight", 1, NULL}, {"progress", 1, NULL},  {"help", 0, NULL}};
+    int no = (int)(sizeof o / sizeof o[0]);
+    char err[4096];
+    if (args_parse(argc, argv, o, no, err, sizeof err)) {
+        fprintf(stderr, "zeval run: %s\n%s", err, run_usage);
+        return 2;
+    }
+    if (args_get(o, no, "help")) {
+        fputs(run_usage, stdout);
+        return 0;
+    }
+    int pmode = progress_mode_of(args_get(o, no, "progress"));
+    if (pmode < 0) {
+        fprintf(stderr, "zeval run: --progress must be auto, tty, plain or off\n");
+        return 2;
+    }
+    const char *dbpath = args_get(o, no, "db") ? args_get(o, no, "db") : DEFAULT_DB;
+    const char *resume = args_get(o, no, "resume"), *name = args_get(o, no, "name");
+    const char *rsa_s = args_get(o, no, "rsa"), *preset = args_get(o, no, "preset");
+    if (resume && name) {
+        fprintf(stderr, "zeval run: give --name or --resume, not both\n");
+        return 2;
+    }
+    if (rsa_s && preset) {
+        fprintf(stderr, "zeval run: give --rsa or --preset, not both\n");
+        return 2;
+    }
+    /* Parse every flag that defines a configuration. */
+    runcfg cfg = {0};
+    cfg.sp = smp_greedy();
+    cfg.sp.temperature = 1.0f; /* paper Table XII: T 1.0, top-p 1.0 for TTC runs */
+    cfg.thinking = 1;
+    int sampling_given = 0, status = 2;
+    const char *v;
+    long lv;
+    unsigned long long seed = 0;
+    if (preset) {
+        const rsa_preset *ps = rsa_preset_find(preset);
+        if (!ps) {
+            fprintf(stderr, "zeval run: unknown preset '%s' (see `zeval presets`)\n", preset);
+            return 2;
+        }
+        snprintf(cfg.preset, sizeof cfg.preset, "%s", preset);
+        rsa_s = ps->spec;
+    }
+    if (rsa_s && rsa_parse(rsa_s, &cfg.p, err, sizeof err))
+        goto usage_err;
+    if (rsa_s)
+        rsa_format(&cfg.p, cfg.spec, sizeof cfg.spec);
+    if (parse_sampling(o, no, &cfg.sp, &sampling_given, err, sizeof err))
+        goto usage_err;
+    if ((v = args_get(o, no, "samples"))) {
+        if (args_count(v, "--samples", &lv, err, sizeof err))
+            goto usage_err;
+        if (lv < 1 || lv > RSA_MAX_WIDTH) {
+            snprintf(err, sizeof err, "--samples must be 1..%d", RSA_MAX_WIDTH);
+            goto usage_err;
+        }
+        cfg.samples = (int)lv;
+    }
+    if ((v = args_get(o, no, "limit"))) {
+        if (args_count(v, "--limit", &lv, err, sizeof err))
+            goto usage_err;
+        cfg.limit = lv;
+    }
+    if ((v = args_get(o, no, "max-inflight"))) {
+        if (args_count(v, "--max-inflight", &lv, err, sizeof err))
+            goto usage_err;
+        cfg.max_inflight = lv > 1000000 ? 1000000 : (int)lv;
+    }
+    if ((v = args_get(o, no, "seed")) && args_u64(v, "--seed", &seed, err, sizeof err))
+        goto usage_err;
+    cfg.seed = seed;
+    if ((v = args_get(o, no, "thinking"))) {
+        chat_opts co = chat_default_opts();
+        if (cli_chat_opts(v, &co, err, sizeof err))
+            goto usage_err;
+        cfg.thinking = co.thinking;
+    }
+    cfg.store_prompts = args_get(o, no, "store-prompts") != NULL;
+
+    store *db = NULL;
+    job *jobs = NULL;
+    int nj = 0;
+    char **names = NULL;
+    size_t nnames = 0;
+    char *dspec_list = NULL;
+    runcfg stored0 = {0};
+    if (resume) {
+        if (store_open(dbpath, &db, err, sizeof err))
+            goto fail;
+        if (store_run_names(db, resume, &names, &nnames, err, sizeof err))
+            goto fail;
+        if (nnames == 0) {
+            snprintf(err, sizeof err, "%s: no run named '%s' (or '%s/...')", dbpath, resume,
+                     resume);
+            goto fail;
+        }
+        jobs = calloc(nnames, sizeof *jobs);
+        if (!jobs)
+            goto oom;
+        for (size_t i = 0; i < nnames; i++) {
+            store_run r;
+            if (store_run_get(db, names[i], &r, err, sizeof err) != 1)
+                goto fail;
+            runcfg sc;
+            char *ds = NULL;
+            int e = config_read(r.config, names[i], &sc, &ds, err, sizeof err);
+            long long rid = r.id;
+            store_run_free(&r);
+            if (e) {
+                free(ds);
+                runcfg_free(&sc);
+                goto fail;
+            }
+            /* Flags may repeat the stored configuration, never change it. */
+            const char *conflict = NULL;
+            char a[512] = "", b[512] = "";
+            if (rsa_s && strcmp(cfg.spec, sc.spec)) {
+                conflict = preset ? "--preset" : "--rsa";
+                snprintf(a, sizeof a, "%s", cfg.spec);
+                snprintf(b, sizeof b, "%s", sc.spec);
+            } else if (args_get(o, no, "samples") && cfg.samples != sc.samples) {
+                conflict = "--samples";
+                snprintf(a, sizeof a, "%d", cfg.samples);
+                snprintf(b, sizeof b, "%d", sc.samples);
+            } else if (args_get(o, no, "seed") && cfg.seed != sc.seed) {
+                conflict = "--seed";
+                snprintf(a, sizeof a, "%llu", cfg.seed);
+                snprintf(b, sizeof b, "%llu", sc.seed);
+            } else if (args_get(o, no, "limit") && cfg.limit != sc.limit) {
+                conflict = "--limit";
+                snprintf(a, sizeof a, "%ld", cfg.limit);
+                snprintf(b, sizeof b, "%ld", sc.limit);
+            } else if (sampling_given && memcmp(&cfg.sp, &sc.sp, sizeof cfg.sp)) {
+                conflict = "--temperature/--top-p/--top-k/--min-p";
+                snprintf(a, sizeof a, "%g/%g/%d/%g", cfg.sp.temperature, cfg.sp.top_p,
+                         cfg.sp.top_k, cfg.sp.min_p);
+                snprintf(b, sizeof b, "%g/%g/%d/%g", sc.sp.temperature, sc.sp.top_p,
+                         sc.sp.top_k, sc.sp.min_p);
+            } else if (args_get(o, no, "model") && strcmp(args_get(o, no, "model"), sc.model)) {
+                conflict = "--model";
+                snprintf(a, sizeof a, "%s", args_get(o, no, "model"));
+                snprintf(b, sizeof b, "%s", sc.model);
+            } else if (args_get(o, no, "thinking") && cfg.thinking != sc.thinking) {
+                conflict = "--thinking";
+                snprintf(a, sizeof a, "%s", cfg.thinking ? "on" : "off");
+                snprintf(b, sizeof b, "%s", sc.thinking ? "on" : "off");
+            } else if (args_get(o, no, "chat-template") &&
+                       (!sc.chat_template ||
+                        strcmp(args_get(o, no, "chat-template"), sc.chat_template))) {
+                conflict = "--chat-template";
+                snprintf(a, sizeof a, "%s", args_get(o, no, "chat-template"));
+                snprintf(b, sizeof b, "%s", sc.chat_template ? sc.chat_template : "(detected)");
+            } else if (args_get(o, no, "store-prompts") && !sc.store_prompts) {
+                conflict = "--store-prompts";
+                snprintf(a, sizeof a, "on");
+                snprintf(b, sizeof b, "off");
+            } else if (args_get(o, no, "weights") &&
+                       (!sc.weights || strcmp(args_get(o, no, "weights"), sc.weights))) {
+                conflict = "--weights";
+                snprintf(a, sizeof a, "%s", args_get(o, no, "weights"));
+                snprintf(b, sizeof b, "%s", sc.weights ? sc.weights : "(default)");
+            } else if (args_get(o, no, "dataset") && !strstr(args_get(o, no, "dataset"), ds)) {
+                conflict = "--dataset";
+                snprintf(a, sizeof a, "%s", args_get(o, no, "dataset"));
+                snprintf(b, sizeof b, "%s", ds);
+            }
+            if (conflict) {
+                snprintf(err, sizeof err, "--resume %s: %s %s conflicts with the stored "
+                         "configuration of run %s (%s); drop the flag or start a new run",
+                         resume, conflict, a, names[i], b);
+                free(ds);
+                runcfg_free(&sc);
+                status = 2;
+                goto fail_quiet;
+            }
+            if (i == 0) {
+                stored0 = sc;
+            } else {
+                /* one scheduler for all: the configurations must agree */
+                int same = !strcmp(sc.spec, stored0.spec) && sc.samples == stored0.samples &&
+                           sc.seed == stored0.seed && !memcmp(&sc.sp, &stored0.sp, sizeof sc.sp) &&
+                           !strcmp(sc.model, stored0.model) && sc.thinking == stored0.thinking;
+                runcfg_free(&sc);
+                if (!same) {
+                    free(ds);
+                    snprintf(err, sizeof err, "--resume %s: its runs have different "
+                             "configurations; resume them one at a time", resume);
+                    goto fail;
+                }
+            }
+            jobs[nj].name = ut_strdup(names[i]);
+            jobs[nj].id = rid;
+            nj++;
+            e = dataset_open(ds, stored0.limit, &jobs[nj - 1].d, err, sizeof err);
+            free(ds);
+            if (e || !jobs[nj - 1].name)
+                goto fail;
+        }
+        runcfg_free(&cfg);
+        cfg = stored0;
+        memset(&stored0, 0, sizeof stored0);
+        if (cfg.max_inflight == 0 && args_get(o, no, "max-inflight")) {
+            long mi;
+            if (!args_count(args_get(o, no, "max-inflight"), "--max-inflight", &mi, err,
+                            sizeof err))
+                cfg.max_inflight = (int)mi;
+        }
+        goto run;
+    }
+    /* a new run */
+    if (!args_get(o, no, "model") || !args_get(o, no, "dataset") || !rsa_s) {
+        fprintf(stderr, "zeval run: --model, --dataset and --rsa or --preset are required\n%s",
+                run_usage);
+        return 2;
+    }
+    if (cfg.samples && cfg.p.T != 0) {
+        fprintf(stderr, "zeval run: --samples goes with T=0 (with T >= 1, N sets the width)\n");
+        return 2;
+    }
+    if (!(cfg.model = ut_strdup(args_get(o, no, "model"))))
+        goto oom;
+    if ((v = args_get(o, no, "weights")) && !(cfg.weights = ut_strdup(v)))
+        goto oom;
+    if ((v = args_get(o, no, "chat-template")) && !(cfg.chat_template = ut_strdup(v)))
+        goto oom;
+    if (store_open(dbpath, &db, err, sizeof err))
+        goto fail;
+    if (!(dspec_list = ut_strdup(args_get(o, no, "dataset"))))
+        goto oom;
+    size_t ncomma = 1;
+    for (const char *p = dspec_list; *p; p++)
+        ncomma += *p == ',';
+    jobs = calloc(ncomma, sizeof *jobs);
+    if (!jobs)
+        goto oom;
+    char *gen = name ? NULL : gen_name();
+    const char *base = name ? name : gen;
+    if (!base)
+        goto oom;
+    if (!name)
+        fprintf(stderr, "zeval run: name %s\n", base);
+    for (char *tok = strtok(dspec_list, ","); tok; tok = strtok(NULL, ",")) {
+        if (dataset_open(tok, cfg.limit, &jobs[nj].d, err, sizeof err)) {
+            nj++;
+            free(gen);
+            goto fail;
+        }
+        nj++;
+        char full[1024];
+        if (ncomma > 1)
+            snprintf(full, sizeof full, "%s/%s", base, jobs[nj - 1].d.label);
+        else
+            snprintf(full, sizeof full, "%s", base);
+        for (int j = 0; j < nj - 1; j++)
+            if (!strcmp(jobs[j].name, full)) {
+                snprintf(err, sizeof err, "--dataset: two datasets would both make run '%s'",
+                         full);
+                free(gen);
+                goto fail;
+            }
+        store_run r;
+        int e = store_run_get(db, full, &r, err, sizeof err);
+        store_run_free(&r);
+        if (e) {
+            if (e > 0)
+                snprintf(err, sizeof err, "%s: a run named '%s' exists already (use --resume "
+                         "%s, or another --name)", dbpath, full, name ? name : full);
+            free(gen);
+            goto fail;
+        }
+        if (!(jobs[nj - 1].name = ut_strdup(full))) {
+            free(gen);
+            goto oom;
+        }
+    }
+    free(gen);
+run:
+    status = execute(&cfg, jobs, nj, db, resume != NULL, pmode, err, sizeof err) ? 1 : 0;
+    if (status)
+        cli_fail(1, err);
+    goto out;
+usage_err:
+    fprintf(stderr, "zeval run: %s\n", err);
+    runcfg_free(&cfg);
+    return 2;
+oom:
+    snprintf(err, sizeof err, "out of memory");
+fail:
+    status = 1;
+fail_quiet:
+    if (status == 2)
+        fprintf(stderr, "zeval run: %s\n", err);
+    else
+        cli_fail(1, err);
+out:
+    for (int j = 0; j < nj; j++) {
+        free(jobs[j].name);
+        dataset_free(&jobs[j].d);
+    }
+    free(jobs);
+    store_names_free(names, nnames);
+    free(dspec_list);
+    store_close(db);
+    runcfg_free(&cfg);
+    runcfg_free(&stored0);
+    return status;
+}
+
+/* ------------------------------------------------------------ show / regrade */
+
+/* Loads run name's samples into metrics form (answers normalized). */
+static int show_run(store *db, const char *name, FILE *out, char *err, size_t errlen)
+{
+    store_run r;
+    int e = store_run_get(db, name, &r, err, errlen);
+    if (e <= 0)
+        return e < 0 ? -1 : ut_err(err, errlen, "%s: no run named '%s'", store_path(db), name);
+    runcfg c;
+    char *ds = NULL;
+    if (config_read(r.config, name, &c, &ds, err, errlen)) {
+        free(ds);
+        runcfg_free(&c);
+        store_run_free(&r);
+        return -1;
+    }
+    free(ds);
+    store_sample *x = NULL;
+    size_t n = 0;
+    int rc = -1;
+    met_sample *ms = NULL;
+    char **norm = NULL;
+    met_round mr[RSA_MAX_ROUNDS];
+    if (store_samples_get(db, r.id, 0, &x, &n, err, errlen))
+        goto done;
+    /* list-typed answers need the gold; the store keeps it in the
+     * dataset, so equivalence here treats answers as single values. */
+    ms = calloc(n + 1, sizeof *ms);
+    norm = calloc(n + 1, sizeof *norm);
+    if (!ms || !norm) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
+    }
+    double t_lo = 0, t_hi = 0;
+    long long toks = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i].extracted)
+            norm[i] = math_normalize(x[i].extracted, strlen(x[i].extracted), 0);
+        ms[i] = (met_sample){x[i].problem_id, x[i].round, x[i].correct,
+                             norm[i] ? norm[i] : NULL, 0, x[i].gen_tokens,
+                             !strcmp(x[i].finish_reason, "length")};
+        toks += x[i].gen_tokens;
+        if (i == 0 || x[i].started_at < t_lo)
+            t_lo = x[i].started_at;
+        if (x[i].finished_at > t_hi)
+            t_hi = x[i].finished_at;
+    }
+    int nr = c.p.T + 1;
+    if (met_rounds(ms, n, nr, 1234, mr)) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
+    }
+    double wall = r.finished_at >= 0 ? r.finished_at - r.started_at : t_hi - r.started_at;
+    fprintf(out, "run %s: %s, dataset %s, %s, %zu samples%s\n", name, c.spec,
+            r.dataset ? r.dataset : "?", r.model_path ? r.model_path : "?", n,
+            r.finished_at >= 0 ? "" : " (incomplete)");
+    fprintf(out, "  round  problems  n   avg@n  [95%% CI]         maj@n   pass@n  no-answer  "
+                 "truncated  tokens/problem (round, cumulative D(q))\n");
+    for (int i = 0; i < nr; i++) {
+        met_round *m = &mr[i];
+        fprintf(out, "  %5d  %8d  %-3d %6.2f%% [%6.2f, %6.2f]  %6.2f%% %6.2f%%  %8.1f%%  %8.1f%%  "
+                     "%.0f, %.0f%s\n",
+                m->round, m->problems, m->n_min, 100 * m->avg, 100 * m->avg_lo,
+                100 * m->avg_hi, 100 * m->maj, 100 * m->pass_n, 100 * m->no_answer_rate,
+                100 * m->trunc_rate, m->tokens_round, m->tokens_cum,
+                m->graded < m->samples ? " (partly ungraded)" : "");
+    }
+    fprintf(out, "  final (round %d): avg@%d %.2f%%, maj@%d %.2f%%, pass@%d %.2f%%; "
+                 "D(q) %.0f generated tokens/problem; wall %.1f s, %.1f tok/s\n",
+            nr - 1, mr[nr - 1].n_min, 100 * mr[nr - 1].avg, mr[nr - 1].n_min,
+            100 * mr[nr - 1].maj, mr[nr - 1].n_min, 100 * mr[nr - 1].pass_n,
+            mr[nr - 1].tokens_cum, wall, wall > 0 ? (double)toks / wall : 0.0);
+    rc = 0;
+done:
+    if (norm)
+        for (size_t i = 0; i < n; i++)
+            free(norm[i]);
+    free(norm);
+    free(ms);
+    store_samples_free(x, n);
+    runcfg_free(&c);
+    store_run_free(&r);
+    return rc;
+}
+
+static int show_or_regrade(int argc, char **argv, int regrade)
+{
+    const char *cmd = regrade ? "regrade" : "show";
+    args_opt o[] = {{"db", 1, NULL}, {"help", 0, NULL}};
+    int no = 2;
+    char err[4096];
+    const char *name = NULL;
+    if (argc >= 1 && strncmp(argv[0], "--", 2) != 0) {
+        name = argv[0];
+        argc--;
+        argv++;
+    }
+    if (args_parse(argc, argv, o, no, err, sizeof err)) {
+        fprintf(stderr, "zeval %s: %s\nusage: zeval %s NAME [--db FILE]\n", cmd, err, cmd);
+        return 2;
+    }
+    if (args_get(o, no, "help")) {
+        printf("usage: zeval %s NAME [--db FILE]\n", cmd);
+        return 0;
+    }
+    if (!name) {
+        fprintf(stderr, "usage: zeval %s NAME [--db FILE]\n", cmd);
+        return 2;
+    }
+    const char *dbpath = args_get(o, no, "db") ? args_get(o, no, "db") : DEFAULT_DB;
+    store *db = NULL;
+    char **names = NULL;
+    size_t nn = 0;
+    int status = 1;
+    if (access(dbpath, F_OK) != 0) {
+        snprintf(err, sizeof err, "%s: no such database", dbpath);
+        goto done;
+    }
+    if (store_open(dbpath, &db, err, sizeof err) ||
+        store_run_names(db, name, &names, &nn, err, sizeof err))
+        goto done;
+    if (nn == 0) {
+        snprintf(err, sizeof err, "%s: no run named '%s'", dbpath, name);
+        goto done;
+    }
+    for (size_t i = 0; i < nn; i++) {
+        if (regrade) {
+            store_run r;
+            if (store_run_get(db, names[i], &r, err, sizeof err) != 1)
+                goto done;
+            runcfg c;
+            char *ds = NULL;
+            dataset d = {0};
+            store_sample *x = NULL;
+            size_t n = 0;
+            int e = config_read(r.config, names[i], &c, &ds, err, sizeof err) ||
+                    dataset_open(ds, c.limit, &d, err, sizeof err) ||
+                    store_samples_get(db, r.id, 1, &x, &n, err, sizeof err) ||
+                    store_begin(db, err, sizeof err);
+            long changed = 0;
+            for (size_t k = 0; !e && k < n; k++) {
+                const cJSON *rec = NULL;
+                for (size_t q = 0; q < d.set.n && !rec; q++)
+                    if (jstr(d.set.rec[q], "id") && !strcmp(jstr(d.set.rec[q], "id"),
+                                                            x[k].problem_id))
+                        rec = d.set.rec[q];
+                if (!rec) {
+                    e = ut_err(err, sizeof err, "run %s: problem %s is not in %s", names[i],
+                               x[k].problem_id, ds);
+                    break;
+                }
+                grade g;
+                if (grade_text(&d, rec, x[k].text ? x[k].text : "", &g, err, sizeof err)) {
+                    e = -1;
+                    break;
+                }
+                int nc = g.ok ? g.correct : -1;
+                changed += nc != x[k].correct;
+                e = store_sample_grade(db, r.id, x[k].problem_id, x[k].round, x[k].candidate,
+                                       g.extracted, nc, g.reason, err, sizeof err);
+                free(g.extracted);
+            }
+            if (!e)
+                e = store_commit(db, err, sizeof err);
+            if (!e)
+                fprintf(stderr, "zeval regrade: %s: %zu samples re-graded, %ld verdicts "
+                        "changed\n", names[i], n, changed);
+            store_samples_free(x, n);
+            dataset_free(&d);
+            free(ds);
+            runcfg_free(&c);
+            store_run_free(&r);
+            if (e)
+                goto done;
+        }
+        if (show_run(db, names[i], stdout, err, sizeof err))
+            goto done;
+    }
+    status = 0;
+done:
+    if (status)
+        cli_fail(1, err);
+    store_names_free(names, nn);
+    store_close(db);
+    return status;
+}
+
+int cli_show(int argc, char **argv)
+{
+    return show_or_regrade(argc, argv, 0);
+}
+
+int cli_regrade(int argc, char **argv)
+{
+    return show_or_regrade(argc, argv, 1);
+}
+
+int cli_presets(int argc, char **argv)
+{
+    if (argc > 0 && strcmp(argv[0], "--help") != 0) {
+        fprintf(stderr, "usage: zeval presets\n");
+        return 2;
+    }
+    size_t n;
+    const rsa_preset *p = rsa_presets(&n);
+    printf("%-18s %-44s %14s  %s\n", "preset", "SPEC (tokens; K = 1024)", "cap tokens/prob",
+           "notes");
+    for (size_t i = 0; i < n; i++) {
+        rsa_params rp;
+        char e[256];
+        if (rsa_parse(p[i].spec, &rp, e, sizeof e))
+            continue;
+        printf("%-18s %-44s %14.0f  %s\n", p[i].name, p[i].spec, rsa_cost_cap(&rp, 0),
+               p[i].note);
+    }
+    printf("\ncap = N*T*beta + N*final generated tokens per problem (spec section 6); realized "
+           "cost is lower when candidates stop early.\n");
+    return 0;
+}

@@ -1,0 +1,68 @@
+/*
+ * metrics.h — scores of a run (../shared/spec/grading.md Part C,
+ * ../shared/spec/markovian-rsa.md §5-§6).
+ *
+ *   avg@k   per problem c/n over its graded samples of one round, averaged
+ *           over problems (for the final round: mean@final, pass@1).
+ *   maj@k   per problem, answers grouped by equivalence (math_same_answer
+ *           on normalized answers); samples without an answer are dropped;
+ *           the largest group wins, ties go to the group whose first member
+ *           comes first; score = that member's verdict.
+ *   pass@k  unbiased estimator 1 - C(n-c,k)/C(n,k), computed as
+ *           1 - prod_{i=n-c+1}^{n} (1 - k/i) (1 when n - c < k).
+ *   D(q)    generated tokens per problem summed over all stages so far
+ *           (paper eq. 24: decode tokens only, no prompts or tails).
+ * Confidence intervals: percentile bootstrap over problems, seeded, so the
+ * same data always gives the same interval.
+ */
+#ifndef ZEVAL_METRICS_H
+#define ZEVAL_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The unbiased pass@k of n samples with c correct; -1 when n < k or k < 1. */
+double met_pass_at_k(int n, int c, int k);
+
+/* Majority vote over n samples: answers[i] (normalized, NULL = none) and
+ * correct[i] (1/0).  Returns the winner's verdict (0 when no sample has
+ * an answer); *rep gets the winning group's first member or -1. */
+int met_majority(const char *const *answers, const int *correct, int n, int list, int *rep);
+
+/* Mean of x[0..n) (0 when n == 0). */
+double met_mean(const double *x, int n);
+
+/* Percentile bootstrap interval of the mean of x[0..n): iters resamples
+ * drawn with the counter RNG from seed; level e.g. 0.95. */
+void met_bootstrap(const double *x, int n, int iters, uint64_t seed, double level, double *lo,
+                   double *hi);
+
+/* One sample as the metrics see it. */
+typedef struct {
+    const char *problem_id;
+    int round;
+    int correct;        /* 1, 0, -1 = not graded */
+    const char *answer; /* normalized extracted answer, NULL = none */
+    int list;           /* the gold is a list (for equivalence) */
+    int gen_tokens;
+    int truncated;      /* finish reason length */
+} met_sample;
+
+typedef struct {
+    int round;
+    int problems;        /* problems with at least one sample in this round */
+    int samples, graded;
+    int n_min, n_max;    /* samples per problem */
+    double avg, avg_lo, avg_hi; /* avg@n with a 95% bootstrap interval */
+    double maj;          /* maj@n */
+    double pass_n;       /* pass@n_min */
+    double no_answer_rate, trunc_rate;
+    double tokens_round; /* mean generated tokens per problem in this round */
+    double tokens_cum;   /* mean D(q) through this round */
+} met_round;
+
+/* Per-round metrics of samples x[0..n), which must be ordered by
+ * problem_id and then round.  out has nrounds entries.  0, or -1 on OOM. */
+int met_rounds(const met_sample *x, size_t n, int nrounds, uint64_t seed, met_round *out);
+
+#endif

@@ -1,0 +1,451 @@
+/*
+ * test_run.c — `zeval run` end to end on a random tiny checkpoint with the
+ * real Gemma 3 tokenizer (issue 8 acceptance, scaled to test budgets):
+ *
+ *   1. AIME 2025 problems, N=4, C=2, T=2: N x (T+1) rows per problem with
+ *      valid lineage, seeds, budgets and tails (§3.2); the aggregation
+ *      prompt holds the parents' tails in order; T=0 (--samples), C=1 and
+ *      tau >= beta behave as the spec says.
+ *   2. kill -9 at five seeded moments, resuming each time: every column but
+ *      the timings equals an uninterrupted run; no duplicates, no lost rows.
+ *   3. show / regrade; a HumanEval run through the built-in engine.
+ *   4. three datasets in one command: one run each, batches >= 16.
+ *
+ * The full-size versions (all 30 AIME problems; 90 problems at N=16) are
+ * bench/rsa_accept.sh: this CPU engine needs minutes for them.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "check.h"
+#include "../harness/rsa.h"
+#include "../engine/sampler.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Under AddressSanitizer the engine is several times slower: the ASan
+ * variant runs the same checks on fewer problems and skips the two
+ * heaviest cases (they run in the normal variant). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SLOW 1
+#else
+#define SLOW 0
+#endif
+
+static char dir[512], model[600], data[600];
+static char errbuf[16384];
+
+static int zeval(const char *out, const char *const *args)
+{
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)ck_zeval();
+    for (; args[n - 1] && n < 63; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    return ck_run(argv, out, errbuf, sizeof errbuf);
+}
+
+/* One integer from a query on db (or -1). */
+static long long q1(const char *db, const char *sql)
+{
+    sqlite3 *h;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(h); /* a handle is allocated even when the open fails */
+        return -1;
+    }
+    sqlite3_busy_timeout(h, 5000);
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    } else {
+        fprintf(stderr, "sql error: %s\n", sqlite3_errmsg(h));
+    }
+    sqlite3_close(h);
+    return v;
+}
+
+/* Writes the k shortest AIME 2025 problems (prompt length) to data. */
+static int make_subset(int k)
+{
+    size_t len;
+    char *all = ck_slurp(ck_shared("datasets/math/aime_2025.jsonl"), &len);
+    if (!all)
+        return -1;
+    char *lines[64];
+    int n = 0;
+    for (char *p = all; *p && n < 64;) {
+        char *e = strchr(p, '\n');
+        lines[n++] = p;
+        if (!e)
+            break;
+        *e = 0;
+        p = e + 1;
+    }
+    FILE *f = fopen(data, "w");
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int i = 0; i < n; i++)
+            if (lines[i] && (best < 0 || strlen(lines[i]) < strlen(lines[best])))
+                best = i;
+        fprintf(f, "%s\n", lines[best]);
+        lines[best] = NULL;
+    }
+    fclose(f);
+    free(all);
+    return 0;
+}
+
+static int setup(void)
+{
+    snprintf(dir, sizeof dir, "%s", ck_tmpdir());
+    snprintf(model, sizeof model, "%s/tiny", dir);
+    snprintf(data, sizeof data, "%s/aime_2025_short.jsonl", dir);
+    /* f32 storage: the same tiny model, several times faster on this engine */
+    const char *a[] = {"init-model", "--config", "tiny", "--seed", "1", "--dtype", "f32",
+                       "--out", model, NULL};
+    if (zeval(NULL, a) != 0)
+        return -1;
+    char p[700];
+    snprintf(p, sizeof p, "%s/tokenizer.json", model);
+    if (ck_copy(ck_shared("tokenizer/gemma3/tokenizer.json"), p))
+        return -1;
+    snprintf(p, sizeof p, "%s/tokenizer_config.json", model);
+    if (ck_copy(ck_shared("tokenizer/gemma3/tokenizer_config.json"), p))
+        return -1;
+    return make_subset(3);
+}
+
+/* Checks lineage, seeds, budgets and tails of run name in db. */
+static void check_run(const char *db, const char *name, int np, int N, int C, int T, int beta,
+                      int fin, int tau, int c1_own, uint64_t seed, int stored_prompts)
+{
+    sqlite3 *h;
+    sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_stmt *st;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT s.problem_id, round, candidate, parents, seed, gen_tokens, finish_reason,"
+             " tail_tokens, tail, prompt, prompt_tokens FROM samples s JOIN runs r ON r.id ="
+             " s.run_id WHERE r.name = '%s' ORDER BY 1, 2, 3", name);
+    CK(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(h));
+    int rows = 0;
+    char prev_pid[64] = "";
+    char *tails[RSA_MAX_ROUNDS][16] = {{0}};
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        rows++;
+        const char *pid = (const char *)sqlite3_column_text(st, 0);
+        int r = sqlite3_column_int(st, 1), c = sqlite3_column_int(st, 2);
+        const char *par = (const char *)sqlite3_column_text(st, 3);
+        uint64_t sd = (uint64_t)sqlite3_column_int64(st, 4);
+        int gen = sqlite3_column_int(st, 5);
+        const char *fr = (const char *)sqlite3_column_text(st, 6);
+        int tt = sqlite3_column_int(st, 7);
+        const char *tail = (const char *)sqlite3_column_text(st, 8);
+        const char *prompt = (const char *)sqlite3_column_text(st, 9);
+        if (strcmp(pid, prev_pid)) {
+            for (int a = 0; a < RSA_MAX_ROUNDS; a++)
+                for (int b = 0; b < 16; b++) {
+                    free(tails[a][b]);
+                    tails[a][b] = NULL;
+                }
+            snprintf(prev_pid, sizeof prev_pid, "%s", pid);
+        }
+        if (c < 16)
+            tails[r][c] = strdup(tail ? tail : "");
+        CK(sd == rsa_seed(seed, pid, r, c), "%s r%d c%d: seed is not rsa_seed", pid, r, c);
+        int budget = r == T ? fin : beta;
+        CK(gen >= 1 && gen <= budget, "%s r%d c%d: %d tokens, budget %d", pid, r, c, gen, budget);
+        CK(!strcmp(fr, "stop") || (!strcmp(fr, "length") && gen == budget),
+           "%s r%d c%d: finish %s with %d tokens", pid, r, c, fr, gen);
+        CK(tt <= tau && tt <= gen, "%s r%d c%d: tail %d tokens (tau %d, gen %d)", pid, r, c, tt,
+           tau, gen);
+        /* whole trace when shorter than tau (less trailing stop / partial char) */
+        CK(tt >= (gen < tau ? gen : tau) - 4, "%s r%d c%d: tail %d tokens of %d (tau %d)", pid,
+           r, c, tt, gen, tau);
+        if (r == 0) {
+            CK(!strcmp(par, "[]"), "round 0 parents %s", par);
+            continue;
+        }
+        int p[16], k = 0;
+        const char *q = par + 1;
+        while (*q && *q != ']' && k < 16) {
+            p[k++] = atoi(q);
+            while (*q && *q != ',' && *q != ']')
+                q++;
+            if (*q == ',')
+                q++;
+        }
+        CK(k == C, "%s r%d c%d: %d parents %s, want %d", pid, r, c, k, par, C);
+        for (int a = 0; a < k; a++) {
+            CK(p[a] >= 0 && p[a] < N, "parent %d out of range", p[a]);
+            for (int b = a + 1; b < k; b++)
+                CK(p[a] != p[b], "%s r%d c%d: parents %s repeat", pid, r, c, par);
+        }
+        if (C == 1 && c1_own)
+            CK(p[0] == c, "C=1 own lineage: %s r%d c%d parents %s", pid, r, c, par);
+        if (stored_prompts) {
+            CK(prompt != NULL, "no stored prompt");
+            /* the prompt holds each parent's tail (previous round) in order */
+            const char *at = prompt;
+            for (int a = 0; prompt && a < k; a++) {
+                char hdr[64];
+                if (C == 1)
+                    snprintf(hdr, sizeof hdr, "---- Candidate ----\n");
+                else
+                    snprintf(hdr, sizeof hdr, "---- Solution %d ----\n", a + 1);
+                const char *h2 = strstr(at, hdr);
+                CK(h2 != NULL, "%s r%d c%d: no '%s'", pid, r, c, hdr);
+                if (!h2)
+                    break;
+                h2 += strlen(hdr);
+                const char *want = tails[r - 1][p[a]];
+                CK(want && !strncmp(h2, want, strlen(want)),
+                   "%s r%d c%d: block %d is not the tail of r%d c%d", pid, r, c, a + 1, r - 1,
+                   p[a]);
+                at = h2;
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    for (int a = 0; a < RSA_MAX_ROUNDS; a++)
+        for (int b = 0; b < 16; b++)
+            free(tails[a][b]);
+    CK(rows == np * N * (T + 1), "%s: %d rows, want %d", name, rows, np * N * (T + 1));
+}
+
+static void test_acceptance1(const char *db)
+{
+    ck_begin("acceptance 1: AIME 2025 x%d, N=4 C=2 T=2 beta=8 final=6 tau=4: %dx4x3 rows, "
+             "lineage, seeds, budgets, tails inside the next prompts", SLOW ? 1 : 3,
+             SLOW ? 1 : 3);
+    const char *a[] = {"run", "--model", model, "--dataset", data, "--rsa",
+                       "N=4,C=2,T=2,beta=8,final=6,tau=4", "--temperature", "0.05", "--seed",
+                       "11", "--db", db, "--name", "a1", "--store-prompts", "--limit",
+                       SLOW ? "1" : "3", NULL};
+    char out[700];
+    snprintf(out, sizeof out, "%s/a1.out", dir);
+    int rc = zeval(out, a);
+    CK(rc == 0, "exit %d: %s", rc, errbuf);
+    check_run(db, "a1", SLOW ? 1 : 3, 4, 2, 2, 8, 6, 4, 1, 11, 1);
+    CK(q1(db, "SELECT count(*) FROM runs WHERE name='a1' AND finished_at IS NOT NULL") == 1,
+       "run not marked finished");
+    CK(q1(db, "SELECT count(*) FROM samples WHERE correct IS NULL") == 0, "ungraded math rows");
+    char *o = ck_slurp(out, NULL);
+    CK(o && strstr(o, "avg@4") && strstr(o, "maj@4") && strstr(o, "D(q)"), "metrics: %s",
+       o ? o : "");
+    free(o);
+    CK(strstr(errbuf, "batch-size histogram"), "no histogram: %s", errbuf);
+    ck_end();
+
+    ck_begin("degenerate T=0 with --samples 5: 5 independent samples, budget B_final");
+    const char *b[] = {"run", "--model", model, "--dataset", data, "--rsa",
+                       "N=2,C=1,T=0,beta=3,final=5", "--samples", "5", "--temperature", "0.05",
+                       "--seed", "3", "--db", db, "--name", "t0", "--limit", SLOW ? "1" : "2",
+                       NULL};
+    rc = zeval(NULL, b);
+    CK(rc == 0, "exit %d: %s", rc, errbuf);
+    check_run(db, "t0", SLOW ? 1 : 2, 5, 1, 0, 3, 5, 3, 1, 3, 0);
+    ck_end();
+
+    ck_begin("degenerate C=1 (own lineage) and tau >= beta (whole traces forwarded)");
+    const char *c[] = {"run", "--model", model, "--dataset", data, "--rsa",
+                       "N=3,C=1,T=2,beta=6,tau=6,c1=own", "--temperature", "0.05", "--seed",
+                       "5", "--db", db, "--name", "c1", "--limit", "1", "--store-prompts", NULL};
+    rc = zeval(NULL, c);
+    CK(rc == 0, "exit %d: %s", rc, errbuf);
+    check_run(db, "c1", 1, 3, 1, 2, 6, 6, 6, 1, 5, 1);
+    ck_end();
+}
+
+static long long rand_between(uint64_t seed, uint64_t k, long long lo, long long hi)
+{
+    return lo + (long long)(smp_uniform(seed, k) * (double)(hi - lo + 1));
+}
+
+static void test_resume(void)
+{
+    char db1[700], db2[700];
+    snprintf(db1, sizeof db1, "%s/whole.db", dir);
+    snprintf(db2, sizeof db2, "%s/killed.db", dir);
+    const char *spec = "N=4,C=2,T=2,beta=6,tau=3";
+    ck_begin("acceptance 2: kill -9 at 5 seeded moments + resume == uninterrupted run "
+             "(all columns but timings, gen_ids included)");
+    const char *a[] = {"run", "--model", model, "--dataset", data, "--rsa", spec, "--limit", "2",
+                       "--temperature", "0.8", "--top-k", "40", "--seed", "9", "--db", db1,
+                       "--name", "r", NULL};
+    int rc = zeval(NULL, a);
+    CK(rc == 0, "uninterrupted run: exit %d: %s", rc, errbuf);
+    long long total = q1(db1, "SELECT count(*) FROM samples");
+    CK(total == 24, "%lld rows", total);
+    int kills = 0, resumed = 0;
+    long long last = 0;
+    for (int attempt = 0; attempt < 7; attempt++) {
+        long long target = kills < 5 ? rand_between(2024, (uint64_t)attempt, last + 1,
+                                                    last + 1 + (total - last) / 3) : total + 1;
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+                _exit(127);
+            if (attempt == 0)
+                execl(ck_zeval(), ck_zeval(), "run", "--model", model, "--dataset", data,
+                      "--rsa", spec, "--limit", "2", "--temperature", "0.8", "--top-k", "40",
+                      "--seed", "9", "--db", db2, "--name", "r", (char *)NULL);
+            else
+                execl(ck_zeval(), ck_zeval(), "run", "--resume", "r", "--db", db2, (char *)NULL);
+            _exit(127);
+        }
+        int status = 0, killed = 0;
+        for (;;) {
+            if (waitpid(pid, &status, WNOHANG) == pid)
+                break;
+            long long n = q1(db2, "SELECT count(*) FROM samples");
+            if (n >= target) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+                killed = 1;
+                break;
+            }
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        resumed += attempt > 0;
+        last = q1(db2, "SELECT count(*) FROM samples");
+        if (killed) {
+            kills++;
+        } else {
+            CK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "attempt %d: status %d", attempt,
+               status);
+            if (last == total)
+                break;
+        }
+    }
+    CK(kills >= 3, "only %d kills landed before the run completed", kills);
+    CK(resumed >= kills, "resumed %d times after %d kills", resumed, kills);
+    CK(q1(db2, "SELECT count(*) FROM samples") == total, "rows %lld, want %lld",
+       q1(db2, "SELECT count(*) FROM samples"), total);
+    CK(q1(db2, "SELECT count(*) FROM (SELECT 1 FROM samples GROUP BY run_id, problem_id, round,"
+               " candidate HAVING count(*) > 1)") == 0, "duplicates");
+    char sql[1400];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT problem_id, round, candidate, parents, seed,"
+             " prompt_tokens, gen_tokens, gen_ids, finish_reason, text, tail, tail_tokens,"
+             " prompt, extracted, correct, reason FROM samples EXCEPT SELECT problem_id, round,"
+             " candidate, parents, seed, prompt_tokens, gen_tokens, gen_ids, finish_reason, text,"
+             " tail, tail_tokens, prompt, extracted, correct, reason FROM w.samples)");
+    sqlite3 *h;
+    sqlite3_open(db2, &h);
+    char att[800];
+    snprintf(att, sizeof att, "ATTACH '%s' AS w", db1);
+    sqlite3_exec(h, att, NULL, NULL, NULL);
+    sqlite3_stmt *st;
+    long long diff = -1;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        diff = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    CK(diff == 0, "%lld rows differ from the uninterrupted run", diff);
+    CK(q1(db2, "SELECT count(*) FROM runs WHERE finished_at IS NOT NULL") == 1,
+       "resumed run not finished");
+    ck_end();
+
+    ck_begin("--resume refuses conflicting flags; an existing --name is refused");
+    const char *b[] = {"run", "--resume", "r", "--db", db2, "--seed", "10", NULL};
+    rc = zeval(NULL, b);
+    CK(rc == 2 && strstr(errbuf, "--seed 10 conflicts"), "exit %d: %s", rc, errbuf);
+    const char *b2[] = {"run", "--resume", "r", "--db", db2, "--rsa", "N=4,C=2,T=2,beta=6,tau=3",
+                        "--seed", "9", NULL};
+    rc = zeval(NULL, b2);
+    CK(rc == 0, "repeating the stored flags is fine: exit %d: %s", rc, errbuf);
+    CK(q1(db2, "SELECT count(*) FROM samples") == total, "a finished resume added rows");
+    rc = zeval(NULL, a + 0);
+    CK(rc != 0 && strstr(errbuf, "exists already"), "exit %d: %s", rc, errbuf);
+    ck_end();
+
+    ck_begin("show and regrade a stored run");
+    const char *s[] = {"show", "r", "--db", db2, NULL};
+    char out[700];
+    snprintf(out, sizeof out, "%s/show.out", dir);
+    rc = zeval(out, s);
+    char *o = ck_slurp(out, NULL);
+    CK(rc == 0 && o && strstr(o, "run r:") && strstr(o, "avg@4"), "exit %d: %s %s", rc,
+       o ? o : "", errbuf);
+    free(o);
+    const char *g[] = {"regrade", "r", "--db", db2, NULL};
+    rc = zeval(NULL, g);
+    CK(rc == 0 && strstr(errbuf, "24 samples re-graded, 0 verdicts changed"), "exit %d: %s", rc,
+       errbuf);
+    const char *nx[] = {"show", "nope", "--db", db2, NULL};
+    rc = zeval(NULL, nx);
+    CK(rc == 1 && strstr(errbuf, "no run named 'nope'"), "exit %d: %s", rc, errbuf);
+    ck_end();
+}
+
+static void test_code_and_batches(const char *db)
+{
+    if (SLOW) {
+        ck_skip("acceptance 3: a HumanEval run end to end",
+                "too slow under AddressSanitizer; runs in the normal build variant");
+        ck_skip("acceptance 4 (scaled): three datasets, N=16, batches >= 16",
+                "too slow under AddressSanitizer; runs in the normal build variant and "
+                "full-size in bench/rsa_accept.sh");
+        return;
+    }
+    ck_begin("acceptance 3: a HumanEval run end to end (graded by the code grader)");
+    const char *a[] = {"run", "--model", model, "--dataset",
+                       ck_shared("datasets/code/humaneval.jsonl"), "--limit", "2", "--rsa",
+                       "N=2,C=1,T=1,beta=4", "--temperature", "0.05", "--db", db, "--name", "he",
+                       NULL};
+    int rc = zeval(NULL, a);
+    CK(rc == 0, "exit %d: %s", rc, errbuf);
+    CK(q1(db, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE"
+              " r.name = 'he'") == 8, "rows");
+    long long graded = q1(db, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id"
+                              " WHERE r.name = 'he' AND correct IS NOT NULL");
+    CK(graded == 8, "%lld of 8 code samples graded", graded);
+    ck_end();
+
+    ck_begin("acceptance 4 (scaled): aime_2024 + aime_2025 + hmmt_feb_2025, N=16 C=4 T=2: one "
+             "run per dataset, engine batches >= 16");
+    char list[2100];
+    snprintf(list, sizeof list, "%s,", ck_shared("datasets/math/aime_2024.jsonl"));
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s,",
+             ck_shared("datasets/math/hmmt_feb_2025.jsonl"));
+    snprintf(list + strlen(list), sizeof list - strlen(list), "%s", data);
+    const char *b[] = {"run", "--model", model, "--dataset", list, "--limit", "1", "--rsa",
+                       "N=16,C=4,T=2,beta=2,tau=2", "--temperature", "0.05", "--db", db,
+                       "--name", "three", NULL};
+    rc = zeval(NULL, b);
+    CK(rc == 0, "exit %d: %s", rc, errbuf);
+    CK(q1(db, "SELECT count(*) FROM runs WHERE name IN ('three/aime_2024', 'three/aime_2025',"
+              " 'three/hmmt_feb_2025')") == 3, "runs not named NAME/DATASET");
+    CK(q1(db, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.name LIKE"
+              " 'three/%'") == 3 * 16 * 3, "rows");
+    const char *mx = strstr(errbuf, ", max ");
+    CK(mx && atoi(mx + 6) >= 16, "largest batch below 16: %s", errbuf);
+    ck_end();
+}
+
+int main(void)
+{
+    if (setup()) {
+        ck_skip("zeval run end to end", "could not create the tiny checkpoint");
+        return ck_status();
+    }
+    char db[700];
+    snprintf(db, sizeof db, "%s/runs.db", dir);
+    test_acceptance1(db);
+    test_resume();
+    test_code_and_batches(db);
+    ck_rmtree(dir);
+    return ck_status();
+}
