@@ -12,7 +12,7 @@ CSTD     = -std=c11
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -g
 CFLAGS_BASE = $(CSTD) $(WARN) -D_DEFAULT_SOURCE -I.
-LIBS     = -lcjson -lpcre2-8 -lmpfr -lgmp -lcurl -lz -lsqlite3 -lm -lpthread
+LIBS     = -lcjson -lpcre2-8 -lmpfr -lgmp -lcurl -lz -lsqlite3 -lm -lpthread -lseccomp
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

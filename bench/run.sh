@@ -48,3 +48,7 @@ sh bench/fetch.sh "$B"
 echo
 echo "== grading: sh bench/grade.sh $B"
 sh bench/grade.sh "$B"
+
+# Code grader: sandbox cold/warm vs bare python3 per test.
+echo
+sh bench/code.sh "$B"

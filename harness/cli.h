@@ -17,8 +17,13 @@ int cli_detokenize(int argc, char **argv);
 int cli_init_model(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_grade(int argc, char **argv);
+int cli_grade_code(int argc, char **argv);
 int cli_fetch(int argc, char **argv);
 int cli_datasets(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_show(int argc, char **argv);
+int cli_regrade(int argc, char **argv);
+int cli_presets(int argc, char **argv);
 int cli_chat_template(int argc, char **argv);
 
 /* Shared by chat-template and generate (cli_chat.c).  cli_chat_open: the

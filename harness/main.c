@@ -22,9 +22,14 @@ static void help(FILE *f)
             "  generate  generate tokens with the built-in engine (greedy or sampled)\n"
             "  init-model  write a random ZAYA checkpoint (tiny, zaya1-8b or a config file)\n"
             "  grade     grade math responses (JSONL in, JSONL verdicts out)\n"
+            "  grade-code  run code responses in the sandbox (JSONL in, JSONL verdicts out)\n"
             "  bench     decode/prefill throughput of the engine vs. measured memory bandwidth\n"
             "  fetch     download a dataset or model from Hugging Face / GitHub into the cache\n"
             "  datasets  list the known benchmark sets and whether they are cached\n"
+            "  run       evaluate a model on benchmark sets with Markovian RSA into SQLite\n"
+            "  show      print the metrics of a stored run\n"
+            "  regrade   re-grade the stored samples of a run\n"
+            "  presets   list the named RSA settings and their token cost\n"
             "  version   print the version\n"
             "\n"
             "Run 'zeval COMMAND --help' for a command's options; README.md has the full reference.\n",
@@ -60,12 +65,22 @@ int main(int argc, char **argv)
         return cli_init_model(argc - 2, argv + 2);
     if (strcmp(cmd, "grade") == 0)
         return cli_grade(argc - 2, argv + 2);
+    if (strcmp(cmd, "grade-code") == 0)
+        return cli_grade_code(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0)
         return cli_bench(argc - 2, argv + 2);
     if (strcmp(cmd, "fetch") == 0)
         return cli_fetch(argc - 2, argv + 2);
     if (strcmp(cmd, "datasets") == 0)
         return cli_datasets(argc - 2, argv + 2);
+    if (strcmp(cmd, "run") == 0)
+        return cli_run(argc - 2, argv + 2);
+    if (strcmp(cmd, "show") == 0)
+        return cli_show(argc - 2, argv + 2);
+    if (strcmp(cmd, "regrade") == 0)
+        return cli_regrade(argc - 2, argv + 2);
+    if (strcmp(cmd, "presets") == 0)
+        return cli_presets(argc - 2, argv + 2);
     fprintf(stderr, "zeval: unknown command '%s'\n", cmd);
     help(stderr);
     return 2;
