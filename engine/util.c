@@ -126,3 +126,27 @@ double ut_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+char *ut_read_stream(FILE *f, size_t max, size_t *n)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *b = malloc(cap + 1);
+    while (b) {
+        len += fread(b + len, 1, cap - len, f);
+        if (len < cap)
+            break;
+        if (cap >= max) {
+            free(b);
+            return NULL;
+        }
+        char *nb = realloc(b, 2 * cap + 1);
+        if (!nb)
+            free(b);
+        b = nb;
+        cap *= 2;
+    }
+    if (b)
+        b[len] = 0;
+    *n = len;
+    return b;
+}

@@ -11,6 +11,7 @@
 #define ZEVAL_UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -30,6 +31,11 @@ int ut_err_prefix(char *err, size_t errlen, const char *fmt, ...) UT_PRINTF(3, 4
  * buffer (*out, caller frees); *len gets the size. */
 int ut_read_file(const char *path, size_t cap, char **out, size_t *len,
                  char *err, size_t errlen);
+
+/* Reads all of f (at most max bytes) into a malloc'd, NUL-terminated
+ * buffer; *n is its length.  NULL when memory runs out or f holds more
+ * than max bytes. */
+char *ut_read_stream(FILE *f, size_t max, size_t *n);
 
 /* Joins dir and name into a malloc'd path ("dir/name"). NULL on OOM. */
 char *ut_path_join(const char *dir, const char *name);

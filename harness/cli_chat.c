@@ -9,6 +9,7 @@
  */
 #include "args.h"
 #include "cli.h"
+#include "../engine/util.h"
 #include "../engine/chat.h"
 
 #include <cjson/cJSON.h>
@@ -22,31 +23,6 @@ static const char usage[] =
     "usage: zeval chat-template (--model DIR | --tokenizer-config FILE)\n"
     "                           [--chat-template NAME|FILE] [--no-generation-prompt]\n"
     "                           [--thinking on|off] [--detect] < conversation.json\n";
-
-/* Reads all of stdin (at most CONV_MAX bytes) into a malloc'd buffer. */
-static char *read_all(FILE *f, size_t *n)
-{
-    size_t cap = 1 << 16, len = 0;
-    char *b = malloc(cap + 1);
-    while (b) {
-        len += fread(b + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        if (cap >= CONV_MAX) {
-            free(b);
-            return NULL;
-        }
-        char *nb = realloc(b, 2 * cap + 1);
-        if (!nb)
-            free(b);
-        b = nb;
-        cap *= 2;
-    }
-    if (b)
-        b[len] = 0;
-    *n = len;
-    return b;
-}
 
 int cli_chat_opts(const char *thinking, chat_opts *o, char *err, size_t errlen)
 {
@@ -146,7 +122,7 @@ int cli_chat_template(int argc, char **argv)
     }
     int rc = 1;
     size_t n, nm = 0, len;
-    char *in = read_all(stdin, &n), *text = NULL;
+    char *in = ut_read_stream(stdin, CONV_MAX, &n), *text = NULL;
     cJSON *j = NULL;
     chat_msg *msgs = NULL;
     if (!in) {

@@ -31,32 +31,6 @@ static const char usage_tok[] =
 static const char usage_detok[] =
     "usage: zeval detokenize (--tokenizer FILE | --model DIR) [--skip-special] < ids\n";
 
-/* Reads all of stdin into a malloc'd buffer. */
-static char *read_stdin(size_t *n)
-{
-    size_t cap = 1 << 16, len = 0;
-    char *b = malloc(cap + 1);
-    while (b) {
-        size_t r = fread(b + len, 1, cap - len, stdin);
-        len += r;
-        if (len < cap)
-            break;
-        if (cap >= STDIN_MAX) {
-            free(b);
-            return NULL;
-        }
-        char *nb = realloc(b, 2 * cap + 1);
-        if (!nb)
-            free(b);
-        b = nb;
-        cap *= 2;
-    }
-    if (b)
-        b[len] = 0;
-    *n = len;
-    return b;
-}
-
 static int open_tok(const args_opt *o, int no, tok_tokenizer **t, const char *usage)
 {
     const char *f = args_get(o, no, "tokenizer"), *d = args_get(o, no, "model");
@@ -352,7 +326,7 @@ int cli_tokenize(int argc, char **argv)
         return rc;
     int add = args_get(o, no, "add-special") != NULL;
     size_t n;
-    char *in = read_stdin(&n);
+    char *in = ut_read_stream(stdin, STDIN_MAX, &n);
     if (!in) {
         tok_free(t);
         return cli_fail(1, "stdin: out of memory or larger than 4 GiB");
@@ -426,7 +400,7 @@ int cli_detokenize(int argc, char **argv)
     if (rc)
         return rc;
     size_t n;
-    char *in = read_stdin(&n);
+    char *in = ut_read_stream(stdin, STDIN_MAX, &n);
     int32_t *ids = in ? malloc((n / 2 + 1) * sizeof *ids) : NULL;
     size_t k = 0;
     rc = 1;
