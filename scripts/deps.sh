@@ -11,4 +11,4 @@ $SUDO apt-get install -y --no-install-recommends \
     libcjson-dev libpcre2-dev libsqlite3-dev libcurl4-openssl-dev libseccomp-dev \
     libgmp-dev libmpfr-dev \
     python3 python3-jinja2 python3-sympy \
-    zlib1g-dev curl
+    zlib1g-dev curl sqlite3
