@@ -1,6 +1,8 @@
 #!/bin/sh
 # Code grader benchmark: wall time per LiveCodeBench public test through the
-# sandbox (cold and warm) vs a bare python3 subprocess per test.
+# sandbox (cold: a sandbox per test, target <= 1.2x bare; warm: one server per
+# worker reused across problems, amortised, target >= 5x faster than bare) vs
+# a bare python3 subprocess per test.
 #   usage: sh bench/code.sh [BUILD_DIR]   (bench/run.sh calls it)
 set -eu
 B=${1:-build/rel}

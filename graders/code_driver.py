@@ -1,15 +1,18 @@
 # code_driver.py — runs untrusted solutions for zeval's code grader.
 #
-# Runs only inside the sandbox (graders/sandbox.c), as /sbx/driver.py next
-# to /sbx/prog.py (the program text, prelude included).  The source of
+# Runs only inside the sandbox (graders/sandbox.c), as /sbx/driver.py; cold
+# runs find the program text (prelude included) in /sbx/prog.py, the warm
+# server receives it with each request.  The source of
 # truth is this file; graders/code_driver.c embeds it byte for byte
 # (tests/test_code_grade.c checks they agree).
 #
 #   driver.py one MODE [FUNC]     cold: one test; stdin per MODE
-#   driver.py serve MODE [FUNC] [--no-ns]
-#                                 warm: one request per test on stdin,
-#                                 one reply per test on stdout; every test
-#                                 runs in a fresh fork in an emptied cwd
+#   driver.py serve [--no-ns]     warm: one server per pool worker, reused
+#                                 across problems; one self-contained
+#                                 request per test (mode, limits, program,
+#                                 payload) on stdin, one reply per test on
+#                                 stdout; every test runs in a fresh fork
+#                                 in the wiped cwd (see serve())
 #
 # MODE stdin:  the program reads the test input on stdin, writes stdout.
 # MODE func:   stdin = token line + one JSON value per line (arguments of
@@ -43,11 +46,7 @@ def read_fd(fd):
 
 def compile_program():
     with open(os.path.join(HERE, "prog.py"), "rb") as f:
-        src = f.read()
-    try:
-        return compile(src, "<solution>", "exec"), None
-    except (SyntaxError, ValueError) as e:
-        return None, "compile error: %s: %s" % (type(e).__name__, e)
+        return compile_source(f.read())
 
 
 def run(mode, func, code, payload):
@@ -158,29 +157,56 @@ PRELUDE_MODULES = ("string re datetime collections heapq bisect copy math random
                    "itertools functools operator io sys json builtins typing").split()
 
 
-def serve(mode, func, no_ns):
+def compile_source(src):
+    try:
+        return compile(src, "<solution>", "exec"), None
+    except (SyntaxError, ValueError) as e:
+        return None, "compile error: %s: %s" % (type(e).__name__, e)
+
+
+def serve(no_ns):
+    """One warm server per pool worker, reused across problems.  Requests
+    (stdin), each self-contained:
+        T MODE FUNC TIMEOUT_MS CPU_S AS_BYTES CAP PROGLEN PAYLEN\n PROG PAYLOAD
+    replies (stdout): R OUTCOME CODE OUTLEN ERRLEN\n OUT ERR.
+    The server never runs (or compiles) the program: every test is a fresh
+    fork, in its own process group, with its own limits, in the working
+    dir, which is wiped completely after the test (with every process of
+    the test killed).  The server keeps no per-problem state."""
     import resource
     import select
     import signal
     import time
-    import shutil
+    import gc
     import threading  # noqa: F401 (finish() needs it; import once, not per test)
     import traceback  # noqa: F401
-    if mode != "assert":
-        for m in PRELUDE_MODULES:
-            __import__(m)
+    # Warm up what every child would otherwise initialise anew (and pay for
+    # with copy-on-write faults): the prelude's imports and the compiler.
+    limit = sys.getrecursionlimit()
+    warm = "".join("from %s import *\nimport %s\n" % (m, m) for m in PRELUDE_MODULES)
+    exec(compile_source(warm.encode())[0], {"__name__": "__warmup__"})
+    sys.setrecursionlimit(limit)
+    del warm
     try:
         import ctypes
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: children cannot read us
-    except Exception:
-        pass
-    code, err = compile_program()
+        # PR_SET_DUMPABLE 0: a test child (same uid) cannot open /proc/<server>/mem,
+        # /proc/<server>/fd/* or ptrace us (ptrace is also denied by seccomp)
+        if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE)")
+        del sys.modules["ctypes"]
+    except Exception as e:
+        print("warm server: %s" % (e,), file=sys.stderr)
+        sys.exit(3)
     work = os.getcwd()
+    work_mode = os.stat(work).st_mode & 0o7777
+    as_hard = resource.getrlimit(resource.RLIMIT_AS)[1]
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.signal(signal.SIGCHLD, lambda *a: None)
     signal.set_wakeup_fd(wake_w)
     inbuf = bytearray()
+    gc.collect()
+    gc.freeze()  # children's collections do not touch (copy) the server's objects
 
     def read_exact(n):
         while len(inbuf) < n:
@@ -213,62 +239,134 @@ def serve(mode, func, no_ns):
         except OSError:
             pass
 
-    def wipe():
-        for name in os.listdir(work):
-            p = os.path.join(work, name)
+    def rm_tree(dirfd):
+        # every entry of the open directory dirfd, recursively (0700 first:
+        # a test may leave unreadable or unwritable directories)
+        for name in os.listdir(dirfd):
             try:
-                if os.path.isdir(p) and not os.path.islink(p):
-                    for root, dirs, _ in os.walk(p):
-                        for d in dirs:
-                            try:
-                                os.chmod(os.path.join(root, d), 0o700)
-                            except OSError:
-                                pass
-                    os.chmod(p, 0o700)
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    os.unlink(p)
+                os.unlink(name, dir_fd=dirfd)
+                continue
+            except IsADirectoryError:
+                pass
+            except OSError:
+                pass
+            try:
+                os.chmod(name, 0o700, dir_fd=dirfd, follow_symlinks=False)
+            except OSError:
+                pass
+            try:
+                sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dirfd)
+            except OSError:
+                continue
+            try:
+                rm_tree(sub)
+            finally:
+                os.close(sub)
+            try:
+                os.rmdir(name, dir_fd=dirfd)
             except OSError:
                 pass
 
-    while True:
-        line = read_line()
-        if line is None:
-            return
-        timeout_ms, cpu_s, cap, n = (int(x) for x in line.split())
-        payload = read_exact(n)
-        if payload is None:
-            return
-        if err is not None:
-            reply = (b"exit", EXIT_COMPILE, b"", err.encode())
-            write_all(1, b"R %s %d %d %d\n" % (reply[0], reply[1], 0, len(reply[3])) + reply[3])
-            continue
-        if mode == "stdin":
-            in_fd = os.memfd_create("stdin")
-            write_all(in_fd, payload)
-            os.lseek(in_fd, 0, 0)
-        else:
-            in_fd = os.open(os.devnull, os.O_RDONLY)
+    def wipe():
+        """Leaves the working dir as the server found it: empty, its mode,
+        no extended attributes, fixed times.  False if that failed."""
+        try:
+            os.chmod(work, work_mode)
+            fd = os.open(work, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return False
+        try:
+            if os.listdir(fd):
+                rm_tree(fd)
+            for a in os.listxattr(fd):
+                os.removexattr(fd, a)
+            os.utime(fd, (0, 0))
+            return not os.listdir(fd) and not os.listxattr(fd)
+        except Exception:  # OSError; RecursionError for absurdly deep trees
+            return False
+        finally:
+            os.close(fd)
+
+    def standby():
+        """Forks the next test's child ahead of its request (the fork then
+        overlaps the harness's work).  It is forked after the previous
+        test's processes were killed and the working dir wiped, so it is
+        the same fresh copy of the server that a fork on arrival would be;
+        it waits for its request, forwarded whole on a pipe."""
+        ctl_r, ctl_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             # the test child: never returns into the server loop
-            os.dup2(in_fd, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            for fd in (in_fd, out_r, out_w, err_r, err_w, wake_r, wake_w):
-                os.close(fd)
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            if no_ns:
+            try:
                 os.setpgid(0, 0)
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
-            os.chdir(work)
-            finish(mode, func, code, None, payload)
-        os.close(in_fd)
-        os.close(out_w)
-        os.close(err_w)
+                os.dup2(out_w, 1)
+                os.dup2(err_w, 2)
+                for fd in (ctl_w, out_r, out_w, err_r, err_w, wake_r, wake_w):
+                    os.close(fd)
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                del inbuf[:]
+                req = read_fd(ctl_r)
+                os.close(ctl_r)
+                if not req:
+                    os._exit(0)  # the server went away
+                nl = req.index(b"\n")
+                f = req[:nl].split()
+                mode, func = f[1].decode(), f[2].decode()
+                cpu_s, as_bytes, plen = int(f[4]), int(f[5]), int(f[7])
+                prog, payload = req[nl + 1:nl + 1 + plen], req[nl + 1 + plen:]
+                del req
+                if mode == "stdin":
+                    in_fd = os.memfd_create("stdin")
+                    write_all(in_fd, payload)
+                    os.lseek(in_fd, 0, 0)
+                else:
+                    in_fd = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(in_fd, 0)  # replaces the server's request pipe
+                os.close(in_fd)
+                resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+                lim = as_bytes if as_hard == resource.RLIM_INFINITY else min(as_bytes, as_hard)
+                resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
+                os.chdir(work)
+                code, err = compile_source(prog)
+                del prog
+            except BaseException:
+                os._exit(3)
+            finish(mode, func, code, err, payload)
+        try:
+            os.setpgid(pid, pid)  # also done by the child: no race with kill_all
+        except OSError:
+            pass
+        for fd in (ctl_r, out_w, err_w):
+            os.close(fd)
+        return pid, ctl_w, out_r, err_r
+
+    if not wipe():
+        print("warm server: cannot clear the working directory", file=sys.stderr)
+        sys.exit(3)
+    nxt = standby()
+    while True:
+        line = read_line()
+        if line is None:
+            return
+        f = line.split()
+        if len(f) != 9 or f[0] != b"T":
+            print("warm server: bad request", file=sys.stderr)
+            sys.exit(3)
+        timeout_ms, cap, plen, n = int(f[3]), int(f[6]), int(f[7]), int(f[8])
+        prog = read_exact(plen)
+        payload = read_exact(n)
+        if prog is None or payload is None:
+            return
+        pid, ctl_w, out_r, err_r = nxt
+        try:
+            write_all(ctl_w, line + b"\n" + prog + payload)
+        except OSError:
+            pass  # the child is gone: its status says how
+        os.close(ctl_w)
+        del prog, payload
         out, errb = bytearray(), bytearray()
         outcome, status = b"exit", None
         deadline = time.monotonic() + timeout_ms / 1000.0
@@ -313,9 +411,10 @@ def serve(mode, func, no_ns):
             os.close(fd)
         if status is None:
             _, status = os.waitpid(pid, 0)
-        if no_ns:
-            kill_all(pid)
-        wipe()
+        kill_all(pid)
+        if not wipe():
+            print("warm server: cannot clear the working directory", file=sys.stderr)
+            sys.exit(3)  # the harness starts a fresh server
         code_out = 0
         if outcome == b"exit":
             if os.WIFSIGNALED(status):
@@ -327,15 +426,14 @@ def serve(mode, func, no_ns):
         errb = errb[-8192:]
         write_all(1, b"R %s %d %d %d\n" % (outcome, code_out, len(out), len(errb)) + bytes(out) +
                   bytes(errb))
+        nxt = standby()
 
 
 def main():
-    what, mode = sys.argv[1], sys.argv[2]
-    func = sys.argv[3] if len(sys.argv) > 3 and not sys.argv[3].startswith("--") else None
-    if what == "serve":
-        serve(mode, func, "--no-ns" in sys.argv)
+    if sys.argv[1] == "serve":
+        serve("--no-ns" in sys.argv)
     else:
-        one(mode, func)
+        one(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
 
 
 main()

@@ -1146,8 +1146,82 @@ static int warm_reply(sbx_session *s, sbx_result *r)
     return 0;
 }
 
-int code_grade(const code_problem *p, const char *response, const code_options *o,
-               code_result *res, char *err, size_t errlen)
+/* A warm server: one sandboxed driver.py serve, reused across problems by
+ * one pool worker (started lazily, restarted after it dies). */
+typedef struct {
+    sbx_session *s;
+    size_t as_bytes; /* its RLIMIT_AS: children may only lower it */
+} warm_server;
+
+#define AS_DEFAULT_BYTES ((size_t)4 << 30)
+
+static void warm_close(warm_server *w)
+{
+    if (w->s)
+        sbx_session_close(w->s, NULL);
+    w->s = NULL;
+}
+
+/* Runs test i on the warm server (starting one if needed).  0 with *r
+ * filled (a dead server becomes a verdict), or -1 (harness failure). */
+static int warm_test(warm_server *w, const code_problem *p, const char *prog, const char *pl,
+                     size_t plen, double limit, const code_options *o, code_result *res,
+                     sbx_result *r, char *err, size_t errlen)
+{
+    size_t as = p->memory_mb > 0 ? (size_t)(p->memory_mb * 1048576.0) : AS_DEFAULT_BYTES;
+    if (w->s && as > w->as_bytes)
+        warm_close(w); /* a problem allowed more memory than this server has */
+    int fresh = 0;
+    if (!w->s) {
+        sbx_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.python = o->python;
+        cfg.unsafe = o->unsafe;
+        cfg.tag = o->tag;
+        cfg.as_bytes = as > AS_DEFAULT_BYTES ? as : AS_DEFAULT_BYTES;
+        cfg.wall_s = 60;
+        cfg.cpu_s = 1e6; /* its own CPU time only: each child sets its own limit */
+        sbx_file files[1] = {{"driver.py", code_driver_py, strlen(code_driver_py)}};
+        const char *argv[] = {"python3", "/sbx/driver.py", "serve",
+                              o->unsafe ? "--no-ns" : NULL, NULL};
+        if (sbx_session_open(&cfg, argv, files, 1, &w->s, err, errlen))
+            return -1;
+        w->as_bytes = cfg.as_bytes;
+        res->servers_started++;
+        fresh = 1;
+    }
+    /* the server enforces the limit; ours only catches a stuck server */
+    sbx_session_deadline(w->s, limit + (fresh ? 15.0 : 5.0));
+    const char *func = p->fmt == CODE_FMT_FUNC ? p->entry_point : "-";
+    size_t prl = strlen(prog);
+    char hdr[512];
+    int hl = snprintf(hdr, sizeof hdr, "T %s %s %ld %ld %zu %zu %zu %zu\n", mode_name(p->fmt),
+                      func, (long)(limit * 1000.0 + 0.5), (long)(limit + 1.999), as,
+                      (size_t)SBX_OUT_CAP, prl, plen);
+    if (hl > 0 && (size_t)hl < sizeof hdr && sbx_session_write(w->s, hdr, (size_t)hl) == 0 &&
+        sbx_session_write(w->s, prog, prl) == 0 && sbx_session_write(w->s, pl, plen) == 0 &&
+        warm_reply(w->s, r) == 0)
+        return 0;
+    /* The server is gone or broke the protocol: killed or corrupted by the
+     * test (its children can signal it), or it could not be set up.  Kill
+     * what is left; the next test gets a fresh server. */
+    sbx_result fin;
+    sbx_session_close(w->s, &fin);
+    w->s = NULL;
+    *r = fin;
+    if (fin.outcome != SBX_ERROR && fin.outcome != SBX_TIMEOUT) {
+        static const char msg[] = "the warm server died during the test";
+        r->outcome = SBX_EXITED;
+        r->code = 1;
+        free(r->err);
+        r->err = strdup(msg);
+        r->err_len = r->err ? strlen(msg) : 0;
+    }
+    return 0;
+}
+
+static int grade_one(const code_problem *p, const char *response, const code_options *o,
+                     warm_server *w, code_result *res, char *err, size_t errlen)
 {
     memset(res, 0, sizeof *res);
     double t0 = now_s();
@@ -1178,7 +1252,6 @@ int code_grade(const code_problem *p, const char *response, const code_options *
                          {"prog.py", prog, strlen(prog)}};
     const char *mode = mode_name(p->fmt);
     const char *func = p->fmt == CODE_FMT_FUNC ? p->entry_point : NULL;
-    sbx_session *sess = NULL;
     res->verdict = CODE_PASS;
     int rc = 0;
     for (int i = 0; i < p->ntests; i++) {
@@ -1190,56 +1263,17 @@ int code_grade(const code_problem *p, const char *response, const code_options *
             break;
         }
         sbx_result r;
-        int have = 0;
         char detail[400];
         if (o->warm) {
-            if (!sess) {
-                cfg.wall_s = (limit + 1.0) * (p->ntests - i) + 10.0;
-                cfg.cpu_s = cfg.wall_s;
-                const char *argv[] = {"python3", "/sbx/driver.py", "serve", mode,
-                                      func ? func : "-", o->unsafe ? "--no-ns" : NULL, NULL};
-                if (sbx_session_open(&cfg, argv, files, 2, &sess, err, errlen)) {
-                    free(pl);
-                    rc = -1;
-                    break;
-                }
-            }
-            char hdr[128];
-            int hl = snprintf(hdr, sizeof hdr, "%ld %ld %zu %zu\n", (long)(limit * 1000.0 + 0.5),
-                              (long)(limit + 1.999), (size_t)SBX_OUT_CAP, plen);
-            if (sbx_session_write(sess, hdr, (size_t)hl) == 0 &&
-                sbx_session_write(sess, pl, plen) == 0 && warm_reply(sess, &r) == 0) {
-                have = 1;
-            } else {
-                /* the server is gone (killed by the test, or a setup failure) */
-                sbx_result fin;
-                sbx_session_close(sess, &fin);
-                sess = NULL;
-                r = fin;
-                if (fin.outcome != SBX_ERROR && fin.outcome != SBX_TIMEOUT) {
-                    /* killing our server is a runtime error of the program */
-                    static const char msg[] = "the warm server died during the test";
-                    r.outcome = SBX_EXITED;
-                    r.code = 1;
-                    free(r.err);
-                    r.err = strdup(msg);
-                    r.err_len = r.err ? strlen(msg) : 0;
-                }
-                have = 1;
-            }
+            rc = warm_test(w, p, prog, pl, plen, limit, o, res, &r, err, errlen);
         } else {
             cfg.wall_s = limit + 0.5;
             cfg.cpu_s = limit + 1.0;
             const char *argv[] = {"python3", "/sbx/driver.py", "one", mode, func, NULL};
-            if (sbx_run(&cfg, argv, files, 2, pl, plen, &r, err, errlen)) {
-                free(pl);
-                rc = -1;
-                break;
-            }
-            have = 1;
+            rc = sbx_run(&cfg, argv, files, 2, pl, plen, &r, err, errlen);
         }
         free(pl);
-        if (!have)
+        if (rc)
             break;
         code_verdict v = judge(p, i, token, &r, detail, sizeof detail);
         sbx_result_free(&r);
@@ -1256,10 +1290,17 @@ int code_grade(const code_problem *p, const char *response, const code_options *
         if (v == CODE_SANDBOX_ERROR)
             break; /* the next test would fail the same way */
     }
-    if (sess)
-        sbx_session_close(sess, NULL);
     free(prog);
     res->time_ms = (now_s() - t0) * 1000.0;
+    return rc;
+}
+
+int code_grade(const code_problem *p, const char *response, const code_options *o,
+               code_result *res, char *err, size_t errlen)
+{
+    warm_server w = {NULL, 0};
+    int rc = grade_one(p, response, o, &w, res, err, errlen);
+    warm_close(&w);
     return rc;
 }
 
@@ -1281,14 +1322,18 @@ typedef struct {
 static void *pool_worker(void *arg)
 {
     pool *pl = arg;
+    warm_server w = {NULL, 0}; /* this worker's, for all its problems */
     for (;;) {
         pthread_mutex_lock(&pl->mu);
         int i = pl->failed ? pl->n : pl->next++;
         pthread_mutex_unlock(&pl->mu);
-        if (i >= pl->n)
+        if (i >= pl->n) {
+            warm_close(&w);
             return NULL;
+        }
         char e[256];
-        if (code_grade(pl->problems[i], pl->responses[i], pl->o, &pl->results[i], e, sizeof e)) {
+        if (grade_one(pl->problems[i], pl->responses[i], pl->o, &w, &pl->results[i], e,
+                      sizeof e)) {
             pthread_mutex_lock(&pl->mu);
             if (!pl->failed)
                 snprintf(pl->err, sizeof pl->err, "%s", e);

@@ -7,8 +7,10 @@
  * program is extracted from the model response (code_extract), completed
  * per benchmark (LiveCodeBench import prelude; HumanEval prompt; MBPP
  * setup code) and run once per test by graders/code_driver.py inside a
- * fresh sandbox (cold) or by one sandboxed server per problem that forks a
- * fresh child per test (warm).  Tests stop at the first failure unless
+ * fresh sandbox (cold) or by a sandboxed server that forks a fresh child per
+ * test (warm): one server per pool worker, started lazily and reused
+ * across problems (each request carries the program and the limits), and
+ * restarted after a test killed or broke it.  Tests stop at the first failure unless
  * all_tests is set.
  */
 #ifndef ZEVAL_CODE_GRADE_H
@@ -54,7 +56,7 @@ typedef struct {
 typedef struct {
     const char *python;  /* NULL: /usr/bin/python3 */
     int unsafe;          /* --unsafe-no-sandbox */
-    int warm;            /* one sandboxed interpreter per problem, a fork per test */
+    int warm;            /* one sandboxed server per pool worker, a fork per test */
     int all_tests;       /* run every test even after a failure */
     double timeout_s;    /* > 0: overrides every per-test time limit */
     const char *tag;     /* exported into the sandbox as ZEVAL_SBX_TAG (tests) */
@@ -65,6 +67,7 @@ typedef struct {
     int passed_tests;    /* tests run that passed */
     int total_tests;     /* tests in the problem */
     int tests_run;
+    int servers_started; /* warm: sandboxed servers started while grading it */
     char first_failure[512]; /* "" when passed */
     double time_ms;
 } code_result;

@@ -242,6 +242,8 @@ static const char *const denied_syscalls[] = {
     "personality", "io_uring_setup", "io_uring_enter", "io_uring_register",
     "create_module", "get_kernel_syms", "query_module", "vm86", "vm86old", "_sysctl",
     "lsm_set_self_attr",
+    /* IPC objects would outlive a test inside a warm server's IPC namespace */
+    "shmget", "msgget", "semget", "mq_open",
 };
 
 static int add_rule(scmp_filter_ctx ctx, uint32_t act, const char *name, unsigned n,
@@ -1231,6 +1233,11 @@ static void session_compact(sbx_session *s)
     memmove(s->out.buf, s->out.buf + s->pos, s->out.len - s->pos);
     s->out.len -= s->pos;
     s->pos = 0;
+}
+
+void sbx_session_deadline(sbx_session *s, double wall_s)
+{
+    s->p.deadline = now_s() + (wall_s > 0 ? wall_s : 10);
 }
 
 int sbx_session_write(sbx_session *s, const void *buf, size_t len)

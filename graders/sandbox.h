@@ -89,10 +89,15 @@ int sbx_run(const sbx_config *cfg, const char *const argv[], const sbx_file *fil
 
 /* Starts a sandbox like sbx_run() whose python3 keeps running: the caller
  * writes requests with sbx_session_write() and reads replies with
- * sbx_session_read().  cfg->wall_s bounds the whole session.  Returns 0 or
+ * sbx_session_read().  cfg->wall_s bounds the session until the first
+ * sbx_session_deadline().  Returns 0 or
  * -1 with a message; on success *out owns the session (sbx_session_close). */
 int sbx_session_open(const sbx_config *cfg, const char *const argv[], const sbx_file *files,
                      int nfiles, sbx_session **out, char *err, size_t errlen);
+/* Sets the session deadline to wall_s seconds from now (a long-lived
+ * server gets one per request; past it the whole tree is killed and reads
+ * fail with the result's outcome SBX_TIMEOUT). */
+void sbx_session_deadline(sbx_session *s, double wall_s);
 /* Writes all of buf to the server's stdin; 0, or -1 if the server is gone or
  * the session deadline passed. */
 int sbx_session_write(sbx_session *s, const void *buf, size_t len);

@@ -7,9 +7,9 @@
  * "total_tests", "first_failure" (null when passed) and "time_ms".  Lines
  * are graded in parallel (--jobs, default: the number of CPUs).  A
  * malformed line is reported on stderr with its number and skipped (exit
- * status 1).  Before grading, the sandbox is probed once: if the kernel
- * refuses an isolation feature the command fails naming it, unless
- * --unsafe-no-sandbox is given.
+ * status 1).  The sandbox is probed once, beside the grading: if the kernel
+ * refuses an isolation feature the command fails naming it (no result is
+ * printed), unless --unsafe-no-sandbox is given.
  */
 #include "args.h"
 #include "cli.h"
@@ -17,6 +17,7 @@
 #include "../graders/sandbox.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,37 @@ static const char usage[] =
     "  FILE '-' reads stdin; each line {\"problem\": {...}, \"response\": \"...\"}\n";
 
 #define LINE_MAX_BYTES ((size_t)256 << 20)
+
+typedef struct {
+    const char *python;
+    int ok;
+    char why[512];
+    pthread_t th;
+} probe_job;
+
+static void *probe_main(void *arg)
+{
+    probe_job *j = arg;
+    j->ok = sbx_probe(j->python, j->why, sizeof j->why);
+    return NULL;
+}
+
+/* Waits for the probe; 0 if the sandbox can be built (or was not asked). */
+static int probe_wait(probe_job *j, int *probing)
+{
+    if (*probing) {
+        pthread_join(j->th, NULL);
+        *probing = 0;
+    }
+    if (j->ok)
+        return 0;
+    fprintf(stderr,
+            "zeval grade-code: the sandbox cannot be built here: %s\n"
+            "  (refusing to run untrusted code; --unsafe-no-sandbox runs it without "
+            "isolation)\n",
+            j->why);
+    return -1;
+}
 
 typedef struct {
     cJSON *obj;          /* NULL: a malformed line (already reported) */
@@ -75,16 +107,17 @@ int cli_grade_code(int argc, char **argv)
             return 2;
         }
     }
+    /* The probe runs beside the reading and grading (it costs as much as a
+     * sandbox start); its verdict is awaited before any result is printed. */
+    probe_job probe;
+    memset(&probe, 0, sizeof probe);
+    probe.python = opt.python;
+    probe.ok = 1;
+    int probing = 0;
     if (!opt.unsafe) {
-        char why[512];
-        if (!sbx_probe(opt.python, why, sizeof why)) {
-            fprintf(stderr,
-                    "zeval grade-code: the sandbox cannot be built here: %s\n"
-                    "  (refusing to run untrusted code; --unsafe-no-sandbox runs it without "
-                    "isolation)\n",
-                    why);
-            return 1;
-        }
+        probing = pthread_create(&probe.th, NULL, probe_main, &probe) == 0;
+        if (!probing)
+            probe_main(&probe);
     } else {
         fprintf(stderr, "zeval grade-code: WARNING: --unsafe-no-sandbox: programs run without "
                         "isolation (rlimits only)\n");
@@ -92,6 +125,8 @@ int cli_grade_code(int argc, char **argv)
 
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {
+        if (probe_wait(&probe, &probing))
+            return 1;
         snprintf(err, sizeof err, "cannot open %s", path);
         return cli_fail(1, err);
     }
@@ -168,7 +203,11 @@ int cli_grade_code(int argc, char **argv)
             probs[i] = &items[i].prob;
             resps[i] = items[i].resp;
         }
-        if (code_grade_many(probs, resps, (int)nitems, &opt, (int)jobs, res, err, sizeof err)) {
+        int graded = code_grade_many(probs, resps, (int)nitems, &opt, (int)jobs, res, err,
+                                     sizeof err);
+        if (probe_wait(&probe, &probing)) {
+            status = 1; /* nothing graded in a refused sandbox is printed */
+        } else if (graded) {
             fprintf(stderr, "zeval grade-code: %s\n", err);
             status = 1;
         } else {
@@ -202,6 +241,8 @@ int cli_grade_code(int argc, char **argv)
         free(res);
     }
 done:
+    if (probing)
+        pthread_join(probe.th, NULL);
     for (size_t i = 0; i < nitems; i++) {
         code_problem_free(&items[i].prob);
         cJSON_Delete(items[i].obj);

@@ -404,43 +404,136 @@ static void test_lcb(void)
     set_free(&s);
 }
 
-/* Warm mode: state from one test is invisible to the next. */
-static void test_warm_isolation(void)
+/* Grades the JSON problems (one string each) with the given programs on a
+ * single pool worker (one warm server for all). */
+static void grade_seq(const char *const *probs, const char *const *progs, int n,
+                      code_result *r)
 {
-    static const char prob[] =
-        "{\"id\":\"iso\",\"test_format\":\"stdin_stdout\",\"tests\":["
-        "{\"input\":\"1\\n\",\"output\":\"clean\"},{\"input\":\"2\\n\",\"output\":\"clean\"},"
-        "{\"input\":\"3\\n\",\"output\":\"clean\"}]}";
-    static const char prog[] =
-        "import builtins, os\n"
-        "COUNTER = globals().get('COUNTER', 0)\n"
-        "dirty = []\n"
-        "if getattr(builtins, 'zeval_marker', None): dirty.append('builtin')\n"
-        "if os.path.exists('left.txt') or os.path.exists('/tmp/left2.txt'): dirty.append('file')\n"
-        "if getattr(builtins.len, '__name__', '') != 'len': dirty.append('len')\n"
-        "import collections\n"
-        "if getattr(collections, 'zeval_global', 0): dirty.append('module global')\n"
-        "print('clean' if not dirty else ' '.join(dirty))\n"
-        "builtins.zeval_marker = 1\n"
-        "collections.zeval_global = 1\n"
-        "builtins.len = lambda x: 0\n"
-        "open('left.txt', 'w').write('x')\n"
-        "open('/tmp/left2.txt', 'w').write('x')\n";
-    ck_begin("warm: a changed global, a patched builtin and a leftover file do not reach the next "
-             "test");
-    cJSON *o = cJSON_Parse(prob);
-    code_problem p;
-    char err[256];
-    CK(code_problem_from_json(o, &p, err, sizeof err) == 0, "%s", err);
+    code_problem p[8];
+    const code_problem *pp[8] = {NULL};
+    cJSON *o[8] = {NULL};
+    char err[256] = "";
+    memset(p, 0, sizeof p);
+    for (int i = 0; i < n; i++) {
+        o[i] = cJSON_Parse(probs[i]);
+        CK(o[i] && code_problem_from_json(o[i], &p[i], err, sizeof err) == 0, "problem %d: %s",
+           i, err);
+        pp[i] = &p[i];
+    }
     code_options opt = {0};
     opt.warm = 1;
     opt.all_tests = 1;
-    code_result r;
-    CK(code_grade(&p, prog, &opt, &r, err, sizeof err) == 0, "%s", err);
-    CK(r.verdict == CODE_PASS && r.passed_tests == 3, "%s %d/3: %s", code_verdict_name(r.verdict),
-       r.passed_tests, r.first_failure);
-    code_problem_free(&p);
-    cJSON_Delete(o);
+    CK(code_grade_many(pp, progs, n, &opt, 1, r, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < n; i++) {
+        code_problem_free(&p[i]);
+        cJSON_Delete(o[i]);
+    }
+}
+
+/* Warm mode: state from one test is invisible to the next, within a problem
+ * and across problems served by the same warm server. */
+static void test_warm_isolation(void)
+{
+#define ISO_STATE                                                                              \
+    "import builtins, os, sys, math, collections\n"                                           \
+    "def _state():\n"                                                                          \
+    "    dirty = []\n"                                                                         \
+    "    if globals().get('COUNTER'): dirty.append('global')\n"                                \
+    "    if getattr(builtins, 'zeval_marker', None): dirty.append('builtin')\n"                \
+    "    if os.listdir('.') or os.listdir('/tmp') or os.path.exists('left.txt'):\n"            \
+    "        dirty.append('file')\n"                                                           \
+    "    if getattr(builtins.len, '__name__', '') != 'len': dirty.append('len')\n"             \
+    "    if getattr(collections, 'zeval_global', 0): dirty.append('module global')\n"          \
+    "    if os.environ.get('ZEVAL_LEAK') or os.getenv('ZEVAL_LEAK2'): dirty.append('env')\n"   \
+    "    if 'zeval_fake_mod' in sys.modules: dirty.append('sys.modules')\n"                    \
+    "    if math.sqrt(4) != 2 or collections.Counter('aa')['a'] != 2:\n"                       \
+    "        dirty.append('prelude module')\n"                                                 \
+    "    return ' '.join(dirty) or 'clean'\n"                                                  \
+    "def _dirty():\n"                                                                          \
+    "    global COUNTER\n"                                                                     \
+    "    COUNTER = 1\n"                                                                        \
+    "    builtins.zeval_marker = 1\n"                                                          \
+    "    collections.zeval_global = 1\n"                                                       \
+    "    open('left.txt', 'w').write('x')\n"                                                   \
+    "    open('/tmp/left2.txt', 'w').write('x')\n"                                             \
+    "    os.mkdir('d'); open('d/f', 'w').close(); os.chmod('d', 0)\n"                          \
+    "    os.environ['ZEVAL_LEAK'] = '1'; os.putenv('ZEVAL_LEAK2', '1')\n"                      \
+    "    sys.modules['zeval_fake_mod'] = os\n"                                                 \
+    "    math.sqrt = lambda x: -1.0\n"                                                         \
+    "    collections.Counter = dict\n"                                                         \
+    "    builtins.len = lambda x: 0\n"
+    static const char *const probs[] = {
+        "{\"id\":\"iso1\",\"test_format\":\"stdin_stdout\",\"tests\":["
+        "{\"input\":\"1\\n\",\"output\":\"clean\"},{\"input\":\"2\\n\",\"output\":\"clean\"},"
+        "{\"input\":\"3\\n\",\"output\":\"clean\"}]}",
+        "{\"id\":\"iso2\",\"test_format\":\"functional_call\",\"entry_point\":\"f\",\"tests\":["
+        "{\"input\":\"1\",\"output\":\"\\\"clean\\\"\"},{\"input\":\"2\",\"output\":"
+        "\"\\\"clean\\\"\"}]}",
+        "{\"id\":\"iso3\",\"test_format\":\"assert_code\",\"tests\":["
+        "{\"code\":\"assert g() == 'clean', g.s\"},{\"code\":\"assert g() == 'clean', g.s\"}]}",
+        "{\"id\":\"iso4\",\"test_format\":\"stdin_stdout\",\"tests\":["
+        "{\"input\":\"1\\n\",\"output\":\"clean\"},{\"input\":\"2\\n\",\"output\":\"clean\"}]}",
+    };
+    static const char *const progs[] = {
+        ISO_STATE "print(_state())\n_dirty()\n",
+        ISO_STATE "class Solution:\n    def f(self, x):\n        s = _state()\n"
+                  "        _dirty()\n        return s\n",
+        ISO_STATE "def g():\n    g.s = _state()\n    _dirty()\n    return g.s\n",
+        ISO_STATE "print(_state())\n_dirty()\n",
+    };
+#undef ISO_STATE
+    ck_begin("warm: a changed global, patched builtin and prelude module, leftover files in cwd "
+             "and /tmp, an env var and a sys.modules entry reach neither the next test nor the "
+             "next problem on the same server");
+    code_result r[4];
+    memset(r, 0, sizeof r);
+    grade_seq(probs, progs, 4, r);
+    int starts = 0;
+    for (int i = 0; i < 4; i++) {
+        CK(r[i].verdict == CODE_PASS && r[i].passed_tests == r[i].total_tests,
+           "problem %d: %s %d/%d: %s", i + 1, code_verdict_name(r[i].verdict), r[i].passed_tests,
+           r[i].total_tests, r[i].first_failure);
+        starts += r[i].servers_started;
+    }
+    CK(starts == 1, "%d warm servers started for 4 problems on one worker (want 1)", starts);
+    ck_end();
+
+    ck_begin("warm: a test that kills the server is a runtime error; the next problem gets a "
+             "fresh server and passes; the server's memory and fds are out of reach");
+    static const char *const probs2[] = {
+        "{\"id\":\"k1\",\"test_format\":\"stdin_stdout\",\"tests\":["
+        "{\"input\":\"\",\"output\":\"alive\"}]}",
+        "{\"id\":\"k2\",\"test_format\":\"stdin_stdout\",\"tests\":["
+        "{\"input\":\"2 3\",\"output\":\"5\"},{\"input\":\"4 5\",\"output\":\"9\"}]}",
+        "{\"id\":\"k3\",\"test_format\":\"stdin_stdout\",\"tests\":["
+        "{\"input\":\"\",\"output\":\"contained\"}]}",
+        "{\"id\":\"k4\",\"test_format\":\"stdin_stdout\",\"tests\":["
+        "{\"input\":\"2 3\",\"output\":\"5\"}]}",
+    };
+    static const char *const progs2[] = {
+        "import os, time\nos.kill(os.getppid(), 9)\ntime.sleep(0.5)\nprint('alive')\n",
+        "a, b = map(int, input().split())\nprint(a + b)\n",
+        "import os\npp = os.getppid()\ngot = []\n"
+        "for name, mode in (('mem', 'rb'), ('mem', 'r+b'), ('environ', 'rb'), ('fd/0', 'rb'),\n"
+        "                   ('fd/1', 'wb'), ('maps', 'rb')):\n"
+        "    try:\n"
+        "        with open('/proc/%d/%s' % (pp, name), mode) as fh:\n"
+        "            got.append(name)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "print('PWNED ' + ' '.join(got) if got else 'contained')\n",
+        "a, b = map(int, input().split())\nprint(a + b)\n",
+    };
+    grade_seq(probs2, progs2, 4, r);
+    CK(r[0].verdict == CODE_RUNTIME_ERROR && strstr(r[0].first_failure, "server died"),
+       "killing the server: %s (%s)", code_verdict_name(r[0].verdict), r[0].first_failure);
+    for (int i = 1; i < 4; i++)
+        CK(r[i].verdict == CODE_PASS, "problem %d: %s (%s)", i + 1,
+           code_verdict_name(r[i].verdict), r[i].first_failure);
+    CK(r[0].servers_started == 1 && r[1].servers_started == 1 && r[2].servers_started == 0 &&
+           r[3].servers_started == 0,
+       "servers started per problem: %d %d %d %d (want 1 1 0 0)", r[0].servers_started,
+       r[1].servers_started, r[2].servers_started, r[3].servers_started);
     ck_end();
 }
 

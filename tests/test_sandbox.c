@@ -100,8 +100,8 @@ static void setup(void)
     snprintf(g_canary, sizeof g_canary, "%s/canary.txt", g_tmp);
     ck_write(g_canary, "canary\n", 7);
     const char *home = getenv("HOME");
-    snprintf(g_home_canary, sizeof g_home_canary, "%s/.zeval-sandbox-canary",
-             home && *home ? home : "/root");
+    snprintf(g_home_canary, sizeof g_home_canary, "%s/.zeval-sandbox-canary-%d",
+             home && *home ? home : "/root", (int)getpid());
     ck_write(g_home_canary, "home canary\n", 12);
     stat(g_canary, &g_canary_st);
     stat(g_home_canary, &g_home_st);
@@ -326,6 +326,10 @@ static const struct {
      "import os\nprint('PWNED' if set(os.listdir('/dev')) - {'null', 'zero', 'full', 'random',\n"
      "    'urandom', 'fd', 'stdin', 'stdout', 'stderr'} else 'few')\n"},
     {"sethostname", ANY_FAIL, 0, "import socket\nsocket.sethostname('pwned')\nprint('PWNED')\n"},
+    {"SysV IPC objects (would outlive a test in a warm server)", ANY_FAIL, 1,
+     "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+     "r = [libc.shmget(0x5a45, 4096, 0o1666), libc.msgget(0x5a45, 0o1666),\n"
+     "     libc.semget(0x5a45, 1, 0o1666)]\nprint('PWNED' if max(r) >= 0 else 'denied')\n"},
 };
 
 static void test_isolation_facts(void)
