@@ -225,7 +225,8 @@ static cJSON *config_json(const runcfg *c, const dataset *d, const char *round0_
     cJSON_AddStringToObject(j, "round0_example", round0_example ? round0_example : "");
     cJSON_AddStringToObject(j, "aggregation_style", rsa_prompt_style());
     const char *tails[] = {"{tail 1}", "{tail 2}", "{tail 3}", "{tail 4}"};
-    char *a1 = rsa_agg_prompt("{problem}", tails, 1), *a4 = rsa_agg_prompt("{problem}", tails, 4);
+    char *a1 = rsa_agg_prompt("{problem}", tails, 1, d->is_code);
+    char *a4 = rsa_agg_prompt("{problem}", tails, 4, d->is_code);
     cJSON_AddStringToObject(j, "aggregation_template_c1", a1 ? a1 : "");
     cJSON_AddStringToObject(j, "aggregation_template_c4", a4 ? a4 : "");
     free(a1);
@@ -578,6 +579,7 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
             }
             c.pr[k].round0 = p0;
             c.pr[k].question = qq;
+            c.pr[k].code = J->d.is_code;
         }
     }
     /* New runs: record configuration and provenance. */

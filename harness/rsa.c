@@ -470,6 +470,57 @@ static const char CLOSE_ONE[] =
     "Now, based on the original problem and the reference response "
     "above, please provide your own comprehensive solution.";
 
+/* Code problems (spec §4.2, "RSA code (LiveCodeBench)": eval_code.py's
+ * aggregate_prompt of the RSA repository).  That file's exact text was not
+ * available when this was written; these strings follow the spec's
+ * description of it — a code-specific instruction about candidate code
+ * blocks with their reasoning, no problem header, a closing that asks for an
+ * improved, correct solution — and keep the math template's sentences where
+ * the description matches them.  Replace them with the published strings
+ * when they are at hand.  The benchmark's code-format instruction reaches
+ * the model through the question (the whole round-0 prompt). */
+static const char CODE_MANY[] =
+    "You are given a code implementation problem and several candidate code blocks with "
+    "their reasoning. Some candidates may be incorrect or contain errors. Aggregate the "
+    "useful ideas and produce a single, correct implementation. Reason carefully; if "
+    "candidates disagree, choose the correct path. If all are incorrect, then attempt a "
+    "different strategy.\n";
+static const char CODE_ONE[] =
+    "You are given a code implementation problem and a candidate code block with its "
+    "reasoning. The candidate may be incomplete or contain errors. Refine it and produce "
+    "an improved, correct implementation. If it is entirely wrong, attempt a new "
+    "strategy.\n";
+static const char CODE_CLOSE_MANY[] =
+    "Now write a single improved, correct solution. Provide clear reasoning.";
+static const char CODE_CLOSE_ONE[] =
+    "Now refine the candidate into an improved, correct solution. Provide clear reasoning.";
+
+/* The code variant of rsa_agg_prompt. */
+static char *code_agg_prompt(const char *question, const char *const *tails, int n)
+{
+    buf b = {0};
+    bstr(&b, n == 1 ? CODE_ONE : CODE_MANY);
+    bstrip(&b, question, strlen(question));
+    bstr(&b, n == 1 ? "\n\nCandidate solution (may contain mistakes):\n"
+                    : "\n\nCandidate solutions (may contain mistakes):\n");
+    for (int i = 0; i < n; i++) {
+        char h[48];
+        if (n == 1)
+            snprintf(h, sizeof h, "---- Candidate ----\n");
+        else
+            snprintf(h, sizeof h, "---- Solution %d ----\n", i + 1);
+        bstr(&b, h);
+        bstrip(&b, tails[i], strlen(tails[i]));
+        bstr(&b, "\n");
+    }
+    bstr(&b, n == 1 ? CODE_CLOSE_ONE : CODE_CLOSE_MANY);
+    if (b.oom) {
+        free(b.b);
+        return NULL;
+    }
+    return b.b;
+}
+
 const char *rsa_prompt_style(void)
 {
     return "zyphra-markovian-rsa (Zyphra/vllm examples/markovian_rsa/rsa_proxy_server.py "
@@ -477,8 +528,10 @@ const char *rsa_prompt_style(void)
            "parts joined with \\n)";
 }
 
-char *rsa_agg_prompt(const char *question, const char *const *tails, int n)
+char *rsa_agg_prompt(const char *question, const char *const *tails, int n, int code)
 {
+    if (code)
+        return code_agg_prompt(question, tails, n);
     buf b = {0};
     const char *cut = strstr(question, "Let's think");
     size_t ql = cut ? (size_t)(cut - question) : strlen(question);
@@ -671,7 +724,7 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
         q->nparents = rsa_parents(&s->p, s->seed, pb->id, it.r, it.c, P->prev_width, q->parents);
         for (int i = 0; i < q->nparents; i++)
             tails[i] = P->prev_tails[q->parents[i]];
-        msg = rsa_agg_prompt(pb->question, tails, q->nparents);
+        msg = rsa_agg_prompt(pb->question, tails, q->nparents, pb->code);
         free(tails);
         if (!msg)
             goto oom;

@@ -85,11 +85,14 @@ void rsa_tailer_free(rsa_tailer *t);
 int rsa_tail(const rsa_tailer *t, const int32_t *ids, int n, long tau, rsa_tail_mode mode,
              char **text, int *ntail, int *start, char *err, size_t errlen);
 
-/* The aggregation user message (Zyphra's Markovian RSA template,
- * rsa_proxy_server.py create_aggregation_prompt): question is cut at
- * "Let's think", tails are numbered 1..n in the given order; n == 1 uses
- * the single-candidate refine wording.  malloc'd; NULL on OOM. */
-char *rsa_agg_prompt(const char *question, const char *const *tails, int n);
+/* The aggregation user message.  Math (code == 0): Zyphra's Markovian RSA
+ * template (rsa_proxy_server.py create_aggregation_prompt): question is
+ * cut at "Let's think", tails are numbered 1..n in the given order; n == 1
+ * uses the single-candidate refine wording.  Code (code != 0): the code
+ * variant of spec §4.2 (see CODE_* in rsa.c): no problem header, question
+ * is the whole round-0 prompt with its code-format instruction.  malloc'd;
+ * NULL on OOM. */
+char *rsa_agg_prompt(const char *question, const char *const *tails, int n, int code);
 /* The fixed texts of the template, for the run record. */
 const char *rsa_prompt_style(void);
 
@@ -99,6 +102,7 @@ typedef struct {
     const char *id;        /* problem id (keys seeds and parents) */
     const char *round0;    /* the round-0 user message */
     const char *question;  /* problem text for aggregation prompts */
+    int code;              /* a code problem: the code aggregation wording */
 } rsa_problem;
 
 /* A sample already stored (resume): its ids rebuild its tail. */

@@ -243,7 +243,7 @@ static void test_prompt(void)
 {
     ck_begin("aggregation prompt (Zyphra template): numbered tails in order, question cut");
     const char *tails[] = {"first tail", "  second tail\n", "third"};
-    char *s = rsa_agg_prompt("What is 1+1?\n\nLet's think step by step.", tails, 3);
+    char *s = rsa_agg_prompt("What is 1+1?\n\nLet's think step by step.", tails, 3, 0);
     CK(s != NULL, "NULL");
     const char *want =
         "You are given a math problem and several candidate solutions. Some candidates may be "
@@ -257,10 +257,27 @@ static void test_prompt(void)
         "answer in \\boxed{}.";
     CK(s && !strcmp(s, want), "got:\n%s", s ? s : "");
     free(s);
-    s = rsa_agg_prompt("Q", tails, 1);
+    s = rsa_agg_prompt("Q", tails, 1, 0);
     CK(s && strstr(s, "a candidate solution. The candidate may be incomplete") &&
        strstr(s, "---- Candidate ----\nfirst tail\n") && !strstr(s, "Solution 1") &&
        strstr(s, "reference response above"), "C=1 wording: %s", s ? s : "");
+    free(s);
+    /* code problems: code wording, no \boxed, no problem header, the whole
+     * round-0 prompt (format instruction included) kept */
+    const char *q0 = "Write f(x).\n\nReturn the code in a single ```python code block.";
+    s = rsa_agg_prompt(q0, tails, 2, 1);
+    CK(s && !strncmp(s, "You are given a code implementation problem and several candidate code "
+                        "blocks", 75) &&
+           strstr(s, "strategy.\nWrite f(x).\n\nReturn the code in a single ```python code "
+                     "block.\n\nCandidate solutions (may contain mistakes):\n---- Solution 1 "
+                     "----\nfirst tail\n---- Solution 2 ----\nsecond tail\nNow write") &&
+           !strstr(s, "boxed") && !strstr(s, "[[ Problem ]]"),
+       "code wording: %s", s ? s : "");
+    free(s);
+    s = rsa_agg_prompt(q0, tails, 1, 1);
+    CK(s && strstr(s, "a candidate code block with its reasoning") &&
+           strstr(s, "---- Candidate ----\nfirst tail\nNow refine") && !strstr(s, "boxed"),
+       "code C=1 wording: %s", s ? s : "");
     free(s);
     ck_end();
 }
