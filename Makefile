@@ -23,14 +23,15 @@ GRADERS_SRC = $(sort $(wildcard graders/*.c))
 MAIN_SRC    = harness/main.c
 HARNESS_SRC = $(filter-out $(MAIN_SRC),$(sort $(wildcard harness/*.c)))
 DATASETS_SRC = $(sort $(wildcard datasets/*.c))
-LIB_SRC     = $(ENGINE_SRC) $(GRADERS_SRC) $(HARNESS_SRC) $(DATASETS_SRC)
+REPORTS_SRC = $(sort $(wildcard reports/*.c))
+LIB_SRC     = $(ENGINE_SRC) $(GRADERS_SRC) $(HARNESS_SRC) $(DATASETS_SRC) $(REPORTS_SRC)
 
 TESTS = $(sort $(basename $(notdir $(wildcard tests/test_*.c))))
 
 B  = build/rel
 BS = build/asan
 
-HDRS = $(wildcard engine/*.h graders/*.h harness/*.h datasets/*.h tests/*.h)
+HDRS = $(wildcard engine/*.h graders/*.h harness/*.h datasets/*.h reports/*.h tests/*.h)
 
 .PHONY: all fuzz test test-rel test-asan bench clean
 

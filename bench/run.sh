@@ -52,3 +52,9 @@ sh bench/grade.sh "$B"
 # Code grader: sandbox cold/warm vs bare python3 per test.
 echo
 sh bench/code.sh "$B"
+
+# HTML report of a 100,000-sample database (targets: < 5 s, < 20 MB).
+echo
+echo "== report: sh bench/report.sh $B"
+sh bench/report.sh "$B"
+

@@ -24,6 +24,8 @@ int cli_run(int argc, char **argv);
 int cli_show(int argc, char **argv);
 int cli_regrade(int argc, char **argv);
 int cli_presets(int argc, char **argv);
+int cli_report(int argc, char **argv);
+int cli_compare(int argc, char **argv);
 int cli_chat_template(int argc, char **argv);
 
 /* Shared by chat-template and generate (cli_chat.c).  cli_chat_open: the

@@ -30,6 +30,8 @@ static void help(FILE *f)
             "  show      print the metrics of a stored run\n"
             "  regrade   re-grade the stored samples of a run\n"
             "  presets   list the named RSA settings and their token cost\n"
+            "  report    write a self-contained HTML report of stored runs\n"
+            "  compare   paired comparison of two runs; exit 1 on a significant regression\n"
             "  version   print the version\n"
             "\n"
             "Run 'zeval COMMAND --help' for a command's options; README.md has the full reference.\n",
@@ -81,6 +83,10 @@ int main(int argc, char **argv)
         return cli_regrade(argc - 2, argv + 2);
     if (strcmp(cmd, "presets") == 0)
         return cli_presets(argc - 2, argv + 2);
+    if (strcmp(cmd, "report") == 0)
+        return cli_report(argc - 2, argv + 2);
+    if (strcmp(cmd, "compare") == 0)
+        return cli_compare(argc - 2, argv + 2);
     fprintf(stderr, "zeval: unknown command '%s'\n", cmd);
     help(stderr);
     return 2;

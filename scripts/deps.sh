@@ -11,4 +11,10 @@ $SUDO apt-get install -y --no-install-recommends \
     libcjson-dev libpcre2-dev libsqlite3-dev libcurl4-openssl-dev libseccomp-dev \
     libgmp-dev libmpfr-dev \
     python3 python3-jinja2 python3-sympy \
-    zlib1g-dev curl sqlite3
+    zlib1g-dev curl sqlite3 \
+    chromium
+# node and npm drive Chromium in the report test; a machine may already have
+# them from another source (whose nodejs package conflicts with Debian's npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    $SUDO apt-get install -y --no-install-recommends nodejs npm
+fi
