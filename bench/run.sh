@@ -58,3 +58,7 @@ echo
 echo "== report: sh bench/report.sh $B"
 sh bench/report.sh "$B"
 
+# Remote backend: requests/s and added latency against a loopback
+# OpenAI-compatible server at concurrency 1, 64 and 512.
+echo
+sh bench/remote.sh "$B"

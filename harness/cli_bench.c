@@ -25,6 +25,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "args.h"
 #include "cli.h"
+#include "remote.h"
 #include "../engine/model.h"
 #include "../engine/sampler.h"
 #include "../engine/tokenizer.h"
@@ -379,6 +380,8 @@ int cli_bench(int argc, char **argv)
     }
     if (argc >= 1 && strcmp(argv[0], "tokenizer") == 0)
         return bench_tokenizer(argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "remote") == 0) /* hidden: bench/remote.sh */
+        return rmt_bench_cli(argc - 1, argv + 1);
     if (argc < 1 || (strcmp(argv[0], "decode") != 0 && strcmp(argv[0], "prefill") != 0)) {
         fprintf(stderr, "zeval bench: expected 'decode', 'prefill' or 'tokenizer' first\n%s", usage);
         return 2;

@@ -15,6 +15,7 @@
 #include "args.h"
 #include "cli.h"
 #include "metrics.h"
+#include "remote.h"
 #include "rsa.h"
 #include "sha256.h"
 #include "store.h"
@@ -53,10 +54,14 @@ static const char run_usage[] =
     "                 [--min-p X] [--seed S] [--db FILE] [--name NAME | --resume NAME]\n"
     "                 [--weights FILE] [--chat-template NAME|FILE] [--thinking on|off]\n"
     "                 [--store-prompts] [--max-inflight K] [--progress auto|tty|plain|off]\n"
-    "       zeval run --resume NAME [--db FILE]\n"
+    "       zeval run --endpoint URL[,URL...] --served-model NAME --tokenizer DIR\n"
+    "                 [--remote KEY=VAL,...] (all other options as with --model)\n"
+    "       zeval run --resume NAME [--db FILE] [--endpoint URL,...] [--remote ...]\n"
     "  SPEC: N=..,C=..,T=..,beta=..[,final=..][,tau=..][,tail=reasoning|hybrid|full]"
     "[,c1=own|random]\n"
-    "  (token counts take a K suffix: 16K = 16384; `zeval presets` lists the presets)\n";
+    "  (token counts take a K suffix: 16K = 16384; `zeval presets` lists the presets)\n"
+    "  --remote: concurrency=64 (per endpoint),connect=10,stall=300,timeout=3600 (s, per\n"
+    "            request),retries=4,backoff=0.5,prompt=ids|text,stream=on|off\n";
 
 /* ------------------------------------------------------------ datasets */
 
@@ -169,6 +174,8 @@ typedef struct {
     int thinking;
     int store_prompts;
     int max_inflight;
+    /* remote backend (served_model non-NULL): model is the tokenizer DIR */
+    char *endpoints, *served_model, *remote;
 } runcfg;
 
 static void runcfg_free(runcfg *c)
@@ -176,6 +183,9 @@ static void runcfg_free(runcfg *c)
     free(c->model);
     free(c->weights);
     free(c->chat_template);
+    free(c->endpoints);
+    free(c->served_model);
+    free(c->remote);
 }
 
 static cJSON *config_json(const runcfg *c, const dataset *d, const char *round0_example,
@@ -214,6 +224,12 @@ static cJSON *config_json(const runcfg *c, const dataset *d, const char *round0_
     cJSON_AddBoolToObject(j, "thinking", c->thinking);
     cJSON_AddBoolToObject(j, "store_prompts", c->store_prompts);
     cJSON_AddNumberToObject(j, "max_inflight", c->max_inflight);
+    if (c->served_model) {
+        cJSON_AddStringToObject(j, "backend", "remote");
+        cJSON_AddStringToObject(j, "served_model", c->served_model);
+        cJSON_AddStringToObject(j, "endpoints", c->endpoints);
+        cJSON_AddStringToObject(j, "remote", c->remote);
+    }
     cJSON_AddStringToObject(j, "dataset", d->label);
     cJSON_AddStringToObject(j, "dataset_spec", d->spec);
     if (d->file)
@@ -277,6 +293,15 @@ static int config_read(const char *text, const char *name, runcfg *c, char **dat
     c->thinking = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "thinking"));
     c->store_prompts = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "store_prompts"));
     c->max_inflight = (int)jnum(j, "max_inflight", 0);
+    if (jstr(j, "served_model")) {
+        c->served_model = ut_strdup(jstr(j, "served_model"));
+        c->endpoints = ut_strdup(jstr(j, "endpoints") ? jstr(j, "endpoints") : "");
+        c->remote = ut_strdup(jstr(j, "remote") ? jstr(j, "remote") : "");
+        if (!c->served_model || !c->endpoints || !c->remote) {
+            cJSON_Delete(j);
+            return ut_err(err, errlen, "out of memory");
+        }
+    }
     *dataset_spec = ut_strdup(ds);
     cJSON_Delete(j);
     if (!c->model || !*dataset_spec)
@@ -380,6 +405,26 @@ static int on_sample(void *vctx, const rsa_done *x, char *err, size_t errlen)
     runctx *c = vctx;
     job *J = &c->jobs[c->pjob[x->problem]];
     const cJSON *rec = J->d.set.rec[x->problem - J->first];
+    if (x->finish == ENG_FINISH_ERROR) { /* a failed request: the message in text */
+        char ep[8192];
+        snprintf(ep, sizeof ep, "[]");
+        store_sample s = {(char *)c->pr[x->problem].id, x->round, x->cand, ep, x->seed,
+                          x->prompt_tokens, 0, NULL, "error", (char *)x->error, "", 0,
+                          c->store_prompts ? (char *)x->prompt : NULL, NULL, -1,
+                          "not_graded: request failed", x->started_at, x->finished_at};
+        if (x->nparents > 0) {
+            size_t l = 0;
+            ep[l++] = '[';
+            for (int i = 0; i < x->nparents && l + 16 < sizeof ep; i++)
+                l += (size_t)snprintf(ep + l, sizeof ep - l, "%s%d", i ? "," : "", x->parents[i]);
+            snprintf(ep + l, sizeof ep - l, "]");
+        }
+        if (!c->err_seen++)
+            fprintf(stderr, "zeval run: problem %s round %d candidate %d failed: %s\n",
+                    x->problem < c->np ? c->pr[x->problem].id : "?", x->round, x->cand,
+                    x->error);
+        return store_sample_put(c->db, J->id, &s, err, errlen);
+    }
     int n = x->n_ids;
     while (n > 0) { /* the text without the trailing end-of-turn */
         int s = 0;
@@ -523,7 +568,8 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         ut_err(err, errlen, "out of memory");
         goto done;
     }
-    if (eng_model_load(cfg->model, cfg->weights, &m, err, errlen))
+    int remote_be = cfg->served_model != NULL; /* cfg->model is then the tokenizer DIR */
+    if (!remote_be && eng_model_load(cfg->model, cfg->weights, &m, err, errlen))
         goto done;
     tpath = ut_path_join(cfg->model, "tokenizer.json");
     if (!tpath || tok_load(tpath, &tk, err, errlen))
@@ -535,17 +581,20 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
     co.thinking = cfg->thinking;
     int32_t stop[8];
     int nstop = 0;
-    stop[nstop++] = m->cfg.eos_id;
+    int vocab = m ? m->cfg.vocab : tok_vocab_size(tk);
+    int32_t eos = m ? m->cfg.eos_id : rmt_eos_id(cfg->model, tk);
+    if (eos >= 0)
+        stop[nstop++] = eos;
     static const char *stop_pieces[] = {"<eos>", "<end_of_turn>", "<|im_end|>", "<|endoftext|>"};
     for (size_t i = 0; i < sizeof stop_pieces / sizeof stop_pieces[0]; i++) {
         int32_t id = tok_piece_id(tk, stop_pieces[i], strlen(stop_pieces[i]));
         int dup = 0;
         for (int k = 0; k < nstop; k++)
             dup |= stop[k] == id;
-        if (id >= 0 && !dup && id < m->cfg.vocab)
+        if (id >= 0 && !dup && id < vocab)
             stop[nstop++] = id;
     }
-    int vlimit = tok_vocab_size(tk) < m->cfg.vocab ? tok_vocab_size(tk) : m->cfg.vocab;
+    int vlimit = tok_vocab_size(tk) < vocab ? tok_vocab_size(tk) : vocab;
 
     /* Problems of every job, in job order. */
     for (int j = 0; j < nj; j++)
@@ -585,7 +634,7 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
     /* New runs: record configuration and provenance. */
     char wsha[65] = "", tsha[65] = "", csha[65] = "";
     if (!resume) {
-        if (sha256_file(m->weights_path, wsha, err, errlen) ||
+        if ((m && sha256_file(m->weights_path, wsha, err, errlen)) ||
             sha256_file(tpath, tsha, err, errlen))
             goto done;
         chat_msg probe = {"user", "{content}"};
@@ -599,6 +648,12 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
     for (int j = 0; j < nj; j++) {
         job *J = &jobs[j];
         if (resume) {
+            long long dropped = 0; /* failed requests are generated again */
+            if (store_samples_drop_errors(db, J->id, &dropped, err, errlen))
+                goto done;
+            if (dropped)
+                fprintf(stderr, "zeval run: %s: retrying %lld failed samples\n", J->name,
+                        dropped);
             if (store_samples_get(db, J->id, 0, &stored[j], &nstored[j], err, errlen))
                 goto done;
             nprior += nstored[j];
@@ -626,8 +681,8 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         r.name = J->name;
         r.config = ctext;
         r.zeval_version = ZEVAL_VERSION;
-        r.model_path = cfg->model;
-        r.weights_sha256 = wsha;
+        r.model_path = remote_be ? cfg->served_model : cfg->model;
+        r.weights_sha256 = remote_be ? NULL : wsha;
         r.tokenizer_sha256 = tsha;
         r.chat_template = (char *)chat_name(ct);
         r.chat_template_sha256 = csha;
@@ -635,8 +690,8 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         r.dataset_file = J->d.file;
         r.dataset_sha256 = J->d.sha;
         r.dataset_revision = J->d.e && !J->d.file ? (char *)J->d.e->revision : NULL;
-        r.backend = "cpu";
-        r.device = "cpu";
+        r.backend = remote_be ? "remote" : "cpu";
+        r.device = remote_be ? cfg->endpoints : "cpu";
         r.started_at = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
         int e = store_run_create(db, &r, &J->id, err, errlen);
         free(ctext);
@@ -674,8 +729,13 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         }
         fprintf(stderr, "zeval run: resuming with %zu stored samples\n", nprior);
     }
-    be = eng_backend_cpu(m, 0);
-    if (!be) {
+    if (remote_be) {
+        rmt_opts ro;
+        rmt_opts_default(&ro);
+        if (rmt_opts_parse(cfg->remote, &ro, err, errlen) ||
+            !(be = rmt_backend_new(cfg->endpoints, cfg->served_model, tk, &ro, err, errlen)))
+            goto done;
+    } else if (!(be = eng_backend_cpu(m, 0))) {
         ut_err(err, errlen, "out of memory");
         goto done;
     }
@@ -692,7 +752,8 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
     c.t0 = ut_now();
     c.done0 = (long long)nprior;
     rsa_sched s = {cfg->p, cfg->samples, cfg->sp, cfg->seed, tk, ct, co, stop, nstop, vlimit,
-                   cfg->max_inflight, on_sample, on_step, &c};
+                   cfg->max_inflight, on_sample, on_step, &c,
+                   1 /* keep_errors: failed requests become error rows; --resume retries them */};
     if (rsa_run(&s, be, c.pr, c.np, prior, nprior, err, errlen)) {
         if (c.mode == 2)
             fprintf(stderr, "\n");
@@ -705,7 +766,14 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
             fin.total += jobs[j].total[r];
         }
     progress(&c, &fin, 1);
-    print_hist(be);
+    if (remote_be) {
+        rmt_stats rs;
+        rmt_backend_stats(be, &rs);
+        fprintf(stderr, "zeval run: remote: %lld requests, %lld attempts (%lld retries), %lld "
+                "failed\n", rs.requests, rs.attempts, rs.retries, rs.errors);
+    } else {
+        print_hist(be);
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     for (int j = 0; j < nj; j++)
@@ -787,7 +855,9 @@ int cli_run(int argc, char **argv)
                     {"top-k", 1, NULL},       {"min-p", 1, NULL},       {"seed", 1, NULL},
                     {"db", 1, NULL},          {"name", 1, NULL},        {"resume", 1, NULL},
                     {"chat-template", 1, NULL}, {"thinking", 1, NULL}, {"store-prompts", 0, NULL},
-                    {"max-inflight", 1, NULL}, {"progress", 1, NULL},  {"help", 0, NULL}};
+                    {"max-inflight", 1, NULL}, {"progress", 1, NULL},  {"help", 0, NULL},
+                    {"endpoint", 1, NULL},    {"served-model", 1, NULL}, {"tokenizer", 1, NULL},
+                    {"remote", 1, NULL}};
     int no = (int)(sizeof o / sizeof o[0]);
     char err[4096];
     if (args_parse(argc, argv, o, no, err, sizeof err)) {
@@ -927,6 +997,22 @@ int cli_run(int argc, char **argv)
                          cfg.sp.top_k, cfg.sp.min_p);
                 snprintf(b, sizeof b, "%g/%g/%d/%g", sc.sp.temperature, sc.sp.top_p,
                          sc.sp.top_k, sc.sp.min_p);
+            } else if ((args_get(o, no, "endpoint") || args_get(o, no, "remote") ||
+                        args_get(o, no, "served-model") || args_get(o, no, "tokenizer")) &&
+                       !sc.served_model) {
+                conflict = "--endpoint/--remote/--served-model/--tokenizer";
+                snprintf(a, sizeof a, "(remote)");
+                snprintf(b, sizeof b, "the built-in engine");
+            } else if (args_get(o, no, "served-model") &&
+                       strcmp(args_get(o, no, "served-model"), sc.served_model)) {
+                conflict = "--served-model";
+                snprintf(a, sizeof a, "%s", args_get(o, no, "served-model"));
+                snprintf(b, sizeof b, "%s", sc.served_model);
+            } else if (args_get(o, no, "tokenizer") &&
+                       strcmp(args_get(o, no, "tokenizer"), sc.model)) {
+                conflict = "--tokenizer";
+                snprintf(a, sizeof a, "%s", args_get(o, no, "tokenizer"));
+                snprintf(b, sizeof b, "%s", sc.model);
             } else if (args_get(o, no, "model") && strcmp(args_get(o, no, "model"), sc.model)) {
                 conflict = "--model";
                 snprintf(a, sizeof a, "%s", args_get(o, no, "model"));
@@ -990,6 +1076,31 @@ int cli_run(int argc, char **argv)
         runcfg_free(&cfg);
         cfg = stored0;
         memset(&stored0, 0, sizeof stored0);
+        /* endpoints and transport options may change between attempts (a
+         * fleet moves); the served model and the tokenizer may not */
+        if (cfg.served_model && (args_get(o, no, "endpoint") || args_get(o, no, "remote"))) {
+            rmt_opts ro;
+            char rs[512];
+            rmt_opts_default(&ro);
+            if (rmt_opts_parse(cfg.remote, &ro, err, sizeof err) ||
+                rmt_opts_parse(args_get(o, no, "remote"), &ro, err, sizeof err)) {
+                status = 2;
+                goto fail_quiet;
+            }
+            rmt_opts_format(&ro, rs, sizeof rs);
+            char *ne = ut_strdup(args_get(o, no, "endpoint") ? args_get(o, no, "endpoint")
+                                                             : cfg.endpoints);
+            char *nr = ut_strdup(rs);
+            if (!ne || !nr) {
+                free(ne);
+                free(nr);
+                goto oom;
+            }
+            free(cfg.endpoints);
+            free(cfg.remote);
+            cfg.endpoints = ne;
+            cfg.remote = nr;
+        }
         if (cfg.max_inflight == 0 && args_get(o, no, "max-inflight")) {
             long mi;
             if (!args_count(args_get(o, no, "max-inflight"), "--max-inflight", &mi, err,
@@ -999,16 +1110,37 @@ int cli_run(int argc, char **argv)
         goto run;
     }
     /* a new run */
-    if (!args_get(o, no, "model") || !args_get(o, no, "dataset") || !rsa_s) {
-        fprintf(stderr, "zeval run: --model, --dataset and --rsa or --preset are required\n%s",
-                run_usage);
+    const char *endpoint = args_get(o, no, "endpoint"), *served = args_get(o, no, "served-model");
+    const char *tokdir = args_get(o, no, "tokenizer");
+    if ((endpoint || served || tokdir || args_get(o, no, "remote")) &&
+        (!endpoint || !served || !tokdir || args_get(o, no, "model"))) {
+        fprintf(stderr, "zeval run: the remote backend takes --endpoint, --served-model and "
+                "--tokenizer together, instead of --model\n%s", run_usage);
+        runcfg_free(&cfg);
         return 2;
+    }
+    if ((!args_get(o, no, "model") && !endpoint) || !args_get(o, no, "dataset") || !rsa_s) {
+        fprintf(stderr, "zeval run: --model (or --endpoint), --dataset and --rsa or --preset are "
+                "required\n%s", run_usage);
+        runcfg_free(&cfg);
+        return 2;
+    }
+    if (endpoint) {
+        rmt_opts ro;
+        char rs[512];
+        rmt_opts_default(&ro);
+        if (rmt_opts_parse(args_get(o, no, "remote"), &ro, err, sizeof err))
+            goto usage_err;
+        rmt_opts_format(&ro, rs, sizeof rs);
+        if (!(cfg.endpoints = ut_strdup(endpoint)) || !(cfg.served_model = ut_strdup(served)) ||
+            !(cfg.remote = ut_strdup(rs)))
+            goto oom;
     }
     if (cfg.samples && cfg.p.T != 0) {
         fprintf(stderr, "zeval run: --samples goes with T=0 (with T >= 1, N sets the width)\n");
         return 2;
     }
-    if (!(cfg.model = ut_strdup(args_get(o, no, "model"))))
+    if (!(cfg.model = ut_strdup(endpoint ? tokdir : args_get(o, no, "model"))))
         goto oom;
     if ((v = args_get(o, no, "weights")) && !(cfg.weights = ut_strdup(v)))
         goto oom;

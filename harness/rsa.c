@@ -603,6 +603,7 @@ typedef struct {
     rsa_stats st;
     double t0;
     sreq *live;           /* submitted, not finished */
+    long long failed;     /* errors kept (keep_errors) */
 } run;
 
 static double unix_now(void)
@@ -776,6 +777,15 @@ static int finished(run *R, const eng_event *e, char *err, size_t errlen)
     pstate *P = &R->ps[q->problem];
     unlink_req(R, q);
     R->st.inflight--;
+    if (e->finish == ENG_FINISH_ERROR && s->keep_errors) {
+        rsa_done d = {q->problem, q->round, q->cand, q->parents, q->nparents, q->seed, q->prompt,
+                      q->prompt_tokens, e->ids, e->n_ids, e->finish, "", 0, q->started,
+                      unix_now(), e->error ? e->error : "unknown error"};
+        int rc = s->on_sample ? s->on_sample(s->ctx, &d, err, errlen) : 0;
+        R->failed++; /* the problem's round stays incomplete */
+        sreq_free(q);
+        return rc ? -1 : 0;
+    }
     if (e->finish == ENG_FINISH_ERROR) {
         ut_err(err, errlen, "problem %s round %d candidate %d: engine error: %s", pb->id,
                q->round, q->cand, e->error ? e->error : "unknown");
@@ -791,7 +801,7 @@ static int finished(run *R, const eng_event *e, char *err, size_t errlen)
     }
     rsa_done d = {q->problem, q->round, q->cand, q->parents, q->nparents, q->seed, q->prompt,
                   q->prompt_tokens, e->ids, e->n_ids, e->finish, tail, nt, q->started,
-                  unix_now()};
+                  unix_now(), NULL};
     if (s->on_sample && s->on_sample(s->ctx, &d, err, errlen)) {
         free(tail);
         sreq_free(q);
@@ -874,6 +884,11 @@ int rsa_run(const rsa_sched *s, eng_backend *be, const rsa_problem *problems, in
         R.st.elapsed = ut_now() - R.t0;
         if (s->on_step)
             s->on_step(s->ctx, &R.st);
+    }
+    if (R.failed) {
+        ut_err(err, errlen, "%lld requests failed (stored with finish_reason error); "
+               "`zeval run --resume` retries them", R.failed);
+        goto done;
     }
     if (R.st.done != R.st.total) {
         ut_err(err, errlen, "internal error: %lld of %lld samples done", R.st.done, R.st.total);

@@ -126,6 +126,7 @@ typedef struct {
     const char *tail;
     int tail_tokens;
     double started_at, finished_at; /* unix seconds */
+    const char *error;     /* finish == ENG_FINISH_ERROR: the message (tail "") */
 } rsa_done;
 
 typedef struct {
@@ -152,6 +153,11 @@ typedef struct {
     /* Called after every engine step (may be NULL). */
     void (*on_step)(void *ctx, const rsa_stats *st);
     void *ctx;
+    /* 1: a request that finishes with ENG_FINISH_ERROR is passed to
+     * on_sample (finish error, no tail) and the run goes on; its problem
+     * stops at that round, and rsa_run returns -1 at the end naming the
+     * count (a resume retries them).  0: the first error stops the run. */
+    int keep_errors;
 } rsa_sched;
 
 /* Runs every missing sample of problems[0..np) through be.  prior lists

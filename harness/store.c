@@ -461,6 +461,23 @@ int store_sample_grade(store *s, long long run_id, const char *problem_id, int r
     return rc == SQLITE_DONE ? 0 : db_err(s, err, errlen, "updating a grade");
 }
 
+int store_samples_drop_errors(store *s, long long run_id, long long *n, char *err,
+                              size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM samples WHERE run_id = ? AND finish_reason ="
+                           " 'error'", -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, err, errlen, "deleting failed samples");
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_err(s, err, errlen, "deleting failed samples");
+    *n = sqlite3_changes(s->db);
+    return 0;
+}
+
 int store_begin(store *s, char *err, size_t errlen)
 {
     return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK

@@ -27,6 +27,10 @@
  *        prompts), extracted TEXT, correct INTEGER (1, 0 or NULL), reason
  *        TEXT, started_at REAL, finished_at REAL)
  *
+ * A request that failed (remote backend) is a row with finish_reason
+ * 'error', no ids, the error message in text and an empty tail; resume
+ * deletes such rows and generates them again.
+ *
  * Every error message names the database file.
  */
 #ifndef ZEVAL_STORE_H
@@ -99,6 +103,11 @@ void store_samples_free(store_sample *x, size_t n);
 int store_sample_grade(store *s, long long run_id, const char *problem_id, int round,
                        int candidate, const char *extracted, int correct, const char *reason,
                        char *err, size_t errlen);
+/* Deletes run_id's samples whose finish_reason is 'error' (a failed
+ * request: its text holds the message), so a resume generates them again;
+ * *n gets the count.  0 or -1. */
+int store_samples_drop_errors(store *s, long long run_id, long long *n, char *err,
+                              size_t errlen);
 /* Runs fn inside one transaction (for bulk updates such as regrade). */
 int store_begin(store *s, char *err, size_t errlen);
 int store_commit(store *s, char *err, size_t errlen);
