@@ -6,10 +6,14 @@
  * router, experts, LM head) runs over all rows of the batch at once; the
  * sequence-wise work (the two causal convolutions, the delayed value, the
  * attention over the cache) runs per chunk against that chunk's state.
- * Every output value is a fixed-order reduction over its own row's inputs,
- * so results do not depend on what else is in the batch.
+ * Every output value is a fixed-order reduction over its own row's inputs
+ * (kernels.h), so results do not depend on what else is in the batch; the
+ * big products are split over the thread pool by output rows, so they do
+ * not depend on the thread count either.
  */
+#include "kernels.h"
 #include "model.h"
+#include "pool.h"
 #include "util.h"
 
 #include <math.h>
@@ -98,19 +102,6 @@ static int seq_reserve(eng_seq *s, int need)
 
 /* ------------------------------------------------------------------ kernels */
 
-/* Fixed-order dot product: 8 interleaved partial sums, then a fixed tree. */
-static float dot(const float *a, const float *b, int n)
-{
-    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            s[k] += a[i + k] * b[i + k];
-    for (; i < n; i++)
-        s[0] += a[i] * b[i];
-    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-}
-
 /* Widens row r of w into buf (cols floats) unless it is already f32;
  * returns a pointer to the float row. */
 static const float *mat_row(const eng_mat *w, int r, float *buf)
@@ -128,17 +119,43 @@ static const float *mat_row(const eng_mat *w, int r, float *buf)
     return buf;
 }
 
-/* y[t, o] = W[o, :] · x[t, :] (+ bias[o]) for t < T; x rows have stride
- * w->cols, y rows stride w->rows.  rowbuf holds w->cols floats. */
-static void matmul(float *y, const float *x, int T, const eng_mat *w, const float *bias,
-                   float *rowbuf)
+typedef struct {
+    float *y, *const *yrows;
+    const float *x;
+    int T;
+    const eng_mat *w;
+    const float *bias;
+} mm_job;
+
+/* Task i of n: output rows [rows*i/n, rows*(i+1)/n), all T activation rows. */
+static void mm_task(void *arg, int i, int n)
 {
-    for (int o = 0; o < w->rows; o++) {
-        const float *wr = mat_row(w, o, rowbuf);
-        float b = bias ? bias[o] : 0.0f;
-        for (int t = 0; t < T; t++)
-            y[(size_t)t * (size_t)w->rows + (size_t)o] = dot(wr, x + (size_t)t * (size_t)w->cols, w->cols) + b;
-    }
+    const mm_job *j = arg;
+    int rows = j->w->rows;
+    int o0 = (int)((long long)rows * i / n), o1 = (int)((long long)rows * (i + 1) / n);
+    kn_matmul_rows(j->y, (size_t)rows, j->yrows, j->x, (size_t)j->w->cols, j->T, j->w, j->bias,
+                   o0, o1);
+}
+
+/* Y[t][o] = W[o, :] · x[t, :] (+ bias[o]) for t < T; x rows have stride
+ * w->cols; Y[t] is yrows[t] if given, else y + t*w->rows.  Large products
+ * are split over the pool by output rows; each element is computed by one
+ * thread in the same order whatever the split. */
+static void matmul_rows(float *y, float *const *yrows, const float *x, int T, const eng_mat *w,
+                        const float *bias)
+{
+    mm_job j = {y, yrows, x, T, w, bias};
+    double work = (double)w->rows * (double)w->cols * (double)T;
+    int nt = pool_threads();
+    int ntasks = work < 65536.0 || nt <= 1 ? 1 : 4 * nt;
+    if (ntasks > w->rows)
+        ntasks = w->rows;
+    pool_run(mm_task, &j, ntasks);
+}
+
+static void matmul(float *y, const float *x, int T, const eng_mat *w, const float *bias)
+{
+    matmul_rows(y, NULL, x, T, w, bias);
 }
 
 static void rmsnorm(float *out, const float *x, const float *w, int n, float eps)
@@ -254,8 +271,8 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
     float sqrtd = sqrtf((float)d), inv_sqrtd = 1.0f / sqrtf((float)d);
 
     /* Latent projections packed as u = [q0; k0] per row. */
-    matmul(sc->q0, sc->xn, T, &L->wq, NULL, sc->rowbuf);
-    matmul(sc->k0, sc->xn, T, &L->wk, NULL, sc->rowbuf);
+    matmul(sc->q0, sc->xn, T, &L->wq, NULL);
+    matmul(sc->k0, sc->xn, T, &L->wk, NULL);
     for (int t = 0; t < T; t++) {
         memcpy(sc->u + (size_t)t * C, sc->q0 + (size_t)t * qw, (size_t)qw * sizeof(float));
         memcpy(sc->u + (size_t)t * C + qw, sc->k0 + (size_t)t * kvw, (size_t)kvw * sizeof(float));
@@ -270,8 +287,8 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
                    (size_t)(ch[k].n - 1) * (size_t)H * sizeof(float));
         r0 += ch[k].n;
     }
-    matmul(sc->vc, sc->xn, T, &L->wv1, NULL, sc->rowbuf);
-    matmul(sc->vd, sc->xprev, T, &L->wv2, NULL, sc->rowbuf);
+    matmul(sc->vc, sc->xn, T, &L->wv1, NULL);
+    matmul(sc->vd, sc->xprev, T, &L->wv2, NULL);
 
     r0 = 0;
     for (int k = 0; k < nch; k++) {
@@ -335,7 +352,7 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
             }
             for (int h = 0; h < nq; h++) {
                 float *qh = q + h * d;
-                float nrm = sqrtf(dot(qh, qh, d));
+                float nrm = sqrtf(kn_dot(qh, qh, d));
                 float sc_q = sqrtd / nrm;
                 for (int j = 0; j < d; j++)
                     qh[j] *= sc_q;
@@ -343,7 +360,7 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
             }
             for (int g = 0; g < nk; g++) {
                 float *kh = kk + g * d;
-                float nrm = sqrtf(dot(kh, kh, d));
+                float nrm = sqrtf(kn_dot(kh, kh, d));
                 float sc_k = sqrtd / nrm * L->temp[g];
                 for (int j = 0; j < d; j++)
                     kh[j] *= sc_k;
@@ -362,7 +379,7 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
                 float *qh = q + h * d;
                 float mx = -INFINITY;
                 for (int tau = 0; tau <= p; tau++) {
-                    float sv = dot(qh, Kc + (size_t)tau * kvw + (size_t)g * d, d) * inv_sqrtd;
+                    float sv = kn_dot(qh, Kc + (size_t)tau * kvw + (size_t)g * d, d) * inv_sqrtd;
                     sc->scores[tau] = sv;
                     if (sv > mx)
                         mx = sv;
@@ -387,7 +404,7 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
         }
         r0 += cn;
     }
-    matmul(sc->y, sc->att, T, &L->wo, NULL, sc->rowbuf);
+    matmul(sc->y, sc->att, T, &L->wo, NULL);
 }
 
 /* Top-1 MoE of sub-layer n; reads sc->xn, updates sc->eda, writes sc->y. */
@@ -397,7 +414,7 @@ static void moe(const eng_model *m, int n, int T, scratch *sc)
     const eng_sublayer *L = &m->sub[n];
     int H = c->hidden, R = c->router, E = c->n_experts, S = eng_cfg_slots(c), I = c->inter;
 
-    matmul(sc->r, sc->xn, T, &L->rdown, L->rdown_b, sc->rowbuf);
+    matmul(sc->r, sc->xn, T, &L->rdown, L->rdown_b);
     for (int t = 0; t < T; t++) {
         float *r = sc->r + (size_t)t * R, *eda = sc->eda + (size_t)t * R;
         if (L->rstate_scale)
@@ -406,13 +423,13 @@ static void moe(const eng_model *m, int n, int T, scratch *sc)
         memcpy(eda, r, (size_t)R * sizeof(float));
         rmsnorm(sc->rho + (size_t)t * R, r, L->reda_norm, R, (float)c->eps);
     }
-    matmul(sc->h1, sc->rho, T, &L->r0, L->r0_b, sc->rowbuf);
+    matmul(sc->h1, sc->rho, T, &L->r0, L->r0_b);
     for (size_t i = 0; i < (size_t)T * R; i++)
         sc->h1[i] = gelu(sc->h1[i]);
-    matmul(sc->h2, sc->h1, T, &L->r2, L->r2_b, sc->rowbuf);
+    matmul(sc->h2, sc->h1, T, &L->r2, L->r2_b);
     for (size_t i = 0; i < (size_t)T * R; i++)
         sc->h2[i] = gelu(sc->h2[i]);
-    matmul(sc->lg, sc->h2, T, &L->r4, NULL, sc->rowbuf);
+    matmul(sc->lg, sc->h2, T, &L->r4, NULL);
     for (int t = 0; t < T; t++) {
         float *lg = sc->lg + (size_t)t * S;
         float mx = lg[0];
@@ -459,14 +476,14 @@ static void moe(const eng_model *m, int n, int T, scratch *sc)
             }
         if (!cnt)
             continue;
-        matmul(sc->a, sc->xg, cnt, &L->fc1[e], NULL, sc->rowbuf);
+        matmul(sc->a, sc->xg, cnt, &L->fc1[e], NULL);
         for (int i = 0; i < cnt; i++) {
             const float *ar = sc->a + (size_t)i * 2 * I;
             float *o = sc->act + (size_t)i * I;
             for (int j = 0; j < I; j++)
                 o[j] = silu(ar[j]) * ar[I + j];
         }
-        matmul(sc->eo, sc->act, cnt, &L->fc2[e], NULL, sc->rowbuf);
+        matmul(sc->eo, sc->act, cnt, &L->fc2[e], NULL);
         for (int i = 0; i < cnt; i++) {
             int t = sc->order[i];
             float g = sc->gate[t];
@@ -486,6 +503,8 @@ int eng_forward(const eng_model *m, eng_chunk *ch, int nch, char *err, size_t er
     int H = c->hidden, V = c->vocab;
     if (nch <= 0)
         return ut_err(err, errlen, "forward: empty batch");
+    if (kn_init(err, errlen) || pool_init(err, errlen))
+        return -1;
     int T = 0, maxn = 0, maxctx = 0;
     for (int k = 0; k < nch; k++) {
         if (!ch[k].seq || ch[k].n <= 0 || !ch[k].ids)
@@ -542,19 +561,33 @@ int eng_forward(const eng_model *m, eng_chunk *ch, int nch, char *err, size_t er
         float *res = sc.res + (size_t)t * H;
         merge(res, sc.y + (size_t)t * H, m->final_hs, m->final_hb, m->final_rs, m->final_rb, H);
     }
-    /* LM head over the rows whose logits were asked for. */
+    /* LM head over the rows whose logits were asked for, all chunks in one
+     * product so its weights are read once per call. */
+    int nout = 0;
+    for (int k = 0; k < nch; k++)
+        if (ch[k].logits)
+            nout += ch[k].all_logits ? ch[k].n : 1;
+    float **yrows = malloc((size_t)(nout ? nout : 1) * sizeof *yrows);
+    if (!yrows) {
+        free(sc.blk);
+        return ut_err(err, errlen, "out of memory for a batch of %d tokens", T);
+    }
     row = 0;
+    int o = 0;
     for (int k = 0; k < nch; k++) {
         if (ch[k].logits) {
             int first = ch[k].all_logits ? 0 : ch[k].n - 1;
-            int cnt = ch[k].n - first;
-            for (int i = 0; i < cnt; i++)
-                rmsnorm(sc.hfin + (size_t)i * H, sc.res + (size_t)(row + first + i) * H,
+            for (int i = first; i < ch[k].n; i++, o++) {
+                rmsnorm(sc.hfin + (size_t)o * H, sc.res + (size_t)(row + i) * H,
                         m->final_norm, H, (float)c->eps);
-            matmul(ch[k].logits, sc.hfin, cnt, &m->lm_head, m->lm_head_b, sc.rowbuf);
+                yrows[o] = ch[k].logits + (size_t)(i - first) * (size_t)V;
+            }
         }
         row += ch[k].n;
     }
+    if (nout)
+        matmul_rows(NULL, yrows, sc.hfin, nout, &m->lm_head, m->lm_head_b);
+    free(yrows);
     for (int k = 0; k < nch; k++)
         ch[k].seq->len += ch[k].n;
     free(sc.blk);

@@ -26,7 +26,9 @@
 #include "args.h"
 #include "cli.h"
 #include "remote.h"
+#include "../engine/kernels.h"
 #include "../engine/model.h"
+#include "../engine/pool.h"
 #include "../engine/sampler.h"
 #include "../engine/tokenizer.h"
 #include "../engine/util.h"
@@ -40,10 +42,12 @@
 
 static const char usage[] =
     "usage: zeval bench decode|prefill --model DIR [--weights FILE] [--batch B]\n"
-    "                   [--context L] [--tokens N] [--seed S]\n"
+    "                   [--context L] [--tokens N] [--seed S] [--threads N]\n"
     "  decode   prefill B random prompts of L tokens (default 128), then time N decode\n"
     "           steps (default 8), each one forward call over all B sequences\n"
     "  prefill  time one forward call over B random prompts of L tokens\n"
+    "  --threads N  engine threads (default $ZEVAL_THREADS or all CPUs); the kernel\n"
+    "           path is $ZEVAL_SIMD (avx512|avx2|scalar) or the best the CPU has\n"
     "usage: zeval bench tokenizer --tokenizer FILE --corpus FILE [--runs N]\n"
     "  tokenizer  load time without and with the binary cache, then encode FILE in one\n"
     "             call on one thread (best of N runs, default 3): MB/s, token count and\n"
@@ -390,7 +394,8 @@ int cli_bench(int argc, char **argv)
     /* bw-bytes and bw-passes are for tests: not in the usage text */
     args_opt o[] = {{"model", 1, NULL},    {"weights", 1, NULL}, {"batch", 1, NULL},
                     {"context", 1, NULL},  {"tokens", 1, NULL},  {"seed", 1, NULL},
-                    {"bw-bytes", 1, NULL}, {"bw-passes", 1, NULL}, {"help", 0, NULL}};
+                    {"bw-bytes", 1, NULL}, {"bw-passes", 1, NULL}, {"help", 0, NULL},
+                    {"threads", 1, NULL}};
     int no = (int)(sizeof o / sizeof o[0]);
     if (args_parse(argc - 1, argv + 1, o, no, err, sizeof err)) {
         fprintf(stderr, "zeval bench: %s\n%s", err, usage);
@@ -405,7 +410,7 @@ int cli_bench(int argc, char **argv)
         fprintf(stderr, "zeval bench: --model is required\n%s", usage);
         return 2;
     }
-    long B = 1, L = 128, N = 8, bwb = 1000000000L, passes = 5;
+    long B = 1, L = 128, N = 8, bwb = 1000000000L, passes = 5, threads = 0;
     unsigned long long seed = 1;
     struct {
         const char *name;
@@ -414,7 +419,8 @@ int cli_bench(int argc, char **argv)
                 {"context", &L, 1, 1 << 24},
                 {"tokens", &N, 1, 1 << 24},
                 {"bw-bytes", &bwb, 1 << 20, 1L << 40},
-                {"bw-passes", &passes, 1, 100}};
+                {"bw-passes", &passes, 1, 100},
+                {"threads", &threads, 1, 256}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
         if ((v = args_get(o, no, nums[i].name))) {
             char what[32];
@@ -434,6 +440,11 @@ int cli_bench(int argc, char **argv)
         return 2;
     }
 
+    if ((threads && pool_set_threads((int)threads, err, sizeof err)) || pool_init(err, sizeof err) ||
+        kn_init(err, sizeof err)) {
+        fprintf(stderr, "zeval bench: %s\n", err);
+        return 2;
+    }
     int status = 1;
     eng_model *m = NULL;
     eng_seq **seqs = NULL;
@@ -462,6 +473,7 @@ int cli_bench(int argc, char **argv)
     else
         printf("  batch %ld, %ld random prompt tokens per sequence (seed %llu), one forward "
                "call\n", B, L, seed);
+    printf("  engine: %s kernels, %d threads\n", kn_path_name(kn_current()), pool_threads());
     fflush(stdout);
     int bw_threads = 0;
     double bw = measure_bw((size_t)bwb, (int)passes, &bw_threads);

@@ -1,0 +1,53 @@
+/*
+ * kernels.h — the engine's hot inner loops (dot products and the rows of a
+ * weight-times-activations product) with runtime CPU dispatch.
+ *
+ * Three paths: AVX-512 (avx512f+avx512bw), AVX2+FMA and portable scalar C.
+ * The path is chosen once, by ZEVAL_SIMD (avx512|avx2|scalar) or else the
+ * best the CPU supports, and logged once to stderr.
+ *
+ * Determinism contract: on a given path, every output element is one
+ * fixed-order reduction that depends only on its own weight row, its own
+ * activation row and the length n — never on how many activation rows
+ * are processed together (T) nor on which row range a thread was given.
+ * That is what keeps the forward pass batch- and thread-count-invariant.
+ * Different paths may differ in the last bits (FMA, lane count).
+ */
+#ifndef ZEVAL_KERNELS_H
+#define ZEVAL_KERNELS_H
+
+#include "model.h"
+
+#include <stddef.h>
+
+typedef enum { KN_SCALAR = 0, KN_AVX2 = 1, KN_AVX512 = 2 } kn_path;
+
+/* Selects the path on first call (ZEVAL_SIMD or the best supported) and
+ * logs it to stderr.  Returns 0, or -1 with a message when ZEVAL_SIMD names
+ * an unknown path or one this CPU lacks.  Thread-safe; cheap afterwards. */
+int kn_init(char *err, size_t errlen);
+
+/* Forces a path (tests, benchmarks).  Returns 0, or -1 with a message when
+ * the CPU lacks it.  Must not race with running kernels. */
+int kn_force(kn_path p, char *err, size_t errlen);
+
+/* 1 if this CPU (and OS) can run path p. */
+int kn_supported(kn_path p);
+
+/* The path in use (after kn_init/kn_force; KN_SCALAR before). */
+kn_path kn_current(void);
+
+/* "avx512", "avx2" or "scalar". */
+const char *kn_path_name(kn_path p);
+
+/* Fixed-order f32 dot product of a and b (n elements) on the current path. */
+float kn_dot(const float *a, const float *b, int n);
+
+/* For o in [o0, o1) and t < T:
+ *   Y[t][o] = W[o, :] · x[t*ldx .. t*ldx + w->cols) (+ bias[o])
+ * where Y[t] is yrows[t] when yrows is non-NULL, else y + t*ldy.
+ * W is f32, bf16 (widened to f32) or f16 (scalar on every path). */
+void kn_matmul_rows(float *y, size_t ldy, float *const *yrows, const float *x, size_t ldx, int T,
+                    const eng_mat *w, const float *bias, int o0, int o1);
+
+#endif
