@@ -32,6 +32,12 @@ typedef enum { ENG_FINISH_STOP, ENG_FINISH_LENGTH, ENG_FINISH_ERROR } eng_finish
 
 const char *eng_finish_name(eng_finish f);
 
+/* The checks every backend's submit makes: a non-empty prompt, a budget of
+ * at least one token, 0..4096 stop ids, valid sampling parameters and, when
+ * vocab > 0, prompt ids and vocab_limit inside the vocabulary.  0, or -1
+ * with a message naming the field. */
+int eng_request_check(const eng_request *r, int vocab, char *err, size_t errlen);
+
 typedef enum { ENG_EV_TOKEN, ENG_EV_FINISHED } eng_event_kind;
 
 typedef struct {

@@ -65,22 +65,33 @@ static void sreq_free(sreq *q)
     free(q);
 }
 
-static int cpu_submit(eng_backend *b, const eng_request *r, char *err, size_t errlen)
+int eng_request_check(const eng_request *r, int vocab, char *err, size_t errlen)
 {
-    cpu_backend *c = (cpu_backend *)b;
-    int V = c->m->cfg.vocab;
     if (r->n_prompt < 1)
         return ut_err(err, errlen, "request: empty prompt");
     if (r->max_new < 1)
         return ut_err(err, errlen, "request: max new tokens must be >= 1");
-    if (r->vocab_limit < 0 || r->vocab_limit > V)
-        return ut_err(err, errlen, "request: vocab limit %d outside [0, %d]", r->vocab_limit, V);
+    if (r->n_stop < 0 || r->n_stop > 4096)
+        return ut_err(err, errlen, "request: %d stop ids", r->n_stop);
     if (smp_validate(&r->sampling, err, errlen))
         return -1;
+    if (vocab <= 0)
+        return 0;
+    if (r->vocab_limit < 0 || r->vocab_limit > vocab)
+        return ut_err(err, errlen, "request: vocab limit %d outside [0, %d]", r->vocab_limit,
+                      vocab);
     for (int i = 0; i < r->n_prompt; i++)
-        if (r->prompt[i] < 0 || r->prompt[i] >= V)
+        if (r->prompt[i] < 0 || r->prompt[i] >= vocab)
             return ut_err(err, errlen, "request: prompt token %d at position %d is outside the "
-                          "vocabulary [0, %d)", r->prompt[i], i, V);
+                          "vocabulary [0, %d)", r->prompt[i], i, vocab);
+    return 0;
+}
+
+static int cpu_submit(eng_backend *b, const eng_request *r, char *err, size_t errlen)
+{
+    cpu_backend *c = (cpu_backend *)b;
+    if (eng_request_check(r, c->m->cfg.vocab, err, errlen))
+        return -1;
     if (c->nreq == c->capreq) {
         int nc = c->capreq ? 2 * c->capreq : 16;
         sreq **nr = realloc(c->req, (size_t)nc * sizeof *nr);
@@ -111,7 +122,7 @@ static int cpu_submit(eng_backend *b, const eng_request *r, char *err, size_t er
     q->r.prompt = q->prompt;
     q->r.stop_ids = q->stops;
     if (!q->r.vocab_limit)
-        q->r.vocab_limit = V;
+        q->r.vocab_limit = c->m->cfg.vocab;
     q->t_submit = ut_now();
     c->req[c->nreq++] = q;
     return 0;

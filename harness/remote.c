@@ -773,13 +773,7 @@ static void completed(remote *R, rq *q, CURLcode cc)
 static int rmt_submit(eng_backend *b, const eng_request *r, char *err, size_t errlen)
 {
     remote *R = (remote *)b;
-    if (r->n_prompt < 1)
-        return ut_err(err, errlen, "request: empty prompt");
-    if (r->max_new < 1)
-        return ut_err(err, errlen, "request: max new tokens must be >= 1");
-    if (r->n_stop < 0 || r->n_stop > 4096)
-        return ut_err(err, errlen, "request: %d stop ids", r->n_stop);
-    if (smp_validate(&r->sampling, err, errlen))
+    if (eng_request_check(r, 0, err, errlen)) /* the server owns the vocabulary */
         return -1;
     if (R->nall == R->capall) {
         int nc = R->capall ? 2 * R->capall : 64;
