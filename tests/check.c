@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,4 +196,27 @@ int ck_copy(const char *from, const char *to)
     int r = ck_write(to, b, n);
     free(b);
     return r;
+}
+
+double ck_maxdiff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= m)) /* NaN propagates as a failure */
+            m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}
+
+const st_tensor *ck_tensor(const st_file *f, const char *fmt, int k)
+{
+    char name[128];
+    snprintf(name, sizeof name, fmt, k);
+    const st_tensor *t = st_find(f, name);
+    if (!t) {
+        fprintf(stderr, "golden tensor %s missing\n", name);
+        exit(1);
+    }
+    return t;
 }

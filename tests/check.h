@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "../engine/safetensors.h"
+
 void ck_begin(const char *fmt, ...);
 /* Records a failure of the current case (first message kept). */
 void ck_fail_at(const char *file, int line, const char *fmt, ...);
@@ -44,5 +46,12 @@ int ck_run(char *const argv[], const char *out_path, char *errbuf, size_t errlen
 char *ck_slurp(const char *path, size_t *len);
 int ck_write(const char *path, const void *data, size_t len);
 int ck_copy(const char *from, const char *to);
+
+/* Largest |a[i] - b[i]| over n floats; a NaN anywhere gives INFINITY. */
+double ck_maxdiff(const float *a, const float *b, size_t n);
+
+/* The tensor named by fmt with %d = k in a golden file; exits naming the
+ * tensor when it is missing (the golden data is unusable then). */
+const st_tensor *ck_tensor(const st_file *f, const char *fmt, int k);
 
 #endif

@@ -23,29 +23,6 @@ static const char *gdir;
 static st_file *gold;
 static cJSON *gjson;
 
-static const st_tensor *gt(const char *fmt, int k)
-{
-    char name[128];
-    snprintf(name, sizeof name, fmt, k);
-    const st_tensor *t = st_find(gold, name);
-    if (!t) {
-        fprintf(stderr, "golden tensor %s missing\n", name);
-        exit(1);
-    }
-    return t;
-}
-
-static double maxdiff(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (!(d <= m)) /* NaN propagates as a failure */
-            m = isnan(d) ? INFINITY : d;
-    }
-    return m;
-}
-
 static int argmax(const float *v, int n)
 {
     int b = 0;
@@ -77,7 +54,7 @@ static float *run(const eng_model *m, const int32_t *ids, int n, const int *size
 
 static void check_seq(const eng_model *m, const eng_model *mb, int k)
 {
-    const st_tensor *ti = gt("seq%d.input_ids", k);
+    const st_tensor *ti = ck_tensor(gold, "seq%d.input_ids", k);
     int n = (int)ti->shape[0], V = m->cfg.vocab;
     const int32_t *ids = ti->data;
     cJSON *seqs = cJSON_GetObjectItem(gjson, "sequences");
@@ -88,7 +65,7 @@ static void check_seq(const eng_model *m, const eng_model *mb, int k)
     ck_begin("seq%d prefill logits (f32 weights, T=%d)", k, n);
     sizes[0] = n;
     float *pre = run(m, ids, n, sizes, 1);
-    double d = maxdiff(pre, gt("seq%d.prefill_logits", k)->data, nv);
+    double d = ck_maxdiff(pre, ck_tensor(gold, "seq%d.prefill_logits", k)->data, nv);
     CK(d <= TOL, "max abs diff %.3g > %g", d, TOL);
     ck_end();
 
@@ -96,7 +73,7 @@ static void check_seq(const eng_model *m, const eng_model *mb, int k)
     for (int i = 0; i < n; i++)
         sizes[i] = 1;
     float *tbt = run(m, ids, n, sizes, n);
-    d = maxdiff(tbt, gt("seq%d.token_by_token_logits", k)->data, nv);
+    d = ck_maxdiff(tbt, ck_tensor(gold, "seq%d.token_by_token_logits", k)->data, nv);
     CK(d <= TOL, "max abs diff %.3g > %g", d, TOL);
     ck_end();
 
@@ -105,7 +82,7 @@ static void check_seq(const eng_model *m, const eng_model *mb, int k)
     for (int i = 1; i <= n - P; i++)
         sizes[i] = 1;
     float *ptd = run(m, ids, n, sizes, 1 + n - P);
-    d = maxdiff(ptd, gt("seq%d.prefix_then_decode_logits", k)->data, nv);
+    d = ck_maxdiff(ptd, ck_tensor(gold, "seq%d.prefix_then_decode_logits", k)->data, nv);
     CK(d <= TOL, "max abs diff %.3g > %g", d, TOL);
     ck_end();
 
@@ -113,18 +90,18 @@ static void check_seq(const eng_model *m, const eng_model *mb, int k)
     for (int i = 0; i < 3; i++)
         sizes[i] = (i + 1) * n / 3 - i * n / 3;
     float *chk = run(m, ids, n, sizes, 3);
-    d = maxdiff(chk, pre, nv);
-    double dg = maxdiff(chk, gt("seq%d.prefill_logits", k)->data, nv);
+    d = ck_maxdiff(chk, pre, nv);
+    double dg = ck_maxdiff(chk, ck_tensor(gold, "seq%d.prefill_logits", k)->data, nv);
     CK(d <= TOL && dg <= TOL, "vs prefill %.3g, vs golden %.3g", d, dg);
     ck_end();
 
     /* Greedy: prefill, then 16 argmax steps, comparing each step's logits. */
     for (int w = 0; w < 2; w++) {
         const eng_model *mm = w ? mb : m;
-        const st_tensor *gtok = gt(w ? "seq%d.bf16w.greedy_tokens" : "seq%d.greedy_tokens", k);
+        const st_tensor *gtok = ck_tensor(gold, w ? "seq%d.bf16w.greedy_tokens" : "seq%d.greedy_tokens", k);
         const int32_t *want = gtok->data;
         int steps = (int)gtok->shape[0];
-        const float *gsl = w ? NULL : gt("seq%d.greedy_step_logits", k)->data;
+        const float *gsl = w ? NULL : ck_tensor(gold, "seq%d.greedy_step_logits", k)->data;
         ck_begin("seq%d greedy %d tokens (%s weights)", k, steps, w ? "bf16" : "f32");
         eng_seq *s = eng_seq_new(mm);
         float *lg = malloc((size_t)V * sizeof(float));
@@ -135,7 +112,7 @@ static void check_seq(const eng_model *m, const eng_model *mb, int k)
         double worst = 0;
         for (int i = 0; i < steps && rc == 0; i++) {
             if (gsl) {
-                double dd = maxdiff(lg, gsl + (size_t)i * V, (size_t)V);
+                double dd = ck_maxdiff(lg, gsl + (size_t)i * V, (size_t)V);
                 if (dd > worst)
                     worst = dd;
             }
@@ -153,7 +130,7 @@ static void check_seq(const eng_model *m, const eng_model *mb, int k)
     ck_begin("seq%d prefill logits (bf16 weights)", k);
     sizes[0] = n;
     float *pb = run(mb, ids, n, sizes, 1);
-    d = maxdiff(pb, gt("seq%d.bf16w.prefill_logits", k)->data, nv);
+    d = ck_maxdiff(pb, ck_tensor(gold, "seq%d.bf16w.prefill_logits", k)->data, nv);
     CK(d <= TOL, "max abs diff %.3g > %g", d, TOL);
     ck_end();
 
@@ -169,7 +146,7 @@ static void check_seq(const eng_model *m, const eng_model *mb, int k)
  * output to the golden tensor. */
 static void check_cli(int k, const char *mode, const char *golden, const char *weights)
 {
-    const st_tensor *ti = gt("seq%d.input_ids", k);
+    const st_tensor *ti = ck_tensor(gold, "seq%d.input_ids", k);
     int n = (int)ti->shape[0];
     const int32_t *ids = ti->data;
     char idstr[4096];
@@ -199,10 +176,10 @@ static void check_cli(int k, const char *mode, const char *golden, const char *w
     CK(rc == 0, "exit %d: %s", rc, err);
     size_t len = 0;
     char *b = ck_slurp(out, &len);
-    const st_tensor *g = gt(golden, k);
+    const st_tensor *g = ck_tensor(gold, golden, k);
     CK(b && len == g->nbytes, "output is %zu bytes, expected %zu", len, g->nbytes);
     if (b && len == g->nbytes) {
-        double d = maxdiff((const float *)(const void *)b, g->data, len / 4);
+        double d = ck_maxdiff((const float *)(const void *)b, g->data, len / 4);
         CK(d <= TOL, "max abs diff %.3g", d);
     }
     free(b);

@@ -26,29 +26,6 @@ static const char *gdir;
 static st_file *gold;
 static eng_model *mf, *mb;
 
-static const st_tensor *gt(const char *fmt, int k)
-{
-    char name[128];
-    snprintf(name, sizeof name, fmt, k);
-    const st_tensor *t = st_find(gold, name);
-    if (!t) {
-        fprintf(stderr, "golden tensor %s missing\n", name);
-        exit(1);
-    }
-    return t;
-}
-
-static double maxdiff(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (!(d <= m))
-            m = isnan(d) ? INFINITY : d;
-    }
-    return m;
-}
-
 static int argmax(const float *v, int n)
 {
     int b = 0;
@@ -60,7 +37,7 @@ static int argmax(const float *v, int n)
 
 static const int32_t *prompt(int k, int *n)
 {
-    const st_tensor *t = gt("seq%d.input_ids", k);
+    const st_tensor *t = ck_tensor(gold, "seq%d.input_ids", k);
     *n = (int)t->shape[0];
     return t->data;
 }
@@ -130,7 +107,7 @@ static void check_golden(const char *path)
             int n;
             prompt(k, &n);
             float *lg = alone(w ? mb : mf, k);
-            double d = maxdiff(lg, gt(w ? "seq%d.bf16w.prefill_logits" : "seq%d.prefill_logits", k)->data,
+            double d = ck_maxdiff(lg, ck_tensor(gold, w ? "seq%d.bf16w.prefill_logits" : "seq%d.prefill_logits", k)->data,
                                (size_t)n * mf->cfg.vocab);
             CK(d <= TOL, "seq%d %s weights: max abs diff %.3g", k, w ? "bf16" : "f32", d);
             free(lg);
@@ -141,7 +118,7 @@ static void check_golden(const char *path)
     for (int w = 0; w < 2; w++)
         for (int k = 0; k < 3; k++) {
             const eng_model *m = w ? mb : mf;
-            const st_tensor *gtok = gt(w ? "seq%d.bf16w.greedy_tokens" : "seq%d.greedy_tokens", k);
+            const st_tensor *gtok = ck_tensor(gold, w ? "seq%d.bf16w.greedy_tokens" : "seq%d.greedy_tokens", k);
             const int32_t *want = gtok->data;
             int n, steps = (int)gtok->shape[0], V = m->cfg.vocab;
             const int32_t *ids = prompt(k, &n);
@@ -234,10 +211,10 @@ static void check_cli(const char *path)
     CK(strstr(err, want) != NULL, "stderr does not name the path: %s", err);
     size_t len = 0;
     char *bb = ck_slurp(out, &len);
-    const st_tensor *g = gt("seq%d.prefill_logits", 1);
+    const st_tensor *g = ck_tensor(gold, "seq%d.prefill_logits", 1);
     CK(bb && len == g->nbytes, "output is %zu bytes, expected %zu", len, g->nbytes);
     if (bb && len == g->nbytes) {
-        double d = maxdiff((const float *)(const void *)bb, g->data, len / 4);
+        double d = ck_maxdiff((const float *)(const void *)bb, g->data, len / 4);
         CK(d <= TOL, "max abs diff %.3g", d);
     }
     free(bb);
