@@ -25,15 +25,15 @@ fi
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 rm -rf "$OUT"
-mkdir -p "$OUT/root/bench/big/resolve/main" "$OUT/root/bench/bigsum/resolve/main"
+mkdir -p "$OUT/served/bench/big/resolve/main" "$OUT/served/bench/bigsum/resolve/main"
 for r in big bigsum; do
-  echo '{}' > "$OUT/root/bench/$r/resolve/main/config.json"
-  truncate -s "$SIZE" "$OUT/root/bench/$r/resolve/main/model.safetensors"
+  echo '{}' > "$OUT/served/bench/$r/resolve/main/config.json"
+  truncate -s "$SIZE" "$OUT/served/bench/$r/resolve/main/model.safetensors"
 done
-SUM=$(sha256sum "$OUT/root/bench/bigsum/resolve/main/model.safetensors" | cut -d' ' -f1)
+SUM=$(sha256sum "$OUT/served/bench/bigsum/resolve/main/model.safetensors" | cut -d' ' -f1)
 printf '{"/bench/bigsum/resolve/main/model.safetensors": [{"mode": "etag", "value": "%s"}]}\n' \
   "$SUM" > "$OUT/control.json"
-$PY tests/hub_server.py "$OUT/root" --control "$OUT/control.json" > "$OUT/port" &
+$PY tests/hub_server.py "$OUT/served" --control "$OUT/control.json" > "$OUT/port" &
 SRV=$!
 trap 'kill $SRV 2>/dev/null; rm -rf "$OUT/cache" "$OUT/curl.out"' EXIT INT TERM
 i=0
