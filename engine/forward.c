@@ -119,9 +119,34 @@ static const float *mat_row(const eng_mat *w, int r, float *buf)
     return buf;
 }
 
+/* Per-call buffers of eng_forward (scratch_alloc). */
+typedef struct scratch {
+    float *res, *xn, *y, *rowbuf;
+    float *u, *q0, *k0, *obuf, *xprev, *vc, *vd, *att;      /* attention */
+    float *uext, *mbuf, *z, *scores;
+    float *r, *eda, *rho, *h1, *h2, *lg;          /* router */
+    int *expert;
+    float *gate;
+    int *order;
+    float *xg, *a, *act, *eo;                     /* experts */
+    float *hfin;
+    float *xpk;                                   /* kn_xprep's layout */
+    float *xcat;                                  /* grouped-conv inputs */
+    const eng_seq **rowseq;                       /* attention: each row's */
+    int *rowpos;                                  /* sequence and position */
+    int maxctx;
+    void *blk;
+} scratch;
+
+/* Attention tasks at most (each has its own scores and output buffers). */
+enum { ATT_TASKS = 64 };
+
 typedef struct {
-    float *y, *const *yrows;
+    float *y;
+    size_t ldy;
+    float *const *yrows;
     const float *x;
+    size_t ldx;
     int T;
     const eng_mat *w;
     const float *bias;
@@ -133,18 +158,20 @@ static void mm_task(void *arg, int i, int n)
     const mm_job *j = arg;
     int rows = j->w->rows;
     int o0 = (int)((long long)rows * i / n), o1 = (int)((long long)rows * (i + 1) / n);
-    kn_matmul_rows(j->y, (size_t)rows, j->yrows, j->x, (size_t)j->w->cols, j->T, j->w, j->bias,
-                   o0, o1);
+    kn_matmul_rows(j->y, j->ldy, j->yrows, j->x, j->ldx, j->T, j->w, j->bias, o0, o1);
 }
 
 /* Y[t][o] = W[o, :] · x[t, :] (+ bias[o]) for t < T; x rows have stride
- * w->cols; Y[t] is yrows[t] if given, else y + t*w->rows.  Large products
+ * w->cols; Y[t] is yrows[t] if given, else y + t*w->rows.  The activations
+ * are laid out for the kernels once (in sc's buffer), then large products
  * are split over the pool by output rows; each element is computed by one
  * thread in the same order whatever the split. */
-static void matmul_rows(float *y, float *const *yrows, const float *x, int T, const eng_mat *w,
-                        const float *bias)
+static void matmul_rows(const scratch *sc, float *y, size_t ldy, float *const *yrows,
+                        const float *x, int T, const eng_mat *w, const float *bias)
 {
-    mm_job j = {y, yrows, x, T, w, bias};
+    size_t ldx = (size_t)w->cols;
+    x = kn_xprep(sc->xpk, x, &ldx, T, w);
+    mm_job j = {y, ldy, yrows, x, ldx, T, w, bias};
     double work = (double)w->rows * (double)w->cols * (double)T;
     int nt = pool_threads();
     int ntasks = work < 65536.0 || nt <= 1 ? 1 : 4 * nt;
@@ -153,9 +180,17 @@ static void matmul_rows(float *y, float *const *yrows, const float *x, int T, co
     pool_run(mm_task, &j, ntasks);
 }
 
-static void matmul(float *y, const float *x, int T, const eng_mat *w, const float *bias)
+static void matmul(const scratch *sc, float *y, const float *x, int T, const eng_mat *w,
+                   const float *bias)
 {
-    matmul_rows(y, NULL, x, T, w, bias);
+    matmul_rows(sc, y, (size_t)w->rows, NULL, x, T, w, bias);
+}
+
+/* The same with output rows at stride ldy. */
+static void matmul_ld(const scratch *sc, float *y, size_t ldy, const float *x, int T,
+                      const eng_mat *w, const float *bias)
+{
+    matmul_rows(sc, y, ldy, NULL, x, T, w, bias);
 }
 
 static void rmsnorm(float *out, const float *x, const float *w, int n, float eps)
@@ -206,18 +241,6 @@ static void rope(float *v, int rot, const float *inv_freq, int p)
 
 /* ---------------------------------------------------------------- scratch */
 
-typedef struct {
-    float *res, *xn, *y, *rowbuf;
-    float *u, *q0, *k0, *obuf, *xprev, *vc, *vd, *att;      /* attention */
-    float *uext, *mbuf, *z, *scores;
-    float *r, *eda, *rho, *h1, *h2, *lg;          /* router */
-    int *expert;
-    float *gate;
-    int *order;
-    float *xg, *a, *act, *eo;                     /* experts */
-    float *hfin;
-    void *blk;
-} scratch;
 
 static int scratch_alloc(scratch *s, const eng_model *m, int T, int maxn, int maxctx)
 {
@@ -230,22 +253,25 @@ static int scratch_alloc(scratch *s, const eng_model *m, int T, int maxn, int ma
     if (qw > maxcols) maxcols = qw;
     if (I > maxcols) maxcols = I;
     if (R > maxcols) maxcols = R;
+    if ((size_t)c->cca_k1 * (size_t)c->head_dim > maxcols)
+        maxcols = (size_t)c->cca_k1 * (size_t)c->head_dim;
     struct { float **p; size_t n; } f[] = {
         {&s->res, t * H}, {&s->xn, t * H}, {&s->y, t * H}, {&s->rowbuf, maxcols},
-        {&s->u, t * C}, {&s->q0, t * qw}, {&s->k0, t * kvw}, {&s->obuf, (size_t)c->head_dim}, {&s->xprev, t * H}, {&s->vc, t * kvw / 2},
+        {&s->u, t * C}, {&s->q0, t * qw}, {&s->k0, t * kvw}, {&s->obuf, (size_t)ATT_TASKS * (size_t)c->head_dim}, {&s->xprev, t * H}, {&s->vc, t * kvw / 2},
         {&s->vd, t * kvw / 2}, {&s->att, t * qw},
         {&s->uext, (nh + (size_t)maxn) * C}, {&s->mbuf, (nh + (size_t)maxn) * C},
-        {&s->z, (size_t)maxn * C}, {&s->scores, (size_t)maxctx},
+        {&s->z, t * C}, {&s->scores, (size_t)ATT_TASKS * (size_t)maxctx},
+        {&s->xcat, t * C * (size_t)c->cca_k1},
         {&s->r, t * R}, {&s->eda, t * R}, {&s->rho, t * R}, {&s->h1, t * R}, {&s->h2, t * R},
         {&s->lg, t * S}, {&s->gate, t},
         {&s->xg, t * H}, {&s->a, t * 2 * I}, {&s->act, t * I}, {&s->eo, t * H},
-        {&s->hfin, t * H},
+        {&s->hfin, t * H}, {&s->xpk, t * ((maxcols + 31) & ~(size_t)31)},
     };
     size_t nf = sizeof f / sizeof f[0], total = 0;
     for (size_t i = 0; i < nf; i++)
         total += (f[i].n + 15) & ~(size_t)15;
-    size_t ints = 2 * t + 16;
-    s->blk = malloc(total * sizeof(float) + ints * sizeof(int));
+    size_t ints = 3 * t + 16;
+    s->blk = malloc(total * sizeof(float) + t * sizeof(eng_seq *) + ints * sizeof(int));
     if (!s->blk)
         return -1;
     float *p = s->blk;
@@ -253,12 +279,59 @@ static int scratch_alloc(scratch *s, const eng_model *m, int T, int maxn, int ma
         *f[i].p = p;
         p += (f[i].n + 15) & ~(size_t)15;
     }
-    s->expert = (int *)p;
+    s->rowseq = (const eng_seq **)(void *)p;
+    s->expert = (int *)(void *)(s->rowseq + t);
     s->order = s->expert + t;
+    s->rowpos = s->order + t;
+    s->maxctx = maxctx;
     return 0;
 }
 
 /* ------------------------------------------------------------- sub-layers */
+
+typedef struct {
+    const eng_model *m;
+    int a_idx, T;
+    scratch *sc;
+} att_job;
+
+/* Task i of n: (row, head) units [units*i/n, units*(i+1)/n), each a fixed
+ * sequence: scores (kn_dot), max, exp, sum, then the values weighted in
+ * cache order (kn_axpy), written over the row's query. */
+static void att_task(void *arg, int i, int n)
+{
+    const att_job *j = arg;
+    const eng_config *c = &j->m->cfg;
+    scratch *sc = j->sc;
+    int d = c->head_dim, nq = c->nq, G = nq / c->nk, qw = nq * d, kvw = c->nk * d;
+    float inv_sqrtd = 1.0f / sqrtf((float)d);
+    float *scores = sc->scores + (size_t)i * (size_t)sc->maxctx, *o = sc->obuf + (size_t)i * d;
+    int units = j->T * nq, u0 = (int)((long long)units * i / n), u1 = (int)((long long)units * (i + 1) / n);
+    for (int u = u0; u < u1; u++) {
+        int row = u / nq, h = u % nq, g = h / G, p = sc->rowpos[row];
+        const eng_seq *s = sc->rowseq[row];
+        const float *Kc = s->K[j->a_idx], *Vc = s->V[j->a_idx];
+        float *qh = sc->att + (size_t)row * qw + (size_t)h * d;
+        float mx = -INFINITY;
+        for (int tau = 0; tau <= p; tau++) {
+            float sv = kn_dot(qh, Kc + (size_t)tau * kvw + (size_t)g * d, d) * inv_sqrtd;
+            scores[tau] = sv;
+            if (sv > mx)
+                mx = sv;
+        }
+        float sum = 0;
+        for (int tau = 0; tau <= p; tau++) {
+            float e = expf(scores[tau] - mx);
+            scores[tau] = e;
+            sum += e;
+        }
+        float inv = 1.0f / sum;
+        memset(o, 0, (size_t)d * sizeof(float));
+        for (int tau = 0; tau <= p; tau++)
+            kn_axpy(o, scores[tau] * inv, Vc + (size_t)tau * kvw + (size_t)g * d, d);
+        memcpy(qh, o, (size_t)d * sizeof(float)); /* the query is no longer needed */
+    }
+}
 
 /* CCA attention of sub-layer n over all chunks; reads sc->xn, writes sc->y. */
 static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, scratch *sc)
@@ -268,11 +341,11 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
     int a_idx = n / 2, H = c->hidden, d = c->head_dim, nq = c->nq, nk = c->nk;
     int G = nq / nk, C = eng_cfg_conv_channels(c), qw = nq * d, kvw = nk * d;
     int K0 = c->cca_k0, K1 = c->cca_k1, nh = K0 + K1 - 2;
-    float sqrtd = sqrtf((float)d), inv_sqrtd = 1.0f / sqrtf((float)d);
+    float sqrtd = sqrtf((float)d);
 
     /* Latent projections packed as u = [q0; k0] per row. */
-    matmul(sc->q0, sc->xn, T, &L->wq, NULL);
-    matmul(sc->k0, sc->xn, T, &L->wk, NULL);
+    matmul(sc, sc->q0, sc->xn, T, &L->wq, NULL);
+    matmul(sc, sc->k0, sc->xn, T, &L->wk, NULL);
     for (int t = 0; t < T; t++) {
         memcpy(sc->u + (size_t)t * C, sc->q0 + (size_t)t * qw, (size_t)qw * sizeof(float));
         memcpy(sc->u + (size_t)t * C + qw, sc->k0 + (size_t)t * kvw, (size_t)kvw * sizeof(float));
@@ -287,13 +360,18 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
                    (size_t)(ch[k].n - 1) * (size_t)H * sizeof(float));
         r0 += ch[k].n;
     }
-    matmul(sc->vc, sc->xn, T, &L->wv1, NULL);
-    matmul(sc->vd, sc->xprev, T, &L->wv2, NULL);
+    matmul(sc, sc->vc, sc->xn, T, &L->wv1, NULL);
+    matmul(sc, sc->vd, sc->xprev, T, &L->wv2, NULL);
 
+    /* The two convolutions.  Stage 1 (depthwise) per chunk over its conv
+     * window, gathering for every row the K1 frames each group's filter
+     * reads: xcat[g][row] = [m_t[g], .., m_{t+K1-1}[g]].  Stage 2 (grouped)
+     * is then one product per group over all rows. */
+    int ngrp = C / d, kd = K1 * d;
     r0 = 0;
     for (int k = 0; k < nch; k++) {
         eng_seq *s = ch[k].seq;
-        int cn = ch[k].n, P0 = s->len;
+        int cn = ch[k].n;
         float *U = s->U + (size_t)a_idx * (size_t)nh * (size_t)C;
         /* Frames: nh history frames, then this chunk's rows. */
         memcpy(sc->uext, U, (size_t)nh * (size_t)C * sizeof(float));
@@ -309,33 +387,35 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
                 mo[ci] = acc;
             }
         }
-        /* Stage 2, grouped: z_t from m frames t .. t+K1-1. */
-        for (int t = 0; t < cn; t++) {
-            float *zo = sc->z + (size_t)t * C;
-            for (int o = 0; o < C; o++) {
-                int g = o / d;
-                float acc = L->conv1_b[o];
-                for (int tap = 0; tap < K1; tap++) {
-                    const float *mi = sc->mbuf + (size_t)(t + tap) * C + (size_t)g * d;
-                    const float *w = L->conv1_w + (size_t)o * d * K1;
-                    float part = 0;
-                    for (int j = 0; j < d; j++)
-                        part += w[j * K1 + tap] * mi[j];
-                    acc += part;
-                }
-                zo[o] = acc;
-            }
-        }
+        for (int t = 0; t < cn; t++)
+            for (int g = 0; g < ngrp; g++)
+                for (int tap = 0; tap < K1; tap++)
+                    memcpy(sc->xcat + ((size_t)g * T + (size_t)(r0 + t)) * kd + (size_t)tap * d,
+                           sc->mbuf + (size_t)(t + tap) * C + (size_t)g * d, (size_t)d * sizeof(float));
         /* New conv window: the last nh frames. */
         memcpy(U, sc->uext + (size_t)cn * C, (size_t)nh * (size_t)C * sizeof(float));
         memcpy(s->prevx + (size_t)a_idx * H, sc->xn + (size_t)(r0 + cn - 1) * H,
                (size_t)H * sizeof(float));
+        r0 += cn;
+    }
+    /* Stage 2, grouped: z[row][g*d + o] = conv1_w[g*d + o] . xcat[g][row]. */
+    for (int g = 0; g < ngrp; g++) {
+        eng_mat w1 = {L->conv1_w + (size_t)g * d * kd, ST_F32, d, kd};
+        matmul_ld(sc, sc->z + (size_t)g * d, (size_t)C, sc->xcat + (size_t)g * T * kd, T, &w1,
+                  L->conv1_b + (size_t)g * d);
+    }
 
+    /* Queries and keys (mixing, norms, temperature, rotary) and values,
+     * appended to each sequence's cache. */
+    r0 = 0;
+    for (int k = 0; k < nch; k++) {
+        eng_seq *s = ch[k].seq;
+        int cn = ch[k].n, P0 = s->len;
         float *Kc = s->K[a_idx], *Vc = s->V[a_idx];
         for (int t = 0; t < cn; t++) {
             int row = r0 + t, p = P0 + t;
             const float *q0 = sc->u + (size_t)row * C, *k0 = q0 + qw;
-            const float *z = sc->z + (size_t)t * C;
+            const float *z = sc->z + (size_t)row * C;
             float *q = sc->att + (size_t)row * qw;
             float *kk = Kc + (size_t)p * kvw, *vv = Vc + (size_t)p * kvw;
             for (int g = 0; g < nk; g++) {
@@ -369,42 +449,23 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
             /* v = [vc; vd] split per KV head */
             memcpy(vv, sc->vc + (size_t)row * (kvw / 2), (size_t)(kvw / 2) * sizeof(float));
             memcpy(vv + kvw / 2, sc->vd + (size_t)row * (kvw / 2), (size_t)(kvw / 2) * sizeof(float));
-        }
-        /* Causal attention over the cache (now holding P0 + cn tokens). */
-        for (int t = 0; t < cn; t++) {
-            int row = r0 + t, p = P0 + t;
-            float *q = sc->att + (size_t)row * qw;
-            for (int h = 0; h < nq; h++) {
-                int g = h / G;
-                float *qh = q + h * d;
-                float mx = -INFINITY;
-                for (int tau = 0; tau <= p; tau++) {
-                    float sv = kn_dot(qh, Kc + (size_t)tau * kvw + (size_t)g * d, d) * inv_sqrtd;
-                    sc->scores[tau] = sv;
-                    if (sv > mx)
-                        mx = sv;
-                }
-                float sum = 0;
-                for (int tau = 0; tau <= p; tau++) {
-                    float e = expf(sc->scores[tau] - mx);
-                    sc->scores[tau] = e;
-                    sum += e;
-                }
-                float inv = 1.0f / sum;
-                float *o = sc->obuf;
-                memset(o, 0, (size_t)d * sizeof(float));
-                for (int tau = 0; tau <= p; tau++) {
-                    float w = sc->scores[tau] * inv;
-                    const float *vr = Vc + (size_t)tau * kvw + (size_t)g * d;
-                    for (int j = 0; j < d; j++)
-                        o[j] += w * vr[j];
-                }
-                memcpy(qh, o, (size_t)d * sizeof(float)); /* q is no longer needed */
-            }
+            sc->rowseq[row] = s;
+            sc->rowpos[row] = p;
         }
         r0 += cn;
     }
-    matmul(sc->y, sc->att, T, &L->wo, NULL);
+
+    /* Causal attention of every (row, query head) over its sequence's cache
+     * (now holding P0 + cn tokens), spread over the pool. */
+    att_job j = {m, a_idx, T, sc};
+    int units = T * nq, nt = pool_threads();
+    int ntasks = nt <= 1 ? 1 : 4 * nt;
+    if (ntasks > ATT_TASKS)
+        ntasks = ATT_TASKS;
+    if (ntasks > units)
+        ntasks = units;
+    pool_run(att_task, &j, ntasks);
+    matmul(sc, sc->y, sc->att, T, &L->wo, NULL);
 }
 
 /* Top-1 MoE of sub-layer n; reads sc->xn, updates sc->eda, writes sc->y. */
@@ -414,7 +475,7 @@ static void moe(const eng_model *m, int n, int T, scratch *sc)
     const eng_sublayer *L = &m->sub[n];
     int H = c->hidden, R = c->router, E = c->n_experts, S = eng_cfg_slots(c), I = c->inter;
 
-    matmul(sc->r, sc->xn, T, &L->rdown, L->rdown_b);
+    matmul(sc, sc->r, sc->xn, T, &L->rdown, L->rdown_b);
     for (int t = 0; t < T; t++) {
         float *r = sc->r + (size_t)t * R, *eda = sc->eda + (size_t)t * R;
         if (L->rstate_scale)
@@ -423,13 +484,13 @@ static void moe(const eng_model *m, int n, int T, scratch *sc)
         memcpy(eda, r, (size_t)R * sizeof(float));
         rmsnorm(sc->rho + (size_t)t * R, r, L->reda_norm, R, (float)c->eps);
     }
-    matmul(sc->h1, sc->rho, T, &L->r0, L->r0_b);
+    matmul(sc, sc->h1, sc->rho, T, &L->r0, L->r0_b);
     for (size_t i = 0; i < (size_t)T * R; i++)
         sc->h1[i] = gelu(sc->h1[i]);
-    matmul(sc->h2, sc->h1, T, &L->r2, L->r2_b);
+    matmul(sc, sc->h2, sc->h1, T, &L->r2, L->r2_b);
     for (size_t i = 0; i < (size_t)T * R; i++)
         sc->h2[i] = gelu(sc->h2[i]);
-    matmul(sc->lg, sc->h2, T, &L->r4, NULL);
+    matmul(sc, sc->lg, sc->h2, T, &L->r4, NULL);
     for (int t = 0; t < T; t++) {
         float *lg = sc->lg + (size_t)t * S;
         float mx = lg[0];
@@ -476,14 +537,14 @@ static void moe(const eng_model *m, int n, int T, scratch *sc)
             }
         if (!cnt)
             continue;
-        matmul(sc->a, sc->xg, cnt, &L->fc1[e], NULL);
+        matmul(sc, sc->a, sc->xg, cnt, &L->fc1[e], NULL);
         for (int i = 0; i < cnt; i++) {
             const float *ar = sc->a + (size_t)i * 2 * I;
             float *o = sc->act + (size_t)i * I;
             for (int j = 0; j < I; j++)
                 o[j] = silu(ar[j]) * ar[I + j];
         }
-        matmul(sc->eo, sc->act, cnt, &L->fc2[e], NULL);
+        matmul(sc, sc->eo, sc->act, cnt, &L->fc2[e], NULL);
         for (int i = 0; i < cnt; i++) {
             int t = sc->order[i];
             float g = sc->gate[t];
@@ -586,7 +647,7 @@ int eng_forward(const eng_model *m, eng_chunk *ch, int nch, char *err, size_t er
         row += ch[k].n;
     }
     if (nout)
-        matmul_rows(NULL, yrows, sc.hfin, nout, &m->lm_head, m->lm_head_b);
+        matmul_rows(&sc, NULL, 0, yrows, sc.hfin, nout, &m->lm_head, m->lm_head_b);
     free(yrows);
     for (int k = 0; k < nch; k++)
         ch[k].seq->len += ch[k].n;

@@ -9,7 +9,10 @@
  *   avx2    4 x 8-lane FMA accumulators over 32-element blocks, leftover
  *           8-blocks and a zero-padded tail into accumulators 0,1,2,3 in
  *           turn, then (a0+a1)+(a2+a3) and a fixed horizontal tree
- *   avx512  the same with 4 x 16 lanes over 64-element blocks
+ *   avx512  dot products (kn_dot) as avx2 with 4 x 16 lanes over
+ *           64-element blocks; matrix products with one 16-lane
+ *           accumulator per element over 32-element blocks of activations
+ *           laid out by kn_xprep (see ker16), then the fixed horizontal tree
  * A tile of NT activation rows shares each widened weight vector, but each
  * row keeps its own accumulators and runs the very same sequence of
  * operations as when it is alone, so T and the row split never matter.
@@ -143,6 +146,11 @@ static float dot_f16(const uint16_t *w, const float *x, int n)
     return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
+static void axpy_scalar(float *y, float a, const float *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
 #define YROW(t) (yrows ? yrows[t] : y + (size_t)(t) * ldy)
 
 static void rows_scalar(float *y, size_t ldy, float *const *yrows, const float *x, size_t ldx,
@@ -239,6 +247,15 @@ static T2I void tile8(const void *w, int bf, const float *x, size_t ldx, int n, 
                                      _mm256_add_ps(acc[j][2], acc[j][3])));
 }
 
+static T2 void axpy_avx2(float *y, float a, const float *x, int n)
+{
+    __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++)
+        y[i] = __builtin_fmaf(a, x[i], y[i]);
+}
 static T2 float dot_avx2(const float *a, const float *b, int n)
 {
     float r;
@@ -325,6 +342,18 @@ static T5I void tile16(const void *w, int bf, const float *x, size_t ldx, int n,
                                                     _mm512_add_ps(acc[j][2], acc[j][3])));
 }
 
+static T5 void axpy_avx512(float *y, float a, const float *x, int n)
+{
+    __m512 va = _mm512_set1_ps(a);
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i),
+                                                        _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
 static T5 float dot_avx512(const float *a, const float *b, int n)
 {
     float r;
@@ -332,29 +361,189 @@ static T5 float dot_avx512(const float *a, const float *b, int n)
     return r;
 }
 
-static T5 void rows_avx512(float *y, size_t ldy, float *const *yrows, const float *x, size_t ldx,
+/*
+ * The matrix product: each output element keeps ONE 16-lane accumulator.
+ * Activations are laid out by kn_xprep in rows of K32 = K rounded up to 32
+ * floats, zero-padded; for bf16 weights each 32-block is stored as its 16
+ * even then its 16 odd elements, so one 64-byte load of 32 bf16 weights
+ * widens with a shift (even) and a mask (odd) and meets its activations
+ * without shuffles.  Per 32-block: acc += w_even*x_even, then acc +=
+ * w_odd*x_odd; the last partial block loads its weights masked.  A tile of
+ * MR weight rows x NT activation rows shares loads, and every element runs
+ * this same sequence, so T, the tile shape and the row split never matter.
+ */
+static T5I void ker16(const void *w, int bf, size_t ldw, const float *xp, size_t ldx, int K,
+                      int MR, int NT, float *out)
+{
+    __m512 acc[4][6];
+    const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
+    size_t esz = bf ? 2 : 4;
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 6
+        for (int t = 0; t < NT; t++)
+            acc[r][t] = _mm512_setzero_ps();
+    int k = 0;
+    for (;; k += 32) {
+        int rem = K - k;
+        if (rem <= 0)
+            break;
+        __m512 we[4], wo[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++) {
+            const char *wr = (const char *)w + ((size_t)r * ldw + (size_t)k) * esz;
+            if (bf) {
+                __m512i v = rem >= 32 ? _mm512_loadu_si512((const void *)wr)
+                                      : _mm512_maskz_loadu_epi16((__mmask32)((1ull << rem) - 1u), wr);
+                we[r] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+                wo[r] = _mm512_castsi512_ps(_mm512_and_si512(v, hi));
+            } else if (rem >= 32) {
+                we[r] = _mm512_loadu_ps((const float *)wr);
+                wo[r] = _mm512_loadu_ps((const float *)wr + 16);
+            } else {
+                __mmask16 m0 = (__mmask16)(rem >= 16 ? 0xFFFFu : (1u << rem) - 1u);
+                __mmask16 m1 = (__mmask16)(rem > 16 ? (1u << (rem - 16)) - 1u : 0u);
+                we[r] = _mm512_maskz_loadu_ps(m0, wr);
+                wo[r] = _mm512_maskz_loadu_ps(m1, (const float *)wr + 16);
+            }
+        }
+#pragma GCC unroll 6
+        for (int t = 0; t < NT; t++) {
+            __m512 xe = _mm512_loadu_ps(xp + (size_t)t * ldx + k);
+            __m512 xo = _mm512_loadu_ps(xp + (size_t)t * ldx + k + 16);
+#pragma GCC unroll 4
+            for (int r = 0; r < MR; r++) {
+                acc[r][t] = _mm512_fmadd_ps(we[r], xe, acc[r][t]);
+                acc[r][t] = _mm512_fmadd_ps(wo[r], xo, acc[r][t]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 6
+        for (int t = 0; t < NT; t++)
+            out[r * NT + t] = _mm512_reduce_add_ps(acc[r][t]);
+}
+#define KER16(MR, NT)                                                                         \
+    static T5 void ker16_bf_##MR##x##NT(const void *w, size_t ldw, const float *xp, size_t ldx, \
+                                          int K, float *out)                                  \
+    {                                                                                         \
+        ker16(w, 1, ldw, xp, ldx, K, MR, NT, out);                                            \
+    }                                                                                         \
+    static T5 void ker16_f_##MR##x##NT(const void *w, size_t ldw, const float *xp, size_t ldx,  \
+                                         int K, float *out)                                   \
+    {                                                                                         \
+        ker16(w, 0, ldw, xp, ldx, K, MR, NT, out);                                            \
+    }
+KER16(4, 6)
+KER16(4, 5)
+KER16(4, 4)
+KER16(4, 3)
+KER16(4, 2)
+KER16(1, 6)
+KER16(1, 5)
+KER16(1, 4)
+KER16(1, 3)
+KER16(1, 2)
+KER16(1, 1)
+#undef KER16
+typedef void (*ker16_fn)(const void *, size_t, const float *, size_t, int, float *);
+
+/* Activation rows go in blocks of 48 (48 x 8 KB stays in L2).  Within a
+ * block, groups of 4 weight rows take the activations 6 at a time, then
+ * the last 2..5 together; a last single activation (all of a decode step)
+ * goes one weight row at a time, so that the weights stream through
+ * memory in order. */
+static T5 void rows_avx512(float *y, size_t ldy, float *const *yrows, const float *xp, size_t ldx,
                            int T, const eng_mat *w, const float *bias, int o0, int o1)
 {
-    int n = w->cols, bf = w->dt == ST_BF16;
-    size_t esz = bf ? 2 : 4;
-    for (int o = o0; o < o1; o++) {
-        const void *wr = (const char *)w->p + (size_t)o * (size_t)n * esz;
-        float b = bias ? bias[o] : 0.0f, r[4];
-        int t = 0;
-        for (; t + 4 <= T; t += 4) {
-            tile16(wr, bf, x + (size_t)t * ldx, ldx, n, 4, r);
-            for (int j = 0; j < 4; j++)
-                YROW(t + j)[o] = r[j] + b;
-        }
-        for (; t < T; t++) {
-            tile16(wr, bf, x + (size_t)t * ldx, ldx, n, 1, r);
-            YROW(t)[o] = r[0] + b;
+    enum { TB = 48 };
+    static const ker16_fn kbf[6] = {ker16_bf_1x1, ker16_bf_1x2, ker16_bf_1x3,
+                                    ker16_bf_1x4, ker16_bf_1x5, ker16_bf_1x6};
+    static const ker16_fn kf[6] = {ker16_f_1x1, ker16_f_1x2, ker16_f_1x3,
+                                   ker16_f_1x4, ker16_f_1x5, ker16_f_1x6};
+    static const ker16_fn k4bf[6] = {NULL, ker16_bf_4x2, ker16_bf_4x3,
+                                     ker16_bf_4x4, ker16_bf_4x5, ker16_bf_4x6};
+    static const ker16_fn k4f[6] = {NULL, ker16_f_4x2, ker16_f_4x3,
+                                    ker16_f_4x4, ker16_f_4x5, ker16_f_4x6};
+    int K = w->cols, bf = w->dt == ST_BF16;
+    size_t esz = bf ? 2 : 4, ldw = (size_t)K;
+    const ker16_fn *k1 = bf ? kbf : kf, *k4 = bf ? k4bf : k4f;
+    float out[24];
+    for (int tb = 0; tb < T; tb += TB) {
+        int te = tb + TB < T ? tb + TB : T, tfull = tb + (te - tb) / 6 * 6, rem = te - tfull;
+        for (int o = o0; o < o1;) {
+            int mr = o + 4 <= o1 ? 4 : 1;
+            const char *wr = (const char *)w->p + (size_t)o * ldw * esz;
+            for (int t = tb; t < tfull; t += 6) {
+                (mr == 4 ? k4[5] : k1[5])(wr, ldw, xp + (size_t)t * ldx, ldx, K, out);
+                for (int r = 0; r < mr; r++) {
+                    float b = bias ? bias[o + r] : 0.0f;
+                    for (int j = 0; j < 6; j++)
+                        YROW(t + j)[o + r] = out[r * 6 + j] + b;
+                }
+            }
+            if (mr == 4 && rem > 1) {
+                k4[rem - 1](wr, ldw, xp + (size_t)tfull * ldx, ldx, K, out);
+                for (int r = 0; r < 4; r++) {
+                    float b = bias ? bias[o + r] : 0.0f;
+                    for (int j = 0; j < rem; j++)
+                        YROW(tfull + j)[o + r] = out[r * rem + j] + b;
+                }
+                o += mr;
+                continue;
+            }
+            for (int r = 0; rem && r < mr; r++) {
+                k1[rem - 1](wr + (size_t)r * ldw * esz, ldw, xp + (size_t)tfull * ldx, ldx, K, out);
+                float b = bias ? bias[o + r] : 0.0f;
+                for (int j = 0; j < rem; j++)
+                    YROW(tfull + j)[o + r] = out[j] + b;
+            }
+            o += mr;
         }
     }
 }
 #endif /* KN_X86 */
 
 /* ---------------------------------------------------------------- dispatch */
+static int xprep_needed(const eng_mat *w)
+{
+    return cur == KN_AVX512 && (w->dt == ST_F32 || w->dt == ST_BF16);
+}
+
+static size_t xprep_ld(const eng_mat *w)
+{
+    return ((size_t)w->cols + 31) & ~(size_t)31;
+}
+
+size_t kn_xprep_floats(const eng_mat *w, int T)
+{
+    return xprep_needed(w) ? xprep_ld(w) * (size_t)(T > 0 ? T : 0) : 0;
+}
+
+const float *kn_xprep(float *buf, const float *x, size_t *ldx, int T, const eng_mat *w)
+{
+    if (!xprep_needed(w))
+        return x;
+    size_t K = (size_t)w->cols, ld = xprep_ld(w);
+    for (int t = 0; t < T; t++) {
+        const float *src = x + (size_t)t * *ldx;
+        float *dst = buf + (size_t)t * ld;
+        if (w->dt == ST_F32) {
+            memcpy(dst, src, K * sizeof(float));
+            memset(dst + K, 0, (ld - K) * sizeof(float));
+            continue;
+        }
+        for (size_t k = 0; k < ld; k += 32)
+            for (size_t l = 0; l < 16; l++) {
+                dst[k + l] = k + 2 * l < K ? src[k + 2 * l] : 0.0f;
+                dst[k + 16 + l] = k + 2 * l + 1 < K ? src[k + 2 * l + 1] : 0.0f;
+            }
+    }
+    *ldx = ld;
+    return buf;
+}
+
 
 float kn_dot(const float *a, const float *b, int n)
 {
@@ -365,6 +554,21 @@ float kn_dot(const float *a, const float *b, int n)
         return dot_avx2(a, b, n);
 #endif
     return dot_f32(a, b, n);
+}
+
+void kn_axpy(float *y, float a, const float *x, int n)
+{
+#if KN_X86
+    if (cur == KN_AVX512) {
+        axpy_avx512(y, a, x, n);
+        return;
+    }
+    if (cur == KN_AVX2) {
+        axpy_avx2(y, a, x, n);
+        return;
+    }
+#endif
+    axpy_scalar(y, a, x, n);
 }
 
 void kn_matmul_rows(float *y, size_t ldy, float *const *yrows, const float *x, size_t ldx, int T,

@@ -43,9 +43,24 @@ const char *kn_path_name(kn_path p);
 /* Fixed-order f32 dot product of a and b (n elements) on the current path. */
 float kn_dot(const float *a, const float *b, int n);
 
+/* y[i] += a * x[i] for i < n (fused on the SIMD paths; each element on its
+ * own, so the order of a sum built by repeated calls is the call order). */
+void kn_axpy(float *y, float a, const float *x, int n);
+
+/*
+ * Activations for kn_matmul_rows with weights w, laid out for the current
+ * path.  kn_xprep_floats(w, T) is the size of the buffer kn_xprep needs (0
+ * when the path reads activations in place).  kn_xprep reads T rows of
+ * w->cols floats at stride *ldx and returns either x itself or buf, with
+ * *ldx set to the stride of what it returns.
+ */
+size_t kn_xprep_floats(const eng_mat *w, int T);
+const float *kn_xprep(float *buf, const float *x, size_t *ldx, int T, const eng_mat *w);
+
 /* For o in [o0, o1) and t < T:
- *   Y[t][o] = W[o, :] · x[t*ldx .. t*ldx + w->cols) (+ bias[o])
- * where Y[t] is yrows[t] when yrows is non-NULL, else y + t*ldy.
+ *   Y[t][o] = W[o, :] · x[t] (+ bias[o])
+ * where x and ldx are what kn_xprep returned for these T rows and w, and
+ * Y[t] is yrows[t] when yrows is non-NULL, else y + t*ldy.
  * W is f32, bf16 (widened to f32) or f16 (scalar on every path). */
 void kn_matmul_rows(float *y, size_t ldy, float *const *yrows, const float *x, size_t ldx, int T,
                     const eng_mat *w, const float *bias, int o0, int o1);

@@ -289,6 +289,22 @@ static int bind_attention(binder *b, int n, eng_sublayer *s)
         !(s->conv1_b = vec(b, NM("conv_qk.1.bias", "conv_qk_grouped.bias"), C)))
         return -1;
 #undef NM
+    /* conv1_w [C, d, K1] -> [C, K1*d], tap-major, so that each output
+     * channel's filter is one row over its group's K1 frames (forward.c). */
+    {
+        int K1 = c->cca_k1;
+        float *row = malloc((size_t)d * (size_t)K1 * sizeof(float));
+        if (!row)
+            return ut_err(b->err, b->errlen, "out of memory");
+        for (int o = 0; o < C; o++) {
+            float *w = s->conv1_w + (size_t)o * (size_t)d * (size_t)K1;
+            for (int j = 0; j < d; j++)
+                for (int tap = 0; tap < K1; tap++)
+                    row[tap * d + j] = w[j * K1 + tap];
+            memcpy(w, row, (size_t)d * (size_t)K1 * sizeof(float));
+        }
+        free(row);
+    }
     if (native)
         snprintf(nm, sizeof nm, "model.layers.%d.self_attn.qk_norm.temp", n / 2);
     else

@@ -41,7 +41,7 @@ typedef struct {
     /* attention (even n) */
     eng_mat wq, wk, wv1, wv2, wo;
     float *conv0_w, *conv0_b;   /* [C, K0], [C] */
-    float *conv1_w, *conv1_b;   /* [C, d, K1], [C] */
+    float *conv1_w, *conv1_b;   /* [C, K1*d] (tap-major: [o][tap*d + j]), [C] */
     float *temp;                /* [nk] (after clamp_temp, if set) */
     /* MoE (odd n) */
     eng_mat rdown, r0, r2, r4;

@@ -228,8 +228,9 @@ static void check_cli(const char *path)
 static void check_kernel_tails(const char *path)
 {
     ck_begin("[%s] kn_matmul_rows: T rows together == each alone, any split; n = 1..150", path);
-    enum { R = 7, NMAX = 150, TMAX = 9 };
+    enum { R = 7, NMAX = 150, TMAX = 15 };
     static float wf[R * NMAX], x[TMAX * NMAX], y1[TMAX * R], y2[TMAX * R], bias[R];
+    static float xp[TMAX * (NMAX + 32)];
     static uint16_t wb[R * NMAX];
     unsigned s = 12345;
     for (int i = 0; i < R * NMAX; i++) {
@@ -248,11 +249,16 @@ static void check_kernel_tails(const char *path)
         for (int n = 1; n <= NMAX && !bad; n++) {
             eng_mat w = {bf ? (const void *)wb : (const void *)wf, bf ? ST_BF16 : ST_F32, R, n};
             for (int T = 1; T <= TMAX && !bad; T++) {
-                kn_matmul_rows(y1, R, NULL, x, (size_t)n, T, &w, bias, 0, R);
+                size_t ld = (size_t)n;
+                const float *xa = kn_xprep(xp, x, &ld, T, &w);
+                kn_matmul_rows(y1, R, NULL, xa, ld, T, &w, bias, 0, R);
                 for (int t = 0; t < T; t++) /* each row alone, rows split 0..3, 3..R */
-                    for (int part = 0; part < 2; part++)
-                        kn_matmul_rows(y2 + (size_t)t * R, R, NULL, x + (size_t)t * n, (size_t)n, 1,
-                                       &w, bias, part ? 3 : 0, part ? R : 3);
+                    for (int part = 0; part < 2; part++) {
+                        ld = (size_t)n;
+                        xa = kn_xprep(xp, x + (size_t)t * n, &ld, 1, &w);
+                        kn_matmul_rows(y2 + (size_t)t * R, R, NULL, xa, ld, 1, &w, bias,
+                                       part ? 3 : 0, part ? R : 3);
+                    }
                 if (memcmp(y1, y2, (size_t)T * R * sizeof(float))) {
                     CK(0, "%s n=%d T=%d: tile differs from rows alone", bf ? "bf16" : "f32", n, T);
                     bad = 1;
