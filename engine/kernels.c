@@ -383,23 +383,51 @@ static T5I void ker16(const void *w, int bf, size_t ldw, const float *xp, size_t
 #pragma GCC unroll 6
         for (int t = 0; t < NT; t++)
             acc[r][t] = _mm512_setzero_ps();
+    /* Full 32-blocks: the even halves of all MR rows, then the odd halves
+     * (reloaded rather than kept: 24 accumulators + 4 weights + the mask
+     * fit the 32 registers without spilling). */
     int k = 0;
-    for (;; k += 32) {
+    for (; k + 32 <= K; k += 32) {
+        __m512 wv[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++) {
+            const char *wr = (const char *)w + ((size_t)r * ldw + (size_t)k) * esz;
+            wv[r] = bf ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512((const void *)wr), 16))
+                       : _mm512_loadu_ps((const float *)wr);
+        }
+#pragma GCC unroll 6
+        for (int t = 0; t < NT; t++) {
+            __m512 xe = _mm512_loadu_ps(xp + (size_t)t * ldx + k);
+#pragma GCC unroll 4
+            for (int r = 0; r < MR; r++)
+                acc[r][t] = _mm512_fmadd_ps(wv[r], xe, acc[r][t]);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++) {
+            const char *wr = (const char *)w + ((size_t)r * ldw + (size_t)k) * esz;
+            wv[r] = bf ? _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512((const void *)wr), hi))
+                       : _mm512_loadu_ps((const float *)wr + 16);
+        }
+#pragma GCC unroll 6
+        for (int t = 0; t < NT; t++) {
+            __m512 xo = _mm512_loadu_ps(xp + (size_t)t * ldx + k + 16);
+#pragma GCC unroll 4
+            for (int r = 0; r < MR; r++)
+                acc[r][t] = _mm512_fmadd_ps(wv[r], xo, acc[r][t]);
+        }
+    }
+    /* The last partial block: weights loaded masked (activations are
+     * zero-padded), same even-then-odd order. */
+    if (k < K) {
         int rem = K - k;
-        if (rem <= 0)
-            break;
         __m512 we[4], wo[4];
 #pragma GCC unroll 4
         for (int r = 0; r < MR; r++) {
             const char *wr = (const char *)w + ((size_t)r * ldw + (size_t)k) * esz;
             if (bf) {
-                __m512i v = rem >= 32 ? _mm512_loadu_si512((const void *)wr)
-                                      : _mm512_maskz_loadu_epi16((__mmask32)((1ull << rem) - 1u), wr);
+                __m512i v = _mm512_maskz_loadu_epi16((__mmask32)((1ull << rem) - 1u), wr);
                 we[r] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
                 wo[r] = _mm512_castsi512_ps(_mm512_and_si512(v, hi));
-            } else if (rem >= 32) {
-                we[r] = _mm512_loadu_ps((const float *)wr);
-                wo[r] = _mm512_loadu_ps((const float *)wr + 16);
             } else {
                 __mmask16 m0 = (__mmask16)(rem >= 16 ? 0xFFFFu : (1u << rem) - 1u);
                 __mmask16 m1 = (__mmask16)(rem > 16 ? (1u << (rem - 16)) - 1u : 0u);
@@ -504,6 +532,72 @@ static T5 void rows_avx512(float *y, size_t ldy, float *const *yrows, const floa
     }
 }
 #endif /* KN_X86 */
+
+/* ------------------------------------------------------------- FMA peak */
+/* 12 independent multiply-add chains: enough to cover the latency of two
+ * FMA pipes, so the loop runs at the core's f32 FMA throughput. */
+#if KN_X86
+static T5 double peak_avx512(long iters)
+{
+    __m512 a[12], m = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++)
+        a[i] = _mm512_set1_ps((float)i);
+    for (long it = 0; it < iters; it++)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++)
+            a[i] = _mm512_fmadd_ps(a[i], m, b);
+    __m512 s = a[0];
+    for (int i = 1; i < 12; i++)
+        s = _mm512_add_ps(s, a[i]);
+    volatile float sink = _mm512_reduce_add_ps(s);
+    (void)sink;
+    return (double)iters * 12 * 16 * 2;
+}
+static T2 double peak_avx2(long iters)
+{
+    __m256 a[12], m = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++)
+        a[i] = _mm256_set1_ps((float)i);
+    for (long it = 0; it < iters; it++)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++)
+            a[i] = _mm256_fmadd_ps(a[i], m, b);
+    __m256 s = a[0];
+    for (int i = 1; i < 12; i++)
+        s = _mm256_add_ps(s, a[i]);
+    volatile float sink = hsum8(s);
+    (void)sink;
+    return (double)iters * 12 * 8 * 2;
+}
+#endif
+static double peak_scalar(long iters)
+{
+    float a[12];
+    for (int i = 0; i < 12; i++)
+        a[i] = (float)i;
+    for (long it = 0; it < iters; it++)
+        for (int i = 0; i < 12; i++)
+            a[i] = a[i] * 0.999999f + 1e-7f;
+    volatile float sink = a[0] + a[11];
+    (void)sink;
+    return (double)iters * 12 * 2;
+}
+
+double kn_fma_burn(long iters, const char **isa)
+{
+#if KN_X86
+    if (kn_supported(KN_AVX512)) {
+        *isa = "avx512";
+        return peak_avx512(iters);
+    }
+    if (kn_supported(KN_AVX2)) {
+        *isa = "avx2";
+        return peak_avx2(iters);
+    }
+#endif
+    *isa = "scalar";
+    return peak_scalar(iters);
+}
 
 /* ---------------------------------------------------------------- dispatch */
 static int xprep_needed(const eng_mat *w)

@@ -65,4 +65,10 @@ const float *kn_xprep(float *buf, const float *x, size_t *ldx, int T, const eng_
 void kn_matmul_rows(float *y, size_t ldy, float *const *yrows, const float *x, size_t ldx, int T,
                     const eng_mat *w, const float *bias, int o0, int o1);
 
+/* The machine's f32 FMA peak, for benchmarks: runs iters rounds of 12
+ * independent fused multiply-adds on the widest vectors this CPU has
+ * (whatever path is selected) and returns the flops done (2 per lane per
+ * FMA); *isa names the vector width used. */
+double kn_fma_burn(long iters, const char **isa);
+
 #endif

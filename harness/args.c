@@ -1,6 +1,7 @@
 /* args.c — see args.h. */
 #include "args.h"
 #include "cli.h"
+#include "../engine/pool.h"
 #include "../engine/util.h"
 
 #include <errno.h>
@@ -141,4 +142,16 @@ int args_u64(const char *s, const char *what, unsigned long long *out, char *err
         return ut_err(err, errlen, "%s: expected a non-negative integer, found '%s'", what, s);
     *out = v;
     return 0;
+}
+
+int cli_threads(const char *v, char *err, size_t errlen)
+{
+    long n;
+    if (!v)
+        return 0;
+    if (args_count(v, "--threads", &n, err, errlen))
+        return -1;
+    if (n < 1 || n > 256)
+        return ut_err(err, errlen, "--threads must be in [1, 256], got %s", v);
+    return pool_set_threads((int)n, err, errlen);
 }

@@ -37,6 +37,10 @@ int cli_chat_open(const char *spec, const char *path, chat_template **t, char *w
                   char *err, size_t errlen);
 int cli_chat_opts(const char *thinking, chat_opts *o, char *err, size_t errlen);
 
+/* Applies --threads V (NULL: leave the default, $ZEVAL_THREADS or every
+ * online CPU) to the engine's pool.  Returns 0, or -1 with a message. */
+int cli_threads(const char *v, char *err, size_t errlen);
+
 /* Prints "zeval: msg" to stderr and returns status. */
 int cli_fail(int status, const char *msg);
 

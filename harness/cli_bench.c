@@ -43,9 +43,11 @@
 static const char usage[] =
     "usage: zeval bench decode|prefill --model DIR [--weights FILE] [--batch B]\n"
     "                   [--context L] [--tokens N] [--seed S] [--threads N]\n"
-    "  decode   prefill B random prompts of L tokens (default 128), then time N decode\n"
-    "           steps (default 8), each one forward call over all B sequences\n"
-    "  prefill  time one forward call over B random prompts of L tokens\n"
+    "  decode   prefill B random prompts of L tokens (default 128), run one decode step\n"
+    "           untimed, then time N decode steps (default 8), each one forward call\n"
+    "           over all B sequences; compared with the measured memory bandwidth\n"
+    "  prefill  time one forward call over B random prompts of L tokens (after the same\n"
+    "           call once untimed); compared with the bandwidth and the f32 FMA peak\n"
     "  --threads N  engine threads (default $ZEVAL_THREADS or all CPUs); the kernel\n"
     "           path is $ZEVAL_SIMD (avx512|avx2|scalar) or the best the CPU has\n"
     "usage: zeval bench tokenizer --tokenizer FILE --corpus FILE [--runs N]\n"
@@ -131,6 +133,83 @@ static double measure_bw(size_t bytes, int passes, int *threads_out)
     volatile double keep = sink;
     (void)keep;
     return best;
+}
+
+/* ---------------------------------------------------------------- FMA peak */
+
+typedef struct {
+    long iters;
+    double flops;
+    const char *isa;
+} peak_job;
+
+static void *peak_thread(void *arg)
+{
+    peak_job *j = arg;
+    j->flops = kn_fma_burn(j->iters, &j->isa);
+    return NULL;
+}
+
+/* f32 FMA peak of nt threads (flops/s, best of passes); *isa as kn_fma_burn. */
+static double measure_peak(int nt, int passes, const char **isa)
+{
+    enum { MAXT = 256 };
+    pthread_t th[MAXT];
+    peak_job jobs[MAXT];
+    int ok[MAXT];
+    if (nt > MAXT)
+        nt = MAXT;
+    double best = 0;
+    *isa = "?";
+    for (int p = 0; p < passes; p++) {
+        double t0 = ut_now();
+        for (int i = 0; i < nt; i++) {
+            jobs[i] = (peak_job){20000000, 0, NULL};
+            ok[i] = i > 0 && pthread_create(&th[i], NULL, peak_thread, &jobs[i]) == 0;
+        }
+        peak_thread(&jobs[0]);
+        double flops = jobs[0].flops;
+        for (int i = 1; i < nt; i++) {
+            if (ok[i])
+                pthread_join(th[i], NULL);
+            else
+                peak_thread(&jobs[i]);
+            flops += jobs[i].flops;
+        }
+        double dt = ut_now() - t0;
+        if (dt > 0 && flops / dt > best)
+            best = flops / dt;
+        *isa = jobs[0].isa;
+    }
+    return best;
+}
+
+/* Multiply-adds of one prefill call of B sequences of L tokens, last-row
+ * logits only: every dense matrix (attention projections, grouped conv,
+ * router) once per token, each token's routed expert (from the routing
+ * counts rc of the call; none for the skip slot), Q·K and P·V over the
+ * causal pairs, and the LM head once per sequence. */
+static double prefill_macs(const eng_model *m, long B, long L, const uint64_t *rc)
+{
+    const eng_config *c = &m->cfg;
+    int S = eng_cfg_slots(c), C = eng_cfg_conv_channels(c);
+    double dense = 0, experts = 0, att = 0, tokens = (double)B * (double)L;
+#define MN(w) ((double)(w).rows * (double)(w).cols)
+    for (int n = 0; n < c->n_sub; n++) {
+        const eng_sublayer *l = &m->sub[n];
+        if (n % 2 == 0) {
+            dense += MN(l->wq) + MN(l->wk) + MN(l->wv1) + MN(l->wv2) + MN(l->wo) +
+                     (double)C * c->cca_k0 + (double)C * c->cca_k1 * c->head_dim;
+            att += 2.0 * (double)B * (double)L * (double)(L + 1) / 2.0 * c->nq * c->head_dim;
+        } else {
+            dense += MN(l->rdown) + MN(l->r0) + MN(l->r2) + MN(l->r4);
+            for (int e = 0; e < c->n_experts; e++)
+                experts += (double)rc[(size_t)(n / 2) * (size_t)S + (size_t)e] *
+                           (MN(l->fc1[e]) + MN(l->fc2[e]));
+        }
+    }
+    return dense * tokens + experts + att + (double)B * MN(m->lm_head);
+#undef MN
 }
 
 /* ------------------------------------------------------------ weight bytes */
@@ -484,6 +563,14 @@ int cli_bench(int argc, char **argv)
     printf("memory bandwidth: %.2f GB/s (streaming sum of doubles over %.2f GB, %d threads, "
            "best of %ld passes)\n", bw / 1e9, bwb / 1e9, bw_threads, passes);
     fflush(stdout);
+    double peak = 0;
+    if (!decode) {
+        const char *isa;
+        peak = measure_peak(pool_threads(), 3, &isa);
+        printf("f32 FMA peak: %.1f GFLOP/s (%s, 12 independent FMA chains per thread, %d threads, "
+               "best of 3)\n", peak / 1e9, isa, pool_threads());
+        fflush(stdout);
+    }
 
     seqs = calloc((size_t)B, sizeof *seqs);
     ids = malloc((size_t)B * (size_t)L * sizeof *ids);
@@ -513,6 +600,14 @@ int cli_bench(int argc, char **argv)
                 goto done;
             tok[b] = smp_argmax(lg + b * V, V);
         }
+        /* One untimed step first: its weights' pages are mapped in, as in any
+         * run past its first tokens. */
+        for (long b = 0; b < B; b++)
+            ch[b] = (eng_chunk){seqs[b], &tok[b], 1, lg + b * V, 0};
+        if (eng_forward(m, ch, (int)B, err, sizeof err))
+            goto done;
+        for (long b = 0; b < B; b++)
+            tok[b] = smp_argmax(lg + b * V, V);
         m->route_counts = rc;
         for (long st = 0; st < N; st++) {
             memset(rc, 0, ((size_t)w.n_moe * S + 1) * sizeof *rc);
@@ -534,6 +629,12 @@ int cli_bench(int argc, char **argv)
             ch[b] = (eng_chunk){seqs[b], ids + b * L, (int)L, lg + b * V, 0};
             kv_b += kv_tok * (double)L * (double)(L + 1) / 2.0;
         }
+        /* The same call once untimed first, so that the weights' pages are
+         * mapped in (a cold mapping costs page faults, once per process). */
+        if (eng_forward(m, ch, (int)B, err, sizeof err))
+            goto done;
+        for (long b = 0; b < B; b++)
+            eng_seq_reset(seqs[b]);
         m->route_counts = rc;
         double t0 = ut_now();
         if (eng_forward(m, ch, (int)B, err, sizeof err))
@@ -552,10 +653,10 @@ int cli_bench(int argc, char **argv)
     char d[160];
     if (decode)
         printf("bytes read per decode step (batch %ld; mean over %ld steps at contexts "
-               "%ld..%ld):\n", B, N, L + 1, L + N);
+               "%ld..%ld, after one untimed step):\n", B, N, L + 2, L + N + 1);
     else
-        printf("bytes read by the prefill call (weights once per call; %ld tokens):\n",
-               (long)rows);
+        printf("bytes read by the prefill call (weights once per call; %ld tokens; timed after "
+               "the same call once untimed):\n", (long)rows);
     snprintf(d, sizeof d, "%d attention sub-layers (q, k, v, o, convs, temp)", n_attn);
     mb_line("attention", d, (double)w.attn);
     snprintf(d, sizeof d, "%d MoE routers (down_proj, MLP, EDA, biases)", w.n_moe);
@@ -585,8 +686,18 @@ int cli_bench(int argc, char **argv)
 
     double tok_s = rows / t_fwd;
     double bpt = step_bytes / tok_per_call;
-    printf("tok_s=%.4f bytes_per_tok=%.0f bw_GBs=%.3f roofline=%.5f\n", tok_s, bpt, bw / 1e9,
-           bpt * tok_s / bw);
+    if (decode) {
+        printf("tok_s=%.4f bytes_per_tok=%.0f bw_GBs=%.3f roofline=%.5f\n", tok_s, bpt, bw / 1e9,
+               bpt * tok_s / bw);
+    } else {
+        double flops = 2.0 * prefill_macs(m, B, L, rc);
+        printf("compute: %.2f GFLOP in the call (dense %s, routed experts, causal attention, "
+               "last-row LM head) at %.1f GFLOP/s\n", flops / 1e9, "matrices per token",
+               flops / t_fwd / 1e9);
+        printf("tok_s=%.4f bytes_per_tok=%.0f bw_GBs=%.3f roofline=%.5f gflops=%.3f "
+               "peak_gflops=%.3f peak_frac=%.5f\n", tok_s, bpt, bw / 1e9, bpt * tok_s / bw,
+               flops / t_fwd / 1e9, peak / 1e9, flops / t_fwd / peak);
+    }
     fflush(stdout);
     status = 0;
 done:

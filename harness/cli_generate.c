@@ -31,7 +31,8 @@ static const char usage[] =
     "                      --max-tokens N [--temperature X] [--top-p X] [--top-k N]\n"
     "                      [--min-p X] [--seed S] [--num-seqs K] [--ignore-eos]\n"
     "                      [--skip-output scaled-input|zero]\n"
-    "                      [--chat-template NAME|FILE] [--system TEXT] [--thinking on|off]\n";
+    "                      [--chat-template NAME|FILE] [--system TEXT] [--thinking on|off]\n"
+    "                      [--threads N]\n";
 
 typedef struct {
     int32_t *ids;
@@ -47,7 +48,7 @@ int cli_generate(int argc, char **argv)
                     {"top-p", 1, NULL},       {"top-k", 1, NULL},     {"min-p", 1, NULL},
                     {"seed", 1, NULL},        {"num-seqs", 1, NULL},  {"ignore-eos", 0, NULL},
                     {"skip-output", 1, NULL}, {"chat-template", 1, NULL}, {"system", 1, NULL},
-                    {"thinking", 1, NULL},    {"help", 0, NULL}};
+                    {"thinking", 1, NULL},    {"threads", 1, NULL},   {"help", 0, NULL}};
     int no = (int)(sizeof o / sizeof o[0]);
     char err[2048];
     if (args_parse(argc, argv, o, no, err, sizeof err)) {
@@ -63,6 +64,10 @@ int cli_generate(int argc, char **argv)
     if (!dir || !mt || (!ids_s && !args_get(o, no, "prompt"))) {
         fprintf(stderr, "zeval generate: --model, --max-tokens and --ids or --prompt are "
                         "required\n%s", usage);
+        return 2;
+    }
+    if (cli_threads(args_get(o, no, "threads"), err, sizeof err)) {
+        fprintf(stderr, "zeval generate: %s\n", err);
         return 2;
     }
     const char *prompt_text = args_get(o, no, "prompt");

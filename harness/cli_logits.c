@@ -22,7 +22,7 @@
 static const char usage[] =
     "usage: zeval logits --model DIR [--weights FILE] --ids 2,17,5,...\n"
     "                    [--mode prefill|step|prefix:P|chunks:K] [--out FILE]\n"
-    "                    [--skip-output scaled-input|zero]\n";
+    "                    [--skip-output scaled-input|zero] [--threads N]\n";
 
 /* Feeds ids[0..n) in pieces of the given sizes, writing n logits rows. */
 static int run_pieces(const eng_model *m, eng_seq *s, const int32_t *ids, const int *sizes,
@@ -43,7 +43,7 @@ int cli_logits(int argc, char **argv)
 {
     args_opt o[] = {{"model", 1, NULL}, {"weights", 1, NULL}, {"ids", 1, NULL},
                     {"mode", 1, NULL},  {"out", 1, NULL},     {"skip-output", 1, NULL},
-                    {"help", 0, NULL}};
+                    {"threads", 1, NULL}, {"help", 0, NULL}};
     int no = (int)(sizeof o / sizeof o[0]);
     char err[2048];
     if (args_parse(argc, argv, o, no, err, sizeof err)) {
@@ -59,6 +59,10 @@ int cli_logits(int argc, char **argv)
     const char *skip = args_get(o, no, "skip-output");
     if (!dir || !ids_s) {
         fprintf(stderr, "zeval logits: --model and --ids are required\n%s", usage);
+        return 2;
+    }
+    if (cli_threads(args_get(o, no, "threads"), err, sizeof err)) {
+        fprintf(stderr, "zeval logits: %s\n", err);
         return 2;
     }
     if (!mode)

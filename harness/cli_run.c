@@ -54,6 +54,7 @@ static const char run_usage[] =
     "                 [--min-p X] [--seed S] [--db FILE] [--name NAME | --resume NAME]\n"
     "                 [--weights FILE] [--chat-template NAME|FILE] [--thinking on|off]\n"
     "                 [--store-prompts] [--max-inflight K] [--progress auto|tty|plain|off]\n"
+    "                 [--threads N]\n"
     "       zeval run --endpoint URL[,URL...] --served-model NAME --tokenizer DIR\n"
     "                 [--remote KEY=VAL,...] (all other options as with --model)\n"
     "       zeval run --resume NAME [--db FILE] [--endpoint URL,...] [--remote ...]\n"
@@ -857,7 +858,7 @@ int cli_run(int argc, char **argv)
                     {"chat-template", 1, NULL}, {"thinking", 1, NULL}, {"store-prompts", 0, NULL},
                     {"max-inflight", 1, NULL}, {"progress", 1, NULL},  {"help", 0, NULL},
                     {"endpoint", 1, NULL},    {"served-model", 1, NULL}, {"tokenizer", 1, NULL},
-                    {"remote", 1, NULL}};
+                    {"remote", 1, NULL},      {"threads", 1, NULL}};
     int no = (int)(sizeof o / sizeof o[0]);
     char err[4096];
     if (args_parse(argc, argv, o, no, err, sizeof err)) {
@@ -867,6 +868,10 @@ int cli_run(int argc, char **argv)
     if (args_get(o, no, "help")) {
         fputs(run_usage, stdout);
         return 0;
+    }
+    if (cli_threads(args_get(o, no, "threads"), err, sizeof err)) {
+        fprintf(stderr, "zeval run: %s\n", err);
+        return 2;
     }
     int pmode = progress_mode_of(args_get(o, no, "progress"));
     if (pmode < 0) {

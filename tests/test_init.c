@@ -513,8 +513,10 @@ static void test_tokenizer_size(void)
     ck_end();
 }
 
-/* The last stdout line is exactly tok_s=… bytes_per_tok=… bw_GBs=… roofline=… */
-static int measurement_line(const char *out, char *why, size_t n)
+/* The last stdout line is exactly tok_s=… bytes_per_tok=… bw_GBs=… roofline=…,
+ * and for prefill (compute) also gflops=… peak_gflops=… peak_frac=… with
+ * peak_frac = gflops / peak_gflops. */
+static int measurement_line(const char *out, int compute, char *why, size_t n)
 {
     char *txt = ck_slurp(out, NULL);
     if (!txt)
@@ -524,12 +526,17 @@ static int measurement_line(const char *out, char *why, size_t n)
         txt[--len] = 0;
     char *last = strrchr(txt, '\n');
     last = last ? last + 1 : txt;
-    double a, b, c, d;
+    double a, b, c, d, g = 1, pk = 1, fr = 1;
     char tail[8];
-    int ok = sscanf(last, "tok_s=%lf bytes_per_tok=%lf bw_GBs=%lf roofline=%lf%7s", &a, &b, &c,
-                    &d, tail) == 4 &&
-             a > 0 && b > 0 && c > 0 && d > 0 && !strstr(txt, "nan");
+    int ok = compute ? sscanf(last, "tok_s=%lf bytes_per_tok=%lf bw_GBs=%lf roofline=%lf gflops=%lf "
+                                    "peak_gflops=%lf peak_frac=%lf%7s",
+                              &a, &b, &c, &d, &g, &pk, &fr, tail) == 7
+                     : sscanf(last, "tok_s=%lf bytes_per_tok=%lf bw_GBs=%lf roofline=%lf%7s", &a, &b,
+                              &c, &d, tail) == 4;
+    ok = ok && a > 0 && b > 0 && c > 0 && d > 0 && g > 0 && pk > 0 && fr > 0 &&
+         fabs(fr - g / pk) <= 1e-3 * fr && !strstr(txt, "nan");
     ok = ok && strstr(txt, "routing histogram") && strstr(txt, "kv_cache");
+    ok = ok && (!compute || strstr(txt, "f32 FMA peak:"));
     if (!ok)
         snprintf(why, n, "last line '%.200s'", last);
     free(txt);
@@ -547,12 +554,12 @@ static void test_bench(void)
                          "--bw-bytes", "16000000", "--bw-passes", "1",  NULL};
     int r = run_zeval(dec, out, err, sizeof err);
     CK(r == 0, "bench decode exit %d: %s", r, err);
-    CK(r || measurement_line(out, why, sizeof why), "decode: %s", why);
+    CK(r || measurement_line(out, 0, why, sizeof why), "decode: %s", why);
     const char *pre[] = {"bench", "prefill", "--model", dir, "--context", "16",
                          "--bw-bytes", "16000000", "--bw-passes", "1", NULL};
     r = run_zeval(pre, out, err, sizeof err);
     CK(r == 0, "bench prefill exit %d: %s", r, err);
-    CK(r || measurement_line(out, why, sizeof why), "prefill: %s", why);
+    CK(r || measurement_line(out, 1, why, sizeof why), "prefill: %s", why);
     const char *bad[] = {"bench", "sideways", "--model", dir, NULL};
     r = run_zeval(bad, NULL, err, sizeof err);
     CK(r == 2, "unknown mode exit %d", r);

@@ -295,6 +295,37 @@ static void check_cli_bad(const char *value, const char *why)
     ck_end();
 }
 
+/* --threads on the command line: any count gives the same bytes; a bad
+ * count is refused with a message naming the option. */
+static void check_cli_threads(void)
+{
+    const char *tmp = ck_tmpdir();
+    char out1[512], out2[512], err[4096];
+    snprintf(out1, sizeof out1, "%s/t1.bin", tmp);
+    snprintf(out2, sizeof out2, "%s/t3.bin", tmp);
+    ck_begin("cli: zeval logits --threads 1 and --threads 3 write identical logits; 0 is refused");
+    char *a1[] = {(char *)ck_zeval(), "logits", "--model", (char *)gdir, "--ids", "5,9,2,7,1,3",
+                  "--mode", "prefill", "--threads", "1", "--out", out1, NULL};
+    char *a3[] = {(char *)ck_zeval(), "logits", "--model", (char *)gdir, "--ids", "5,9,2,7,1,3",
+                  "--mode", "prefill", "--threads", "3", "--out", out2, NULL};
+    char *a0[] = {(char *)ck_zeval(), "logits", "--model", (char *)gdir, "--ids", "5,9,2",
+                  "--threads", "0", NULL};
+    int r1 = ck_run(a1, NULL, err, sizeof err);
+    CK(r1 == 0, "--threads 1: exit %d: %s", r1, err);
+    int r3 = ck_run(a3, NULL, err, sizeof err);
+    CK(r3 == 0, "--threads 3: exit %d: %s", r3, err);
+    size_t l1 = 0, l3 = 0;
+    char *b1 = ck_slurp(out1, &l1), *b3 = ck_slurp(out2, &l3);
+    CK(b1 && b3 && l1 > 0 && l1 == l3 && memcmp(b1, b3, l1) == 0,
+       "outputs differ (%zu vs %zu bytes)", l1, l3);
+    free(b1);
+    free(b3);
+    int r0 = ck_run(a0, NULL, err, sizeof err);
+    CK(r0 == 2 && strstr(err, "--threads"), "--threads 0: exit %d: %s", r0, err);
+    ck_end();
+    ck_rmtree(tmp);
+}
+
 int main(void)
 {
     static char dirbuf[4000];
@@ -338,6 +369,7 @@ int main(void)
         check_cli(name);
     }
     check_cli_bad("sse9", "unknown path");
+    check_cli_threads();
     kn_force(def, err, sizeof err);
 
     eng_model_free(mf);
