@@ -297,7 +297,7 @@ typedef struct {
 
 /* Task i of n: (row, head) units [units*i/n, units*(i+1)/n), each a fixed
  * sequence: scores (kn_dot), max, exp, sum, then the values weighted in
- * cache order (kn_axpy), written over the row's query. */
+ * cache order (kn_wsum), written over the row's query. */
 static void att_task(void *arg, int i, int n)
 {
     const att_job *j = arg;
@@ -326,9 +326,9 @@ static void att_task(void *arg, int i, int n)
             sum += e;
         }
         float inv = 1.0f / sum;
-        memset(o, 0, (size_t)d * sizeof(float));
         for (int tau = 0; tau <= p; tau++)
-            kn_axpy(o, scores[tau] * inv, Vc + (size_t)tau * kvw + (size_t)g * d, d);
+            scores[tau] *= inv;
+        kn_wsum(o, scores, Vc + (size_t)g * d, (size_t)kvw, p + 1, d);
         memcpy(qh, o, (size_t)d * sizeof(float)); /* the query is no longer needed */
     }
 }

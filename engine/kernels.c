@@ -151,6 +151,12 @@ static void axpy_scalar(float *y, float a, const float *x, int n)
     for (int i = 0; i < n; i++)
         y[i] += a * x[i];
 }
+static void wsum_scalar(float *o, const float *w, const float *v, size_t ldv, int n, int d)
+{
+    memset(o, 0, (size_t)d * sizeof(float));
+    for (int t = 0; t < n; t++)
+        axpy_scalar(o, w[t], v + (size_t)t * ldv, d);
+}
 #define YROW(t) (yrows ? yrows[t] : y + (size_t)(t) * ldy)
 
 static void rows_scalar(float *y, size_t ldy, float *const *yrows, const float *x, size_t ldx,
@@ -352,6 +358,31 @@ static T5 void axpy_avx512(float *y, float a, const float *x, int n)
         __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
         _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i),
                                                         _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+/* o = sum over t of w[t] * v[t] in t order, 128 columns at a time held in
+ * registers (the same fused sequence as repeated axpy_avx512). */
+static T5 void wsum_avx512(float *o, const float *w, const float *v, size_t ldv, int n, int d)
+{
+    int j = 0;
+    for (; j + 128 <= d; j += 128) {
+        __m512 a[8];
+        for (int q = 0; q < 8; q++)
+            a[q] = _mm512_setzero_ps();
+        for (int t = 0; t < n; t++) {
+            __m512 wt = _mm512_set1_ps(w[t]);
+            const float *vt = v + (size_t)t * ldv + j;
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; q++)
+                a[q] = _mm512_fmadd_ps(wt, _mm512_loadu_ps(vt + 16 * q), a[q]);
+        }
+        for (int q = 0; q < 8; q++)
+            _mm512_storeu_ps(o + j + 16 * q, a[q]);
+    }
+    if (j < d) {
+        memset(o + j, 0, (size_t)(d - j) * sizeof(float));
+        for (int t = 0; t < n; t++)
+            axpy_avx512(o + j, w[t], v + (size_t)t * ldv + j, d - j);
     }
 }
 static T5 float dot_avx512(const float *a, const float *b, int n)
@@ -663,6 +694,23 @@ void kn_axpy(float *y, float a, const float *x, int n)
     }
 #endif
     axpy_scalar(y, a, x, n);
+}
+
+void kn_wsum(float *o, const float *w, const float *v, size_t ldv, int n, int d)
+{
+#if KN_X86
+    if (cur == KN_AVX512) {
+        wsum_avx512(o, w, v, ldv, n, d);
+        return;
+    }
+    if (cur == KN_AVX2) {
+        memset(o, 0, (size_t)d * sizeof(float));
+        for (int t = 0; t < n; t++)
+            axpy_avx2(o, w[t], v + (size_t)t * ldv, d);
+        return;
+    }
+#endif
+    wsum_scalar(o, w, v, ldv, n, d);
 }
 
 void kn_matmul_rows(float *y, size_t ldy, float *const *yrows, const float *x, size_t ldx, int T,

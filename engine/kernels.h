@@ -47,6 +47,10 @@ float kn_dot(const float *a, const float *b, int n);
  * own, so the order of a sum built by repeated calls is the call order). */
 void kn_axpy(float *y, float a, const float *x, int n);
 
+/* o[j] = sum over t < n of w[t] * v[t*ldv + j], for j < d, summed in t
+ * order: bit-identical to zeroing o and calling kn_axpy for t = 0, 1, ... */
+void kn_wsum(float *o, const float *w, const float *v, size_t ldv, int n, int d);
+
 /*
  * Activations for kn_matmul_rows with weights w, laid out for the current
  * path.  kn_xprep_floats(w, T) is the size of the buffer kn_xprep needs (0

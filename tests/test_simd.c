@@ -281,6 +281,35 @@ static void check_kernel_tails(const char *path)
     ck_end();
 }
 
+/* kn_wsum must equal zeroing and repeated kn_axpy bit for bit (attention
+ * relies on it), for widths that hit the 128-column blocks and the tails. */
+static void check_wsum(const char *path)
+{
+    ck_begin("[%s] kn_wsum == repeated kn_axpy, d = 1..300, n = 1..9", path);
+    enum { NMAX = 9, DMAX = 300, LD = 311 };
+    static float v[NMAX * LD], w[NMAX], o1[DMAX], o2[DMAX];
+    unsigned s = 777;
+    for (int i = 0; i < NMAX * LD; i++) {
+        s = s * 1103515245u + 12345u;
+        v[i] = (float)((int)(s >> 16) % 2001 - 1000) / 300.0f;
+    }
+    for (int t = 0; t < NMAX; t++)
+        w[t] = 1.0f / (float)(t + 3);
+    int bad = 0;
+    for (int d = 1; d <= DMAX && !bad; d++)
+        for (int n = 1; n <= NMAX && !bad; n++) {
+            kn_wsum(o1, w, v, LD, n, d);
+            memset(o2, 0, sizeof o2);
+            for (int t = 0; t < n; t++)
+                kn_axpy(o2, w[t], v + (size_t)t * LD, d);
+            if (memcmp(o1, o2, (size_t)d * sizeof(float))) {
+                CK(0, "d=%d n=%d differ", d, n);
+                bad = 1;
+            }
+        }
+    ck_end();
+}
+
 static void check_cli_bad(const char *value, const char *why)
 {
     char err[4096];
@@ -364,6 +393,7 @@ int main(void)
         if (!ck_end())
             continue;
         check_kernel_tails(name);
+        check_wsum(name);
         check_golden(name);
         check_batch_threads(name);
         check_cli(name);
