@@ -404,7 +404,7 @@ static T5 float dot_avx512(const float *a, const float *b, int n)
  * this same sequence, so T, the tile shape and the row split never matter.
  */
 static T5I void ker16(const void *w, int bf, size_t ldw, const float *xp, size_t ldx, int K,
-                      int MR, int NT, float *out)
+                      int MR, int NT, float *out, const char *pf)
 {
     __m512 acc[4][6];
     const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
@@ -420,6 +420,14 @@ static T5I void ker16(const void *w, int bf, size_t ldw, const float *xp, size_t
     int k = 0;
     for (; k + 32 <= K; k += 32) {
         __m512 wv[4];
+        if (pf)
+#pragma GCC unroll 4
+            for (int r = 0; r < MR; r++) {
+                const char *q = pf + ((size_t)r * ldw + (size_t)k) * esz;
+                _mm_prefetch(q, _MM_HINT_T1);
+                if (!bf)
+                    _mm_prefetch(q + 64, _MM_HINT_T1);
+            }
 #pragma GCC unroll 4
         for (int r = 0; r < MR; r++) {
             const char *wr = (const char *)w + ((size_t)r * ldw + (size_t)k) * esz;
@@ -485,14 +493,14 @@ static T5I void ker16(const void *w, int bf, size_t ldw, const float *xp, size_t
 }
 #define KER16(MR, NT)                                                                         \
     static T5 void ker16_bf_##MR##x##NT(const void *w, size_t ldw, const float *xp, size_t ldx, \
-                                          int K, float *out)                                  \
+                                          int K, float *out, const char *pf)                  \
     {                                                                                         \
-        ker16(w, 1, ldw, xp, ldx, K, MR, NT, out);                                            \
+        ker16(w, 1, ldw, xp, ldx, K, MR, NT, out, pf);                                        \
     }                                                                                         \
     static T5 void ker16_f_##MR##x##NT(const void *w, size_t ldw, const float *xp, size_t ldx,  \
-                                         int K, float *out)                                   \
+                                         int K, float *out, const char *pf)                   \
     {                                                                                         \
-        ker16(w, 0, ldw, xp, ldx, K, MR, NT, out);                                            \
+        ker16(w, 0, ldw, xp, ldx, K, MR, NT, out, pf);                                        \
     }
 KER16(4, 6)
 KER16(4, 5)
@@ -506,7 +514,8 @@ KER16(1, 3)
 KER16(1, 2)
 KER16(1, 1)
 #undef KER16
-typedef void (*ker16_fn)(const void *, size_t, const float *, size_t, int, float *);
+typedef void (*ker16_fn)(const void *, size_t, const float *, size_t, int, float *,
+                         const char *);
 
 /* Activation rows go in blocks of 48 (48 x 8 KB stays in L2).  Within a
  * block, groups of 4 weight rows take the activations 6 at a time, then
@@ -534,8 +543,10 @@ static T5 void rows_avx512(float *y, size_t ldy, float *const *yrows, const floa
         for (int o = o0; o < o1;) {
             int mr = o + 4 <= o1 ? 4 : 1;
             const char *wr = (const char *)w->p + (size_t)o * ldw * esz;
-            for (int t = tb; t < tfull; t += 6) {
-                (mr == 4 ? k4[5] : k1[5])(wr, ldw, xp + (size_t)t * ldx, ldx, K, out);
+            /* The first tile of a 4-row group prefetches the next group into L2. */
+            const char *pf = mr == 4 && o + 8 <= o1 ? wr + 4 * ldw * esz : NULL;
+            for (int t = tb; t < tfull; t += 6, pf = NULL) {
+                (mr == 4 ? k4[5] : k1[5])(wr, ldw, xp + (size_t)t * ldx, ldx, K, out, pf);
                 for (int r = 0; r < mr; r++) {
                     float b = bias ? bias[o + r] : 0.0f;
                     for (int j = 0; j < 6; j++)
@@ -543,7 +554,7 @@ static T5 void rows_avx512(float *y, size_t ldy, float *const *yrows, const floa
                 }
             }
             if (mr == 4 && rem > 1) {
-                k4[rem - 1](wr, ldw, xp + (size_t)tfull * ldx, ldx, K, out);
+                k4[rem - 1](wr, ldw, xp + (size_t)tfull * ldx, ldx, K, out, pf);
                 for (int r = 0; r < 4; r++) {
                     float b = bias ? bias[o + r] : 0.0f;
                     for (int j = 0; j < rem; j++)
@@ -553,7 +564,8 @@ static T5 void rows_avx512(float *y, size_t ldy, float *const *yrows, const floa
                 continue;
             }
             for (int r = 0; rem && r < mr; r++) {
-                k1[rem - 1](wr + (size_t)r * ldw * esz, ldw, xp + (size_t)tfull * ldx, ldx, K, out);
+                k1[rem - 1](wr + (size_t)r * ldw * esz, ldw, xp + (size_t)tfull * ldx, ldx, K, out,
+                            NULL);
                 float b = bias ? bias[o + r] : 0.0f;
                 for (int j = 0; j < rem; j++)
                     YROW(tfull + j)[o + r] = out[j] + b;
