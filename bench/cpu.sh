@@ -44,6 +44,21 @@ fi
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+
+# The peer must be the architecture: check it against the reference goldens
+# first (f32 logits equal to 1e-4, bf16 argmax agreement).
+GOLD=../shared/golden/zaya-tiny
+if [ -n "$PY" ] && [ -d "$GOLD" ]; then
+  echo "== $PY bench/torch_zaya.py check --model $GOLD"
+  if ! "$PY" bench/torch_zaya.py check --model "$GOLD" > "$T/check" 2>&1; then
+    cat "$T/check"
+    echo "bench/cpu.sh: the PyTorch peer does not match the goldens" >&2
+    exit 1
+  fi
+  grep -c '^PASS' "$T/check" | sed 's/$/ golden comparisons passed/'
+  tail -n 1 "$T/check"
+  echo
+fi
 kv() { # kv FILE KEY: the value of KEY= on the last line of FILE
   tail -n 1 "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
@@ -51,6 +66,7 @@ run() { # run NAME CMD...: runs CMD, shows its output, keeps it in $T/NAME
   name=$1; shift
   echo "== $*"
   "$@" 2>&1 | tee "$T/$name" | grep -v -e '^  expert ' -e '^  skip '
+  tail -n 1 "$T/$name" | grep -q 'tok_s=' || { echo "bench/cpu.sh: failed: $*" >&2; exit 1; }
   echo
 }
 

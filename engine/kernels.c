@@ -6,16 +6,18 @@
  * build stays generic x86-64; they only run after __builtin_cpu_supports
  * said yes.  Each path's reduction for one output element:
  *   scalar  8 interleaved partial sums (mul then add), then a fixed tree
- *   avx2    4 x 8-lane FMA accumulators over 32-element blocks, leftover
- *           8-blocks and a zero-padded tail into accumulators 0,1,2,3 in
- *           turn, then (a0+a1)+(a2+a3) and a fixed horizontal tree
- *   avx512  dot products (kn_dot) as avx2 with 4 x 16 lanes over
- *           64-element blocks; matrix products with one 16-lane
- *           accumulator per element over 32-element blocks of activations
- *           laid out by kn_xprep (see ker16), then the fixed horizontal tree
- * A tile of NT activation rows shares each widened weight vector, but each
- * row keeps its own accumulators and runs the very same sequence of
- * operations as when it is alone, so T and the row split never matter.
+ *   avx2    dot products (kn_dot): 4 x 8-lane FMA accumulators over
+ *           32-element blocks, leftover 8-blocks and a zero-padded tail
+ *           into accumulators 0,1,2,3 in turn, then (a0+a1)+(a2+a3) and a
+ *           fixed horizontal tree; matrix products: one 8-lane accumulator
+ *           per element over 16-element blocks of activations laid out by
+ *           kn_xprep (see ker8), then the fixed horizontal tree
+ *   avx512  the same with 16 lanes: kn_dot over 64-element blocks, matrix
+ *           products over 32-element blocks (see ker16)
+ * A matrix-product tile of MR weight rows x NT activation rows shares its
+ * loads, but every element keeps its own accumulator and runs the very
+ * same sequence of operations as when it is alone, so T, the tile shape
+ * and the row split never matter (rows_tiled).
  */
 #include "kernels.h"
 #include "util.h"
@@ -269,27 +271,177 @@ static T2 float dot_avx2(const float *a, const float *b, int n)
     return r;
 }
 
-static T2 void rows_avx2(float *y, size_t ldy, float *const *yrows, const float *x, size_t ldx,
-                         int T, const eng_mat *w, const float *bias, int o0, int o1)
+/*
+ * The AVX2 matrix product, as the AVX-512 one (see ker16) with 8 lanes:
+ * activations laid out by kn_xprep in 16-blocks (for bf16 weights the 8
+ * even then the 8 odd elements), one 8-lane accumulator per element, tiles
+ * of up to 4 weight rows x 3 activation rows (12 accumulators + 4 weights
+ * fill the 16 registers).
+ */
+static T2I void ker8(const void *w, int bf, size_t ldw, const float *xp, size_t ldx, int K,
+                     int MR, int NT, float *out, const char *pf)
 {
-    int n = w->cols, bf = w->dt == ST_BF16;
+    __m256 acc[4][3];
+    const __m256i hi = _mm256_set1_epi32((int)0xFFFF0000u);
     size_t esz = bf ? 2 : 4;
-    for (int o = o0; o < o1; o++) {
-        const void *wr = (const char *)w->p + (size_t)o * (size_t)n * esz;
-        float b = bias ? bias[o] : 0.0f, r[3];
-        int t = 0;
-        for (; t + 3 <= T; t += 3) {
-            tile8(wr, bf, x + (size_t)t * ldx, ldx, n, 3, r);
-            for (int j = 0; j < 3; j++)
-                YROW(t + j)[o] = r[j] + b;
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int t = 0; t < NT; t++)
+            acc[r][t] = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m256 wv[4];
+        if (pf)
+#pragma GCC unroll 4
+            for (int r = 0; r < MR; r++)
+                _mm_prefetch(pf + ((size_t)r * ldw + (size_t)k) * esz, _MM_HINT_T1);
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++) {
+            const char *wr = (const char *)w + ((size_t)r * ldw + (size_t)k) * esz;
+            wv[r] = bf ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)wr), 16))
+                       : _mm256_loadu_ps((const float *)wr);
         }
-        for (; t < T; t++) {
-            tile8(wr, bf, x + (size_t)t * ldx, ldx, n, 1, r);
-            YROW(t)[o] = r[0] + b;
+#pragma GCC unroll 3
+        for (int t = 0; t < NT; t++) {
+            __m256 xe = _mm256_loadu_ps(xp + (size_t)t * ldx + k);
+#pragma GCC unroll 4
+            for (int r = 0; r < MR; r++)
+                acc[r][t] = _mm256_fmadd_ps(wv[r], xe, acc[r][t]);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++) {
+            const char *wr = (const char *)w + ((size_t)r * ldw + (size_t)k) * esz;
+            wv[r] = bf ? _mm256_castsi256_ps(_mm256_and_si256(_mm256_loadu_si256((const __m256i *)wr), hi))
+                       : _mm256_loadu_ps((const float *)wr + 8);
+        }
+#pragma GCC unroll 3
+        for (int t = 0; t < NT; t++) {
+            __m256 xo = _mm256_loadu_ps(xp + (size_t)t * ldx + k + 8);
+#pragma GCC unroll 4
+            for (int r = 0; r < MR; r++)
+                acc[r][t] = _mm256_fmadd_ps(wv[r], xo, acc[r][t]);
+        }
+    }
+    if (k < K) { /* last partial block: weights copied zero-padded */
+        int rem = K - k;
+        __m256 we[4], wo[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++) {
+            const char *wr = (const char *)w + ((size_t)r * ldw + (size_t)k) * esz;
+            if (bf) {
+                uint16_t tmp[16] = {0};
+                memcpy(tmp, wr, (size_t)rem * 2);
+                __m256i v = _mm256_loadu_si256((const __m256i *)tmp);
+                we[r] = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+                wo[r] = _mm256_castsi256_ps(_mm256_and_si256(v, hi));
+            } else {
+                float tmp[16] = {0};
+                memcpy(tmp, wr, (size_t)rem * 4);
+                we[r] = _mm256_loadu_ps(tmp);
+                wo[r] = _mm256_loadu_ps(tmp + 8);
+            }
+        }
+#pragma GCC unroll 3
+        for (int t = 0; t < NT; t++) {
+            __m256 xe = _mm256_loadu_ps(xp + (size_t)t * ldx + k);
+            __m256 xo = _mm256_loadu_ps(xp + (size_t)t * ldx + k + 8);
+#pragma GCC unroll 4
+            for (int r = 0; r < MR; r++) {
+                acc[r][t] = _mm256_fmadd_ps(we[r], xe, acc[r][t]);
+                acc[r][t] = _mm256_fmadd_ps(wo[r], xo, acc[r][t]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int t = 0; t < NT; t++)
+            out[r * NT + t] = hsum8(acc[r][t]);
+}
+#define KER8(MR, NT)                                                                          \
+    static T2 void ker8_bf_##MR##x##NT(const void *w, size_t ldw, const float *xp, size_t ldx,  \
+                                         int K, float *out, const char *pf)                   \
+    {                                                                                         \
+        ker8(w, 1, ldw, xp, ldx, K, MR, NT, out, pf);                                         \
+    }                                                                                         \
+    static T2 void ker8_f_##MR##x##NT(const void *w, size_t ldw, const float *xp, size_t ldx,   \
+                                        int K, float *out, const char *pf)                    \
+    {                                                                                         \
+        ker8(w, 0, ldw, xp, ldx, K, MR, NT, out, pf);                                         \
+    }
+KER8(4, 3)
+KER8(4, 2)
+KER8(1, 3)
+KER8(1, 2)
+KER8(1, 1)
+#undef KER8
+#endif /* KN_X86 */
+
+/* ------------------------------------------------------------ tiled rows */
+/* A kernel computing a tile of MR weight rows x NT activation rows into
+ * out[r*NT + t]; pf, when non-NULL, is the next row group to prefetch. */
+typedef void (*tile_fn)(const void *w, size_t ldw, const float *xp, size_t ldx, int K,
+                        float *out, const char *pf);
+/* One path's kernels: k1[n-1] is 1 x n, k4[n-1] is 4 x n (k4[0] unused);
+ * nt is the widest tile. */
+typedef struct {
+    tile_fn k1[6], k4[6];
+    int nt;
+} tile_set;
+
+/* Activation rows go in blocks of 48 (48 x 8 KB stays in L2).  Within a
+ * block, groups of 4 weight rows take the activations nt at a time, then
+ * the last 2..nt-1 together; a last single activation (all of a decode
+ * step) goes one weight row at a time, so that the weights stream through
+ * memory in order.  Every element is computed by its kernel in the same
+ * sequence whatever the tile, so the split never matters. */
+static void rows_tiled(const tile_set *ks, float *y, size_t ldy, float *const *yrows,
+                       const float *xp, size_t ldx, int T, const eng_mat *w, const float *bias,
+                       int o0, int o1)
+{
+    enum { TB = 48 };
+    int K = w->cols, nt = ks->nt;
+    size_t esz = w->dt == ST_BF16 ? 2 : 4, ldw = (size_t)K;
+    float out[24];
+    for (int tb = 0; tb < T; tb += TB) {
+        int te = tb + TB < T ? tb + TB : T, tfull = tb + (te - tb) / nt * nt, rem = te - tfull;
+        for (int o = o0; o < o1;) {
+            int mr = o + 4 <= o1 ? 4 : 1;
+            const char *wr = (const char *)w->p + (size_t)o * ldw * esz;
+            /* The first tile of a 4-row group prefetches the next group into L2. */
+            const char *pf = mr == 4 && o + 8 <= o1 ? wr + 4 * ldw * esz : NULL;
+            for (int t = tb; t < tfull; t += nt, pf = NULL) {
+                (mr == 4 ? ks->k4 : ks->k1)[nt - 1](wr, ldw, xp + (size_t)t * ldx, ldx, K, out, pf);
+                for (int r = 0; r < mr; r++) {
+                    float b = bias ? bias[o + r] : 0.0f;
+                    for (int j = 0; j < nt; j++)
+                        YROW(t + j)[o + r] = out[r * nt + j] + b;
+                }
+            }
+            if (mr == 4 && rem > 1) {
+                ks->k4[rem - 1](wr, ldw, xp + (size_t)tfull * ldx, ldx, K, out, pf);
+                for (int r = 0; r < 4; r++) {
+                    float b = bias ? bias[o + r] : 0.0f;
+                    for (int j = 0; j < rem; j++)
+                        YROW(tfull + j)[o + r] = out[r * rem + j] + b;
+                }
+                o += mr;
+                continue;
+            }
+            for (int r = 0; rem && r < mr; r++) {
+                ks->k1[rem - 1](wr + (size_t)r * ldw * esz, ldw, xp + (size_t)tfull * ldx, ldx, K,
+                                out, NULL);
+                float b = bias ? bias[o + r] : 0.0f;
+                for (int j = 0; j < rem; j++)
+                    YROW(tfull + j)[o + r] = out[j] + b;
+            }
+            o += mr;
         }
     }
 }
 
+#if KN_X86
 /* ----------------------------------------------------------------- avx512 */
 
 #define T5 __attribute__((target("avx512f,avx512bw")))
@@ -514,66 +666,17 @@ KER16(1, 3)
 KER16(1, 2)
 KER16(1, 1)
 #undef KER16
-typedef void (*ker16_fn)(const void *, size_t, const float *, size_t, int, float *,
-                         const char *);
 
-/* Activation rows go in blocks of 48 (48 x 8 KB stays in L2).  Within a
- * block, groups of 4 weight rows take the activations 6 at a time, then
- * the last 2..5 together; a last single activation (all of a decode step)
- * goes one weight row at a time, so that the weights stream through
- * memory in order. */
-static T5 void rows_avx512(float *y, size_t ldy, float *const *yrows, const float *xp, size_t ldx,
-                           int T, const eng_mat *w, const float *bias, int o0, int o1)
-{
-    enum { TB = 48 };
-    static const ker16_fn kbf[6] = {ker16_bf_1x1, ker16_bf_1x2, ker16_bf_1x3,
-                                    ker16_bf_1x4, ker16_bf_1x5, ker16_bf_1x6};
-    static const ker16_fn kf[6] = {ker16_f_1x1, ker16_f_1x2, ker16_f_1x3,
-                                   ker16_f_1x4, ker16_f_1x5, ker16_f_1x6};
-    static const ker16_fn k4bf[6] = {NULL, ker16_bf_4x2, ker16_bf_4x3,
-                                     ker16_bf_4x4, ker16_bf_4x5, ker16_bf_4x6};
-    static const ker16_fn k4f[6] = {NULL, ker16_f_4x2, ker16_f_4x3,
-                                    ker16_f_4x4, ker16_f_4x5, ker16_f_4x6};
-    int K = w->cols, bf = w->dt == ST_BF16;
-    size_t esz = bf ? 2 : 4, ldw = (size_t)K;
-    const ker16_fn *k1 = bf ? kbf : kf, *k4 = bf ? k4bf : k4f;
-    float out[24];
-    for (int tb = 0; tb < T; tb += TB) {
-        int te = tb + TB < T ? tb + TB : T, tfull = tb + (te - tb) / 6 * 6, rem = te - tfull;
-        for (int o = o0; o < o1;) {
-            int mr = o + 4 <= o1 ? 4 : 1;
-            const char *wr = (const char *)w->p + (size_t)o * ldw * esz;
-            /* The first tile of a 4-row group prefetches the next group into L2. */
-            const char *pf = mr == 4 && o + 8 <= o1 ? wr + 4 * ldw * esz : NULL;
-            for (int t = tb; t < tfull; t += 6, pf = NULL) {
-                (mr == 4 ? k4[5] : k1[5])(wr, ldw, xp + (size_t)t * ldx, ldx, K, out, pf);
-                for (int r = 0; r < mr; r++) {
-                    float b = bias ? bias[o + r] : 0.0f;
-                    for (int j = 0; j < 6; j++)
-                        YROW(t + j)[o + r] = out[r * 6 + j] + b;
-                }
-            }
-            if (mr == 4 && rem > 1) {
-                k4[rem - 1](wr, ldw, xp + (size_t)tfull * ldx, ldx, K, out, pf);
-                for (int r = 0; r < 4; r++) {
-                    float b = bias ? bias[o + r] : 0.0f;
-                    for (int j = 0; j < rem; j++)
-                        YROW(tfull + j)[o + r] = out[r * rem + j] + b;
-                }
-                o += mr;
-                continue;
-            }
-            for (int r = 0; rem && r < mr; r++) {
-                k1[rem - 1](wr + (size_t)r * ldw * esz, ldw, xp + (size_t)tfull * ldx, ldx, K, out,
-                            NULL);
-                float b = bias ? bias[o + r] : 0.0f;
-                for (int j = 0; j < rem; j++)
-                    YROW(tfull + j)[o + r] = out[j] + b;
-            }
-            o += mr;
-        }
-    }
-}
+static const tile_set tiles512_bf = {
+    {ker16_bf_1x1, ker16_bf_1x2, ker16_bf_1x3, ker16_bf_1x4, ker16_bf_1x5, ker16_bf_1x6},
+    {NULL, ker16_bf_4x2, ker16_bf_4x3, ker16_bf_4x4, ker16_bf_4x5, ker16_bf_4x6}, 6};
+static const tile_set tiles512_f = {
+    {ker16_f_1x1, ker16_f_1x2, ker16_f_1x3, ker16_f_1x4, ker16_f_1x5, ker16_f_1x6},
+    {NULL, ker16_f_4x2, ker16_f_4x3, ker16_f_4x4, ker16_f_4x5, ker16_f_4x6}, 6};
+static const tile_set tiles256_bf = {
+    {ker8_bf_1x1, ker8_bf_1x2, ker8_bf_1x3}, {NULL, ker8_bf_4x2, ker8_bf_4x3}, 3};
+static const tile_set tiles256_f = {
+    {ker8_f_1x1, ker8_f_1x2, ker8_f_1x3}, {NULL, ker8_f_4x2, ker8_f_4x3}, 3};
 #endif /* KN_X86 */
 
 /* ------------------------------------------------------------- FMA peak */
@@ -645,7 +748,7 @@ double kn_fma_burn(long iters, const char **isa)
 /* ---------------------------------------------------------------- dispatch */
 static int xprep_needed(const eng_mat *w)
 {
-    return cur == KN_AVX512 && (w->dt == ST_F32 || w->dt == ST_BF16);
+    return (cur == KN_AVX512 || cur == KN_AVX2) && (w->dt == ST_F32 || w->dt == ST_BF16);
 }
 
 static size_t xprep_ld(const eng_mat *w)
@@ -671,10 +774,13 @@ const float *kn_xprep(float *buf, const float *x, size_t *ldx, int T, const eng_
             memset(dst + K, 0, (ld - K) * sizeof(float));
             continue;
         }
-        for (size_t k = 0; k < ld; k += 32)
-            for (size_t l = 0; l < 16; l++) {
+        /* bf16: each block of 2h (32 for AVX-512, 16 for AVX2) as its h even
+         * then its h odd elements. */
+        size_t h = cur == KN_AVX512 ? 16 : 8;
+        for (size_t k = 0; k < ld; k += 2 * h)
+            for (size_t l = 0; l < h; l++) {
                 dst[k + l] = k + 2 * l < K ? src[k + 2 * l] : 0.0f;
-                dst[k + 16 + l] = k + 2 * l + 1 < K ? src[k + 2 * l + 1] : 0.0f;
+                dst[k + h + l] = k + 2 * l + 1 < K ? src[k + 2 * l + 1] : 0.0f;
             }
     }
     *ldx = ld;
@@ -730,12 +836,13 @@ void kn_matmul_rows(float *y, size_t ldy, float *const *yrows, const float *x, s
 {
 #if KN_X86
     if (w->dt == ST_F32 || w->dt == ST_BF16) {
+        int bf = w->dt == ST_BF16;
         if (cur == KN_AVX512) {
-            rows_avx512(y, ldy, yrows, x, ldx, T, w, bias, o0, o1);
+            rows_tiled(bf ? &tiles512_bf : &tiles512_f, y, ldy, yrows, x, ldx, T, w, bias, o0, o1);
             return;
         }
         if (cur == KN_AVX2) {
-            rows_avx2(y, ldy, yrows, x, ldx, T, w, bias, o0, o1);
+            rows_tiled(bf ? &tiles256_bf : &tiles256_f, y, ldy, yrows, x, ldx, T, w, bias, o0, o1);
             return;
         }
     }
