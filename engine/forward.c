@@ -133,8 +133,10 @@ typedef struct scratch {
     float *xpk;                                   /* kn_xprep's layout */
     float *xcat;                                  /* grouped-conv inputs */
     const eng_seq **rowseq;                       /* attention: each row's */
-    int *rowpos;                                  /* sequence and position */
-    int maxctx;
+    int *rowpos;                                  /* sequence and position, */
+    int *chr0;                                    /* each chunk's first row */
+    int maxctx, maxn;
+    int conv_tasks;                               /* frame buffers uext/mbuf */
     void *blk;
 } scratch;
 
@@ -226,29 +228,23 @@ static void merge(float *res, const float *y, const float *hs, const float *hb, 
         res[i] = (res[i] + rb[i]) * rs[i] + (y[i] + hb[i]) * hs[i];
 }
 
-/* Rotate-half RoPE on the first rot dims of v at position p. */
-static void rope(float *v, int rot, const float *inv_freq, int p)
-{
-    int half = rot / 2;
-    for (int i = 0; i < half; i++) {
-        float a = (float)p * inv_freq[i];
-        float cs = cosf(a), sn = sinf(a);
-        float x0 = v[i], x1 = v[i + half];
-        v[i] = x0 * cs - x1 * sn;
-        v[i + half] = x1 * cs + x0 * sn;
-    }
-}
-
 /* ---------------------------------------------------------------- scratch */
 
 
-static int scratch_alloc(scratch *s, const eng_model *m, int T, int maxn, int maxctx)
+static int scratch_alloc(scratch *s, const eng_model *m, int T, int nch, int maxn, int maxctx)
 {
     const eng_config *c = &m->cfg;
     size_t H = (size_t)c->hidden, C = (size_t)eng_cfg_conv_channels(c);
     size_t kvw = (size_t)c->nk * (size_t)c->head_dim, qw = (size_t)c->nq * (size_t)c->head_dim;
     size_t R = (size_t)c->router, S = (size_t)eng_cfg_slots(c), I = (size_t)c->inter;
     size_t nh = (size_t)(c->cca_k0 + c->cca_k1 - 2), t = (size_t)T;
+    /* Chunks convolve in parallel, each task with its own frame buffers,
+     * when they are short (decode steps); one task otherwise. */
+    int ctasks = maxn <= 64 ? (nch < pool_threads() ? nch : pool_threads()) : 1;
+    if (ctasks > 16)
+        ctasks = 16;
+    if (ctasks < 1)
+        ctasks = 1;
     size_t maxcols = H;
     if (qw > maxcols) maxcols = qw;
     if (I > maxcols) maxcols = I;
@@ -259,7 +255,8 @@ static int scratch_alloc(scratch *s, const eng_model *m, int T, int maxn, int ma
         {&s->res, t * H}, {&s->xn, t * H}, {&s->y, t * H}, {&s->rowbuf, maxcols},
         {&s->u, t * C}, {&s->q0, t * qw}, {&s->k0, t * kvw}, {&s->obuf, (size_t)ATT_TASKS * (size_t)c->head_dim}, {&s->xprev, t * H}, {&s->vc, t * kvw / 2},
         {&s->vd, t * kvw / 2}, {&s->att, t * qw},
-        {&s->uext, (nh + (size_t)maxn) * C}, {&s->mbuf, (nh + (size_t)maxn) * C},
+        {&s->uext, (size_t)ctasks * (nh + (size_t)maxn) * C},
+        {&s->mbuf, (size_t)ctasks * (nh + (size_t)maxn) * C},
         {&s->z, t * C}, {&s->scores, (size_t)ATT_TASKS * (size_t)maxctx},
         {&s->xcat, t * C * (size_t)c->cca_k1},
         {&s->r, t * R}, {&s->eda, t * R}, {&s->rho, t * R}, {&s->h1, t * R}, {&s->h2, t * R},
@@ -270,7 +267,7 @@ static int scratch_alloc(scratch *s, const eng_model *m, int T, int maxn, int ma
     size_t nf = sizeof f / sizeof f[0], total = 0;
     for (size_t i = 0; i < nf; i++)
         total += (f[i].n + 15) & ~(size_t)15;
-    size_t ints = 3 * t + 16;
+    size_t ints = 4 * t + 17;
     s->blk = malloc(total * sizeof(float) + t * sizeof(eng_seq *) + ints * sizeof(int));
     if (!s->blk)
         return -1;
@@ -283,7 +280,10 @@ static int scratch_alloc(scratch *s, const eng_model *m, int T, int maxn, int ma
     s->expert = (int *)(void *)(s->rowseq + t);
     s->order = s->expert + t;
     s->rowpos = s->order + t;
+    s->chr0 = s->rowpos + t;
     s->maxctx = maxctx;
+    s->maxn = maxn;
+    s->conv_tasks = ctasks;
     return 0;
 }
 
@@ -291,9 +291,129 @@ static int scratch_alloc(scratch *s, const eng_model *m, int T, int maxn, int ma
 
 typedef struct {
     const eng_model *m;
-    int a_idx, T;
+    int n, a_idx, T;
+    eng_chunk *ch;
+    int nch;
     scratch *sc;
 } att_job;
+
+/* Task i of n: chunks [nch*i/n, nch*(i+1)/n), each with its own frame
+ * buffers (region i): stage 1 of the convolutions (depthwise) over the
+ * chunk's conv window, gathering for every row the K1 frames each group's
+ * filter reads, xcat[g][row] = [m_t[g], .., m_{t+K1-1}[g]]; then the new
+ * conv window and delayed input of the sequence. */
+static void conv_task(void *arg, int i, int ntasks)
+{
+    const att_job *j = arg;
+    const eng_config *c = &j->m->cfg;
+    const eng_sublayer *L = &j->m->sub[j->n];
+    scratch *sc = j->sc;
+    int H = c->hidden, d = c->head_dim, C = eng_cfg_conv_channels(c), T = j->T;
+    int K0 = c->cca_k0, K1 = c->cca_k1, nh = K0 + K1 - 2, ngrp = C / d, kd = K1 * d;
+    size_t frames = (size_t)(nh + sc->maxn) * (size_t)C;
+    float *uext = sc->uext + (size_t)i * frames, *mbuf = sc->mbuf + (size_t)i * frames;
+    int k0 = (int)((long long)j->nch * i / ntasks), k1 = (int)((long long)j->nch * (i + 1) / ntasks);
+    for (int k = k0; k < k1; k++) {
+        eng_seq *s = j->ch[k].seq;
+        int cn = j->ch[k].n, r0 = sc->chr0[k];
+        float *U = s->U + (size_t)j->a_idx * (size_t)nh * (size_t)C;
+        /* Frames: nh history frames, then this chunk's rows. */
+        memcpy(uext, U, (size_t)nh * (size_t)C * sizeof(float));
+        memcpy(uext + (size_t)nh * C, sc->u + (size_t)r0 * C, (size_t)cn * (size_t)C * sizeof(float));
+        /* Stage 1, depthwise: m frames f = 0 .. cn+K1-2 (ext frame f+K0-1). */
+        int nm = cn + K1 - 1;
+        for (int f = 0; f < nm; f++) {
+            float *mo = mbuf + (size_t)f * C;
+            for (int ci = 0; ci < C; ci++) {
+                float acc = L->conv0_b[ci];
+                for (int tap = 0; tap < K0; tap++)
+                    acc += L->conv0_w[ci * K0 + tap] * uext[(size_t)(f + tap) * C + ci];
+                mo[ci] = acc;
+            }
+        }
+        for (int t = 0; t < cn; t++)
+            for (int g = 0; g < ngrp; g++)
+                for (int tap = 0; tap < K1; tap++)
+                    memcpy(sc->xcat + ((size_t)g * T + (size_t)(r0 + t)) * kd + (size_t)tap * d,
+                           mbuf + (size_t)(t + tap) * C + (size_t)g * d, (size_t)d * sizeof(float));
+        /* New conv window: the last nh frames. */
+        memcpy(U, uext + (size_t)cn * C, (size_t)nh * (size_t)C * sizeof(float));
+        memcpy(s->prevx + (size_t)j->a_idx * H, sc->xn + (size_t)(r0 + cn - 1) * H,
+               (size_t)H * sizeof(float));
+    }
+}
+
+/* Rotate-half RoPE on the first rot dims of v, with the cosines and sines
+ * of one position's angles. */
+static void rope_with(float *v, int rot, const float *cs, const float *sn)
+{
+    int half = rot / 2;
+    for (int i = 0; i < half; i++) {
+        float x0 = v[i], x1 = v[i + half];
+        v[i] = x0 * cs[i] - x1 * sn[i];
+        v[i + half] = x1 * cs[i] + x0 * sn[i];
+    }
+}
+
+/* Task i of n: rows [T*i/n, T*(i+1)/n): the queries and keys (mixing with
+ * the pre-conv projections, L2 norms, temperature, rotary) and the values,
+ * written into each row's sequence cache at its position. */
+static void qkv_task(void *arg, int i, int ntasks)
+{
+    const att_job *j = arg;
+    const eng_model *m = j->m;
+    const eng_config *c = &m->cfg;
+    const eng_sublayer *L = &m->sub[j->n];
+    scratch *sc = j->sc;
+    int d = c->head_dim, nq = c->nq, nk = c->nk, G = nq / nk, qw = nq * d, kvw = nk * d;
+    int C = eng_cfg_conv_channels(c), half = c->rot / 2;
+    float sqrtd = sqrtf((float)d), cs[2048], sn[2048]; /* rot/2 <= head_dim/2 <= 2048 */
+    int t0 = (int)((long long)j->T * i / ntasks), t1 = (int)((long long)j->T * (i + 1) / ntasks);
+    for (int row = t0; row < t1; row++) {
+        const eng_seq *s = sc->rowseq[row];
+        int p = sc->rowpos[row];
+        const float *q0 = sc->u + (size_t)row * C, *k0 = q0 + qw;
+        const float *z = sc->z + (size_t)row * C;
+        float *q = sc->att + (size_t)row * qw;
+        float *kk = s->K[j->a_idx] + (size_t)p * kvw, *vv = s->V[j->a_idx] + (size_t)p * kvw;
+        for (int h = 0; h < half; h++) {
+            float a = (float)p * m->inv_freq[h];
+            cs[h] = cosf(a);
+            sn[h] = sinf(a);
+        }
+        for (int g = 0; g < nk; g++) {
+            for (int e = 0; e < d; e++) {
+                float ksum = 0;
+                for (int r = 0; r < G; r++) {
+                    int h = g * G + r;
+                    float mq = (q0[h * d + e] + k0[g * d + e]) * 0.5f;
+                    q[h * d + e] = z[h * d + e] + mq;
+                    ksum += mq;
+                }
+                kk[g * d + e] = z[qw + g * d + e] + ksum / (float)G;
+            }
+        }
+        for (int h = 0; h < nq; h++) {
+            float *qh = q + h * d;
+            float nrm = sqrtf(kn_dot(qh, qh, d));
+            float sc_q = sqrtd / nrm;
+            for (int e = 0; e < d; e++)
+                qh[e] *= sc_q;
+            rope_with(qh, c->rot, cs, sn);
+        }
+        for (int g = 0; g < nk; g++) {
+            float *kh = kk + g * d;
+            float nrm = sqrtf(kn_dot(kh, kh, d));
+            float sc_k = sqrtd / nrm * L->temp[g];
+            for (int e = 0; e < d; e++)
+                kh[e] *= sc_k;
+            rope_with(kh, c->rot, cs, sn);
+        }
+        /* v = [vc; vd] split per KV head */
+        memcpy(vv, sc->vc + (size_t)row * (kvw / 2), (size_t)(kvw / 2) * sizeof(float));
+        memcpy(vv + kvw / 2, sc->vd + (size_t)row * (kvw / 2), (size_t)(kvw / 2) * sizeof(float));
+    }
+}
 
 /* Task i of n: (row, head) units [units*i/n, units*(i+1)/n), each a fixed
  * sequence: scores (kn_dot), max, exp, sum, then the values weighted in
@@ -339,9 +459,7 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
     const eng_config *c = &m->cfg;
     const eng_sublayer *L = &m->sub[n];
     int a_idx = n / 2, H = c->hidden, d = c->head_dim, nq = c->nq, nk = c->nk;
-    int G = nq / nk, C = eng_cfg_conv_channels(c), qw = nq * d, kvw = nk * d;
-    int K0 = c->cca_k0, K1 = c->cca_k1, nh = K0 + K1 - 2;
-    float sqrtd = sqrtf((float)d);
+    int C = eng_cfg_conv_channels(c), qw = nq * d, kvw = nk * d, K1 = c->cca_k1;
 
     /* Latent projections packed as u = [q0; k0] per row. */
     matmul(sc, sc->q0, sc->xn, T, &L->wq, NULL);
@@ -363,42 +481,23 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
     matmul(sc, sc->vc, sc->xn, T, &L->wv1, NULL);
     matmul(sc, sc->vd, sc->xprev, T, &L->wv2, NULL);
 
-    /* The two convolutions.  Stage 1 (depthwise) per chunk over its conv
-     * window, gathering for every row the K1 frames each group's filter
-     * reads: xcat[g][row] = [m_t[g], .., m_{t+K1-1}[g]].  Stage 2 (grouped)
-     * is then one product per group over all rows. */
-    int ngrp = C / d, kd = K1 * d;
+    /* Rows of each chunk, and each row's sequence and position. */
     r0 = 0;
     for (int k = 0; k < nch; k++) {
-        eng_seq *s = ch[k].seq;
-        int cn = ch[k].n;
-        float *U = s->U + (size_t)a_idx * (size_t)nh * (size_t)C;
-        /* Frames: nh history frames, then this chunk's rows. */
-        memcpy(sc->uext, U, (size_t)nh * (size_t)C * sizeof(float));
-        memcpy(sc->uext + (size_t)nh * C, sc->u + (size_t)r0 * C, (size_t)cn * (size_t)C * sizeof(float));
-        /* Stage 1, depthwise: m frames j = 0 .. cn+K1-2 (ext frame j+K0-1). */
-        int nm = cn + K1 - 1;
-        for (int j = 0; j < nm; j++) {
-            float *mo = sc->mbuf + (size_t)j * C;
-            for (int ci = 0; ci < C; ci++) {
-                float acc = L->conv0_b[ci];
-                for (int tap = 0; tap < K0; tap++)
-                    acc += L->conv0_w[ci * K0 + tap] * sc->uext[(size_t)(j + tap) * C + ci];
-                mo[ci] = acc;
-            }
+        sc->chr0[k] = r0;
+        for (int t = 0; t < ch[k].n; t++) {
+            sc->rowseq[r0 + t] = ch[k].seq;
+            sc->rowpos[r0 + t] = ch[k].seq->len + t;
         }
-        for (int t = 0; t < cn; t++)
-            for (int g = 0; g < ngrp; g++)
-                for (int tap = 0; tap < K1; tap++)
-                    memcpy(sc->xcat + ((size_t)g * T + (size_t)(r0 + t)) * kd + (size_t)tap * d,
-                           sc->mbuf + (size_t)(t + tap) * C + (size_t)g * d, (size_t)d * sizeof(float));
-        /* New conv window: the last nh frames. */
-        memcpy(U, sc->uext + (size_t)cn * C, (size_t)nh * (size_t)C * sizeof(float));
-        memcpy(s->prevx + (size_t)a_idx * H, sc->xn + (size_t)(r0 + cn - 1) * H,
-               (size_t)H * sizeof(float));
-        r0 += cn;
+        r0 += ch[k].n;
     }
-    /* Stage 2, grouped: z[row][g*d + o] = conv1_w[g*d + o] . xcat[g][row]. */
+    /* The two convolutions: stage 1 (depthwise) per chunk, chunks spread
+     * over the pool (conv_task); stage 2 (grouped) one product per group
+     * over all rows: z[row][g*d + o] = conv1_w[g*d + o] . xcat[g][row]. */
+    att_job j = {m, n, a_idx, T, ch, nch, sc};
+    int nt = pool_threads(), ctasks = nch < sc->conv_tasks ? nch : sc->conv_tasks;
+    int ngrp = C / d, kd = K1 * d;
+    pool_run(conv_task, &j, ctasks);
     for (int g = 0; g < ngrp; g++) {
         eng_mat w1 = {L->conv1_w + (size_t)g * d * kd, ST_F32, d, kd};
         matmul_ld(sc, sc->z + (size_t)g * d, (size_t)C, sc->xcat + (size_t)g * T * kd, T, &w1,
@@ -407,58 +506,11 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
 
     /* Queries and keys (mixing, norms, temperature, rotary) and values,
      * appended to each sequence's cache. */
-    r0 = 0;
-    for (int k = 0; k < nch; k++) {
-        eng_seq *s = ch[k].seq;
-        int cn = ch[k].n, P0 = s->len;
-        float *Kc = s->K[a_idx], *Vc = s->V[a_idx];
-        for (int t = 0; t < cn; t++) {
-            int row = r0 + t, p = P0 + t;
-            const float *q0 = sc->u + (size_t)row * C, *k0 = q0 + qw;
-            const float *z = sc->z + (size_t)row * C;
-            float *q = sc->att + (size_t)row * qw;
-            float *kk = Kc + (size_t)p * kvw, *vv = Vc + (size_t)p * kvw;
-            for (int g = 0; g < nk; g++) {
-                for (int j = 0; j < d; j++) {
-                    float ksum = 0;
-                    for (int i = 0; i < G; i++) {
-                        int h = g * G + i;
-                        float mq = (q0[h * d + j] + k0[g * d + j]) * 0.5f;
-                        q[h * d + j] = z[h * d + j] + mq;
-                        ksum += mq;
-                    }
-                    kk[g * d + j] = z[qw + g * d + j] + ksum / (float)G;
-                }
-            }
-            for (int h = 0; h < nq; h++) {
-                float *qh = q + h * d;
-                float nrm = sqrtf(kn_dot(qh, qh, d));
-                float sc_q = sqrtd / nrm;
-                for (int j = 0; j < d; j++)
-                    qh[j] *= sc_q;
-                rope(qh, c->rot, m->inv_freq, p);
-            }
-            for (int g = 0; g < nk; g++) {
-                float *kh = kk + g * d;
-                float nrm = sqrtf(kn_dot(kh, kh, d));
-                float sc_k = sqrtd / nrm * L->temp[g];
-                for (int j = 0; j < d; j++)
-                    kh[j] *= sc_k;
-                rope(kh, c->rot, m->inv_freq, p);
-            }
-            /* v = [vc; vd] split per KV head */
-            memcpy(vv, sc->vc + (size_t)row * (kvw / 2), (size_t)(kvw / 2) * sizeof(float));
-            memcpy(vv + kvw / 2, sc->vd + (size_t)row * (kvw / 2), (size_t)(kvw / 2) * sizeof(float));
-            sc->rowseq[row] = s;
-            sc->rowpos[row] = p;
-        }
-        r0 += cn;
-    }
+    pool_run(qkv_task, &j, T >= 4 && nt > 1 ? (nt < T ? nt : T) : 1);
 
     /* Causal attention of every (row, query head) over its sequence's cache
      * (now holding P0 + cn tokens), spread over the pool. */
-    att_job j = {m, a_idx, T, sc};
-    int units = T * nq, nt = pool_threads();
+    int units = T * nq;
     int ntasks = nt <= 1 ? 1 : 4 * nt;
     if (ntasks > ATT_TASKS)
         ntasks = ATT_TASKS;
@@ -590,7 +642,7 @@ int eng_forward(const eng_model *m, eng_chunk *ch, int nch, char *err, size_t er
             return ut_err(err, errlen, "out of memory growing the KV cache to %d tokens",
                           ch[k].seq->len + ch[k].n);
     scratch sc;
-    if (scratch_alloc(&sc, m, T, maxn, maxctx))
+    if (scratch_alloc(&sc, m, T, nch, maxn, maxctx))
         return ut_err(err, errlen, "out of memory for a batch of %d tokens", T);
 
     /* Embeddings and the first merge (branch side only). */
