@@ -30,10 +30,9 @@ echo "== zeval bench prefill --model $DIR --context 128 ${BENCH_ARGS:-}"
 "$Z" bench prefill --model "$DIR" --context 128 ${BENCH_ARGS:-}
 cat <<'NOTE'
 
-Full-size ZAYA1-8B shape (random weights, 17.7 GB bf16 in 5 shards; needs ~18 GB disk):
-  ./zeval init-model --config zaya1-8b --dtype bf16 --seed 1 --out DIR
-  ./zeval bench decode --model DIR --batch 1 --context 64 --tokens 3
-(the CPU engine is single-threaded: keep --context and --tokens small.)
+Full size (a random ZAYA1-8B, 17.7 GB bf16 in 5 shards, created on first use; needs ~18 GB
+of disk): sh bench/cpu.sh BUILD_DIR [DIR] measures decode at batch 1 and 16, prefill against
+the FMA peak, and the PyTorch peer (bench/torch_zaya.py) on the same checkpoint.
 NOTE
 
 echo
