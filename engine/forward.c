@@ -25,7 +25,8 @@ struct eng_seq {
     int n_attn, nh, C, H, kvw;
     float *U;               /* [n_attn][nh][C]: last nh raw packed projections */
     float *prevx;           /* [n_attn][H]: x̂ of the last token (delayed value input) */
-    float **K, **V;         /* [n_attn] -> [cap][kvw] */
+    float **K, **V;         /* [n_attn] -> [nk][cap][d]: each KV head's rows contiguous */
+    int nk, d;
 };
 
 eng_seq *eng_seq_new(const eng_model *m)
@@ -39,6 +40,8 @@ eng_seq *eng_seq_new(const eng_model *m)
     s->C = eng_cfg_conv_channels(c);
     s->H = c->hidden;
     s->kvw = c->nk * c->head_dim;
+    s->nk = c->nk;
+    s->d = c->head_dim;
     size_t nu = (size_t)s->n_attn * (size_t)s->nh * (size_t)s->C;
     s->U = calloc(nu ? nu : 1, sizeof(float));
     s->prevx = calloc((size_t)s->n_attn * (size_t)s->H, sizeof(float));
@@ -78,6 +81,9 @@ int eng_seq_len(const eng_seq *s)
     return s->len;
 }
 
+/* Grows every layer's K/V to hold need tokens.  All buffers are grown
+ * first and the KV heads moved to the new stride only when every growth
+ * succeeded, so a failure leaves the cache as it was. */
 static int seq_reserve(eng_seq *s, int need)
 {
     if (need <= s->cap)
@@ -96,6 +102,12 @@ static int seq_reserve(eng_seq *s, int need)
             return -1;
         s->V[a] = v;
     }
+    size_t row = (size_t)s->len * (size_t)s->d * sizeof(float);
+    for (int a = 0; a < s->n_attn; a++)
+        for (int g = s->nk - 1; g > 0; g--) {
+            memmove(s->K[a] + (size_t)g * nc * s->d, s->K[a] + (size_t)g * s->cap * s->d, row);
+            memmove(s->V[a] + (size_t)g * nc * s->d, s->V[a] + (size_t)g * s->cap * s->d, row);
+        }
     s->cap = nc;
     return 0;
 }
@@ -134,14 +146,19 @@ typedef struct scratch {
     float *xcat;                                  /* grouped-conv inputs */
     const eng_seq **rowseq;                       /* attention: each row's */
     int *rowpos;                                  /* sequence and position, */
-    int *chr0;                                    /* each chunk's first row */
+    int *chr0;                                    /* each chunk's first row, */
+    int *blk0;                                    /* each attention block's */
+    int nblk;
+    float *qbuf;                                  /* attention queries */
+    size_t qld;
     int maxctx, maxn;
     int conv_tasks;                               /* frame buffers uext/mbuf */
     void *blk;
 } scratch;
 
-/* Attention tasks at most (each has its own scores and output buffers). */
-enum { ATT_TASKS = 64 };
+/* Attention tasks at most (each has its own scores, query and output
+ * buffers), and query rows per block. */
+enum { ATT_TASKS = 32, ATT_QB = 4 };
 
 typedef struct {
     float *y;
@@ -245,6 +262,7 @@ static int scratch_alloc(scratch *s, const eng_model *m, int T, int nch, int max
         ctasks = 16;
     if (ctasks < 1)
         ctasks = 1;
+    size_t qld = ((size_t)c->head_dim + 31) & ~(size_t)31;
     size_t maxcols = H;
     if (qw > maxcols) maxcols = qw;
     if (I > maxcols) maxcols = I;
@@ -253,11 +271,12 @@ static int scratch_alloc(scratch *s, const eng_model *m, int T, int nch, int max
         maxcols = (size_t)c->cca_k1 * (size_t)c->head_dim;
     struct { float **p; size_t n; } f[] = {
         {&s->res, t * H}, {&s->xn, t * H}, {&s->y, t * H}, {&s->rowbuf, maxcols},
-        {&s->u, t * C}, {&s->q0, t * qw}, {&s->k0, t * kvw}, {&s->obuf, (size_t)ATT_TASKS * (size_t)c->head_dim}, {&s->xprev, t * H}, {&s->vc, t * kvw / 2},
+        {&s->u, t * C}, {&s->q0, t * qw}, {&s->k0, t * kvw}, {&s->obuf, (size_t)ATT_TASKS * (size_t)c->head_dim},
+        {&s->qbuf, (size_t)ATT_TASKS * ATT_QB * (size_t)(c->nq / c->nk) * qld}, {&s->xprev, t * H}, {&s->vc, t * kvw / 2},
         {&s->vd, t * kvw / 2}, {&s->att, t * qw},
         {&s->uext, (size_t)ctasks * (nh + (size_t)maxn) * C},
         {&s->mbuf, (size_t)ctasks * (nh + (size_t)maxn) * C},
-        {&s->z, t * C}, {&s->scores, (size_t)ATT_TASKS * (size_t)maxctx},
+        {&s->z, t * C}, {&s->scores, (size_t)ATT_TASKS * ATT_QB * (size_t)(c->nq / c->nk) * (size_t)maxctx},
         {&s->xcat, t * C * (size_t)c->cca_k1},
         {&s->r, t * R}, {&s->eda, t * R}, {&s->rho, t * R}, {&s->h1, t * R}, {&s->h2, t * R},
         {&s->lg, t * S}, {&s->gate, t},
@@ -267,7 +286,7 @@ static int scratch_alloc(scratch *s, const eng_model *m, int T, int nch, int max
     size_t nf = sizeof f / sizeof f[0], total = 0;
     for (size_t i = 0; i < nf; i++)
         total += (f[i].n + 15) & ~(size_t)15;
-    size_t ints = 4 * t + 17;
+    size_t ints = 5 * t + 18;
     s->blk = malloc(total * sizeof(float) + t * sizeof(eng_seq *) + ints * sizeof(int));
     if (!s->blk)
         return -1;
@@ -281,6 +300,8 @@ static int scratch_alloc(scratch *s, const eng_model *m, int T, int nch, int max
     s->order = s->expert + t;
     s->rowpos = s->order + t;
     s->chr0 = s->rowpos + t;
+    s->blk0 = s->chr0 + t + 1;
+    s->qld = qld;
     s->maxctx = maxctx;
     s->maxn = maxn;
     s->conv_tasks = ctasks;
@@ -375,7 +396,9 @@ static void qkv_task(void *arg, int i, int ntasks)
         const float *q0 = sc->u + (size_t)row * C, *k0 = q0 + qw;
         const float *z = sc->z + (size_t)row * C;
         float *q = sc->att + (size_t)row * qw;
-        float *kk = s->K[j->a_idx] + (size_t)p * kvw, *vv = s->V[j->a_idx] + (size_t)p * kvw;
+        /* Head g's key and value at position p: K/V + (g*cap + p)*d. */
+        float *Kp = s->K[j->a_idx] + (size_t)p * d, *Vp = s->V[j->a_idx] + (size_t)p * d;
+        size_t gs = (size_t)s->cap * (size_t)d;
         for (int h = 0; h < half; h++) {
             float a = (float)p * m->inv_freq[h];
             cs[h] = cosf(a);
@@ -390,7 +413,7 @@ static void qkv_task(void *arg, int i, int ntasks)
                     q[h * d + e] = z[h * d + e] + mq;
                     ksum += mq;
                 }
-                kk[g * d + e] = z[qw + g * d + e] + ksum / (float)G;
+                Kp[g * gs + e] = z[qw + g * d + e] + ksum / (float)G;
             }
         }
         for (int h = 0; h < nq; h++) {
@@ -402,54 +425,81 @@ static void qkv_task(void *arg, int i, int ntasks)
             rope_with(qh, c->rot, cs, sn);
         }
         for (int g = 0; g < nk; g++) {
-            float *kh = kk + g * d;
+            float *kh = Kp + g * gs;
             float nrm = sqrtf(kn_dot(kh, kh, d));
             float sc_k = sqrtd / nrm * L->temp[g];
             for (int e = 0; e < d; e++)
                 kh[e] *= sc_k;
             rope_with(kh, c->rot, cs, sn);
         }
-        /* v = [vc; vd] split per KV head */
-        memcpy(vv, sc->vc + (size_t)row * (kvw / 2), (size_t)(kvw / 2) * sizeof(float));
-        memcpy(vv + kvw / 2, sc->vd + (size_t)row * (kvw / 2), (size_t)(kvw / 2) * sizeof(float));
+        /* v = [vc; vd], split into the KV heads' d-wide slices */
+        const float *vc = sc->vc + (size_t)row * (kvw / 2), *vd = sc->vd + (size_t)row * (kvw / 2);
+        for (int e = 0; e < kvw; e++)
+            Vp[(size_t)(e / d) * gs + (size_t)(e % d)] = e < kvw / 2 ? vc[e] : vd[e - kvw / 2];
     }
 }
 
-/* Task i of n: (row, head) units [units*i/n, units*(i+1)/n), each a fixed
- * sequence: scores (kn_dot), max, exp, sum, then the values weighted in
- * cache order (kn_wsum), written over the row's query. */
+/* Task i of n: units [units*i/n, units*(i+1)/n) of (block of up to ATT_QB
+ * consecutive rows of one sequence, KV head g).  The scores of the block's
+ * rows x the G query heads of g against the keys 0..pmax are one product
+ * (kn_matmul_rows, the keys as the weight rows: each score is the same
+ * fixed-order reduction whatever the block), scaled by 1/sqrt(d); then per
+ * (row, head), over its causal prefix 0..p: max, exp, sum, normalise, and
+ * the values weighted in cache order (kn_wsum), written over the query. */
 static void att_task(void *arg, int i, int n)
 {
     const att_job *j = arg;
     const eng_config *c = &j->m->cfg;
     scratch *sc = j->sc;
-    int d = c->head_dim, nq = c->nq, G = nq / c->nk, qw = nq * d, kvw = c->nk * d;
+    int d = c->head_dim, nq = c->nq, nk = c->nk, G = nq / nk, qw = nq * d;
     float inv_sqrtd = 1.0f / sqrtf((float)d);
-    float *scores = sc->scores + (size_t)i * (size_t)sc->maxctx, *o = sc->obuf + (size_t)i * d;
-    int units = j->T * nq, u0 = (int)((long long)units * i / n), u1 = (int)((long long)units * (i + 1) / n);
+    size_t per = (size_t)ATT_QB * (size_t)G;
+    float *scores = sc->scores + (size_t)i * per * (size_t)sc->maxctx;
+    float *xb = sc->qbuf + (size_t)i * per * (size_t)sc->qld, *o = sc->obuf + (size_t)i * d;
+    int units = sc->nblk * nk, u0 = (int)((long long)units * i / n),
+        u1 = (int)((long long)units * (i + 1) / n);
     for (int u = u0; u < u1; u++) {
-        int row = u / nq, h = u % nq, g = h / G, p = sc->rowpos[row];
-        const eng_seq *s = sc->rowseq[row];
-        const float *Kc = s->K[j->a_idx], *Vc = s->V[j->a_idx];
-        float *qh = sc->att + (size_t)row * qw + (size_t)h * d;
-        float mx = -INFINITY;
-        for (int tau = 0; tau <= p; tau++) {
-            float sv = kn_dot(qh, Kc + (size_t)tau * kvw + (size_t)g * d, d) * inv_sqrtd;
-            scores[tau] = sv;
-            if (sv > mx)
-                mx = sv;
+        int b = u / nk, g = u % nk, r0 = sc->blk0[b], nr = sc->blk0[b + 1] - r0;
+        const eng_seq *s = sc->rowseq[r0];
+        int pmax = sc->rowpos[r0 + nr - 1];
+        const float *Kg = s->K[j->a_idx] + (size_t)g * s->cap * d;
+        const float *Vg = s->V[j->a_idx] + (size_t)g * s->cap * d;
+        eng_mat km = {Kg, ST_F32, pmax + 1, d};
+        /* The block's queries of head group g, nr*G rows at stride ld. */
+        size_t ld = kn_xprep_floats(&km, 1);
+        for (int r = 0; r < nr; r++) {
+            const float *q = sc->att + (size_t)(r0 + r) * qw + (size_t)g * G * d;
+            if (ld) {
+                size_t l = (size_t)d;
+                kn_xprep(xb + (size_t)r * G * ld, q, &l, G, &km);
+            } else {
+                memcpy(xb + (size_t)r * G * d, q, (size_t)G * d * sizeof(float));
+            }
         }
-        float sum = 0;
-        for (int tau = 0; tau <= p; tau++) {
-            float e = expf(scores[tau] - mx);
-            scores[tau] = e;
-            sum += e;
-        }
-        float inv = 1.0f / sum;
-        for (int tau = 0; tau <= p; tau++)
-            scores[tau] *= inv;
-        kn_wsum(o, scores, Vc + (size_t)g * d, (size_t)kvw, p + 1, d);
-        memcpy(qh, o, (size_t)d * sizeof(float)); /* the query is no longer needed */
+        if (!ld)
+            ld = (size_t)d;
+        kn_matmul_rows(scores, (size_t)sc->maxctx, NULL, xb, ld, nr * G, &km, NULL, 0, pmax + 1);
+        for (int r = 0; r < nr; r++)
+            for (int e = 0; e < G; e++) {
+                int p = sc->rowpos[r0 + r], h = g * G + e;
+                float *sr = scores + (size_t)(r * G + e) * (size_t)sc->maxctx;
+                float mx = -INFINITY;
+                for (int tau = 0; tau <= p; tau++) {
+                    sr[tau] *= inv_sqrtd;
+                    if (sr[tau] > mx)
+                        mx = sr[tau];
+                }
+                float sum = 0;
+                for (int tau = 0; tau <= p; tau++) {
+                    sr[tau] = expf(sr[tau] - mx);
+                    sum += sr[tau];
+                }
+                float inv = 1.0f / sum;
+                for (int tau = 0; tau <= p; tau++)
+                    sr[tau] *= inv;
+                kn_wsum(o, sr, Vg, (size_t)d, p + 1, d);
+                memcpy(sc->att + (size_t)(r0 + r) * qw + (size_t)h * d, o, (size_t)d * sizeof(float));
+            }
     }
 }
 
@@ -508,9 +558,16 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
      * appended to each sequence's cache. */
     pool_run(qkv_task, &j, T >= 4 && nt > 1 ? (nt < T ? nt : T) : 1);
 
-    /* Causal attention of every (row, query head) over its sequence's cache
-     * (now holding P0 + cn tokens), spread over the pool. */
-    int units = T * nq;
+    /* Causal attention over each sequence's cache (now holding P0 + cn
+     * tokens), in blocks of up to ATT_QB consecutive rows of one sequence
+     * per KV head, spread over the pool. */
+    int nb = 0;
+    for (int r = 0; r < T; r++)
+        if (r == 0 || sc->rowseq[r] != sc->rowseq[r - 1] || r - sc->blk0[nb - 1] == ATT_QB)
+            sc->blk0[nb++] = r;
+    sc->blk0[nb] = T;
+    sc->nblk = nb;
+    int units = nb * nk;
     int ntasks = nt <= 1 ? 1 : 4 * nt;
     if (ntasks > ATT_TASKS)
         ntasks = ATT_TASKS;
