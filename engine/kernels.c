@@ -390,54 +390,52 @@ typedef struct {
     int nt;
 } tile_set;
 
-/* Activation rows go in blocks of 48 (48 x 8 KB stays in L2).  Within a
- * block, groups of 4 weight rows take the activations nt at a time, then
- * the last 2..nt-1 together; a last single activation (all of a decode
- * step) goes one weight row at a time, so that the weights stream through
- * memory in order.  Every element is computed by its kernel in the same
+/* Activation rows go in blocks of at most 48 (48 x 8 KB stays in L2), of
+ * balanced sizes.  Within a block, groups of 4 weight rows take the
+ * activations in the fewest tiles of at most nt, of balanced sizes (15 as
+ * 5+5+5, not 6+6+3); a block of a single activation (a decode step) goes
+ * one weight row at a time, so that the weights stream through memory in
+ * order.  Every element is computed by its kernel in the same
  * sequence whatever the tile, so the split never matters. */
 static void rows_tiled(const tile_set *ks, float *y, size_t ldy, float *const *yrows,
                        const float *xp, size_t ldx, int T, const eng_mat *w, const float *bias,
                        int o0, int o1)
 {
     enum { TB = 48 };
-    int K = w->cols, nt = ks->nt;
+    int K = w->cols, nt = ks->nt, nblk = (T + TB - 1) / TB;
     size_t esz = w->dt == ST_BF16 ? 2 : 4, ldw = (size_t)K;
     float out[24];
-    for (int tb = 0; tb < T; tb += TB) {
-        int te = tb + TB < T ? tb + TB : T, tfull = tb + (te - tb) / nt * nt, rem = te - tfull;
+    for (int bi = 0, tb = 0; bi < nblk; bi++) {
+        int n = T / nblk + (bi < T % nblk), ntile = (n + nt - 1) / nt;
         for (int o = o0; o < o1;) {
             int mr = o + 4 <= o1 ? 4 : 1;
             const char *wr = (const char *)w->p + (size_t)o * ldw * esz;
             /* The first tile of a 4-row group prefetches the next group into L2. */
             const char *pf = mr == 4 && o + 8 <= o1 ? wr + 4 * ldw * esz : NULL;
-            for (int t = tb; t < tfull; t += nt, pf = NULL) {
-                (mr == 4 ? ks->k4 : ks->k1)[nt - 1](wr, ldw, xp + (size_t)t * ldx, ldx, K, out, pf);
-                for (int r = 0; r < mr; r++) {
-                    float b = bias ? bias[o + r] : 0.0f;
-                    for (int j = 0; j < nt; j++)
-                        YROW(t + j)[o + r] = out[r * nt + j] + b;
+            for (int ti = 0, t = tb; ti < ntile; ti++) {
+                int sz = n / ntile + (ti < n % ntile);
+                const float *xt = xp + (size_t)t * ldx;
+                if (mr == 4 && sz > 1) {
+                    ks->k4[sz - 1](wr, ldw, xt, ldx, K, out, pf);
+                    pf = NULL;
+                    for (int r = 0; r < 4; r++) {
+                        float b = bias ? bias[o + r] : 0.0f;
+                        for (int j = 0; j < sz; j++)
+                            YROW(t + j)[o + r] = out[r * sz + j] + b;
+                    }
+                } else {
+                    for (int r = 0; r < mr; r++) {
+                        ks->k1[sz - 1](wr + (size_t)r * ldw * esz, ldw, xt, ldx, K, out, NULL);
+                        float b = bias ? bias[o + r] : 0.0f;
+                        for (int j = 0; j < sz; j++)
+                            YROW(t + j)[o + r] = out[j] + b;
+                    }
                 }
-            }
-            if (mr == 4 && rem > 1) {
-                ks->k4[rem - 1](wr, ldw, xp + (size_t)tfull * ldx, ldx, K, out, pf);
-                for (int r = 0; r < 4; r++) {
-                    float b = bias ? bias[o + r] : 0.0f;
-                    for (int j = 0; j < rem; j++)
-                        YROW(tfull + j)[o + r] = out[r * rem + j] + b;
-                }
-                o += mr;
-                continue;
-            }
-            for (int r = 0; rem && r < mr; r++) {
-                ks->k1[rem - 1](wr + (size_t)r * ldw * esz, ldw, xp + (size_t)tfull * ldx, ldx, K,
-                                out, NULL);
-                float b = bias ? bias[o + r] : 0.0f;
-                for (int j = 0; j < rem; j++)
-                    YROW(tfull + j)[o + r] = out[j] + b;
+                t += sz;
             }
             o += mr;
         }
+        tb += n;
     }
 }
 
