@@ -140,7 +140,7 @@ typedef struct scratch {
     int *expert;
     float *gate;
     int *order;
-    float *xg, *a, *act, *eo;                     /* experts */
+    float *xg, *xnp, *a, *act, *eo;               /* experts */
     float *hfin;
     float *xpk;                                   /* kn_xprep's layout */
     float *xcat;                                  /* grouped-conv inputs */
@@ -185,11 +185,10 @@ static void mm_task(void *arg, int i, int n)
  * are laid out for the kernels once (in sc's buffer), then large products
  * are split over the pool by output rows; each element is computed by one
  * thread in the same order whatever the split. */
-static void matmul_rows(const scratch *sc, float *y, size_t ldy, float *const *yrows,
-                        const float *x, int T, const eng_mat *w, const float *bias)
+/* The product on activations already laid out by kn_xprep (x, ldx). */
+static void matmul_pre(float *y, size_t ldy, float *const *yrows, const float *x, size_t ldx,
+                       int T, const eng_mat *w, const float *bias)
 {
-    size_t ldx = (size_t)w->cols;
-    x = kn_xprep(sc->xpk, x, &ldx, T, w);
     mm_job j = {y, ldy, yrows, x, ldx, T, w, bias};
     double work = (double)w->rows * (double)w->cols * (double)T;
     int nt = pool_threads();
@@ -197,6 +196,20 @@ static void matmul_rows(const scratch *sc, float *y, size_t ldy, float *const *y
     if (ntasks > w->rows)
         ntasks = w->rows;
     pool_run(mm_task, &j, ntasks);
+}
+
+static void matmul_rows(const scratch *sc, float *y, size_t ldy, float *const *yrows,
+                        const float *x, int T, const eng_mat *w, const float *bias)
+{
+    size_t ldx = (size_t)w->cols;
+    x = kn_xprep(sc->xpk, x, &ldx, T, w);
+    matmul_pre(y, ldy, yrows, x, ldx, T, w, bias);
+}
+
+/* Whether kn_xprep lays out activations the same way for a and b. */
+static int same_layout(const eng_mat *a, const eng_mat *b)
+{
+    return a->dt == b->dt && a->cols == b->cols;
 }
 
 static void matmul(const scratch *sc, float *y, const float *x, int T, const eng_mat *w,
@@ -280,7 +293,8 @@ static int scratch_alloc(scratch *s, const eng_model *m, int T, int nch, int max
         {&s->xcat, t * C * (size_t)c->cca_k1},
         {&s->r, t * R}, {&s->eda, t * R}, {&s->rho, t * R}, {&s->h1, t * R}, {&s->h2, t * R},
         {&s->lg, t * S}, {&s->gate, t},
-        {&s->xg, t * H}, {&s->a, t * 2 * I}, {&s->act, t * I}, {&s->eo, t * H},
+        {&s->xg, t * ((H + 31) & ~(size_t)31)}, {&s->xnp, t * ((H + 31) & ~(size_t)31)},
+        {&s->a, t * 2 * I}, {&s->act, t * I}, {&s->eo, t * H},
         {&s->hfin, t * H}, {&s->xpk, t * ((maxcols + 31) & ~(size_t)31)},
     };
     size_t nf = sizeof f / sizeof f[0], total = 0;
@@ -512,8 +526,14 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
     int C = eng_cfg_conv_channels(c), qw = nq * d, kvw = nk * d, K1 = c->cca_k1;
 
     /* Latent projections packed as u = [q0; k0] per row. */
-    matmul(sc, sc->q0, sc->xn, T, &L->wq, NULL);
-    matmul(sc, sc->k0, sc->xn, T, &L->wk, NULL);
+    /* wq, wk and wv1 read the same rows: laid out once when they agree. */
+    size_t ldx = (size_t)L->wq.cols;
+    const float *xq = kn_xprep(sc->xpk, sc->xn, &ldx, T, &L->wq);
+    matmul_pre(sc->q0, (size_t)L->wq.rows, NULL, xq, ldx, T, &L->wq, NULL);
+    if (same_layout(&L->wk, &L->wq))
+        matmul_pre(sc->k0, (size_t)L->wk.rows, NULL, xq, ldx, T, &L->wk, NULL);
+    else
+        matmul(sc, sc->k0, sc->xn, T, &L->wk, NULL);
     for (int t = 0; t < T; t++) {
         memcpy(sc->u + (size_t)t * C, sc->q0 + (size_t)t * qw, (size_t)qw * sizeof(float));
         memcpy(sc->u + (size_t)t * C + qw, sc->k0 + (size_t)t * kvw, (size_t)kvw * sizeof(float));
@@ -528,7 +548,10 @@ static void attention(const eng_model *m, int n, eng_chunk *ch, int nch, int T, 
                    (size_t)(ch[k].n - 1) * (size_t)H * sizeof(float));
         r0 += ch[k].n;
     }
-    matmul(sc, sc->vc, sc->xn, T, &L->wv1, NULL);
+    if (same_layout(&L->wv1, &L->wq))
+        matmul_pre(sc->vc, (size_t)L->wv1.rows, NULL, xq, ldx, T, &L->wv1, NULL);
+    else
+        matmul(sc, sc->vc, sc->xn, T, &L->wv1, NULL);
     matmul(sc, sc->vd, sc->xprev, T, &L->wv2, NULL);
 
     /* Rows of each chunk, and each row's sequence and position. */
@@ -635,18 +658,27 @@ static void moe(const eng_model *m, int n, int T, scratch *sc)
             for (int i = 0; i < H; i++)
                 y[i] = g * x[i];
         }
-    /* Experts, tokens grouped per expert. */
+    /* Experts, tokens grouped per expert: the rows are laid out for the
+     * kernels once, and each expert's gathered from that layout (an expert
+     * whose weights differ in layout from expert 0 gathers raw rows). */
+    size_t ld = (size_t)H;
+    const float *xl = kn_xprep(sc->xnp, sc->xn, &ld, T, &L->fc1[0]);
     for (int e = 0; e < E; e++) {
-        int cnt = 0;
+        int same = same_layout(&L->fc1[e], &L->fc1[0]), cnt = 0;
+        size_t lg = same ? ld : (size_t)H;
         for (int t = 0; t < T; t++)
             if (sc->expert[t] == e) {
                 sc->order[cnt] = t;
-                memcpy(sc->xg + (size_t)cnt * H, sc->xn + (size_t)t * H, (size_t)H * sizeof(float));
+                memcpy(sc->xg + (size_t)cnt * lg, same ? xl + (size_t)t * ld : sc->xn + (size_t)t * H,
+                       lg * sizeof(float));
                 cnt++;
             }
         if (!cnt)
             continue;
-        matmul(sc, sc->a, sc->xg, cnt, &L->fc1[e], NULL);
+        if (same)
+            matmul_pre(sc->a, (size_t)2 * I, NULL, sc->xg, ld, cnt, &L->fc1[e], NULL);
+        else
+            matmul(sc, sc->a, sc->xg, cnt, &L->fc1[e], NULL);
         for (int i = 0; i < cnt; i++) {
             const float *ar = sc->a + (size_t)i * 2 * I;
             float *o = sc->act + (size_t)i * I;

@@ -744,6 +744,41 @@ double kn_fma_burn(long iters, const char **isa)
 }
 
 /* ---------------------------------------------------------------- dispatch */
+#if KN_X86
+/* The full 32-blocks of one activation row as 16 even then 16 odd
+ * elements; returns how many elements were done. */
+static T5 size_t split512(float *dst, const float *src, size_t K)
+{
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    size_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+        __m512 a = _mm512_loadu_ps(src + k), b = _mm512_loadu_ps(src + k + 16);
+        _mm512_storeu_ps(dst + k, _mm512_permutex2var_ps(a, ev, b));
+        _mm512_storeu_ps(dst + k + 16, _mm512_permutex2var_ps(a, od, b));
+    }
+    return k;
+}
+/* The same with 16-blocks as 8 even then 8 odd elements. */
+static T2 size_t split256(float *dst, const float *src, size_t K)
+{
+    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    size_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        __m256 a = _mm256_loadu_ps(src + k), b = _mm256_loadu_ps(src + k + 8);
+        /* shuffle_ps picks evens (2,0 pattern) and odds within 128-bit lanes:
+         * [a0 a2 b0 b2 | a4 a6 b4 b6], then a lane permute orders them. */
+        __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+        __m256 o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+        _mm256_storeu_ps(dst + k, _mm256_castsi256_ps(
+                                      _mm256_permutevar8x32_epi32(_mm256_castps_si256(e), perm)));
+        _mm256_storeu_ps(dst + k + 8, _mm256_castsi256_ps(
+                                          _mm256_permutevar8x32_epi32(_mm256_castps_si256(o), perm)));
+    }
+    return k;
+}
+#endif
+
 static int xprep_needed(const eng_mat *w)
 {
     return (cur == KN_AVX512 || cur == KN_AVX2) && (w->dt == ST_F32 || w->dt == ST_BF16);
@@ -774,8 +809,11 @@ const float *kn_xprep(float *buf, const float *x, size_t *ldx, int T, const eng_
         }
         /* bf16: each block of 2h (32 for AVX-512, 16 for AVX2) as its h even
          * then its h odd elements. */
-        size_t h = cur == KN_AVX512 ? 16 : 8;
-        for (size_t k = 0; k < ld; k += 2 * h)
+        size_t h = cur == KN_AVX512 ? 16 : 8, k = 0;
+#if KN_X86
+        k = cur == KN_AVX512 ? split512(dst, src, K) : split256(dst, src, K);
+#endif
+        for (; k < ld; k += 2 * h)
             for (size_t l = 0; l < h; l++) {
                 dst[k + l] = k + 2 * l < K ? src[k + 2 * l] : 0.0f;
                 dst[k + h + l] = k + 2 * l + 1 < K ? src[k + 2 * l + 1] : 0.0f;
