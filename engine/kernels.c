@@ -359,17 +359,19 @@ static T2I void ker8(const void *w, int bf, size_t ldw, const float *xp, size_t 
         for (int t = 0; t < NT; t++)
             out[r * NT + t] = hsum8(acc[r][t]);
 }
-#define KER8(MR, NT)                                                                          \
-    static T2 void ker8_bf_##MR##x##NT(const void *w, size_t ldw, const float *xp, size_t ldx,  \
-                                         int K, float *out, const char *pf)                   \
-    {                                                                                         \
-        ker8(w, 1, ldw, xp, ldx, K, MR, NT, out, pf);                                         \
-    }                                                                                         \
-    static T2 void ker8_f_##MR##x##NT(const void *w, size_t ldw, const float *xp, size_t ldx,   \
-                                        int K, float *out, const char *pf)                    \
-    {                                                                                         \
-        ker8(w, 0, ldw, xp, ldx, K, MR, NT, out, pf);                                         \
+/* The bf16 and f32 tile functions of kernel KER for an MR x NT tile. */
+#define TILE_FNS(ATTR, KER, MR, NT)                                                            \
+    static ATTR void KER##_bf_##MR##x##NT(const void *w, size_t ldw, const float *xp,         \
+                                          size_t ldx, int K, float *out, const char *pf)      \
+    {                                                                                          \
+        KER(w, 1, ldw, xp, ldx, K, MR, NT, out, pf);                                           \
+    }                                                                                          \
+    static ATTR void KER##_f_##MR##x##NT(const void *w, size_t ldw, const float *xp,          \
+                                         size_t ldx, int K, float *out, const char *pf)       \
+    {                                                                                          \
+        KER(w, 0, ldw, xp, ldx, K, MR, NT, out, pf);                                           \
     }
+#define KER8(MR, NT) TILE_FNS(T2, ker8, MR, NT)
 KER8(4, 3)
 KER8(4, 2)
 KER8(1, 3)
@@ -641,17 +643,7 @@ static T5I void ker16(const void *w, int bf, size_t ldw, const float *xp, size_t
         for (int t = 0; t < NT; t++)
             out[r * NT + t] = _mm512_reduce_add_ps(acc[r][t]);
 }
-#define KER16(MR, NT)                                                                         \
-    static T5 void ker16_bf_##MR##x##NT(const void *w, size_t ldw, const float *xp, size_t ldx, \
-                                          int K, float *out, const char *pf)                  \
-    {                                                                                         \
-        ker16(w, 1, ldw, xp, ldx, K, MR, NT, out, pf);                                        \
-    }                                                                                         \
-    static T5 void ker16_f_##MR##x##NT(const void *w, size_t ldw, const float *xp, size_t ldx,  \
-                                         int K, float *out, const char *pf)                   \
-    {                                                                                         \
-        ker16(w, 0, ldw, xp, ldx, K, MR, NT, out, pf);                                        \
-    }
+#define KER16(MR, NT) TILE_FNS(T5, ker16, MR, NT)
 KER16(4, 6)
 KER16(4, 5)
 KER16(4, 4)
@@ -664,6 +656,7 @@ KER16(1, 3)
 KER16(1, 2)
 KER16(1, 1)
 #undef KER16
+#undef TILE_FNS
 
 static const tile_set tiles512_bf = {
     {ker16_bf_1x1, ker16_bf_1x2, ker16_bf_1x3, ker16_bf_1x4, ker16_bf_1x5, ker16_bf_1x6},
