@@ -70,6 +70,12 @@ run() { # run NAME CMD...: runs CMD, shows its output, keeps it in $T/NAME
   echo
 }
 
+# The roofline is DRAM bandwidth: read the weights into the page cache first,
+# so that no timed step waits on the disk for an expert it routes to.
+echo "== reading $DIR/*.safetensors into the page cache"
+cat "$DIR"/*.safetensors > /dev/null
+echo
+
 run d1 "$Z" bench decode --model "$DIR" --batch 1 --context "$L" --tokens "$N" --threads "$THREADS"
 run d16 "$Z" bench decode --model "$DIR" --batch 16 --context "$L" --tokens "$N" --threads "$THREADS"
 for bl in $PREFILL; do
