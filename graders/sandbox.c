@@ -29,6 +29,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -255,14 +257,19 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t act, const char *name, unsigne
     return seccomp_rule_add_array(ctx, act, nr, n, cmp);
 }
 
-/* Builds and loads the filter (default allow; listed calls fail with EPERM,
- * clone3 with ENOSYS so libc falls back to clone, whose namespace flags are
- * refused; sockets other than AF_UNIX refused).  0 or -errno. */
-static int load_seccomp(void)
+/* The filter (default allow; listed calls fail with EPERM, clone3 with
+ * ENOSYS so libc falls back to clone, whose namespace flags are refused;
+ * sockets other than AF_UNIX refused), compiled once in the parent into a
+ * BPF program: the sandbox's children run after fork() in a process that
+ * may have other threads, so they must not allocate (libseccomp does), and
+ * only hand the ready program to the kernel. */
+static pthread_once_t filter_once = PTHREAD_ONCE_INIT;
+static struct sock_filter *filter_prog;
+static unsigned short filter_len;
+static int filter_rc = -EAGAIN; /* 0 once compiled, else -errno */
+
+static int add_rules(scmp_filter_ctx ctx)
 {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (!ctx)
-        return -ENOMEM;
     int rc = 0;
     for (size_t i = 0; i < sizeof denied_syscalls / sizeof denied_syscalls[0] && rc == 0; i++)
         rc = add_rule(ctx, SCMP_ACT_ERRNO(EPERM), denied_syscalls[i], 0, NULL);
@@ -286,12 +293,51 @@ static int load_seccomp(void)
         c = SCMP_A1(SCMP_CMP_EQ, 0x5412 /* TIOCSTI */);
         rc = add_rule(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, &c);
     }
-    if (rc == 0)
-        rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
-    if (rc == 0)
-        rc = seccomp_load(ctx);
-    seccomp_release(ctx);
     return rc;
+}
+
+/* pthread_once: builds the rules and exports the BPF program through a
+ * memfd into filter_prog. */
+static void compile_filter(void)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (!ctx) {
+        filter_rc = -ENOMEM;
+        return;
+    }
+    int rc = add_rules(ctx), fd = -1;
+    if (rc == 0 && (fd = memfd_create("zeval-seccomp", MFD_CLOEXEC)) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = seccomp_export_bpf(ctx, fd);
+    seccomp_release(ctx);
+    struct stat st;
+    if (rc == 0 && fstat(fd, &st) != 0)
+        rc = -errno;
+    size_t n = rc == 0 ? (size_t)st.st_size : 0;
+    if (rc == 0 && (n == 0 || n % sizeof(struct sock_filter) || n / sizeof(struct sock_filter) > 0xFFFF))
+        rc = -EINVAL;
+    if (rc == 0 && !(filter_prog = malloc(n)))
+        rc = -ENOMEM;
+    if (rc == 0 && pread(fd, filter_prog, n, 0) != (ssize_t)n)
+        rc = -EIO;
+    if (fd >= 0)
+        close(fd);
+    if (rc == 0)
+        filter_len = (unsigned short)(n / sizeof(struct sock_filter));
+    filter_rc = rc;
+}
+
+/* In the child, after PR_SET_NO_NEW_PRIVS: installs the compiled filter
+ * (no allocation).  0 or -errno. */
+static int load_seccomp(void)
+{
+    if (filter_rc != 0)
+        return filter_rc;
+    struct sock_fprog prog = {filter_len, filter_prog};
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+        return -errno;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -801,6 +847,7 @@ static void kill_proc(proc *p)
 static int proc_start(proc *p, spawn_args *a, char *err, size_t errlen)
 {
     pthread_once(&sig_once, ignore_sigpipe);
+    pthread_once(&filter_once, compile_filter);
     memset(p, 0, sizeof *p);
     p->c_pid = -1;
     p->pidfd = p->out_r = p->err_r = p->stat_r = p->in_w = -1;
