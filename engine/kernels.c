@@ -6,7 +6,7 @@
  * build stays generic x86-64; they only run after __builtin_cpu_supports
  * said yes.  Each path's reduction for one output element:
  *   scalar  8 interleaved partial sums (mul then add), then a fixed tree
- *   avx2    dot products (kn_dot): 4 x 8-lane FMA accumulators over
+ *   avx2    dot products (kn_dot, dot_avx2): 4 x 8-lane FMA accumulators over
  *           32-element blocks, leftover 8-blocks and a zero-padded tail
  *           into accumulators 0,1,2,3 in turn, then (a0+a1)+(a2+a3) and a
  *           fixed horizontal tree; matrix products: one 8-lane accumulator
@@ -189,70 +189,12 @@ static void rows_scalar(float *y, size_t ldy, float *const *yrows, const float *
 #define T2I __attribute__((target("avx2,fma"), always_inline)) inline
 
 /* 8 weights at w[i..i+8) as floats. */
-static T2I __m256 w8(const void *w, int bf, int i)
-{
-    if (bf)
-        return _mm256_castsi256_ps(_mm256_slli_epi32(
-            _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i))), 16));
-    return _mm256_loadu_ps((const float *)w + i);
-}
-
 static T2I float hsum8(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
-}
-
-/* out[j] = w · x_j for j < NT (NT a compile-time constant at each call). */
-static T2I void tile8(const void *w, int bf, const float *x, size_t ldx, int n, int NT, float *out)
-{
-    __m256 acc[3][4];
-#pragma GCC unroll 3
-    for (int j = 0; j < NT; j++)
-        for (int k = 0; k < 4; k++)
-            acc[j][k] = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 32 <= n; i += 32) {
-        __m256 a0 = w8(w, bf, i), a1 = w8(w, bf, i + 8), a2 = w8(w, bf, i + 16),
-               a3 = w8(w, bf, i + 24);
-#pragma GCC unroll 3
-        for (int j = 0; j < NT; j++) {
-            const float *xj = x + (size_t)j * ldx + i;
-            acc[j][0] = _mm256_fmadd_ps(a0, _mm256_loadu_ps(xj), acc[j][0]);
-            acc[j][1] = _mm256_fmadd_ps(a1, _mm256_loadu_ps(xj + 8), acc[j][1]);
-            acc[j][2] = _mm256_fmadd_ps(a2, _mm256_loadu_ps(xj + 16), acc[j][2]);
-            acc[j][3] = _mm256_fmadd_ps(a3, _mm256_loadu_ps(xj + 24), acc[j][3]);
-        }
-    }
-    /* Fewer than 32 left: up to three 8-blocks, then a zero-padded tail,
-     * into accumulators 0, 1, 2, 3 in turn (constant indices keep acc in
-     * registers). */
-#define AVX2_STEP(K)                                                                         \
-    if (i + 8 <= n) {                                                                        \
-        __m256 a = w8(w, bf, i);                                                             \
-        _Pragma("GCC unroll 3") for (int j = 0; j < NT; j++) acc[j][K] =                     \
-            _mm256_fmadd_ps(a, _mm256_loadu_ps(x + (size_t)j * ldx + i), acc[j][K]);         \
-        i += 8;                                                                              \
-    } else if (i < n) {                                                                      \
-        float wt[8] = {0}, xt[8];                                                            \
-        for (int q = 0; q < n - i; q++)                                                      \
-            wt[q] = bf ? ut_bf16_to_f32(((const uint16_t *)w)[i + q]) : ((const float *)w)[i + q]; \
-        __m256 a = _mm256_loadu_ps(wt);                                                      \
-        _Pragma("GCC unroll 3") for (int j = 0; j < NT; j++) {                               \
-            memset(xt, 0, sizeof xt);                                                        \
-            memcpy(xt, x + (size_t)j * ldx + i, (size_t)(n - i) * sizeof(float));           \
-            acc[j][K] = _mm256_fmadd_ps(a, _mm256_loadu_ps(xt), acc[j][K]);                  \
-        }                                                                                    \
-        i = n;                                                                               \
-    }
-    AVX2_STEP(0) AVX2_STEP(1) AVX2_STEP(2) AVX2_STEP(3)
-#undef AVX2_STEP
-#pragma GCC unroll 3
-    for (int j = 0; j < NT; j++)
-        out[j] = hsum8(_mm256_add_ps(_mm256_add_ps(acc[j][0], acc[j][1]),
-                                     _mm256_add_ps(acc[j][2], acc[j][3])));
 }
 
 static T2 void axpy_avx2(float *y, float a, const float *x, int n)
@@ -264,11 +206,31 @@ static T2 void axpy_avx2(float *y, float a, const float *x, int n)
     for (; i < n; i++)
         y[i] = __builtin_fmaf(a, x[i], y[i]);
 }
+/* a · b: 4 accumulators over 32-element blocks; fewer than 32 left go as
+ * up to three 8-blocks, then a zero-padded tail, into accumulators 0, 1,
+ * 2, 3 in turn; then (a0+a1)+(a2+a3) and the horizontal tree. */
 static T2 float dot_avx2(const float *a, const float *b, int n)
 {
-    float r;
-    tile8(a, 0, b, 0, n, 1, &r);
-    return r;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
+    int i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int k = 0; k < 4; k++)
+            acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8 * k), _mm256_loadu_ps(b + i + 8 * k),
+                                     acc[k]);
+    for (int k = 0; k < 4 && i < n; k++) {
+        if (i + 8 <= n) {
+            acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc[k]);
+            i += 8;
+        } else {
+            float at[8] = {0}, bt[8] = {0};
+            memcpy(at, a + i, (size_t)(n - i) * sizeof(float));
+            memcpy(bt, b + i, (size_t)(n - i) * sizeof(float));
+            acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(at), _mm256_loadu_ps(bt), acc[k]);
+            i = n;
+        }
+    }
+    return hsum8(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
 /*
@@ -447,59 +409,6 @@ static void rows_tiled(const tile_set *ks, float *y, size_t ldy, float *const *y
 #define T5 __attribute__((target("avx512f,avx512bw")))
 #define T5I __attribute__((target("avx512f,avx512bw"), always_inline)) inline
 
-static T5I __m512 w16(const void *w, int bf, int i)
-{
-    if (bf)
-        return _mm512_castsi512_ps(_mm512_slli_epi32(
-            _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i))), 16));
-    return _mm512_loadu_ps((const float *)w + i);
-}
-
-static T5I void tile16(const void *w, int bf, const float *x, size_t ldx, int n, int NT, float *out)
-{
-    __m512 acc[4][4];
-#pragma GCC unroll 4
-    for (int j = 0; j < NT; j++)
-        for (int k = 0; k < 4; k++)
-            acc[j][k] = _mm512_setzero_ps();
-    int i = 0;
-    for (; i + 64 <= n; i += 64) {
-        __m512 a0 = w16(w, bf, i), a1 = w16(w, bf, i + 16), a2 = w16(w, bf, i + 32),
-               a3 = w16(w, bf, i + 48);
-#pragma GCC unroll 4
-        for (int j = 0; j < NT; j++) {
-            const float *xj = x + (size_t)j * ldx + i;
-            acc[j][0] = _mm512_fmadd_ps(a0, _mm512_loadu_ps(xj), acc[j][0]);
-            acc[j][1] = _mm512_fmadd_ps(a1, _mm512_loadu_ps(xj + 16), acc[j][1]);
-            acc[j][2] = _mm512_fmadd_ps(a2, _mm512_loadu_ps(xj + 32), acc[j][2]);
-            acc[j][3] = _mm512_fmadd_ps(a3, _mm512_loadu_ps(xj + 48), acc[j][3]);
-        }
-    }
-    /* Fewer than 64 left: as in tile8, with 16-blocks and a masked tail. */
-#define AVX512_STEP(K)                                                                       \
-    if (i + 16 <= n) {                                                                       \
-        __m512 a = w16(w, bf, i);                                                            \
-        _Pragma("GCC unroll 4") for (int j = 0; j < NT; j++) acc[j][K] =                     \
-            _mm512_fmadd_ps(a, _mm512_loadu_ps(x + (size_t)j * ldx + i), acc[j][K]);         \
-        i += 16;                                                                             \
-    } else if (i < n) {                                                                      \
-        __mmask16 msk = (__mmask16)((1u << (n - i)) - 1u);                                   \
-        float wt[16] = {0};                                                                  \
-        for (int q = 0; q < n - i; q++)                                                      \
-            wt[q] = bf ? ut_bf16_to_f32(((const uint16_t *)w)[i + q]) : ((const float *)w)[i + q]; \
-        __m512 a = _mm512_loadu_ps(wt);                                                      \
-        _Pragma("GCC unroll 4") for (int j = 0; j < NT; j++) acc[j][K] = _mm512_fmadd_ps(    \
-            a, _mm512_maskz_loadu_ps(msk, x + (size_t)j * ldx + i), acc[j][K]);              \
-        i = n;                                                                               \
-    }
-    AVX512_STEP(0) AVX512_STEP(1) AVX512_STEP(2) AVX512_STEP(3)
-#undef AVX512_STEP
-#pragma GCC unroll 4
-    for (int j = 0; j < NT; j++)
-        out[j] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[j][0], acc[j][1]),
-                                                    _mm512_add_ps(acc[j][2], acc[j][3])));
-}
-
 static T5 void axpy_avx512(float *y, float a, const float *x, int n)
 {
     __m512 va = _mm512_set1_ps(a);
@@ -537,11 +446,24 @@ static T5 void wsum_avx512(float *o, const float *w, const float *v, size_t ldv,
             axpy_avx512(o + j, w[t], v + (size_t)t * ldv + j, d - j);
     }
 }
+/* a · b: as dot_avx2 with 16 lanes (64-element blocks, a masked tail). */
 static T5 float dot_avx512(const float *a, const float *b, int n)
 {
-    float r;
-    tile16(a, 0, b, 0, n, 1, &r);
-    return r;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    int i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int k = 0; k < 4; k++)
+            acc[k] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * k),
+                                     _mm512_loadu_ps(b + i + 16 * k), acc[k]);
+    for (int k = 0; k < 4 && i < n; k++) {
+        __mmask16 m = (__mmask16)(i + 16 <= n ? 0xFFFFu : (1u << (n - i)) - 1u);
+        acc[k] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i),
+                                 acc[k]);
+        i = i + 16 <= n ? i + 16 : n;
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]),
+                                              _mm512_add_ps(acc[2], acc[3])));
 }
 
 /*
