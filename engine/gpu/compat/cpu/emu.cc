@@ -1,0 +1,954 @@
+/*
+ * emu.cc — the CPU emulation of the HIP runtime (see hip/hip_runtime.h for
+ * the execution model it implements).
+ *
+ * GPU threads are fibers: each has its own mmap'd stack (with a guard
+ * page), made once and reused by every later launch; a fiber loops forever
+ * running "the current launch's kernel" and parks when it returns.  A block
+ * starts all its fibers in the run queue; a fiber runs until it returns or
+ * waits at a barrier (__syncthreads, or the per-warp one inside a shuffle),
+ * then hands over directly to the next ready fiber; the last to arrive at a
+ * barrier releases the waiters to the queue and runs on.  An empty queue
+ * with threads still waiting is a deadlock.
+ *
+ * Fiber switches use a small x86-64 routine that swaps only the
+ * callee-saved registers (a few ns; glibc's swapcontext costs a
+ * sigprocmask syscall, ~240 ns).  Under AddressSanitizer, on other CPUs, or
+ * when the kernel enforces a shadow stack, they use ucontext instead, and
+ * ASan builds announce each switch to ASan.
+ *
+ * Shuffles double-buffer the per-warp value slots, so one warp barrier per
+ * shuffle suffices: no lane can start the shuffle after next before every
+ * lane has passed the next one's barrier, by which time all have read this
+ * one's slots.
+ */
+#include "hip/hip_runtime.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <memory>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ZEMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZEMU_ASAN 1
+#endif
+#endif
+
+#ifdef ZEMU_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#elif defined(__x86_64__)
+#define ZEMU_ASM_SWITCH 1
+#endif
+
+namespace {
+
+constexpr unsigned kMaxThreads = 1024;
+constexpr size_t kMaxShared = 65536;
+constexpr size_t kStackBytes = 256 * 1024; /* per fiber, guard page included */
+
+/* ---- fibers ---- */
+
+#ifdef ZEMU_ASM_SWITCH
+extern "C" void zemu_swap(void **save_sp, void *load_sp);
+extern "C" void zemu_start(void);
+
+/* zemu_swap pushes the callee-saved registers, stores the stack pointer,
+ * loads the other one and pops them: a call that returns in another fiber.
+ * (The FP control words are not swapped: all fibers share the OS thread's.)
+ * A new fiber's stack holds zeroed registers with r13 = its entry function
+ * and a return address of zemu_start, which calls r13 (never returning). */
+asm(R"(
+    .pushsection .text
+    .globl zemu_swap
+    .hidden zemu_swap
+    .type zemu_swap, @function
+zemu_swap:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size zemu_swap, .-zemu_swap
+
+    .globl zemu_start
+    .hidden zemu_start
+    .type zemu_start, @function
+zemu_start:
+    .cfi_startproc
+    .cfi_undefined rip
+    callq *%r13
+    ud2
+    .cfi_endproc
+    .size zemu_start, .-zemu_start
+    .popsection
+)");
+
+/* A kernel-enforced shadow stack would reject zemu_swap's returns. */
+bool shadow_stack_on()
+{
+    unsigned long features = 0;
+    return syscall(SYS_arch_prctl, 0x5005 /* ARCH_SHSTK_STATUS */, &features) == 0 &&
+           (features & 1);
+}
+#endif
+
+enum class St : uint8_t { Ready, AtSync, AtShuffle, Done };
+
+struct Fiber {
+    void *sp = nullptr; /* saved stack pointer (asm switch) */
+    ucontext_t uc{};    /* saved context (ucontext switch) */
+    char *map = nullptr;
+    zemu::uint3 tid{};
+    unsigned linear = 0;
+    St st = St::Ready;
+#ifdef ZEMU_ASAN
+    const void *stack_lo = nullptr;
+    size_t stack_size = 0;
+    void *fake_stack = nullptr;
+#endif
+};
+
+struct Warp {
+    unsigned size, arrived, done, round;
+    zemu::Shfl kind;
+    int width;
+    uint32_t slot[2][32];
+};
+
+struct Sched {
+    bool use_asm = false;
+    size_t page = 4096;
+    std::vector<std::unique_ptr<Fiber>> fibers;
+    Fiber host;            /* the caller's context */
+    Fiber *cur = &host;
+    Fiber *prev = nullptr; /* who switched to cur */
+    const zemu::Launch *launch = nullptr;
+    unsigned n = 0;        /* threads per block */
+    dim3 shape{0, 0, 0};   /* the block shape the fibers' tids are for */
+    unsigned at_sync = 0, done = 0;
+    std::vector<Warp> warps;
+    unsigned ring[kMaxThreads]; /* run queue */
+    unsigned head = 0, queued = 0;
+    void *shared = nullptr;
+
+    Sched();
+    ~Sched();
+};
+
+thread_local std::unique_ptr<Sched> t_sched_owner;
+thread_local Sched *t_sched = nullptr;
+
+Sched &sched()
+{
+    if (!t_sched) {
+        t_sched_owner = std::make_unique<Sched>();
+        t_sched = t_sched_owner.get();
+    }
+    return *t_sched;
+}
+
+[[noreturn]] void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+[[noreturn]] void fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("zemu: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    abort();
+}
+
+/* A kernel bug found in the running thread: report it and abort. */
+[[noreturn]] void kernel_bug(const Sched &s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+[[noreturn]] void kernel_bug(const Sched &s, const char *fmt, ...)
+{
+    const zemu::uint3 &b = zemu::t_block_idx, &t = s.cur->tid;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fatal("kernel %s, block (%u,%u,%u), thread (%u,%u,%u): %s", s.launch->name, b.x, b.y, b.z,
+          t.x, t.y, t.z, msg);
+}
+
+/* Where the calling GPU thread runs; aborts outside a kernel. */
+Sched &in_kernel(const char *what)
+{
+    Sched &s = sched();
+    if (s.cur == &s.host)
+        fatal("%s called outside a kernel", what);
+    return s;
+}
+
+#ifdef ZEMU_ASAN
+void finish_switch(Sched &s, void *fake_stack)
+{
+    const void *lo;
+    size_t size;
+    __sanitizer_finish_switch_fiber(fake_stack, &lo, &size);
+    if (s.prev == &s.host) {
+        s.host.stack_lo = lo;
+        s.host.stack_size = size;
+    }
+}
+#endif
+
+void switch_to(Sched &s, Fiber *from, Fiber *to)
+{
+    s.prev = from;
+    s.cur = to;
+    if (to != &s.host)
+        zemu::t_thread_idx = &to->tid;
+#ifdef ZEMU_ASAN
+    __sanitizer_start_switch_fiber(&from->fake_stack, to->stack_lo, to->stack_size);
+    swapcontext(&from->uc, &to->uc);
+    finish_switch(s, from->fake_stack);
+#else
+#ifdef ZEMU_ASM_SWITCH
+    if (s.use_asm) {
+        zemu_swap(&from->sp, to->sp);
+        return;
+    }
+#endif
+    swapcontext(&from->uc, &to->uc);
+#endif
+}
+
+void thread_returned(Sched &s);
+
+/* A fiber's whole life: run the current launch's kernel, park, repeat. */
+void fiber_main()
+{
+    Sched &s = *t_sched;
+#ifdef ZEMU_ASAN
+    finish_switch(s, nullptr);
+#endif
+    for (;;) {
+        s.launch->thread();
+        thread_returned(s);
+    }
+}
+
+std::unique_ptr<Fiber> new_fiber(Sched &s)
+{
+    auto f = std::make_unique<Fiber>();
+    void *map = mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (map == MAP_FAILED || mprotect(map, s.page, PROT_NONE) != 0)
+        fatal("cannot map a %zu-byte fiber stack", kStackBytes);
+    f->map = static_cast<char *>(map);
+    char *lo = f->map + s.page;
+    size_t size = kStackBytes - s.page;
+#ifdef ZEMU_ASAN
+    f->stack_lo = lo;
+    f->stack_size = size;
+#endif
+#ifdef ZEMU_ASM_SWITCH
+    if (s.use_asm) {
+        /* r15 r14 r13 r12 rbx rbp, then the return address; zemu_start
+         * runs with rsp 16-byte aligned, as a call expects. */
+        uintptr_t top = (reinterpret_cast<uintptr_t>(lo + size) & ~uintptr_t(15)) - 16;
+        void **sp = reinterpret_cast<void **>(top) - 7;
+        for (int i = 0; i < 6; i++)
+            sp[i] = nullptr;
+        sp[2] = reinterpret_cast<void *>(&fiber_main);
+        sp[6] = reinterpret_cast<void *>(&zemu_start);
+        f->sp = sp;
+        return f;
+    }
+#endif
+    if (getcontext(&f->uc) != 0)
+        fatal("getcontext failed");
+    f->uc.uc_stack.ss_sp = lo;
+    f->uc.uc_stack.ss_size = size;
+    f->uc.uc_link = nullptr;
+    makecontext(&f->uc, fiber_main, 0);
+#ifdef ZEMU_ASAN
+    /* ASan's swapcontext would clear the shadow of the whole stack named
+     * here at every switch (~1 us), and with it the redzones of the parked
+     * frames; the switch annotations already tell ASan where stacks are. */
+    f->uc.uc_stack = stack_t{};
+#endif
+    return f;
+}
+
+Sched::Sched()
+{
+    page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+#ifdef ZEMU_ASM_SWITCH
+    use_asm = !shadow_stack_on();
+#endif
+}
+
+Sched::~Sched()
+{
+    for (auto &f : fibers) {
+#ifdef ZEMU_ASAN
+        /* frames parked on the stack leave poisoned shadow behind */
+        __asan_unpoison_memory_region(f->map, kStackBytes);
+#endif
+        munmap(f->map, kStackBytes);
+    }
+}
+
+/* ---- the scheduler ---- */
+
+void push(Sched &s, unsigned i)
+{
+    s.ring[(s.head + s.queued++) % kMaxThreads] = i;
+}
+
+[[noreturn]] void deadlock(const Sched &s)
+{
+    unsigned shuffling = 0;
+    for (unsigned i = 0; i < s.n; i++)
+        shuffling += s.fibers[i]->st == St::AtShuffle;
+    const zemu::uint3 &b = zemu::t_block_idx;
+    fatal("kernel %s deadlocks in block (%u,%u,%u): of its %u threads, %u wait at "
+          "__syncthreads, %u wait in a shuffle and %u have returned",
+          s.launch->name, b.x, b.y, b.z, s.n, s.at_sync, shuffling, s.done);
+}
+
+/* The running fiber f cannot go on: run the next ready one. */
+void run_next(Sched &s, Fiber *f)
+{
+    if (s.queued) {
+        unsigned i = s.ring[s.head];
+        s.head = (s.head + 1) % kMaxThreads;
+        s.queued--;
+        switch_to(s, f, s.fibers[i].get());
+    } else if (s.done == s.n) {
+        switch_to(s, f, &s.host);
+    } else {
+        deadlock(s);
+    }
+}
+
+/* Every thread is at __syncthreads or has returned: wake the waiters (the
+ * running one, if waiting, just goes on). */
+void release_sync(Sched &s, Fiber *running)
+{
+    for (unsigned i = 0; i < s.n; i++) {
+        Fiber *f = s.fibers[i].get();
+        if (f->st == St::AtSync) {
+            f->st = St::Ready;
+            if (f != running)
+                push(s, i);
+        }
+    }
+    s.at_sync = 0;
+}
+
+void thread_returned(Sched &s)
+{
+    Fiber *f = s.cur;
+    Warp &w = s.warps[f->linear / 32];
+    if (w.arrived)
+        kernel_bug(s, "returned while other lanes of its warp wait in a shuffle");
+    f->st = St::Done;
+    w.done++;
+    s.done++;
+    if (s.at_sync && s.at_sync + s.done == s.n)
+        release_sync(s, f);
+    run_next(s, f);
+}
+
+void prepare_threads(Sched &s, unsigned n)
+{
+    while (s.fibers.size() < n)
+        s.fibers.push_back(new_fiber(s));
+    const dim3 &b = s.launch->block;
+    if (b.x != s.shape.x || b.y != s.shape.y || b.z != s.shape.z) {
+        for (unsigned i = 0; i < n; i++) {
+            Fiber *f = s.fibers[i].get();
+            f->linear = i;
+            f->tid = {i % b.x, i / b.x % b.y, i / (b.x * b.y)};
+        }
+        s.shape = b;
+    }
+    s.warps.assign((n + 31) / 32, Warp{});
+    for (unsigned w = 0; w < s.warps.size(); w++)
+        s.warps[w].size = n - 32 * w < 32 ? n - 32 * w : 32;
+}
+
+void run_block(Sched &s)
+{
+    s.at_sync = s.done = 0;
+    for (Warp &w : s.warps)
+        w.arrived = w.done = w.round = 0;
+    for (unsigned i = 0; i < s.n; i++)
+        s.fibers[i]->st = St::Ready;
+    s.head = s.queued = 0;
+    for (unsigned i = 1; i < s.n; i++)
+        push(s, i);
+    if (s.shared)
+        memset(s.shared, 0xcd, s.launch->shmem); /* shared memory starts as garbage */
+    switch_to(s, &s.host, s.fibers[0].get());
+}
+
+void run(const zemu::Launch &l)
+{
+    Sched &s = sched();
+    if (s.cur != &s.host)
+        fatal("kernel %s launched from inside kernel %s: not supported", l.name, s.launch->name);
+    s.launch = &l;
+    s.n = l.block.x * l.block.y * l.block.z;
+    prepare_threads(s, s.n);
+    zemu::t_block_dim = {l.block.x, l.block.y, l.block.z};
+    zemu::t_grid_dim = {l.grid.x, l.grid.y, l.grid.z};
+    if (l.shmem && posix_memalign(&s.shared, 16, l.shmem) != 0)
+        fatal("out of memory for %zu bytes of shared memory", l.shmem);
+    for (unsigned z = 0; z < l.grid.z; z++)
+        for (unsigned y = 0; y < l.grid.y; y++)
+            for (unsigned x = 0; x < l.grid.x; x++) {
+                zemu::t_block_idx = {x, y, z};
+                run_block(s);
+            }
+    free(s.shared);
+    s.shared = nullptr;
+    s.launch = nullptr;
+}
+
+/* The lane a shuffle reads, as HIP defines it: within the lane's group of
+ * `width`; a xor/down partner past the group reads the lane's own value. */
+unsigned source_lane(zemu::Shfl kind, unsigned lane, int arg, unsigned width)
+{
+    unsigned base = lane & ~(width - 1), a = static_cast<unsigned>(arg);
+    switch (kind) {
+    case zemu::Shfl::Xor:
+        return (lane ^ a) < base + width ? lane ^ a : lane;
+    case zemu::Shfl::Down:
+        return uint64_t(lane - base) + a < width ? lane + a : lane;
+    case zemu::Shfl::Idx:
+        break;
+    }
+    return base + (a & (width - 1));
+}
+
+/* ---- runtime objects ---- */
+
+thread_local hipError_t t_last_error = hipSuccess;
+
+hipError_t fail(hipError_t e)
+{
+    t_last_error = e;
+    return e;
+}
+
+double now_ms()
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+} // namespace
+
+struct ihipGraph {
+    std::vector<std::function<void()>> nodes;
+};
+
+struct hipGraphExec {
+    std::vector<std::function<void()>> nodes;
+};
+
+struct ihipStream_t {
+    ihipGraph *capture = nullptr;
+    bool invalidated = false;
+};
+
+struct ihipEvent_t {
+    bool recorded = false;
+    double ms = 0;
+};
+
+namespace {
+
+std::vector<hipStream_t> g_capturing;
+
+bool capturing(hipStream_t s) { return s && s->capture; }
+
+hipError_t record(hipStream_t s, std::function<void()> node)
+{
+    if (s->invalidated)
+        return fail(hipErrorStreamCaptureInvalidated);
+    s->capture->nodes.push_back(std::move(node));
+    return hipSuccess;
+}
+
+/* A call that waits for the device: illegal while any capture runs (it
+ * would wait for work that is only being recorded), and it spoils them. */
+hipError_t sync_call()
+{
+    if (g_capturing.empty())
+        return hipSuccess;
+    for (hipStream_t s : g_capturing)
+        s->invalidated = true;
+    return fail(hipErrorStreamCaptureUnsupported);
+}
+
+void stop_capture(hipStream_t s)
+{
+    for (size_t i = 0; i < g_capturing.size(); i++)
+        if (g_capturing[i] == s)
+            g_capturing.erase(g_capturing.begin() + static_cast<long>(i));
+}
+
+size_t meminfo_available()
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    unsigned long long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (kb)
+        return static_cast<size_t>(kb) * 1024;
+    return static_cast<size_t>(sysconf(_SC_AVPHYS_PAGES)) *
+           static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+size_t physical_memory()
+{
+    return static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) *
+           static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+hipError_t check_copy(void *dst, const void *src, size_t size, hipMemcpyKind kind)
+{
+    if (size && (!dst || !src))
+        return fail(hipErrorInvalidValue);
+    if (kind < hipMemcpyHostToHost || kind > hipMemcpyDefault)
+        return fail(hipErrorInvalidValue);
+    return hipSuccess;
+}
+
+hipError_t check_shape(const zemu::Launch &l)
+{
+    const dim3 &b = l.block, &g = l.grid;
+    if (!b.x || !b.y || !b.z || b.z > 64 || b.x > kMaxThreads || b.y > kMaxThreads ||
+        static_cast<uint64_t>(b.x) * b.y * b.z > kMaxThreads)
+        return hipErrorInvalidConfiguration;
+    if (!g.x || !g.y || !g.z || g.x > INT_MAX || g.y > 65535 || g.z > 65535)
+        return hipErrorInvalidConfiguration;
+    if (l.shmem > kMaxShared)
+        return hipErrorInvalidValue;
+    return hipSuccess;
+}
+
+struct ErrorText {
+    hipError_t code;
+    const char *name, *text;
+};
+
+const ErrorText kErrors[] = {
+    {hipSuccess, "hipSuccess", "no error"},
+    {hipErrorInvalidValue, "hipErrorInvalidValue", "invalid argument"},
+    {hipErrorOutOfMemory, "hipErrorOutOfMemory", "out of memory"},
+    {hipErrorInvalidConfiguration, "hipErrorInvalidConfiguration",
+     "invalid configuration argument"},
+    {hipErrorNoDevice, "hipErrorNoDevice", "no GPU device is detected"},
+    {hipErrorInvalidDevice, "hipErrorInvalidDevice", "invalid device ordinal"},
+    {hipErrorInvalidHandle, "hipErrorInvalidHandle", "invalid resource handle"},
+    {hipErrorIllegalState, "hipErrorIllegalState", "operation not permitted in the current state"},
+    {hipErrorNotSupported, "hipErrorNotSupported", "operation not supported"},
+    {hipErrorStreamCaptureUnsupported, "hipErrorStreamCaptureUnsupported",
+     "operation not permitted when stream is capturing"},
+    {hipErrorStreamCaptureInvalidated, "hipErrorStreamCaptureInvalidated",
+     "operation failed due to a previous error during capture"},
+    {hipErrorUnknown, "hipErrorUnknown", "unknown error"},
+};
+
+const ErrorText *error_text(hipError_t e)
+{
+    for (const ErrorText &t : kErrors)
+        if (t.code == e)
+            return &t;
+    return nullptr;
+}
+
+} // namespace
+
+/* ---- kernel language ---- */
+
+void __syncthreads(void)
+{
+    Sched &s = in_kernel("__syncthreads");
+    Fiber *f = s.cur;
+    f->st = St::AtSync;
+    if (++s.at_sync + s.done == s.n)
+        release_sync(s, f);
+    else
+        run_next(s, f);
+}
+
+void *zemu_dyn_shared(void) { return in_kernel("zemu_dyn_shared").shared; }
+
+uint32_t zemu::shuffle(Shfl kind, uint32_t bits, int arg, int width)
+{
+    Sched &s = in_kernel("a shuffle");
+    Fiber *f = s.cur;
+    Warp &w = s.warps[f->linear / 32];
+    unsigned lane = f->linear % 32, uw = static_cast<unsigned>(width);
+    if (width < 1 || width > 32 || (uw & (uw - 1)))
+        kernel_bug(s, "shuffle width %d is not a power of 2 up to 32", width);
+    if (w.done)
+        kernel_bug(s, "shuffles while a lane of its warp has returned");
+    if (!w.arrived) {
+        w.kind = kind;
+        w.width = width;
+    } else if (w.kind != kind || w.width != width) {
+        kernel_bug(s, "lanes of one warp are in different shuffles");
+    }
+    unsigned src = source_lane(kind, lane, arg, uw);
+    if (src >= w.size)
+        kernel_bug(s, "shuffle reads lane %u of a warp of %u threads", src, w.size);
+    unsigned buf = w.round & 1;
+    w.slot[buf][lane] = bits;
+    f->st = St::AtShuffle;
+    if (++w.arrived < w.size) {
+        run_next(s, f);
+    } else {
+        for (unsigned i = 0; i < w.size; i++) {
+            Fiber *g = s.fibers[f->linear / 32 * 32 + i].get();
+            g->st = St::Ready;
+            if (g != f)
+                push(s, g->linear);
+        }
+        w.arrived = 0;
+        w.round++;
+    }
+    return w.slot[buf][src];
+}
+
+void zemu::launch(hipStream_t stream, Launch &&l)
+{
+    hipError_t e = check_shape(l);
+    if (e != hipSuccess) {
+        (void)fail(e);
+        return;
+    }
+    if (capturing(stream)) {
+        (void)record(stream, [l = std::move(l)] { run(l); });
+        return;
+    }
+    run(l);
+}
+
+/* ---- runtime API ---- */
+
+const char *hipGetErrorName(hipError_t e)
+{
+    const ErrorText *t = error_text(e);
+    return t ? t->name : "hipErrorUnknown";
+}
+
+const char *hipGetErrorString(hipError_t e)
+{
+    const ErrorText *t = error_text(e);
+    return t ? t->text : "unknown error";
+}
+
+hipError_t hipGetLastError(void)
+{
+    hipError_t e = t_last_error;
+    t_last_error = hipSuccess;
+    return e;
+}
+
+hipError_t hipPeekAtLastError(void) { return t_last_error; }
+
+hipError_t hipGetDeviceCount(int *count)
+{
+    if (!count)
+        return fail(hipErrorInvalidValue);
+    *count = 1;
+    return hipSuccess;
+}
+
+hipError_t hipSetDevice(int device)
+{
+    return device == 0 ? hipSuccess : fail(hipErrorInvalidDevice);
+}
+
+hipError_t hipGetDevice(int *device)
+{
+    if (!device)
+        return fail(hipErrorInvalidValue);
+    *device = 0;
+    return hipSuccess;
+}
+
+hipError_t hipGetDeviceProperties(hipDeviceProp_t *p, int device)
+{
+    if (!p)
+        return fail(hipErrorInvalidValue);
+    if (device != 0)
+        return fail(hipErrorInvalidDevice);
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "zeval CPU emulator");
+    p->totalGlobalMem = physical_memory();
+    p->sharedMemPerBlock = kMaxShared;
+    p->regsPerBlock = 65536;
+    p->warpSize = 32;
+    p->maxThreadsPerBlock = kMaxThreads;
+    p->maxThreadsDim[0] = p->maxThreadsDim[1] = kMaxThreads;
+    p->maxThreadsDim[2] = 64;
+    p->maxGridSize[0] = INT_MAX;
+    p->maxGridSize[1] = p->maxGridSize[2] = 65535;
+    p->multiProcessorCount = 1;
+    return hipSuccess;
+}
+
+hipError_t hipMemGetInfo(size_t *free_bytes, size_t *total_bytes)
+{
+    if (!free_bytes || !total_bytes)
+        return fail(hipErrorInvalidValue);
+    *free_bytes = meminfo_available();
+    *total_bytes = physical_memory();
+    return hipSuccess;
+}
+
+hipError_t hipDeviceSynchronize(void) { return sync_call(); }
+
+/* Exactly `size` bytes (only the start is aligned), so ASan sees overruns. */
+hipError_t hipMalloc(void **ptr, size_t size)
+{
+    if (!ptr)
+        return fail(hipErrorInvalidValue);
+    *ptr = nullptr;
+    if (size && posix_memalign(ptr, 256, size) != 0) {
+        *ptr = nullptr;
+        return fail(hipErrorOutOfMemory);
+    }
+    return hipSuccess;
+}
+
+hipError_t hipFree(void *ptr)
+{
+    free(ptr);
+    return hipSuccess;
+}
+
+hipError_t hipHostMalloc(void **ptr, size_t size, unsigned flags)
+{
+    if (flags != hipHostMallocDefault)
+        return fail(hipErrorInvalidValue);
+    return hipMalloc(ptr, size);
+}
+
+hipError_t hipHostFree(void *ptr) { return hipFree(ptr); }
+
+hipError_t hipMemcpy(void *dst, const void *src, size_t size, hipMemcpyKind kind)
+{
+    hipError_t e = check_copy(dst, src, size, kind);
+    if (e == hipSuccess)
+        e = sync_call();
+    if (e == hipSuccess && size)
+        memcpy(dst, src, size);
+    return e;
+}
+
+hipError_t hipMemcpyAsync(void *dst, const void *src, size_t size, hipMemcpyKind kind,
+                          hipStream_t stream)
+{
+    hipError_t e = check_copy(dst, src, size, kind);
+    if (e != hipSuccess || !size)
+        return e;
+    if (capturing(stream))
+        return record(stream, [=] { memcpy(dst, src, size); });
+    memcpy(dst, src, size);
+    return hipSuccess;
+}
+
+hipError_t hipMemset(void *dst, int value, size_t size)
+{
+    if (size && !dst)
+        return fail(hipErrorInvalidValue);
+    hipError_t e = sync_call();
+    if (e == hipSuccess && size)
+        memset(dst, value, size);
+    return e;
+}
+
+hipError_t hipMemsetAsync(void *dst, int value, size_t size, hipStream_t stream)
+{
+    if (size && !dst)
+        return fail(hipErrorInvalidValue);
+    if (!size)
+        return hipSuccess;
+    if (capturing(stream))
+        return record(stream, [=] { memset(dst, value, size); });
+    memset(dst, value, size);
+    return hipSuccess;
+}
+
+hipError_t hipStreamCreate(hipStream_t *stream) { return hipStreamCreateWithFlags(stream, 0); }
+
+hipError_t hipStreamCreateWithFlags(hipStream_t *stream, unsigned flags)
+{
+    if (!stream || (flags & ~hipStreamNonBlocking))
+        return fail(hipErrorInvalidValue);
+    *stream = new ihipStream_t;
+    return hipSuccess;
+}
+
+hipError_t hipStreamDestroy(hipStream_t stream)
+{
+    if (!stream)
+        return fail(hipErrorInvalidHandle);
+    stop_capture(stream);
+    delete stream->capture;
+    delete stream;
+    return hipSuccess;
+}
+
+hipError_t hipStreamSynchronize(hipStream_t stream)
+{
+    if (!capturing(stream))
+        return stream ? hipSuccess : sync_call();
+    stream->invalidated = true;
+    return fail(hipErrorStreamCaptureUnsupported);
+}
+
+hipError_t hipEventCreate(hipEvent_t *event)
+{
+    if (!event)
+        return fail(hipErrorInvalidValue);
+    *event = new ihipEvent_t;
+    return hipSuccess;
+}
+
+hipError_t hipEventRecord(hipEvent_t event, hipStream_t stream)
+{
+    if (!event)
+        return fail(hipErrorInvalidHandle);
+    auto stamp = [event] {
+        event->recorded = true;
+        event->ms = now_ms();
+    };
+    if (capturing(stream))
+        return record(stream, stamp);
+    stamp();
+    return hipSuccess;
+}
+
+hipError_t hipEventSynchronize(hipEvent_t event)
+{
+    return event ? hipSuccess : fail(hipErrorInvalidHandle);
+}
+
+hipError_t hipEventElapsedTime(float *ms, hipEvent_t start, hipEvent_t stop)
+{
+    if (!ms)
+        return fail(hipErrorInvalidValue);
+    if (!start || !stop || !start->recorded || !stop->recorded)
+        return fail(hipErrorInvalidHandle);
+    *ms = static_cast<float>(stop->ms - start->ms);
+    return hipSuccess;
+}
+
+hipError_t hipEventDestroy(hipEvent_t event)
+{
+    if (!event)
+        return fail(hipErrorInvalidHandle);
+    delete event;
+    return hipSuccess;
+}
+
+hipError_t hipStreamBeginCapture(hipStream_t stream, hipStreamCaptureMode mode)
+{
+    if (mode < hipStreamCaptureModeGlobal || mode > hipStreamCaptureModeRelaxed)
+        return fail(hipErrorInvalidValue);
+    if (!stream)
+        return fail(hipErrorStreamCaptureUnsupported); /* the legacy stream cannot capture */
+    if (stream->capture)
+        return fail(hipErrorIllegalState);
+    stream->capture = new ihipGraph;
+    stream->invalidated = false;
+    g_capturing.push_back(stream);
+    return hipSuccess;
+}
+
+hipError_t hipStreamEndCapture(hipStream_t stream, hipGraph_t *graph)
+{
+    if (!graph)
+        return fail(hipErrorInvalidValue);
+    if (!capturing(stream))
+        return fail(hipErrorIllegalState);
+    stop_capture(stream);
+    *graph = stream->capture;
+    stream->capture = nullptr;
+    if (stream->invalidated) {
+        delete *graph;
+        *graph = nullptr;
+        return fail(hipErrorStreamCaptureInvalidated);
+    }
+    return hipSuccess;
+}
+
+hipError_t hipGraphInstantiateWithFlags(hipGraphExec_t *exec, hipGraph_t graph,
+                                        unsigned long long flags)
+{
+    if (!exec || !graph || flags)
+        return fail(hipErrorInvalidValue);
+    *exec = new hipGraphExec{graph->nodes};
+    return hipSuccess;
+}
+
+hipError_t hipGraphLaunch(hipGraphExec_t exec, hipStream_t stream)
+{
+    if (!exec)
+        return fail(hipErrorInvalidHandle);
+    if (capturing(stream))
+        return record(stream, [nodes = exec->nodes] {
+            for (const auto &node : nodes)
+                node();
+        });
+    for (const auto &node : exec->nodes)
+        node();
+    return hipSuccess;
+}
+
+hipError_t hipGraphDestroy(hipGraph_t graph)
+{
+    if (!graph)
+        return fail(hipErrorInvalidValue);
+    delete graph;
+    return hipSuccess;
+}
+
+hipError_t hipGraphExecDestroy(hipGraphExec_t exec)
+{
+    if (!exec)
+        return fail(hipErrorInvalidValue);
+    delete exec;
+    return hipSuccess;
+}

@@ -1,0 +1,256 @@
+/*
+ * hip_runtime.h — the CPU emulation of the HIP subset the engine uses
+ * (see gpu_compat.h), so the same .hip sources build with the host g++
+ * (-DZEVAL_GPU_EMU -isystem engine/gpu/compat/cpu -x c++) and run without
+ * a GPU.  The runtime lives in emu.cc.
+ *
+ * Execution model: one OS thread; every launch, copy and memset runs to
+ * completion when it is called (streams and events are handles only).  A
+ * launch runs its blocks one after another, x fastest; the threads of a
+ * block are fibers run round-robin, each until it returns or waits at a
+ * barrier.  __syncthreads counts returned threads as arrived.  Shuffles
+ * exchange values among the 32 consecutive linear thread ids of a warp and
+ * need every lane of it.  A block that can never finish, or a warp lane
+ * that returns while its warp shuffles, aborts naming the kernel.
+ * __shared__ is `static` (blocks never overlap).  While a stream captures,
+ * its launches, async copies/memsets, event records and graph launches
+ * become graph nodes, replayed in order by hipGraphLaunch (a copy reads its
+ * source then); a synchronous call (hipMemcpy, hipMemset, a device or that
+ * stream's synchronize) fails meanwhile and spoils the capture, in every
+ * capture mode.
+ */
+#ifndef ZEVAL_EMU_HIP_RUNTIME_H
+#define ZEVAL_EMU_HIP_RUNTIME_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <functional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+/* ---- kernel language ---- */
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __shared__ static
+
+struct dim3 {
+    uint32_t x, y, z;
+    constexpr dim3(uint32_t x_ = 1, uint32_t y_ = 1, uint32_t z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+namespace zemu {
+
+struct uint3 {
+    uint32_t x, y, z;
+};
+
+/* The running GPU thread's index and its launch's shape (set by emu.cc). */
+inline thread_local const uint3 *t_thread_idx = nullptr;
+inline thread_local uint3 t_block_idx, t_block_dim, t_grid_dim;
+
+inline const uint3 &thread_idx() { return *t_thread_idx; }
+inline const uint3 &block_idx() { return t_block_idx; }
+inline const uint3 &block_dim() { return t_block_dim; }
+inline const uint3 &grid_dim() { return t_grid_dim; }
+
+enum class Shfl { Xor, Down, Idx };
+
+/* One lane's part of a warp shuffle: returns the bits of the source lane. */
+uint32_t shuffle(Shfl kind, uint32_t bits, int arg, int width);
+
+template <typename T> inline T shuffle_as(Shfl kind, T v, int arg, int width)
+{
+    static_assert(sizeof(T) == 4, "shuffles move 32-bit values");
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    u = shuffle(kind, u, arg, width);
+    memcpy(&v, &u, 4);
+    return v;
+}
+
+} // namespace zemu
+
+#define threadIdx (zemu::thread_idx())
+#define blockIdx (zemu::block_idx())
+#define blockDim (zemu::block_dim())
+#define gridDim (zemu::grid_dim())
+
+void __syncthreads(void);
+void *zemu_dyn_shared(void);
+
+/* Atomics and fences: fibers switch only at barriers and shuffles, so a
+ * plain read-modify-write is atomic and memory is always coherent. */
+inline int atomicAdd(int *p, int v)
+{
+    int old = *p;
+    *p = old + v;
+    return old;
+}
+inline unsigned atomicAdd(unsigned *p, unsigned v)
+{
+    unsigned old = *p;
+    *p = old + v;
+    return old;
+}
+inline void __threadfence(void) {}
+
+#define ZEMU_SHUFFLES(T)                                                                  \
+    inline T __shfl_xor(T v, int lane_mask, int width = 32)                              \
+    { return zemu::shuffle_as(zemu::Shfl::Xor, v, lane_mask, width); }                   \
+    inline T __shfl_down(T v, unsigned delta, int width = 32)                            \
+    { return zemu::shuffle_as(zemu::Shfl::Down, v, (int)delta, width); }                 \
+    inline T __shfl(T v, int src_lane, int width = 32)                                   \
+    { return zemu::shuffle_as(zemu::Shfl::Idx, v, src_lane, width); }
+ZEMU_SHUFFLES(float)
+ZEMU_SHUFFLES(int)
+ZEMU_SHUFFLES(unsigned)
+#undef ZEMU_SHUFFLES
+
+/* ---- runtime types ---- */
+
+typedef enum [[nodiscard]] hipError_t {
+    hipSuccess = 0,
+    hipErrorInvalidValue = 1,
+    hipErrorOutOfMemory = 2,
+    hipErrorMemoryAllocation = 2,
+    hipErrorInvalidConfiguration = 9,
+    hipErrorNoDevice = 100,
+    hipErrorInvalidDevice = 101,
+    hipErrorInvalidHandle = 400,
+    hipErrorIllegalState = 401,
+    hipErrorNotSupported = 801,
+    hipErrorStreamCaptureUnsupported = 900,
+    hipErrorStreamCaptureInvalidated = 901,
+    hipErrorUnknown = 999,
+} hipError_t;
+
+typedef enum hipMemcpyKind {
+    hipMemcpyHostToHost = 0,
+    hipMemcpyHostToDevice = 1,
+    hipMemcpyDeviceToHost = 2,
+    hipMemcpyDeviceToDevice = 3,
+    hipMemcpyDefault = 4,
+} hipMemcpyKind;
+
+typedef enum hipStreamCaptureMode {
+    hipStreamCaptureModeGlobal = 0,
+    hipStreamCaptureModeThreadLocal = 1,
+    hipStreamCaptureModeRelaxed = 2,
+} hipStreamCaptureMode;
+
+#define hipStreamDefault 0x0u
+#define hipStreamNonBlocking 0x1u
+#define hipHostMallocDefault 0x0u
+
+typedef struct ihipStream_t *hipStream_t;
+typedef struct ihipEvent_t *hipEvent_t;
+typedef struct ihipGraph *hipGraph_t;
+typedef struct hipGraphExec *hipGraphExec_t;
+
+typedef struct hipDeviceProp_t {
+    char name[256];
+    size_t totalGlobalMem;
+    size_t sharedMemPerBlock;
+    int regsPerBlock;
+    int warpSize;
+    int maxThreadsPerBlock;
+    int maxThreadsDim[3];
+    int maxGridSize[3];
+    int major;
+    int minor;
+    int multiProcessorCount;
+} hipDeviceProp_t;
+
+/* ---- runtime API (emu.cc) ---- */
+
+extern "C" {
+const char *hipGetErrorName(hipError_t e);
+const char *hipGetErrorString(hipError_t e);
+hipError_t hipGetLastError(void);
+hipError_t hipPeekAtLastError(void);
+
+hipError_t hipGetDeviceCount(int *count);
+hipError_t hipSetDevice(int device);
+hipError_t hipGetDevice(int *device);
+hipError_t hipGetDeviceProperties(hipDeviceProp_t *prop, int device);
+hipError_t hipMemGetInfo(size_t *free_bytes, size_t *total_bytes);
+hipError_t hipDeviceSynchronize(void);
+
+hipError_t hipMalloc(void **ptr, size_t size);
+hipError_t hipFree(void *ptr);
+hipError_t hipHostMalloc(void **ptr, size_t size, unsigned flags);
+hipError_t hipHostFree(void *ptr);
+hipError_t hipMemcpy(void *dst, const void *src, size_t size, hipMemcpyKind kind);
+hipError_t hipMemcpyAsync(void *dst, const void *src, size_t size, hipMemcpyKind kind,
+                          hipStream_t stream);
+hipError_t hipMemset(void *dst, int value, size_t size);
+hipError_t hipMemsetAsync(void *dst, int value, size_t size, hipStream_t stream);
+
+hipError_t hipStreamCreate(hipStream_t *stream);
+hipError_t hipStreamCreateWithFlags(hipStream_t *stream, unsigned flags);
+hipError_t hipStreamDestroy(hipStream_t stream);
+hipError_t hipStreamSynchronize(hipStream_t stream);
+
+hipError_t hipEventCreate(hipEvent_t *event);
+hipError_t hipEventRecord(hipEvent_t event, hipStream_t stream);
+hipError_t hipEventSynchronize(hipEvent_t event);
+hipError_t hipEventElapsedTime(float *ms, hipEvent_t start, hipEvent_t stop);
+hipError_t hipEventDestroy(hipEvent_t event);
+
+hipError_t hipStreamBeginCapture(hipStream_t stream, hipStreamCaptureMode mode);
+hipError_t hipStreamEndCapture(hipStream_t stream, hipGraph_t *graph);
+hipError_t hipGraphInstantiateWithFlags(hipGraphExec_t *exec, hipGraph_t graph,
+                                        unsigned long long flags);
+hipError_t hipGraphLaunch(hipGraphExec_t exec, hipStream_t stream);
+hipError_t hipGraphDestroy(hipGraph_t graph);
+hipError_t hipGraphExecDestroy(hipGraphExec_t exec);
+}
+
+/* Typed forms, as HIP and CUDA provide for C++. */
+template <typename T> inline hipError_t hipMalloc(T **ptr, size_t size)
+{
+    return hipMalloc(reinterpret_cast<void **>(ptr), size);
+}
+
+template <typename T> inline hipError_t hipHostMalloc(T **ptr, size_t size, unsigned flags = 0)
+{
+    return hipHostMalloc(reinterpret_cast<void **>(ptr), size, flags);
+}
+
+/* ---- launches ---- */
+
+namespace zemu {
+
+struct Launch {
+    const char *name;
+    dim3 grid, block;
+    size_t shmem;
+    std::function<void()> thread; /* one GPU thread: the kernel on its own copy of the args */
+};
+
+/* Checks the shape, then runs the launch now or records it into the
+ * stream's capture; a bad shape only sets the last error. */
+void launch(hipStream_t stream, Launch &&l);
+
+template <typename... P, typename... A>
+inline void launch_kernel(const char *name, void (*kernel)(P...), dim3 grid, dim3 block,
+                          size_t shmem, hipStream_t stream, A &&...args)
+{
+    static_assert(sizeof...(P) == sizeof...(A), "wrong number of kernel arguments");
+    std::tuple<std::decay_t<P>...> copy(std::forward<A>(args)...);
+    launch(stream, Launch{name, grid, block, shmem, [kernel, copy] { std::apply(kernel, copy); }});
+}
+
+} // namespace zemu
+
+#define hipLaunchKernelGGL(kernel, ...) zemu::launch_kernel(#kernel, kernel, __VA_ARGS__)
+
+#endif
