@@ -1,0 +1,595 @@
+/*
+ * engine.hip — the HIP backend's host side (gpu.h): device probing,
+ * weight upload, one sequence's decode state, and the decode step as a
+ * sequence of launches (kern.h), captured once as a graph and replayed.
+ *
+ * Device memory per sequence: the K/V cache [n_attn][nk][cap][d] f32
+ * each, a ring of the last K0+K1-1 raw projections per attention
+ * sub-layer, and the delayed value vd = Wv2 x̂ of the previous token.
+ * Everything that differs between steps (token, position, argmax limit)
+ * lives in a device gpu_io written before each step, so the captured
+ * graph is valid for every position below the capacity.
+ */
+#include "kern.h"
+
+#include "gpu.h"
+
+extern "C" {
+#include "../model.h"
+#include "../util.h"
+}
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int gerr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+#define TRY(call, what)                                                                      \
+    do {                                                                                     \
+        hipError_t e_ = (call);                                                              \
+        if (e_ != hipSuccess)                                                                \
+            return gerr(err, errlen, "%s: %s (%s)", what, hipGetErrorString(e_),             \
+                        hipGetErrorName(e_));                                                \
+    } while (0)
+
+extern "C" const char *gpu_build(void)
+{
+#if defined(ZEVAL_GPU_EMU)
+    return "emu";
+#elif defined(__HIP_PLATFORM_AMD__)
+    return "hip";
+#else
+    return "cuda";
+#endif
+}
+
+extern "C" int gpu_probe(char *desc, size_t len)
+{
+    int n = 0;
+    hipError_t e = hipGetDeviceCount(&n);
+    if (e != hipSuccess || n <= 0) {
+        gerr(desc, len, "no GPU (%s build): hipGetDeviceCount: %s", gpu_build(),
+             e != hipSuccess ? hipGetErrorString(e) : "0 devices");
+        (void)hipGetLastError();
+        return 0;
+    }
+    hipDeviceProp_t p;
+    if (hipGetDeviceProperties(&p, 0) != hipSuccess) {
+        (void)hipGetLastError();
+        gerr(desc, len, "no GPU (%s build): hipGetDeviceProperties failed", gpu_build());
+        return 0;
+    }
+    gerr(desc, len, "%s, %.1f GB, %d multiprocessors (%s build)", p.name,
+         (double)p.totalGlobalMem / 1e9, p.multiProcessorCount, gpu_build());
+    return 1;
+}
+
+/* ------------------------------------------------------------- context */
+
+typedef struct {
+    merge_w mw;
+    const float *norm;
+    bf16 *wq, *wk, *wv1, *wv2, *wo;         /* attention */
+    cca_w cca;
+    bf16 *rdown;                            /* MoE */
+    const float *rdown_b;
+    router_w rt;
+    const bf16 *const *fc1, *const *fc2;    /* device tables of E pointers */
+} dev_sub;
+
+struct gpu_ctx {
+    const eng_model *m;
+    eng_config c;
+    hipStream_t st;
+    void **allocs;                          /* every weight allocation */
+    int nallocs, capallocs;
+    dev_sub *sub;
+    const bf16 *embed, *lm_head;
+    const float *lm_b, *fnorm, *inv_freq;
+    merge_w fmw;
+    /* sequence state */
+    float *K, *V, *ring, *vdst, *eda;
+    int cap, len;
+    /* scratch */
+    float *res, *xn, *y, *u, *z, *vc, *q, *att, *part, *r, *a, *logits, *gate;
+    int *count;                             /* attention: finished splits per KV head */
+    int *out;                               /* [0] argmax, [1 + j] MoE j's slot */
+    gpu_io *io;
+    gpu_io io_host;
+    int *out_host;
+    hipGraphExec_t exec;
+    int have_exec, use_graphs;
+    double fixed_bytes, expert_bytes;       /* per step, for gpu_step_bytes */
+    int last_experts;
+};
+
+/* A device allocation owned by the context's weight set. */
+static void *dev_alloc(gpu_ctx *g, size_t bytes)
+{
+    if (g->nallocs == g->capallocs) {
+        int nc = g->capallocs ? 2 * g->capallocs : 256;
+        void **na = (void **)realloc(g->allocs, (size_t)nc * sizeof *na);
+        if (!na)
+            return NULL;
+        g->allocs = na;
+        g->capallocs = nc;
+    }
+    void *p = NULL;
+    if (hipMalloc(&p, bytes ? bytes : 16) != hipSuccess) {
+        (void)hipGetLastError();
+        return NULL;
+    }
+    g->allocs[g->nallocs++] = p;
+    return p;
+}
+
+static const float *up_f32(gpu_ctx *g, const float *h, size_t n, int *bad)
+{
+    if (!h || *bad)
+        return NULL;
+    float *d = (float *)dev_alloc(g, n * sizeof(float));
+    if (!d || hipMemcpy(d, h, n * sizeof(float), hipMemcpyHostToDevice) != hipSuccess) {
+        *bad = 1;
+        return NULL;
+    }
+    return d;
+}
+
+/* An [rows][cols] matrix as bf16 on the device (f32 and f16 rounded to
+ * bf16), staged through buf (stage floats) in row blocks. */
+static bf16 *up_rows(gpu_ctx *g, const void *p, st_dtype dt, size_t rows, size_t cols, int *bad)
+{
+    if (*bad)
+        return NULL;
+    size_t n = rows * cols;
+    bf16 *d = (bf16 *)dev_alloc(g, n * sizeof(bf16));
+    if (!d) {
+        *bad = 1;
+        return NULL;
+    }
+    if (dt == ST_BF16) {
+        if (hipMemcpy(d, p, n * sizeof(bf16), hipMemcpyHostToDevice) != hipSuccess)
+            *bad = 1;
+        return d;
+    }
+    size_t blk = 1 << 20;
+    bf16 *tmp = (bf16 *)malloc(blk * sizeof(bf16));
+    if (!tmp) {
+        *bad = 1;
+        return d;
+    }
+    for (size_t i0 = 0; i0 < n && !*bad; i0 += blk) {
+        size_t cnt = n - i0 < blk ? n - i0 : blk;
+        for (size_t i = 0; i < cnt; i++) {
+            float f = dt == ST_F32 ? ((const float *)p)[i0 + i]
+                                   : ut_f16_to_f32(((const uint16_t *)p)[i0 + i]);
+            tmp[i] = f2bf16(f);
+        }
+        if (hipMemcpy(d + i0, tmp, cnt * sizeof(bf16), hipMemcpyHostToDevice) != hipSuccess)
+            *bad = 1;
+    }
+    free(tmp);
+    return d;
+}
+
+static bf16 *up_mat(gpu_ctx *g, const eng_mat *w, int *bad)
+{
+    return up_rows(g, w->p, w->dt, (size_t)w->rows, (size_t)w->cols, bad);
+}
+
+static void free_state(gpu_ctx *g)
+{
+    float *bufs[] = {g->K, g->V};
+    for (int i = 0; i < 2; i++)
+        if (bufs[i])
+            (void)hipFree(bufs[i]);
+    g->K = g->V = NULL;
+    if (g->have_exec)
+        (void)hipGraphExecDestroy(g->exec);
+    g->have_exec = 0;
+}
+
+extern "C" void gpu_close(gpu_ctx *g)
+{
+    if (!g)
+        return;
+    free_state(g);
+    for (int i = 0; i < g->nallocs; i++)
+        (void)hipFree(g->allocs[i]);
+    free(g->allocs);
+    if (g->st)
+        (void)hipStreamDestroy(g->st);
+    free(g->sub);
+    free(g->out_host);
+    free(g);
+}
+
+/* Shapes the kernels handle (kern.h). */
+static int check_shapes(const eng_config *c, char *err, size_t errlen)
+{
+    int d = c->head_dim;
+    if (d != 32 && d != 64 && d != 128)
+        return gerr(err, errlen, "GPU backend: head_dim %d (32, 64 or 128 supported)", d);
+    if (c->nq % c->nk || c->nq / c->nk > 8)
+        return gerr(err, errlen, "GPU backend: %d query heads per KV head (at most 8)",
+                    c->nq / c->nk);
+    if (c->hidden % 8 || c->inter % 8 || c->router % 8 || (c->nq * d) % 8)
+        return gerr(err, errlen, "GPU backend: hidden %d, expert width %d and router width %d "
+                    "must be multiples of 8", c->hidden, c->inter, c->router);
+    if (c->rot > d || c->rot % 2)
+        return gerr(err, errlen, "GPU backend: rotary dims %d", c->rot);
+    if ((c->nk * d) % 2)
+        return gerr(err, errlen, "GPU backend: odd value width");
+    return 0;
+}
+
+static int alloc_state(gpu_ctx *g, int cap, char *err, size_t errlen)
+{
+    const eng_config *c = &g->c;
+    size_t per = (size_t)(c->n_sub / 2) * (size_t)c->nk * (size_t)cap * (size_t)c->head_dim;
+    free_state(g);
+    TRY(hipMalloc((void **)&g->K, per * sizeof(float)), "allocating the K cache");
+    TRY(hipMalloc((void **)&g->V, per * sizeof(float)), "allocating the V cache");
+    TRY(hipMemset(g->K, 0, per * sizeof(float)), "clearing the K cache");
+    TRY(hipMemset(g->V, 0, per * sizeof(float)), "clearing the V cache");
+    g->cap = cap;
+    for (int n = 0; n < c->n_sub; n += 2)
+        g->sub[n].cca.cap = cap;
+    return 0;
+}
+
+extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t errlen)
+{
+    char why[256];
+    if (!gpu_probe(why, sizeof why)) {
+        gerr(err, errlen, "%s", why);
+        return NULL;
+    }
+    const eng_config *c = &m->cfg;
+    if (check_shapes(c, err, errlen))
+        return NULL;
+    if (max_ctx < 1)
+        max_ctx = 1;
+    gpu_ctx *g = (gpu_ctx *)calloc(1, sizeof *g);
+    if (!g) {
+        gerr(err, errlen, "out of memory");
+        return NULL;
+    }
+    g->m = m;
+    g->c = *c;
+    g->use_graphs = 1;
+    int H = c->hidden, d = c->head_dim, nq = c->nq, nk = c->nk, C = eng_cfg_conv_channels(c);
+    int R = c->router, S = eng_cfg_slots(c), E = c->n_experts, I = c->inter;
+    int K0 = c->cca_k0, K1 = c->cca_k1, nmoe = c->n_sub / 2, natt = (c->n_sub + 1) / 2;
+    g->sub = (dev_sub *)calloc((size_t)c->n_sub, sizeof *g->sub);
+    g->out_host = (int *)calloc((size_t)(1 + nmoe), sizeof(int));
+    if (!g->sub || !g->out_host || hipStreamCreate(&g->st) != hipSuccess) {
+        gerr(err, errlen, "GPU backend: out of memory creating the context");
+        gpu_close(g);
+        return NULL;
+    }
+    int bad = 0;
+    double wb = 0, fb = 0;
+    for (int n = 0; n < c->n_sub; n++) {
+        const eng_sublayer *L = &m->sub[n];
+        dev_sub *D = &g->sub[n];
+        D->mw.hs = up_f32(g, L->hs, (size_t)H, &bad);
+        D->mw.hb = up_f32(g, L->hb, (size_t)H, &bad);
+        D->mw.rs = up_f32(g, L->rs, (size_t)H, &bad);
+        D->mw.rb = up_f32(g, L->rb, (size_t)H, &bad);
+        D->norm = up_f32(g, L->norm, (size_t)H, &bad);
+        fb += 5.0 * H * 4;
+        if (n % 2 == 0) {
+            D->wq = up_mat(g, &L->wq, &bad);
+            D->wk = up_mat(g, &L->wk, &bad);
+            D->wv1 = up_mat(g, &L->wv1, &bad);
+            D->wv2 = up_mat(g, &L->wv2, &bad);
+            D->wo = up_mat(g, &L->wo, &bad);
+            cca_w *w = &D->cca;
+            w->nq = nq;
+            w->nk = nk;
+            w->d = d;
+            w->rot = c->rot;
+            w->K0 = K0;
+            w->K1 = K1;
+            w->conv0_w = up_f32(g, L->conv0_w, (size_t)C * K0, &bad);
+            w->conv0_b = up_f32(g, L->conv0_b, (size_t)C, &bad);
+            w->conv1_w = up_rows(g, L->conv1_w, ST_F32, (size_t)C, (size_t)K1 * d, &bad);
+            w->conv1_b = up_f32(g, L->conv1_b, (size_t)C, &bad);
+            w->temp = up_f32(g, L->temp, (size_t)nk, &bad);
+            fb += 2.0 * ((double)L->wq.rows * L->wq.cols + (double)L->wk.rows * L->wk.cols +
+                         (double)L->wv1.rows * L->wv1.cols + (double)L->wv2.rows * L->wv2.cols +
+                         (double)L->wo.rows * L->wo.cols + (double)C * K1 * d) +
+                  4.0 * ((double)C * K0 + 2.0 * C + nk);
+        } else {
+            D->rdown = up_mat(g, &L->rdown, &bad);
+            D->rdown_b = up_f32(g, L->rdown_b, (size_t)R, &bad);
+            router_w *w = &D->rt;
+            w->R = R;
+            w->S = S;
+            w->E = E;
+            w->eps = (float)c->eps;
+            w->state_scale = up_f32(g, L->rstate_scale, (size_t)R, &bad);
+            w->norm = up_f32(g, L->reda_norm, (size_t)R, &bad);
+            w->w0 = up_mat(g, &L->r0, &bad);
+            w->w2 = up_mat(g, &L->r2, &bad);
+            w->w4 = up_mat(g, &L->r4, &bad);
+            w->b0 = up_f32(g, L->r0_b, (size_t)R, &bad);
+            w->b2 = up_f32(g, L->r2_b, (size_t)R, &bad);
+            w->balance = up_f32(g, L->balance, (size_t)S, &bad);
+            bf16 *t1[256], *t2[256];
+            if (E > 256) {
+                gerr(err, errlen, "GPU backend: %d experts (at most 256)", E);
+                gpu_close(g);
+                return NULL;
+            }
+            for (int e = 0; e < E; e++) {
+                t1[e] = up_mat(g, &L->fc1[e], &bad);
+                t2[e] = up_mat(g, &L->fc2[e], &bad);
+            }
+            void *d1 = dev_alloc(g, (size_t)E * sizeof(bf16 *));
+            void *d2 = dev_alloc(g, (size_t)E * sizeof(bf16 *));
+            if (!d1 || !d2 || bad ||
+                hipMemcpy(d1, t1, (size_t)E * sizeof(bf16 *), hipMemcpyHostToDevice) != hipSuccess ||
+                hipMemcpy(d2, t2, (size_t)E * sizeof(bf16 *), hipMemcpyHostToDevice) != hipSuccess)
+                bad = 1;
+            D->fc1 = (const bf16 *const *)d1;
+            D->fc2 = (const bf16 *const *)d2;
+            fb += 2.0 * ((double)R * H + 2.0 * R * R + (double)S * R) + 4.0 * (5.0 * R + S);
+            wb = 2.0 * (3.0 * I * H);
+        }
+    }
+    g->embed = up_mat(g, &m->embed, &bad);
+    g->lm_head = m->lm_head.p == m->embed.p ? g->embed : up_mat(g, &m->lm_head, &bad);
+    g->lm_b = up_f32(g, m->lm_head_b, (size_t)c->vocab, &bad);
+    g->fmw.hs = up_f32(g, m->final_hs, (size_t)H, &bad);
+    g->fmw.hb = up_f32(g, m->final_hb, (size_t)H, &bad);
+    g->fmw.rs = up_f32(g, m->final_rs, (size_t)H, &bad);
+    g->fmw.rb = up_f32(g, m->final_rb, (size_t)H, &bad);
+    g->fnorm = up_f32(g, m->final_norm, (size_t)H, &bad);
+    g->inv_freq = up_f32(g, m->inv_freq, (size_t)(c->rot / 2 > 0 ? c->rot / 2 : 1), &bad);
+    for (int n = 0; n < c->n_sub; n += 2)
+        g->sub[n].cca.inv_freq = g->inv_freq;
+    fb += 2.0 * H + 2.0 * (double)c->vocab * H + 5.0 * H * 4;
+    g->fixed_bytes = fb;
+    g->expert_bytes = wb;
+    /* scratch and fixed-size state */
+    size_t nr = (size_t)(K0 + K1 - 1), kvh = (size_t)nk * d / 2;
+    struct { float **p; size_t n; } f[] = {
+        {&g->res, (size_t)2 * H}, {&g->xn, (size_t)H}, {&g->y, (size_t)H}, {&g->u, (size_t)C}, {&g->z, (size_t)C},
+        {&g->vc, kvh}, {&g->q, (size_t)nq * d}, {&g->att, (size_t)nq * d},
+        {&g->part, (size_t)ATT_SPLITS * nq * (d + 2)}, {&g->r, (size_t)R},
+        {&g->a, (size_t)2 * I}, {&g->logits, (size_t)c->vocab}, {&g->gate, (size_t)nmoe + 1},
+        {&g->ring, (size_t)natt * nr * C}, {&g->vdst, (size_t)natt * 2 * kvh}, {&g->eda, (size_t)R},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0] && !bad; i++)
+        if (!(*f[i].p = (float *)dev_alloc(g, f[i].n * sizeof(float))))
+            bad = 1;
+    if (!bad) {
+        g->out = (int *)dev_alloc(g, (size_t)(1 + nmoe) * sizeof(int));
+        g->io = (gpu_io *)dev_alloc(g, sizeof(gpu_io));
+        g->count = (int *)dev_alloc(g, (size_t)nk * sizeof(int));
+        if (!g->out || !g->io || !g->count ||
+            hipMemset(g->count, 0, (size_t)nk * sizeof(int)) != hipSuccess)
+            bad = 1;
+    }
+    if (bad) {
+        size_t fr = 0, tot = 0;
+        (void)hipMemGetInfo(&fr, &tot);
+        (void)hipGetLastError();
+        gerr(err, errlen, "GPU backend: uploading the weights failed (out of device memory? "
+             "%.2f of %.2f GB free)", (double)fr / 1e9, (double)tot / 1e9);
+        gpu_close(g);
+        return NULL;
+    }
+    if (alloc_state(g, max_ctx, err, errlen) || gpu_reset(g, max_ctx, err, errlen)) {
+        gpu_close(g);
+        return NULL;
+    }
+    return g;
+}
+
+extern "C" int gpu_reset(gpu_ctx *g, int need, char *err, size_t errlen)
+{
+    const eng_config *c = &g->c;
+    if (need > g->cap) {
+        int nc = g->cap;
+        while (nc < need)
+            nc = nc > (1 << 28) ? need : 2 * nc;
+        if (alloc_state(g, nc, err, errlen))
+            return -1;
+    }
+    size_t natt = (size_t)(c->n_sub + 1) / 2, C = (size_t)eng_cfg_conv_channels(c);
+    size_t nr = (size_t)(c->cca_k0 + c->cca_k1 - 1), kvh = (size_t)c->nk * c->head_dim / 2;
+    TRY(hipMemsetAsync(g->ring, 0, natt * nr * C * sizeof(float), g->st), "clearing the state");
+    TRY(hipMemsetAsync(g->vdst, 0, natt * 2 * kvh * sizeof(float), g->st), "clearing the state");
+    TRY(hipStreamSynchronize(g->st), "clearing the state");
+    g->len = 0;
+    return 0;
+}
+
+extern "C" int gpu_len(const gpu_ctx *g)
+{
+    return g->len;
+}
+
+extern "C" int gpu_cap(const gpu_ctx *g)
+{
+    return g->cap;
+}
+
+extern "C" int gpu_seek(gpu_ctx *g, int pos, char *err, size_t errlen)
+{
+    if (pos < 0 || pos >= g->cap)
+        return gerr(err, errlen, "gpu_seek: position %d outside [0, %d)", pos, g->cap);
+    g->len = pos;
+    return 0;
+}
+
+extern "C" void gpu_use_graphs(gpu_ctx *g, int on)
+{
+    g->use_graphs = on;
+}
+
+/* ---------------------------------------------------------------- step */
+
+/* Enqueues one decode step on g->st (the token and position in g->io).
+ * The residual stream alternates between two buffers: sub-layer n reads
+ * res[n % 2] and its first product writes the merged stream to the other
+ * (kern.h, norm_in). */
+static void enqueue_step(gpu_ctx *g)
+{
+    const eng_config *c = &g->c;
+    hipStream_t s = g->st;
+    int H = c->hidden, d = c->head_dim, nq = c->nq, nk = c->nk, qw = nq * d;
+    int E = c->n_experts, I = c->inter, N = c->n_sub;
+    size_t natt_kv = (size_t)nk * (size_t)g->cap * (size_t)d;
+    size_t nr = (size_t)(c->cca_k0 + c->cca_k1 - 1), C = (size_t)eng_cfg_conv_channels(c);
+    int kvh = nk * d / 2;
+    int skip_zero = g->m->skip_mode == ENG_SKIP_ZERO;
+    float eps = (float)c->eps, *res[2] = {g->res, g->res + H};
+
+    kl_embed(s, g->embed, H, g->io, g->sub[0].mw.hs, g->sub[0].mw.hb, res[0]);
+    for (int n = 0; n < N; n++) {
+        const dev_sub *D = &g->sub[n];
+        norm_in nin = {res[n % 2], g->y, res[(n + 1) % 2], g->xn, D->mw, n > 0, D->norm, eps};
+        if (n % 2 == 0) {
+            int a = n / 2;
+            float *K = g->K + (size_t)a * natt_kv, *V = g->V + (size_t)a * natt_kv;
+            float *ring = g->ring + (size_t)a * nr * C, *vd = g->vdst + (size_t)a * 2 * kvh;
+            /* q0, k0, the current value half, and the delayed half of the
+             * next token (slot (pos + 1) % 2 of vd). */
+            gemv_set qkv = {{D->wq, D->wk, D->wv1, D->wv2}, {NULL, NULL, NULL, NULL},
+                            {g->u, g->u + qw, g->vc, vd}, {qw, nk * d, kvh, kvh}, {0, 0, 0, kvh}, 4};
+            kl_gemv(s, &qkv, NULL, H, &nin, g->io);
+            kl_cca(s, &D->cca, g->io, g->u, ring, g->vc, vd, g->z, g->q, K, V);
+            kl_attention(s, g->q, K, V, nq, nk, d, g->cap, g->io, g->part, g->count, g->att);
+            gemv_set o = {{D->wo}, {NULL}, {g->y}, {H}, {0}, 1};
+            kl_gemv(s, &o, g->att, qw, NULL, g->io);
+        } else {
+            int j = n / 2;
+            gemv_set rd = {{D->rdown}, {D->rdown_b}, {g->r}, {c->router}, {0}, 1};
+            kl_gemv(s, &rd, NULL, H, &nin, g->io);
+            kl_router(s, &D->rt, g->r, g->eda, g->out + 1 + j, g->gate + j);
+            kl_gemv_expert(s, D->fc1, g->out + 1 + j, E, 2 * I, H, g->xn, g->a);
+            kl_expert_down(s, D->fc2, g->out + 1 + j, E, H, I, g->a, g->gate + j, g->xn,
+                           skip_zero, g->y);
+        }
+    }
+    norm_in fin = {res[N % 2], g->y, res[(N + 1) % 2], g->xn, g->fmw, 1, g->fnorm, eps};
+    gemv_set lm = {{g->lm_head}, {g->lm_b}, {g->logits}, {c->vocab}, {0}, 1};
+    kl_gemv(s, &lm, NULL, H, &fin, g->io);
+    kl_argmax(s, g->logits, c->vocab, g->io, g->out);
+}
+
+/* Captures one step as a graph; 0, or -1 when the runtime cannot. */
+static int capture(gpu_ctx *g)
+{
+    hipGraph_t graph;
+    if (hipStreamBeginCapture(g->st, hipStreamCaptureModeThreadLocal) != hipSuccess)
+        return -1;
+    enqueue_step(g);
+    if (hipStreamEndCapture(g->st, &graph) != hipSuccess)
+        return -1;
+    hipError_t e = hipGraphInstantiateWithFlags(&g->exec, graph, 0);
+    (void)hipGraphDestroy(graph);
+    if (e != hipSuccess)
+        return -1;
+    g->have_exec = 1;
+    return 0;
+}
+
+extern "C" int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, int32_t *argmax,
+                        char *err, size_t errlen)
+{
+    const eng_config *c = &g->c;
+    if (token < 0 || token >= c->vocab)
+        return gerr(err, errlen, "token id %d is outside the vocabulary [0, %d)", token, c->vocab);
+    if (g->len >= g->cap)
+        return gerr(err, errlen, "GPU backend: the sequence is full (%d tokens)", g->cap);
+    g->io_host.token = token;
+    g->io_host.pos = g->len;
+    g->io_host.n_valid = n_valid;
+    TRY(hipMemcpyAsync(g->io, &g->io_host, sizeof(gpu_io), hipMemcpyHostToDevice, g->st),
+        "writing the step");
+    if (g->use_graphs && !g->have_exec && capture(g)) {
+        (void)hipGetLastError();
+        g->use_graphs = 0; /* this runtime cannot capture: plain launches from now on */
+    }
+    if (g->use_graphs)
+        TRY(hipGraphLaunch(g->exec, g->st), "launching the step graph");
+    else
+        enqueue_step(g);
+    TRY(hipGetLastError(), "launching the step");
+    int nmoe = c->n_sub / 2;
+    TRY(hipMemcpyAsync(g->out_host, g->out, (size_t)(1 + nmoe) * sizeof(int),
+                       hipMemcpyDeviceToHost, g->st), "reading the step");
+    if (logits)
+        TRY(hipMemcpyAsync(logits, g->logits, (size_t)c->vocab * sizeof(float),
+                           hipMemcpyDeviceToHost, g->st), "reading the logits");
+    TRY(hipStreamSynchronize(g->st), "running the step");
+    if (argmax)
+        *argmax = g->out_host[0];
+    g->last_experts = 0;
+    for (int j = 0; j < nmoe; j++)
+        if (g->out_host[1 + j] < c->n_experts)
+            g->last_experts++;
+    g->len++;
+    return 0;
+}
+
+extern "C" double gpu_step_bytes(const gpu_ctx *g, int ctx)
+{
+    const eng_config *c = &g->c;
+    double kv = 2.0 * (double)(c->n_sub / 2) * c->nk * (double)ctx * c->head_dim * 4.0;
+    return g->fixed_bytes + g->expert_bytes * g->last_experts + kv;
+}
+
+extern "C" double gpu_copy_bandwidth(size_t bytes, int passes, char *err, size_t errlen)
+{
+    void *a = NULL, *b = NULL;
+    hipEvent_t e0, e1;
+    double best = 0;
+    if (hipMalloc(&a, bytes) != hipSuccess || hipMalloc(&b, bytes) != hipSuccess) {
+        (void)hipGetLastError();
+        if (a)
+            (void)hipFree(a);
+        gerr(err, errlen, "GPU: cannot allocate 2 x %.2f GB for the bandwidth test",
+             (double)bytes / 1e9);
+        return -1;
+    }
+    int ok = hipEventCreate(&e0) == hipSuccess && hipEventCreate(&e1) == hipSuccess &&
+             hipMemset(a, 1, bytes) == hipSuccess && hipMemset(b, 0, bytes) == hipSuccess;
+    for (int p = 0; ok && p <= passes; p++) {
+        float ms = 0;
+        ok = hipEventRecord(e0, 0) == hipSuccess &&
+             hipMemcpyAsync(b, a, bytes, hipMemcpyDeviceToDevice, 0) == hipSuccess &&
+             hipEventRecord(e1, 0) == hipSuccess && hipEventSynchronize(e1) == hipSuccess &&
+             hipEventElapsedTime(&ms, e0, e1) == hipSuccess;
+        if (ok && p > 0 && ms > 0) { /* pass 0 warms up */
+            double gbs = 2.0 * (double)bytes / (ms * 1e-3) / 1e9;
+            best = gbs > best ? gbs : best;
+        }
+    }
+    (void)hipFree(a);
+    (void)hipFree(b);
+    if (!ok) {
+        (void)hipGetLastError();
+        gerr(err, errlen, "GPU: the bandwidth test failed");
+        return -1;
+    }
+    (void)hipEventDestroy(e0);
+    (void)hipEventDestroy(e1);
+    return best;
+}

@@ -1,0 +1,83 @@
+/*
+ * gpu_compat.h — the portable layer every HIP source of the engine
+ * includes: one kernel dialect for AMD (hipcc, real HIP headers), NVIDIA
+ * (nvcc, compat/nvidia/hip/hip_runtime.h) and the CPU emulation
+ * (host C++, compat/cpu/hip/hip_runtime.h).
+ *
+ * Kernels use only: __global__/__device__/__host__/__forceinline__,
+ * __launch_bounds__, threadIdx/blockIdx/blockDim/gridDim, static
+ * __shared__ arrays, GPU_DYN_SHARED for dynamic shared memory,
+ * __syncthreads, the 32-lane reductions below (no other shuffles), and the
+ * f32 math functions expf, erff, sqrtf, cosf, sinf, fmaxf.  Launches go
+ * through hipLaunchKernelGGL.
+ */
+#ifndef ZEVAL_GPU_COMPAT_H
+#define ZEVAL_GPU_COMPAT_H
+
+#include <hip/hip_runtime.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Reductions work on groups of 32 consecutive threads (a whole warp on
+ * NVIDIA, half a wave64 on AMD: shuffles with width 32 stay inside the
+ * group on both), so no host-side launch size depends on the device's
+ * warp width.  Blocks are multiples of 32 threads. */
+#define GPU_LANES 32
+#define GPU_MAX_GROUPS 32 /* 1024 threads */
+
+/* Loop unrolling hints (the host compiler of the emulation has none). */
+#ifdef ZEVAL_GPU_EMU
+#define GPU_UNROLL
+#define GPU_UNROLL4
+#else
+#define GPU_UNROLL _Pragma("unroll")
+#define GPU_UNROLL4 _Pragma("unroll 4")
+#endif
+
+/* Dynamic shared memory of a launch, as a typed pointer. */
+#ifdef ZEVAL_GPU_EMU
+#define GPU_DYN_SHARED(type, name) type *name = (type *)zemu_dyn_shared()
+#else
+#define GPU_DYN_SHARED(type, name) extern __shared__ type name[]
+#endif
+
+/* The sum / max over the 32 threads of a group, in every thread (a fixed
+ * butterfly order). */
+__device__ __forceinline__ float lanes_sum(float v)
+{
+    for (int off = GPU_LANES / 2; off > 0; off >>= 1)
+        v += __shfl_xor(v, off, GPU_LANES);
+    return v;
+}
+
+__device__ __forceinline__ float lanes_max(float v)
+{
+    for (int off = GPU_LANES / 2; off > 0; off >>= 1)
+        v = fmaxf(v, __shfl_xor(v, off, GPU_LANES));
+    return v;
+}
+
+/* bf16 as raw bits, identical on every vendor and on the host. */
+typedef uint16_t bf16;
+
+__host__ __device__ __forceinline__ float bf16f(bf16 h)
+{
+    union { uint32_t u; float f; } c;
+    c.u = (uint32_t)h << 16;
+    return c.f;
+}
+
+/* Round to nearest even (NaN stays NaN). */
+__host__ __device__ __forceinline__ bf16 f2bf16(float f)
+{
+    union { uint32_t u; float f; } c;
+    c.f = f;
+    if ((c.u & 0x7fffffffu) > 0x7f800000u)
+        return (bf16)((c.u >> 16) | 0x40);
+    c.u += 0x7fffu + ((c.u >> 16) & 1u);
+    return (bf16)(c.u >> 16);
+}
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * kern.h — the HIP backend's kernels as host-callable launches (defined
+ * in kernels.hip; used by engine.hip and selftest.hip).
+ *
+ * Every launch is asynchronous on stream s and takes device pointers.
+ * Weights are bf16 [rows][cols] row-major with cols a multiple of 8 and
+ * 16-byte aligned rows; activations and the K/V cache are f32.
+ * Per-step values that change between decode steps (the token and its
+ * position) are read on the device from a gpu_io, so one captured graph
+ * serves every step.
+ */
+#ifndef ZEVAL_GPU_KERN_H
+#define ZEVAL_GPU_KERN_H
+
+#include "gpu_compat.h"
+
+/* What a decode step reads on the device. */
+typedef struct {
+    int token;
+    int pos;
+    int n_valid;    /* argmax over ids below this (<= 0: all) */
+} gpu_io;
+
+/* Up to 4 products y_i = W_i x (+ b_i) over the same x, in one launch.
+ * A product with pslot > 0 writes y_i + ((pos + 1) % 2) * pslot: the
+ * slot of the next position, for state the current step still reads. */
+enum { GEMV_SET = 4 };
+typedef struct {
+    const bf16 *w[GEMV_SET];
+    const float *bias[GEMV_SET];  /* NULL: none */
+    float *y[GEMV_SET];
+    int rows[GEMV_SET];
+    int pslot[GEMV_SET];
+    int n;
+} gemv_set;
+
+/* Merge parameters of one sub-layer (NULL scale: plain addition). */
+typedef struct {
+    const float *hs, *hb, *rs, *rb;
+} merge_w;
+
+/* The sub-layer input a product can compute itself: with merge,
+ * r = (res_in + rb) * rs + (y + hb) * hs (or res_in + y), else r =
+ * res_in; x = rmsnorm(r; norm, eps).  Every block computes x (H = the
+ * product's cols) in shared memory; block 0 also stores r to res_out and
+ * x to xn for the kernels that follow.  res_in and res_out must differ
+ * (the other blocks still read res_in). */
+typedef struct {
+    const float *res_in, *y;
+    float *res_out, *xn;
+    merge_w mw;
+    int merge;
+    const float *norm;
+    float eps;
+} norm_in;
+
+/* Shapes and weights of one attention sub-layer's CCA step. */
+typedef struct {
+    int nq, nk, d, rot, K0, K1, cap;
+    const float *conv0_w, *conv0_b;   /* [C*K0], [C] */
+    const bf16 *conv1_w;              /* [C][K1*d], tap-major */
+    const float *conv1_b, *temp;      /* [C], [nk] */
+    const float *inv_freq;            /* [rot/2] */
+} cca_w;
+
+/* The router of one MoE sub-layer. */
+typedef struct {
+    int R, S, E;
+    float eps;
+    const float *state_scale;         /* NULL: first MoE sub-layer or no EDA */
+    const float *norm;
+    const bf16 *w0, *w2, *w4;         /* [R][R], [R][R], [S][R] */
+    const float *b0, *b2, *balance;
+} router_w;
+
+/* Attention splits of the decode kernel (fixed, so graphs stay valid). */
+enum { ATT_SPLITS = 128 };
+
+/* res = (embed[token] + hb) * hs  (or the row itself without scaling). */
+void kl_embed(hipStream_t s, const bf16 *embed, int H, const gpu_io *io, const float *hs,
+              const float *hb, float *res);
+/* The products of set over x (cols wide), or, when nin is non-NULL, over
+ * the normalised sub-layer input it describes (x unused). */
+void kl_gemv(hipStream_t s, const gemv_set *set, const float *x, int cols, const norm_in *nin,
+             const gpu_io *io);
+/* y = W[*sel] x for the expert chosen in *sel (nothing when *sel >= E). */
+void kl_gemv_expert(hipStream_t s, const bf16 *const *tab, const int *sel, int E, int rows,
+                    int cols, const float *x, float *y);
+/* The expert's down projection of SiLU(a[:I]) * a[I:], times *gate, into
+ * y (H rows); for the skip slot (*sel == E) y = *gate * xn, or 0 when
+ * skip_zero. */
+void kl_expert_down(hipStream_t s, const bf16 *const *tab, const int *sel, int E, int H, int I,
+                    const float *a, const float *gate, const float *xn, int skip_zero, float *y);
+/* The router on r (R, down-projection output with bias): EDA update of
+ * eda, RMSNorm, the MLP, softmax over S slots, biased top-1; writes *sel
+ * and *gate (the unbiased probability). */
+void kl_router(hipStream_t s, const router_w *w, float *r, float *eda, int *sel, float *gate);
+/* CCA for the token at io->pos: both convolutions over the ring of raw
+ * projections (ring: [K0+K1-1][C], slot pos % (K0+K1-1)), the mixing
+ * with the pre-conv projections, L2 norms, key temperature, RoPE; queries
+ * to q [nq*d]; key and value (vc, then the delayed half from slot pos % 2
+ * of vd [2][nk*d/2], split per head) into Kc/Vc [nk][cap][d] at pos; u (C)
+ * stored into the ring.  z: C floats of scratch (the convolution output).
+ * Two launches: the convolutions as a product over C/8 blocks, then one
+ * block per head. */
+void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, float *ring,
+            const float *vc, const float *vd, float *z, float *q, float *Kc, float *Vc);
+/* Causal attention of the queries q [nq*d] over keys 0..io->pos of Kc/Vc
+ * (G = nq/nk query heads per KV head), split in ATT_SPLITS parts; the
+ * last part of a KV head to finish combines them into out [nq*d].
+ * part: ATT_SPLITS*nq*(d+2) floats of scratch; count: nk ints, zero
+ * before the launch and zero again after it. */
+void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *Vc, int nq, int nk,
+                  int d, int cap, const gpu_io *io, float *part, int *count, float *out);
+/* *out = the lowest index of the largest x[i] for i < n, and i below
+ * io->n_valid when that is positive. */
+void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out);
+
+#endif

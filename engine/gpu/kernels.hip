@@ -1,0 +1,649 @@
+/*
+ * kernels.hip — the decode-step kernels of the HIP backend (kern.h).
+ *
+ * One dialect for AMD, NVIDIA and the CPU emulation (gpu_compat.h).
+ * Products are bf16 weights times f32 activations with f32 accumulation:
+ * a group of 32 threads owns one output row, each thread reading 8
+ * weights (16 bytes) per load, and the group's partial sums are reduced
+ * by a butterfly.  Reductions over a block go through lanes_sum and one
+ * shared slot per group, summed in group order by every thread, so every
+ * result is a fixed-order computation (the same on every run).
+ */
+#include "kern.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------ helpers */
+
+struct alignas(16) u32x4 {
+    uint32_t a, b, c, d;
+};
+struct alignas(16) f32x4 {
+    float a, b, c, d;
+};
+
+__device__ __forceinline__ float bits_f(uint32_t u)
+{
+    union { uint32_t u; float f; } c;
+    c.u = u;
+    return c.f;
+}
+
+/* acc + the 8 products of 8 bf16 weights (packed two per word, the lower
+ * half first) with 8 activations, in element order. */
+__device__ __forceinline__ float dot8(float acc, u32x4 w, f32x4 x0, f32x4 x1)
+{
+    acc = fmaf(bits_f(w.a << 16), x0.a, acc);
+    acc = fmaf(bits_f(w.a & 0xffff0000u), x0.b, acc);
+    acc = fmaf(bits_f(w.b << 16), x0.c, acc);
+    acc = fmaf(bits_f(w.b & 0xffff0000u), x0.d, acc);
+    acc = fmaf(bits_f(w.c << 16), x1.a, acc);
+    acc = fmaf(bits_f(w.c & 0xffff0000u), x1.b, acc);
+    acc = fmaf(bits_f(w.d << 16), x1.c, acc);
+    acc = fmaf(bits_f(w.d & 0xffff0000u), x1.d, acc);
+    return acc;
+}
+
+/* Row w (cols bf16, cols % 8 == 0) times x, reduced over the 32 threads
+ * of the calling group; every thread gets the sum. */
+__device__ __forceinline__ float row_dot(const bf16 *w, const float *x, int cols, int lane)
+{
+    float acc = 0.0f;
+GPU_UNROLL4
+    for (int j = lane * 8; j < cols; j += GPU_LANES * 8) {
+        u32x4 wv = *(const u32x4 *)(w + j);
+        f32x4 x0 = *(const f32x4 *)(x + j), x1 = *(const f32x4 *)(x + j + 4);
+        acc = dot8(acc, wv, x0, x1);
+    }
+    return lanes_sum(acc);
+}
+
+/* NR rows of w (row stride ld) times x at once: every row's loads are
+ * issued before any of its products, so a group keeps NR loads in
+ * flight; out[r] as row_dot would give it. */
+template <int NR>
+__device__ __forceinline__ void rows_dot(const bf16 *w, size_t ld, const float *x, int cols,
+                                         int lane, float *out)
+{
+    float acc[NR];
+    GPU_UNROLL
+    for (int r = 0; r < NR; r++)
+        acc[r] = 0.0f;
+    for (int j = lane * 8; j < cols; j += GPU_LANES * 8) {
+        u32x4 wv[NR];
+        GPU_UNROLL
+        for (int r = 0; r < NR; r++)
+            wv[r] = *(const u32x4 *)(w + (size_t)r * ld + j);
+        f32x4 x0 = *(const f32x4 *)(x + j), x1 = *(const f32x4 *)(x + j + 4);
+        GPU_UNROLL
+        for (int r = 0; r < NR; r++)
+            acc[r] = dot8(acc[r], wv[r], x0, x1);
+    }
+    GPU_UNROLL
+    for (int r = 0; r < NR; r++)
+        out[r] = lanes_sum(acc[r]);
+}
+
+/* The sum of v over the block, in every thread (red: GPU_MAX_GROUPS
+ * floats of shared memory; blockDim.x a multiple of 32). */
+__device__ __forceinline__ float block_sum(float v, float *red)
+{
+    v = lanes_sum(v);
+    int ng = (int)blockDim.x / GPU_LANES;
+    if (threadIdx.x % GPU_LANES == 0)
+        red[threadIdx.x / GPU_LANES] = v;
+    __syncthreads();
+    float t = 0.0f;
+    for (int i = 0; i < ng; i++)
+        t += red[i];
+    __syncthreads();
+    return t;
+}
+
+__device__ __forceinline__ float gelu(float x)
+{
+    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+}
+
+/* -------------------------------------------------- embedding and norms */
+
+__global__ void k_embed(const bf16 *embed, int H, const gpu_io *io, const float *hs,
+                        const float *hb, float *res)
+{
+    int i = (int)(blockIdx.x * blockDim.x + threadIdx.x);
+    if (i >= H)
+        return;
+    float e = bf16f(embed[(size_t)io->token * (size_t)H + (size_t)i]);
+    res[i] = hs ? (e + hb[i]) * hs[i] : e;
+}
+
+void kl_embed(hipStream_t s, const bf16 *embed, int H, const gpu_io *io, const float *hs,
+              const float *hb, float *res)
+{
+    hipLaunchKernelGGL(k_embed, dim3((unsigned)((H + 255) / 256)), dim3(256), 0, s, embed, H, io,
+                       hs, hb, res);
+}
+
+/* ------------------------------------------------------------ products */
+
+enum { GV_THREADS = 256, GV_ROWS = GV_THREADS / GPU_LANES };
+
+/* Block b of a gemv_set launch: product m (first blocks of product i at
+ * b0[i]), output rows from (b - b0[m]) * GV_ROWS. */
+typedef struct {
+    int b0[GEMV_SET + 1];
+} gemv_blocks;
+
+__global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks bl, const float *x,
+                                                     int cols, norm_in nin, int use_norm,
+                                                     const gpu_io *io)
+{
+    GPU_DYN_SHARED(float, xs);
+    __shared__ float red[GPU_MAX_GROUPS];
+    int b = (int)blockIdx.x;
+    if (use_norm) { /* the sub-layer input, computed by every block */
+        float ss = 0.0f;
+        for (int i = (int)threadIdx.x; i < cols; i += (int)blockDim.x) {
+            float r = nin.res_in[i];
+            if (nin.merge)
+                r = nin.mw.hs ? (r + nin.mw.rb[i]) * nin.mw.rs[i] + (nin.y[i] + nin.mw.hb[i]) * nin.mw.hs[i]
+                              : r + nin.y[i];
+            xs[i] = r;
+            ss += r * r;
+        }
+        ss = block_sum(ss, red);
+        float inv = 1.0f / sqrtf(ss / (float)cols + nin.eps);
+        for (int i = (int)threadIdx.x; i < cols; i += (int)blockDim.x) {
+            float r = xs[i], v = nin.norm[i] * (r * inv);
+            xs[i] = v;
+            if (b == 0) {
+                nin.res_out[i] = r;
+                nin.xn[i] = v;
+            }
+        }
+        __syncthreads();
+        x = xs;
+    }
+    /* The product this block works on (selected without indexing the
+     * parameter arrays at run time, which would move them to local
+     * memory). */
+    const bf16 *w = set.w[0];
+    const float *bias = set.bias[0];
+    float *y = set.y[0];
+    int rows = set.rows[0], ps = set.pslot[0], first = bl.b0[0];
+    if (set.n > 1 && b >= bl.b0[1]) {
+        w = set.w[1], bias = set.bias[1], y = set.y[1], rows = set.rows[1], ps = set.pslot[1];
+        first = bl.b0[1];
+    }
+    if (set.n > 2 && b >= bl.b0[2]) {
+        w = set.w[2], bias = set.bias[2], y = set.y[2], rows = set.rows[2], ps = set.pslot[2];
+        first = bl.b0[2];
+    }
+    if (set.n > 3 && b >= bl.b0[3]) {
+        w = set.w[3], bias = set.bias[3], y = set.y[3], rows = set.rows[3], ps = set.pslot[3];
+        first = bl.b0[3];
+    }
+    int lane = (int)threadIdx.x % GPU_LANES;
+    int row = (b - first) * GV_ROWS + (int)threadIdx.x / GPU_LANES;
+    if (row >= rows)
+        return; /* the whole group leaves together */
+    float acc = row_dot(w + (size_t)row * (size_t)cols, x, cols, lane);
+    if (ps)
+        y += (size_t)((io->pos + 1) & 1) * (size_t)ps;
+    if (lane == 0)
+        y[row] = bias ? acc + bias[row] : acc;
+}
+
+void kl_gemv(hipStream_t s, const gemv_set *set, const float *x, int cols, const norm_in *nin,
+             const gpu_io *io)
+{
+    gemv_blocks bl;
+    bl.b0[0] = 0;
+    for (int i = 0; i < GEMV_SET; i++)
+        bl.b0[i + 1] = bl.b0[i] + (i < set->n ? (set->rows[i] + GV_ROWS - 1) / GV_ROWS : 0);
+    norm_in none;
+    memset(&none, 0, sizeof none);
+    size_t sh = nin ? (size_t)cols * sizeof(float) : 0;
+    hipLaunchKernelGGL(k_gemv, dim3((unsigned)bl.b0[GEMV_SET]), dim3(GV_THREADS), sh, s, *set, bl,
+                       x, cols, nin ? *nin : none, nin != NULL, io);
+}
+
+__global__ void __launch_bounds__(GV_THREADS) k_gemv_expert(const bf16 *const *tab, const int *sel,
+                                                            int E, int rows, int cols,
+                                                            const float *x, float *y)
+{
+    int e = *sel;
+    if (e < 0 || e >= E)
+        return;
+    int lane = (int)threadIdx.x % GPU_LANES;
+    int row = (int)blockIdx.x * GV_ROWS + (int)threadIdx.x / GPU_LANES;
+    if (row >= rows)
+        return;
+    float acc = row_dot(tab[e] + (size_t)row * (size_t)cols, x, cols, lane);
+    if (lane == 0)
+        y[row] = acc;
+}
+
+void kl_gemv_expert(hipStream_t s, const bf16 *const *tab, const int *sel, int E, int rows,
+                    int cols, const float *x, float *y)
+{
+    hipLaunchKernelGGL(k_gemv_expert, dim3((unsigned)((rows + GV_ROWS - 1) / GV_ROWS)),
+                       dim3(GV_THREADS), 0, s, tab, sel, E, rows, cols, x, y);
+}
+
+__global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *const *tab, const int *sel,
+                                                            int E, int H, int I, const float *a,
+                                                            const float *gate, const float *xn,
+                                                            int skip_zero, float *y)
+{
+    GPU_DYN_SHARED(float, act);
+    int e = *sel;
+    float g = *gate;
+    int lane = (int)threadIdx.x % GPU_LANES;
+    int row = (int)blockIdx.x * GV_ROWS + (int)threadIdx.x / GPU_LANES;
+    if (e < 0 || e >= E) { /* the skip slot */
+        if (row < H && lane == 0)
+            y[row] = skip_zero ? 0.0f : g * xn[row];
+        return;
+    }
+    for (int i = (int)threadIdx.x; i < I; i += (int)blockDim.x) {
+        float av = a[i];
+        act[i] = av / (1.0f + expf(-av)) * a[I + i];
+    }
+    __syncthreads();
+    if (row >= H)
+        return;
+    float acc = row_dot(tab[e] + (size_t)row * (size_t)I, act, I, lane);
+    if (lane == 0)
+        y[row] = g * acc;
+}
+
+void kl_expert_down(hipStream_t s, const bf16 *const *tab, const int *sel, int E, int H, int I,
+                    const float *a, const float *gate, const float *xn, int skip_zero, float *y)
+{
+    hipLaunchKernelGGL(k_expert_down, dim3((unsigned)((H + GV_ROWS - 1) / GV_ROWS)),
+                       dim3(GV_THREADS), (size_t)I * sizeof(float), s, tab, sel, E, H, I, a, gate,
+                       xn, skip_zero, y);
+}
+
+/* -------------------------------------------------------------- router */
+
+/* out[r] = act(W[r] . x (+ b[r])) for r < rows, rows spread over the
+ * block's groups in runs of 8 (cols % 8 == 0); x and out in shared
+ * memory. */
+__device__ void mlp_rows(const bf16 *w, const float *b, const float *x, float *out, int rows,
+                         int cols, int use_gelu)
+{
+    int lane = (int)threadIdx.x % GPU_LANES, ng = (int)blockDim.x / GPU_LANES;
+    for (int r0 = (int)threadIdx.x / GPU_LANES * 8; r0 < rows; r0 += ng * 8) {
+        float acc[8];
+        int n = rows - r0 < 8 ? rows - r0 : 8;
+        if (n == 8)
+            rows_dot<8>(w + (size_t)r0 * (size_t)cols, (size_t)cols, x, cols, lane, acc);
+        else
+            for (int r = 0; r < n; r++)
+                acc[r] = row_dot(w + (size_t)(r0 + r) * (size_t)cols, x, cols, lane);
+        if (lane == 0)
+            for (int r = 0; r < n; r++) {
+                float v = b ? acc[r] + b[r0 + r] : acc[r];
+                out[r0 + r] = use_gelu ? gelu(v) : v;
+            }
+    }
+}
+
+__global__ void __launch_bounds__(1024) k_router(router_w w, float *r, float *eda, int *sel,
+                                                float *gate)
+{
+    GPU_DYN_SHARED(float, sm);
+    __shared__ float red[GPU_MAX_GROUPS];
+    int R = w.R, S = w.S;
+    float *rho = sm, *h1 = sm + R, *h2 = sm + 2 * R, *lg = sm + 3 * R;
+    float ss = 0.0f;
+    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x) {
+        float v = r[i];
+        if (w.state_scale)
+            v += eda[i] * w.state_scale[i];
+        eda[i] = v;
+        rho[i] = v;
+        ss += v * v;
+    }
+    ss = block_sum(ss, red);
+    float inv = 1.0f / sqrtf(ss / (float)R + w.eps);
+    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x)
+        rho[i] = w.norm[i] * (rho[i] * inv);
+    __syncthreads();
+    mlp_rows(w.w0, w.b0, rho, h1, R, R, 1);
+    __syncthreads();
+    mlp_rows(w.w2, w.b2, h1, h2, R, R, 1);
+    __syncthreads();
+    mlp_rows(w.w4, NULL, h2, lg, S, R, 0);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float mx = lg[0];
+        for (int e = 1; e < S; e++)
+            mx = lg[e] > mx ? lg[e] : mx;
+        float sum = 0.0f;
+        for (int e = 0; e < S; e++) {
+            lg[e] = expf(lg[e] - mx);
+            sum += lg[e];
+        }
+        int best = 0;
+        float bestv = -INFINITY;
+        for (int e = 0; e < S; e++) {
+            lg[e] /= sum;
+            float v = lg[e] + w.balance[e];
+            if (v > bestv) { /* strict: the lowest index wins ties */
+                bestv = v;
+                best = e;
+            }
+        }
+        *sel = best;
+        *gate = lg[best];
+    }
+}
+
+void kl_router(hipStream_t s, const router_w *w, float *r, float *eda, int *sel, float *gate)
+{
+    hipLaunchKernelGGL(k_router, dim3(1), dim3(1024), (size_t)(3 * w->R + w->S) * sizeof(float), s,
+                       *w, r, eda, sel, gate);
+}
+
+/* ----------------------------------------------------------------- CCA */
+
+/* Both convolutions for the token at io->pos, as a product: block b
+ * computes output channels b*GV_ROWS .. +GV_ROWS-1 (all in head group g),
+ * first stage 1 (depthwise) of group g's d channels for the K1 frames
+ * pos-K1+1 .. pos into shared memory (frame f reads raw projections
+ * pos-nh+f .. pos-nh+f+K0-1: zero before the sequence, the current one
+ * from u, older ones from the ring), then stage 2 (grouped, one dense
+ * d x K1*d filter per head) as row products. */
+__global__ void __launch_bounds__(GV_THREADS) k_conv(cca_w w, const gpu_io *io, const float *u,
+                                                     const float *ring, float *z)
+{
+    GPU_DYN_SHARED(float, ms);
+    int d = w.d, C = (w.nq + w.nk) * d, K0 = w.K0, K1 = w.K1, kd = K1 * d;
+    int nh = K0 + K1 - 2, nr = nh + 1, pos = io->pos;
+    int o0 = (int)blockIdx.x * GV_ROWS, g = o0 / d;
+    for (int idx = (int)threadIdx.x; idx < kd; idx += (int)blockDim.x) {
+        int f = idx / d, c = g * d + idx % d;
+        float acc = w.conv0_b[c];
+        for (int tap = 0; tap < K0; tap++) {
+            int t = pos - nh + f + tap;
+            float uv = t == pos ? u[c] : t < 0 ? 0.0f : ring[(size_t)(t % nr) * C + c];
+            acc += w.conv0_w[c * K0 + tap] * uv;
+        }
+        ms[idx] = acc; /* tap-major, as conv1_w's rows */
+    }
+    __syncthreads();
+    int lane = (int)threadIdx.x % GPU_LANES, o = o0 + (int)threadIdx.x / GPU_LANES;
+    float acc = row_dot(w.conv1_w + (size_t)o * (size_t)kd, ms, kd, lane);
+    if (lane == 0)
+        z[o] = acc + w.conv1_b[o];
+}
+
+/* Block b = head (queries 0..nq-1, then keys), thread e = dimension: the
+ * convolution output z mixed with the pre-conv projections, L2 norm,
+ * temperature, RoPE, written out; u stored into the ring. */
+__global__ void __launch_bounds__(1024) k_qk(cca_w w, const gpu_io *io, const float *u,
+                                             const float *z, float *ring, const float *vc,
+                                             const float *vd, float *q, float *Kc, float *Vc)
+{
+    __shared__ float red[GPU_MAX_GROUPS];
+    GPU_DYN_SHARED(float, vs);
+    int d = w.d, nq = w.nq, nk = w.nk, G = nq / nk, qw = nq * d, C = (nq + nk) * d;
+    int b = (int)blockIdx.x, e = (int)threadIdx.x, c = b * d + e;
+    int nr = w.K0 + w.K1 - 1, pos = io->pos;
+    /* Mixing with the pre-conv projections (spec 6.3). */
+    float v;
+    int g = b < nq ? b / G : b - nq;
+    if (b < nq) {
+        v = z[c] + (u[b * d + e] + u[qw + g * d + e]) * 0.5f;
+    } else {
+        float ksum = 0.0f;
+        for (int r = 0; r < G; r++)
+            ksum += (u[(g * G + r) * d + e] + u[qw + g * d + e]) * 0.5f;
+        v = z[c] + ksum / (float)G;
+    }
+    /* L2 norm to sqrt(d), key temperature, then RoPE at pos. */
+    float nrm = sqrtf(block_sum(v * v, red));
+    float scale = sqrtf((float)d) / nrm;
+    if (b >= nq)
+        scale *= w.temp[g];
+    v *= scale;
+    vs[e] = v;
+    __syncthreads();
+    int half = w.rot / 2;
+    if (e < w.rot) {
+        int i = e < half ? e : e - half;
+        float a = (float)pos * w.inv_freq[i], cs = cosf(a), sn = sinf(a);
+        v = e < half ? vs[e] * cs - vs[e + half] * sn : vs[e] * cs + vs[e - half] * sn;
+    }
+    if (b < nq) {
+        q[b * d + e] = v;
+    } else {
+        size_t at = ((size_t)g * (size_t)w.cap + (size_t)pos) * (size_t)d + (size_t)e;
+        Kc[at] = v;
+        int idx = g * d + e, hv = nk * d / 2;
+        Vc[at] = idx < hv ? vc[idx] : vd[(size_t)(pos & 1) * hv + idx - hv];
+    }
+    ring[(size_t)(pos % nr) * C + c] = u[c];
+}
+
+void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, float *ring,
+            const float *vc, const float *vd, float *z, float *q, float *Kc, float *Vc)
+{
+    int C = (w->nq + w->nk) * w->d;
+    hipLaunchKernelGGL(k_conv, dim3((unsigned)(C / GV_ROWS)), dim3(GV_THREADS),
+                       (size_t)w->K1 * (size_t)w->d * sizeof(float), s, *w, io, u, ring, z);
+    hipLaunchKernelGGL(k_qk, dim3((unsigned)(w->nq + w->nk)), dim3((unsigned)w->d),
+                       (size_t)w->d * sizeof(float), s, *w, io, u, z, ring, vc, vd, q, Kc, Vc);
+}
+
+/* ----------------------------------------------------------- attention */
+
+enum { ATT_GMAX = 8, ATT_THREADS = 256, ATT_GROUPS = ATT_THREADS / GPU_LANES, ATT_MIN_CHUNK = 32 };
+
+/* K and V of key t for this thread's DPL dimensions. */
+template <int DPL>
+__device__ __forceinline__ void kv_load(const float *Kg, const float *Vg, int t, float *kv,
+                                        float *vv)
+{
+    const int d = GPU_LANES * DPL;
+    if (DPL % 4 == 0) { /* 16-byte loads */
+        GPU_UNROLL
+        for (int k = 0; k < DPL; k += 4) {
+            f32x4 a = *(const f32x4 *)(Kg + (size_t)t * d + k);
+            f32x4 c = *(const f32x4 *)(Vg + (size_t)t * d + k);
+            kv[k] = a.a, kv[k + 1] = a.b, kv[k + 2] = a.c, kv[k + 3] = a.d;
+            vv[k] = c.a, vv[k + 1] = c.b, vv[k + 2] = c.c, vv[k + 3] = c.d;
+        }
+    } else {
+        GPU_UNROLL
+        for (int k = 0; k < DPL; k++) {
+            kv[k] = Kg[(size_t)t * d + k];
+            vv[k] = Vg[(size_t)t * d + k];
+        }
+    }
+}
+
+/* Block (g, split): keys [split*chunk, (split+1)*chunk) of the context,
+ * chunk = max(ceil(ctx / ATT_SPLITS), ATT_MIN_CHUNK), for the G query
+ * heads of KV head g: an online softmax per group of 32 threads (one key
+ * per group at a time, the next key's K/V loaded while this one is used,
+ * DPL dimensions per thread), the groups merged into one partial (max,
+ * sum, unnormalised output) per head at part[(split*nq + h)*(d+2)].  The
+ * last block of head g to finish (counted in count[g]) combines the used
+ * splits' partials of its G heads into out and resets count[g]. */
+template <int DPL>
+__global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const float *Kc,
+                                                      const float *Vc, int nq, int nk, int cap,
+                                                      const gpu_io *io, float *part, int *count,
+                                                      float *out)
+{
+    const int d = GPU_LANES * DPL;
+    __shared__ float sm_m[ATT_GROUPS][ATT_GMAX], sm_l[ATT_GROUPS][ATT_GMAX];
+    __shared__ float sm_o[ATT_GROUPS][ATT_GMAX][GPU_LANES * DPL];
+    __shared__ int last;
+    int g = (int)blockIdx.x, split = (int)blockIdx.y, G = nq / nk;
+    int grp = (int)threadIdx.x / GPU_LANES, lane = (int)threadIdx.x % GPU_LANES;
+    int ctx = io->pos + 1, chunk = (ctx + ATT_SPLITS - 1) / ATT_SPLITS;
+    chunk = chunk < ATT_MIN_CHUNK ? ATT_MIN_CHUNK : chunk;
+    int nsp = (ctx + chunk - 1) / chunk;
+    if (split < nsp) {
+        int t0 = split * chunk, t1 = t0 + chunk < ctx ? t0 + chunk : ctx;
+        float inv_sqrtd = 1.0f / sqrtf((float)d);
+        float qr[ATT_GMAX][DPL], o[ATT_GMAX][DPL], m[ATT_GMAX], l[ATT_GMAX];
+        GPU_UNROLL
+        for (int h = 0; h < ATT_GMAX; h++) {
+            m[h] = -INFINITY;
+            l[h] = 0.0f;
+            GPU_UNROLL
+            for (int k = 0; k < DPL; k++) {
+                qr[h][k] = h < G ? q[(g * G + h) * d + lane * DPL + k] : 0.0f;
+                o[h][k] = 0.0f;
+            }
+        }
+        const float *Kg = Kc + (size_t)g * (size_t)cap * (size_t)d + (size_t)lane * DPL;
+        const float *Vg = Vc + (size_t)g * (size_t)cap * (size_t)d + (size_t)lane * DPL;
+        float kv[DPL] = {}, vv[DPL] = {}, kn[DPL] = {}, vn[DPL] = {};
+        int t = t0 + grp;
+        if (t < t1)
+            kv_load<DPL>(Kg, Vg, t, kv, vv);
+        for (; t < t1; t += ATT_GROUPS) {
+            if (t + ATT_GROUPS < t1)
+                kv_load<DPL>(Kg, Vg, t + ATT_GROUPS, kn, vn);
+            GPU_UNROLL
+            for (int h = 0; h < ATT_GMAX; h++) {
+                if (h >= G)
+                    continue; /* not break: the loop stays fully unrolled */
+                float dot = 0.0f;
+                GPU_UNROLL
+                for (int k = 0; k < DPL; k++)
+                    dot = fmaf(qr[h][k], kv[k], dot);
+                float sc = lanes_sum(dot) * inv_sqrtd;
+                float mn = fmaxf(m[h], sc), old = expf(m[h] - mn), p = expf(sc - mn);
+                l[h] = l[h] * old + p;
+                GPU_UNROLL
+                for (int k = 0; k < DPL; k++)
+                    o[h][k] = o[h][k] * old + p * vv[k];
+                m[h] = mn;
+            }
+            GPU_UNROLL
+            for (int k = 0; k < DPL; k++) {
+                kv[k] = kn[k];
+                vv[k] = vn[k];
+            }
+        }
+        GPU_UNROLL
+        for (int h = 0; h < ATT_GMAX; h++) {
+            if (h >= G)
+                continue;
+            if (lane == 0) {
+                sm_m[grp][h] = m[h];
+                sm_l[grp][h] = l[h];
+            }
+            GPU_UNROLL
+            for (int k = 0; k < DPL; k++)
+                sm_o[grp][h][lane * DPL + k] = o[h][k];
+        }
+        __syncthreads();
+        for (int idx = (int)threadIdx.x; idx < G * d; idx += ATT_THREADS) {
+            int h = idx / d, e = idx % d;
+            float M = -INFINITY;
+            for (int i = 0; i < ATT_GROUPS; i++)
+                M = fmaxf(M, sm_m[i][h]);
+            float L = 0.0f, O = 0.0f;
+            if (M != -INFINITY)
+                for (int i = 0; i < ATT_GROUPS; i++) {
+                    float f = expf(sm_m[i][h] - M);
+                    L += sm_l[i][h] * f;
+                    O += sm_o[i][h][e] * f;
+                }
+            float *pp = part + ((size_t)split * nq + (size_t)(g * G + h)) * (size_t)(d + 2);
+            if (e == 0) {
+                pp[0] = M;
+                pp[1] = L;
+            }
+            pp[2 + e] = O;
+        }
+    }
+    /* Publish the partial; the last block of head g combines. */
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0)
+        last = atomicAdd(&count[g], 1) == ATT_SPLITS - 1;
+    __syncthreads();
+    if (!last)
+        return;
+    __threadfence();
+    for (int idx = (int)threadIdx.x; idx < G * d; idx += ATT_THREADS) {
+        int h = g * G + idx / d, e = idx % d;
+        float M = -INFINITY;
+        GPU_UNROLL4
+        for (int sp = 0; sp < nsp; sp++)
+            M = fmaxf(M, part[((size_t)sp * nq + h) * (size_t)(d + 2)]);
+        float L = 0.0f, O = 0.0f;
+        GPU_UNROLL4
+        for (int sp = 0; sp < nsp; sp++) {
+            const float *pp = part + ((size_t)sp * nq + h) * (size_t)(d + 2);
+            float f = pp[0] == -INFINITY ? 0.0f : expf(pp[0] - M);
+            L += pp[1] * f;
+            O += pp[2 + e] * f;
+        }
+        out[h * d + e] = O / L;
+    }
+    if (threadIdx.x == 0)
+        count[g] = 0;
+}
+
+void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *Vc, int nq, int nk,
+                  int d, int cap, const gpu_io *io, float *part, int *count, float *out)
+{
+    dim3 grid((unsigned)nk, ATT_SPLITS), blk(ATT_THREADS);
+    switch (d / GPU_LANES) {
+    case 1: hipLaunchKernelGGL(k_attn<1>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break;
+    case 2: hipLaunchKernelGGL(k_attn<2>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break;
+    default: hipLaunchKernelGGL(k_attn<4>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break; /* d = 128 */
+    }
+}
+
+/* -------------------------------------------------------------- argmax */
+
+__global__ void __launch_bounds__(1024) k_argmax(const float *x, int n, const gpu_io *io, int *out)
+{
+    if (io && io->n_valid > 0 && io->n_valid < n)
+        n = io->n_valid;
+    __shared__ float bv[1024];
+    __shared__ int bi[1024];
+    int tid = (int)threadIdx.x;
+    float v = -INFINITY;
+    int idx = n;
+    for (int i = tid; i < n; i += (int)blockDim.x) {
+        float xi = x[i];
+        if (xi > v || (xi == v && i < idx)) {
+            v = xi;
+            idx = i;
+        }
+    }
+    bv[tid] = v;
+    bi[tid] = idx;
+    __syncthreads();
+    for (int w = (int)blockDim.x / 2; w > 0; w >>= 1) {
+        if (tid < w) {
+            float ov = bv[tid + w];
+            int oi = bi[tid + w];
+            if (ov > bv[tid] || (ov == bv[tid] && oi < bi[tid])) {
+                bv[tid] = ov;
+                bi[tid] = oi;
+            }
+        }
+        __syncthreads();
+    }
+    if (tid == 0)
+        *out = bi[0] < n ? bi[0] : 0;
+}
+
+void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out)
+{
+    hipLaunchKernelGGL(k_argmax, dim3(1), dim3(1024), 0, s, x, n, io, out);
+}

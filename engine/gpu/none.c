@@ -1,0 +1,99 @@
+/*
+ * none.c — the GPU interface of a binary built without GPU support (the
+ * default `make`): every call says so.  See gpu.h.
+ */
+#include "gpu.h"
+
+#include "../util.h"
+
+static const char why[] = "this zeval was built without GPU support (build with make GPU=cuda "
+                          "or make GPU=hip)";
+
+const char *gpu_build(void)
+{
+    return "none";
+}
+
+int gpu_probe(char *desc, size_t len)
+{
+    ut_err(desc, len, "%s", why);
+    return 0;
+}
+
+gpu_ctx *gpu_open(const struct eng_model *m, int max_ctx, char *err, size_t errlen)
+{
+    (void)m;
+    (void)max_ctx;
+    ut_err(err, errlen, "%s", why);
+    return NULL;
+}
+
+void gpu_close(gpu_ctx *g)
+{
+    (void)g;
+}
+
+int gpu_reset(gpu_ctx *g, int need, char *err, size_t errlen)
+{
+    (void)g;
+    (void)need;
+    return ut_err(err, errlen, "%s", why);
+}
+
+int gpu_len(const gpu_ctx *g)
+{
+    (void)g;
+    return 0;
+}
+
+int gpu_cap(const gpu_ctx *g)
+{
+    (void)g;
+    return 0;
+}
+
+int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, int32_t *argmax, char *err,
+             size_t errlen)
+{
+    (void)g;
+    (void)token;
+    (void)logits;
+    (void)n_valid;
+    (void)argmax;
+    return ut_err(err, errlen, "%s", why);
+}
+
+int gpu_seek(gpu_ctx *g, int pos, char *err, size_t errlen)
+{
+    (void)g;
+    (void)pos;
+    return ut_err(err, errlen, "%s", why);
+}
+
+void gpu_use_graphs(gpu_ctx *g, int on)
+{
+    (void)g;
+    (void)on;
+}
+
+double gpu_copy_bandwidth(size_t bytes, int passes, char *err, size_t errlen)
+{
+    (void)bytes;
+    (void)passes;
+    ut_err(err, errlen, "%s", why);
+    return -1;
+}
+
+double gpu_step_bytes(const gpu_ctx *g, int ctx)
+{
+    (void)g;
+    (void)ctx;
+    return 0;
+}
+
+int gpu_selftest_kernels(FILE *out, uint64_t seed, char *err, size_t errlen)
+{
+    (void)out;
+    (void)seed;
+    return ut_err(err, errlen, "%s", why);
+}

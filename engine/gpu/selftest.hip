@@ -1,0 +1,608 @@
+/*
+ * selftest.hip — gpu_selftest_kernels (gpu.h): every kernel of kern.h on
+ * fresh random inputs against a host reference written from the model
+ * specification (double accumulation), one PASS/FAIL line per check.
+ *
+ * Limits: relative norm error ||gpu - ref|| / ||ref|| <= 1e-5 where only
+ * f32 values are involved, <= 1e-2 where bf16 operands are; NaN or Inf
+ * in a result never passes.  Integer results (routing, argmax) must be
+ * equal.
+ */
+#include "kern.h"
+
+#include "gpu.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vector>
+
+typedef std::vector<float> vecf;
+typedef std::vector<bf16> vecb;
+
+static uint64_t rng_state;
+
+static double urand(void) /* [0, 1) */
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (double)((z ^ (z >> 31)) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static vecf rnd(size_t n, float lo, float hi)
+{
+    vecf v(n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = lo + (hi - lo) * (float)urand();
+    return v;
+}
+
+static vecb rnd_bf16(size_t n, float scale)
+{
+    vecb v(n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = f2bf16(scale * (float)(2.0 * urand() - 1.0));
+    return v;
+}
+
+/* Device copies freed at the end of the self-test. */
+static std::vector<void *> owned;
+static int dev_failed;
+
+template <typename T> static T *dev(const std::vector<T> &h)
+{
+    void *p = NULL;
+    size_t bytes = h.size() * sizeof(T);
+    if (hipMalloc(&p, bytes ? bytes : 16) != hipSuccess) {
+        dev_failed = 1;
+        return NULL;
+    }
+    owned.push_back(p);
+    if (bytes && hipMemcpy(p, h.data(), bytes, hipMemcpyHostToDevice) != hipSuccess)
+        dev_failed = 1;
+    return (T *)p;
+}
+
+template <typename T> static std::vector<T> host(const T *d, size_t n)
+{
+    std::vector<T> h(n);
+    if (hipDeviceSynchronize() != hipSuccess ||
+        hipMemcpy(h.data(), d, n * sizeof(T), hipMemcpyDeviceToHost) != hipSuccess)
+        dev_failed = 1;
+    return h;
+}
+
+static double relerr(const vecf &got, const vecf &ref)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < ref.size(); i++) {
+        if (!isfinite(got[i]))
+            return INFINITY;
+        double dd = (double)got[i] - (double)ref[i];
+        num += dd * dd;
+        den += (double)ref[i] * ref[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+static int fails;
+
+static void report(FILE *out, const char *name, double err, double lim, const char *fmt = NULL,
+                   ...)
+{
+    char extra[256] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(extra, sizeof extra, fmt, ap);
+        va_end(ap);
+    }
+    int ok = err <= lim && !dev_failed;
+    fails += !ok;
+    fprintf(out, "%s %s: relative error %.3g (limit %.0e)%s%s%s\n", ok ? "PASS" : "FAIL", name, err,
+            lim, extra[0] ? ", " : "", extra, dev_failed ? " [a device call failed]" : "");
+}
+
+static void report_eq(FILE *out, const char *name, int ok, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ok = ok && !dev_failed;
+    fails += !ok;
+    fprintf(out, "%s %s: %s%s\n", ok ? "PASS" : "FAIL", name, msg,
+            dev_failed ? " [a device call failed]" : "");
+}
+
+static float bf(bf16 h)
+{
+    return bf16f(h);
+}
+
+static double dot_ref(const bf16 *w, const float *x, int n)
+{
+    double s = 0;
+    for (int j = 0; j < n; j++)
+        s += (double)bf(w[j]) * x[j];
+    return s;
+}
+
+static gpu_io *dev_io(int token, int pos, int n_valid)
+{
+    std::vector<gpu_io> h(1);
+    h[0].token = token;
+    h[0].pos = pos;
+    h[0].n_valid = n_valid;
+    return dev(h);
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static void check_embed_norm(FILE *out)
+{
+    int H = 320, V = 7, rows[2] = {40, 9};
+    vecb emb = rnd_bf16((size_t)V * H, 1.0f);
+    vecf hs = rnd(H, 0.5f, 1.5f), hb = rnd(H, -0.1f, 0.1f), rs = rnd(H, 0.5f, 1.5f),
+         rb = rnd(H, -0.1f, 0.1f), nw = rnd(H, 0.5f, 1.5f), y = rnd(H, -1, 1);
+    float *res = dev(vecf(H)), *res2 = dev(vecf(H)), *xn = dev(vecf(H));
+    float *dy = dev(y);
+    const float *dhs = dev(hs), *dhb = dev(hb), *drs = dev(rs), *drb = dev(rb), *dn = dev(nw);
+    gpu_io *io = dev_io(5, 0, 0);
+    vecb w[2];
+    gemv_set set;
+    memset(&set, 0, sizeof set);
+    for (int i = 0; i < 2; i++) {
+        w[i] = rnd_bf16((size_t)rows[i] * H, 0.1f);
+        set.w[i] = dev(w[i]);
+        set.y[i] = dev(vecf(rows[i]));
+        set.rows[i] = rows[i];
+    }
+    set.n = 2;
+    if (dev_failed)
+        return;
+    kl_embed(0, dev(emb), H, io, dhs, dhb, res);
+    vecf r0(H);
+    for (int i = 0; i < H; i++)
+        r0[i] = (bf(emb[(size_t)5 * H + i]) + hb[i]) * hs[i];
+    report(out, "embed", relerr(host(res, H), r0), 1e-5, "H=%d", H);
+    merge_w mw = {dhs, dhb, drs, drb};
+    for (int merge = 0; merge < 2; merge++) {
+        norm_in nin = {res, dy, res2, xn, mw, merge, dn, 1e-5f};
+        kl_gemv(0, &set, NULL, H, &nin, io);
+        vecf r1 = r0;
+        if (merge)
+            for (int i = 0; i < H; i++)
+                r1[i] = (r0[i] + rb[i]) * rs[i] + (y[i] + hb[i]) * hs[i];
+        double ss = 0;
+        for (int i = 0; i < H; i++)
+            ss += (double)r1[i] * r1[i];
+        double inv = 1.0 / sqrt(ss / H + 1e-5);
+        vecf ref(H);
+        for (int i = 0; i < H; i++)
+            ref[i] = (float)(nw[i] * r1[i] * inv);
+        double e1 = relerr(host(xn, H), ref), e2 = relerr(host(res2, H), r1);
+        report(out, merge ? "merge + rmsnorm (in a product)" : "rmsnorm (in a product)",
+               e1 > e2 ? e1 : e2, 1e-5, "H=%d", H);
+        double worst = 0;
+        for (int i = 0; i < 2; i++) {
+            vecf yr(rows[i]);
+            for (int r = 0; r < rows[i]; r++)
+                yr[r] = (float)dot_ref(&w[i][(size_t)r * H], ref.data(), H);
+            double e = relerr(host(set.y[i], rows[i]), yr);
+            worst = e > worst ? e : worst;
+        }
+        report(out, merge ? "gemv on the merged, normalised input" : "gemv on the normalised input",
+               worst, 1e-2);
+        r0 = r1;
+        float *t = res;
+        res = res2;
+        res2 = t;
+    }
+}
+
+static void check_gemv(FILE *out)
+{
+    int cols = 2048, rows[3] = {1000, 37, 8};
+    vecf x = rnd(cols, -1, 1);
+    float *dx = dev(x);
+    gemv_set set;
+    memset(&set, 0, sizeof set);
+    vecb w[3];
+    vecf b[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = rnd_bf16((size_t)rows[i] * cols, 0.05f);
+        b[i] = rnd(rows[i], -1, 1);
+        set.w[i] = dev(w[i]);
+        set.bias[i] = i == 1 ? NULL : dev(b[i]);
+        set.y[i] = dev(vecf(rows[i]));
+        set.rows[i] = rows[i];
+    }
+    set.n = 3;
+    set.pslot[2] = rows[2]; /* into slot (pos + 1) % 2 = 0 of y[2] */
+    set.y[2] = dev(vecf(2 * rows[2], -7.0f));
+    if (dev_failed)
+        return;
+    kl_gemv(0, &set, dx, cols, NULL, dev_io(0, 3, 0));
+    double worst = 0;
+    for (int i = 0; i < 3; i++) {
+        vecf ref(rows[i]);
+        for (int r = 0; r < rows[i]; r++)
+            ref[r] = (float)(dot_ref(&w[i][(size_t)r * cols], x.data(), cols) + (i == 1 ? 0 : b[i][r]));
+        double e = relerr(host(set.y[i], rows[i]), ref);
+        worst = e > worst ? e : worst;
+    }
+    vecf other = host(set.y[2] + rows[2], rows[2]); /* slot 1: untouched */
+    for (int r = 0; r < rows[2]; r++)
+        worst = other[r] != -7.0f ? INFINITY : worst;
+    report(out, "gemv bf16 (3 products, 2048 cols, one into a position slot)", worst, 1e-2);
+    /* a narrow one */
+    int c2 = 8, r2 = 5;
+    vecb w2 = rnd_bf16((size_t)r2 * c2, 1.0f);
+    vecf x2 = rnd(c2, -1, 1);
+    gemv_set one;
+    memset(&one, 0, sizeof one);
+    one.w[0] = dev(w2);
+    one.y[0] = dev(vecf(r2));
+    one.rows[0] = r2;
+    one.n = 1;
+    if (dev_failed)
+        return;
+    kl_gemv(0, &one, dev(x2), c2, NULL, dev_io(0, 0, 0));
+    vecf ref2(r2);
+    for (int r = 0; r < r2; r++)
+        ref2[r] = (float)dot_ref(&w2[(size_t)r * c2], x2.data(), c2);
+    report(out, "gemv bf16 (8 cols)", relerr(host(one.y[0], r2), ref2), 1e-2);
+}
+
+static void check_experts(FILE *out)
+{
+    int E = 3, H = 136, I = 64;
+    std::vector<vecb> w1(E), w2(E);
+    std::vector<const bf16 *> t1(E), t2(E);
+    for (int e = 0; e < E; e++) {
+        w1[e] = rnd_bf16((size_t)2 * I * H, 0.1f);
+        w2[e] = rnd_bf16((size_t)H * I, 0.1f);
+        t1[e] = dev(w1[e]);
+        t2[e] = dev(w2[e]);
+    }
+    const bf16 *const *d1 = dev(t1), *const *d2 = dev(t2);
+    vecf xn = rnd(H, -1, 1);
+    float *dxn = dev(xn), *da = dev(vecf(2 * I)), *dy = dev(vecf(H));
+    vecf gate(1, 0.37f);
+    float *dg = dev(gate);
+    for (int sel = 0; sel <= E; sel++)
+        for (int skip_zero = 0; skip_zero < (sel == E ? 2 : 1); skip_zero++) {
+            std::vector<int> hs(1, sel);
+            int *ds = dev(hs);
+            if (dev_failed)
+                return;
+            kl_gemv_expert(0, d1, ds, E, 2 * I, H, dxn, da);
+            kl_expert_down(0, d2, ds, E, H, I, da, dg, dxn, skip_zero, dy);
+            vecf ref(H);
+            if (sel == E) {
+                for (int i = 0; i < H; i++)
+                    ref[i] = skip_zero ? 0.0f : gate[0] * xn[i];
+            } else {
+                vecf a(2 * I), act(I);
+                for (int r = 0; r < 2 * I; r++)
+                    a[r] = (float)dot_ref(&w1[sel][(size_t)r * H], xn.data(), H);
+                for (int j = 0; j < I; j++)
+                    act[j] = a[j] / (1.0f + expf(-a[j])) * a[I + j];
+                for (int r = 0; r < H; r++)
+                    ref[r] = (float)(gate[0] * dot_ref(&w2[sel][(size_t)r * I], act.data(), I));
+            }
+            char name[80];
+            snprintf(name, sizeof name, "expert %s", sel == E ? (skip_zero ? "skip slot (zero)"
+                     : "skip slot (scaled input)") : sel == 0 ? "0 (SwiGLU, gate)" : sel == 1 ? "1" : "2");
+            double e = relerr(host(dy, H), ref);
+            report(out, name, e, sel == E && !skip_zero ? 1e-5 : 1e-2);
+        }
+}
+
+static double gelu_ref(double x)
+{
+    return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+}
+
+static void check_router(FILE *out)
+{
+    int R = 64, E = 6, S = E + 1;
+    for (int eda_on = 0; eda_on < 2; eda_on++)
+        for (int trial = 0; trial < 4; trial++) {
+            vecb w0 = rnd_bf16((size_t)R * R, 0.3f), w2 = rnd_bf16((size_t)R * R, 0.3f),
+                 w4 = rnd_bf16((size_t)S * R, 1.0f);
+            vecf b0 = rnd(R, -0.2f, 0.2f), b2 = rnd(R, -0.2f, 0.2f), nw = rnd(R, 0.5f, 1.5f);
+            vecf scale = rnd(R, 0.2f, 1.0f), bal = rnd(S, -0.05f, 0.05f);
+            vecf r = rnd(R, -2, 2), eda = rnd(R, -2, 2);
+            router_w w;
+            w.R = R;
+            w.S = S;
+            w.E = E;
+            w.eps = 1e-5f;
+            w.state_scale = eda_on ? dev(scale) : NULL;
+            w.norm = dev(nw);
+            w.w0 = dev(w0);
+            w.w2 = dev(w2);
+            w.w4 = dev(w4);
+            w.b0 = dev(b0);
+            w.b2 = dev(b2);
+            w.balance = dev(bal);
+            float *dr = dev(r), *de = dev(eda), *dg = dev(vecf(1));
+            int *ds = dev(std::vector<int>(1, -1));
+            if (dev_failed)
+                return;
+            kl_router(0, &w, dr, de, ds, dg);
+            /* reference */
+            vecf rr = r;
+            if (eda_on)
+                for (int i = 0; i < R; i++)
+                    rr[i] = r[i] + eda[i] * scale[i];
+            double ss = 0;
+            for (int i = 0; i < R; i++)
+                ss += (double)rr[i] * rr[i];
+            double inv = 1.0 / sqrt(ss / R + 1e-5);
+            vecf rho(R), h1(R), h2(R);
+            for (int i = 0; i < R; i++)
+                rho[i] = (float)(nw[i] * rr[i] * inv);
+            for (int i = 0; i < R; i++)
+                h1[i] = (float)gelu_ref(dot_ref(&w0[(size_t)i * R], rho.data(), R) + b0[i]);
+            for (int i = 0; i < R; i++)
+                h2[i] = (float)gelu_ref(dot_ref(&w2[(size_t)i * R], h1.data(), R) + b2[i]);
+            std::vector<double> lg(S);
+            double mx = -INFINITY, sum = 0;
+            for (int e = 0; e < S; e++) {
+                lg[e] = dot_ref(&w4[(size_t)e * R], h2.data(), R);
+                mx = lg[e] > mx ? lg[e] : mx;
+            }
+            for (int e = 0; e < S; e++)
+                sum += (lg[e] = exp(lg[e] - mx));
+            int best = 0;
+            double bestv = -INFINITY, margin = INFINITY;
+            for (int e = 0; e < S; e++) {
+                double v = lg[e] / sum + bal[e];
+                if (v > bestv) {
+                    margin = v - bestv;
+                    bestv = v;
+                    best = e;
+                } else if (bestv - v < margin) {
+                    margin = bestv - v;
+                }
+            }
+            int got = host(ds, 1)[0];
+            double eg = fabs(host(dg, 1)[0] - lg[best] / sum) / (lg[best] / sum);
+            double ee = relerr(host(de, R), rr);
+            char name[64];
+            snprintf(name, sizeof name, "router %s #%d", eda_on ? "with EDA" : "first layer", trial);
+            if (margin < 1e-4) { /* a near-tie: the choice is not a test of the kernel */
+                report_eq(out, name, ee <= 1e-5, "near-tie (margin %.1e): slot not compared, "
+                          "state error %.2g", margin, ee);
+                continue;
+            }
+            report_eq(out, name, got == best && eg <= 1e-2 && ee <= 1e-5,
+                      "slot %d (ref %d), gate error %.2g, state error %.2g", got, best, eg, ee);
+        }
+}
+
+/* Host reference of the CCA step for one token (spec 6.2-6.6) given the
+ * raw projections of every position so far (us[t], t <= pos). */
+static void cca_ref(const std::vector<vecf> &us, int pos, int nq, int nk, int d, int rot, int K0,
+                    int K1, const vecf &c0w, const vecf &c0b, const vecb &c1w, const vecf &c1b,
+                    const vecf &temp, const vecf &invf, vecf &q, vecf &k)
+{
+    int C = (nq + nk) * d, nh = K0 + K1 - 2, G = nq / nk, qw = nq * d;
+    vecf ms((size_t)K1 * C), z(C);
+    for (int f = 0; f < K1; f++)
+        for (int c = 0; c < C; c++) {
+            double acc = c0b[c];
+            for (int tap = 0; tap < K0; tap++) {
+                int t = pos - nh + f + tap;
+                acc += (double)c0w[(size_t)c * K0 + tap] * (t < 0 ? 0.0 : us[t][c]);
+            }
+            ms[(size_t)f * C + c] = (float)acc;
+        }
+    for (int o = 0; o < C; o++) {
+        int grp = o / d;
+        double acc = c1b[o];
+        for (int tap = 0; tap < K1; tap++)
+            for (int j = 0; j < d; j++)
+                acc += (double)bf(c1w[(size_t)o * K1 * d + (size_t)tap * d + j]) *
+                       ms[(size_t)tap * C + (size_t)grp * d + j];
+        z[o] = (float)acc;
+    }
+    const vecf &u = us[pos];
+    q.assign(qw, 0);
+    k.assign((size_t)nk * d, 0);
+    for (int h = 0; h < nq; h++)
+        for (int e = 0; e < d; e++)
+            q[h * d + e] = z[h * d + e] + (u[h * d + e] + u[qw + (h / G) * d + e]) * 0.5f;
+    for (int g = 0; g < nk; g++)
+        for (int e = 0; e < d; e++) {
+            double ks = 0;
+            for (int r = 0; r < G; r++)
+                ks += (u[(g * G + r) * d + e] + u[qw + g * d + e]) * 0.5;
+            k[g * d + e] = (float)(z[qw + g * d + e] + ks / G);
+        }
+    for (int hh = 0; hh < nq + nk; hh++) {
+        float *v = hh < nq ? &q[hh * d] : &k[(hh - nq) * d];
+        double ss = 0;
+        for (int e = 0; e < d; e++)
+            ss += (double)v[e] * v[e];
+        double sc = sqrt((double)d) / sqrt(ss) * (hh < nq ? 1.0 : temp[hh - nq]);
+        for (int e = 0; e < d; e++)
+            v[e] = (float)(v[e] * sc);
+        int half = rot / 2;
+        for (int i = 0; i < half; i++) {
+            double a = (double)(float)((float)pos * invf[i]);
+            double x0 = v[i], x1 = v[i + half];
+            v[i] = (float)(x0 * cos(a) - x1 * sin(a));
+            v[i + half] = (float)(x1 * cos(a) + x0 * sin(a));
+        }
+    }
+}
+
+static void check_cca(FILE *out)
+{
+    int nq = 4, nk = 2, d = 64, rot = 32, K0 = 2, K1 = 2, cap = 16, steps = 7;
+    int C = (nq + nk) * d, nr = K0 + K1 - 1, kvh = nk * d / 2;
+    vecf c0w = rnd((size_t)C * K0, -1, 1), c0b = rnd(C, -0.5f, 0.5f), c1b = rnd(C, -0.5f, 0.5f);
+    vecb c1w = rnd_bf16((size_t)C * K1 * d, 0.1f);
+    vecf temp = rnd(nk, 0.5f, 2.0f), invf(rot / 2);
+    for (int i = 0; i < rot / 2; i++)
+        invf[i] = (float)(1.0 / pow(10000.0, 2.0 * i / rot));
+    cca_w w;
+    w.nq = nq;
+    w.nk = nk;
+    w.d = d;
+    w.rot = rot;
+    w.K0 = K0;
+    w.K1 = K1;
+    w.cap = cap;
+    w.conv0_w = dev(c0w);
+    w.conv0_b = dev(c0b);
+    w.conv1_w = dev(c1w);
+    w.conv1_b = dev(c1b);
+    w.temp = dev(temp);
+    w.inv_freq = dev(invf);
+    float *ring = dev(vecf((size_t)nr * C)), *q = dev(vecf((size_t)nq * d)), *zbuf = dev(vecf(C));
+    float *K = dev(vecf((size_t)nk * cap * d)), *V = dev(vecf((size_t)nk * cap * d));
+    std::vector<vecf> us;
+    double worst = 0;
+    int vbad = 0;
+    for (int pos = 0; pos < steps && !dev_failed; pos++) {
+        us.push_back(rnd(C, -1, 1));
+        vecf vc = rnd(kvh, -1, 1), vd = rnd(kvh, -1, 1);
+        gpu_io *io = dev_io(0, pos, 0);
+        if (dev_failed)
+            return;
+        vecf vd2(2 * kvh, NAN); /* the kernel must read slot pos % 2 */
+        for (int i = 0; i < kvh; i++)
+            vd2[(size_t)(pos & 1) * kvh + i] = vd[i];
+        kl_cca(0, &w, io, dev(us[pos]), ring, dev(vc), dev(vd2), zbuf, q, K, V);
+        vecf rq, rk;
+        cca_ref(us, pos, nq, nk, d, rot, K0, K1, c0w, c0b, c1w, c1b, temp, invf, rq, rk);
+        vecf gq = host(q, (size_t)nq * d), gK = host(K, (size_t)nk * cap * d),
+             gV = host(V, (size_t)nk * cap * d), gk((size_t)nk * d);
+        for (int g = 0; g < nk; g++)
+            for (int e = 0; e < d; e++) {
+                gk[g * d + e] = gK[((size_t)g * cap + pos) * d + e];
+                int idx = g * d + e;
+                float want = idx < kvh ? vc[idx] : vd[idx - kvh];
+                vbad += gV[((size_t)g * cap + pos) * d + e] != want;
+            }
+        double e1 = relerr(gq, rq), e2 = relerr(gk, rk);
+        worst = e1 > worst ? e1 : worst;
+        worst = e2 > worst ? e2 : worst;
+    }
+    report(out, "cca (2 convs, mixing, L2 norm, temperature, RoPE) over 7 positions", worst, 1e-2,
+           "%d value elements misplaced", vbad);
+    if (vbad)
+        fails++;
+}
+
+static void check_attention(FILE *out)
+{
+    int shapes[2][3] = {{8, 2, 128}, {4, 4, 64}};
+    int poss[] = {0, 3, 63, 64, 65, 700, 2047};
+    for (int si = 0; si < 2; si++) {
+        int nq = shapes[si][0], nk = shapes[si][1], d = shapes[si][2], cap = 2048, G = nq / nk;
+        vecf K = rnd((size_t)nk * cap * d, -1, 1), V = rnd((size_t)nk * cap * d, -1, 1);
+        float *dK = dev(K), *dV = dev(V), *part = dev(vecf((size_t)ATT_SPLITS * nq * (d + 2)));
+        float *dout = dev(vecf((size_t)nq * d));
+        int *cnt = dev(std::vector<int>(nk, 0));
+        double worst = 0;
+        for (size_t pi = 0; pi < sizeof poss / sizeof poss[0] && !dev_failed; pi++) {
+            int pos = poss[pi];
+            vecf q = rnd((size_t)nq * d, -2, 2);
+            gpu_io *io = dev_io(0, pos, 0);
+            float *dq = dev(q);
+            if (dev_failed)
+                return;
+            kl_attention(0, dq, dK, dV, nq, nk, d, cap, io, part, cnt, dout);
+            vecf ref((size_t)nq * d);
+            for (int h = 0; h < nq; h++) {
+                int g = h / G;
+                std::vector<double> s(pos + 1);
+                double mx = -INFINITY, sum = 0;
+                for (int t = 0; t <= pos; t++) {
+                    double acc = 0;
+                    for (int e = 0; e < d; e++)
+                        acc += (double)q[h * d + e] * K[((size_t)g * cap + t) * d + e];
+                    s[t] = acc / sqrt((double)d);
+                    mx = s[t] > mx ? s[t] : mx;
+                }
+                for (int t = 0; t <= pos; t++)
+                    sum += (s[t] = exp(s[t] - mx));
+                for (int e = 0; e < d; e++) {
+                    double o = 0;
+                    for (int t = 0; t <= pos; t++)
+                        o += s[t] / sum * V[((size_t)g * cap + t) * d + e];
+                    ref[h * d + e] = (float)o;
+                }
+            }
+            double e = relerr(host(dout, (size_t)nq * d), ref);
+            worst = e > worst ? e : worst;
+        }
+        std::vector<int> left = host(cnt, nk);
+        for (int g = 0; g < nk; g++)
+            worst = left[g] ? INFINITY : worst; /* the counters must be reset */
+        char name[96];
+        snprintf(name, sizeof name, "attention (%d query heads, %d KV heads, d=%d, contexts 1..2048)",
+                 nq, nk, d);
+        report(out, name, worst, 1e-5);
+    }
+}
+
+static void check_argmax(FILE *out)
+{
+    int n = 70000;
+    vecf x = rnd(n, -5, 5);
+    x[40000] = 9.0f;
+    x[50001] = 9.0f; /* a tie: the lower id wins */
+    x[60000] = 11.0f; /* past n_valid below */
+    float *dx = dev(x);
+    int *dout = dev(std::vector<int>(1, -1));
+    if (dev_failed)
+        return;
+    kl_argmax(0, dx, n, dev_io(0, 0, 0), dout);
+    int a = host(dout, 1)[0];
+    kl_argmax(0, dx, n, dev_io(0, 0, 55000), dout);
+    int b = host(dout, 1)[0];
+    vecf ninf(33, -INFINITY);
+    kl_argmax(0, dev(ninf), 33, dev_io(0, 0, 0), dout);
+    int c = host(dout, 1)[0];
+    report_eq(out, "argmax", a == 60000 && b == 40000 && c == 0,
+              "%d (want 60000), below 55000: %d (want 40000), all -inf: %d (want 0)", a, b, c);
+}
+
+extern "C" int gpu_selftest_kernels(FILE *out, uint64_t seed, char *err, size_t errlen)
+{
+    char why[256];
+    if (!gpu_probe(why, sizeof why)) {
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    rng_state = seed;
+    fails = 0;
+    dev_failed = 0;
+    check_embed_norm(out);
+    check_gemv(out);
+    check_experts(out);
+    check_router(out);
+    check_cca(out);
+    check_attention(out);
+    check_argmax(out);
+    hipError_t e = hipDeviceSynchronize();
+    if (e != hipSuccess || dev_failed) {
+        fprintf(out, "FAIL device: %s\n", hipGetErrorString(e != hipSuccess ? e : hipGetLastError()));
+        fails++;
+    }
+    for (size_t i = 0; i < owned.size(); i++)
+        (void)hipFree(owned[i]);
+    owned.clear();
+    return fails;
+}
