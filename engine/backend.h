@@ -75,4 +75,18 @@ eng_backend *eng_backend_cpu(const struct eng_model *m, int max_step_tokens);
  * sequences per call (hist[k] = calls with k sequences, k < nhist). */
 void eng_backend_cpu_stats(const eng_backend *b, uint64_t *calls, uint64_t *hist, int nhist);
 
+/* The HIP engine (engine/gpu/) behind the same interface: requests run
+ * one at a time on the device.  NULL with a message when no device is
+ * usable or the binary was built without GPU support. */
+eng_backend *eng_backend_gpu(const struct eng_model *m, char *err, size_t errlen);
+
+/* Which built-in engine to use.  spec "cpu", "gpu" or "auto" (NULL is
+ * auto): auto takes the GPU when this binary has GPU support and a device
+ * answers, else the CPU.  Returns ENG_BE_CPU or ENG_BE_GPU, with note set
+ * to a line worth printing (empty when there is nothing to say: a CPU
+ * build choosing the CPU), or -1 with a message (a bad spec, or gpu
+ * asked for and unavailable). */
+enum { ENG_BE_CPU = 0, ENG_BE_GPU = 1 };
+int eng_backend_pick(const char *spec, char *note, size_t notelen, char *err, size_t errlen);
+
 #endif

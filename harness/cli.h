@@ -27,6 +27,8 @@ int cli_presets(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_chat_template(int argc, char **argv);
+int cli_gpu_selftest(int argc, char **argv);
+int cli_gpu_bench(int argc, char **argv);   /* zeval bench gpu */
 
 /* Shared by chat-template and generate (cli_chat.c).  cli_chat_open: the
  * template named by spec (a name or FILE; bos/eos from path, a checkpoint

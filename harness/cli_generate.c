@@ -32,7 +32,7 @@ static const char usage[] =
     "                      [--min-p X] [--seed S] [--num-seqs K] [--ignore-eos]\n"
     "                      [--skip-output scaled-input|zero]\n"
     "                      [--chat-template NAME|FILE] [--system TEXT] [--thinking on|off]\n"
-    "                      [--threads N]\n";
+    "                      [--threads N] [--backend auto|cpu|gpu]\n";
 
 typedef struct {
     int32_t *ids;
@@ -48,7 +48,8 @@ int cli_generate(int argc, char **argv)
                     {"top-p", 1, NULL},       {"top-k", 1, NULL},     {"min-p", 1, NULL},
                     {"seed", 1, NULL},        {"num-seqs", 1, NULL},  {"ignore-eos", 0, NULL},
                     {"skip-output", 1, NULL}, {"chat-template", 1, NULL}, {"system", 1, NULL},
-                    {"thinking", 1, NULL},    {"threads", 1, NULL},   {"help", 0, NULL}};
+                    {"thinking", 1, NULL},    {"threads", 1, NULL},   {"help", 0, NULL},
+                    {"backend", 1, NULL}};
     int no = (int)(sizeof o / sizeof o[0]);
     char err[2048];
     if (args_parse(argc, argv, o, no, err, sizeof err)) {
@@ -200,8 +201,16 @@ int cli_generate(int argc, char **argv)
     }
     if (skip && strcmp(skip, "zero") == 0)
         m->skip_mode = ENG_SKIP_ZERO;
-    b = eng_backend_cpu(m, 0);
-    if (!b) {
+    char note[600];
+    int kind = eng_backend_pick(args_get(o, no, "backend"), note, sizeof note, err, sizeof err);
+    if (kind < 0)
+        goto done;
+    if (note[0])
+        fprintf(stderr, "zeval generate: %s\n", note);
+    if (kind == ENG_BE_GPU) {
+        if (!(b = eng_backend_gpu(m, err, sizeof err)))
+            goto done;
+    } else if (!(b = eng_backend_cpu(m, 0))) {
         snprintf(err, sizeof err, "out of memory");
         goto done;
     }

@@ -48,13 +48,18 @@
 
 #define DEFAULT_DB "zeval.db"
 
+/* --backend of this invocation (auto, cpu or gpu; NULL: auto).  Not part
+ * of a run's stored configuration: each run row records the backend and
+ * device that produced it. */
+static const char *backend_spec;
+
 static const char run_usage[] =
     "usage: zeval run --model DIR --dataset NAME|FILE[,...] (--rsa SPEC | --preset NAME)\n"
     "                 [--limit K] [--samples K] [--temperature X] [--top-p X] [--top-k N]\n"
     "                 [--min-p X] [--seed S] [--db FILE] [--name NAME | --resume NAME]\n"
     "                 [--weights FILE] [--chat-template NAME|FILE] [--thinking on|off]\n"
     "                 [--store-prompts] [--max-inflight K] [--progress auto|tty|plain|off]\n"
-    "                 [--threads N]\n"
+    "                 [--threads N] [--backend auto|cpu|gpu]\n"
     "       zeval run --endpoint URL[,URL...] --served-model NAME --tokenizer DIR\n"
     "                 [--remote KEY=VAL,...] (all other options as with --model)\n"
     "       zeval run --resume NAME [--db FILE] [--endpoint URL,...] [--remote ...]\n"
@@ -596,6 +601,14 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
             stop[nstop++] = id;
     }
     int vlimit = tok_vocab_size(tk) < vocab ? tok_vocab_size(tk) : vocab;
+    int be_kind = ENG_BE_CPU;
+    char be_note[600] = "";
+    if (!remote_be) {
+        if ((be_kind = eng_backend_pick(backend_spec, be_note, sizeof be_note, err, errlen)) < 0)
+            goto done;
+        if (be_note[0])
+            fprintf(stderr, "zeval run: %s\n", be_note);
+    }
 
     /* Problems of every job, in job order. */
     for (int j = 0; j < nj; j++)
@@ -691,8 +704,8 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         r.dataset_file = J->d.file;
         r.dataset_sha256 = J->d.sha;
         r.dataset_revision = J->d.e && !J->d.file ? (char *)J->d.e->revision : NULL;
-        r.backend = remote_be ? "remote" : "cpu";
-        r.device = remote_be ? cfg->endpoints : "cpu";
+        r.backend = remote_be ? "remote" : be_kind == ENG_BE_GPU ? "gpu" : "cpu";
+        r.device = remote_be ? cfg->endpoints : be_kind == ENG_BE_GPU ? be_note : "cpu";
         r.started_at = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
         int e = store_run_create(db, &r, &J->id, err, errlen);
         free(ctext);
@@ -736,6 +749,9 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         if (rmt_opts_parse(cfg->remote, &ro, err, errlen) ||
             !(be = rmt_backend_new(cfg->endpoints, cfg->served_model, tk, &ro, err, errlen)))
             goto done;
+    } else if (be_kind == ENG_BE_GPU) {
+        if (!(be = eng_backend_gpu(m, err, errlen)))
+            goto done;
     } else if (!(be = eng_backend_cpu(m, 0))) {
         ut_err(err, errlen, "out of memory");
         goto done;
@@ -772,7 +788,7 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         rmt_backend_stats(be, &rs);
         fprintf(stderr, "zeval run: remote: %lld requests, %lld attempts (%lld retries), %lld "
                 "failed\n", rs.requests, rs.attempts, rs.retries, rs.errors);
-    } else {
+    } else if (strcmp(be->name, "cpu") == 0) {
         print_hist(be);
     }
     struct timespec ts;
@@ -858,7 +874,7 @@ int cli_run(int argc, char **argv)
                     {"chat-template", 1, NULL}, {"thinking", 1, NULL}, {"store-prompts", 0, NULL},
                     {"max-inflight", 1, NULL}, {"progress", 1, NULL},  {"help", 0, NULL},
                     {"endpoint", 1, NULL},    {"served-model", 1, NULL}, {"tokenizer", 1, NULL},
-                    {"remote", 1, NULL},      {"threads", 1, NULL}};
+                    {"remote", 1, NULL},      {"threads", 1, NULL},     {"backend", 1, NULL}};
     int no = (int)(sizeof o / sizeof o[0]);
     char err[4096];
     if (args_parse(argc, argv, o, no, err, sizeof err)) {
@@ -873,6 +889,7 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "zeval run: %s\n", err);
         return 2;
     }
+    backend_spec = args_get(o, no, "backend");
     int pmode = progress_mode_of(args_get(o, no, "progress"));
     if (pmode < 0) {
         fprintf(stderr, "zeval run: --progress must be auto, tty, plain or off\n");

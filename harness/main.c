@@ -32,6 +32,7 @@ static void help(FILE *f)
             "  presets   list the named RSA settings and their token cost\n"
             "  report    write a self-contained HTML report of stored runs\n"
             "  compare   paired comparison of two runs; exit 1 on a significant regression\n"
+            "  gpu-selftest  check the GPU backend against the CPU backend (GPU builds)\n"
             "  version   print the version\n"
             "\n"
             "Run 'zeval COMMAND --help' for a command's options; README.md has the full reference.\n",
@@ -87,6 +88,8 @@ int main(int argc, char **argv)
         return cli_report(argc - 2, argv + 2);
     if (strcmp(cmd, "compare") == 0)
         return cli_compare(argc - 2, argv + 2);
+    if (strcmp(cmd, "gpu-selftest") == 0)
+        return cli_gpu_selftest(argc - 2, argv + 2);
     fprintf(stderr, "zeval: unknown command '%s'\n", cmd);
     help(stderr);
     return 2;

@@ -1,0 +1,295 @@
+/*
+ * cli_gpu.c — `zeval gpu-selftest` and `zeval bench gpu`: the HIP
+ * backend checked against the CPU backend, and its decode speed against
+ * the device's copy bandwidth.
+ *
+ * gpu-selftest prints one "PASS name: detail" / "FAIL name: detail" line
+ * per check (the kernels on random inputs, then, with --model, a whole
+ * checkpoint: logits per position and greedy tokens against the CPU
+ * engine, and the captured graph against plain launches) and exits 0
+ * only when every check passed.
+ */
+#include "args.h"
+#include "cli.h"
+#include "../engine/gpu/gpu.h"
+#include "../engine/model.h"
+#include "../engine/sampler.h"
+#include "../engine/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char st_usage[] =
+    "usage: zeval gpu-selftest [--model DIR [--weights FILE]] [--tokens N] [--prompt-len L]\n"
+    "                          [--seed S]\n"
+    "  every GPU kernel against a host reference on random inputs; with --model, a bf16\n"
+    "  checkpoint through both backends: a random prompt of L tokens (default 12), then N\n"
+    "  greedy tokens (default 16): logits at every position and the tokens must agree\n";
+
+static const char bench_usage[] =
+    "usage: zeval bench gpu --model DIR [--weights FILE] [--context L1,L2,...] [--tokens N]\n"
+    "  single-sequence decode on the GPU at each context (default 1024,16384): N timed\n"
+    "  steps (default 32) after one untimed, as a captured graph and as plain launches;\n"
+    "  bytes per step (DESIGN.md's roofline definition) over the device-to-device copy\n"
+    "  bandwidth measured in the same run\n";
+
+static double relerr(const float *got, const float *ref, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(got[i]))
+            return INFINITY;
+        double d = (double)got[i] - (double)ref[i];
+        num += d * d;
+        den += (double)ref[i] * ref[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* The checkpoint through both backends; returns the failed checks. */
+static int selftest_model(const eng_model *m, long L, long N, unsigned long long seed)
+{
+    char err[1024];
+    int V = m->cfg.vocab, fails = 0;
+    long T = L + N;
+    int32_t *cpu_tok = calloc((size_t)T + 1, sizeof *cpu_tok);
+    int32_t *gpu_tok = calloc((size_t)T + 1, sizeof *gpu_tok);
+    float *lc = malloc((size_t)V * sizeof(float)), *lg = malloc((size_t)V * sizeof(float));
+    float *first = malloc((size_t)V * 4 * sizeof(float));
+    eng_seq *s = eng_seq_new(m);
+    gpu_ctx *g = NULL;
+    if (!cpu_tok || !gpu_tok || !lc || !lg || !first || !s) {
+        printf("FAIL model: out of memory\n");
+        fails++;
+        goto done;
+    }
+    if (!(g = gpu_open(m, (int)T, err, sizeof err))) {
+        printf("FAIL model upload: %s\n", err);
+        fails++;
+        goto done;
+    }
+    cpu_tok[0] = gpu_tok[0] = m->cfg.bos_id >= 0 && m->cfg.bos_id < V ? m->cfg.bos_id : 0;
+    for (long i = 1; i < L; i++)
+        cpu_tok[i] = gpu_tok[i] = (int32_t)(smp_rng(seed, (uint64_t)i) % (uint64_t)V);
+    double worst = 0;
+    long diverged = -1, worst_at = 0;
+    for (long p = 0; p < T; p++) {
+        eng_chunk ch = {s, &cpu_tok[p], 1, lc, 0};
+        if (eng_forward(m, &ch, 1, err, sizeof err)) {
+            printf("FAIL model CPU forward: %s\n", err);
+            fails++;
+            goto done;
+        }
+        int32_t am;
+        if (gpu_step(g, gpu_tok[p], lg, 0, &am, err, sizeof err)) {
+            printf("FAIL model GPU step at position %ld: %s\n", p, err);
+            fails++;
+            goto done;
+        }
+        if (p < 4)
+            memcpy(first + (size_t)p * V, lg, (size_t)V * sizeof(float));
+        double e = relerr(lg, lc, (size_t)V);
+        if (e > worst) {
+            worst = e;
+            worst_at = p;
+        }
+        int32_t ca = (int32_t)smp_argmax(lc, V);
+        if (am != smp_argmax(lg, V)) {
+            printf("FAIL model device argmax: %d, host argmax of the same logits %d (position %ld)\n",
+                   am, smp_argmax(lg, V), p);
+            fails++;
+        }
+        if (p + 1 >= L && p + 1 < T) {
+            cpu_tok[p + 1] = ca;
+            gpu_tok[p + 1] = am;
+            if (diverged < 0 && ca != am)
+                diverged = p + 1;
+        }
+    }
+    fails += worst > 1e-2;
+    printf("%s model logits: worst relative error %.3g at position %ld (limit 1e-2, %ld "
+           "positions)\n", worst <= 1e-2 ? "PASS" : "FAIL", worst, worst_at, T);
+    fails += diverged >= 0;
+    if (diverged < 0)
+        printf("PASS model greedy tokens: %ld of %ld identical to the CPU backend\n", N, N);
+    else
+        printf("FAIL model greedy tokens: first difference at position %ld (CPU %d, GPU %d)\n",
+               diverged, cpu_tok[diverged], gpu_tok[diverged]);
+    /* Plain launches against the graph: the same kernels, the same bits. */
+    gpu_use_graphs(g, 0);
+    int same = 1;
+    if (gpu_reset(g, (int)T, err, sizeof err))
+        same = 0;
+    for (long p = 0; p < 4 && p < T && same; p++) {
+        if (gpu_step(g, gpu_tok[p], lg, 0, NULL, err, sizeof err))
+            same = 0;
+        else
+            same = memcmp(lg, first + (size_t)p * V, (size_t)V * sizeof(float)) == 0;
+    }
+    fails += !same;
+    printf("%s model graph replay: logits of the first 4 positions %s plain launches\n",
+           same ? "PASS" : "FAIL", same ? "bit-identical to" : "differ from");
+done:
+    gpu_close(g);
+    eng_seq_free(s);
+    free(cpu_tok);
+    free(gpu_tok);
+    free(lc);
+    free(lg);
+    free(first);
+    return fails;
+}
+
+int cli_gpu_selftest(int argc, char **argv)
+{
+    args_opt o[] = {{"model", 1, NULL},  {"weights", 1, NULL}, {"tokens", 1, NULL},
+                    {"prompt-len", 1, NULL}, {"seed", 1, NULL}, {"help", 0, NULL}};
+    int no = (int)(sizeof o / sizeof o[0]);
+    char err[2048];
+    if (args_parse(argc, argv, o, no, err, sizeof err)) {
+        fprintf(stderr, "zeval gpu-selftest: %s\n%s", err, st_usage);
+        return 2;
+    }
+    if (args_get(o, no, "help")) {
+        fputs(st_usage, stdout);
+        return 0;
+    }
+    long N = 16, L = 12;
+    unsigned long long seed = 1;
+    const char *v;
+    if (((v = args_get(o, no, "tokens")) && args_count(v, "--tokens", &N, err, sizeof err)) ||
+        ((v = args_get(o, no, "prompt-len")) && args_count(v, "--prompt-len", &L, err, sizeof err)) ||
+        ((v = args_get(o, no, "seed")) && args_u64(v, "--seed", &seed, err, sizeof err))) {
+        fprintf(stderr, "zeval gpu-selftest: %s\n", err);
+        return 2;
+    }
+    if (L < 1 || N < 1 || L + N > 1 << 20) {
+        fprintf(stderr, "zeval gpu-selftest: --prompt-len and --tokens must be >= 1\n");
+        return 2;
+    }
+    char desc[512];
+    if (!gpu_probe(desc, sizeof desc))
+        return cli_fail(1, desc);
+    printf("device: %s\n", desc);
+    fflush(stdout);
+    int fails = gpu_selftest_kernels(stdout, seed, err, sizeof err);
+    if (fails < 0)
+        return cli_fail(1, err);
+    const char *dir = args_get(o, no, "model");
+    if (dir) {
+        eng_model *m = NULL;
+        if (eng_model_load(dir, args_get(o, no, "weights"), &m, err, sizeof err))
+            return cli_fail(1, err);
+        if (m->weight_dtype != ST_BF16) {
+            eng_model_free(m);
+            return cli_fail(1, "gpu-selftest --model needs bf16 weights (the GPU rounds others to "
+                               "bf16, so the CPU would compute with different weights): pass a "
+                               "bf16 file with --weights");
+        }
+        fails += selftest_model(m, L, N, seed);
+        eng_model_free(m);
+    }
+    printf("%d check%s failed\n", fails, fails == 1 ? "" : "s");
+    return fails ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- bench */
+
+int cli_gpu_bench(int argc, char **argv)
+{
+    args_opt o[] = {{"model", 1, NULL}, {"weights", 1, NULL}, {"context", 1, NULL},
+                    {"tokens", 1, NULL}, {"bw-bytes", 1, NULL}, {"help", 0, NULL}};
+    int no = (int)(sizeof o / sizeof o[0]);
+    char err[2048];
+    if (args_parse(argc, argv, o, no, err, sizeof err)) {
+        fprintf(stderr, "zeval bench gpu: %s\n%s", err, bench_usage);
+        return 2;
+    }
+    if (args_get(o, no, "help")) {
+        fputs(bench_usage, stdout);
+        return 0;
+    }
+    const char *dir = args_get(o, no, "model"), *v;
+    if (!dir) {
+        fprintf(stderr, "zeval bench gpu: --model is required\n%s", bench_usage);
+        return 2;
+    }
+    long N = 32, bwb = 1L << 30;
+    int *ctxs = NULL, nctx = 0;
+    if (((v = args_get(o, no, "tokens")) && args_count(v, "--tokens", &N, err, sizeof err)) ||
+        ((v = args_get(o, no, "bw-bytes")) && args_count(v, "--bw-bytes", &bwb, err, sizeof err)) ||
+        args_ids(args_get(o, no, "context") ? args_get(o, no, "context") : "1024,16384", &ctxs,
+                 &nctx, err, sizeof err)) {
+        fprintf(stderr, "zeval bench gpu: %s\n", err);
+        free(ctxs);
+        return 2;
+    }
+    char desc[512];
+    if (!gpu_probe(desc, sizeof desc)) {
+        free(ctxs);
+        return cli_fail(1, desc);
+    }
+    int maxctx = 0;
+    for (int i = 0; i < nctx; i++)
+        maxctx = ctxs[i] > maxctx ? ctxs[i] : maxctx;
+    eng_model *m = NULL;
+    if (eng_model_load(dir, args_get(o, no, "weights"), &m, err, sizeof err)) {
+        free(ctxs);
+        return cli_fail(1, err);
+    }
+    double t0 = ut_now();
+    gpu_ctx *g = gpu_open(m, maxctx + (int)N + 2, err, sizeof err);
+    if (!g) {
+        eng_model_free(m);
+        free(ctxs);
+        return cli_fail(1, err);
+    }
+    printf("device: %s\nupload: %.1f s\n", desc, ut_now() - t0);
+    double bw = gpu_copy_bandwidth((size_t)bwb, 5, err, sizeof err);
+    if (bw < 0) {
+        gpu_close(g);
+        eng_model_free(m);
+        free(ctxs);
+        return cli_fail(1, err);
+    }
+    printf("copy bandwidth: %.0f GB/s (device to device, read + write, %.2f GB, best of 5)\n", bw,
+           (double)bwb / 1e9);
+    int status = 0;
+    for (int i = 0; i < nctx && !status; i++)
+        for (int graphs = 1; graphs >= 0 && !status; graphs--) {
+            int ctx = ctxs[i];
+            gpu_use_graphs(g, graphs);
+            double bytes = 0, t = 0;
+            if (gpu_reset(g, maxctx + (int)N + 2, err, sizeof err) ||
+                gpu_seek(g, ctx > 0 ? ctx - 1 : 0, err, sizeof err) ||
+                gpu_step(g, 2, NULL, 0, NULL, err, sizeof err)) { /* untimed */
+                status = 1;
+                break;
+            }
+            for (long k = 0; k < N; k++) {
+                int32_t tok = (int32_t)(smp_rng(7, (uint64_t)k) % (uint64_t)m->cfg.vocab);
+                double ts = ut_now();
+                if (gpu_step(g, tok, NULL, 0, NULL, err, sizeof err)) {
+                    status = 1;
+                    break;
+                }
+                t += ut_now() - ts;
+                bytes += gpu_step_bytes(g, gpu_len(g));
+            }
+            if (status)
+                break;
+            double gbs = bytes / t / 1e9;
+            printf("decode context %d, %s: %.1f tok/s, %.3f ms/step, %.3f GB/step, %.0f GB/s = "
+                   "%.3f of the copy bandwidth\n", ctx, graphs ? "graph" : "plain launches",
+                   (double)N / t, t / (double)N * 1e3, bytes / (double)N / 1e9, gbs, gbs / bw);
+            fflush(stdout);
+        }
+    if (status)
+        cli_fail(1, err);
+    gpu_close(g);
+    eng_model_free(m);
+    free(ctxs);
+    return status;
+}
