@@ -38,6 +38,12 @@ sh tests/fuzz/run.sh "${FUZZ_DIR:-build/fuzz}" "${FUZZ_RUNS:-100000}" >"$log" 2>
 cat "$log"
 pass=$((pass + $(grep -c '^PASS ' "$log"))); fail=$((fail + $(grep -c '^FAIL ' "$log")))
 skip=$((skip + $(grep -c '^SKIP ' "$log")))
+# GPU backend: the kernels on the CPU emulation, the nvcc/hipcc builds and
+# their no-GPU paths, clang-19 compile checks; counted the same way.
+sh tests/gpu/run.sh $variants >"$log" 2>&1
+cat "$log"
+pass=$((pass + $(grep -c '^PASS ' "$log"))); fail=$((fail + $(grep -c '^FAIL ' "$log")))
+skip=$((skip + $(grep -c '^SKIP ' "$log")))
 rm -f "$log"
 rm -rf "$ZEVAL_CACHE_DIR"
 echo "$pass passed, $fail failed, $skip skipped"

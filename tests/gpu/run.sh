@@ -1,0 +1,251 @@
+#!/bin/sh
+# The GPU backend's checks (engine/gpu/), one PASS/FAIL/SKIP line per case
+# for tests/run.sh to count:
+#   emu      zeval-emu gpu-selftest (the kernels on the CPU emulation of
+#            HIP), in the optimised and the sanitizer build
+#   cuda     nvcc: tests/gpu/hip_api.hip (every HIP name of the NVIDIA
+#            shim) compiles; build zeval-cuda (make), then without a GPU:
+#            gpu-selftest says "no GPU" and fails, generate falls back to the
+#            CPU engine ("using the CPU backend") with the CPU binary's tokens
+#   hip      the same with hipcc (Debian's HIP 5.2)
+#   clang-19 compile-only check of every engine/gpu/*.hip for gfx942 and
+#            gfx1100 (Debian's HIP 5.2 headers + scripts/hip-devlibs.sh)
+# A toolchain that is not installed is reported as skipped, with the reason.
+#   usage: tests/gpu/run.sh REL_DIR [SAN_DIR]   (build/rel build/asan)
+# REL_DIR holds zeval and zeval-emu (zeval-cuda/-hip are built into it);
+# SAN_DIR holds the sanitizer build's zeval-emu.
+# Env: ZEVAL_SHARED (../shared), ZEVAL_MAKE (make), NVCC, CUDA_HOME,
+# CUDA_ARCH, HIPCC, HIP_ARCH (as in the Makefile), CLANG19 (clang++-19),
+# GPU_SELFTEST_TIMEOUT (seconds per gpu-selftest run, 900).
+set -u
+rel=${1:?usage: tests/gpu/run.sh REL_DIR [SAN_DIR]}
+san=${2:-}
+shared=${ZEVAL_SHARED:-../shared}
+model="$shared/golden/zaya-tiny"
+# gpu-selftest compares the model with the CPU backend on the same (bf16)
+# weights: the GPU rounds other checkpoints to bf16.
+st_args="--model $model"
+[ -f "$model/model-bf16.safetensors" ] && st_args="$st_args --weights $model/model-bf16.safetensors"
+ids=2,100,200 maxtok=8
+cuda_arch=${CUDA_ARCH:-sm_90} hip_arch=${HIP_ARCH:-gfx90a}
+tmo=${GPU_SELFTEST_TIMEOUT:-900}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+log="$work/log"
+times=""
+
+# The last lines of a log, indented (shown under a failing case).
+show() { tail -n "${2:-30}" "$1" | sed 's/^/    /'; }
+# A sub-make sees this make's command-line variables (MAKEFLAGS) but not
+# its jobserver, which a plain sh recipe does not pass on.
+submake() {
+  MAKEFLAGS=$(printf '%s' "${MAKEFLAGS:-}" | sed 's/ *--jobserver-[a-z]*=[^ ]*//g') \
+    ${ZEVAL_MAKE:-make} --no-print-directory B="$rel" ${san:+BS="$san"} "$@"
+}
+now() { date +%s; }
+
+# Runs "$bin gpu-selftest" and passes its case lines through as
+# "PASS [$tag] gpu-selftest NAME: ..."; a non-zero exit without a FAIL line
+# and an exit 0 without any case are failures of their own.
+selftest_cases() {
+  tag=$1 bin=$2
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+    timeout "$tmo" "$bin" gpu-selftest $st_args >"$log" 2>&1
+  rc=$?
+  sed -n "s/^\(PASS\|FAIL\|SKIP\) /\1 [$tag] gpu-selftest /p" "$log"
+  n=$(grep -c -E '^(PASS|FAIL|SKIP) ' "$log")
+  f=$(grep -c '^FAIL ' "$log")
+  if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+    if [ $rc -eq 124 ]; then why="timed out after ${tmo}s"; else why="exited with status $rc"; fi
+    echo "FAIL [$tag] gpu-selftest: $why without reporting a failing case"
+    show "$log"
+  elif [ "$f" -ne 0 ]; then
+    grep -v -E '^(PASS|FAIL|SKIP) ' "$log" | tail -n 30 | sed 's/^/    /'
+  elif [ "$n" -eq 0 ]; then
+    echo "FAIL [$tag] gpu-selftest: exited 0 without reporting any case"
+    show "$log"
+  fi
+}
+
+# ---- a. the kernels on the CPU emulation, both builds
+t0=$(now)
+for v in $rel $san; do
+  tag="emu-$(basename "$v")"
+  if [ ! -x "$v/zeval-emu" ]; then
+    echo "FAIL [$tag] gpu-selftest: $v/zeval-emu was not built (make $v/zeval-emu)"
+    continue
+  fi
+  selftest_cases "$tag" "$v/zeval-emu"
+done
+times="$times emu $(( $(now) - t0 ))s"
+
+# ---- a2. the GPU backend behind `generate` on the emulation: the same
+# tokens as the CPU binary, greedy and sampled (3 sequences, top-p), and
+# stderr names the GPU backend
+t0=$(now)
+emu_generate() {
+  name=$1
+  shift
+  args="--model $model --ids 2,100,200,7 --max-tokens 10 $*"
+  [ -f "$model/model-bf16.safetensors" ] && args="$args --weights $model/model-bf16.safetensors"
+  "$rel/zeval" generate $args >"$work/cpu.out" 2>"$work/cpu.err"
+  rc_cpu=$?
+  timeout "$tmo" "$rel/zeval-emu" generate $args --backend gpu >"$work/gpu.out" 2>"$work/gpu.err"
+  rc=$?
+  if [ $rc_cpu -ne 0 ] || [ $rc -ne 0 ]; then
+    echo "FAIL [emu-rel] GPU backend, $name: generate exited $rc_cpu (cpu) / $rc (gpu)"
+    show "$work/gpu.err" 10
+  elif ! cmp -s "$work/cpu.out" "$work/gpu.out" || [ ! -s "$work/cpu.out" ]; then
+    echo "FAIL [emu-rel] GPU backend, $name: tokens differ from the CPU backend's"
+    { echo "cpu: $(head -c 300 "$work/cpu.out")"; echo "gpu: $(head -c 300 "$work/gpu.out")"; } |
+      sed 's/^/    /'
+  elif ! grep -q 'GPU backend on' "$work/gpu.err"; then
+    echo "FAIL [emu-rel] GPU backend, $name: stderr does not name the GPU backend"
+    show "$work/gpu.err" 10
+  else
+    echo "PASS [emu-rel] GPU backend, $name: $(wc -l <"$work/gpu.out") sequence(s), the CPU backend's tokens"
+  fi
+}
+if [ -x "$rel/zeval-emu" ]; then
+  emu_generate "greedy"
+  emu_generate "sampled" --temperature 0.9 --top-p 0.95 --seed 11 --num-seqs 3
+else
+  echo "FAIL [emu-rel] GPU backend: $rel/zeval-emu was not built"
+fi
+times="$times, emu backend $(( $(now) - t0 ))s"
+
+# ---- b, c. a vendor toolchain: build, then the no-GPU paths
+# vendor_checks TAG BIN ARCH
+vendor_checks() {
+  tag=$1 bin=$2 arch=$3
+  # every HIP name of the shim's list, through this toolchain's headers
+  api="$rel/gpu-$tag/tests/gpu/hip_api.o"
+  if submake "$api" >"$log" 2>&1; then
+    echo "PASS [$tag] HIP API subset compiles: tests/gpu/hip_api.hip"
+  else
+    echo "FAIL [$tag] HIP API subset compiles: make $api failed"
+    show "$log" 40
+  fi
+  t1=$(now)
+  if ! submake "$bin" >"$log" 2>&1; then
+    echo "FAIL [$tag] compile+link $arch: make $bin failed"
+    show "$log" 40
+    echo "SKIP [$tag] no-GPU path: $bin was not built"
+    echo "SKIP [$tag] falls back to CPU: $bin was not built"
+    return
+  fi
+  echo "PASS [$tag] compile+link $arch: $bin ($(( $(now) - t1 ))s)"
+
+  timeout 120 "$bin" gpu-selftest $st_args >"$log" 2>&1
+  rc=$?
+  if [ $rc -ne 0 ] && grep -q 'no GPU' "$log"; then
+    echo "PASS [$tag] no-GPU path: gpu-selftest exits $rc: $(grep -m1 'no GPU' "$log")"
+  elif grep -q -E '^(PASS|FAIL) ' "$log" || [ $rc -eq 0 ]; then
+    # A machine with a GPU: the self-test runs for real.
+    selftest_cases "$tag" "$bin"
+    echo "SKIP [$tag] falls back to CPU: a GPU is present"
+    return
+  else
+    echo "FAIL [$tag] no-GPU path: gpu-selftest exited $rc without saying \"no GPU\""
+    show "$log"
+  fi
+
+  "$rel/zeval" generate --model "$model" --ids $ids --max-tokens $maxtok \
+    >"$work/cpu.out" 2>"$work/cpu.err"
+  rc_cpu=$?
+  timeout 120 "$bin" generate --model "$model" --ids $ids --max-tokens $maxtok \
+    >"$work/gpu.out" 2>"$work/gpu.err"
+  rc=$?
+  if [ $rc_cpu -ne 0 ]; then
+    echo "FAIL [$tag] falls back to CPU: the CPU binary's generate exited $rc_cpu"
+    show "$work/cpu.err"
+  elif [ $rc -ne 0 ]; then
+    echo "FAIL [$tag] falls back to CPU: generate exited $rc"
+    show "$work/gpu.err"
+  elif ! cmp -s "$work/cpu.out" "$work/gpu.out" || [ ! -s "$work/cpu.out" ]; then
+    echo "FAIL [$tag] falls back to CPU: tokens differ from $rel/zeval's"
+    { echo "cpu: $(head -c 300 "$work/cpu.out")"; echo "$tag: $(head -c 300 "$work/gpu.out")"; } |
+      sed 's/^/    /'
+  elif ! grep -q 'using the CPU backend' "$work/gpu.err"; then
+    echo "FAIL [$tag] falls back to CPU: same tokens, but stderr does not say \"using the CPU backend\""
+    show "$work/gpu.err" 10
+  else
+    echo "PASS [$tag] falls back to CPU: same $maxtok tokens as $rel/zeval"
+  fi
+}
+
+t0=$(now)
+# the Makefile's choice: $NVCC, $CUDA_HOME/bin/nvcc, nvcc in PATH, and
+# /usr/local/cuda/bin/nvcc when CUDA_HOME is not set
+nvcc=${NVCC:-}
+[ -z "$nvcc" ] && [ -n "${CUDA_HOME:-}" ] && [ -x "$CUDA_HOME/bin/nvcc" ] && nvcc=$CUDA_HOME/bin/nvcc
+[ -z "$nvcc" ] && nvcc=$(command -v nvcc 2>/dev/null)
+[ -z "$nvcc" ] && [ -z "${CUDA_HOME:-}" ] && nvcc=/usr/local/cuda/bin/nvcc
+if [ -n "$nvcc" ] && command -v "$nvcc" >/dev/null 2>&1; then
+  vendor_checks cuda "$rel/zeval-cuda" "$cuda_arch"
+else
+  for c in "HIP API subset compiles" "compile+link $cuda_arch" "no-GPU path" "falls back to CPU"; do
+    echo "SKIP [cuda] $c: nvcc not found (${NVCC:-${CUDA_HOME:-/usr/local/cuda}/bin/nvcc}, nor in PATH)"
+  done
+fi
+times="$times, cuda $(( $(now) - t0 ))s"
+
+t0=$(now)
+hipcc=${HIPCC:-hipcc}
+if command -v "$hipcc" >/dev/null 2>&1; then
+  vendor_checks hip "$rel/zeval-hip" "$hip_arch"
+else
+  for c in "HIP API subset compiles" "compile+link $hip_arch" "no-GPU path" "falls back to CPU"; do
+    echo "SKIP [hip] $c: $hipcc not found (apt-get install hipcc libamdhip64-dev)"
+  done
+fi
+times="$times, hip $(( $(now) - t0 ))s"
+
+# ---- d. clang-19 compile checks for ISAs Debian's hipcc (clang 15) lacks
+t0=$(now)
+clang=${CLANG19:-clang++-19}
+archs="gfx942 gfx1100"
+why=""
+if ! command -v "$clang" >/dev/null 2>&1; then
+  why="$clang not found (apt-get install clang-19 lld-19 clang-tools-19)"
+elif [ ! -f /usr/include/hip/hip_runtime.h ]; then
+  why="no HIP headers in /usr/include/hip (apt-get install libamdhip64-dev)"
+elif ! command -v clang-offload-bundler-19 >/dev/null 2>&1 &&
+     [ ! -x /usr/lib/llvm-19/bin/clang-offload-bundler ]; then
+  why="clang-offload-bundler (19) not found (apt-get install clang-tools-19)"
+elif ! command -v ld.lld-19 >/dev/null 2>&1 && [ ! -x /usr/lib/llvm-19/bin/ld.lld ]; then
+  why="ld.lld (19) not found (apt-get install lld-19)"
+elif ! devlibs=$(CLANG19="$clang" sh scripts/hip-devlibs.sh "$(dirname "$rel")/devlibs" 2>"$log"); then
+  why=$(tail -n 1 "$log")
+fi
+# One arch: PASS/FAIL line (+ errors) to stdout.
+clang_check() {
+  a=$1 alog="$work/clang-$1.log"
+  t1=$(now) bad=0 n=0
+  : >"$alog"
+  for f in engine/gpu/*.hip; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    if ! "$clang" -x hip -std=c++17 -O2 -Wall -Wextra -Werror -I. --rocm-path=/usr \
+         --rocm-device-lib-path="$devlibs" --offload-arch="$a" -c "$f" \
+         -o "$work/clang-$a.o" >>"$alog" 2>&1; then
+      bad=$((bad + 1))
+    fi
+  done
+  if [ $bad -eq 0 ]; then
+    echo "PASS [clang-19] compile $a: $n sources ($(( $(now) - t1 ))s)"
+  else
+    echo "FAIL [clang-19] compile $a: errors in $bad of $n sources"
+    show "$alog" 40
+  fi
+}
+if [ -n "$why" ]; then
+  for a in $archs; do echo "SKIP [clang-19] compile $a: $why"; done
+else
+  # the arches in parallel (each compile is single-threaded)
+  for a in $archs; do clang_check "$a" >"$work/clang-$a.out" & done
+  wait
+  for a in $archs; do cat "$work/clang-$a.out"; done
+fi
+times="$times, clang-19 $(( $(now) - t0 ))s"
+echo "gpu:$times"
