@@ -1,0 +1,25 @@
+#!/bin/sh
+# Packs what a GPU machine needs to run zeval's NVIDIA build without
+# installing anything there (its image has CUDA but not zeval's C
+# libraries): the nvcc-built binary, every shared library it needs apart
+# from the C library itself, and the tiny golden checkpoint.
+#   usage: sh scripts/gpu-bundle.sh [OUT]   (default build/gpudev)
+# Then on the GPU machine, from the repository root:
+#   sh bench/gpu.sh build/gpudev
+set -eu
+cd "$(dirname "$0")/.."
+OUT=${1:-build/gpudev}
+make -s build/rel/zeval-cuda >/dev/null
+mkdir -p "$OUT/lib" "$OUT/golden"
+cp build/rel/zeval-cuda "$OUT/zeval"
+# Libraries: everything ldd resolves except glibc's own (the GPU machine's
+# newer glibc runs binaries linked against Debian 12's).
+ldd "$OUT/zeval" | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
+  case "$(basename "$lib")" in
+    libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|ld-linux*) ;;
+    *) cp -L "$lib" "$OUT/lib/" ;;
+  esac
+done
+G=../shared/golden/zaya-tiny
+cp "$G/config.json" "$G/model-bf16.safetensors" "$OUT/golden/"
+du -sh "$OUT"
