@@ -10,13 +10,16 @@ set -eu
 cd "$(dirname "$0")/.."
 OUT=${1:-build/gpudev}
 make -s build/rel/zeval-cuda >/dev/null
+rm -rf "$OUT"
 mkdir -p "$OUT/lib" "$OUT/golden"
 cp build/rel/zeval-cuda "$OUT/zeval"
-# Libraries: everything ldd resolves except glibc's own (the GPU machine's
-# newer glibc runs binaries linked against Debian 12's).
+# Libraries: everything ldd resolves except glibc's own and the compiler's
+# runtime (backward compatible: the GPU machine's newer ones run binaries
+# built against Debian 12's, and the CUDA driver loads beside them).
 ldd "$OUT/zeval" | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
   case "$(basename "$lib")" in
-    libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|ld-linux*) ;;
+    libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|libresolv.so.*|ld-linux*) ;;
+    libstdc++.so.*|libgcc_s.so.*) ;;
     *) cp -L "$lib" "$OUT/lib/" ;;
   esac
 done

@@ -79,6 +79,26 @@ for v in $rel $san; do
 done
 times="$times emu $(( $(now) - t0 ))s"
 
+# ---- a1. the emulation itself (tests/gpu/emu_check.hip: barriers,
+# shuffles, shared memory, launch limits, graphs, kernel bugs caught)
+t0=$(now)
+cxx=${EMU_CXX:-g++}
+if "$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -DZEVAL_GPU_EMU -isystem engine/gpu/compat/cpu \
+     -Iengine/gpu -x c++ tests/gpu/emu_check.hip -x none engine/gpu/compat/cpu/emu.cc \
+     -o "$work/emu_check" >"$log" 2>&1; then
+  timeout 300 "$work/emu_check" >"$log" 2>&1
+  rc=$?
+  sed -n 's/^\(PASS\|FAIL\|SKIP\) /\1 [emu-check] /p' "$log"
+  if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$log"; then
+    echo "FAIL [emu-check]: exited with status $rc without reporting a failing case"
+    show "$log"
+  fi
+else
+  echo "FAIL [emu-check] build: tests/gpu/emu_check.hip did not compile"
+  show "$log"
+fi
+times="$times, emu check $(( $(now) - t0 ))s"
+
 # ---- a2. the GPU backend behind `generate` on the emulation: the same
 # tokens as the CPU binary, greedy and sampled (3 sequences, top-p), and
 # stderr names the GPU backend
