@@ -286,6 +286,24 @@ int cli_gpu_bench(int argc, char **argv)
                    (double)N / t, t / (double)N * 1e3, bytes / (double)N / 1e9, gbs, gbs / bw);
             fflush(stdout);
         }
+    if (!status) { /* every step's routing, summed over the MoE sub-layers */
+        const uint64_t *rc = gpu_routing(g);
+        int S = m->cfg.n_experts + (m->cfg.use_mod ? 1 : 0), nmoe = m->cfg.n_sub / 2;
+        uint64_t tot = 0;
+        printf("routing (all MoE sub-layers, every step above), slot: share\n ");
+        for (int e = 0; e < S; e++)
+            for (int j = 0; j < nmoe; j++)
+                tot += rc[(size_t)j * S + e];
+        for (int e = 0; e < S; e++) {
+            uint64_t n = 0;
+            for (int j = 0; j < nmoe; j++)
+                n += rc[(size_t)j * S + e];
+            char label[16];
+            snprintf(label, sizeof label, e == m->cfg.n_experts ? "skip" : "%d", e);
+            printf(" %s: %.3f", label, tot ? (double)n / (double)tot : 0.0);
+        }
+        printf("\n");
+    }
     if (status)
         cli_fail(1, err);
     gpu_close(g);

@@ -108,6 +108,7 @@ struct gpu_ctx {
     gpu_io *io;
     gpu_io io_host;
     int *out_host;
+    uint64_t *routing;                      /* [nmoe][slots] decisions so far */
     hipGraphExec_t exec;
     int have_exec, use_graphs;
     double fixed_bytes, expert_bytes;       /* per step, for gpu_step_bytes */
@@ -212,6 +213,7 @@ extern "C" void gpu_close(gpu_ctx *g)
         (void)hipStreamDestroy(g->st);
     free(g->sub);
     free(g->out_host);
+    free(g->routing);
     free(g);
 }
 
@@ -274,7 +276,8 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
     int K0 = c->cca_k0, K1 = c->cca_k1, nmoe = c->n_sub / 2, natt = (c->n_sub + 1) / 2;
     g->sub = (dev_sub *)calloc((size_t)c->n_sub, sizeof *g->sub);
     g->out_host = (int *)calloc((size_t)(1 + nmoe), sizeof(int));
-    if (!g->sub || !g->out_host || hipStreamCreate(&g->st) != hipSuccess) {
+    g->routing = (uint64_t *)calloc((size_t)(nmoe ? nmoe : 1) * (size_t)S, sizeof(uint64_t));
+    if (!g->sub || !g->out_host || !g->routing || hipStreamCreate(&g->st) != hipSuccess) {
         gerr(err, errlen, "GPU backend: out of memory creating the context");
         gpu_close(g);
         return NULL;
@@ -542,11 +545,20 @@ extern "C" int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, i
     if (argmax)
         *argmax = g->out_host[0];
     g->last_experts = 0;
-    for (int j = 0; j < nmoe; j++)
-        if (g->out_host[1 + j] < c->n_experts)
-            g->last_experts++;
+    int S = eng_cfg_slots(c);
+    for (int j = 0; j < nmoe; j++) {
+        int e = g->out_host[1 + j];
+        g->last_experts += e < c->n_experts;
+        if (e >= 0 && e < S)
+            g->routing[(size_t)j * S + e]++;
+    }
     g->len++;
     return 0;
+}
+
+extern "C" const uint64_t *gpu_routing(const gpu_ctx *g)
+{
+    return g->routing;
 }
 
 extern "C" double gpu_step_bytes(const gpu_ctx *g, int ctx)

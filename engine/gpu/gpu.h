@@ -68,6 +68,10 @@ void gpu_use_graphs(gpu_ctx *g, int on);
  * over a buffer of bytes, best of passes.  -1 with a message on error. */
 double gpu_copy_bandwidth(size_t bytes, int passes, char *err, size_t errlen);
 
+/* Routing decisions of every step so far, [n_sub/2][E+1] (MoE sub-layer
+ * j's slot counts at j*(E+1)); NULL for a CPU-only build. */
+const uint64_t *gpu_routing(const gpu_ctx *g);
+
 /* Bytes one decode step reads at context ctx (DESIGN.md's roofline
  * definition: weights of one token's path, the one routed expert per MoE
  * layer, the LM head, the K/V cache as stored on the device). */

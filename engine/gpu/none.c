@@ -84,6 +84,12 @@ double gpu_copy_bandwidth(size_t bytes, int passes, char *err, size_t errlen)
     return -1;
 }
 
+const uint64_t *gpu_routing(const gpu_ctx *g)
+{
+    (void)g;
+    return NULL;
+}
+
 double gpu_step_bytes(const gpu_ctx *g, int ctx)
 {
     (void)g;

@@ -132,6 +132,21 @@ if [ -x "$rel/zeval-emu" ]; then
 else
   echo "FAIL [emu-rel] GPU backend: $rel/zeval-emu was not built"
 fi
+# bench gpu end to end (the numbers are the emulation's; the lines must be there)
+if [ -x "$rel/zeval-emu" ]; then
+  bw="--model $model --context 40,70 --tokens 2 --bw-bytes 1048576"
+  [ -f "$model/model-bf16.safetensors" ] && bw="$bw --weights $model/model-bf16.safetensors"
+  timeout "$tmo" "$rel/zeval-emu" bench gpu $bw >"$log" 2>&1
+  rc=$?
+  nd=$(grep -c '^decode context .* of the copy bandwidth$' "$log")
+  if [ $rc -eq 0 ] && [ "$nd" -eq 4 ] && grep -q '^copy bandwidth: ' "$log" &&
+     grep -q 'skip: ' "$log"; then
+    echo "PASS [emu-rel] bench gpu: 2 contexts x (graph, plain launches), bandwidth, routing"
+  else
+    echo "FAIL [emu-rel] bench gpu: status $rc, $nd decode lines (want 4)"
+    show "$log" 20
+  fi
+fi
 times="$times, emu backend $(( $(now) - t0 ))s"
 
 # ---- b, c. a vendor toolchain: build, then the no-GPU paths
