@@ -103,7 +103,8 @@ struct gpu_ctx {
     int cap, len;
     /* scratch */
     float *res, *xn, *y, *u, *z, *vc, *q, *att, *part, *r, *a, *logits, *gate;
-    int *count;                             /* attention: finished splits per KV head */
+    int *count;                             /* last-block counters: attention [nk], */
+                                            /* CCA heads [nq+nk], router [1] */
     int *out;                               /* [0] argmax, [1 + j] MoE j's slot */
     gpu_io *io;
     gpu_io io_host;
@@ -382,9 +383,10 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
     if (!bad) {
         g->out = (int *)dev_alloc(g, (size_t)(1 + nmoe) * sizeof(int));
         g->io = (gpu_io *)dev_alloc(g, sizeof(gpu_io));
-        g->count = (int *)dev_alloc(g, (size_t)nk * sizeof(int));
+        size_t ncount = (size_t)(2 * nk + nq + 1);
+        g->count = (int *)dev_alloc(g, ncount * sizeof(int));
         if (!g->out || !g->io || !g->count ||
-            hipMemset(g->count, 0, (size_t)nk * sizeof(int)) != hipSuccess)
+            hipMemset(g->count, 0, ncount * sizeof(int)) != hipSuccess)
             bad = 1;
     }
     if (bad) {
@@ -476,23 +478,24 @@ static void enqueue_step(gpu_ctx *g)
             gemv_set qkv = {{D->wq, D->wk, D->wv1, D->wv2}, {NULL, NULL, NULL, NULL},
                             {g->u, g->u + qw, g->vc, vd}, {qw, nk * d, kvh, kvh}, {0, 0, 0, kvh}, 4};
             kl_gemv(s, &qkv, NULL, H, &nin, g->io);
-            kl_cca(s, &D->cca, g->io, g->u, ring, g->vc, vd, g->z, g->q, K, V);
+            kl_cca(s, &D->cca, g->io, g->u, ring, g->vc, vd, g->z, g->q, K, V, g->count + nk);
             kl_attention(s, g->q, K, V, nq, nk, d, g->cap, g->io, g->part, g->count, g->att);
             gemv_set o = {{D->wo}, {NULL}, {g->y}, {H}, {0}, 1};
             kl_gemv(s, &o, g->att, qw, NULL, g->io);
         } else {
             int j = n / 2;
             gemv_set rd = {{D->rdown}, {D->rdown_b}, {g->r}, {c->router}, {0}, 1};
-            kl_gemv(s, &rd, NULL, H, &nin, g->io);
-            kl_router(s, &D->rt, g->r, g->eda, g->out + 1 + j, g->gate + j);
+            router_tail rt = {D->rt, g->eda, g->out + 1 + j, g->gate + j, g->count + 2 * nk + nq};
+            kl_gemv_router(s, &rd, &nin, H, g->io, &rt);
             kl_gemv_expert(s, D->fc1, g->out + 1 + j, E, 2 * I, H, g->xn, g->a);
             kl_expert_down(s, D->fc2, g->out + 1 + j, E, H, I, g->a, g->gate + j, g->xn,
                            skip_zero, g->y);
         }
     }
     norm_in fin = {res[N % 2], g->y, res[(N + 1) % 2], g->xn, g->fmw, 1, g->fnorm, eps};
+    kl_norm(s, &fin, H); /* once: the LM head has V/8 blocks */
     gemv_set lm = {{g->lm_head}, {g->lm_b}, {g->logits}, {c->vocab}, {0}, 1};
-    kl_gemv(s, &lm, NULL, H, &fin, g->io);
+    kl_gemv(s, &lm, g->xn, H, NULL, g->io);
     kl_argmax(s, g->logits, c->vocab, g->io, g->out);
 }
 

@@ -73,6 +73,15 @@ typedef struct {
     const float *b0, *b2, *balance;
 } router_w;
 
+/* The router run by the last block of a product (kl_gemv_router). */
+typedef struct {
+    router_w w;
+    float *eda;
+    int *sel;
+    float *gate;
+    int *count;     /* zero before the launch, zero again after it */
+} router_tail;
+
 /* Attention splits of the decode kernel (fixed, so graphs stay valid). */
 enum { ATT_SPLITS = 128 };
 
@@ -83,6 +92,15 @@ void kl_embed(hipStream_t s, const bf16 *embed, int H, const gpu_io *io, const f
  * the normalised sub-layer input it describes (x unused). */
 void kl_gemv(hipStream_t s, const gemv_set *set, const float *x, int cols, const norm_in *nin,
              const gpu_io *io);
+/* The router's down projection (set: one product, its output r) on the
+ * sub-layer input of nin, and the rest of the router (kl_router on r) in
+ * the same launch, by its last block to finish. */
+void kl_gemv_router(hipStream_t s, const gemv_set *set, const norm_in *nin, int cols,
+                    const gpu_io *io, const router_tail *tail);
+/* The sub-layer input of nin alone (res_out and xn, H wide), in one
+ * block: for a product with so many blocks that each computing the norm
+ * would cost more than a launch (the LM head). */
+void kl_norm(hipStream_t s, const norm_in *nin, int H);
 /* y = W[*sel] x for the expert chosen in *sel (nothing when *sel >= E). */
 void kl_gemv_expert(hipStream_t s, const bf16 *const *tab, const int *sel, int E, int rows,
                     int cols, const float *x, float *y);
@@ -101,10 +119,12 @@ void kl_router(hipStream_t s, const router_w *w, float *r, float *eda, int *sel,
  * to q [nq*d]; key and value (vc, then the delayed half from slot pos % 2
  * of vd [2][nk*d/2], split per head) into Kc/Vc [nk][cap][d] at pos; u (C)
  * stored into the ring.  z: C floats of scratch (the convolution output).
- * Two launches: the convolutions as a product over C/8 blocks, then one
- * block per head. */
+ * One launch: the convolutions as a product over C/8 blocks, each head
+ * finished by the last of its blocks; count: nq+nk ints, zero before the
+ * launch and zero again after it. */
 void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, float *ring,
-            const float *vc, const float *vd, float *z, float *q, float *Kc, float *Vc);
+            const float *vc, const float *vd, float *z, float *q, float *Kc, float *Vc,
+            int *count);
 /* Causal attention of the queries q [nq*d] over keys 0..io->pos of Kc/Vc
  * (G = nq/nk query heads per KV head), split in ATT_SPLITS parts; the
  * last part of a KV head to finish combines them into out [nq*d].

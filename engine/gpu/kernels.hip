@@ -124,6 +124,98 @@ void kl_embed(hipStream_t s, const bf16 *embed, int H, const gpu_io *io, const f
                        hs, hb, res);
 }
 
+/* -------------------------------------------------------------- router */
+
+/* out[r] = act(W[r] . x (+ b[r])) for r < rows, rows spread over the
+ * block's groups in runs of 8 (cols % 8 == 0); x and out in shared
+ * memory. */
+__device__ void mlp_rows(const bf16 *w, const float *b, const float *x, float *out, int rows,
+                         int cols, int use_gelu)
+{
+    int lane = (int)threadIdx.x % GPU_LANES, ng = (int)blockDim.x / GPU_LANES;
+    for (int r0 = (int)threadIdx.x / GPU_LANES * 8; r0 < rows; r0 += ng * 8) {
+        float acc[8];
+        int n = rows - r0 < 8 ? rows - r0 : 8;
+        if (n == 8)
+            rows_dot<8>(w + (size_t)r0 * (size_t)cols, (size_t)cols, x, cols, lane, acc);
+        else
+            for (int r = 0; r < n; r++)
+                acc[r] = row_dot(w + (size_t)(r0 + r) * (size_t)cols, x, cols, lane);
+        if (lane == 0)
+            for (int r = 0; r < n; r++) {
+                float v = b ? acc[r] + b[r0 + r] : acc[r];
+                out[r0 + r] = use_gelu ? gelu(v) : v;
+            }
+    }
+}
+
+/* The router on r (R values, the down projection with its bias) by the
+ * whole block: EDA update of eda, RMSNorm, the MLP, softmax over the S
+ * slots and the biased top-1 into *sel and *gate.  sm: 3R+S floats of
+ * shared memory; red: GPU_MAX_GROUPS floats. */
+__device__ void router_block(const router_w &w, const float *r, float *eda, int *sel, float *gate,
+                             float *sm, float *red)
+{
+    int R = w.R, S = w.S;
+    float *rho = sm, *h1 = sm + R, *h2 = sm + 2 * R, *lg = sm + 3 * R;
+    float ss = 0.0f;
+    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x) {
+        float v = r[i];
+        if (w.state_scale)
+            v += eda[i] * w.state_scale[i];
+        eda[i] = v;
+        rho[i] = v;
+        ss += v * v;
+    }
+    ss = block_sum(ss, red);
+    float inv = 1.0f / sqrtf(ss / (float)R + w.eps);
+    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x)
+        rho[i] = w.norm[i] * (rho[i] * inv);
+    __syncthreads();
+    mlp_rows(w.w0, w.b0, rho, h1, R, R, 1);
+    __syncthreads();
+    mlp_rows(w.w2, w.b2, h1, h2, R, R, 1);
+    __syncthreads();
+    mlp_rows(w.w4, NULL, h2, lg, S, R, 0);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float mx = lg[0];
+        for (int e = 1; e < S; e++)
+            mx = lg[e] > mx ? lg[e] : mx;
+        float sum = 0.0f;
+        for (int e = 0; e < S; e++) {
+            lg[e] = expf(lg[e] - mx);
+            sum += lg[e];
+        }
+        int best = 0;
+        float bestv = -INFINITY;
+        for (int e = 0; e < S; e++) {
+            lg[e] /= sum;
+            float v = lg[e] + w.balance[e];
+            if (v > bestv) { /* strict: the lowest index wins ties */
+                bestv = v;
+                best = e;
+            }
+        }
+        *sel = best;
+        *gate = lg[best];
+    }
+}
+
+__global__ void __launch_bounds__(1024) k_router(router_w w, float *r, float *eda, int *sel,
+                                                float *gate)
+{
+    GPU_DYN_SHARED(float, sm);
+    __shared__ float red[GPU_MAX_GROUPS];
+    router_block(w, r, eda, sel, gate, sm, red);
+}
+
+void kl_router(hipStream_t s, const router_w *w, float *r, float *eda, int *sel, float *gate)
+{
+    hipLaunchKernelGGL(k_router, dim3(1), dim3(1024), (size_t)(3 * w->R + w->S) * sizeof(float), s,
+                       *w, r, eda, sel, gate);
+}
+
 /* ------------------------------------------------------------ products */
 
 enum { GV_THREADS = 256, GV_ROWS = GV_THREADS / GPU_LANES };
@@ -134,12 +226,14 @@ typedef struct {
     int b0[GEMV_SET + 1];
 } gemv_blocks;
 
+template <bool TAIL>
 __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks bl, const float *x,
                                                      int cols, norm_in nin, int use_norm,
-                                                     const gpu_io *io)
+                                                     const gpu_io *io, router_tail rt)
 {
     GPU_DYN_SHARED(float, xs);
     __shared__ float red[GPU_MAX_GROUPS];
+    __shared__ int last;
     int b = (int)blockIdx.x;
     if (use_norm) { /* the sub-layer input, computed by every block */
         float ss = 0.0f;
@@ -164,6 +258,8 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
         __syncthreads();
         x = xs;
     }
+    if (set.n == 0)
+        return; /* kl_norm: the input only */
     /* The product this block works on (selected without indexing the
      * parameter arrays at run time, which would move them to local
      * memory). */
@@ -185,17 +281,31 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
     }
     int lane = (int)threadIdx.x % GPU_LANES;
     int row = (b - first) * GV_ROWS + (int)threadIdx.x / GPU_LANES;
-    if (row >= rows)
-        return; /* the whole group leaves together */
-    float acc = row_dot(w + (size_t)row * (size_t)cols, x, cols, lane);
-    if (ps)
-        y += (size_t)((io->pos + 1) & 1) * (size_t)ps;
-    if (lane == 0)
-        y[row] = bias ? acc + bias[row] : acc;
+    if (row < rows) { /* the whole group or none of it */
+        float acc = row_dot(w + (size_t)row * (size_t)cols, x, cols, lane);
+        if (ps)
+            y += (size_t)((io->pos + 1) & 1) * (size_t)ps;
+        if (lane == 0)
+            y[row] = bias ? acc + bias[row] : acc;
+    }
+    if (!TAIL)
+        return;
+    /* The router on product 0's output, by the last block to finish. */
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0)
+        last = atomicAdd(rt.count, 1) == (int)gridDim.x - 1;
+    __syncthreads();
+    if (!last)
+        return;
+    __threadfence();
+    router_block(rt.w, set.y[0], rt.eda, rt.sel, rt.gate, xs, red);
+    if (threadIdx.x == 0)
+        *rt.count = 0;
 }
 
-void kl_gemv(hipStream_t s, const gemv_set *set, const float *x, int cols, const norm_in *nin,
-             const gpu_io *io)
+static void gemv_launch(hipStream_t s, const gemv_set *set, const float *x, int cols,
+                        const norm_in *nin, const gpu_io *io, const router_tail *tail)
 {
     gemv_blocks bl;
     bl.b0[0] = 0;
@@ -203,9 +313,37 @@ void kl_gemv(hipStream_t s, const gemv_set *set, const float *x, int cols, const
         bl.b0[i + 1] = bl.b0[i] + (i < set->n ? (set->rows[i] + GV_ROWS - 1) / GV_ROWS : 0);
     norm_in none;
     memset(&none, 0, sizeof none);
-    size_t sh = nin ? (size_t)cols * sizeof(float) : 0;
-    hipLaunchKernelGGL(k_gemv, dim3((unsigned)bl.b0[GEMV_SET]), dim3(GV_THREADS), sh, s, *set, bl,
-                       x, cols, nin ? *nin : none, nin != NULL, io);
+    router_tail off;
+    memset(&off, 0, sizeof off);
+    size_t sh = nin ? (size_t)cols : 0;
+    if (tail && (size_t)(3 * tail->w.R + tail->w.S) > sh)
+        sh = (size_t)(3 * tail->w.R + tail->w.S);
+    unsigned nb = bl.b0[GEMV_SET] > 0 ? (unsigned)bl.b0[GEMV_SET] : 1;
+    if (tail)
+        hipLaunchKernelGGL(k_gemv<true>, dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
+                           bl, x, cols, nin ? *nin : none, nin != NULL, io, *tail);
+    else
+        hipLaunchKernelGGL(k_gemv<false>, dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
+                           bl, x, cols, nin ? *nin : none, nin != NULL, io, off);
+}
+
+void kl_gemv(hipStream_t s, const gemv_set *set, const float *x, int cols, const norm_in *nin,
+             const gpu_io *io)
+{
+    gemv_launch(s, set, x, cols, nin, io, NULL);
+}
+
+void kl_gemv_router(hipStream_t s, const gemv_set *set, const norm_in *nin, int cols,
+                    const gpu_io *io, const router_tail *tail)
+{
+    gemv_launch(s, set, NULL, cols, nin, io, tail);
+}
+
+void kl_norm(hipStream_t s, const norm_in *nin, int H)
+{
+    gemv_set none;
+    memset(&none, 0, sizeof none);
+    kl_gemv(s, &none, NULL, H, nin, NULL);
 }
 
 __global__ void __launch_bounds__(GV_THREADS) k_gemv_expert(const bf16 *const *tab, const int *sel,
@@ -266,89 +404,59 @@ void kl_expert_down(hipStream_t s, const bf16 *const *tab, const int *sel, int E
                        xn, skip_zero, y);
 }
 
-/* -------------------------------------------------------------- router */
-
-/* out[r] = act(W[r] . x (+ b[r])) for r < rows, rows spread over the
- * block's groups in runs of 8 (cols % 8 == 0); x and out in shared
- * memory. */
-__device__ void mlp_rows(const bf16 *w, const float *b, const float *x, float *out, int rows,
-                         int cols, int use_gelu)
-{
-    int lane = (int)threadIdx.x % GPU_LANES, ng = (int)blockDim.x / GPU_LANES;
-    for (int r0 = (int)threadIdx.x / GPU_LANES * 8; r0 < rows; r0 += ng * 8) {
-        float acc[8];
-        int n = rows - r0 < 8 ? rows - r0 : 8;
-        if (n == 8)
-            rows_dot<8>(w + (size_t)r0 * (size_t)cols, (size_t)cols, x, cols, lane, acc);
-        else
-            for (int r = 0; r < n; r++)
-                acc[r] = row_dot(w + (size_t)(r0 + r) * (size_t)cols, x, cols, lane);
-        if (lane == 0)
-            for (int r = 0; r < n; r++) {
-                float v = b ? acc[r] + b[r0 + r] : acc[r];
-                out[r0 + r] = use_gelu ? gelu(v) : v;
-            }
-    }
-}
-
-__global__ void __launch_bounds__(1024) k_router(router_w w, float *r, float *eda, int *sel,
-                                                float *gate)
-{
-    GPU_DYN_SHARED(float, sm);
-    __shared__ float red[GPU_MAX_GROUPS];
-    int R = w.R, S = w.S;
-    float *rho = sm, *h1 = sm + R, *h2 = sm + 2 * R, *lg = sm + 3 * R;
-    float ss = 0.0f;
-    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x) {
-        float v = r[i];
-        if (w.state_scale)
-            v += eda[i] * w.state_scale[i];
-        eda[i] = v;
-        rho[i] = v;
-        ss += v * v;
-    }
-    ss = block_sum(ss, red);
-    float inv = 1.0f / sqrtf(ss / (float)R + w.eps);
-    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x)
-        rho[i] = w.norm[i] * (rho[i] * inv);
-    __syncthreads();
-    mlp_rows(w.w0, w.b0, rho, h1, R, R, 1);
-    __syncthreads();
-    mlp_rows(w.w2, w.b2, h1, h2, R, R, 1);
-    __syncthreads();
-    mlp_rows(w.w4, NULL, h2, lg, S, R, 0);
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        float mx = lg[0];
-        for (int e = 1; e < S; e++)
-            mx = lg[e] > mx ? lg[e] : mx;
-        float sum = 0.0f;
-        for (int e = 0; e < S; e++) {
-            lg[e] = expf(lg[e] - mx);
-            sum += lg[e];
-        }
-        int best = 0;
-        float bestv = -INFINITY;
-        for (int e = 0; e < S; e++) {
-            lg[e] /= sum;
-            float v = lg[e] + w.balance[e];
-            if (v > bestv) { /* strict: the lowest index wins ties */
-                bestv = v;
-                best = e;
-            }
-        }
-        *sel = best;
-        *gate = lg[best];
-    }
-}
-
-void kl_router(hipStream_t s, const router_w *w, float *r, float *eda, int *sel, float *gate)
-{
-    hipLaunchKernelGGL(k_router, dim3(1), dim3(1024), (size_t)(3 * w->R + w->S) * sizeof(float), s,
-                       *w, r, eda, sel, gate);
-}
-
 /* ----------------------------------------------------------------- CCA */
+
+/* Head b (queries 0..nq-1, then keys) for the token at io->pos, by the
+ * block's threads e < d (all threads take part in the norm): the
+ * convolution output z mixed with the pre-conv projections (spec 6.3), L2
+ * norm to sqrt(d), key temperature, RoPE; the query to q, or the key and
+ * the value (vc, then slot pos % 2 of vd) to Kc/Vc at pos; the head's raw
+ * projections u into ring slot pos % (K0+K1-1).  vs: d floats of shared
+ * memory. */
+__device__ void qk_head(const cca_w &w, int b, int pos, const float *u, const float *z,
+                        float *ring, const float *vc, const float *vd, float *q, float *Kc,
+                        float *Vc, float *vs, float *red)
+{
+    int d = w.d, nq = w.nq, nk = w.nk, G = nq / nk, qw = nq * d, C = (nq + nk) * d;
+    int e = (int)threadIdx.x, c = b * d + e, nr = w.K0 + w.K1 - 1;
+    int g = b < nq ? b / G : b - nq;
+    float v = 0.0f;
+    if (e < d) {
+        if (b < nq) {
+            v = z[c] + (u[b * d + e] + u[qw + g * d + e]) * 0.5f;
+        } else {
+            float ksum = 0.0f;
+            for (int r = 0; r < G; r++)
+                ksum += (u[(g * G + r) * d + e] + u[qw + g * d + e]) * 0.5f;
+            v = z[c] + ksum / (float)G;
+        }
+    }
+    float nrm = sqrtf(block_sum(v * v, red));
+    float scale = sqrtf((float)d) / nrm;
+    if (b >= nq)
+        scale *= w.temp[g];
+    v *= scale;
+    if (e < d)
+        vs[e] = v;
+    __syncthreads();
+    if (e >= d)
+        return;
+    int half = w.rot / 2;
+    if (e < w.rot) {
+        int i = e < half ? e : e - half;
+        float a = (float)pos * w.inv_freq[i], cs = cosf(a), sn = sinf(a);
+        v = e < half ? vs[e] * cs - vs[e + half] * sn : vs[e] * cs + vs[e - half] * sn;
+    }
+    if (b < nq) {
+        q[b * d + e] = v;
+    } else {
+        size_t at = ((size_t)g * (size_t)w.cap + (size_t)pos) * (size_t)d + (size_t)e;
+        Kc[at] = v;
+        int idx = g * d + e, hv = nk * d / 2;
+        Vc[at] = idx < hv ? vc[idx] : vd[(size_t)(pos & 1) * hv + idx - hv];
+    }
+    ring[(size_t)(pos % nr) * C + c] = u[c];
+}
 
 /* Both convolutions for the token at io->pos, as a product: block b
  * computes output channels b*GV_ROWS .. +GV_ROWS-1 (all in head group g),
@@ -356,11 +464,17 @@ void kl_router(hipStream_t s, const router_w *w, float *r, float *eda, int *sel,
  * pos-K1+1 .. pos into shared memory (frame f reads raw projections
  * pos-nh+f .. pos-nh+f+K0-1: zero before the sequence, the current one
  * from u, older ones from the ring), then stage 2 (grouped, one dense
- * d x K1*d filter per head) as row products. */
+ * d x K1*d filter per head) as row products into z.  The last of head g's
+ * d/GV_ROWS blocks to finish (count[g]) then finishes the head (qk_head)
+ * and resets count[g].  No block reads the ring slot qk_head writes. */
 __global__ void __launch_bounds__(GV_THREADS) k_conv(cca_w w, const gpu_io *io, const float *u,
-                                                     const float *ring, float *z)
+                                                     float *ring, float *z, const float *vc,
+                                                     const float *vd, float *q, float *Kc,
+                                                     float *Vc, int *count)
 {
     GPU_DYN_SHARED(float, ms);
+    __shared__ float red[GPU_MAX_GROUPS], vs[128];
+    __shared__ int last;
     int d = w.d, C = (w.nq + w.nk) * d, K0 = w.K0, K1 = w.K1, kd = K1 * d;
     int nh = K0 + K1 - 2, nr = nh + 1, pos = io->pos;
     int o0 = (int)blockIdx.x * GV_ROWS, g = o0 / d;
@@ -379,64 +493,27 @@ __global__ void __launch_bounds__(GV_THREADS) k_conv(cca_w w, const gpu_io *io, 
     float acc = row_dot(w.conv1_w + (size_t)o * (size_t)kd, ms, kd, lane);
     if (lane == 0)
         z[o] = acc + w.conv1_b[o];
-}
-
-/* Block b = head (queries 0..nq-1, then keys), thread e = dimension: the
- * convolution output z mixed with the pre-conv projections, L2 norm,
- * temperature, RoPE, written out; u stored into the ring. */
-__global__ void __launch_bounds__(1024) k_qk(cca_w w, const gpu_io *io, const float *u,
-                                             const float *z, float *ring, const float *vc,
-                                             const float *vd, float *q, float *Kc, float *Vc)
-{
-    __shared__ float red[GPU_MAX_GROUPS];
-    GPU_DYN_SHARED(float, vs);
-    int d = w.d, nq = w.nq, nk = w.nk, G = nq / nk, qw = nq * d, C = (nq + nk) * d;
-    int b = (int)blockIdx.x, e = (int)threadIdx.x, c = b * d + e;
-    int nr = w.K0 + w.K1 - 1, pos = io->pos;
-    /* Mixing with the pre-conv projections (spec 6.3). */
-    float v;
-    int g = b < nq ? b / G : b - nq;
-    if (b < nq) {
-        v = z[c] + (u[b * d + e] + u[qw + g * d + e]) * 0.5f;
-    } else {
-        float ksum = 0.0f;
-        for (int r = 0; r < G; r++)
-            ksum += (u[(g * G + r) * d + e] + u[qw + g * d + e]) * 0.5f;
-        v = z[c] + ksum / (float)G;
-    }
-    /* L2 norm to sqrt(d), key temperature, then RoPE at pos. */
-    float nrm = sqrtf(block_sum(v * v, red));
-    float scale = sqrtf((float)d) / nrm;
-    if (b >= nq)
-        scale *= w.temp[g];
-    v *= scale;
-    vs[e] = v;
+    __threadfence();
     __syncthreads();
-    int half = w.rot / 2;
-    if (e < w.rot) {
-        int i = e < half ? e : e - half;
-        float a = (float)pos * w.inv_freq[i], cs = cosf(a), sn = sinf(a);
-        v = e < half ? vs[e] * cs - vs[e + half] * sn : vs[e] * cs + vs[e - half] * sn;
-    }
-    if (b < nq) {
-        q[b * d + e] = v;
-    } else {
-        size_t at = ((size_t)g * (size_t)w.cap + (size_t)pos) * (size_t)d + (size_t)e;
-        Kc[at] = v;
-        int idx = g * d + e, hv = nk * d / 2;
-        Vc[at] = idx < hv ? vc[idx] : vd[(size_t)(pos & 1) * hv + idx - hv];
-    }
-    ring[(size_t)(pos % nr) * C + c] = u[c];
+    if (threadIdx.x == 0)
+        last = atomicAdd(&count[g], 1) == d / GV_ROWS - 1;
+    __syncthreads();
+    if (!last)
+        return;
+    __threadfence();
+    qk_head(w, g, pos, u, z, ring, vc, vd, q, Kc, Vc, vs, red);
+    if (threadIdx.x == 0)
+        count[g] = 0;
 }
 
 void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, float *ring,
-            const float *vc, const float *vd, float *z, float *q, float *Kc, float *Vc)
+            const float *vc, const float *vd, float *z, float *q, float *Kc, float *Vc,
+            int *count)
 {
     int C = (w->nq + w->nk) * w->d;
     hipLaunchKernelGGL(k_conv, dim3((unsigned)(C / GV_ROWS)), dim3(GV_THREADS),
-                       (size_t)w->K1 * (size_t)w->d * sizeof(float), s, *w, io, u, ring, z);
-    hipLaunchKernelGGL(k_qk, dim3((unsigned)(w->nq + w->nk)), dim3((unsigned)w->d),
-                       (size_t)w->d * sizeof(float), s, *w, io, u, z, ring, vc, vd, q, Kc, Vc);
+                       (size_t)w->K1 * (size_t)w->d * sizeof(float), s, *w, io, u, ring, z, vc,
+                       vd, q, Kc, Vc, count);
 }
 
 /* ----------------------------------------------------------- attention */
