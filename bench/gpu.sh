@@ -19,6 +19,13 @@ nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=c
 step "$Z gpu-selftest (kernels + golden checkpoint vs the CPU backend)"
 "$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \
   --tokens 32 || echo "gpu-selftest: FAILED (status $?)"
+if command -v compute-sanitizer >/dev/null 2>&1; then
+  for tool in memcheck racecheck; do
+    step "compute-sanitizer --tool $tool $Z gpu-selftest (golden, 4 tokens)"
+    compute-sanitizer --tool $tool --error-exitcode 3 "$Z" gpu-selftest --model "$BUNDLE/golden" \
+      --weights "$BUNDLE/golden/model-bf16.safetensors" --tokens 4 --prompt-len 4 2>&1 | tail -n 5
+  done
+fi
 if [ ! -f "$MODEL/config.json" ]; then
   step "$Z init-model --config zaya1-8b --dtype bf16 --seed 1 --out $MODEL"
   t0=$(date +%s)

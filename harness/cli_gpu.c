@@ -33,7 +33,8 @@ static const char bench_usage[] =
     "  single-sequence decode on the GPU at each context (default 1024,16384): N timed\n"
     "  steps (default 32) after one untimed, as a captured graph and as plain launches;\n"
     "  bytes per step (DESIGN.md's roofline definition) over the device-to-device copy\n"
-    "  bandwidth measured in the same run\n";
+    "  bandwidth measured in the same run; then the time per kind of kernel (events\n"
+    "  between the launches) and the routing of every step\n";
 
 static double relerr(const float *got, const float *ref, size_t n)
 {
@@ -285,6 +286,25 @@ int cli_gpu_bench(int argc, char **argv)
                    "%.3f of the copy bandwidth\n", ctx, graphs ? "graph" : "plain launches",
                    (double)N / t, t / (double)N * 1e3, bytes / (double)N / 1e9, gbs, gbs / bw);
             fflush(stdout);
+            if (graphs)
+                continue;
+            /* Where the time goes: the same steps with an event per launch. */
+            if (gpu_profile(g, 1, err, sizeof err) ||
+                gpu_reset(g, maxctx + (int)N + 2, err, sizeof err) ||
+                gpu_seek(g, ctx > 0 ? ctx - 1 : 0, err, sizeof err)) {
+                status = 1;
+                break;
+            }
+            for (long k = 0; k <= N && !status; k++)
+                status = gpu_step(g, 2, NULL, 0, NULL, err, sizeof err) != 0;
+            if (status)
+                break;
+            printf("decode context %d, time per kind of kernel:\n", ctx);
+            gpu_profile_print(g, stdout);
+            if (gpu_profile(g, 0, err, sizeof err)) {
+                status = 1;
+                break;
+            }
         }
     if (!status) { /* every step's routing, summed over the MoE sub-layers */
         const uint64_t *rc = gpu_routing(g);

@@ -77,6 +77,15 @@ extern "C" int gpu_probe(char *desc, size_t len)
 
 /* ------------------------------------------------------------- context */
 
+/* Kinds of kernel for gpu_profile. */
+enum { PR_EMBED, PR_QKV, PR_CCA, PR_ATTN, PR_O, PR_ROUTER, PR_FC1, PR_FC2, PR_NORM, PR_LM,
+       PR_ARGMAX, PR_KINDS };
+static const char *const pr_name[PR_KINDS] = {
+    "embedding",          "q/k/v products (+merge, norm)", "CCA convs + q/k finish",
+    "attention",          "attention output product",      "router (+merge, norm)",
+    "expert up/gate",     "expert down (+SwiGLU)",         "final norm",
+    "LM head",            "argmax"};
+
 typedef struct {
     merge_w mw;
     const float *norm;
@@ -113,6 +122,9 @@ struct gpu_ctx {
     hipGraphExec_t exec;
     int have_exec, use_graphs;
     double fixed_bytes, expert_bytes;       /* per step, for gpu_step_bytes */
+    hipEvent_t *ev;                         /* gpu_profile: events of one step, */
+    int *evkind, nev, capev, prof_on, prof_steps;
+    double prof_ms[PR_KINDS];
     int last_experts;
 };
 
@@ -215,6 +227,10 @@ extern "C" void gpu_close(gpu_ctx *g)
     free(g->sub);
     free(g->out_host);
     free(g->routing);
+    for (int i = 0; i < g->capev; i++)
+        (void)hipEventDestroy(g->ev[i]);
+    free(g->ev);
+    free(g->evkind);
     free(g);
 }
 
@@ -449,6 +465,16 @@ extern "C" void gpu_use_graphs(gpu_ctx *g, int on)
 
 /* ---------------------------------------------------------------- step */
 
+/* gpu_profile: an event after the launch just enqueued (the first call
+ * of a step marks its start). */
+static void mark(gpu_ctx *g, int kind)
+{
+    if (!g->prof_on || g->nev >= g->capev)
+        return;
+    if (hipEventRecord(g->ev[g->nev], g->st) == hipSuccess)
+        g->evkind[g->nev++] = kind;
+}
+
 /* Enqueues one decode step on g->st (the token and position in g->io).
  * The residual stream alternates between two buffers: sub-layer n reads
  * res[n % 2] and its first product writes the merged stream to the other
@@ -465,7 +491,10 @@ static void enqueue_step(gpu_ctx *g)
     int skip_zero = g->m->skip_mode == ENG_SKIP_ZERO;
     float eps = (float)c->eps, *res[2] = {g->res, g->res + H};
 
+    g->nev = 0;
+    mark(g, PR_EMBED);
     kl_embed(s, g->embed, H, g->io, g->sub[0].mw.hs, g->sub[0].mw.hb, res[0]);
+    mark(g, PR_EMBED);
     for (int n = 0; n < N; n++) {
         const dev_sub *D = &g->sub[n];
         norm_in nin = {res[n % 2], g->y, res[(n + 1) % 2], g->xn, D->mw, n > 0, D->norm, eps};
@@ -478,25 +507,35 @@ static void enqueue_step(gpu_ctx *g)
             gemv_set qkv = {{D->wq, D->wk, D->wv1, D->wv2}, {NULL, NULL, NULL, NULL},
                             {g->u, g->u + qw, g->vc, vd}, {qw, nk * d, kvh, kvh}, {0, 0, 0, kvh}, 4};
             kl_gemv(s, &qkv, NULL, H, &nin, g->io);
+            mark(g, PR_QKV);
             kl_cca(s, &D->cca, g->io, g->u, ring, g->vc, vd, g->z, g->q, K, V, g->count + nk);
+            mark(g, PR_CCA);
             kl_attention(s, g->q, K, V, nq, nk, d, g->cap, g->io, g->part, g->count, g->att);
+            mark(g, PR_ATTN);
             gemv_set o = {{D->wo}, {NULL}, {g->y}, {H}, {0}, 1};
             kl_gemv(s, &o, g->att, qw, NULL, g->io);
+            mark(g, PR_O);
         } else {
             int j = n / 2;
             gemv_set rd = {{D->rdown}, {D->rdown_b}, {g->r}, {c->router}, {0}, 1};
             router_tail rt = {D->rt, g->eda, g->out + 1 + j, g->gate + j, g->count + 2 * nk + nq};
             kl_gemv_router(s, &rd, &nin, H, g->io, &rt);
+            mark(g, PR_ROUTER);
             kl_gemv_expert(s, D->fc1, g->out + 1 + j, E, 2 * I, H, g->xn, g->a);
+            mark(g, PR_FC1);
             kl_expert_down(s, D->fc2, g->out + 1 + j, E, H, I, g->a, g->gate + j, g->xn,
                            skip_zero, g->y);
+            mark(g, PR_FC2);
         }
     }
     norm_in fin = {res[N % 2], g->y, res[(N + 1) % 2], g->xn, g->fmw, 1, g->fnorm, eps};
     kl_norm(s, &fin, H); /* once: the LM head has V/8 blocks */
+    mark(g, PR_NORM);
     gemv_set lm = {{g->lm_head}, {g->lm_b}, {g->logits}, {c->vocab}, {0}, 1};
     kl_gemv(s, &lm, g->xn, H, NULL, g->io);
+    mark(g, PR_LM);
     kl_argmax(s, g->logits, c->vocab, g->io, g->out);
+    mark(g, PR_ARGMAX);
 }
 
 /* Captures one step as a graph; 0, or -1 when the runtime cannot. */
@@ -529,11 +568,11 @@ extern "C" int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, i
     g->io_host.n_valid = n_valid;
     TRY(hipMemcpyAsync(g->io, &g->io_host, sizeof(gpu_io), hipMemcpyHostToDevice, g->st),
         "writing the step");
-    if (g->use_graphs && !g->have_exec && capture(g)) {
+    if (g->use_graphs && !g->prof_on && !g->have_exec && capture(g)) {
         (void)hipGetLastError();
         g->use_graphs = 0; /* this runtime cannot capture: plain launches from now on */
     }
-    if (g->use_graphs)
+    if (g->use_graphs && !g->prof_on)
         TRY(hipGraphLaunch(g->exec, g->st), "launching the step graph");
     else
         enqueue_step(g);
@@ -547,6 +586,14 @@ extern "C" int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, i
     TRY(hipStreamSynchronize(g->st), "running the step");
     if (argmax)
         *argmax = g->out_host[0];
+    if (g->prof_on) {
+        for (int k = 1; k < g->nev; k++) {
+            float ms = 0;
+            if (hipEventElapsedTime(&ms, g->ev[k - 1], g->ev[k]) == hipSuccess)
+                g->prof_ms[g->evkind[k]] += ms;
+        }
+        g->prof_steps++;
+    }
     g->last_experts = 0;
     int S = eng_cfg_slots(c);
     for (int j = 0; j < nmoe; j++) {
@@ -557,6 +604,42 @@ extern "C" int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, i
     }
     g->len++;
     return 0;
+}
+
+extern "C" int gpu_profile(gpu_ctx *g, int on, char *err, size_t errlen)
+{
+    int need = 4 * g->c.n_sub + 16;
+    if (on && g->capev < need) {
+        hipEvent_t *ev = (hipEvent_t *)realloc(g->ev, (size_t)need * sizeof *ev);
+        int *kind = (int *)realloc(g->evkind, (size_t)need * sizeof *kind);
+        if (ev)
+            g->ev = ev;
+        if (kind)
+            g->evkind = kind;
+        if (!ev || !kind)
+            return gerr(err, errlen, "out of memory");
+        for (; g->capev < need; g->capev++)
+            TRY(hipEventCreate(&g->ev[g->capev]), "creating the profiling events");
+    }
+    g->prof_on = on;
+    if (on) {
+        memset(g->prof_ms, 0, sizeof g->prof_ms);
+        g->prof_steps = 0;
+    }
+    return 0;
+}
+
+extern "C" void gpu_profile_print(const gpu_ctx *g, FILE *out)
+{
+    double tot = 0;
+    for (int k = 0; k < PR_KINDS; k++)
+        tot += g->prof_ms[k];
+    int n = g->prof_steps ? g->prof_steps : 1;
+    for (int k = 0; k < PR_KINDS; k++)
+        fprintf(out, "  %-32s %8.3f ms/step  %5.1f%%\n", pr_name[k], g->prof_ms[k] / n,
+                tot > 0 ? 100.0 * g->prof_ms[k] / tot : 0.0);
+    fprintf(out, "  %-32s %8.3f ms/step (%d steps, plain launches with an event after each)\n",
+            "total", tot / n, g->prof_steps);
 }
 
 extern "C" const uint64_t *gpu_routing(const gpu_ctx *g)

@@ -64,6 +64,14 @@ int gpu_seek(gpu_ctx *g, int pos, char *err, size_t errlen);
  * runtime supports it) or as plain launches (0); for measurements. */
 void gpu_use_graphs(gpu_ctx *g, int on);
 
+/* Per-kernel timing, for measurements: while on, steps run as plain
+ * launches with an event recorded after each, and the time between
+ * consecutive events is summed per kind of kernel; gpu_profile_print
+ * prints each kind's milliseconds per step and share.  Turning it on
+ * clears the sums.  0, or -1 with a message. */
+int gpu_profile(gpu_ctx *g, int on, char *err, size_t errlen);
+void gpu_profile_print(const gpu_ctx *g, FILE *out);
+
 /* Device-to-device copy bandwidth in GB/s (10^9 bytes/s), read + write,
  * over a buffer of bytes, best of passes.  -1 with a message on error. */
 double gpu_copy_bandwidth(size_t bytes, int passes, char *err, size_t errlen);

@@ -76,6 +76,19 @@ void gpu_use_graphs(gpu_ctx *g, int on)
     (void)on;
 }
 
+int gpu_profile(gpu_ctx *g, int on, char *err, size_t errlen)
+{
+    (void)g;
+    (void)on;
+    return ut_err(err, errlen, "%s", why);
+}
+
+void gpu_profile_print(const gpu_ctx *g, FILE *out)
+{
+    (void)g;
+    (void)out;
+}
+
 double gpu_copy_bandwidth(size_t bytes, int passes, char *err, size_t errlen)
 {
     (void)bytes;
