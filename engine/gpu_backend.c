@@ -180,11 +180,16 @@ static void gb_free(eng_backend *b)
 
 eng_backend *eng_backend_gpu(const eng_model *m, char *err, size_t errlen)
 {
+    gpu_ctx *g = gpu_open(m, 4096, err, errlen); /* first: it says why there is no GPU */
+    if (!g)
+        return NULL;
     gpu_backend *c = calloc(1, sizeof *c);
     if (!c) {
+        gpu_close(g);
         ut_err(err, errlen, "out of memory");
         return NULL;
     }
+    c->g = g;
     c->base.submit = gb_submit;
     c->base.pump = gb_pump;
     c->base.pending = gb_pending;
@@ -195,10 +200,6 @@ eng_backend *eng_backend_gpu(const eng_model *m, char *err, size_t errlen)
     c->smp = smp_scratch_new(m->cfg.vocab);
     if (!c->logits || !c->smp) {
         ut_err(err, errlen, "out of memory");
-        gb_free(&c->base);
-        return NULL;
-    }
-    if (!(c->g = gpu_open(m, 4096, err, errlen))) {
         gb_free(&c->base);
         return NULL;
     }
