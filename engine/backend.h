@@ -38,6 +38,17 @@ const char *eng_finish_name(eng_finish f);
  * with a message naming the field. */
 int eng_request_check(const eng_request *r, int vocab, char *err, size_t errlen);
 
+/* What a backend's submit keeps of a request: dst = *r with its prompt and
+ * stop ids moved into fresh copies (*prompt, *stops; freed by the caller),
+ * vocab_limit 0 replaced by vocab when vocab > 0, and, when out is
+ * non-NULL, room for max_new generated ids.  0, or -1 when out of memory
+ * (nothing left allocated). */
+int eng_request_copy(const eng_request *r, int vocab, eng_request *dst, int32_t **prompt,
+                     int32_t **stops, int32_t **out);
+
+/* Whether t is one of r's stop ids. */
+int eng_request_stops_at(const eng_request *r, int32_t t);
+
 typedef enum { ENG_EV_TOKEN, ENG_EV_FINISHED } eng_event_kind;
 
 typedef struct {
@@ -52,6 +63,20 @@ typedef struct {
     double t_total;         /* seconds from submit to finish */
     const char *error;      /* ENG_FINISH_ERROR: the message */
 } eng_event;
+
+/* Events a backend produced and has not handed out yet (a growing FIFO). */
+typedef struct {
+    eng_event *ev;
+    int n, cap;
+} eng_evq;
+
+/* 0, or -1 when out of memory. */
+int eng_evq_push(eng_evq *q, const eng_event *e);
+/* Moves up to maxev events, oldest first, to ev; *nev gets the count. */
+void eng_evq_drain(eng_evq *q, eng_event *ev, int maxev, int *nev);
+/* FINISHED events waiting in q. */
+int eng_evq_finished(const eng_evq *q);
+void eng_evq_free(eng_evq *q);
 
 typedef struct eng_backend eng_backend;
 struct eng_backend {

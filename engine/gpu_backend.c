@@ -34,8 +34,7 @@ typedef struct {
     greq **req;             /* FIFO; req[0] runs */
     int nreq, capreq;
     greq *retired;          /* finished; its ids live until the next pump */
-    eng_event queue[2];
-    int nq;
+    eng_evq queue;
     float *logits;
     smp_scratch *smp;
 } gpu_backend;
@@ -64,51 +63,21 @@ static int gb_submit(eng_backend *b, const eng_request *r, char *err, size_t err
         c->capreq = nc;
     }
     greq *q = calloc(1, sizeof *q);
-    if (!q)
-        return ut_err(err, errlen, "out of memory");
-    q->r = *r;
-    q->prompt = malloc((size_t)r->n_prompt * sizeof(int32_t));
-    q->stops = malloc((size_t)(r->n_stop > 0 ? r->n_stop : 1) * sizeof(int32_t));
-    q->out = malloc((size_t)r->max_new * sizeof(int32_t));
-    if (!q->prompt || !q->stops || !q->out) {
+    if (!q || eng_request_copy(r, c->m->cfg.vocab, &q->r, &q->prompt, &q->stops, &q->out)) {
         greq_free(q);
         return ut_err(err, errlen, "out of memory");
     }
-    memcpy(q->prompt, r->prompt, (size_t)r->n_prompt * sizeof(int32_t));
-    if (r->n_stop > 0)
-        memcpy(q->stops, r->stop_ids, (size_t)r->n_stop * sizeof(int32_t));
-    q->r.prompt = q->prompt;
-    q->r.stop_ids = q->stops;
-    if (!q->r.vocab_limit)
-        q->r.vocab_limit = c->m->cfg.vocab;
     q->t_submit = ut_now();
     c->req[c->nreq++] = q;
     return 0;
-}
-
-static int is_stop(const greq *q, int32_t t)
-{
-    for (int i = 0; i < q->r.n_stop; i++)
-        if (q->stops[i] == t)
-            return 1;
-    return 0;
-}
-
-static void drain(gpu_backend *c, eng_event *ev, int maxev, int *nev)
-{
-    int k = c->nq < maxev ? c->nq : maxev;
-    memcpy(ev, c->queue, (size_t)k * sizeof *ev);
-    memmove(c->queue, c->queue + k, (size_t)(c->nq - k) * sizeof *c->queue);
-    c->nq -= k;
-    *nev = k;
 }
 
 static int gb_pump(eng_backend *b, eng_event *ev, int maxev, int *nev, char *err, size_t errlen)
 {
     gpu_backend *c = (gpu_backend *)b;
     *nev = 0;
-    if (c->nq > 0) {
-        drain(c, ev, maxev, nev);
+    if (c->queue.n > 0) {
+        eng_evq_drain(&c->queue, ev, maxev, nev);
         return 0;
     }
     greq_free(c->retired);
@@ -140,27 +109,26 @@ static int gb_pump(eng_backend *b, eng_event *ev, int maxev, int *nev, char *err
         q->t_first = now - q->t_submit;
     q->out[q->n_out++] = t;
     eng_event e = {ENG_EV_TOKEN, q->r.user, t, ENG_FINISH_STOP, NULL, 0, 0, 0, NULL};
-    c->queue[c->nq++] = e;
-    int stop = is_stop(q, t);
+    if (eng_evq_push(&c->queue, &e))
+        return ut_err(err, errlen, "out of memory");
+    int stop = eng_request_stops_at(&q->r, t);
     if (stop || q->n_out >= q->r.max_new) {
         eng_event f = {ENG_EV_FINISHED, q->r.user, t, stop ? ENG_FINISH_STOP : ENG_FINISH_LENGTH,
                        q->out, q->n_out, q->t_first, now - q->t_submit, NULL};
-        c->queue[c->nq++] = f;
+        if (eng_evq_push(&c->queue, &f))
+            return ut_err(err, errlen, "out of memory");
         c->retired = q;
         memmove(c->req, c->req + 1, (size_t)(c->nreq - 1) * sizeof *c->req);
         c->nreq--;
     }
-    drain(c, ev, maxev, nev);
+    eng_evq_drain(&c->queue, ev, maxev, nev);
     return 0;
 }
 
 static int gb_pending(const eng_backend *b)
 {
     const gpu_backend *c = (const gpu_backend *)b;
-    int n = c->nreq;
-    for (int i = 0; i < c->nq; i++)
-        n += c->queue[i].kind == ENG_EV_FINISHED;
-    return n;
+    return c->nreq + eng_evq_finished(&c->queue);
 }
 
 static void gb_free(eng_backend *b)
@@ -171,6 +139,7 @@ static void gb_free(eng_backend *b)
     for (int i = 0; i < c->nreq; i++)
         greq_free(c->req[i]);
     greq_free(c->retired);
+    eng_evq_free(&c->queue);
     free(c->req);
     free(c->logits);
     smp_scratch_free(c->smp);

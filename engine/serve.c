@@ -37,8 +37,7 @@ typedef struct {
     int max_step;
     sreq **req;
     int nreq, capreq;
-    eng_event *queue;   /* events not yet handed out */
-    int nq, capq;
+    eng_evq queue;      /* events not yet handed out */
     sreq **retire;      /* finished requests freed at the next pump */
     int nretire;
     smp_scratch *smp;
@@ -87,6 +86,80 @@ int eng_request_check(const eng_request *r, int vocab, char *err, size_t errlen)
     return 0;
 }
 
+int eng_request_copy(const eng_request *r, int vocab, eng_request *dst, int32_t **prompt,
+                     int32_t **stops, int32_t **out)
+{
+    *dst = *r;
+    *prompt = malloc((size_t)r->n_prompt * sizeof(int32_t));
+    *stops = malloc((size_t)(r->n_stop > 0 ? r->n_stop : 1) * sizeof(int32_t));
+    if (out)
+        *out = malloc((size_t)r->max_new * sizeof(int32_t));
+    if (!*prompt || !*stops || (out && !*out)) {
+        free(*prompt);
+        free(*stops);
+        if (out)
+            free(*out);
+        *prompt = *stops = NULL;
+        if (out)
+            *out = NULL;
+        return -1;
+    }
+    memcpy(*prompt, r->prompt, (size_t)r->n_prompt * sizeof(int32_t));
+    if (r->n_stop > 0)
+        memcpy(*stops, r->stop_ids, (size_t)r->n_stop * sizeof(int32_t));
+    dst->prompt = *prompt;
+    dst->stop_ids = *stops;
+    if (!dst->vocab_limit && vocab > 0)
+        dst->vocab_limit = vocab;
+    return 0;
+}
+
+int eng_request_stops_at(const eng_request *r, int32_t t)
+{
+    for (int i = 0; i < r->n_stop; i++)
+        if (r->stop_ids[i] == t)
+            return 1;
+    return 0;
+}
+
+int eng_evq_push(eng_evq *q, const eng_event *e)
+{
+    if (q->n == q->cap) {
+        int nc = q->cap ? 2 * q->cap : 64;
+        eng_event *ne = realloc(q->ev, (size_t)nc * sizeof *ne);
+        if (!ne)
+            return -1;
+        q->ev = ne;
+        q->cap = nc;
+    }
+    q->ev[q->n++] = *e;
+    return 0;
+}
+
+void eng_evq_drain(eng_evq *q, eng_event *ev, int maxev, int *nev)
+{
+    int k = q->n < maxev ? q->n : maxev;
+    memcpy(ev, q->ev, (size_t)k * sizeof *ev);
+    memmove(q->ev, q->ev + k, (size_t)(q->n - k) * sizeof *q->ev);
+    q->n -= k;
+    *nev = k;
+}
+
+int eng_evq_finished(const eng_evq *q)
+{
+    int n = 0;
+    for (int i = 0; i < q->n; i++)
+        n += q->ev[i].kind == ENG_EV_FINISHED;
+    return n;
+}
+
+void eng_evq_free(eng_evq *q)
+{
+    free(q->ev);
+    q->ev = NULL;
+    q->n = q->cap = 0;
+}
+
 static int cpu_submit(eng_backend *b, const eng_request *r, char *err, size_t errlen)
 {
     cpu_backend *c = (cpu_backend *)b;
@@ -105,60 +178,14 @@ static int cpu_submit(eng_backend *b, const eng_request *r, char *err, size_t er
         c->capreq = nc;
     }
     sreq *q = calloc(1, sizeof *q);
-    if (!q)
-        return ut_err(err, errlen, "out of memory");
-    q->r = *r;
-    q->prompt = malloc((size_t)r->n_prompt * sizeof(int32_t));
-    q->stops = malloc((size_t)(r->n_stop > 0 ? r->n_stop : 1) * sizeof(int32_t));
-    q->out = malloc((size_t)r->max_new * sizeof(int32_t));
-    q->seq = eng_seq_new(c->m);
-    if (!q->prompt || !q->stops || !q->out || !q->seq) {
+    if (!q || eng_request_copy(r, c->m->cfg.vocab, &q->r, &q->prompt, &q->stops, &q->out) ||
+        !(q->seq = eng_seq_new(c->m))) {
         sreq_free(q);
         return ut_err(err, errlen, "out of memory");
     }
-    memcpy(q->prompt, r->prompt, (size_t)r->n_prompt * sizeof(int32_t));
-    if (r->n_stop > 0)
-        memcpy(q->stops, r->stop_ids, (size_t)r->n_stop * sizeof(int32_t));
-    q->r.prompt = q->prompt;
-    q->r.stop_ids = q->stops;
-    if (!q->r.vocab_limit)
-        q->r.vocab_limit = c->m->cfg.vocab;
     q->t_submit = ut_now();
     c->req[c->nreq++] = q;
     return 0;
-}
-
-static int push_event(cpu_backend *c, const eng_event *e)
-{
-    if (c->nq == c->capq) {
-        int nc = c->capq ? 2 * c->capq : 64;
-        eng_event *nq = realloc(c->queue, (size_t)nc * sizeof *nq);
-        if (!nq)
-            return -1;
-        c->queue = nq;
-        c->capq = nc;
-    }
-    c->queue[c->nq++] = *e;
-    return 0;
-}
-
-static int is_stop(const sreq *q, int32_t t)
-{
-    for (int i = 0; i < q->r.n_stop; i++)
-        if (q->stops[i] == t)
-            return 1;
-    return 0;
-}
-
-/* Hands out queued events; finished requests' ids stay valid until the
- * next pump. */
-static void drain(cpu_backend *c, eng_event *ev, int maxev, int *nev)
-{
-    int k = c->nq < maxev ? c->nq : maxev;
-    memcpy(ev, c->queue, (size_t)k * sizeof *ev);
-    memmove(c->queue, c->queue + k, (size_t)(c->nq - k) * sizeof *c->queue);
-    c->nq -= k;
-    *nev = k;
 }
 
 static int cpu_pump(eng_backend *b, eng_event *ev, int maxev, int *nev, char *err, size_t errlen)
@@ -167,8 +194,8 @@ static int cpu_pump(eng_backend *b, eng_event *ev, int maxev, int *nev, char *er
     const eng_model *m = c->m;
     int V = m->cfg.vocab;
     *nev = 0;
-    if (c->nq > 0) { /* hand out what the last step produced first */
-        drain(c, ev, maxev, nev);
+    if (c->queue.n > 0) { /* hand out what the last step produced first */
+        eng_evq_drain(&c->queue, ev, maxev, nev);
         return 0;
     }
     for (int i = 0; i < c->nretire; i++)
@@ -243,7 +270,7 @@ static int cpu_pump(eng_backend *b, eng_event *ev, int maxev, int *nev, char *er
             q->t_first = now - q->t_submit;
         eng_event e = {ENG_EV_TOKEN, q->r.user, t, ENG_FINISH_STOP, NULL, 0, 0, 0, NULL};
         int fin = 0;
-        if (is_stop(q, t)) {
+        if (eng_request_stops_at(&q->r, t)) {
             fin = 1;
             q->finish = ENG_FINISH_STOP;
         } else if (q->n_out + 1 >= q->r.max_new) {
@@ -251,7 +278,7 @@ static int cpu_pump(eng_backend *b, eng_event *ev, int maxev, int *nev, char *er
             q->finish = ENG_FINISH_LENGTH;
         }
         q->next = t;
-        if (push_event(c, &e)) {
+        if (eng_evq_push(&c->queue, &e)) {
             free(inb);
             return ut_err(err, errlen, "out of memory");
         }
@@ -260,7 +287,7 @@ static int cpu_pump(eng_backend *b, eng_event *ev, int maxev, int *nev, char *er
             q->done = 1;
             eng_event f = {ENG_EV_FINISHED, q->r.user, t, q->finish, q->out, q->n_out,
                            q->t_first, now - q->t_submit, NULL};
-            if (push_event(c, &f)) {
+            if (eng_evq_push(&c->queue, &f)) {
                 free(inb);
                 return ut_err(err, errlen, "out of memory");
             }
@@ -279,7 +306,7 @@ static int cpu_pump(eng_backend *b, eng_event *ev, int maxev, int *nev, char *er
         }
     }
     c->nreq = w;
-    drain(c, ev, maxev, nev);
+    eng_evq_drain(&c->queue, ev, maxev, nev);
     return 0;
 }
 
@@ -289,9 +316,7 @@ static int cpu_pending(const eng_backend *b)
     int n = 0;
     for (int i = 0; i < c->nreq; i++)
         n += !c->req[i]->done;
-    for (int i = 0; i < c->nq; i++)
-        n += c->queue[i].kind == ENG_EV_FINISHED;
-    return n;
+    return n + eng_evq_finished(&c->queue);
 }
 
 static void cpu_free(eng_backend *b)
@@ -305,7 +330,7 @@ static void cpu_free(eng_backend *b)
         sreq_free(c->retire[i]);
     free(c->req);
     free(c->retire);
-    free(c->queue);
+    eng_evq_free(&c->queue);
     free(c->logits);
     free(c->ch);
     smp_scratch_free(c->smp);

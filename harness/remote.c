@@ -786,18 +786,10 @@ static int rmt_submit(eng_backend *b, const eng_request *r, char *err, size_t er
     rq *q = calloc(1, sizeof *q);
     if (!q)
         return ut_err(err, errlen, "out of memory");
-    q->r = *r;
-    q->prompt = malloc((size_t)r->n_prompt * sizeof(int32_t));
-    q->stops = malloc((size_t)(r->n_stop > 0 ? r->n_stop : 1) * sizeof(int32_t));
-    if (!q->prompt || !q->stops) {
+    if (eng_request_copy(r, 0, &q->r, &q->prompt, &q->stops, NULL)) {
         rq_free(q);
         return ut_err(err, errlen, "out of memory");
     }
-    memcpy(q->prompt, r->prompt, (size_t)r->n_prompt * sizeof(int32_t));
-    if (r->n_stop > 0)
-        memcpy(q->stops, r->stop_ids, (size_t)r->n_stop * sizeof(int32_t));
-    q->r.prompt = q->prompt;
-    q->r.stop_ids = q->stops;
     q->ep = -1;
     q->stop_reason = -1;
     q->owner = R;
