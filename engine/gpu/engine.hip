@@ -94,7 +94,7 @@ typedef struct {
     bf16 *rdown;                            /* MoE */
     const float *rdown_b;
     router_w rt;
-    const bf16 *const *fc1, *const *fc2;    /* device tables of E pointers */
+    const bf16 *fc1, *fc2;                  /* all E experts' [2I][H] / [H][I] */
 } dev_sub;
 
 struct gpu_ctx {
@@ -162,26 +162,22 @@ static const float *up_f32(gpu_ctx *g, const float *h, size_t n, int *bad)
 
 /* An [rows][cols] matrix as bf16 on the device (f32 and f16 rounded to
  * bf16), staged through buf (stage floats) in row blocks. */
-static bf16 *up_rows(gpu_ctx *g, const void *p, st_dtype dt, size_t rows, size_t cols, int *bad)
+/* n values (bf16 kept, f32 and f16 rounded to bf16) into device memory
+ * at d, staged in blocks. */
+static void up_into(bf16 *d, const void *p, st_dtype dt, size_t n, int *bad)
 {
     if (*bad)
-        return NULL;
-    size_t n = rows * cols;
-    bf16 *d = (bf16 *)dev_alloc(g, n * sizeof(bf16));
-    if (!d) {
-        *bad = 1;
-        return NULL;
-    }
+        return;
     if (dt == ST_BF16) {
         if (hipMemcpy(d, p, n * sizeof(bf16), hipMemcpyHostToDevice) != hipSuccess)
             *bad = 1;
-        return d;
+        return;
     }
     size_t blk = 1 << 20;
     bf16 *tmp = (bf16 *)malloc(blk * sizeof(bf16));
     if (!tmp) {
         *bad = 1;
-        return d;
+        return;
     }
     for (size_t i0 = 0; i0 < n && !*bad; i0 += blk) {
         size_t cnt = n - i0 < blk ? n - i0 : blk;
@@ -194,6 +190,34 @@ static bf16 *up_rows(gpu_ctx *g, const void *p, st_dtype dt, size_t rows, size_t
             *bad = 1;
     }
     free(tmp);
+}
+
+/* An [rows][cols] matrix as bf16 on the device. */
+static bf16 *up_rows(gpu_ctx *g, const void *p, st_dtype dt, size_t rows, size_t cols, int *bad)
+{
+    if (*bad)
+        return NULL;
+    bf16 *d = (bf16 *)dev_alloc(g, rows * cols * sizeof(bf16));
+    if (!d)
+        *bad = 1;
+    else
+        up_into(d, p, dt, rows * cols, bad);
+    return d;
+}
+
+/* E matrices of one shape, one after the other in one allocation (an
+ * expert's weights are base + e * rows * cols: no pointer table to read
+ * on the device). */
+static bf16 *up_experts(gpu_ctx *g, const eng_mat *w, int E, int *bad)
+{
+    if (*bad)
+        return NULL;
+    size_t n = (size_t)w[0].rows * (size_t)w[0].cols;
+    bf16 *d = (bf16 *)dev_alloc(g, (size_t)E * n * sizeof(bf16));
+    if (!d)
+        *bad = 1;
+    for (int e = 0; e < E && !*bad; e++)
+        up_into(d + (size_t)e * n, w[e].p, w[e].dt, n, bad);
     return d;
 }
 
@@ -348,24 +372,8 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
             w->b0 = up_f32(g, L->r0_b, (size_t)R, &bad);
             w->b2 = up_f32(g, L->r2_b, (size_t)R, &bad);
             w->balance = up_f32(g, L->balance, (size_t)S, &bad);
-            bf16 *t1[256], *t2[256];
-            if (E > 256) {
-                gerr(err, errlen, "GPU backend: %d experts (at most 256)", E);
-                gpu_close(g);
-                return NULL;
-            }
-            for (int e = 0; e < E; e++) {
-                t1[e] = up_mat(g, &L->fc1[e], &bad);
-                t2[e] = up_mat(g, &L->fc2[e], &bad);
-            }
-            void *d1 = dev_alloc(g, (size_t)E * sizeof(bf16 *));
-            void *d2 = dev_alloc(g, (size_t)E * sizeof(bf16 *));
-            if (!d1 || !d2 || bad ||
-                hipMemcpy(d1, t1, (size_t)E * sizeof(bf16 *), hipMemcpyHostToDevice) != hipSuccess ||
-                hipMemcpy(d2, t2, (size_t)E * sizeof(bf16 *), hipMemcpyHostToDevice) != hipSuccess)
-                bad = 1;
-            D->fc1 = (const bf16 *const *)d1;
-            D->fc2 = (const bf16 *const *)d2;
+            D->fc1 = up_experts(g, L->fc1, E, &bad);
+            D->fc2 = up_experts(g, L->fc2, E, &bad);
             fb += 2.0 * ((double)R * H + 2.0 * R * R + (double)S * R) + 4.0 * (5.0 * R + S);
             wb = 2.0 * (3.0 * I * H);
         }

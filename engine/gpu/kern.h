@@ -101,13 +101,14 @@ void kl_gemv_router(hipStream_t s, const gemv_set *set, const norm_in *nin, int 
  * block: for a product with so many blocks that each computing the norm
  * would cost more than a launch (the LM head). */
 void kl_norm(hipStream_t s, const norm_in *nin, int H);
-/* y = W[*sel] x for the expert chosen in *sel (nothing when *sel >= E). */
-void kl_gemv_expert(hipStream_t s, const bf16 *const *tab, const int *sel, int E, int rows,
+/* y = W[*sel] x for the expert chosen in *sel (nothing when *sel >= E);
+ * all: the E experts' [rows][cols] matrices one after the other. */
+void kl_gemv_expert(hipStream_t s, const bf16 *all, const int *sel, int E, int rows,
                     int cols, const float *x, float *y);
-/* The expert's down projection of SiLU(a[:I]) * a[I:], times *gate, into
- * y (H rows); for the skip slot (*sel == E) y = *gate * xn, or 0 when
- * skip_zero. */
-void kl_expert_down(hipStream_t s, const bf16 *const *tab, const int *sel, int E, int H, int I,
+/* The expert's down projection (all: E matrices [H][I]) of SiLU(a[:I]) *
+ * a[I:], times *gate, into y (H rows); for the skip slot (*sel == E)
+ * y = *gate * xn, or 0 when skip_zero. */
+void kl_expert_down(hipStream_t s, const bf16 *all, const int *sel, int E, int H, int I,
                     const float *a, const float *gate, const float *xn, int skip_zero, float *y);
 /* The router on r (R, down-projection output with bias): EDA update of
  * eda, RMSNorm, the MLP, softmax over S slots, biased top-1; writes *sel

@@ -58,6 +58,26 @@ GPU_UNROLL4
     return lanes_sum(acc);
 }
 
+/* row_dot with the thread's first 8 weights already loaded (first):
+ * lets a kernel start its weight stream before its activations exist. */
+__device__ __forceinline__ float row_dot_from(u32x4 first, const bf16 *w, const float *x, int cols,
+                                              int lane)
+{
+    float acc = 0.0f;
+    int j = lane * 8;
+    if (j < cols) {
+        acc = dot8(acc, first, *(const f32x4 *)(x + j), *(const f32x4 *)(x + j + 4));
+        j += GPU_LANES * 8;
+    }
+    GPU_UNROLL4
+    for (; j < cols; j += GPU_LANES * 8) {
+        u32x4 wv = *(const u32x4 *)(w + j);
+        f32x4 x0 = *(const f32x4 *)(x + j), x1 = *(const f32x4 *)(x + j + 4);
+        acc = dot8(acc, wv, x0, x1);
+    }
+    return lanes_sum(acc);
+}
+
 /* NR rows of w (row stride ld) times x at once: every row's loads are
  * issued before any of its products, so a group keeps NR loads in
  * flight; out[r] as row_dot would give it. */
@@ -235,6 +255,33 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
     __shared__ float red[GPU_MAX_GROUPS];
     __shared__ int last;
     int b = (int)blockIdx.x;
+    /* The product this block works on (selected without indexing the
+     * parameter arrays at run time, which would move them to local
+     * memory). */
+    const bf16 *w = set.w[0];
+    const float *bias = set.bias[0];
+    float *y = set.y[0];
+    int rows = set.rows[0], ps = set.pslot[0], first = bl.b0[0];
+    if (set.n > 1 && b >= bl.b0[1]) {
+        w = set.w[1], bias = set.bias[1], y = set.y[1], rows = set.rows[1], ps = set.pslot[1];
+        first = bl.b0[1];
+    }
+    if (set.n > 2 && b >= bl.b0[2]) {
+        w = set.w[2], bias = set.bias[2], y = set.y[2], rows = set.rows[2], ps = set.pslot[2];
+        first = bl.b0[2];
+    }
+    if (set.n > 3 && b >= bl.b0[3]) {
+        w = set.w[3], bias = set.bias[3], y = set.y[3], rows = set.rows[3], ps = set.pslot[3];
+        first = bl.b0[3];
+    }
+    int lane = (int)threadIdx.x % GPU_LANES;
+    int row = (b - first) * GV_ROWS + (int)threadIdx.x / GPU_LANES;
+    int live = set.n > 0 && row < rows; /* the whole group or none of it */
+    const bf16 *wr = w + (size_t)(live ? row : 0) * (size_t)cols;
+    /* The first weights are on their way while the input is computed. */
+    u32x4 w0 = {0, 0, 0, 0};
+    if (live && lane * 8 < cols)
+        w0 = *(const u32x4 *)(wr + lane * 8);
     if (use_norm) { /* the sub-layer input, computed by every block */
         float ss = 0.0f;
         for (int i = (int)threadIdx.x; i < cols; i += (int)blockDim.x) {
@@ -260,29 +307,8 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
     }
     if (set.n == 0)
         return; /* kl_norm: the input only */
-    /* The product this block works on (selected without indexing the
-     * parameter arrays at run time, which would move them to local
-     * memory). */
-    const bf16 *w = set.w[0];
-    const float *bias = set.bias[0];
-    float *y = set.y[0];
-    int rows = set.rows[0], ps = set.pslot[0], first = bl.b0[0];
-    if (set.n > 1 && b >= bl.b0[1]) {
-        w = set.w[1], bias = set.bias[1], y = set.y[1], rows = set.rows[1], ps = set.pslot[1];
-        first = bl.b0[1];
-    }
-    if (set.n > 2 && b >= bl.b0[2]) {
-        w = set.w[2], bias = set.bias[2], y = set.y[2], rows = set.rows[2], ps = set.pslot[2];
-        first = bl.b0[2];
-    }
-    if (set.n > 3 && b >= bl.b0[3]) {
-        w = set.w[3], bias = set.bias[3], y = set.y[3], rows = set.rows[3], ps = set.pslot[3];
-        first = bl.b0[3];
-    }
-    int lane = (int)threadIdx.x % GPU_LANES;
-    int row = (b - first) * GV_ROWS + (int)threadIdx.x / GPU_LANES;
-    if (row < rows) { /* the whole group or none of it */
-        float acc = row_dot(w + (size_t)row * (size_t)cols, x, cols, lane);
+    if (live) {
+        float acc = row_dot_from(w0, wr, x, cols, lane);
         if (ps)
             y += (size_t)((io->pos + 1) & 1) * (size_t)ps;
         if (lane == 0)
@@ -346,7 +372,7 @@ void kl_norm(hipStream_t s, const norm_in *nin, int H)
     kl_gemv(s, &none, NULL, H, nin, NULL);
 }
 
-__global__ void __launch_bounds__(GV_THREADS) k_gemv_expert(const bf16 *const *tab, const int *sel,
+__global__ void __launch_bounds__(GV_THREADS) k_gemv_expert(const bf16 *all, const int *sel,
                                                             int E, int rows, int cols,
                                                             const float *x, float *y)
 {
@@ -357,19 +383,20 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv_expert(const bf16 *const *t
     int row = (int)blockIdx.x * GV_ROWS + (int)threadIdx.x / GPU_LANES;
     if (row >= rows)
         return;
-    float acc = row_dot(tab[e] + (size_t)row * (size_t)cols, x, cols, lane);
+    const bf16 *w = all + (size_t)e * (size_t)rows * (size_t)cols;
+    float acc = row_dot(w + (size_t)row * (size_t)cols, x, cols, lane);
     if (lane == 0)
         y[row] = acc;
 }
 
-void kl_gemv_expert(hipStream_t s, const bf16 *const *tab, const int *sel, int E, int rows,
+void kl_gemv_expert(hipStream_t s, const bf16 *all, const int *sel, int E, int rows,
                     int cols, const float *x, float *y)
 {
     hipLaunchKernelGGL(k_gemv_expert, dim3((unsigned)((rows + GV_ROWS - 1) / GV_ROWS)),
-                       dim3(GV_THREADS), 0, s, tab, sel, E, rows, cols, x, y);
+                       dim3(GV_THREADS), 0, s, all, sel, E, rows, cols, x, y);
 }
 
-__global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *const *tab, const int *sel,
+__global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, const int *sel,
                                                             int E, int H, int I, const float *a,
                                                             const float *gate, const float *xn,
                                                             int skip_zero, float *y)
@@ -391,16 +418,17 @@ __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *const *t
     __syncthreads();
     if (row >= H)
         return;
-    float acc = row_dot(tab[e] + (size_t)row * (size_t)I, act, I, lane);
+    const bf16 *w = all + (size_t)e * (size_t)H * (size_t)I;
+    float acc = row_dot(w + (size_t)row * (size_t)I, act, I, lane);
     if (lane == 0)
         y[row] = g * acc;
 }
 
-void kl_expert_down(hipStream_t s, const bf16 *const *tab, const int *sel, int E, int H, int I,
+void kl_expert_down(hipStream_t s, const bf16 *all, const int *sel, int E, int H, int I,
                     const float *a, const float *gate, const float *xn, int skip_zero, float *y)
 {
     hipLaunchKernelGGL(k_expert_down, dim3((unsigned)((H + GV_ROWS - 1) / GV_ROWS)),
-                       dim3(GV_THREADS), (size_t)I * sizeof(float), s, tab, sel, E, H, I, a, gate,
+                       dim3(GV_THREADS), (size_t)I * sizeof(float), s, all, sel, E, H, I, a, gate,
                        xn, skip_zero, y);
 }
 

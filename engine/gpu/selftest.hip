@@ -263,14 +263,14 @@ static void check_experts(FILE *out)
 {
     int E = 3, H = 136, I = 64;
     std::vector<vecb> w1(E), w2(E);
-    std::vector<const bf16 *> t1(E), t2(E);
+    vecb all1, all2; /* the experts one after the other, as the engine stores them */
     for (int e = 0; e < E; e++) {
         w1[e] = rnd_bf16((size_t)2 * I * H, 0.1f);
         w2[e] = rnd_bf16((size_t)H * I, 0.1f);
-        t1[e] = dev(w1[e]);
-        t2[e] = dev(w2[e]);
+        all1.insert(all1.end(), w1[e].begin(), w1[e].end());
+        all2.insert(all2.end(), w2[e].begin(), w2[e].end());
     }
-    const bf16 *const *d1 = dev(t1), *const *d2 = dev(t2);
+    const bf16 *d1 = dev(all1), *d2 = dev(all2);
     vecf xn = rnd(H, -1, 1);
     float *dxn = dev(xn), *da = dev(vecf(2 * I)), *dy = dev(vecf(H));
     vecf gate(1, 0.37f);
