@@ -609,6 +609,10 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         if (be_note[0])
             fprintf(stderr, "zeval run: %s\n", be_note);
     }
+    /* The device as the run rows record it: the probe's description. */
+    char *be_device = be_note;
+    if (strncmp(be_device, "GPU backend on ", 15) == 0)
+        be_device += 15;
 
     /* Problems of every job, in job order. */
     for (int j = 0; j < nj; j++)
@@ -705,7 +709,7 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         r.dataset_sha256 = J->d.sha;
         r.dataset_revision = J->d.e && !J->d.file ? (char *)J->d.e->revision : NULL;
         r.backend = remote_be ? "remote" : be_kind == ENG_BE_GPU ? "gpu" : "cpu";
-        r.device = remote_be ? cfg->endpoints : be_kind == ENG_BE_GPU ? be_note : "cpu";
+        r.device = remote_be ? cfg->endpoints : be_kind == ENG_BE_GPU ? be_device : "cpu";
         r.started_at = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
         int e = store_run_create(db, &r, &J->id, err, errlen);
         free(ctext);
