@@ -76,6 +76,7 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
         cpu_tok[i] = gpu_tok[i] = (int32_t)(smp_rng(seed, (uint64_t)i) % (uint64_t)V);
     double worst = 0;
     long diverged = -1, worst_at = 0;
+    int graphed = 1;
     for (long p = 0; p < T; p++) {
         eng_chunk ch = {s, &cpu_tok[p], 1, lc, 0};
         if (eng_forward(m, &ch, 1, err, sizeof err)) {
@@ -91,6 +92,7 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
         }
         if (p < 4)
             memcpy(first + (size_t)p * V, lg, (size_t)V * sizeof(float));
+        graphed &= gpu_ran_graph(g);
         double e = relerr(lg, lc, (size_t)V);
         if (e > worst) {
             worst = e;
@@ -132,6 +134,9 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
     fails += !same;
     printf("%s model graph replay: logits of the first 4 positions %s plain launches\n",
            same ? "PASS" : "FAIL", same ? "bit-identical to" : "differ from");
+    fails += !graphed;
+    if (!graphed)
+        printf("FAIL model graph: the steps did not run as a captured graph (see stderr)\n");
 done:
     gpu_close(g);
     eng_seq_free(s);
@@ -283,7 +288,8 @@ int cli_gpu_bench(int argc, char **argv)
                 break;
             double gbs = bytes / t / 1e9;
             printf("decode context %d, %s: %.1f tok/s, %.3f ms/step, %.3f GB/step, %.0f GB/s = "
-                   "%.3f of the copy bandwidth\n", ctx, graphs ? "graph" : "plain launches",
+                   "%.3f of the copy bandwidth\n", ctx,
+                   gpu_ran_graph(g) ? "graph" : graphs ? "plain launches (no graph)" : "plain launches",
                    (double)N / t, t / (double)N * 1e3, bytes / (double)N / 1e9, gbs, gbs / bw);
             fflush(stdout);
             if (graphs)

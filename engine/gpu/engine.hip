@@ -120,7 +120,7 @@ struct gpu_ctx {
     int *out_host;
     uint64_t *routing;                      /* [nmoe][slots] decisions so far */
     hipGraphExec_t exec;
-    int have_exec, use_graphs;
+    int have_exec, use_graphs, capture_failed, ran_graph;
     double fixed_bytes, expert_bytes;       /* per step, for gpu_step_bytes */
     hipEvent_t *ev;                         /* gpu_profile: events of one step, */
     int *evkind, nev, capev, prof_on, prof_steps;
@@ -274,6 +274,19 @@ static int check_shapes(const eng_config *c, char *err, size_t errlen)
         return gerr(err, errlen, "GPU backend: rotary dims %d", c->rot);
     if ((c->nk * d) % 2)
         return gerr(err, errlen, "GPU backend: odd value width");
+    /* Dynamic shared memory of the launches (floats), within the 48 KB
+     * every device gives without opting in. */
+    int sh = c->hidden;
+    if (3 * c->router + eng_cfg_slots(c) > sh)
+        sh = 3 * c->router + eng_cfg_slots(c);
+    if (c->inter > sh)
+        sh = c->inter;
+    if (c->cca_k1 * d > sh)
+        sh = c->cca_k1 * d;
+    if (sh > 12 * 1024 - 64)
+        return gerr(err, errlen, "GPU backend: a launch would need %d floats of shared memory "
+                    "(hidden %d, expert width %d, router 3*%d+%d); at most %d", sh, c->hidden,
+                    c->inter, c->router, eng_cfg_slots(c), 12 * 1024 - 64);
     return 0;
 }
 
@@ -282,10 +295,16 @@ static int alloc_state(gpu_ctx *g, int cap, char *err, size_t errlen)
     const eng_config *c = &g->c;
     size_t per = (size_t)(c->n_sub / 2) * (size_t)c->nk * (size_t)cap * (size_t)c->head_dim;
     free_state(g);
-    TRY(hipMalloc((void **)&g->K, per * sizeof(float)), "allocating the K cache");
-    TRY(hipMalloc((void **)&g->V, per * sizeof(float)), "allocating the V cache");
-    TRY(hipMemset(g->K, 0, per * sizeof(float)), "clearing the K cache");
-    TRY(hipMemset(g->V, 0, per * sizeof(float)), "clearing the V cache");
+    g->cap = 0; /* no cache until both halves exist: gpu_step refuses to run */
+    if (hipMalloc((void **)&g->K, per * sizeof(float)) != hipSuccess ||
+        hipMalloc((void **)&g->V, per * sizeof(float)) != hipSuccess ||
+        hipMemset(g->K, 0, per * sizeof(float)) != hipSuccess ||
+        hipMemset(g->V, 0, per * sizeof(float)) != hipSuccess) {
+        hipError_t e = hipGetLastError();
+        free_state(g);
+        return gerr(err, errlen, "GPU backend: allocating the K/V cache for %d tokens (2 x %.2f "
+                    "GB): %s", cap, (double)per * sizeof(float) / 1e9, hipGetErrorString(e));
+    }
     g->cap = cap;
     for (int n = 0; n < c->n_sub; n += 2)
         g->sub[n].cca.cap = cap;
@@ -471,6 +490,11 @@ extern "C" void gpu_use_graphs(gpu_ctx *g, int on)
     g->use_graphs = on;
 }
 
+extern "C" int gpu_ran_graph(const gpu_ctx *g)
+{
+    return g->ran_graph;
+}
+
 /* ---------------------------------------------------------------- step */
 
 /* gpu_profile: an event after the launch just enqueued (the first call
@@ -576,11 +600,14 @@ extern "C" int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, i
     g->io_host.n_valid = n_valid;
     TRY(hipMemcpyAsync(g->io, &g->io_host, sizeof(gpu_io), hipMemcpyHostToDevice, g->st),
         "writing the step");
-    if (g->use_graphs && !g->prof_on && !g->have_exec && capture(g)) {
-        (void)hipGetLastError();
-        g->use_graphs = 0; /* this runtime cannot capture: plain launches from now on */
+    if (g->use_graphs && !g->prof_on && !g->have_exec && !g->capture_failed && capture(g)) {
+        hipError_t e = hipGetLastError();
+        fprintf(stderr, "zeval: GPU backend: capturing the decode step as a graph failed (%s); "
+                "plain launches from now on\n", hipGetErrorString(e));
+        g->capture_failed = 1;
     }
-    if (g->use_graphs && !g->prof_on)
+    g->ran_graph = g->use_graphs && !g->prof_on && g->have_exec;
+    if (g->ran_graph)
         TRY(hipGraphLaunch(g->exec, g->st), "launching the step graph");
     else
         enqueue_step(g);

@@ -63,6 +63,9 @@ int gpu_seek(gpu_ctx *g, int pos, char *err, size_t errlen);
 /* Decode steps run as one captured graph (1, the default where the
  * runtime supports it) or as plain launches (0); for measurements. */
 void gpu_use_graphs(gpu_ctx *g, int on);
+/* Whether the last step ran as a graph (0 also when capturing failed: the
+ * runtime said why on stderr, once). */
+int gpu_ran_graph(const gpu_ctx *g);
 
 /* Per-kernel timing, for measurements: while on, steps run as plain
  * launches with an event recorded after each, and the time between

@@ -40,7 +40,10 @@
 #ifdef ZEVAL_GPU_EMU
 #define GPU_DYN_SHARED(type, name) type *name = (type *)zemu_dyn_shared()
 #else
-#define GPU_DYN_SHARED(type, name) extern __shared__ type name[]
+/* 16-byte aligned: hip-clang places it right after the static shared
+ * variables, aligned only to its type, and the products read it with
+ * 16-byte loads. */
+#define GPU_DYN_SHARED(type, name) extern __shared__ __attribute__((aligned(16))) type name[]
 #endif
 
 /* The sum / max over the 32 threads of a group, in every thread (a fixed

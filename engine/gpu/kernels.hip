@@ -319,8 +319,10 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
     /* The router on product 0's output, by the last block to finish. */
     __threadfence();
     __syncthreads();
-    if (threadIdx.x == 0)
+    if (threadIdx.x == 0) {
+        __threadfence();
         last = atomicAdd(rt.count, 1) == (int)gridDim.x - 1;
+    }
     __syncthreads();
     if (!last)
         return;
@@ -523,8 +525,10 @@ __global__ void __launch_bounds__(GV_THREADS) k_conv(cca_w w, const gpu_io *io, 
         z[o] = acc + w.conv1_b[o];
     __threadfence();
     __syncthreads();
-    if (threadIdx.x == 0)
+    if (threadIdx.x == 0) {
+        __threadfence();
         last = atomicAdd(&count[g], 1) == d / GV_ROWS - 1;
+    }
     __syncthreads();
     if (!last)
         return;
@@ -675,8 +679,10 @@ __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const floa
     /* Publish the partial; the last block of head g combines. */
     __threadfence();
     __syncthreads();
-    if (threadIdx.x == 0)
+    if (threadIdx.x == 0) {
+        __threadfence();
         last = atomicAdd(&count[g], 1) == ATT_SPLITS - 1;
+    }
     __syncthreads();
     if (!last)
         return;

@@ -69,7 +69,7 @@ template <typename T> static T *dev(const std::vector<T> &h)
 template <typename T> static std::vector<T> host(const T *d, size_t n)
 {
     std::vector<T> h(n);
-    if (hipDeviceSynchronize() != hipSuccess ||
+    if (hipGetLastError() != hipSuccess || hipDeviceSynchronize() != hipSuccess ||
         hipMemcpy(h.data(), d, n * sizeof(T), hipMemcpyDeviceToHost) != hipSuccess)
         dev_failed = 1;
     return h;
