@@ -366,6 +366,17 @@ static void test_cli_errors(void)
     ck_end();
 }
 
+static void test_missing_parents(void)
+{
+    ck_begin("init-model --out creates the missing directories above the checkpoint");
+    char err[4096], dir[700], cfgp[760];
+    snprintf(dir, sizeof dir, "%s/not/yet/there", root);
+    int r = init_model(dir, "1", "bf16", NULL, err, sizeof err);
+    snprintf(cfgp, sizeof cfgp, "%s/config.json", dir);
+    CK(r == 0 && file_size(cfgp) > 0, "exit %d: %s", r, err);
+    ck_end();
+}
+
 static void test_config_file(void)
 {
     ck_begin("init-model --config FILE takes a config.json (native schema too) plus --set");
@@ -576,6 +587,7 @@ int main(void)
     test_load_tiny();
     test_bf16();
     test_sharded();
+    test_missing_parents();
     test_config_file();
     test_cli_errors();
     test_tokenizer_size();
