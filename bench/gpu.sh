@@ -12,8 +12,7 @@
 set -u
 BUNDLE=${1:-build/gpudev}
 MODEL=${2:-/tmp/zaya-8b}
-Z="$BUNDLE/zeval"
-export LD_LIBRARY_PATH="$BUNDLE/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+Z="$BUNDLE/zeval" # a wrapper that gives the binary its bundled libraries
 step() { echo; echo "== $*"; }
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 | head -3
 step "$Z gpu-selftest (kernels + golden checkpoint vs the CPU backend)"
@@ -22,7 +21,8 @@ step "$Z gpu-selftest (kernels + golden checkpoint vs the CPU backend)"
 if command -v compute-sanitizer >/dev/null 2>&1; then
   for tool in memcheck racecheck; do
     step "compute-sanitizer --tool $tool $Z gpu-selftest (golden, 4 tokens)"
-    compute-sanitizer --tool $tool --error-exitcode 3 "$Z" gpu-selftest --model "$BUNDLE/golden" \
+    compute-sanitizer --tool $tool --target-processes all --error-exitcode 3 \
+      "$Z" gpu-selftest --model "$BUNDLE/golden" \
       --weights "$BUNDLE/golden/model-bf16.safetensors" --tokens 4 --prompt-len 4 2>&1 | tail -n 5
   done
 fi

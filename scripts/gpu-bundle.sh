@@ -11,12 +11,20 @@ cd "$(dirname "$0")/.."
 OUT=${1:-build/gpudev}
 make -s build/rel/zeval-cuda >/dev/null
 rm -rf "$OUT"
-mkdir -p "$OUT/lib" "$OUT/golden"
-cp build/rel/zeval-cuda "$OUT/zeval"
+mkdir -p "$OUT/bin" "$OUT/lib" "$OUT/golden"
+cp build/rel/zeval-cuda "$OUT/bin/zeval"
+# $OUT/zeval runs the binary with the bundled libraries; only that process
+# sees them (python and the CUDA tools keep the machine's own).
+cat >"$OUT/zeval" <<'WRAP'
+#!/bin/sh
+d=$(dirname "$0")
+LD_LIBRARY_PATH="$d/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$d/bin/zeval" "$@"
+WRAP
+chmod +x "$OUT/zeval"
 # Libraries: everything ldd resolves except glibc's own and the compiler's
 # runtime (backward compatible: the GPU machine's newer ones run binaries
 # built against Debian 12's, and the CUDA driver loads beside them).
-ldd "$OUT/zeval" | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
+ldd "$OUT/bin/zeval" | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
   case "$(basename "$lib")" in
     libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|libresolv.so.*|ld-linux*) ;;
     libstdc++.so.*|libgcc_s.so.*) ;;
