@@ -711,27 +711,6 @@ static int write_text(const char *dir, const char *name, const char *text, char 
     return 0;
 }
 
-/* Creates the missing directories above path (as mkdir -p on its
- * parent).  0, or -1 with errno set. */
-static int make_parents(const char *path)
-{
-    char *p = ut_strdup(path);
-    if (!p)
-        return -1;
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    free(p);
-    return 0;
-}
-
 /* Removes a staging directory and the plain files in it. */
 static void remove_staging(const char *dir)
 {
@@ -875,7 +854,15 @@ int eng_init_write(const char *dir_in, const char *config_text, const eng_config
         goto done;
     }
     snprintf(stage, dl + 32, "%s.tmp-%ld", dir, (long)getpid());
-    if (make_parents(stage) != 0 || mkdir(stage, 0755) != 0) {
+    char *slash = strrchr(stage, '/');
+    if (slash && slash != stage) { /* the directories above the checkpoint */
+        *slash = 0;
+        int bad = ut_mkdirs(stage, err, errlen);
+        *slash = '/';
+        if (bad)
+            goto done;
+    }
+    if (mkdir(stage, 0755) != 0) {
         ut_err(err, errlen, "%s: cannot create the staging directory: %s", stage,
                strerror(errno));
         goto done;

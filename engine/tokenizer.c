@@ -443,14 +443,7 @@ static char *cache_path(uint64_t key)
     char *p = malloc(strlen(dir) + 64);
     if (!p)
         return NULL;
-    /* create the directory chain, best effort */
-    for (char *q = dir + 1; *q; q++)
-        if (*q == '/') {
-            *q = 0;
-            mkdir(dir, 0755);
-            *q = '/';
-        }
-    mkdir(dir, 0755);
+    (void)ut_mkdirs(dir, NULL, 0); /* best effort: without it there is no cache */
     sprintf(p, "%s/tok-%016llx.bin", dir, (unsigned long long)key);
     return p;
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -149,4 +150,28 @@ char *ut_read_stream(FILE *f, size_t max, size_t *n)
         b[len] = 0;
     *n = len;
     return b;
+}
+
+int ut_mkdirs(const char *dir, char *err, size_t errlen)
+{
+    char *d = ut_strdup(dir);
+    if (!d)
+        return ut_err(err, errlen, "out of memory");
+    for (char *p = d + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(d, 0755) != 0 && errno != EEXIST) {
+                int e = errno;
+                ut_err(err, errlen, "%s: cannot create directory: %s", d, strerror(e));
+                free(d);
+                return -1;
+            }
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    free(d);
+    return 0;
 }

@@ -43,6 +43,10 @@ char *ut_path_join(const char *dir, const char *name);
 /* A strdup that is part of C11's portable subset. NULL on OOM. */
 char *ut_strdup(const char *s);
 
+/* Creates dir and every missing directory above it (mkdir -p, mode 0755).
+ * 0, or -1 with a message naming the directory that could not be made. */
+int ut_mkdirs(const char *dir, char *err, size_t errlen);
+
 static inline float ut_bf16_to_f32(uint16_t h)
 {
     uint32_t u = (uint32_t)h << 16;

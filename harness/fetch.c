@@ -229,30 +229,6 @@ char *fetch_url(const fetch_opts *o, fetch_kind kind, const char *repo, const ch
                      kind == FETCH_DATASET ? "datasets/" : "", repo, revision, path);
 }
 
-int fetch_mkdirs(const char *dir, char *err, size_t errlen)
-{
-    char *d = ut_strdup(dir);
-    if (!d)
-        return ut_err(err, errlen, "out of memory");
-    for (char *p = d + 1;; p++) {
-        if (*p == '/' || *p == 0) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(d, 0755) != 0 && errno != EEXIST) {
-                int e = errno;
-                ut_err(err, errlen, "%s: cannot create directory: %s", d, strerror(e));
-                free(d);
-                return -1;
-            }
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
-    free(d);
-    return 0;
-}
-
 /* ------------------------------------------------------------ one transfer */
 
 typedef struct {
@@ -741,7 +717,7 @@ int fetch_file(const fetch_opts *o, fetch_kind kind, const char *repo, const cha
         goto done;
     }
     *strrchr(dir, '/') = 0;
-    int mk = fetch_mkdirs(dir, err, errlen);
+    int mk = ut_mkdirs(dir, err, errlen);
     free(dir);
     if (mk)
         goto done;

@@ -87,7 +87,5 @@ int fetch_file(const fetch_opts *o, fetch_kind kind, const char *repo, const cha
 int fetch_url_to(const fetch_opts *o, const char *url, const char *dest, const char *sha256,
                  int send_token, char *err, size_t errlen);
 
-/* Creates dir and its parents (mode 0755). 0 or -1 with a message. */
-int fetch_mkdirs(const char *dir, char *err, size_t errlen);
 
 #endif

@@ -472,11 +472,6 @@ extern "C" int gpu_len(const gpu_ctx *g)
     return g->len;
 }
 
-extern "C" int gpu_cap(const gpu_ctx *g)
-{
-    return g->cap;
-}
-
 extern "C" int gpu_seek(gpu_ctx *g, int pos, char *err, size_t errlen)
 {
     if (pos < 0 || pos >= g->cap)

@@ -46,8 +46,6 @@ void gpu_close(gpu_ctx *g);
 int gpu_reset(gpu_ctx *g, int need, char *err, size_t errlen);
 /* Tokens in the sequence so far. */
 int gpu_len(const gpu_ctx *g);
-/* Capacity in tokens (max_ctx of gpu_open). */
-int gpu_cap(const gpu_ctx *g);
 
 /* One decode step: feeds token at position gpu_len(g).  When logits is
  * non-NULL the step's V logits are copied there; when argmax is non-NULL

@@ -46,12 +46,6 @@ int gpu_len(const gpu_ctx *g)
     return 0;
 }
 
-int gpu_cap(const gpu_ctx *g)
-{
-    (void)g;
-    return 0;
-}
-
 int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, int32_t *argmax, char *err,
              size_t errlen)
 {
