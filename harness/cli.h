@@ -29,6 +29,11 @@ int cli_compare(int argc, char **argv);
 int cli_chat_template(int argc, char **argv);
 int cli_gpu_selftest(int argc, char **argv);
 int cli_gpu_bench(int argc, char **argv);   /* zeval bench gpu */
+int cli_gpu_batch_bench(int argc, char **argv); /* zeval bench gpu-batch */
+/* The batched GPU engine against the CPU backend and itself (printing
+ * PASS/FAIL lines); returns the failed checks. */
+struct eng_model;
+int gpu_batch_selftest(const struct eng_model *m, long L, long N, unsigned long long seed);
 
 /* Shared by chat-template and generate (cli_chat.c).  cli_chat_open: the
  * template named by spec (a name or FILE; bos/eos from path, a checkpoint

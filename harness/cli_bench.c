@@ -51,6 +51,7 @@ static const char usage[] =
     "  --threads N  engine threads (default $ZEVAL_THREADS or all CPUs); the kernel\n"
     "           path is $ZEVAL_SIMD (avx512|avx2|scalar) or the best the CPU has\n"
     "usage: zeval bench gpu --model DIR [--context L1,L2] [--tokens N]   (GPU builds; see --help there)\n"
+    "       zeval bench gpu-batch --model DIR [--batch B1,B2] [--context L] [--prefill P]   (likewise)\n"
     "usage: zeval bench tokenizer --tokenizer FILE --corpus FILE [--runs N]\n"
     "  tokenizer  load time without and with the binary cache, then encode FILE in one\n"
     "             call on one thread (best of N runs, default 3): MB/s, token count and\n"
@@ -466,6 +467,8 @@ int cli_bench(int argc, char **argv)
         return bench_tokenizer(argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "gpu") == 0)
         return cli_gpu_bench(argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "gpu-batch") == 0)
+        return cli_gpu_batch_bench(argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "remote") == 0) /* hidden: bench/remote.sh */
         return rmt_bench_cli(argc - 1, argv + 1);
     if (argc < 1 || (strcmp(argv[0], "decode") != 0 && strcmp(argv[0], "prefill") != 0)) {

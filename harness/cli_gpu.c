@@ -195,6 +195,7 @@ int cli_gpu_selftest(int argc, char **argv)
                                "bf16 file with --weights");
         }
         fails += selftest_model(m, L, N, seed);
+        fails += gpu_batch_selftest(m, L, N, seed);
         eng_model_free(m);
     }
     printf("%d check%s failed\n", fails, fails == 1 ? "" : "s");

@@ -10,12 +10,10 @@
  * lives in a device gpu_io written before each step, so the captured
  * graph is valid for every position below the capacity.
  */
-#include "kern.h"
-
+#include "ctx.h"
 #include "gpu.h"
 
 extern "C" {
-#include "../model.h"
 #include "../util.h"
 }
 
@@ -77,56 +75,11 @@ extern "C" int gpu_probe(char *desc, size_t len)
 
 /* ------------------------------------------------------------- context */
 
-/* Kinds of kernel for gpu_profile. */
-enum { PR_EMBED, PR_QKV, PR_CCA, PR_ATTN, PR_O, PR_ROUTER, PR_FC1, PR_FC2, PR_NORM, PR_LM,
-       PR_ARGMAX, PR_KINDS };
 static const char *const pr_name[PR_KINDS] = {
     "embedding",          "q/k/v products (+merge, norm)", "CCA convs + q/k finish",
     "attention",          "attention output product",      "router (+merge, norm)",
     "expert up/gate",     "expert down (+SwiGLU)",         "final norm",
     "LM head",            "argmax"};
-
-typedef struct {
-    merge_w mw;
-    const float *norm;
-    bf16 *wq, *wk, *wv1, *wv2, *wo;         /* attention */
-    cca_w cca;
-    bf16 *rdown;                            /* MoE */
-    const float *rdown_b;
-    router_w rt;
-    const bf16 *fc1, *fc2;                  /* all E experts' [2I][H] / [H][I] */
-} dev_sub;
-
-struct gpu_ctx {
-    const eng_model *m;
-    eng_config c;
-    hipStream_t st;
-    void **allocs;                          /* every weight allocation */
-    int nallocs, capallocs;
-    dev_sub *sub;
-    const bf16 *embed, *lm_head;
-    const float *lm_b, *fnorm, *inv_freq;
-    merge_w fmw;
-    /* sequence state */
-    float *K, *V, *ring, *vdst, *eda;
-    int cap, len;
-    /* scratch */
-    float *res, *xn, *y, *u, *z, *vc, *q, *att, *part, *r, *a, *logits, *gate;
-    int *count;                             /* last-block counters: attention [nk], */
-                                            /* CCA heads [nq+nk], router [1] */
-    int *out;                               /* [0] argmax, [1 + j] MoE j's slot */
-    gpu_io *io;
-    gpu_io io_host;
-    int *out_host;
-    uint64_t *routing;                      /* [nmoe][slots] decisions so far */
-    hipGraphExec_t exec;
-    int have_exec, use_graphs, capture_failed, ran_graph;
-    double fixed_bytes, expert_bytes;       /* per step, for gpu_step_bytes */
-    hipEvent_t *ev;                         /* gpu_profile: events of one step, */
-    int *evkind, nev, capev, prof_on, prof_steps;
-    double prof_ms[PR_KINDS];
-    int last_experts;
-};
 
 /* A device allocation owned by the context's weight set. */
 static void *dev_alloc(gpu_ctx *g, size_t bytes)
@@ -354,10 +307,19 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
         D->norm = up_f32(g, L->norm, (size_t)H, &bad);
         fb += 5.0 * H * 4;
         if (n % 2 == 0) {
-            D->wq = up_mat(g, &L->wq, &bad);
-            D->wk = up_mat(g, &L->wk, &bad);
-            D->wv1 = up_mat(g, &L->wv1, &bad);
-            D->wv2 = up_mat(g, &L->wv2, &bad);
+            /* q, k, v1, v2 one after the other: the batched engine runs
+             * them as one product of (nq+nk)*d + nk*d rows. */
+            const eng_mat *qkv[4] = {&L->wq, &L->wk, &L->wv1, &L->wv2};
+            size_t rows = 0;
+            for (int i = 0; i < 4; i++)
+                rows += (size_t)qkv[i]->rows;
+            bf16 *all = bad ? NULL : (bf16 *)dev_alloc(g, rows * (size_t)H * sizeof(bf16));
+            bad |= !all;
+            bf16 **dst[4] = {&D->wq, &D->wk, &D->wv1, &D->wv2};
+            for (size_t i = 0, at = 0; i < 4 && !bad; at += (size_t)qkv[i]->rows * H, i++) {
+                *dst[i] = all + at;
+                up_into(all + at, qkv[i]->p, qkv[i]->dt, (size_t)qkv[i]->rows * H, &bad);
+            }
             D->wo = up_mat(g, &L->wo, &bad);
             cca_w *w = &D->cca;
             w->nq = nq;

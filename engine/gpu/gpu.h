@@ -12,7 +12,8 @@
  * Numerics: bf16 weights (f32 and f16 checkpoints are rounded to bf16 on
  * upload), f32 activations, f32 accumulation, f32 K/V cache, f32 logits.
  *
- * Part 1 scope: one sequence in flight per gpu_ctx; a step is one token.
+ * gpu_ctx runs one sequence, a token per step (the single-sequence decode
+ * path, captured as a graph); gpu_batch runs many (below).
  */
 #ifndef ZEVAL_GPU_H
 #define ZEVAL_GPU_H
@@ -94,6 +95,69 @@ double gpu_step_bytes(const gpu_ctx *g, int ctx);
  * (0: all passed), or -1 with a message when no device is usable.
  */
 int gpu_selftest_kernels(FILE *out, uint64_t seed, char *err, size_t errlen);
+
+/*
+ * The batched engine (batch.hip, kernels in bkernels.hip): many sequences
+ * in flight, each step a decode token or a run of prompt tokens per
+ * sequence, over a paged K/V cache (pages of GPU_PAGE tokens, shared by
+ * reference between forked sequences).  A sequence's logits are
+ * bit-identical whatever else runs in its steps and however its prompt
+ * is cut into runs (bkern.h says how), so forking from a shared prefix
+ * changes no number.
+ */
+enum { GPU_PAGE = 64 };
+typedef struct gpu_batch gpu_batch;
+
+/* Uploads m's weights and allocates: seqs sequence slots, each up to
+ * max_ctx tokens, steps of up to max_step tokens, and a K/V pool of
+ * kv_tokens tokens (rounded up to pages; 0: what the device has free,
+ * less a margin for the step buffers).  NULL with a message on error. */
+gpu_batch *gpu_batch_open(const struct eng_model *m, int seqs, int max_ctx, int max_step,
+                          long long kv_tokens, char *err, size_t errlen);
+void gpu_batch_close(gpu_batch *b);
+
+/* A new empty sequence (its slot, >= 0), or -1 with a message when every
+ * slot is taken. */
+int gpu_batch_seq_new(gpu_batch *b, char *err, size_t errlen);
+/* A new sequence holding a copy of parent's (the full pages shared, a
+ * partly filled last page copied); -1 with a message when no slot or
+ * page is left. */
+int gpu_batch_seq_fork(gpu_batch *b, int parent, char *err, size_t errlen);
+void gpu_batch_seq_free(gpu_batch *b, int seq);
+int gpu_batch_seq_len(const gpu_batch *b, int seq);
+/* Pages (of GPU_PAGE tokens) not in use. */
+long long gpu_batch_free_pages(const gpu_batch *b);
+/* For benchmarks: sets seq's length to len, taking pages as needed (the
+ * cache holds whatever those pages held). */
+int gpu_batch_seek(gpu_batch *b, int seq, int len, char *err, size_t errlen);
+
+/* One run of new tokens of a sequence in a step.  logits (V floats) and
+ * argmax, when non-NULL, get the last token's logits and the lowest id
+ * among their largest values below n_valid (<= 0: all). */
+typedef struct {
+    int seq;
+    const int32_t *ids;
+    int n;
+    float *logits;
+    int n_valid;
+    int32_t *argmax;
+} gpu_run;
+
+/* Runs the runs (distinct sequences, at most max_step tokens in all) as
+ * one step.  On error nothing is fed.  0, or -1 with a message. */
+int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *err, size_t errlen);
+
+/* Bytes a decode step of seqs sequences at context ctx reads (DESIGN.md:
+ * weights once, each distinct expert used by the last step once, the K/V
+ * of every sequence), and its multiply-add FLOPs (2 per weight per
+ * token, plus attention's 4 * ctx * nq * d per token per layer). */
+double gpu_batch_step_bytes(const gpu_batch *b, int seqs, int ctx);
+double gpu_batch_step_flops(const gpu_batch *b, int seqs, int ctx);
+/* The batched engine's own product (bf16 weights times f32 activations)
+ * on n x n x n, in TFLOP/s (best of 3); -1 with a message on error. */
+double gpu_gemm_tflops(int n, char *err, size_t errlen);
+/* Routing decisions so far, [n_sub/2][E+1] as gpu_routing. */
+const uint64_t *gpu_batch_routing(gpu_batch *b);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,8 @@
  * Kernels use only: __global__/__device__/__host__/__forceinline__,
  * __launch_bounds__, threadIdx/blockIdx/blockDim/gridDim, static
  * __shared__ arrays, GPU_DYN_SHARED for dynamic shared memory,
- * __syncthreads, the 32-lane reductions below (no other shuffles), and the
+ * __syncthreads, the 32-lane reductions and broadcast below (no other
+ * shuffles), and the
  * f32 math functions expf, erff, sqrtf, cosf, sinf, fmaxf.  Launches go
  * through hipLaunchKernelGGL.
  */
@@ -60,6 +61,12 @@ __device__ __forceinline__ float lanes_max(float v)
     for (int off = GPU_LANES / 2; off > 0; off >>= 1)
         v = fmaxf(v, __shfl_xor(v, off, GPU_LANES));
     return v;
+}
+
+/* v of lane src of the calling group, in every thread of it. */
+__device__ __forceinline__ float lanes_bcast(float v, int src)
+{
+    return __shfl(v, src, GPU_LANES);
 }
 
 /* bf16 as raw bits, identical on every vendor and on the host. */

@@ -116,3 +116,97 @@ int gpu_selftest_kernels(FILE *out, uint64_t seed, char *err, size_t errlen)
     (void)seed;
     return ut_err(err, errlen, "%s", why);
 }
+
+gpu_batch *gpu_batch_open(const struct eng_model *m, int seqs, int max_ctx, int max_step,
+                          long long kv_tokens, char *err, size_t errlen)
+{
+    (void)m;
+    (void)seqs;
+    (void)max_ctx;
+    (void)max_step;
+    (void)kv_tokens;
+    ut_err(err, errlen, "%s", why);
+    return NULL;
+}
+
+void gpu_batch_close(gpu_batch *b)
+{
+    (void)b;
+}
+
+int gpu_batch_seq_new(gpu_batch *b, char *err, size_t errlen)
+{
+    (void)b;
+    return ut_err(err, errlen, "%s", why);
+}
+
+int gpu_batch_seq_fork(gpu_batch *b, int parent, char *err, size_t errlen)
+{
+    (void)b;
+    (void)parent;
+    return ut_err(err, errlen, "%s", why);
+}
+
+void gpu_batch_seq_free(gpu_batch *b, int seq)
+{
+    (void)b;
+    (void)seq;
+}
+
+int gpu_batch_seq_len(const gpu_batch *b, int seq)
+{
+    (void)b;
+    (void)seq;
+    return 0;
+}
+
+long long gpu_batch_free_pages(const gpu_batch *b)
+{
+    (void)b;
+    return 0;
+}
+
+int gpu_batch_seek(gpu_batch *b, int seq, int len, char *err, size_t errlen)
+{
+    (void)b;
+    (void)seq;
+    (void)len;
+    return ut_err(err, errlen, "%s", why);
+}
+
+int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *err, size_t errlen)
+{
+    (void)b;
+    (void)runs;
+    (void)n;
+    return ut_err(err, errlen, "%s", why);
+}
+
+double gpu_batch_step_bytes(const gpu_batch *b, int seqs, int ctx)
+{
+    (void)b;
+    (void)seqs;
+    (void)ctx;
+    return 0;
+}
+
+double gpu_batch_step_flops(const gpu_batch *b, int seqs, int ctx)
+{
+    (void)b;
+    (void)seqs;
+    (void)ctx;
+    return 0;
+}
+
+const uint64_t *gpu_batch_routing(gpu_batch *b)
+{
+    (void)b;
+    return NULL;
+}
+
+double gpu_gemm_tflops(int n, char *err, size_t errlen)
+{
+    (void)n;
+    ut_err(err, errlen, "%s", why);
+    return -1;
+}

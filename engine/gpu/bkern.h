@@ -1,0 +1,115 @@
+/*
+ * bkern.h — the batched kernels of the HIP backend (bkernels.hip; used by
+ * batch.hip): one step runs T tokens of many sequences at once, a decode
+ * token or a run of prompt tokens per sequence, over a paged K/V cache.
+ *
+ * Batch invariance: every per-token value is computed by the same
+ * arithmetic in the same order whatever else is in the step and however
+ * a prompt is cut into chunks.  Products accumulate each output over k in
+ * order; attention walks a query's keys in splits and tiles fixed by
+ * absolute position; the MoE sort only decides which block computes a
+ * row, never how.  So a sequence's logits are bit-identical alone, in any
+ * batch, prefilled whole or in pieces, or forked from a shared prefix.
+ *
+ * Tokens of one sequence in a step are consecutive, in position order.
+ */
+#ifndef ZEVAL_GPU_BKERN_H
+#define ZEVAL_GPU_BKERN_H
+
+#include "kern.h"
+
+/* What the kernels know of each token of a step (device arrays, T each). */
+typedef struct {
+    const int *tok, *pos, *seq;
+    const int *cs, *ce;     /* first and last position of the token's run in this step */
+    const int *poff;        /* attention partials of the token start at poff * nq */
+    int T;
+} btok;
+
+/* The paged K/V cache: page p of attention sub-layer a, head g holds
+ * positions [P*j, P*j + P) of the sequence whose block table entry j is p,
+ * at K + (((p * natt + a) * nk + g) * P + t % P) * d. */
+typedef struct {
+    float *K, *V;
+    const int *bt;          /* [seqs][max_pages] */
+    int max_pages, natt, nk, d, P;
+} bkv;
+
+/* Tiles of a product (tokens per block) and of attention. */
+enum { BG_BN = 64, BG_BT = 16, BG_BK = 64, BG_THREADS = 256 };
+enum { BA_QT = 4, BA_KT = 32, BA_SPL = 256, BA_THREADS = 256 };
+
+/* Y[r] = W X[r] (+ bias) for rows r of the product:
+ *   x row: x + (xidx ? xidx[r] : r) * ldx, or, with swiglu, silu(x[k]) *
+ *          x[K + k] of that row;
+ *   y row: y + (yidx ? yidx[r] : r) * ldy, times yscale[that index] when
+ *          yscale is non-NULL.
+ * Plain: rows 0..T-1 and one W.  Grouped (tiles non-NULL): the device
+ * table tiles[3 * j] = (expert, first row, rows) for j < *ntiles, expert
+ * e's W at w + e * estride; at most max_tiles entries. */
+typedef struct {
+    const bf16 *w;
+    size_t estride;
+    const float *bias;
+    int N, K;
+    const float *x;
+    int ldx, swiglu;
+    const int *xidx;
+    float *y;
+    int ldy;
+    const int *yidx;
+    const float *yscale;
+    int T;
+    const int *tiles, *ntiles;
+    int max_tiles;
+} bgemm;
+
+void kb_gemm(hipStream_t s, const bgemm *p);
+
+/* res[i] = (embed[tok[i]] + hb) * hs, or the row itself. */
+void kb_embed(hipStream_t s, const bf16 *embed, int H, btok t, const float *hs, const float *hb,
+              float *res);
+
+/* Per token: r = merge(res_in, y) (or res_in), res_out = r, xn =
+ * rmsnorm(r).  Rows H apart. */
+void kb_norm(hipStream_t s, int T, int H, const float *res_in, const float *y, float *res_out,
+             float *xn, merge_w mw, int merge, const float *norm, float eps);
+
+/* CCA of attention sub-layer a for every token:
+ *   u: [T][ldu] with the raw projections (C), then vc (hv), then v2 (hv);
+ *   ring: [seqs][natt][nr][C] raw projections of the last nr positions,
+ *   vlast: [seqs][natt][hv] v2 of the last position;
+ *   z: [T][C] scratch; q: [T][nq*d] out; K/V written into the pages.
+ * kb_cca_state then stores each run's last frames and v2 (after every
+ * reader of the old ones). */
+void kb_cca(hipStream_t s, const cca_w *w, int a, btok t, const float *u, int ldu,
+            const float *ring, const float *vlast, int natt, float *z, float *q, bkv kv);
+void kb_cca_state(hipStream_t s, const cca_w *w, int a, btok t, const float *u, int ldu,
+                  float *ring, float *vlast, int natt);
+
+/* Attention of sub-layer a: work[3 * j] = (first token, tokens <= BA_QT,
+ * split) for j < nwork, tokens of one sequence; partials into part, then
+ * combined into out [T][nq*d]. */
+void kb_attention(hipStream_t s, int a, btok t, const int *work, int nwork, const float *q,
+                  int nq, bkv kv, float *part, float *out);
+
+/* The router of every token (r: [T][R], eda: [T][R]) into sel[T],
+ * gate[T]. */
+void kb_router(hipStream_t s, const router_w *w, int T, float *r, float *eda, int *sel,
+               float *gate);
+
+/* Tokens grouped by expert: perm (rows in expert order), the grouped
+ * products' tile table (tiles of BG_BT rows, experts only) and its count;
+ * hist[slot] += tokens routed there. */
+void kb_sort(hipStream_t s, int T, int S, int E, const int *sel, int *perm, int *tiles,
+             int *ntiles, unsigned long long *hist);
+
+/* y[i] for the tokens on the skip slot: gate * xn (0 with skip_zero). */
+void kb_skip(hipStream_t s, int T, int H, int E, const int *sel, const float *gate,
+             const float *xn, int skip_zero, float *y);
+
+/* out[j] = the lowest index of the largest x[j][i], i < n_valid[j] (or
+ * n when that is <= 0). */
+void kb_argmax(hipStream_t s, int rows, const float *x, int n, const int *n_valid, int *out);
+
+#endif

@@ -1,0 +1,542 @@
+/*
+ * bkernels.hip — the batched kernels (bkern.h): T tokens of many
+ * sequences per step, over a paged K/V cache.
+ *
+ * The invariance bkern.h promises rests on three rules kept here: a
+ * product's output is one thread's running sum over k in order; a
+ * query's attention visits the same key tiles (aligned to absolute
+ * positions) with the same masks whichever tokens share its block; and
+ * nothing a token computes reads another token's values except through
+ * the sequence's own cache and conv frames, which hold the same numbers
+ * whichever step produced them.
+ */
+#include "bkern.h"
+#include "kern_dev.h"
+
+#include <string.h>
+
+enum { BV_THREADS = 256, BV_ROWS = BV_THREADS / GPU_LANES };
+
+/* ------------------------------------------------------------ products */
+
+__global__ void __launch_bounds__(BG_THREADS) k_bgemm(bgemm p)
+{
+    __shared__ float ws[BG_BN][BG_BK + 1];
+    __shared__ float xs[BG_BK][BG_BT];
+    __shared__ int rowx[BG_BT], rowy[BG_BT];
+    int n0 = (int)blockIdx.x * BG_BN, tid = (int)threadIdx.x;
+    const bf16 *w = p.w;
+    int r0, nr;
+    if (p.tiles) {
+        int j = (int)blockIdx.y;
+        if (j >= *p.ntiles)
+            return;
+        w += (size_t)p.tiles[3 * j] * p.estride;
+        r0 = p.tiles[3 * j + 1];
+        nr = p.tiles[3 * j + 2];
+    } else {
+        r0 = (int)blockIdx.y * BG_BT;
+        nr = p.T - r0 < BG_BT ? p.T - r0 : BG_BT;
+    }
+    if (tid < BG_BT) {
+        int r = r0 + tid;
+        rowx[tid] = tid < nr ? (p.xidx ? p.xidx[r] : r) : -1;
+        rowy[tid] = tid < nr ? (p.yidx ? p.yidx[r] : r) : -1;
+    }
+    __syncthreads();
+    int tt = tid % BG_BT, rg = tid / BG_BT;
+    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int k0 = 0; k0 < p.K; k0 += BG_BK) {
+        for (int c = tid; c < BG_BN * BG_BK / 8; c += BG_THREADS) {
+            int rr = c / (BG_BK / 8), kk = c % (BG_BK / 8) * 8, n = n0 + rr, k = k0 + kk;
+            u32x4 v = {0, 0, 0, 0};
+            if (n < p.N && k < p.K) /* K % 8 == 0 */
+                v = *(const u32x4 *)(w + (size_t)n * (size_t)p.K + (size_t)k);
+            float *d = &ws[rr][kk];
+            d[0] = bits_f(v.a << 16), d[1] = bits_f(v.a & 0xffff0000u);
+            d[2] = bits_f(v.b << 16), d[3] = bits_f(v.b & 0xffff0000u);
+            d[4] = bits_f(v.c << 16), d[5] = bits_f(v.c & 0xffff0000u);
+            d[6] = bits_f(v.d << 16), d[7] = bits_f(v.d & 0xffff0000u);
+        }
+        for (int c = tid; c < BG_BT * BG_BK; c += BG_THREADS) {
+            int rr = c / BG_BK, kk = c % BG_BK, k = k0 + kk;
+            float v = 0.0f;
+            if (rowx[rr] >= 0 && k < p.K) {
+                const float *xr = p.x + (size_t)rowx[rr] * (size_t)p.ldx;
+                if (p.swiglu) {
+                    float a = xr[k];
+                    v = a / (1.0f + expf(-a)) * xr[p.K + k];
+                } else {
+                    v = xr[k];
+                }
+            }
+            xs[kk][rr] = v;
+        }
+        __syncthreads();
+        int kn = p.K - k0 < BG_BK ? p.K - k0 : BG_BK;
+        for (int kk = 0; kk < kn; kk++) {
+            float xv = xs[kk][tt];
+            acc[0] = fmaf(ws[rg * 4 + 0][kk], xv, acc[0]);
+            acc[1] = fmaf(ws[rg * 4 + 1][kk], xv, acc[1]);
+            acc[2] = fmaf(ws[rg * 4 + 2][kk], xv, acc[2]);
+            acc[3] = fmaf(ws[rg * 4 + 3][kk], xv, acc[3]);
+        }
+        __syncthreads();
+    }
+    int ry = rowy[tt];
+    if (ry < 0)
+        return;
+    float sc = p.yscale ? p.yscale[ry] : 1.0f;
+    for (int r = 0; r < 4; r++) {
+        int n = n0 + rg * 4 + r;
+        if (n >= p.N)
+            continue;
+        float v = p.bias ? acc[r] + p.bias[n] : acc[r];
+        p.y[(size_t)ry * (size_t)p.ldy + (size_t)n] = p.yscale ? v * sc : v;
+    }
+}
+
+void kb_gemm(hipStream_t s, const bgemm *p)
+{
+    unsigned gy = p->tiles ? (unsigned)p->max_tiles : (unsigned)((p->T + BG_BT - 1) / BG_BT);
+    if (gy == 0)
+        return;
+    hipLaunchKernelGGL(k_bgemm, dim3((unsigned)((p->N + BG_BN - 1) / BG_BN), gy),
+                       dim3(BG_THREADS), 0, s, *p);
+}
+
+/* -------------------------------------------------- embedding and norms */
+
+__global__ void k_bembed(const bf16 *embed, int H, btok t, const float *hs, const float *hb,
+                         float *res)
+{
+    int i = (int)blockIdx.y, c = (int)(blockIdx.x * blockDim.x + threadIdx.x);
+    if (c >= H)
+        return;
+    float e = bf16f(embed[(size_t)t.tok[i] * (size_t)H + (size_t)c]);
+    res[(size_t)i * H + c] = hs ? (e + hb[c]) * hs[c] : e;
+}
+
+void kb_embed(hipStream_t s, const bf16 *embed, int H, btok t, const float *hs, const float *hb,
+              float *res)
+{
+    hipLaunchKernelGGL(k_bembed, dim3((unsigned)((H + 255) / 256), (unsigned)t.T), dim3(256), 0,
+                       s, embed, H, t, hs, hb, res);
+}
+
+__global__ void __launch_bounds__(BV_THREADS) k_bnorm(int H, const float *res_in, const float *y,
+                                                      float *res_out, float *xn, merge_w mw,
+                                                      int merge, const float *norm, float eps)
+{
+    GPU_DYN_SHARED(float, xs);
+    __shared__ float red[GPU_MAX_GROUPS];
+    size_t o = (size_t)blockIdx.x * (size_t)H;
+    float ss = 0.0f;
+    for (int i = (int)threadIdx.x; i < H; i += (int)blockDim.x) {
+        float r = res_in[o + i];
+        if (merge)
+            r = mw.hs ? (r + mw.rb[i]) * mw.rs[i] + (y[o + i] + mw.hb[i]) * mw.hs[i] : r + y[o + i];
+        xs[i] = r;
+        ss += r * r;
+    }
+    ss = block_sum(ss, red);
+    float inv = 1.0f / sqrtf(ss / (float)H + eps);
+    for (int i = (int)threadIdx.x; i < H; i += (int)blockDim.x) {
+        float r = xs[i];
+        res_out[o + i] = r;
+        xn[o + i] = norm[i] * (r * inv);
+    }
+}
+
+void kb_norm(hipStream_t s, int T, int H, const float *res_in, const float *y, float *res_out,
+             float *xn, merge_w mw, int merge, const float *norm, float eps)
+{
+    hipLaunchKernelGGL(k_bnorm, dim3((unsigned)T), dim3(BV_THREADS), (size_t)H * sizeof(float), s,
+                       H, res_in, y, res_out, xn, mw, merge, norm, eps);
+}
+
+/* ----------------------------------------------------------------- CCA */
+
+/* Both convolutions of token blockIdx.y for output channels blockIdx.x *
+ * BV_ROWS ..: frames at positions of this step's run come from u, older
+ * ones from the sequence's ring, none before position 0 (as k_conv). */
+__global__ void __launch_bounds__(BV_THREADS) k_bconv(cca_w w, int a, btok t, const float *u,
+                                                      int ldu, const float *ring, int natt,
+                                                      float *z)
+{
+    GPU_DYN_SHARED(float, ms);
+    int i = (int)blockIdx.y;
+    int d = w.d, C = (w.nq + w.nk) * d, K0 = w.K0, K1 = w.K1, kd = K1 * d;
+    int nh = K0 + K1 - 2, nr = nh + 1, pos = t.pos[i], cs = t.cs[i];
+    const float *rg = ring + ((size_t)t.seq[i] * natt + a) * (size_t)nr * C;
+    int o0 = (int)blockIdx.x * BV_ROWS, g = o0 / d;
+    for (int idx = (int)threadIdx.x; idx < kd; idx += (int)blockDim.x) {
+        int f = idx / d, c = g * d + idx % d;
+        float acc = w.conv0_b[c];
+        for (int tap = 0; tap < K0; tap++) {
+            int tp = pos - nh + f + tap;
+            float uv = tp < 0     ? 0.0f
+                       : tp >= cs ? u[(size_t)(i - (pos - tp)) * ldu + c]
+                                  : rg[(size_t)(tp % nr) * C + c];
+            acc += w.conv0_w[c * K0 + tap] * uv;
+        }
+        ms[idx] = acc;
+    }
+    __syncthreads();
+    int lane = (int)threadIdx.x % GPU_LANES, o = o0 + (int)threadIdx.x / GPU_LANES;
+    float acc = row_dot(w.conv1_w + (size_t)o * (size_t)kd, ms, kd, lane);
+    if (lane == 0)
+        z[(size_t)i * C + o] = acc + w.conv1_b[o];
+}
+
+/* Head blockIdx.x of token blockIdx.y (as qk_head): mixing, L2 norm,
+ * temperature, RoPE; the query to q, or key and value into the page. */
+__global__ void __launch_bounds__(128) k_bhead(cca_w w, int a, btok t, const float *u, int ldu,
+                                               const float *z, const float *vlast, int natt,
+                                               float *q, bkv kv)
+{
+    __shared__ float red[GPU_MAX_GROUPS], vs[128];
+    int b = (int)blockIdx.x, i = (int)blockIdx.y;
+    int d = w.d, nq = w.nq, nk = w.nk, G = nq / nk, qw = nq * d, C = (nq + nk) * d;
+    int e = (int)threadIdx.x, c = b * d + e, g = b < nq ? b / G : b - nq;
+    int pos = t.pos[i], sq = t.seq[i];
+    const float *ur = u + (size_t)i * ldu, *zr = z + (size_t)i * C;
+    float v = 0.0f;
+    if (e < d) {
+        if (b < nq) {
+            v = zr[c] + (ur[b * d + e] + ur[qw + g * d + e]) * 0.5f;
+        } else {
+            float ksum = 0.0f;
+            for (int r = 0; r < G; r++)
+                ksum += (ur[(g * G + r) * d + e] + ur[qw + g * d + e]) * 0.5f;
+            v = zr[c] + ksum / (float)G;
+        }
+    }
+    float nrm = sqrtf(block_sum(v * v, red));
+    float scale = sqrtf((float)d) / nrm;
+    if (b >= nq)
+        scale *= w.temp[g];
+    v *= scale;
+    if (e < d)
+        vs[e] = v;
+    __syncthreads();
+    if (e >= d)
+        return;
+    int half = w.rot / 2;
+    if (e < w.rot) {
+        int j = e < half ? e : e - half;
+        float an = (float)pos * w.inv_freq[j], cs = cosf(an), sn = sinf(an);
+        v = e < half ? vs[e] * cs - vs[e + half] * sn : vs[e] * cs + vs[e - half] * sn;
+    }
+    if (b < nq) {
+        q[(size_t)i * qw + c] = v;
+        return;
+    }
+    int page = kv.bt[(size_t)sq * kv.max_pages + pos / kv.P];
+    size_t at = ((((size_t)page * natt + a) * nk + g) * kv.P + (size_t)(pos % kv.P)) * d + e;
+    kv.K[at] = v;
+    int idx = g * d + e, hv = nk * d / 2;
+    float vv;
+    if (idx < hv)
+        vv = ur[C + idx];
+    else if (pos == 0)
+        vv = 0.0f;
+    else if (pos - 1 >= t.cs[i])
+        vv = u[(size_t)(i - 1) * ldu + C + hv + (idx - hv)];
+    else
+        vv = vlast[((size_t)sq * natt + a) * hv + (idx - hv)];
+    kv.V[at] = vv;
+}
+
+void kb_cca(hipStream_t s, const cca_w *w, int a, btok t, const float *u, int ldu,
+            const float *ring, const float *vlast, int natt, float *z, float *q, bkv kv)
+{
+    int C = (w->nq + w->nk) * w->d;
+    hipLaunchKernelGGL(k_bconv, dim3((unsigned)(C / BV_ROWS), (unsigned)t.T), dim3(BV_THREADS),
+                       (size_t)w->K1 * (size_t)w->d * sizeof(float), s, *w, a, t, u, ldu, ring,
+                       natt, z);
+    hipLaunchKernelGGL(k_bhead, dim3((unsigned)(w->nq + w->nk), (unsigned)t.T), dim3(128), 0, s,
+                       *w, a, t, u, ldu, z, vlast, natt, q, kv);
+}
+
+__global__ void k_bstate(cca_w w, int a, btok t, const float *u, int ldu, float *ring,
+                         float *vlast, int natt)
+{
+    int i = (int)blockIdx.y, c = (int)(blockIdx.x * blockDim.x + threadIdx.x);
+    int C = (w.nq + w.nk) * w.d, hv = w.nk * w.d / 2, nr = w.K0 + w.K1 - 1;
+    int pos = t.pos[i], ce = t.ce[i];
+    size_t sa = (size_t)t.seq[i] * natt + a;
+    const float *ur = u + (size_t)i * ldu;
+    if (c < C) {
+        if (pos > ce - nr)
+            ring[(sa * nr + (size_t)(pos % nr)) * C + c] = ur[c];
+    } else if (c < C + hv && pos == ce) {
+        vlast[sa * hv + (c - C)] = ur[C + hv + (c - C)];
+    }
+}
+
+void kb_cca_state(hipStream_t s, const cca_w *w, int a, btok t, const float *u, int ldu,
+                  float *ring, float *vlast, int natt)
+{
+    int n = (w->nq + w->nk) * w->d + w->nk * w->d / 2;
+    hipLaunchKernelGGL(k_bstate, dim3((unsigned)((n + 255) / 256), (unsigned)t.T), dim3(256), 0, s,
+                       *w, a, t, u, ldu, ring, vlast, natt);
+}
+
+/* ----------------------------------------------------------- attention */
+
+enum { BA_ROWS = 16, BA_GROUPS = BA_THREADS / GPU_LANES, BA_RPG = BA_ROWS / BA_GROUPS, BA_DMAX = 128 };
+
+/* Work item blockIdx.x = (first token, tokens, split) for KV head
+ * blockIdx.y: the tokens' G query heads (rows, at most BA_ROWS) over the
+ * split's keys, a tile of BA_KT keys at a time from shared memory: lane j
+ * scores key j of the tile against the row's query, the tile's maximum
+ * rescales the row's running (max, sum, output), and the output adds the
+ * tile's values weighted by the broadcast probabilities.  Keys after a
+ * row's position are masked; tiles wholly after it are skipped. */
+template <int DPL>
+__global__ void __launch_bounds__(BA_THREADS) k_battn(int a, btok t, const int *work,
+                                                      const float *q, int nq, bkv kv, float *part)
+{
+    const int d = GPU_LANES * DPL;
+    __shared__ float kst[BA_DMAX][BA_KT + 1], vsm[BA_KT][BA_DMAX], qs[BA_ROWS][BA_DMAX];
+    int wi = (int)blockIdx.x, g = (int)blockIdx.y, tid = (int)threadIdx.x;
+    int i0 = work[3 * wi], nt = work[3 * wi + 1], sp = work[3 * wi + 2];
+    int nk = kv.nk, G = nq / nk, nrows = nt * G, natt = kv.natt;
+    int grp = tid / GPU_LANES, lane = tid % GPU_LANES;
+    int sq = t.seq[i0];
+    for (int idx = tid; idx < nrows * d; idx += BA_THREADS) {
+        int r = idx / d, e = idx % d;
+        qs[r][e] = q[(size_t)(i0 + r / G) * nq * d + (size_t)(g * G + r % G) * d + e];
+    }
+    int k0 = sp * BA_SPL, maxpos = t.pos[i0 + nt - 1];
+    int k1 = k0 + BA_SPL < maxpos + 1 ? k0 + BA_SPL : maxpos + 1;
+    float inv_sqrtd = 1.0f / sqrtf((float)d);
+    float o[BA_RPG][DPL], m[BA_RPG], l[BA_RPG];
+    int qp[BA_RPG];
+    GPU_UNROLL
+    for (int k = 0; k < BA_RPG; k++) {
+        int r = grp + BA_GROUPS * k;
+        qp[k] = r < nrows ? t.pos[i0 + r / G] : -1;
+        m[k] = -INFINITY;
+        l[k] = 0.0f;
+        GPU_UNROLL
+        for (int e = 0; e < DPL; e++)
+            o[k][e] = 0.0f;
+    }
+    for (int t0 = k0; t0 < k1; t0 += BA_KT) {
+        __syncthreads();
+        for (int idx = tid; idx < BA_KT * d; idx += BA_THREADS) {
+            int j = idx / d, e = idx % d, key = t0 + j;
+            float kvv = 0.0f, vvv = 0.0f;
+            if (key < k1) {
+                int page = kv.bt[(size_t)sq * kv.max_pages + key / kv.P];
+                size_t at = ((((size_t)page * natt + a) * nk + g) * kv.P + (size_t)(key % kv.P)) *
+                                (size_t)d + (size_t)e;
+                kvv = kv.K[at];
+                vvv = kv.V[at];
+            }
+            kst[e][j] = kvv;
+            vsm[j][e] = vvv;
+        }
+        __syncthreads();
+        GPU_UNROLL
+        for (int k = 0; k < BA_RPG; k++) {
+            int r = grp + BA_GROUPS * k;
+            if (r >= nrows || t0 > qp[k])
+                continue; /* the whole group alike */
+            float sc = -INFINITY;
+            if (t0 + lane <= qp[k]) {
+                float dt = 0.0f;
+                for (int e = 0; e < d; e++)
+                    dt = fmaf(qs[r][e], kst[e][lane], dt);
+                sc = dt * inv_sqrtd;
+            }
+            float mn = fmaxf(m[k], lanes_max(sc));
+            float resc = expf(m[k] - mn), p = expf(sc - mn);
+            l[k] = l[k] * resc + lanes_sum(p);
+            GPU_UNROLL
+            for (int e = 0; e < DPL; e++)
+                o[k][e] *= resc;
+            for (int j = 0; j < BA_KT; j++) {
+                float pj = lanes_bcast(p, j);
+                GPU_UNROLL
+                for (int e = 0; e < DPL; e++)
+                    o[k][e] = fmaf(pj, vsm[j][lane + GPU_LANES * e], o[k][e]);
+            }
+            m[k] = mn;
+        }
+    }
+    GPU_UNROLL
+    for (int k = 0; k < BA_RPG; k++) {
+        int r = grp + BA_GROUPS * k;
+        if (r >= nrows || k0 > qp[k])
+            continue;
+        int i = i0 + r / G, h = g * G + r % G;
+        float *pp = part + ((size_t)(t.poff[i] + sp) * nq + h) * (size_t)(d + 2);
+        if (lane == 0) {
+            pp[0] = m[k];
+            pp[1] = l[k];
+        }
+        GPU_UNROLL
+        for (int e = 0; e < DPL; e++)
+            pp[2 + lane + GPU_LANES * e] = o[k][e];
+    }
+}
+
+/* Token blockIdx.x, query head blockIdx.y: its splits' partials merged in
+ * split order. */
+__global__ void k_bcombine(btok t, int nq, int d, const float *part, float *out)
+{
+    int i = (int)blockIdx.x, h = (int)blockIdx.y, e = (int)threadIdx.x;
+    if (e >= d)
+        return;
+    int ns = t.pos[i] / BA_SPL + 1;
+    const float *base = part + (size_t)t.poff[i] * nq * (size_t)(d + 2);
+    float M = -INFINITY;
+    for (int sp = 0; sp < ns; sp++)
+        M = fmaxf(M, base[((size_t)sp * nq + h) * (d + 2)]);
+    float L = 0.0f, O = 0.0f;
+    for (int sp = 0; sp < ns; sp++) {
+        const float *pp = base + ((size_t)sp * nq + h) * (d + 2);
+        float f = expf(pp[0] - M);
+        L += pp[1] * f;
+        O += pp[2 + e] * f;
+    }
+    out[(size_t)i * nq * d + (size_t)h * d + e] = O / L;
+}
+
+void kb_attention(hipStream_t s, int a, btok t, const int *work, int nwork, const float *q,
+                  int nq, bkv kv, float *part, float *out)
+{
+    if (nwork > 0) {
+        dim3 grid((unsigned)nwork, (unsigned)kv.nk), blk(BA_THREADS);
+        switch (kv.d / GPU_LANES) {
+        case 1: hipLaunchKernelGGL(k_battn<1>, grid, blk, 0, s, a, t, work, q, nq, kv, part); break;
+        case 2: hipLaunchKernelGGL(k_battn<2>, grid, blk, 0, s, a, t, work, q, nq, kv, part); break;
+        default: hipLaunchKernelGGL(k_battn<4>, grid, blk, 0, s, a, t, work, q, nq, kv, part); break;
+        }
+    }
+    hipLaunchKernelGGL(k_bcombine, dim3((unsigned)t.T, (unsigned)nq), dim3(128), 0, s, t, nq,
+                       kv.d, part, out);
+}
+
+/* ---------------------------------------------------------------- MoE */
+
+__global__ void __launch_bounds__(BV_THREADS) k_brouter(router_w w, float *r, float *eda,
+                                                        int *sel, float *gate)
+{
+    GPU_DYN_SHARED(float, sm);
+    __shared__ float red[GPU_MAX_GROUPS];
+    size_t i = blockIdx.x;
+    router_block(w, r + i * w.R, eda + i * w.R, sel + i, gate + i, sm, red);
+}
+
+void kb_router(hipStream_t s, const router_w *w, int T, float *r, float *eda, int *sel,
+               float *gate)
+{
+    hipLaunchKernelGGL(k_brouter, dim3((unsigned)T), dim3(BV_THREADS),
+                       (size_t)(3 * w->R + w->S) * sizeof(float), s, *w, r, eda, sel, gate);
+}
+
+enum { BS_MAX = 64 };
+
+__global__ void __launch_bounds__(1024) k_bsort(int T, int S, int E, const int *sel, int *perm,
+                                                int *tiles, int *ntiles, unsigned long long *hist)
+{
+    __shared__ int cnt[BS_MAX], off[BS_MAX + 1], cur[BS_MAX];
+    int tid = (int)threadIdx.x;
+    if (tid < S)
+        cnt[tid] = cur[tid] = 0;
+    __syncthreads();
+    for (int i = tid; i < T; i += (int)blockDim.x)
+        atomicAdd(&cnt[sel[i]], 1);
+    __syncthreads();
+    if (tid == 0) {
+        int nt = 0;
+        off[0] = 0;
+        for (int e = 0; e < S; e++) {
+            off[e + 1] = off[e] + cnt[e];
+            hist[e] += (unsigned long long)cnt[e];
+        }
+        for (int e = 0; e < E; e++)
+            for (int s0 = 0; s0 < cnt[e]; s0 += BG_BT, nt++) {
+                tiles[3 * nt] = e;
+                tiles[3 * nt + 1] = off[e] + s0;
+                tiles[3 * nt + 2] = cnt[e] - s0 < BG_BT ? cnt[e] - s0 : BG_BT;
+            }
+        *ntiles = nt;
+    }
+    __syncthreads();
+    /* Placement order within an expert does not change any row's value. */
+    for (int i = tid; i < T; i += (int)blockDim.x) {
+        int e = sel[i];
+        perm[off[e] + atomicAdd(&cur[e], 1)] = i;
+    }
+}
+
+void kb_sort(hipStream_t s, int T, int S, int E, const int *sel, int *perm, int *tiles,
+             int *ntiles, unsigned long long *hist)
+{
+    hipLaunchKernelGGL(k_bsort, dim3(1), dim3(1024), 0, s, T, S, E, sel, perm, tiles, ntiles, hist);
+}
+
+__global__ void k_bskip(int H, int E, const int *sel, const float *gate, const float *xn,
+                        int skip_zero, float *y)
+{
+    int i = (int)blockIdx.y, c = (int)(blockIdx.x * blockDim.x + threadIdx.x);
+    if (c >= H || sel[i] < E)
+        return;
+    size_t o = (size_t)i * H + c;
+    y[o] = skip_zero ? 0.0f : gate[i] * xn[o];
+}
+
+void kb_skip(hipStream_t s, int T, int H, int E, const int *sel, const float *gate,
+             const float *xn, int skip_zero, float *y)
+{
+    hipLaunchKernelGGL(k_bskip, dim3((unsigned)((H + 255) / 256), (unsigned)T), dim3(256), 0, s, H,
+                       E, sel, gate, xn, skip_zero, y);
+}
+
+/* -------------------------------------------------------------- argmax */
+
+__global__ void __launch_bounds__(1024) k_bargmax(const float *x, int n, const int *n_valid,
+                                                  int *out)
+{
+    __shared__ float bv[1024];
+    __shared__ int bi[1024];
+    int row = (int)blockIdx.x, tid = (int)threadIdx.x;
+    int lim = n_valid[row] > 0 && n_valid[row] < n ? n_valid[row] : n;
+    const float *xr = x + (size_t)row * n;
+    float v = -INFINITY;
+    int idx = lim;
+    for (int i = tid; i < lim; i += (int)blockDim.x) {
+        float xi = xr[i];
+        if (xi > v || (xi == v && i < idx)) {
+            v = xi;
+            idx = i;
+        }
+    }
+    bv[tid] = v;
+    bi[tid] = idx;
+    __syncthreads();
+    for (int w = (int)blockDim.x / 2; w > 0; w >>= 1) {
+        if (tid < w) {
+            float ov = bv[tid + w];
+            int oi = bi[tid + w];
+            if (ov > bv[tid] || (ov == bv[tid] && oi < bi[tid])) {
+                bv[tid] = ov;
+                bi[tid] = oi;
+            }
+        }
+        __syncthreads();
+    }
+    if (tid == 0)
+        out[row] = bi[0] < lim ? bi[0] : 0;
+}
+
+void kb_argmax(hipStream_t s, int rows, const float *x, int n, const int *n_valid, int *out)
+{
+    if (rows > 0)
+        hipLaunchKernelGGL(k_bargmax, dim3((unsigned)rows), dim3(1024), 0, s, x, n, n_valid, out);
+}

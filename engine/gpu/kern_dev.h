@@ -1,0 +1,201 @@
+/*
+ * kern_dev.h — device helpers shared by the decode kernels (kernels.hip)
+ * and the batched kernels (bkernels.hip): packed bf16 dot products, the
+ * fixed-order block reduction, and the router MLP run by one block.
+ */
+#ifndef ZEVAL_GPU_KERN_DEV_H
+#define ZEVAL_GPU_KERN_DEV_H
+
+#include "kern.h"
+
+/* ------------------------------------------------------------ helpers */
+
+struct alignas(16) u32x4 {
+    uint32_t a, b, c, d;
+};
+struct alignas(16) f32x4 {
+    float a, b, c, d;
+};
+
+__device__ __forceinline__ float bits_f(uint32_t u)
+{
+    union { uint32_t u; float f; } c;
+    c.u = u;
+    return c.f;
+}
+
+/* acc + the 8 products of 8 bf16 weights (packed two per word, the lower
+ * half first) with 8 activations, in element order. */
+__device__ __forceinline__ float dot8(float acc, u32x4 w, f32x4 x0, f32x4 x1)
+{
+    acc = fmaf(bits_f(w.a << 16), x0.a, acc);
+    acc = fmaf(bits_f(w.a & 0xffff0000u), x0.b, acc);
+    acc = fmaf(bits_f(w.b << 16), x0.c, acc);
+    acc = fmaf(bits_f(w.b & 0xffff0000u), x0.d, acc);
+    acc = fmaf(bits_f(w.c << 16), x1.a, acc);
+    acc = fmaf(bits_f(w.c & 0xffff0000u), x1.b, acc);
+    acc = fmaf(bits_f(w.d << 16), x1.c, acc);
+    acc = fmaf(bits_f(w.d & 0xffff0000u), x1.d, acc);
+    return acc;
+}
+
+/* Row w (cols bf16, cols % 8 == 0) times x, reduced over the 32 threads
+ * of the calling group; every thread gets the sum. */
+__device__ __forceinline__ float row_dot(const bf16 *w, const float *x, int cols, int lane)
+{
+    float acc = 0.0f;
+GPU_UNROLL4
+    for (int j = lane * 8; j < cols; j += GPU_LANES * 8) {
+        u32x4 wv = *(const u32x4 *)(w + j);
+        f32x4 x0 = *(const f32x4 *)(x + j), x1 = *(const f32x4 *)(x + j + 4);
+        acc = dot8(acc, wv, x0, x1);
+    }
+    return lanes_sum(acc);
+}
+
+/* row_dot with the thread's first 8 weights already loaded (first):
+ * lets a kernel start its weight stream before its activations exist. */
+__device__ __forceinline__ float row_dot_from(u32x4 first, const bf16 *w, const float *x, int cols,
+                                              int lane)
+{
+    float acc = 0.0f;
+    int j = lane * 8;
+    if (j < cols) {
+        acc = dot8(acc, first, *(const f32x4 *)(x + j), *(const f32x4 *)(x + j + 4));
+        j += GPU_LANES * 8;
+    }
+    GPU_UNROLL4
+    for (; j < cols; j += GPU_LANES * 8) {
+        u32x4 wv = *(const u32x4 *)(w + j);
+        f32x4 x0 = *(const f32x4 *)(x + j), x1 = *(const f32x4 *)(x + j + 4);
+        acc = dot8(acc, wv, x0, x1);
+    }
+    return lanes_sum(acc);
+}
+
+/* NR rows of w (row stride ld) times x at once: every row's loads are
+ * issued before any of its products, so a group keeps NR loads in
+ * flight; out[r] as row_dot would give it. */
+template <int NR>
+__device__ __forceinline__ void rows_dot(const bf16 *w, size_t ld, const float *x, int cols,
+                                         int lane, float *out)
+{
+    float acc[NR];
+    GPU_UNROLL
+    for (int r = 0; r < NR; r++)
+        acc[r] = 0.0f;
+    for (int j = lane * 8; j < cols; j += GPU_LANES * 8) {
+        u32x4 wv[NR];
+        GPU_UNROLL
+        for (int r = 0; r < NR; r++)
+            wv[r] = *(const u32x4 *)(w + (size_t)r * ld + j);
+        f32x4 x0 = *(const f32x4 *)(x + j), x1 = *(const f32x4 *)(x + j + 4);
+        GPU_UNROLL
+        for (int r = 0; r < NR; r++)
+            acc[r] = dot8(acc[r], wv[r], x0, x1);
+    }
+    GPU_UNROLL
+    for (int r = 0; r < NR; r++)
+        out[r] = lanes_sum(acc[r]);
+}
+
+/* The sum of v over the block, in every thread (red: GPU_MAX_GROUPS
+ * floats of shared memory; blockDim.x a multiple of 32). */
+__device__ __forceinline__ float block_sum(float v, float *red)
+{
+    v = lanes_sum(v);
+    int ng = (int)blockDim.x / GPU_LANES;
+    if (threadIdx.x % GPU_LANES == 0)
+        red[threadIdx.x / GPU_LANES] = v;
+    __syncthreads();
+    float t = 0.0f;
+    for (int i = 0; i < ng; i++)
+        t += red[i];
+    __syncthreads();
+    return t;
+}
+
+__device__ __forceinline__ float gelu(float x)
+{
+    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+}
+
+/* -------------------------------------------------------------- router */
+
+/* out[r] = act(W[r] . x (+ b[r])) for r < rows, rows spread over the
+ * block's groups in runs of 8 (cols % 8 == 0); x and out in shared
+ * memory. */
+static __device__ void mlp_rows(const bf16 *w, const float *b, const float *x, float *out, int rows,
+                         int cols, int use_gelu)
+{
+    int lane = (int)threadIdx.x % GPU_LANES, ng = (int)blockDim.x / GPU_LANES;
+    for (int r0 = (int)threadIdx.x / GPU_LANES * 8; r0 < rows; r0 += ng * 8) {
+        float acc[8];
+        int n = rows - r0 < 8 ? rows - r0 : 8;
+        if (n == 8)
+            rows_dot<8>(w + (size_t)r0 * (size_t)cols, (size_t)cols, x, cols, lane, acc);
+        else
+            for (int r = 0; r < n; r++)
+                acc[r] = row_dot(w + (size_t)(r0 + r) * (size_t)cols, x, cols, lane);
+        if (lane == 0)
+            for (int r = 0; r < n; r++) {
+                float v = b ? acc[r] + b[r0 + r] : acc[r];
+                out[r0 + r] = use_gelu ? gelu(v) : v;
+            }
+    }
+}
+
+/* The router on r (R values, the down projection with its bias) by the
+ * whole block: EDA update of eda, RMSNorm, the MLP, softmax over the S
+ * slots and the biased top-1 into *sel and *gate.  sm: 3R+S floats of
+ * shared memory; red: GPU_MAX_GROUPS floats. */
+static __device__ void router_block(const router_w &w, const float *r, float *eda, int *sel, float *gate,
+                             float *sm, float *red)
+{
+    int R = w.R, S = w.S;
+    float *rho = sm, *h1 = sm + R, *h2 = sm + 2 * R, *lg = sm + 3 * R;
+    float ss = 0.0f;
+    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x) {
+        float v = r[i];
+        if (w.state_scale)
+            v += eda[i] * w.state_scale[i];
+        eda[i] = v;
+        rho[i] = v;
+        ss += v * v;
+    }
+    ss = block_sum(ss, red);
+    float inv = 1.0f / sqrtf(ss / (float)R + w.eps);
+    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x)
+        rho[i] = w.norm[i] * (rho[i] * inv);
+    __syncthreads();
+    mlp_rows(w.w0, w.b0, rho, h1, R, R, 1);
+    __syncthreads();
+    mlp_rows(w.w2, w.b2, h1, h2, R, R, 1);
+    __syncthreads();
+    mlp_rows(w.w4, NULL, h2, lg, S, R, 0);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float mx = lg[0];
+        for (int e = 1; e < S; e++)
+            mx = lg[e] > mx ? lg[e] : mx;
+        float sum = 0.0f;
+        for (int e = 0; e < S; e++) {
+            lg[e] = expf(lg[e] - mx);
+            sum += lg[e];
+        }
+        int best = 0;
+        float bestv = -INFINITY;
+        for (int e = 0; e < S; e++) {
+            lg[e] /= sum;
+            float v = lg[e] + w.balance[e];
+            if (v > bestv) { /* strict: the lowest index wins ties */
+                bestv = v;
+                best = e;
+            }
+        }
+        *sel = best;
+        *gate = lg[best];
+    }
+}
+
+#endif
