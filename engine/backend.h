@@ -100,10 +100,15 @@ eng_backend *eng_backend_cpu(const struct eng_model *m, int max_step_tokens);
  * sequences per call (hist[k] = calls with k sequences, k < nhist). */
 void eng_backend_cpu_stats(const eng_backend *b, uint64_t *calls, uint64_t *hist, int nhist);
 
-/* The HIP engine (engine/gpu/) behind the same interface: requests run
- * one at a time on the device.  NULL with a message when no device is
- * usable or the binary was built without GPU support. */
+/* The batched HIP engine (engine/gpu/) behind the same interface:
+ * continuous batching, prompt prefixes cached once and forked, the same
+ * tokens whatever else runs (gpu_backend.c).  The K/V pool takes what the
+ * device has free, or ZEVAL_GPU_KV_TOKENS tokens.  NULL with a message
+ * when no device is usable or the binary was built without GPU support. */
 eng_backend *eng_backend_gpu(const struct eng_model *m, char *err, size_t errlen);
+/* Device steps run, and requests that found their prompt prefix already
+ * cached by another. */
+void eng_backend_gpu_stats(const eng_backend *b, uint64_t *steps, uint64_t *prefix_hits);
 
 /* Which built-in engine to use.  spec "cpu", "gpu" or "auto" (NULL is
  * auto): auto takes the GPU when this binary has GPU support and a device

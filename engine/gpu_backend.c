@@ -1,15 +1,26 @@
 /*
- * gpu_backend.c — the backend interface over the HIP engine (gpu/gpu.h),
- * and the choice between it and the CPU engine.
+ * gpu_backend.c — the backend interface over the batched HIP engine
+ * (gpu/gpu.h, gpu_batch), and the choice between it and the CPU engine.
  *
- * Requests run one at a time, in submission order, on one device
- * sequence: the prompt is fed token by token, then each pump generates
- * one token.  Sampling is the CPU backend's: greedy requests take the
- * device's argmax (the lowest id among the largest logits below the
- * request's vocabulary limit, as smp_sample does), the others copy the
- * logits back and call smp_sample with the request's seed and the token
- * index as counter, so a request's tokens follow the same rule on both
- * backends.
+ * Continuous batching: every pump is one device step.  Each running
+ * request contributes one token (its last prompt token, then each token
+ * it samples); prompts still being cached contribute runs of up to
+ * GB_RUN tokens while the step has room.  Requests are admitted in
+ * submission order while a sequence slot and their worst-case pages
+ * (prompt + budget) are free, so a step never runs out of cache.
+ *
+ * Shared prompts: a request's prompt minus its last token is cached once
+ * per distinct prefix, in a holder sequence; each request then forks it
+ * (sharing its full pages) and feeds its own last token.  All N round-0
+ * candidates of a problem thus share one prefill.  The engine's kernels
+ * are batch-invariant (gpu/bkern.h), so neither the fork nor the company
+ * of a step changes a number: a request's tokens depend only on
+ * (weights, prompt, sampling, seed).
+ *
+ * Sampling is the CPU backend's: greedy requests take the device's argmax
+ * (the lowest id among the largest logits below the vocabulary limit, as
+ * smp_sample does), the others copy their logits row back and call
+ * smp_sample with the request's seed and the token index as counter.
  */
 #include "backend.h"
 #include "gpu/gpu.h"
@@ -20,24 +31,68 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum {
+    GB_SEQS = 320,      /* sequence slots (requests and prompt holders) */
+    GB_CTX = 65536,     /* tokens per sequence */
+    GB_STEP = 2048,     /* tokens per step */
+    GB_RUN = 512,       /* prompt tokens a holder feeds per step */
+};
+
+typedef struct gpfx gpfx;
+
 typedef struct {
     eng_request r;
     int32_t *prompt, *stops, *out;
-    int n_out, started;
+    int n_out, seq, admitted, done;
+    long long pages;    /* reserved: the worst case of prompt + budget */
+    gpfx *pfx;          /* waiting to fork it */
     double t_submit, t_first;
+    eng_finish finish;
 } greq;
+
+/* A cached prompt prefix (all but the last token of some prompts). */
+struct gpfx {
+    const int32_t *ids; /* the first attached request's prompt */
+    int n, fed, seq, users;
+    long long pages;
+    uint64_t hash;
+    gpfx *next;
+};
 
 typedef struct {
     eng_backend base;
     const eng_model *m;
-    gpu_ctx *g;
-    greq **req;             /* FIFO; req[0] runs */
+    gpu_batch *b;
+    long long total_pages, reserved;
+    int slots_used;
+    greq **req;             /* submission order */
     int nreq, capreq;
-    greq *retired;          /* finished; its ids live until the next pump */
+    greq **retire;          /* finished; their ids live until the next pump */
+    int nretire;
+    gpfx *pfx;
     eng_evq queue;
-    float *logits;
+    gpu_run *runs;
+    greq **owner;           /* per run: its request, or NULL for a holder */
+    gpfx **howner;
+    float *logits;          /* per run with sampling */
+    int32_t *tok, *am;
+    int caprun;
     smp_scratch *smp;
+    uint64_t steps, prefix_hits;
 } gpu_backend;
+
+static long long pages_for(long long tokens)
+{
+    return (tokens + GPU_PAGE - 1) / GPU_PAGE;
+}
+
+static uint64_t ids_hash(const int32_t *ids, int n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < n; i++)
+        h = (h ^ (uint32_t)ids[i]) * 1099511628211ull;
+    return h;
+}
 
 static void greq_free(greq *q)
 {
@@ -49,17 +104,30 @@ static void greq_free(greq *q)
     free(q);
 }
 
-static int gb_submit(eng_backend *b, const eng_request *r, char *err, size_t errlen)
+static int gb_submit(eng_backend *be, const eng_request *r, char *err, size_t errlen)
 {
-    gpu_backend *c = (gpu_backend *)b;
+    gpu_backend *c = (gpu_backend *)be;
     if (eng_request_check(r, c->m->cfg.vocab, err, errlen))
         return -1;
+    if ((long long)r->n_prompt + r->max_new > GB_CTX)
+        return ut_err(err, errlen, "request: %d prompt + %d new tokens; the GPU backend holds at "
+                      "most %d tokens per sequence", r->n_prompt, r->max_new, GB_CTX);
+    long long need = pages_for((long long)r->n_prompt + r->max_new) + 1 +
+                     pages_for(r->n_prompt);
+    if (need > c->total_pages)
+        return ut_err(err, errlen, "request: %d prompt + %d new tokens need %lld pages of the "
+                      "GPU K/V cache, which has %lld", r->n_prompt, r->max_new, need,
+                      c->total_pages);
     if (c->nreq == c->capreq) {
-        int nc = c->capreq ? 2 * c->capreq : 16;
+        int nc = c->capreq ? 2 * c->capreq : 64;
         greq **nr = realloc(c->req, (size_t)nc * sizeof *nr);
         if (!nr)
             return ut_err(err, errlen, "out of memory");
         c->req = nr;
+        greq **nt = realloc(c->retire, (size_t)nc * sizeof *nt);
+        if (!nt)
+            return ut_err(err, errlen, "out of memory");
+        c->retire = nt;
         c->capreq = nc;
     }
     greq *q = calloc(1, sizeof *q);
@@ -67,112 +135,297 @@ static int gb_submit(eng_backend *b, const eng_request *r, char *err, size_t err
         greq_free(q);
         return ut_err(err, errlen, "out of memory");
     }
+    q->seq = -1;
     q->t_submit = ut_now();
     c->req[c->nreq++] = q;
     return 0;
 }
 
-static int gb_pump(eng_backend *b, eng_event *ev, int maxev, int *nev, char *err, size_t errlen)
+/* The holder of q's prompt prefix, attaching q (a new holder when none
+ * caches it and a slot and its pages are free); NULL when q must wait. */
+static gpfx *prefix_attach(gpu_backend *c, greq *q, char *err, size_t errlen, int *fail)
 {
-    gpu_backend *c = (gpu_backend *)b;
+    int n = q->r.n_prompt - 1;
+    uint64_t h = ids_hash(q->prompt, n);
+    for (gpfx *p = c->pfx; p; p = p->next)
+        if (p->hash == h && p->n == n && memcmp(p->ids, q->prompt, (size_t)n * sizeof *q->prompt) == 0) {
+            p->users++;
+            c->prefix_hits++;
+            return p;
+        }
+    long long pages = pages_for(n);
+    if (c->slots_used + 2 > GB_SEQS || c->reserved + pages + q->pages > c->total_pages)
+        return NULL;
+    gpfx *p = calloc(1, sizeof *p);
+    if (!p) {
+        *fail = ut_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    if ((p->seq = gpu_batch_seq_new(c->b, err, errlen)) < 0) {
+        free(p);
+        *fail = -1;
+        return NULL;
+    }
+    p->ids = q->prompt;
+    p->n = n;
+    p->hash = h;
+    p->users = 1;
+    p->pages = pages;
+    c->reserved += pages;
+    c->slots_used++;
+    p->next = c->pfx;
+    c->pfx = p;
+    return p;
+}
+
+static void prefix_release(gpu_backend *c, gpfx *p)
+{
+    if (--p->users > 0)
+        return;
+    gpu_batch_seq_free(c->b, p->seq);
+    c->reserved -= p->pages;
+    c->slots_used--;
+    for (gpfx **pp = &c->pfx; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    free(p);
+}
+
+static int ensure_runs(gpu_backend *c, int n, char *err, size_t errlen)
+{
+    if (n <= c->caprun)
+        return 0;
+    int nc = n + 64, V = c->m->cfg.vocab;
+    gpu_run *r = realloc(c->runs, (size_t)nc * sizeof *r);
+    if (r)
+        c->runs = r;
+    greq **o = realloc(c->owner, (size_t)nc * sizeof *o);
+    if (o)
+        c->owner = o;
+    gpfx **ho = realloc(c->howner, (size_t)nc * sizeof *ho);
+    if (ho)
+        c->howner = ho;
+    int32_t *t = realloc(c->tok, (size_t)nc * sizeof *t);
+    if (t)
+        c->tok = t;
+    int32_t *a = realloc(c->am, (size_t)nc * sizeof *a);
+    if (a)
+        c->am = a;
+    float *l = realloc(c->logits, (size_t)nc * V * sizeof(float));
+    if (l)
+        c->logits = l;
+    if (!r || !o || !ho || !t || !a || !l)
+        return ut_err(err, errlen, "out of memory for %d runs of logits", nc);
+    c->caprun = nc;
+    return 0;
+}
+
+/* Ends q: its events, its sequence and its reservation. */
+static int finish(gpu_backend *c, greq *q, eng_finish f, double now, char *err, size_t errlen)
+{
+    q->done = 1;
+    q->finish = f;
+    gpu_batch_seq_free(c->b, q->seq);
+    q->seq = -1;
+    c->slots_used--;
+    c->reserved -= q->pages;
+    eng_event e = {ENG_EV_FINISHED, q->r.user, q->n_out ? q->out[q->n_out - 1] : 0, f, q->out,
+                   q->n_out, q->t_first, now - q->t_submit, NULL};
+    return eng_evq_push(&c->queue, &e) ? ut_err(err, errlen, "out of memory") : 0;
+}
+
+static int gb_pump(eng_backend *be, eng_event *ev, int maxev, int *nev, char *err, size_t errlen)
+{
+    gpu_backend *c = (gpu_backend *)be;
+    int V = c->m->cfg.vocab;
     *nev = 0;
     if (c->queue.n > 0) {
         eng_evq_drain(&c->queue, ev, maxev, nev);
         return 0;
     }
-    greq_free(c->retired);
-    c->retired = NULL;
-    if (c->nreq == 0)
-        return 0;
-    greq *q = c->req[0];
-    int32_t last;
-    if (!q->started) {
-        if (gpu_reset(c->g, q->r.n_prompt + q->r.max_new, err, errlen))
+    for (int i = 0; i < c->nretire; i++)
+        greq_free(c->retire[i]);
+    c->nretire = 0;
+
+    /* Admit in submission order while slots and pages last. */
+    for (int i = 0; i < c->nreq; i++) {
+        greq *q = c->req[i];
+        if (q->admitted || q->done)
+            continue;
+        long long pages = pages_for((long long)q->r.n_prompt + q->r.max_new) + 1;
+        if (c->slots_used + 1 > GB_SEQS || c->reserved + pages > c->total_pages)
+            break;
+        q->pages = pages;
+        if (q->r.n_prompt > 1) {
+            int fail = 0;
+            if (!(q->pfx = prefix_attach(c, q, err, errlen, &fail))) {
+                if (fail)
+                    return -1;
+                break;
+            }
+        } else if ((q->seq = gpu_batch_seq_new(c->b, err, errlen)) < 0) {
             return -1;
-        for (int i = 0; i + 1 < q->r.n_prompt; i++)
-            if (gpu_step(c->g, q->prompt[i], NULL, 0, NULL, err, errlen))
+        }
+        q->admitted = 1;
+        c->reserved += pages;
+        c->slots_used++;
+    }
+    /* Requests whose prefix is cached fork it. */
+    for (int i = 0; i < c->nreq; i++) {
+        greq *q = c->req[i];
+        if (q->pfx && q->pfx->fed == q->pfx->n) {
+            if ((q->seq = gpu_batch_seq_fork(c->b, q->pfx->seq, err, errlen)) < 0)
                 return -1;
-        last = q->prompt[q->r.n_prompt - 1];
-        q->started = 1;
-    } else {
-        last = q->out[q->n_out - 1];
+            prefix_release(c, q->pfx);
+            q->pfx = NULL;
+        }
     }
-    int greedy = q->r.sampling.temperature == 0.0f;
-    int32_t t;
-    if (gpu_step(c->g, last, greedy ? NULL : c->logits, q->r.vocab_limit, &t, err, errlen))
+    /* The step: a token of every running request, then prompt runs. */
+    if (ensure_runs(c, GB_SEQS, err, errlen)) /* a run per slot at most */
         return -1;
-    if (!greedy)
-        t = (int32_t)smp_sample(c->logits, q->r.vocab_limit, &q->r.sampling, q->r.seed,
-                                (uint64_t)q->n_out, c->smp);
-    double now = ut_now();
-    if (q->n_out == 0)
-        q->t_first = now - q->t_submit;
-    q->out[q->n_out++] = t;
-    eng_event e = {ENG_EV_TOKEN, q->r.user, t, ENG_FINISH_STOP, NULL, 0, 0, 0, NULL};
-    if (eng_evq_push(&c->queue, &e))
-        return ut_err(err, errlen, "out of memory");
-    int stop = eng_request_stops_at(&q->r, t);
-    if (stop || q->n_out >= q->r.max_new) {
-        eng_event f = {ENG_EV_FINISHED, q->r.user, t, stop ? ENG_FINISH_STOP : ENG_FINISH_LENGTH,
-                       q->out, q->n_out, q->t_first, now - q->t_submit, NULL};
-        if (eng_evq_push(&c->queue, &f))
-            return ut_err(err, errlen, "out of memory");
-        c->retired = q;
-        memmove(c->req, c->req + 1, (size_t)(c->nreq - 1) * sizeof *c->req);
-        c->nreq--;
+    int nr = 0, budget = GB_STEP;
+    for (int i = 0; i < c->nreq && budget > 0; i++) {
+        greq *q = c->req[i];
+        if (q->seq < 0 || q->done)
+            continue;
+        int greedy = q->r.sampling.temperature == 0.0f;
+        c->tok[nr] = q->n_out ? q->out[q->n_out - 1] : q->prompt[q->r.n_prompt - 1];
+        c->runs[nr] = (gpu_run){q->seq, &c->tok[nr], 1, greedy ? NULL : c->logits + (size_t)nr * V,
+                                q->r.vocab_limit, &c->am[nr]};
+        c->owner[nr] = q;
+        c->howner[nr++] = NULL;
+        budget--;
     }
+    for (gpfx *p = c->pfx; p && budget > 0; p = p->next) {
+        if (p->fed == p->n)
+            continue;
+        int n = p->n - p->fed < GB_RUN ? p->n - p->fed : GB_RUN;
+        n = n < budget ? n : budget;
+        c->runs[nr] = (gpu_run){p->seq, p->ids + p->fed, n, NULL, 0, NULL};
+        c->owner[nr] = NULL;
+        c->howner[nr++] = p;
+        budget -= n;
+    }
+    if (nr == 0)
+        return 0;
+    if (gpu_batch_step(c->b, c->runs, nr, err, errlen))
+        return -1;
+    c->steps++;
+    double now = ut_now();
+    for (int k = 0; k < nr; k++) {
+        if (c->howner[k]) {
+            c->howner[k]->fed += c->runs[k].n;
+            continue;
+        }
+        greq *q = c->owner[k];
+        int32_t t = c->runs[k].logits
+                        ? (int32_t)smp_sample(c->runs[k].logits, q->r.vocab_limit, &q->r.sampling,
+                                              q->r.seed, (uint64_t)q->n_out, c->smp)
+                        : c->am[k];
+        if (q->n_out == 0)
+            q->t_first = now - q->t_submit;
+        q->out[q->n_out++] = t;
+        eng_event e = {ENG_EV_TOKEN, q->r.user, t, ENG_FINISH_STOP, NULL, 0, 0, 0, NULL};
+        if (eng_evq_push(&c->queue, &e))
+            return ut_err(err, errlen, "out of memory");
+        int stop = eng_request_stops_at(&q->r, t);
+        if ((stop || q->n_out >= q->r.max_new) &&
+            finish(c, q, stop ? ENG_FINISH_STOP : ENG_FINISH_LENGTH, now, err, errlen))
+            return -1;
+    }
+    int w = 0;
+    for (int i = 0; i < c->nreq; i++) {
+        if (c->req[i]->done)
+            c->retire[c->nretire++] = c->req[i];
+        else
+            c->req[w++] = c->req[i];
+    }
+    c->nreq = w;
     eng_evq_drain(&c->queue, ev, maxev, nev);
     return 0;
 }
 
-static int gb_pending(const eng_backend *b)
+static int gb_pending(const eng_backend *be)
 {
-    const gpu_backend *c = (const gpu_backend *)b;
+    const gpu_backend *c = (const gpu_backend *)be;
     return c->nreq + eng_evq_finished(&c->queue);
 }
 
-static void gb_free(eng_backend *b)
+static void gb_free(eng_backend *be)
 {
-    gpu_backend *c = (gpu_backend *)b;
+    gpu_backend *c = (gpu_backend *)be;
     if (!c)
         return;
     for (int i = 0; i < c->nreq; i++)
         greq_free(c->req[i]);
-    greq_free(c->retired);
+    for (int i = 0; i < c->nretire; i++)
+        greq_free(c->retire[i]);
+    while (c->pfx) {
+        gpfx *n = c->pfx->next;
+        free(c->pfx);
+        c->pfx = n;
+    }
     eng_evq_free(&c->queue);
     free(c->req);
+    free(c->retire);
+    free(c->runs);
+    free(c->owner);
+    free(c->howner);
+    free(c->tok);
+    free(c->am);
     free(c->logits);
     smp_scratch_free(c->smp);
-    gpu_close(c->g);
+    gpu_batch_close(c->b);
     free(c);
 }
 
 eng_backend *eng_backend_gpu(const eng_model *m, char *err, size_t errlen)
 {
-    gpu_ctx *g = gpu_open(m, 4096, err, errlen); /* first: it says why there is no GPU */
-    if (!g)
+    /* The K/V pool: ZEVAL_GPU_KV_TOKENS tokens, else what the device has free. */
+    long long kv = 0;
+    const char *env = getenv("ZEVAL_GPU_KV_TOKENS");
+    if (env && *env) {
+        char *end;
+        kv = strtoll(env, &end, 10);
+        if (*end || kv < GPU_PAGE) {
+            ut_err(err, errlen, "ZEVAL_GPU_KV_TOKENS='%s': a token count of at least %d", env,
+                   GPU_PAGE);
+            return NULL;
+        }
+    }
+    gpu_batch *b = gpu_batch_open(m, GB_SEQS, GB_CTX, GB_STEP, kv, err, errlen); /* says why no GPU */
+    if (!b)
         return NULL;
     gpu_backend *c = calloc(1, sizeof *c);
     if (!c) {
-        gpu_close(g);
+        gpu_batch_close(b);
         ut_err(err, errlen, "out of memory");
         return NULL;
     }
-    c->g = g;
+    c->b = b;
+    c->total_pages = gpu_batch_free_pages(b);
     c->base.submit = gb_submit;
     c->base.pump = gb_pump;
     c->base.pending = gb_pending;
     c->base.free = gb_free;
     c->base.name = "gpu";
     c->m = m;
-    c->logits = malloc((size_t)m->cfg.vocab * sizeof(float));
     c->smp = smp_scratch_new(m->cfg.vocab);
-    if (!c->logits || !c->smp) {
+    if (!c->smp) {
         ut_err(err, errlen, "out of memory");
         gb_free(&c->base);
         return NULL;
     }
     return &c->base;
+}
+
+void eng_backend_gpu_stats(const eng_backend *be, uint64_t *steps, uint64_t *prefix_hits)
+{
+    const gpu_backend *c = (const gpu_backend *)be;
+    *steps = c->steps;
+    *prefix_hits = c->prefix_hits;
 }
 
 int eng_backend_pick(const char *spec, char *note, size_t notelen, char *err, size_t errlen)

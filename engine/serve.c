@@ -139,10 +139,12 @@ int eng_evq_push(eng_evq *q, const eng_event *e)
 void eng_evq_drain(eng_evq *q, eng_event *ev, int maxev, int *nev)
 {
     int k = q->n < maxev ? q->n : maxev;
+    *nev = k;
+    if (k == 0)
+        return; /* q->ev may still be NULL */
     memcpy(ev, q->ev, (size_t)k * sizeof *ev);
     memmove(q->ev, q->ev + k, (size_t)(q->n - k) * sizeof *q->ev);
     q->n -= k;
-    *nev = k;
 }
 
 int eng_evq_finished(const eng_evq *q)

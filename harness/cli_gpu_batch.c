@@ -137,7 +137,9 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
         goto done;
     }
     rand_prompt(m, pa, L, seed);
-    if (!(b = gpu_batch_open(m, 8, L + N + 64, L + 64, 0, err, sizeof err))) {
+    if (!(b = gpu_batch_open(m, 8, L + N + 64, L + 64,
+                             (long long)8 * ((L + N + 64 + GPU_PAGE - 1) / GPU_PAGE * GPU_PAGE),
+                             err, sizeof err))) {
         printf("FAIL batch open: %s\n", err);
         fails++;
         goto done;

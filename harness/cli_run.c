@@ -794,6 +794,11 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
                 "failed\n", rs.requests, rs.attempts, rs.retries, rs.errors);
     } else if (strcmp(be->name, "cpu") == 0) {
         print_hist(be);
+    } else if (strcmp(be->name, "gpu") == 0) {
+        uint64_t steps, hits;
+        eng_backend_gpu_stats(be, &steps, &hits);
+        fprintf(stderr, "zeval run: GPU engine: %llu steps; %llu requests found their prompt "
+                "prefix already cached\n", (unsigned long long)steps, (unsigned long long)hits);
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -184,6 +184,11 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
         }
         (void)hipGetLastError();
     }
+#ifdef ZEVAL_GPU_EMU
+    /* The emulation's memory is the host's: 512 MB of pages at most. */
+    if (kv_tokens <= 0 && want > (long long)(((size_t)512 << 20) / page_bytes))
+        want = (long long)(((size_t)512 << 20) / page_bytes);
+#endif
     if (!bad && want < 1) {
         berr(err, errlen, "GPU batch: no device memory left for the K/V cache (a page of %d tokens "
              "is %.1f MB)", GPU_PAGE, (double)page_bytes / 1e6);

@@ -36,7 +36,7 @@ typedef struct {
 } bkv;
 
 /* Tiles of a product (tokens per block) and of attention. */
-enum { BG_BN = 64, BG_BT = 16, BG_BK = 64, BG_THREADS = 256 };
+enum { BG_BT = 16, BG_THREADS = 256 };
 enum { BA_QT = 4, BA_KT = 32, BA_SPL = 256, BA_THREADS = 256 };
 
 /* Y[r] = W X[r] (+ bias) for rows r of the product:

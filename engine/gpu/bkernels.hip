@@ -19,12 +19,21 @@ enum { BV_THREADS = 256, BV_ROWS = BV_THREADS / GPU_LANES };
 
 /* ------------------------------------------------------------ products */
 
-__global__ void __launch_bounds__(BG_THREADS) k_bgemm(bgemm p)
+/* BN weight rows against a tile of TB token rows: thread (row group rg,
+ * token tt) owns rows rg*RW .. +RW-1 of the block for token tt, each
+ * output one running sum over k = 0, 1, ..., K-1 in order (fmaf), so the
+ * launch shape (chosen from the step's token count) never changes a
+ * value.  Weights (bf16, widened) and activations are staged through
+ * shared memory BK columns at a time; each staged weight serves TB
+ * tokens.  No lane exchanges: a sum is one thread's. */
+template <int BN, int TB, int BK>
+__global__ void __launch_bounds__(BG_THREADS) k_bmm(bgemm p)
 {
-    __shared__ float ws[BG_BN][BG_BK + 1];
-    __shared__ float xs[BG_BK][BG_BT];
-    __shared__ int rowx[BG_BT], rowy[BG_BT];
-    int n0 = (int)blockIdx.x * BG_BN, tid = (int)threadIdx.x;
+    constexpr int RW = BN * TB / BG_THREADS;
+    __shared__ float ws[BN][BK + 1];
+    __shared__ float xs[BK][TB];
+    __shared__ int rowx[TB], rowy[TB];
+    int n0 = (int)blockIdx.x * BN, tid = (int)threadIdx.x;
     const bf16 *w = p.w;
     int r0, nr;
     if (p.tiles) {
@@ -33,22 +42,25 @@ __global__ void __launch_bounds__(BG_THREADS) k_bgemm(bgemm p)
             return;
         w += (size_t)p.tiles[3 * j] * p.estride;
         r0 = p.tiles[3 * j + 1];
-        nr = p.tiles[3 * j + 2];
+        nr = p.tiles[3 * j + 2]; /* <= BG_BT == TB */
     } else {
-        r0 = (int)blockIdx.y * BG_BT;
-        nr = p.T - r0 < BG_BT ? p.T - r0 : BG_BT;
+        r0 = (int)blockIdx.y * TB;
+        nr = p.T - r0 < TB ? p.T - r0 : TB;
     }
-    if (tid < BG_BT) {
+    if (tid < TB) {
         int r = r0 + tid;
         rowx[tid] = tid < nr ? (p.xidx ? p.xidx[r] : r) : -1;
         rowy[tid] = tid < nr ? (p.yidx ? p.yidx[r] : r) : -1;
     }
     __syncthreads();
-    int tt = tid % BG_BT, rg = tid / BG_BT;
-    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int k0 = 0; k0 < p.K; k0 += BG_BK) {
-        for (int c = tid; c < BG_BN * BG_BK / 8; c += BG_THREADS) {
-            int rr = c / (BG_BK / 8), kk = c % (BG_BK / 8) * 8, n = n0 + rr, k = k0 + kk;
+    int tt = tid % TB, rg = tid / TB;
+    float acc[RW];
+    GPU_UNROLL
+    for (int r = 0; r < RW; r++)
+        acc[r] = 0.0f;
+    for (int k0 = 0; k0 < p.K; k0 += BK) {
+        for (int c = tid; c < BN * BK / 8; c += BG_THREADS) {
+            int rr = c / (BK / 8), kk = c % (BK / 8) * 8, n = n0 + rr, k = k0 + kk;
             u32x4 v = {0, 0, 0, 0};
             if (n < p.N && k < p.K) /* K % 8 == 0 */
                 v = *(const u32x4 *)(w + (size_t)n * (size_t)p.K + (size_t)k);
@@ -58,8 +70,8 @@ __global__ void __launch_bounds__(BG_THREADS) k_bgemm(bgemm p)
             d[4] = bits_f(v.c << 16), d[5] = bits_f(v.c & 0xffff0000u);
             d[6] = bits_f(v.d << 16), d[7] = bits_f(v.d & 0xffff0000u);
         }
-        for (int c = tid; c < BG_BT * BG_BK; c += BG_THREADS) {
-            int rr = c / BG_BK, kk = c % BG_BK, k = k0 + kk;
+        for (int c = tid; c < TB * BK; c += BG_THREADS) {
+            int rr = c / BK, kk = c % BK, k = k0 + kk;
             float v = 0.0f;
             if (rowx[rr] >= 0 && k < p.K) {
                 const float *xr = p.x + (size_t)rowx[rr] * (size_t)p.ldx;
@@ -73,22 +85,23 @@ __global__ void __launch_bounds__(BG_THREADS) k_bgemm(bgemm p)
             xs[kk][rr] = v;
         }
         __syncthreads();
-        int kn = p.K - k0 < BG_BK ? p.K - k0 : BG_BK;
-        for (int kk = 0; kk < kn; kk++) {
-            float xv = xs[kk][tt];
-            acc[0] = fmaf(ws[rg * 4 + 0][kk], xv, acc[0]);
-            acc[1] = fmaf(ws[rg * 4 + 1][kk], xv, acc[1]);
-            acc[2] = fmaf(ws[rg * 4 + 2][kk], xv, acc[2]);
-            acc[3] = fmaf(ws[rg * 4 + 3][kk], xv, acc[3]);
-        }
+        int kn = p.K - k0 < BK ? p.K - k0 : BK;
+        if (tt < nr)
+            for (int kk = 0; kk < kn; kk++) {
+                float xv = xs[kk][tt];
+                GPU_UNROLL
+                for (int r = 0; r < RW; r++)
+                    acc[r] = fmaf(ws[rg * RW + r][kk], xv, acc[r]);
+            }
         __syncthreads();
     }
     int ry = rowy[tt];
     if (ry < 0)
         return;
     float sc = p.yscale ? p.yscale[ry] : 1.0f;
-    for (int r = 0; r < 4; r++) {
-        int n = n0 + rg * 4 + r;
+    GPU_UNROLL
+    for (int r = 0; r < RW; r++) {
+        int n = n0 + rg * RW + r;
         if (n >= p.N)
             continue;
         float v = p.bias ? acc[r] + p.bias[n] : acc[r];
@@ -98,11 +111,25 @@ __global__ void __launch_bounds__(BG_THREADS) k_bgemm(bgemm p)
 
 void kb_gemm(hipStream_t s, const bgemm *p)
 {
-    unsigned gy = p->tiles ? (unsigned)p->max_tiles : (unsigned)((p->T + BG_BT - 1) / BG_BT);
-    if (gy == 0)
+    dim3 blk(BG_THREADS);
+    if (p->tiles) {
+        if (p->max_tiles > 0)
+            hipLaunchKernelGGL((k_bmm<64, BG_BT, 64>), dim3((unsigned)((p->N + 63) / 64),
+                               (unsigned)p->max_tiles), blk, 0, s, *p);
         return;
-    hipLaunchKernelGGL(k_bgemm, dim3((unsigned)((p->N + BG_BN - 1) / BG_BN), gy),
-                       dim3(BG_THREADS), 0, s, *p);
+    }
+    if (p->T <= 0)
+        return;
+    /* The shape: fewer rows per block as more tokens share each weight. */
+    if (p->T == 1)
+        hipLaunchKernelGGL((k_bmm<256, 1, 32>), dim3((unsigned)((p->N + 255) / 256), 1u), blk, 0, s,
+                           *p);
+    else if (p->T <= 4)
+        hipLaunchKernelGGL((k_bmm<64, 4, 64>), dim3((unsigned)((p->N + 63) / 64), 1u), blk, 0, s,
+                           *p);
+    else
+        hipLaunchKernelGGL((k_bmm<64, 16, 64>), dim3((unsigned)((p->N + 63) / 64),
+                           (unsigned)((p->T + 15) / 16)), blk, 0, s, *p);
 }
 
 /* -------------------------------------------------- embedding and norms */
@@ -157,21 +184,26 @@ void kb_norm(hipStream_t s, int T, int H, const float *res_in, const float *y, f
 
 /* ----------------------------------------------------------------- CCA */
 
-/* Both convolutions of token blockIdx.y for output channels blockIdx.x *
- * BV_ROWS ..: frames at positions of this step's run come from u, older
- * ones from the sequence's ring, none before position 0 (as k_conv). */
+/* Both convolutions of head group blockIdx.x (d channels) for the tokens
+ * blockIdx.y * BC_TT ..: stage 1 (depthwise, K0 taps) of the K1 frames
+ * each token needs into shared memory, the frames of this step's run
+ * from u, older ones from the sequence's ring, none before position 0 (as
+ * k_conv); then stage 2 (one dense d x K1*d filter per head), thread
+ * (output o, token slot) summing over the K1*d inputs in order. */
+enum { BC_TT = 8 };
+
 __global__ void __launch_bounds__(BV_THREADS) k_bconv(cca_w w, int a, btok t, const float *u,
                                                       int ldu, const float *ring, int natt,
                                                       float *z)
 {
-    GPU_DYN_SHARED(float, ms);
-    int i = (int)blockIdx.y;
+    GPU_DYN_SHARED(float, ms); /* [BC_TT][K1*d] */
     int d = w.d, C = (w.nq + w.nk) * d, K0 = w.K0, K1 = w.K1, kd = K1 * d;
-    int nh = K0 + K1 - 2, nr = nh + 1, pos = t.pos[i], cs = t.cs[i];
-    const float *rg = ring + ((size_t)t.seq[i] * natt + a) * (size_t)nr * C;
-    int o0 = (int)blockIdx.x * BV_ROWS, g = o0 / d;
-    for (int idx = (int)threadIdx.x; idx < kd; idx += (int)blockDim.x) {
-        int f = idx / d, c = g * d + idx % d;
+    int nh = K0 + K1 - 2, nr = nh + 1, g = (int)blockIdx.x, i0 = (int)blockIdx.y * BC_TT;
+    int nt = t.T - i0 < BC_TT ? t.T - i0 : BC_TT;
+    for (int idx = (int)threadIdx.x; idx < nt * kd; idx += (int)blockDim.x) {
+        int tt = idx / kd, j = idx % kd, i = i0 + tt, f = j / d, c = g * d + j % d;
+        int pos = t.pos[i], cs = t.cs[i];
+        const float *rg = ring + ((size_t)t.seq[i] * natt + a) * (size_t)nr * C;
         float acc = w.conv0_b[c];
         for (int tap = 0; tap < K0; tap++) {
             int tp = pos - nh + f + tap;
@@ -180,13 +212,21 @@ __global__ void __launch_bounds__(BV_THREADS) k_bconv(cca_w w, int a, btok t, co
                                   : rg[(size_t)(tp % nr) * C + c];
             acc += w.conv0_w[c * K0 + tap] * uv;
         }
-        ms[idx] = acc;
+        ms[idx] = acc; /* tap-major, as conv1_w's rows */
     }
     __syncthreads();
-    int lane = (int)threadIdx.x % GPU_LANES, o = o0 + (int)threadIdx.x / GPU_LANES;
-    float acc = row_dot(w.conv1_w + (size_t)o * (size_t)kd, ms, kd, lane);
-    if (lane == 0)
-        z[(size_t)i * C + o] = acc + w.conv1_b[o];
+    int per = (int)blockDim.x / d; /* token slots per output channel */
+    int o = (int)threadIdx.x % d, slot = (int)threadIdx.x / d;
+    if (slot >= per)
+        return;
+    const bf16 *wr = w.conv1_w + (size_t)(g * d + o) * (size_t)kd;
+    for (int tt = slot; tt < nt; tt += per) {
+        const float *x = ms + (size_t)tt * kd;
+        float acc = 0.0f;
+        for (int j = 0; j < kd; j++)
+            acc = fmaf(bf16f(wr[j]), x[j], acc);
+        z[(size_t)(i0 + tt) * C + g * d + o] = acc + w.conv1_b[g * d + o];
+    }
 }
 
 /* Head blockIdx.x of token blockIdx.y (as qk_head): mixing, L2 norm,
@@ -251,10 +291,9 @@ __global__ void __launch_bounds__(128) k_bhead(cca_w w, int a, btok t, const flo
 void kb_cca(hipStream_t s, const cca_w *w, int a, btok t, const float *u, int ldu,
             const float *ring, const float *vlast, int natt, float *z, float *q, bkv kv)
 {
-    int C = (w->nq + w->nk) * w->d;
-    hipLaunchKernelGGL(k_bconv, dim3((unsigned)(C / BV_ROWS), (unsigned)t.T), dim3(BV_THREADS),
-                       (size_t)w->K1 * (size_t)w->d * sizeof(float), s, *w, a, t, u, ldu, ring,
-                       natt, z);
+    hipLaunchKernelGGL(k_bconv, dim3((unsigned)(w->nq + w->nk), (unsigned)((t.T + BC_TT - 1) / BC_TT)),
+                       dim3(BV_THREADS), (size_t)BC_TT * w->K1 * w->d * sizeof(float), s, *w, a, t,
+                       u, ldu, ring, natt, z);
     hipLaunchKernelGGL(k_bhead, dim3((unsigned)(w->nq + w->nk), (unsigned)t.T), dim3(128), 0, s,
                        *w, a, t, u, ldu, z, vlast, natt, q, kv);
 }

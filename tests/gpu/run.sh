@@ -2,7 +2,9 @@
 # The GPU backend's checks (engine/gpu/), one PASS/FAIL/SKIP line per case
 # for tests/run.sh to count:
 #   emu      zeval-emu gpu-selftest (the kernels on the CPU emulation of
-#            HIP), in the optimised and the sanitizer build
+#            HIP, single-sequence and batched engines), in the optimised and
+#            the sanitizer build; the GPU backend behind generate and bench;
+#            an RSA run on it killed and resumed
 #   cuda     nvcc: tests/gpu/hip_api.hip (every HIP name of the NVIDIA
 #            shim) compiles; build zeval-cuda (make), then without a GPU:
 #            gpu-selftest says "no GPU" and fails, generate falls back to the
@@ -147,7 +149,103 @@ if [ -x "$rel/zeval-emu" ]; then
     show "$log" 20
   fi
 fi
+# bench gpu-batch end to end, likewise
+if [ -x "$rel/zeval-emu" ]; then
+  bb="--model $model --batch 2,3 --context 40 --tokens 2 --prefill 70 --step 32 --bw-bytes 1048576 --gemm-n 128"
+  [ -f "$model/model-bf16.safetensors" ] && bb="$bb --weights $model/model-bf16.safetensors"
+  timeout "$tmo" "$rel/zeval-emu" bench gpu-batch $bb >"$log" 2>&1
+  rc=$?
+  nd=$(grep -c '^decode batch [23], context 40: .* of it$' "$log")
+  if [ $rc -eq 0 ] && [ "$nd" -eq 2 ] && grep -q '^prefill 70 tokens in runs of 32: .* of the GEMM rate)$' "$log" &&
+     grep -q '^bf16 GEMM rate: ' "$log" && grep -q 'skip: ' "$log"; then
+    echo "PASS [emu-rel] bench gpu-batch: 2 batch sizes against their rooflines, prefill, GEMM rate, routing"
+  else
+    echo "FAIL [emu-rel] bench gpu-batch: status $rc, $nd decode lines (want 2)"
+    show "$log" 20
+  fi
+fi
 times="$times, emu backend $(( $(now) - t0 ))s"
+
+# ---- a3. a Markovian RSA run on the GPU backend (emulated), on a random
+# tiny checkpoint with the real tokenizer: killed with SIGKILL once a
+# sample is stored and resumed, it stores the rows of an uninterrupted GPU
+# run; and those rows are the CPU backend's
+t0=$(now)
+# rows of db A missing from db B (sample columns that do not depend on timing)
+rows_missing() {
+  sqlite3 "$1" "ATTACH '$2' AS w; SELECT count(*) FROM (SELECT problem_id, round, candidate,
+    parents, seed, prompt_tokens, gen_tokens, gen_ids, finish_reason, text, tail, extracted
+    FROM samples EXCEPT SELECT problem_id, round, candidate, parents, seed, prompt_tokens,
+    gen_tokens, gen_ids, finish_reason, text, tail, extracted FROM w.samples)" 2>&1
+}
+rsa_gpu() {
+  d="$work/rsa"
+  mkdir -p "$d"
+  if ! "$rel/zeval" init-model --config tiny --seed 1 --out "$d/tiny" >"$log" 2>&1 ||
+     ! cp "$shared/tokenizer/gemma3/tokenizer.json" "$shared/tokenizer/gemma3/tokenizer_config.json" \
+       "$d/tiny/" 2>>"$log"; then
+    echo "FAIL [emu-rel] GPU RSA run: setup"
+    show "$log"
+    return
+  fi
+  awk '{ print length($0) "\t" $0 }' "$shared/datasets/math/aime_2025.jsonl" | sort -n | head -n 1 |
+    cut -f2- >"$d/p.jsonl"
+  set -- --model "$d/tiny" --dataset "$d/p.jsonl" --rsa N=2,C=2,T=1,beta=4,tau=2 \
+    --temperature 0.8 --top-k 40 --seed 9
+  if ! "$rel/zeval" run "$@" --db "$d/cpu.db" --name r >"$log" 2>&1; then
+    echo "FAIL [emu-rel] GPU RSA run: the CPU run failed"
+    show "$log"
+    return
+  fi
+  if ! timeout "$tmo" "$rel/zeval-emu" run "$@" --backend gpu --db "$d/gpu.db" --name r \
+       >"$log" 2>&1 || ! grep -q 'GPU engine: ' "$log"; then
+    echo "FAIL [emu-rel] GPU RSA run: the uninterrupted GPU run failed"
+    show "$log"
+    return
+  fi
+  "$rel/zeval-emu" run "$@" --backend gpu --db "$d/killed.db" --name r >"$log" 2>&1 &
+  pid=$!
+  waited=0 at=""
+  while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$((tmo * 10))" ]; do
+    n=$(sqlite3 "$d/killed.db" "SELECT count(*) FROM samples" 2>/dev/null)
+    if [ "${n:-0}" -ge 1 ]; then
+      kill -9 "$pid" 2>/dev/null && at=$n
+      break
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  wait "$pid" 2>/dev/null
+  total=$(sqlite3 "$d/gpu.db" "SELECT count(*) FROM samples")
+  kept=$(sqlite3 "$d/killed.db" "SELECT count(*) FROM samples" 2>/dev/null)
+  if [ -z "$at" ] || [ "${kept:-0}" -ge "$total" ]; then
+    echo "FAIL [emu-rel] GPU RSA run: the kill did not land mid-run ($kept of $total rows stored)"
+    return
+  fi
+  if ! timeout "$tmo" "$rel/zeval-emu" run --resume r --db "$d/killed.db" --backend gpu \
+       >"$log" 2>&1; then
+    echo "FAIL [emu-rel] GPU RSA run: --resume after the kill failed"
+    show "$log"
+    return
+  fi
+  n=$(sqlite3 "$d/killed.db" "SELECT count(*) FROM samples")
+  m1=$(rows_missing "$d/killed.db" "$d/gpu.db") m2=$(rows_missing "$d/gpu.db" "$d/killed.db")
+  if [ "$n" = "$total" ] && [ "$total" -gt 0 ] && [ "$m1" = 0 ] && [ "$m2" = 0 ]; then
+    echo "PASS [emu-rel] GPU RSA run: killed after $kept of $total samples and resumed: the rows of the uninterrupted run"
+  else
+    echo "FAIL [emu-rel] GPU RSA run: after kill + resume $n of $total rows, $m1 / $m2 differ"
+  fi
+  m1=$(rows_missing "$d/gpu.db" "$d/cpu.db") m2=$(rows_missing "$d/cpu.db" "$d/gpu.db")
+  if [ "$m1" = 0 ] && [ "$m2" = 0 ]; then
+    echo "PASS [emu-rel] GPU RSA run: the CPU backend's $total samples (ids, text, tails, answers)"
+  else
+    echo "FAIL [emu-rel] GPU RSA run: $m1 GPU rows not among the CPU's, $m2 CPU rows not among the GPU's"
+  fi
+}
+if [ -x "$rel/zeval-emu" ] && [ -x "$rel/zeval" ]; then
+  rsa_gpu
+fi
+times="$times, emu RSA $(( $(now) - t0 ))s"
 
 # ---- b, c. a vendor toolchain: build, then the no-GPU paths
 # vendor_checks TAG BIN ARCH
