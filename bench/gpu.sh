@@ -1,30 +1,48 @@
 #!/bin/sh
-# The GPU backend's acceptance run, in one go on a machine with an NVIDIA
-# GPU (issue: GPU backend part 1).  BUNDLE is what scripts/gpu-bundle.sh
-# made (binary, libraries, golden checkpoint); MODEL is where the
-# full-size random checkpoint is created (17.7 GB, made on this machine by
-# zeval init-model, never transferred).
-#   usage: sh bench/gpu.sh [BUNDLE] [MODEL]   (defaults build/gpudev, /tmp/zaya-8b)
-# Prints: the device, every kernel against its host reference and the golden
-# checkpoint against the CPU backend (gpu-selftest), then single-sequence
-# decode at contexts 1K and 16K against the measured device-to-device copy
-# bandwidth, then the same checkpoint through transformers' Zaya in PyTorch.
+# The GPU backend's acceptance runs, in one go on a machine with an NVIDIA
+# GPU.  BUNDLE is what scripts/gpu-bundle.sh made (binary, libraries,
+# golden checkpoint, tokenizer, AIME 2025); MODEL is where the full-size
+# random checkpoint is created (17.7 GB, made on this machine by zeval
+# init-model, never transferred).
+#   usage: sh bench/gpu.sh [BUNDLE] [MODEL] [PARTS]
+#          (defaults build/gpudev, /tmp/zaya-8b, "1 2 rsa")
+# Part 1 (single sequence): the device, every kernel against its host
+# reference and the golden checkpoint against the CPU backend, single and
+# batched engines (gpu-selftest, also under compute-sanitizer), then
+# single-sequence decode at contexts 1K and 16K against the measured
+# device-to-device copy bandwidth, then the same checkpoint through
+# transformers' Zaya in PyTorch (batch 1).
+# Part 2 (batched): torch's bf16 GEMM rate; aggregate decode of 64 and 256
+# sequences at 4K context and the prefill of an 8K prompt against their
+# rooflines; transformers at batch 64; a Markovian RSA run (N=16, C=4, T=2,
+# beta=4096, tau=1024) over AIME 2025 with its wall time, tokens/s and
+# peak device memory; and a run of 2 problems killed mid-way and resumed,
+# whose rows must equal the full run's rows of those problems.
+# Env (for trying the script on a small model): RSA (the spec), RSA_ARGS
+# (more options of the full run, e.g. --limit 3), KILL_AT (20), RSA_DB.
 set -u
 BUNDLE=${1:-build/gpudev}
 MODEL=${2:-/tmp/zaya-8b}
+PARTS=${3:-1 2 rsa}
 Z="$BUNDLE/zeval" # a wrapper that gives the binary its bundled libraries
 step() { echo; echo "== $*"; }
+has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 | head -3
-step "$Z gpu-selftest (kernels + golden checkpoint vs the CPU backend)"
-"$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \
-  --tokens 32 || echo "gpu-selftest: FAILED (status $?)"
-if command -v compute-sanitizer >/dev/null 2>&1; then
-  for tool in memcheck racecheck; do
-    step "compute-sanitizer --tool $tool $Z gpu-selftest (golden, 4 tokens)"
-    compute-sanitizer --tool $tool --target-processes all --error-exitcode 3 \
-      "$Z" gpu-selftest --model "$BUNDLE/golden" \
-      --weights "$BUNDLE/golden/model-bf16.safetensors" --tokens 4 --prompt-len 4 2>&1 | tail -n 5
-  done
+if has 1; then
+  step "$Z gpu-selftest (kernels + golden checkpoint vs the CPU backend)"
+  "$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \
+    --tokens 32 || echo "gpu-selftest: FAILED (status $?)"
+  step "$Z gpu-selftest, a 600-token prompt (3 attention splits)"
+  "$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \
+    --tokens 8 --prompt-len 600 | grep -v '^PASS' || true
+  if command -v compute-sanitizer >/dev/null 2>&1; then
+    for tool in memcheck racecheck; do
+      step "compute-sanitizer --tool $tool $Z gpu-selftest (golden, 4 tokens)"
+      compute-sanitizer --tool $tool --target-processes all --error-exitcode 3 \
+        "$Z" gpu-selftest --model "$BUNDLE/golden" \
+        --weights "$BUNDLE/golden/model-bf16.safetensors" --tokens 4 --prompt-len 4 2>&1 | tail -n 5
+    done
+  fi
 fi
 if [ ! -f "$MODEL/config.json" ]; then
   step "$Z init-model --config zaya1-8b --dtype bf16 --seed 1 --out $MODEL"
@@ -32,7 +50,59 @@ if [ ! -f "$MODEL/config.json" ]; then
   "$Z" init-model --config zaya1-8b --dtype bf16 --seed 1 --out "$MODEL" || exit 1
   echo "init-model: $(( $(date +%s) - t0 )) s"
 fi
-step "$Z bench gpu --model $MODEL --context 1024,16384 --tokens 64"
-"$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 64
-step "python3 bench/hf_zaya.py bench --model $MODEL --context 1024,16384 --tokens 32"
-python3 bench/hf_zaya.py bench --model "$MODEL" --context 1024,16384 --tokens 32
+if has 1; then
+  step "$Z bench gpu --model $MODEL --context 1024,16384 --tokens 64"
+  "$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 64
+  step "python3 bench/hf_zaya.py bench --model $MODEL --context 1024,16384 --tokens 32"
+  python3 bench/hf_zaya.py bench --model "$MODEL" --context 1024,16384 --tokens 32
+fi
+if has 2; then
+  step "python3 bench/hf_zaya.py gemm (torch/cuBLAS bf16, the compute roof)"
+  rate=$(python3 bench/hf_zaya.py gemm | tee /dev/stderr |
+         sed -n 's/^torch bf16 GEMM [^:]*: \([0-9.]*\) TFLOP.*/\1/p')
+  step "$Z bench gpu-batch --model $MODEL --batch 64,256 --context 4096 --prefill 8192"
+  "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 --context 4096 --tokens 16 \
+    --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
+  step "python3 bench/hf_zaya.py bench --model $MODEL --context 4096 --tokens 8 --batch 64"
+  python3 bench/hf_zaya.py bench --model "$MODEL" --context 4096 --tokens 8 --batch 64
+fi
+if has rsa; then
+  # The RSA run needs the tokenizer beside the weights.
+  gunzip -c "$BUNDLE/tok/tokenizer.json.gz" >"$MODEL/tokenizer.json"
+  gunzip -c "$BUNDLE/tok/tokenizer_config.json.gz" >"$MODEL/tokenizer_config.json"
+  RSA=${RSA:-N=16,C=4,T=2,beta=4096,tau=1024}
+  KILL_AT=${KILL_AT:-20}
+  DB=${RSA_DB:-/tmp/zeval-rsa.db}
+  rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.part" "$DB.part-wal" "$DB.part-shm"
+  step "$Z run --backend gpu --rsa $RSA over AIME 2025 (device memory sampled every second)"
+  mem=$(mktemp)
+  ( while :; do nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits; sleep 1; done ) \
+    >"$mem" 2>/dev/null &
+  poll=$!
+  t0=$(date +%s)
+  "$Z" run --backend gpu --model "$MODEL" --dataset "$BUNDLE/data/aime_2025.jsonl" --rsa "$RSA" \
+    --seed 1 --db "$DB" --name full ${RSA_ARGS:-} 2>&1 | tail -n 12
+  kill "$poll" 2>/dev/null
+  echo "rsa: wall $(( $(date +%s) - t0 )) s; peak device memory $(sort -n "$mem" | tail -n 1) MiB" \
+       "(nvidia-smi, whole device)"
+  rm -f "$mem"
+  step "the same run on 2 problems, killed after $KILL_AT samples, resumed"
+  "$Z" run --backend gpu --model "$MODEL" --dataset "$BUNDLE/data/aime_2025.jsonl" --rsa "$RSA" \
+    --seed 1 --db "$DB.part" --name part --limit 2 >/dev/null 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    n=$(sqlite3 "$DB.part" "SELECT count(*) FROM samples" 2>/dev/null)
+    if [ "${n:-0}" -ge "$KILL_AT" ]; then kill -9 "$pid"; echo "killed at $n samples"; break; fi
+    sleep 1
+  done
+  wait "$pid" 2>/dev/null
+  "$Z" run --resume part --db "$DB.part" --backend gpu 2>&1 | tail -n 2
+  cols="problem_id, round, candidate, parents, seed, prompt_tokens, gen_tokens, gen_ids, finish_reason, text, tail"
+  sqlite3 "$DB.part" "ATTACH '$DB' AS f;
+    SELECT 'resumed rows: ' || (SELECT count(*) FROM samples) ||
+      ', not in the full run: ' || (SELECT count(*) FROM (SELECT $cols FROM samples EXCEPT
+        SELECT $cols FROM f.samples)) ||
+      ', full-run rows of these problems missing: ' || (SELECT count(*) FROM (SELECT $cols FROM
+        f.samples WHERE problem_id IN (SELECT problem_id FROM samples) EXCEPT
+        SELECT $cols FROM samples))"
+fi

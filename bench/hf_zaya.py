@@ -44,6 +44,10 @@ bench  for each --context L: a random prompt of L ids (torch.manual_seed(--seed)
        StaticCache instead and runs the decode steps through torch.compile (--compile-mode);
        the Zaya port declares itself not fullgraph-compilable, so this is an experiment and
        may fail (it says so in one line); it is never needed for the plain numbers.
+       --batch B decodes B sequences together (one prompt each, prefilled as one batch) and
+       prints `hf decode batch B, context L: X tok/s` (all sequences' tokens).
+gemm   the bf16 GEMM rate torch (cuBLAS) reaches on this GPU, n x n x n: the compute roof
+       `zeval bench gpu-batch --gemm-tflops` measures against.
 plan   prints the native config and the legacy -> native tensor mapping, and checks it
        against the module layout this script expects (no transformers needed).
 
@@ -615,8 +619,8 @@ def bench(args):
         contexts = [int(x) for x in args.context.split(",") if x.strip()]
     except ValueError:
         raise Fail("--context: expected comma-separated integers, got %r" % args.context)
-    if not contexts or min(contexts) < 1 or args.tokens < 1 or args.warmup < 0:
-        raise Fail("--context and --tokens must be at least 1, --warmup at least 0")
+    if not contexts or min(contexts) < 1 or args.tokens < 1 or args.warmup < 0 or args.batch < 1:
+        raise Fail("--context, --tokens and --batch must be at least 1, --warmup at least 0")
     model, info = load_model(args, "cuda", torch.bfloat16)
     print("%s: %s" % (PROG, info), file=sys.stderr)
     weights_gib = torch.cuda.memory_allocated() / 2**30
@@ -635,9 +639,10 @@ def bench(args):
     status = 0
     for L in contexts:
         torch.manual_seed(args.seed)
-        ids = torch.randint(0, V, (1, L))
+        B = args.batch
+        ids = torch.randint(0, V, (B, L))
         if bos is not None:
-            ids[0, 0] = bos
+            ids[:, 0] = bos
         ids = ids.cuda()
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
@@ -647,7 +652,7 @@ def bench(args):
                 cache, extra = None, {}
                 if args.static:
                     import transformers
-                    cache = transformers.StaticCache(config=model.config,
+                    cache = transformers.StaticCache(config=model.config, max_batch_size=B,
                                                      max_cache_len=L + warm + args.tokens + 1)
                 torch.cuda.synchronize()
                 t0 = time.perf_counter()
@@ -661,31 +666,58 @@ def bench(args):
                         torch.cuda.synchronize()
                         t0 = time.perf_counter()
                     if args.static:
-                        extra["position_ids"] = torch.tensor([[pos]], device="cuda")
+                        extra["position_ids"] = torch.full((B, 1), pos, device="cuda")
                     last, cache = logits_of(step, nxt, cache, **extra)
                     nxt = last.argmax(-1, keepdim=True)
                     pos += 1
                 torch.cuda.synchronize()
                 sec = time.perf_counter() - t0
         except torch.cuda.OutOfMemoryError:
-            print("hf decode context %d: out of CUDA memory" % L)
+            print("hf decode %scontext %d: out of CUDA memory" % (label(B), L))
             status = 1
             continue
         except Exception as e:
             if not args.static or args.traceback:
                 raise
-            print("hf decode context %d: --static failed (%s: %s)"
-                  % (L, type(e).__name__, (str(e).splitlines() or [""])[0][:300]))
+            print("hf decode %scontext %d: --static failed (%s: %s)"
+                  % (label(B), L, type(e).__name__, (str(e).splitlines() or [""])[0][:300]))
             status = 1
             continue
         del cache
-        print("hf decode context %d: %.2f tok/s, %.2f ms/step, peak CUDA memory %.2f GiB "
+        print("hf decode %scontext %d: %.2f tok/s, %.2f ms/step, peak CUDA memory %.2f GiB "
               "(weights %.2f GiB; prefill %.2f s; %d timed steps after %d warm-up; %s cache)"
-              % (L, args.tokens / sec, 1e3 * sec / args.tokens,
+              % (label(B), L, B * args.tokens / sec, 1e3 * sec / args.tokens,
                  torch.cuda.max_memory_allocated() / 2**30, weights_gib, prefill, args.tokens,
                  warm, "static" if args.static else "dynamic"))
         sys.stdout.flush()
     return status
+
+
+def label(B):
+    return "" if B == 1 else "batch %d, " % B
+
+
+def gemm(args):
+    """The bf16 GEMM rate torch reaches on this GPU (cuBLAS): n x n x n, best of --reps."""
+    need_torch()
+    if not torch.cuda.is_available():
+        raise Fail("no CUDA device visible to torch %s; gemm needs a GPU" % torch.__version__)
+    n = args.n
+    a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    best = 0.0
+    for i in range(args.reps + 1):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(4):
+            torch.matmul(a, b)
+        torch.cuda.synchronize()
+        sec = (time.perf_counter() - t0) / 4
+        if i > 0:
+            best = max(best, 2.0 * n ** 3 / sec / 1e12)
+    print("torch bf16 GEMM %d^3: %.1f TFLOP/s (%s, torch %s, best of %d)"
+          % (n, best, torch.cuda.get_device_name(), torch.__version__, args.reps))
+    return 0
 
 
 def plan_mode(args):
@@ -718,6 +750,10 @@ def main():
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("gemm")
+    g.add_argument("--n", type=int, default=8192, help="matrix size (default 8192)")
+    g.add_argument("--reps", type=int, default=5, help="timed repetitions (default 5)")
+    g.add_argument("--traceback", action="store_true", help="show tracebacks of unexpected errors")
     for name in ("check", "bench", "plan"):
         p = sub.add_parser(name)
         p.add_argument("--model", required=True, help="checkpoint directory (zeval init-model)")
@@ -737,6 +773,8 @@ def main():
             p.add_argument("--tokens", type=int, default=32, help="timed decode steps (default 32)")
             p.add_argument("--warmup", type=int, default=1, help="untimed decode steps (default 1)")
             p.add_argument("--seed", type=int, default=1)
+            p.add_argument("--batch", type=int, default=1,
+                           help="sequences decoded together (default 1); tok/s counts all of them")
             p.add_argument("--static", action="store_true",
                            help="StaticCache + torch.compile of the decode step (experimental)")
             p.add_argument("--compile-mode", default="default",
@@ -746,7 +784,7 @@ def main():
     if getattr(args, "tokens", 1) < 1:
         ap.error("--tokens must be at least 1")
     try:
-        return {"check": check, "bench": bench, "plan": plan_mode}[args.cmd](args)
+        return {"check": check, "bench": bench, "plan": plan_mode, "gemm": gemm}[args.cmd](args)
     except Fail as e:
         print("%s: %s" % (PROG, e), file=sys.stderr)
         return 2

@@ -106,9 +106,11 @@ void eng_backend_cpu_stats(const eng_backend *b, uint64_t *calls, uint64_t *hist
  * device has free, or ZEVAL_GPU_KV_TOKENS tokens.  NULL with a message
  * when no device is usable or the binary was built without GPU support. */
 eng_backend *eng_backend_gpu(const struct eng_model *m, char *err, size_t errlen);
-/* Device steps run, and requests that found their prompt prefix already
- * cached by another. */
-void eng_backend_gpu_stats(const eng_backend *b, uint64_t *steps, uint64_t *prefix_hits);
+/* Device steps run, requests that found their prompt prefix already
+ * cached by another, the K/V pool and the most of it ever in use, and the
+ * device memory in use (GB; gpu_batch_memory). */
+void eng_backend_gpu_stats(const eng_backend *b, uint64_t *steps, uint64_t *prefix_hits,
+                           double *pool_gb, double *peak_gb, double *device_gb);
 
 /* Which built-in engine to use.  spec "cpu", "gpu" or "auto" (NULL is
  * auto): auto takes the GPU when this binary has GPU support and a device

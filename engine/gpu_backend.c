@@ -421,11 +421,13 @@ eng_backend *eng_backend_gpu(const eng_model *m, char *err, size_t errlen)
     return &c->base;
 }
 
-void eng_backend_gpu_stats(const eng_backend *be, uint64_t *steps, uint64_t *prefix_hits)
+void eng_backend_gpu_stats(const eng_backend *be, uint64_t *steps, uint64_t *prefix_hits,
+                           double *pool_gb, double *peak_gb, double *device_gb)
 {
     const gpu_backend *c = (const gpu_backend *)be;
     *steps = c->steps;
     *prefix_hits = c->prefix_hits;
+    gpu_batch_memory(c->b, pool_gb, peak_gb, device_gb);
 }
 
 int eng_backend_pick(const char *spec, char *note, size_t notelen, char *err, size_t errlen)

@@ -796,9 +796,11 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         print_hist(be);
     } else if (strcmp(be->name, "gpu") == 0) {
         uint64_t steps, hits;
-        eng_backend_gpu_stats(be, &steps, &hits);
+        double pool, peak, dev;
+        eng_backend_gpu_stats(be, &steps, &hits, &pool, &peak, &dev);
         fprintf(stderr, "zeval run: GPU engine: %llu steps; %llu requests found their prompt "
-                "prefix already cached\n", (unsigned long long)steps, (unsigned long long)hits);
+                "prefix already cached; K/V cache peak %.3f of %.2f GB; device memory in use "
+                "%.2f GB\n", (unsigned long long)steps, (unsigned long long)hits, peak, pool, dev);
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

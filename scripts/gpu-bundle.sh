@@ -2,7 +2,8 @@
 # Packs what a GPU machine needs to run zeval's NVIDIA build without
 # installing anything there (its image has CUDA but not zeval's C
 # libraries): the nvcc-built binary, every shared library it needs apart
-# from the C library itself, and the tiny golden checkpoint.
+# from the C library itself, the tiny golden checkpoint, and for the RSA
+# run the tokenizer (compressed) and AIME 2025.
 #   usage: sh scripts/gpu-bundle.sh [OUT]   (default build/gpudev)
 # Then on the GPU machine, from the repository root:
 #   sh bench/gpu.sh build/gpudev
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-build/gpudev}
 make -s build/rel/zeval-cuda >/dev/null
 rm -rf "$OUT"
-mkdir -p "$OUT/bin" "$OUT/lib" "$OUT/golden"
+mkdir -p "$OUT/bin" "$OUT/lib" "$OUT/golden" "$OUT/tok" "$OUT/data"
 cp build/rel/zeval-cuda "$OUT/bin/zeval"
 # $OUT/zeval runs the binary with the bundled libraries; only that process
 # sees them (python and the CUDA tools keep the machine's own).
@@ -33,4 +34,8 @@ ldd "$OUT/bin/zeval" | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
 done
 G=../shared/golden/zaya-tiny
 cp "$G/config.json" "$G/model-bf16.safetensors" "$OUT/golden/"
+T=../shared/tokenizer/gemma3
+gzip -9 -c "$T/tokenizer.json" >"$OUT/tok/tokenizer.json.gz"
+gzip -9 -c "$T/tokenizer_config.json" >"$OUT/tok/tokenizer_config.json.gz"
+cp ../shared/datasets/math/aime_2025.jsonl "$OUT/data/"
 du -sh "$OUT"

@@ -58,7 +58,7 @@ struct gpu_batch {
     /* host */
     int *bt_h, *ref, *freel, *len, *am_h, *stage, *mark;
     char *used, *dirty;
-    long long nfree;
+    long long nfree, min_free;
     size_t stage_cap;
     unsigned long long *hist_h;
     uint64_t *routing;
@@ -224,7 +224,7 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     }
     for (long long p = 0; p < want; p++)
         b->freel[p] = (int)(want - 1 - p); /* low pages first */
-    b->nfree = want;
+    b->nfree = b->min_free = want;
     return b;
 }
 
@@ -236,6 +236,8 @@ static int page_take(gpu_batch *b)
         return -1;
     int p = b->freel[--b->nfree];
     b->ref[p] = 1;
+    if (b->nfree < b->min_free)
+        b->min_free = b->nfree;
     return p;
 }
 
@@ -586,6 +588,20 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
         }
     b->last_tokens = T;
     return 0;
+}
+
+extern "C" void gpu_batch_memory(const gpu_batch *b, double *pool_gb, double *peak_gb,
+                                 double *total_gb)
+{
+    double page = 2.0 * (double)b->page_floats * sizeof(float);
+    size_t fr = 0, tot = 0;
+    if (hipMemGetInfo(&fr, &tot) != hipSuccess) {
+        (void)hipGetLastError();
+        fr = tot = 0;
+    }
+    *pool_gb = (double)b->npages * page / 1e9;
+    *peak_gb = (double)(b->npages - b->min_free) * page / 1e9;
+    *total_gb = (double)(tot - fr) / 1e9;
 }
 
 extern "C" const uint64_t *gpu_batch_routing(gpu_batch *b)

@@ -156,6 +156,10 @@ double gpu_batch_step_flops(const gpu_batch *b, int seqs, int ctx);
 /* The batched engine's own product (bf16 weights times f32 activations)
  * on n x n x n, in TFLOP/s (best of 3); -1 with a message on error. */
 double gpu_gemm_tflops(int n, char *err, size_t errlen);
+/* The K/V pool (GB), the most of it ever in use, and the device memory in
+ * use now by everything (this process's weights, pool and buffers and any
+ * other user; 0 when the runtime cannot say). */
+void gpu_batch_memory(const gpu_batch *b, double *pool_gb, double *peak_gb, double *total_gb);
 /* Routing decisions so far, [n_sub/2][E+1] as gpu_routing. */
 const uint64_t *gpu_batch_routing(gpu_batch *b);
 

@@ -210,3 +210,9 @@ double gpu_gemm_tflops(int n, char *err, size_t errlen)
     ut_err(err, errlen, "%s", why);
     return -1;
 }
+
+void gpu_batch_memory(const gpu_batch *b, double *pool_gb, double *peak_gb, double *total_gb)
+{
+    (void)b;
+    *pool_gb = *peak_gb = *total_gb = 0;
+}
