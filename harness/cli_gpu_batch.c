@@ -154,6 +154,7 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
         goto done;
     }
     gt[0] = am;
+    int graphed = 0;
     for (int k = 1; k <= N; k++) {
         gpu_run d = {sa, &gt[k - 1], 1, lg + (size_t)k * V, 0, &gt[k]};
         if (gpu_batch_step(b, &d, 1, err, sizeof err)) {
@@ -161,8 +162,13 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
             fails++;
             goto done;
         }
+        graphed += gpu_batch_ran_graph(b);
     }
     gpu_batch_seq_free(b, sa);
+    /* A repeated step shape runs as a captured graph from its second step. */
+    fails += N >= 2 && graphed < N - 1;
+    printf("%s batch graphs: %d of %d decode steps ran as captured graphs\n",
+           N < 2 || graphed >= N - 1 ? "PASS" : "FAIL", graphed, N);
     eng_chunk ch = {s, pa, L, lc, 0};
     double worst = 0;
     int worst_at = 0, diverged = -1;
@@ -196,12 +202,14 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
         printf("FAIL batch greedy tokens: first difference at step %d (CPU %d, GPU %d)\n",
                diverged, cpu_tok[diverged], gt[diverged]);
     /* 2. Batch invariance: other runs, other company, a fork. */
-    struct { int run, fork; const char *what; } var[] = {
-        {3, 0, "prompt in runs of 3 tokens, batched with 2 other sequences"},
-        {5, 1, "forked from a shared prefix fed in runs of 5"},
-        {1, 0, "prompt one token per step, batched with 2 other sequences"},
+    struct { int run, fork, graphs; const char *what; } var[] = {
+        {3, 0, 1, "prompt in runs of 3 tokens, batched with 2 other sequences"},
+        {5, 1, 1, "forked from a shared prefix fed in runs of 5"},
+        {1, 0, 1, "prompt one token per step, batched with 2 other sequences"},
+        {2, 0, 0, "plain launches (no graphs), prompt in runs of 2"},
     };
     for (size_t v = 0; v < sizeof var / sizeof var[0]; v++) {
+        gpu_batch_use_graphs(b, var[v].graphs);
         memset(lg2, 0, (size_t)(N + 1) * V * sizeof(float));
         if (run_mixed(b, m, pa, L, N, var[v].run, var[v].fork, lg2, gt2, err, sizeof err)) {
             printf("FAIL batch invariance (%s): %s\n", var[v].what, err);
@@ -214,6 +222,7 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
         printf("%s batch invariance: %s: logits of all %d steps %s\n", same ? "PASS" : "FAIL",
                var[v].what, N + 1, same ? "bit-identical" : "differ");
     }
+    gpu_batch_use_graphs(b, 1);
     long long fp = gpu_batch_free_pages(b);
     int nopages = fp == (L + N + 64 + GPU_PAGE - 1) / GPU_PAGE * 8;
     fails += !nopages;
@@ -372,6 +381,7 @@ int cli_gpu_batch_bench(int argc, char **argv)
             bad = (seqs[k] = gpu_batch_seq_new(b, err, sizeof err)) < 0 ||
                   gpu_batch_seek(b, seqs[k], (int)ctx - 1, err, sizeof err);
         double t = 0, bytes = 0, flops = 0;
+        int graphs = 0;
         for (long st = 0; st <= N && !bad; st++) {
             for (int k = 0; k < B; k++) {
                 toks[k] = (int32_t)(smp_rng(7 + (uint64_t)k, (uint64_t)st) % (uint64_t)V);
@@ -382,6 +392,7 @@ int cli_gpu_batch_bench(int argc, char **argv)
             if (st == 0 || bad)
                 continue; /* the first step is untimed */
             t += ut_now() - ts;
+            graphs += gpu_batch_ran_graph(b);
             bytes += gpu_batch_step_bytes(b, B, (int)ctx + (int)st);
             flops += gpu_batch_step_flops(b, B, (int)ctx + (int)st);
         }
@@ -393,10 +404,10 @@ int cli_gpu_batch_bench(int argc, char **argv)
         double roof = fmax(gb / bw, tf / rate) * 1e3; /* ms */
         printf("decode batch %d, context %ld: %.0f tok/s, %.3f ms/step; %.3f GB/step (%.0f GB/s, "
                "%.3f of the copy bandwidth), %.3f TFLOP/step (%.2f TFLOP/s, %.3f of the GEMM rate); "
-               "roofline %.3f ms/step (%s-bound): %.3f of it\n",
+               "roofline %.3f ms/step (%s-bound): %.3f of it; %d of %ld steps as graphs\n",
                B, ctx, (double)B * N / t, ms, gb, gb / (ms * 1e-3), gb / (ms * 1e-3) / bw, tf,
                tf / (ms * 1e-3), tf / (ms * 1e-3) / rate, roof,
-               gb / bw >= tf / rate ? "bandwidth" : "compute", roof / ms);
+               gb / bw >= tf / rate ? "bandwidth" : "compute", roof / ms, graphs, N);
         fflush(stdout);
     }
     if (P > 0) {

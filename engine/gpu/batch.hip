@@ -42,6 +42,8 @@ static int berr(char *err, size_t errlen, const char *fmt, ...)
                         hipGetErrorName(e_));                                                \
     } while (0)
 
+enum { GB_GRAPHS = 8, GB_GRID = 64 };
+
 struct gpu_batch {
     gpu_ctx *g;
     int seqs, max_ctx, max_step, max_pages, natt, nmoe, nr, C, hv, ldu, qt;
@@ -63,6 +65,15 @@ struct gpu_batch {
     unsigned long long *hist_h;
     uint64_t *routing;
     int last_experts, last_nonskip, last_tokens, stamp;
+    /* Captured steps, by shape (T, logits rows, attention grid). */
+    struct {
+        int T, nl, grid;
+        hipGraphExec_t exec;
+        unsigned long long used;
+    } gc[GB_GRAPHS];
+    int ngc, use_graphs, capture_failed, ran_graph;
+    int last_T, last_nl, last_grid;
+    unsigned long long tick;
 };
 
 static void *bmalloc(size_t bytes, int *bad)
@@ -88,6 +99,8 @@ extern "C" void gpu_batch_close(gpu_batch *b)
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
         if (dev[i])
             (void)hipFree(dev[i]);
+    for (int i = 0; i < b->ngc; i++)
+        (void)hipGraphExecDestroy(b->gc[i].exec);
     gpu_close(b->g);
     free(b->bt_h);
     free(b->ref);
@@ -225,6 +238,7 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     for (long long p = 0; p < want; p++)
         b->freel[p] = (int)(want - 1 - p); /* low pages first */
     b->nfree = b->min_free = want;
+    b->use_graphs = 1;
     return b;
 }
 
@@ -391,9 +405,17 @@ static int grow_dev(void **p, size_t *cap, size_t need, char *err, size_t errlen
     return 0;
 }
 
+static void graphs_drop(gpu_batch *b)
+{
+    for (int i = 0; i < b->ngc; i++)
+        (void)hipGraphExecDestroy(b->gc[i].exec);
+    b->ngc = 0;
+}
+
 /* The launches of one step of T tokens; in: the uploaded ints (btok
- * arrays, then nl logits rows and their limits, then nwork items). */
-static void enqueue(gpu_batch *b, int T, int nl, int nwork)
+ * arrays, then nl logits rows and their limits, then the work count and
+ * the work items); grid: attention blocks per KV head (>= the count). */
+static void enqueue(gpu_batch *b, int T, int nl, int grid)
 {
     gpu_ctx *g = b->g;
     const eng_config *c = &g->c;
@@ -403,7 +425,7 @@ static void enqueue(gpu_batch *b, int T, int nl, int nwork)
     float eps = (float)c->eps, *res[2] = {b->res, b->res + (size_t)T * H};
     int skip_zero = g->m->skip_mode == ENG_SKIP_ZERO;
     btok t = {b->in, b->in + T, b->in + 2 * T, b->in + 3 * T, b->in + 4 * T, b->in + 5 * T, T};
-    const int *lrow = b->in + 6 * T, *nvalid = lrow + nl, *work = nvalid + nl;
+    const int *lrow = b->in + 6 * T, *nvalid = lrow + nl, *nwork = nvalid + nl, *work = nwork + 1;
     bkv kv = {b->K, b->V, b->bt, b->max_pages, b->natt, c->nk, d, GPU_PAGE};
     int maxtiles = (T + BG_BT - 1) / BG_BT + E;
 
@@ -418,7 +440,7 @@ static void enqueue(gpu_batch *b, int T, int nl, int nwork)
             kb_gemm(s, &qkv);
             kb_cca(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt, b->z, b->q, kv);
             kb_cca_state(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt);
-            kb_attention(s, a, t, work, nwork, b->q, nq, kv, b->part, b->att);
+            kb_attention(s, a, t, work, nwork, grid, b->q, nq, kv, b->part, b->att);
             bgemm o = {D->wo, 0, NULL, H, qw, b->att, qw, 0, NULL, b->y, H, NULL, NULL, T, NULL,
                        NULL, 0};
             kb_gemm(s, &o);
@@ -445,6 +467,69 @@ static void enqueue(gpu_batch *b, int T, int nl, int nwork)
         kb_gemm(s, &lm);
         kb_argmax(s, nl, b->logits, V, nvalid, b->am);
     }
+}
+
+/* The step as a graph when its shape (T, nl, grid) ran the step before
+ * too or was captured already (steady decode repeats it: capturing pays),
+ * else as plain launches. */
+static hipError_t run_step(gpu_batch *b, int T, int nl, int grid)
+{
+    hipStream_t st = b->g->st;
+    int same = T == b->last_T && nl == b->last_nl && grid == b->last_grid;
+    b->last_T = T, b->last_nl = nl, b->last_grid = grid;
+    b->ran_graph = 0;
+    b->tick++;
+    int k = -1;
+    for (int i = 0; i < b->ngc; i++)
+        if (b->gc[i].T == T && b->gc[i].nl == nl && b->gc[i].grid == grid)
+            k = i;
+    if (k < 0 && same && b->use_graphs && !b->capture_failed) {
+        hipGraph_t graph;
+        hipGraphExec_t exec;
+        int ok = hipStreamBeginCapture(st, hipStreamCaptureModeThreadLocal) == hipSuccess;
+        if (ok) {
+            enqueue(b, T, nl, grid);
+            ok = hipStreamEndCapture(st, &graph) == hipSuccess;
+        }
+        if (ok) {
+            ok = hipGraphInstantiateWithFlags(&exec, graph, 0) == hipSuccess;
+            (void)hipGraphDestroy(graph);
+        }
+        if (!ok) {
+            hipError_t e = hipGetLastError();
+            fprintf(stderr, "zeval: GPU batch: capturing a step as a graph failed (%s); plain "
+                    "launches from now on\n", hipGetErrorString(e));
+            b->capture_failed = 1;
+        } else {
+            if (b->ngc == GB_GRAPHS) { /* the least recently used goes */
+                int old = 0;
+                for (int i = 1; i < b->ngc; i++)
+                    if (b->gc[i].used < b->gc[old].used)
+                        old = i;
+                (void)hipGraphExecDestroy(b->gc[old].exec);
+                b->gc[old] = b->gc[--b->ngc];
+            }
+            k = b->ngc++;
+            b->gc[k].T = T, b->gc[k].nl = nl, b->gc[k].grid = grid, b->gc[k].exec = exec;
+        }
+    }
+    if (k >= 0 && b->use_graphs) {
+        b->gc[k].used = b->tick;
+        b->ran_graph = 1;
+        return hipGraphLaunch(b->gc[k].exec, st);
+    }
+    enqueue(b, T, nl, grid);
+    return hipGetLastError();
+}
+
+extern "C" void gpu_batch_use_graphs(gpu_batch *b, int on)
+{
+    b->use_graphs = on;
+}
+
+extern "C" int gpu_batch_ran_graph(const gpu_batch *b)
+{
+    return b->ran_graph;
 }
 
 extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *err, size_t errlen)
@@ -497,7 +582,8 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
             nwork += (len + j0 + nt - 1) / BA_SPL + 1;
         }
     }
-    size_t nints = (size_t)6 * T + 2 * nl + 3 * (size_t)nwork;
+    int grid = (nwork + GB_GRID - 1) / GB_GRID * GB_GRID;
+    size_t nints = (size_t)6 * T + 2 * nl + 1 + 3 * (size_t)nwork;
     if (nints > b->stage_cap) {
         int *ns = (int *)realloc(b->stage, nints * 2 * sizeof(int));
         if (!ns)
@@ -506,7 +592,8 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
         b->stage_cap = nints * 2;
     }
     int *tok = b->stage, *pos = tok + T, *seq = pos + T, *cs = seq + T, *ce = cs + T, *poff = ce + T;
-    int *lrow = poff + T, *nvalid = lrow + nl, *work = nvalid + nl;
+    int *lrow = poff + T, *nvalid = lrow + nl, *work = nvalid + nl + 1;
+    nvalid[nl] = nwork;
     int i = 0, il = 0, iw = 0, splits = 0;
     for (int k = 0; k < n; k++) {
         const gpu_run *r = &runs[k];
@@ -534,8 +621,15 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
         }
     }
     size_t part_need = (size_t)splits * nq * (c->head_dim + 2) * sizeof(float);
+    /* Room for the attention grid's worth of work (a captured step may
+     * meet up to grid items). */
+    size_t in_need = (nints + 3 * (size_t)(grid - nwork)) * sizeof(int);
+    if (part_need > b->part_cap || in_need > b->in_cap) {
+        BTRY(hipStreamSynchronize(b->g->st), "finishing the last step");
+        graphs_drop(b); /* they hold the old buffers */
+    }
     if (grow_dev((void **)&b->part, &b->part_cap, part_need, err, errlen, "attention partials") ||
-        grow_dev((void **)&b->in, &b->in_cap, nints * sizeof(int), err, errlen, "the step's tokens"))
+        grow_dev((void **)&b->in, &b->in_cap, in_need, err, errlen, "the step's tokens"))
         return -1;
     hipStream_t st = b->g->st;
     BTRY(hipMemcpyAsync(b->in, b->stage, nints * sizeof(int), hipMemcpyHostToDevice, st),
@@ -547,8 +641,7 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
                                 hipMemcpyHostToDevice, st), "writing the block tables");
             b->dirty[s] = 0;
         }
-    enqueue(b, T, nl, nwork);
-    BTRY(hipGetLastError(), "launching the step");
+    BTRY(run_step(b, T, nl, grid), "launching the step");
     int S = eng_cfg_slots(c);
     BTRY(hipMemcpyAsync(b->hist_h, b->hist, (size_t)b->nmoe * S * sizeof(unsigned long long),
                         hipMemcpyDeviceToHost, st), "reading the routing");

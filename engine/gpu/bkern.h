@@ -88,10 +88,12 @@ void kb_cca_state(hipStream_t s, const cca_w *w, int a, btok t, const float *u, 
                   float *ring, float *vlast, int natt);
 
 /* Attention of sub-layer a: work[3 * j] = (first token, tokens <= BA_QT,
- * split) for j < nwork, tokens of one sequence; partials into part, then
- * combined into out [T][nq*d]. */
-void kb_attention(hipStream_t s, int a, btok t, const int *work, int nwork, const float *q,
-                  int nq, bkv kv, float *part, float *out);
+ * split) for j < *nwork (read on the device; the launch has grid blocks,
+ * grid >= *nwork, so a captured step serves every count up to grid),
+ * tokens of one sequence; partials into part, then combined into out
+ * [T][nq*d]. */
+void kb_attention(hipStream_t s, int a, btok t, const int *work, const int *nwork, int grid,
+                  const float *q, int nq, bkv kv, float *part, float *out);
 
 /* The router of every token (r: [T][R], eda: [T][R]) into sel[T],
  * gate[T]. */

@@ -335,11 +335,14 @@ enum { BA_ROWS = 16, BA_GROUPS = BA_THREADS / GPU_LANES, BA_RPG = BA_ROWS / BA_G
  * row's position are masked; tiles wholly after it are skipped. */
 template <int DPL>
 __global__ void __launch_bounds__(BA_THREADS) k_battn(int a, btok t, const int *work,
-                                                      const float *q, int nq, bkv kv, float *part)
+                                                      const int *nwork, const float *q, int nq,
+                                                      bkv kv, float *part)
 {
     const int d = GPU_LANES * DPL;
     __shared__ float kst[BA_DMAX][BA_KT + 1], vsm[BA_KT][BA_DMAX], qs[BA_ROWS][BA_DMAX];
     int wi = (int)blockIdx.x, g = (int)blockIdx.y, tid = (int)threadIdx.x;
+    if (wi >= *nwork)
+        return;
     int i0 = work[3 * wi], nt = work[3 * wi + 1], sp = work[3 * wi + 2];
     int nk = kv.nk, G = nq / nk, nrows = nt * G, natt = kv.natt;
     int grp = tid / GPU_LANES, lane = tid % GPU_LANES;
@@ -445,15 +448,15 @@ __global__ void k_bcombine(btok t, int nq, int d, const float *part, float *out)
     out[(size_t)i * nq * d + (size_t)h * d + e] = O / L;
 }
 
-void kb_attention(hipStream_t s, int a, btok t, const int *work, int nwork, const float *q,
-                  int nq, bkv kv, float *part, float *out)
+void kb_attention(hipStream_t s, int a, btok t, const int *work, const int *nwork, int grid,
+                  const float *q, int nq, bkv kv, float *part, float *out)
 {
-    if (nwork > 0) {
-        dim3 grid((unsigned)nwork, (unsigned)kv.nk), blk(BA_THREADS);
+    if (grid > 0) {
+        dim3 g((unsigned)grid, (unsigned)kv.nk), blk(BA_THREADS);
         switch (kv.d / GPU_LANES) {
-        case 1: hipLaunchKernelGGL(k_battn<1>, grid, blk, 0, s, a, t, work, q, nq, kv, part); break;
-        case 2: hipLaunchKernelGGL(k_battn<2>, grid, blk, 0, s, a, t, work, q, nq, kv, part); break;
-        default: hipLaunchKernelGGL(k_battn<4>, grid, blk, 0, s, a, t, work, q, nq, kv, part); break;
+        case 1: hipLaunchKernelGGL(k_battn<1>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
+        case 2: hipLaunchKernelGGL(k_battn<2>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
+        default: hipLaunchKernelGGL(k_battn<4>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
         }
     }
     hipLaunchKernelGGL(k_bcombine, dim3((unsigned)t.T, (unsigned)nq), dim3(128), 0, s, t, nq,

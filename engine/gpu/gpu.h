@@ -147,6 +147,13 @@ typedef struct {
  * one step.  On error nothing is fed.  0, or -1 with a message. */
 int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *err, size_t errlen);
 
+/* Steps whose shape (tokens, logits rows, attention work rounded up to
+ * 64) repeats the step before run as captured graphs (up to 8 shapes
+ * kept), 1 by default; 0: always plain launches.  gpu_batch_ran_graph:
+ * whether the last step ran as a graph. */
+void gpu_batch_use_graphs(gpu_batch *b, int on);
+int gpu_batch_ran_graph(const gpu_batch *b);
+
 /* Bytes a decode step of seqs sequences at context ctx reads (DESIGN.md:
  * weights once, each distinct expert used by the last step once, the K/V
  * of every sequence), and its multiply-add FLOPs (2 per weight per

@@ -216,3 +216,15 @@ void gpu_batch_memory(const gpu_batch *b, double *pool_gb, double *peak_gb, doub
     (void)b;
     *pool_gb = *peak_gb = *total_gb = 0;
 }
+
+void gpu_batch_use_graphs(gpu_batch *b, int on)
+{
+    (void)b;
+    (void)on;
+}
+
+int gpu_batch_ran_graph(const gpu_batch *b)
+{
+    (void)b;
+    return 0;
+}

@@ -155,7 +155,7 @@ if [ -x "$rel/zeval-emu" ]; then
   [ -f "$model/model-bf16.safetensors" ] && bb="$bb --weights $model/model-bf16.safetensors"
   timeout "$tmo" "$rel/zeval-emu" bench gpu-batch $bb >"$log" 2>&1
   rc=$?
-  nd=$(grep -c '^decode batch [23], context 40: .* of it$' "$log")
+  nd=$(grep -c '^decode batch [23], context 40: .* of it; [12] of 2 steps as graphs$' "$log")
   if [ $rc -eq 0 ] && [ "$nd" -eq 2 ] && grep -q '^prefill 70 tokens in runs of 32: .* of the GEMM rate)$' "$log" &&
      grep -q '^bf16 GEMM rate: ' "$log" && grep -q 'skip: ' "$log"; then
     echo "PASS [emu-rel] bench gpu-batch: 2 batch sizes against their rooflines, prefill, GEMM rate, routing"
