@@ -7,8 +7,10 @@
 #define ZEVAL_CLI_H
 
 #include "../engine/chat.h"
+#include "../engine/config.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 int cli_logits(int argc, char **argv);
 int cli_generate(int argc, char **argv);
@@ -34,6 +36,11 @@ int cli_gpu_batch_bench(int argc, char **argv); /* zeval bench gpu-batch */
  * PASS/FAIL lines); returns the failed checks. */
 struct eng_model;
 int gpu_batch_selftest(const struct eng_model *m, long L, long N, unsigned long long seed);
+/* sqrt(sum (got-ref)^2 / sum ref^2); infinite when got has a NaN or Inf. */
+double cli_relerr(const float *got, const float *ref, size_t n);
+/* The routing histogram [n_sub/2][E+1] as each slot's share over all MoE
+ * sub-layers, one line on stdout. */
+void cli_print_routing(const uint64_t *rc, const eng_config *c);
 
 /* Shared by chat-template and generate (cli_chat.c).  cli_chat_open: the
  * template named by spec (a name or FILE; bos/eos from path, a checkpoint

@@ -36,7 +36,7 @@ static const char bench_usage[] =
     "  bandwidth measured in the same run; then the time per kind of kernel (events\n"
     "  between the launches) and the routing of every step\n";
 
-static double relerr(const float *got, const float *ref, size_t n)
+double cli_relerr(const float *got, const float *ref, size_t n)
 {
     double num = 0, den = 0;
     for (size_t i = 0; i < n; i++) {
@@ -93,7 +93,7 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
         if (p < 4)
             memcpy(first + (size_t)p * V, lg, (size_t)V * sizeof(float));
         graphed &= gpu_ran_graph(g);
-        double e = relerr(lg, lc, (size_t)V);
+        double e = cli_relerr(lg, lc, (size_t)V);
         if (e > worst) {
             worst = e;
             worst_at = p;
@@ -146,6 +146,24 @@ done:
     free(lg);
     free(first);
     return fails;
+}
+
+void cli_print_routing(const uint64_t *rc, const eng_config *c)
+{
+    int S = eng_cfg_slots(c), nmoe = c->n_sub / 2;
+    uint64_t tot = 0;
+    for (int j = 0; j < nmoe * S; j++)
+        tot += rc[j];
+    printf("routing (all MoE sub-layers, every step above), slot: share\n ");
+    for (int e = 0; e < S; e++) {
+        uint64_t n = 0;
+        for (int j = 0; j < nmoe; j++)
+            n += rc[(size_t)j * S + e];
+        char label[16];
+        snprintf(label, sizeof label, e == c->n_experts ? "skip" : "%d", e);
+        printf(" %s: %.3f", label, tot ? (double)n / (double)tot : 0.0);
+    }
+    printf("\n");
 }
 
 int cli_gpu_selftest(int argc, char **argv)
@@ -313,24 +331,8 @@ int cli_gpu_bench(int argc, char **argv)
                 break;
             }
         }
-    if (!status) { /* every step's routing, summed over the MoE sub-layers */
-        const uint64_t *rc = gpu_routing(g);
-        int S = m->cfg.n_experts + (m->cfg.use_mod ? 1 : 0), nmoe = m->cfg.n_sub / 2;
-        uint64_t tot = 0;
-        printf("routing (all MoE sub-layers, every step above), slot: share\n ");
-        for (int e = 0; e < S; e++)
-            for (int j = 0; j < nmoe; j++)
-                tot += rc[(size_t)j * S + e];
-        for (int e = 0; e < S; e++) {
-            uint64_t n = 0;
-            for (int j = 0; j < nmoe; j++)
-                n += rc[(size_t)j * S + e];
-            char label[16];
-            snprintf(label, sizeof label, e == m->cfg.n_experts ? "skip" : "%d", e);
-            printf(" %s: %.3f", label, tot ? (double)n / (double)tot : 0.0);
-        }
-        printf("\n");
-    }
+    if (!status)
+        cli_print_routing(gpu_routing(g), &m->cfg);
     if (status)
         cli_fail(1, err);
     gpu_close(g);

@@ -22,19 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double rel_err(const float *got, const float *ref, size_t n)
-{
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(got[i]))
-            return INFINITY;
-        double d = (double)got[i] - (double)ref[i];
-        num += d * d;
-        den += (double)ref[i] * ref[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
 /* A random prompt of n tokens starting with BOS. */
 static void rand_prompt(const eng_model *m, int32_t *p, int n, uint64_t seed)
 {
@@ -178,7 +165,7 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
             fails++;
             goto done;
         }
-        double e = rel_err(lg + (size_t)k * V, lc, (size_t)V);
+        double e = cli_relerr(lg + (size_t)k * V, lc, (size_t)V);
         if (e > worst)
             worst = e, worst_at = k;
         cpu_tok[k] = (int32_t)smp_argmax(lc, V);
@@ -434,23 +421,7 @@ int cli_gpu_batch_bench(int argc, char **argv)
                "%.3f of the GEMM rate)\n", P, S, t, (double)P / t, flops / 1e12,
                flops / t / 1e12, flops / t / 1e12 / rate);
     }
-    {
-        const uint64_t *rc = gpu_batch_routing(b);
-        int Sl = eng_cfg_slots(&m->cfg), nmoe = m->cfg.n_sub / 2;
-        uint64_t tot = 0;
-        for (int j = 0; j < nmoe * Sl; j++)
-            tot += rc[j];
-        printf("routing (all MoE sub-layers, every step above), slot: share\n ");
-        for (int e = 0; e < Sl; e++) {
-            uint64_t n = 0;
-            for (int j = 0; j < nmoe; j++)
-                n += rc[(size_t)j * Sl + e];
-            char label[16];
-            snprintf(label, sizeof label, e == m->cfg.n_experts ? "skip" : "%d", e);
-            printf(" %s: %.3f", label, tot ? (double)n / (double)tot : 0.0);
-        }
-        printf("\n");
-    }
+    cli_print_routing(gpu_batch_routing(b), &m->cfg);
     status = 0;
 done:
     if (status)
