@@ -535,7 +535,7 @@ extern "C" int gpu_batch_ran_graph(const gpu_batch *b)
 extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *err, size_t errlen)
 {
     const eng_config *c = &b->g->c;
-    int T = 0, nl = 0, V = c->vocab, nq = c->nq;
+    int T = 0, nl = 0, V = c->vocab, nq = c->nq, nwork = 0, splits = 0;
     int stamp = ++b->stamp;
     for (int k = 0; k < n; k++) {
         const gpu_run *r = &runs[k];
@@ -556,12 +556,41 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
                             r->ids[i], V);
         T += r->n;
         nl += r->logits || r->argmax;
+        int len = b->len[r->seq];
+        for (int j = 0; j < r->n; j++)
+            splits += (len + j) / BA_SPL + 1;
+        for (int j0 = 0; j0 < r->n; j0 += b->qt) {
+            int nt = r->n - j0 < b->qt ? r->n - j0 : b->qt;
+            nwork += (len + j0 + nt - 1) / BA_SPL + 1;
+        }
     }
     if (T == 0)
         return 0;
     if (T > b->max_step)
         return berr(err, errlen, "GPU batch: a step of %d tokens (at most %d)", T, b->max_step);
-    /* Pages first: on failure give back what this step took. */
+    /* The step's ints: btok arrays, logits rows, their limits, work. */
+    int grid = (nwork + GB_GRID - 1) / GB_GRID * GB_GRID;
+    size_t nints = (size_t)6 * T + 2 * nl + 1 + 3 * (size_t)nwork;
+    if (nints > b->stage_cap) {
+        int *ns = (int *)realloc(b->stage, nints * 2 * sizeof(int));
+        if (!ns)
+            return berr(err, errlen, "out of memory");
+        b->stage = ns;
+        b->stage_cap = nints * 2;
+    }
+    size_t part_need = (size_t)splits * nq * (c->head_dim + 2) * sizeof(float);
+    /* Room for the attention grid's worth of work (a captured step may
+     * meet up to grid items). */
+    size_t in_need = (nints + 3 * (size_t)(grid - nwork)) * sizeof(int);
+    if (part_need > b->part_cap || in_need > b->in_cap) {
+        BTRY(hipStreamSynchronize(b->g->st), "finishing the last step");
+        graphs_drop(b); /* they hold the old buffers */
+    }
+    if (grow_dev((void **)&b->part, &b->part_cap, part_need, err, errlen, "attention partials") ||
+        grow_dev((void **)&b->in, &b->in_cap, in_need, err, errlen, "the step's tokens"))
+        return -1;
+    /* Pages last of what can fail for want of memory: on failure give
+     * back what this step took, so a refused step changes nothing. */
     for (int k = 0; k < n; k++) {
         int sq = runs[k].seq;
         if (grow_to(b, sq, b->len[sq] + runs[k].n, err, errlen)) {
@@ -573,28 +602,11 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
             return -1;
         }
     }
-    /* The step's ints: btok arrays, logits rows, their limits, work. */
-    int nwork = 0;
-    for (int k = 0; k < n; k++) {
-        int len = b->len[runs[k].seq];
-        for (int j0 = 0; j0 < runs[k].n; j0 += b->qt) {
-            int nt = runs[k].n - j0 < b->qt ? runs[k].n - j0 : b->qt;
-            nwork += (len + j0 + nt - 1) / BA_SPL + 1;
-        }
-    }
-    int grid = (nwork + GB_GRID - 1) / GB_GRID * GB_GRID;
-    size_t nints = (size_t)6 * T + 2 * nl + 1 + 3 * (size_t)nwork;
-    if (nints > b->stage_cap) {
-        int *ns = (int *)realloc(b->stage, nints * 2 * sizeof(int));
-        if (!ns)
-            return berr(err, errlen, "out of memory");
-        b->stage = ns;
-        b->stage_cap = nints * 2;
-    }
     int *tok = b->stage, *pos = tok + T, *seq = pos + T, *cs = seq + T, *ce = cs + T, *poff = ce + T;
     int *lrow = poff + T, *nvalid = lrow + nl, *work = nvalid + nl + 1;
     nvalid[nl] = nwork;
-    int i = 0, il = 0, iw = 0, splits = 0;
+    int i = 0, il = 0, iw = 0;
+    splits = 0;
     for (int k = 0; k < n; k++) {
         const gpu_run *r = &runs[k];
         int len = b->len[r->seq], first = i;
@@ -620,17 +632,6 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
             nvalid[il++] = r->n_valid;
         }
     }
-    size_t part_need = (size_t)splits * nq * (c->head_dim + 2) * sizeof(float);
-    /* Room for the attention grid's worth of work (a captured step may
-     * meet up to grid items). */
-    size_t in_need = (nints + 3 * (size_t)(grid - nwork)) * sizeof(int);
-    if (part_need > b->part_cap || in_need > b->in_cap) {
-        BTRY(hipStreamSynchronize(b->g->st), "finishing the last step");
-        graphs_drop(b); /* they hold the old buffers */
-    }
-    if (grow_dev((void **)&b->part, &b->part_cap, part_need, err, errlen, "attention partials") ||
-        grow_dev((void **)&b->in, &b->in_cap, in_need, err, errlen, "the step's tokens"))
-        return -1;
     hipStream_t st = b->g->st;
     BTRY(hipMemcpyAsync(b->in, b->stage, nints * sizeof(int), hipMemcpyHostToDevice, st),
          "writing the step");

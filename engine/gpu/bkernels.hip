@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-enum { BV_THREADS = 256, BV_ROWS = BV_THREADS / GPU_LANES };
+enum { BV_THREADS = 256 };
 
 /* ------------------------------------------------------------ products */
 
