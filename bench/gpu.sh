@@ -18,27 +18,53 @@
 # beta=4096, tau=1024) over AIME 2025 with its wall time, tokens/s and
 # peak device memory; and a run of 2 problems killed mid-way and resumed,
 # whose rows must equal the full run's rows of those problems.
-# Env (for trying the script on a small model): RSA (the spec), RSA_ARGS
-# (more options of the full run, e.g. --limit 3), KILL_AT (20), RSA_DB.
+# Env: RSA (the spec), RSA_ARGS (more options of the full run, e.g.
+# --limit 3), PART_LIMIT (problems in the killed run, 2), KILL_AT (20),
+# RSA_DB; DEADLINE (seconds for the whole script, 3600): each step runs
+# under `timeout` with its own cap, cut to what is left of the deadline,
+# and a step with under 20 s left is skipped, so a device lease always
+# gets its log back.
 set -u
 BUNDLE=${1:-build/gpudev}
 MODEL=${2:-/tmp/zaya-8b}
 PARTS=${3:-1 2 rsa}
 Z="$BUNDLE/zeval" # a wrapper that gives the binary its bundled libraries
-step() { echo; echo "== $*"; }
+T0=$(date +%s)
+DEADLINE=${DEADLINE:-3600}
+step() { echo; echo "== [$(( $(date +%s) - T0 )) s] $*"; }
 has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+# capped CAP CMD...: CMD under a time limit of CAP seconds or what is left.
+capped() {
+  cap=$1; shift
+  left=$(( DEADLINE - ($(date +%s) - T0) ))
+  [ "$left" -lt "$cap" ] && cap=$left
+  if [ "$cap" -lt 20 ]; then echo "skipped: ${left} s left of the ${DEADLINE} s deadline"; return 124; fi
+  timeout -k 5 "$cap" "$@"
+  rc=$?
+  [ "$rc" -eq 124 ] && echo "timed out after $cap s: $*"
+  return $rc
+}
+# sql DB QUERY: one query through python3's sqlite3 (the sqlite3 shell may
+# be missing); ATTACH lines before it are run first.
+sql() {
+  python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for q in sys.argv[2].split(";"):
+    if q.strip():
+        for r in c.execute(q): print("|".join(map(str, r)))' "$1" "$2"
+}
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 | head -3
 if has 1; then
   step "$Z gpu-selftest (kernels + golden checkpoint vs the CPU backend)"
-  "$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \
+  capped 120 "$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \
     --tokens 32 || echo "gpu-selftest: FAILED (status $?)"
   step "$Z gpu-selftest, a 600-token prompt (3 attention splits)"
-  "$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \
+  capped 60 "$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \
     --tokens 8 --prompt-len 600 | grep -v '^PASS' || true
   if command -v compute-sanitizer >/dev/null 2>&1; then
-    for tool in memcheck racecheck; do
+    for tool in ${SANITIZERS:-memcheck racecheck}; do
       step "compute-sanitizer --tool $tool $Z gpu-selftest (golden, 4 tokens)"
-      compute-sanitizer --tool $tool --target-processes all --error-exitcode 3 \
+      capped 90 compute-sanitizer --tool $tool --target-processes all --error-exitcode 3 \
         "$Z" gpu-selftest --model "$BUNDLE/golden" \
         --weights "$BUNDLE/golden/model-bf16.safetensors" --tokens 4 --prompt-len 4 2>&1 | tail -n 5
     done
@@ -47,24 +73,29 @@ fi
 if [ ! -f "$MODEL/config.json" ]; then
   step "$Z init-model --config zaya1-8b --dtype bf16 --seed 1 --out $MODEL"
   t0=$(date +%s)
-  "$Z" init-model --config zaya1-8b --dtype bf16 --seed 1 --out "$MODEL" || exit 1
+  capped 300 "$Z" init-model --config zaya1-8b --dtype bf16 --seed 1 --out "$MODEL" || exit 1
   echo "init-model: $(( $(date +%s) - t0 )) s"
 fi
 if has 1; then
   step "$Z bench gpu --model $MODEL --context 1024,16384 --tokens 64"
-  "$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 64
-  step "python3 bench/hf_zaya.py bench --model $MODEL --context 1024,16384 --tokens 32"
-  python3 bench/hf_zaya.py bench --model "$MODEL" --context 1024,16384 --tokens 32
+  capped 120 "$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 64
+fi
+# transformers' peer, one model load for both parts: batch 1 at 1K and 16K
+# (part 1), batch 64 at 4K (part 2).
+hf=""
+has 1 && hf="1:1024,1:16384"
+has 2 && hf="${hf:+$hf,}64:4096"
+if [ -n "$hf" ]; then
+  step "python3 bench/hf_zaya.py bench --model $MODEL --runs $hf --tokens 16"
+  PYTHONUNBUFFERED=1 capped 240 python3 bench/hf_zaya.py bench --model "$MODEL" --runs "$hf" --tokens 16
 fi
 if has 2; then
   step "python3 bench/hf_zaya.py gemm (torch/cuBLAS bf16, the compute roof)"
-  rate=$(python3 bench/hf_zaya.py gemm | tee /dev/stderr |
+  rate=$(capped 60 python3 bench/hf_zaya.py gemm | tee /dev/stderr |
          sed -n 's/^torch bf16 GEMM [^:]*: \([0-9.]*\) TFLOP.*/\1/p')
   step "$Z bench gpu-batch --model $MODEL --batch 64,256 --context 4096 --prefill 8192"
-  "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 --context 4096 --tokens 16 \
+  capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 --context 4096 --tokens 16 \
     --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
-  step "python3 bench/hf_zaya.py bench --model $MODEL --context 4096 --tokens 8 --batch 64"
-  python3 bench/hf_zaya.py bench --model "$MODEL" --context 4096 --tokens 8 --batch 64
 fi
 if has rsa; then
   # The RSA run needs the tokenizer beside the weights.
@@ -80,25 +111,29 @@ if has rsa; then
     >"$mem" 2>/dev/null &
   poll=$!
   t0=$(date +%s)
-  "$Z" run --backend gpu --model "$MODEL" --dataset "$BUNDLE/data/aime_2025.jsonl" --rsa "$RSA" \
-    --seed 1 --db "$DB" --name full ${RSA_ARGS:-} 2>&1 | tail -n 12
+  capped 3600 "$Z" run --backend gpu --model "$MODEL" --dataset "$BUNDLE/data/aime_2025.jsonl" \
+    --rsa "$RSA" --seed 1 --db "$DB" --name full --progress plain ${RSA_ARGS:-} 2>&1 | tail -n 16
   kill "$poll" 2>/dev/null
   echo "rsa: wall $(( $(date +%s) - t0 )) s; peak device memory $(sort -n "$mem" | tail -n 1) MiB" \
        "(nvidia-smi, whole device)"
   rm -f "$mem"
-  step "the same run on 2 problems, killed after $KILL_AT samples, resumed"
+  PART_LIMIT=${PART_LIMIT:-2}
+  step "the same run on $PART_LIMIT problems, killed after $KILL_AT samples, resumed"
   "$Z" run --backend gpu --model "$MODEL" --dataset "$BUNDLE/data/aime_2025.jsonl" --rsa "$RSA" \
-    --seed 1 --db "$DB.part" --name part --limit 2 >/dev/null 2>&1 &
+    --seed 1 --db "$DB.part" --name part --limit "$PART_LIMIT" >/dev/null 2>&1 &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
-    n=$(sqlite3 "$DB.part" "SELECT count(*) FROM samples" 2>/dev/null)
+    n=$(sql "$DB.part" "SELECT count(*) FROM samples" 2>/dev/null)
     if [ "${n:-0}" -ge "$KILL_AT" ]; then kill -9 "$pid"; echo "killed at $n samples"; break; fi
+    if [ $(( DEADLINE - ($(date +%s) - T0) )) -lt 30 ]; then
+      kill -9 "$pid"; echo "killed at ${n:-0} samples: the deadline is near"; break
+    fi
     sleep 1
   done
   wait "$pid" 2>/dev/null
-  "$Z" run --resume part --db "$DB.part" --backend gpu 2>&1 | tail -n 2
+  capped 3600 "$Z" run --resume part --db "$DB.part" --backend gpu 2>&1 | tail -n 3
   cols="problem_id, round, candidate, parents, seed, prompt_tokens, gen_tokens, gen_ids, finish_reason, text, tail"
-  sqlite3 "$DB.part" "ATTACH '$DB' AS f;
+  sql "$DB.part" "ATTACH '$DB' AS f;
     SELECT 'resumed rows: ' || (SELECT count(*) FROM samples) ||
       ', not in the full run: ' || (SELECT count(*) FROM (SELECT $cols FROM samples EXCEPT
         SELECT $cols FROM f.samples)) ||

@@ -46,6 +46,7 @@ bench  for each --context L: a random prompt of L ids (torch.manual_seed(--seed)
        may fail (it says so in one line); it is never needed for the plain numbers.
        --batch B decodes B sequences together (one prompt each, prefilled as one batch) and
        prints `hf decode batch B, context L: X tok/s` (all sequences' tokens).
+       --runs 1:1024,1:16384,64:4096 runs those (batch, context) pairs after one model load.
 gemm   the bf16 GEMM rate torch (cuBLAS) reaches on this GPU, n x n x n: the compute roof
        `zeval bench gpu-batch --gemm-tflops` measures against.
 plan   prints the native config and the legacy -> native tensor mapping, and checks it
@@ -616,11 +617,17 @@ def bench(args):
     if not torch.cuda.is_available():
         raise Fail("no CUDA device visible to torch %s; bench needs a GPU" % torch.__version__)
     try:
-        contexts = [int(x) for x in args.context.split(",") if x.strip()]
+        if args.runs:
+            runs = [tuple(int(v) for v in x.split(":")) for x in args.runs.split(",") if x.strip()]
+            if any(len(r) != 2 for r in runs):
+                raise ValueError
+        else:
+            runs = [(args.batch, int(x)) for x in args.context.split(",") if x.strip()]
     except ValueError:
-        raise Fail("--context: expected comma-separated integers, got %r" % args.context)
-    if not contexts or min(contexts) < 1 or args.tokens < 1 or args.warmup < 0 or args.batch < 1:
-        raise Fail("--context, --tokens and --batch must be at least 1, --warmup at least 0")
+        raise Fail("--context: expected comma-separated integers, --runs B:L pairs; got %r"
+                   % (args.runs or args.context))
+    if not runs or min(min(r) for r in runs) < 1 or args.tokens < 1 or args.warmup < 0:
+        raise Fail("--context, --runs, --tokens and --batch must be at least 1, --warmup at least 0")
     model, info = load_model(args, "cuda", torch.bfloat16)
     print("%s: %s" % (PROG, info), file=sys.stderr)
     weights_gib = torch.cuda.memory_allocated() / 2**30
@@ -637,9 +644,8 @@ def bench(args):
             step = torch.compile(model, mode=args.compile_mode)
     V, bos = model.config.vocab_size, getattr(model.config, "bos_token_id", None)
     status = 0
-    for L in contexts:
+    for B, L in runs:
         torch.manual_seed(args.seed)
-        B = args.batch
         ids = torch.randint(0, V, (B, L))
         if bos is not None:
             ids[:, 0] = bos
@@ -775,6 +781,8 @@ def main():
             p.add_argument("--seed", type=int, default=1)
             p.add_argument("--batch", type=int, default=1,
                            help="sequences decoded together (default 1); tok/s counts all of them")
+            p.add_argument("--runs", help="B:L pairs, e.g. 1:1024,64:4096 (batch B at context L; "
+                           "instead of --batch and --context, one model load for all)")
             p.add_argument("--static", action="store_true",
                            help="StaticCache + torch.compile of the decode step (experimental)")
             p.add_argument("--compile-mode", default="default",
