@@ -115,7 +115,8 @@ if has rsa; then
     --rsa "$RSA" --seed 1 --db "$DB" --name full --progress plain ${RSA_ARGS:-} 2>&1 | tail -n 16
   kill "$poll" 2>/dev/null
   echo "rsa: wall $(( $(date +%s) - t0 )) s; peak device memory $(sort -n "$mem" | tail -n 1) MiB" \
-       "(nvidia-smi, whole device)"
+       "(nvidia-smi, whole device: the K/V pool takes the free memory when it starts; the" \
+       "GPU engine line above gives the pool's peak use)"
   rm -f "$mem"
   PART_LIMIT=${PART_LIMIT:-2}
   step "the same run on $PART_LIMIT problems, killed after $KILL_AT samples, resumed"

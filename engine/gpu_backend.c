@@ -17,10 +17,14 @@
  * of a step changes a number: a request's tokens depend only on
  * (weights, prompt, sampling, seed).
  *
- * Sampling is the CPU backend's: greedy requests take the device's argmax
- * (the lowest id among the largest logits below the vocabulary limit, as
- * smp_sample does), the others copy their logits row back and call
- * smp_sample with the request's seed and the token index as counter.
+ * Sampling is the CPU backend's rule, smp_sample with the request's seed
+ * and the token index as counter.  Greedy requests take the device's
+ * argmax (the lowest id among the largest logits below the vocabulary
+ * limit); sampling without top-k, top-p or min-p (the test-time-compute
+ * setting) draws on the device by the same rule (gpu.h), so no logits
+ * leave it; filtered sampling copies the logits row back and calls
+ * smp_sample.  The two draws agree except where rounding of the masses'
+ * sums (summed in another order on the device) moves u across a boundary.
  */
 #include "backend.h"
 #include "gpu/gpu.h"
@@ -290,10 +294,17 @@ static int gb_pump(eng_backend *be, eng_event *ev, int maxev, int *nev, char *er
         greq *q = c->req[i];
         if (q->seq < 0 || q->done)
             continue;
-        int greedy = q->r.sampling.temperature == 0.0f;
+        const smp_params *sp = &q->r.sampling;
+        int greedy = sp->temperature == 0.0f || sp->top_k == 1;
+        int plain = !greedy && sp->top_k == 0 && !(sp->top_p < 1) && !(sp->min_p > 0);
         c->tok[nr] = q->n_out ? q->out[q->n_out - 1] : q->prompt[q->r.n_prompt - 1];
-        c->runs[nr] = (gpu_run){q->seq, &c->tok[nr], 1, greedy ? NULL : c->logits + (size_t)nr * V,
-                                q->r.vocab_limit, &c->am[nr]};
+        c->runs[nr] = (gpu_run){q->seq, &c->tok[nr], 1,
+                                greedy || plain ? NULL : c->logits + (size_t)nr * V,
+                                q->r.vocab_limit, &c->am[nr], 0.0, 0.0};
+        if (plain) { /* drawn on the device */
+            c->runs[nr].inv_t = 1.0 / sp->temperature;
+            c->runs[nr].u = smp_uniform(q->r.seed, (uint64_t)q->n_out);
+        }
         c->owner[nr] = q;
         c->howner[nr++] = NULL;
         budget--;
@@ -303,7 +314,7 @@ static int gb_pump(eng_backend *be, eng_event *ev, int maxev, int *nev, char *er
             continue;
         int n = p->n - p->fed < GB_RUN ? p->n - p->fed : GB_RUN;
         n = n < budget ? n : budget;
-        c->runs[nr] = (gpu_run){p->seq, p->ids + p->fed, n, NULL, 0, NULL};
+        c->runs[nr] = (gpu_run){p->seq, p->ids + p->fed, n, NULL, 0, NULL, 0.0, 0.0};
         c->owner[nr] = NULL;
         c->howner[nr++] = p;
         budget -= n;

@@ -55,10 +55,12 @@ struct gpu_batch {
     float *res, *xn, *y, *u, *z, *q, *att, *r, *eda, *a, *gate, *logits, *part;
     size_t part_cap;
     int *sel, *perm, *tiles, *ntiles, *am, *in;
+    bsamp *sp; /* per logits row: argmax or a draw */
     size_t in_cap;
     unsigned long long *hist;
     /* host */
     int *bt_h, *ref, *freel, *len, *am_h, *stage, *mark;
+    bsamp *sp_h;
     char *used, *dirty;
     long long nfree, min_free;
     size_t stage_cap;
@@ -95,7 +97,7 @@ extern "C" void gpu_batch_close(gpu_batch *b)
         return;
     void *dev[] = {b->K, b->V, b->ring, b->vlast, b->bt, b->res, b->xn, b->y, b->u, b->z, b->q,
                    b->att, b->r, b->eda, b->a, b->gate, b->logits, b->part, b->sel, b->perm,
-                   b->tiles, b->ntiles, b->am, b->in, b->hist};
+                   b->tiles, b->ntiles, b->am, b->in, b->hist, b->sp};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
         if (dev[i])
             (void)hipFree(dev[i]);
@@ -107,6 +109,7 @@ extern "C" void gpu_batch_close(gpu_batch *b)
     free(b->freel);
     free(b->len);
     free(b->am_h);
+    free(b->sp_h);
     free(b->stage);
     free(b->mark);
     free(b->used);
@@ -176,6 +179,7 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     b->tiles = (int *)bmalloc((size_t)3 * maxtiles * sizeof(int), &bad);
     b->ntiles = (int *)bmalloc(sizeof(int), &bad);
     b->am = (int *)bmalloc((size_t)nl * sizeof(int), &bad);
+    b->sp = (bsamp *)bmalloc((size_t)nl * sizeof(bsamp), &bad);
     b->hist = (unsigned long long *)bmalloc((size_t)(b->nmoe + 1) * S * sizeof(unsigned long long),
                                             &bad);
     b->ring = (float *)bmalloc((size_t)seqs * b->ring_floats * sizeof(float), &bad);
@@ -219,13 +223,14 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     b->freel = (int *)malloc((size_t)want * sizeof(int));
     b->len = (int *)calloc((size_t)seqs, sizeof(int));
     b->am_h = (int *)calloc((size_t)nl, sizeof(int));
+    b->sp_h = (bsamp *)calloc((size_t)nl, sizeof(bsamp));
     b->mark = (int *)calloc((size_t)seqs, sizeof(int));
     b->used = (char *)calloc((size_t)seqs, 1);
     b->dirty = (char *)calloc((size_t)seqs, 1);
     b->hist_h = (unsigned long long *)calloc((size_t)(b->nmoe + 1) * S, sizeof(unsigned long long));
     b->routing = (uint64_t *)calloc((size_t)(b->nmoe + 1) * S, sizeof(uint64_t));
-    if (bad || !b->bt_h || !b->ref || !b->freel || !b->len || !b->am_h || !b->mark || !b->used ||
-        !b->dirty || !b->hist_h || !b->routing) {
+    if (bad || !b->bt_h || !b->ref || !b->freel || !b->len || !b->am_h || !b->sp_h || !b->mark ||
+        !b->used || !b->dirty || !b->hist_h || !b->routing) {
         size_t fr = 0, tot = 0;
         (void)hipMemGetInfo(&fr, &tot);
         (void)hipGetLastError();
@@ -465,7 +470,7 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
         bgemm lm = {g->lm_head, 0, g->lm_b, V, H, b->xn, H, 0, lrow, b->logits, V, NULL, NULL,
                     nl, NULL, NULL, 0};
         kb_gemm(s, &lm);
-        kb_argmax(s, nl, b->logits, V, nvalid, b->am);
+        kb_argmax(s, nl, b->logits, V, nvalid, b->sp, b->am);
     }
 }
 
@@ -629,12 +634,17 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
         }
         if (r->logits || r->argmax) {
             lrow[il] = i - 1;
+            b->sp_h[il].inv_t = r->argmax && r->inv_t > 0 ? r->inv_t : 0.0;
+            b->sp_h[il].u = r->u;
             nvalid[il++] = r->n_valid;
         }
     }
     hipStream_t st = b->g->st;
     BTRY(hipMemcpyAsync(b->in, b->stage, nints * sizeof(int), hipMemcpyHostToDevice, st),
          "writing the step");
+    if (nl > 0)
+        BTRY(hipMemcpyAsync(b->sp, b->sp_h, (size_t)nl * sizeof(bsamp), hipMemcpyHostToDevice, st),
+             "writing the step's draws");
     for (int s = 0; s < b->seqs; s++)
         if (b->dirty[s]) {
             size_t o = (size_t)s * b->max_pages;

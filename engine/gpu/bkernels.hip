@@ -540,13 +540,52 @@ void kb_skip(hipStream_t s, int T, int H, int E, const int *sel, const float *ga
                        E, sel, gate, xn, skip_zero, y);
 }
 
-/* -------------------------------------------------------------- argmax */
+/* ------------------------------------------------- argmax and sampling */
 
-__global__ void __launch_bounds__(1024) k_bargmax(const float *x, int n, const int *n_valid,
-                                                  int *out)
+/* A float's order as an unsigned key (larger float, larger key; -0 as +0,
+ * since the two are equal logits). */
+static __device__ unsigned flt_key(float f)
+{
+    unsigned u;
+    f = f == 0.0f ? 0.0f : f;
+    memcpy(&u, &f, sizeof u);
+    return (u & 0x80000000u) ? ~u : u | 0x80000000u;
+}
+
+/* The sum of v over the block's 1024 threads, in a fixed order; every
+ * thread gets it. */
+static __device__ double dsum(double v, double *sd)
+{
+    int tid = (int)threadIdx.x;
+    __syncthreads();
+    sd[tid] = v;
+    __syncthreads();
+    for (int w = 512; w > 0; w >>= 1) {
+        if (tid < w)
+            sd[tid] += sd[tid + w];
+        __syncthreads();
+    }
+    double r = sd[0];
+    __syncthreads();
+    return r;
+}
+
+/* Row j: the lowest index of its largest value below its limit, or, where
+ * sp[j].inv_t > 0, a draw by smp_sample's rule without filters: candidates
+ * are the ids with p = exp((x - max) * inv_t) >= 1e-12, walked by
+ * decreasing p (lower id first on ties), and the draw is the first whose
+ * running mass passes u * the total.  The walk's place is found without
+ * sorting: 8 passes fix the crossing logit's key 4 bits at a time (16
+ * bucket masses per pass), then a scan in id order runs over the logits
+ * equal to it.  Every sum has a fixed order, so a row's draw does not
+ * depend on the other rows. */
+__global__ void __launch_bounds__(1024) k_bpick(const float *x, int n, const int *n_valid,
+                                                const bsamp *sp, int *out)
 {
     __shared__ float bv[1024];
     __shared__ int bi[1024];
+    __shared__ double sd[1024];
+    __shared__ int bj[1024];
     int row = (int)blockIdx.x, tid = (int)threadIdx.x;
     int lim = n_valid[row] > 0 && n_valid[row] < n ? n_valid[row] : n;
     const float *xr = x + (size_t)row * n;
@@ -573,12 +612,94 @@ __global__ void __launch_bounds__(1024) k_bargmax(const float *x, int n, const i
         }
         __syncthreads();
     }
+    int best = bi[0] < lim ? bi[0] : 0;
+    double inv_t = sp ? sp[row].inv_t : 0.0;
+    if (!(inv_t > 0.0)) {
+        if (tid == 0)
+            out[row] = best;
+        return;
+    }
+    double mx = (double)bv[0], cut = log(1e-12);
+    /* the total mass, then the crossing key, 4 bits a pass */
+    double m = 0.0;
+    for (int i = tid; i < lim; i += 1024) {
+        double z = ((double)xr[i] - mx) * inv_t;
+        m += z >= cut ? exp(z) : 0.0;
+    }
+    double target = sp[row].u * dsum(m, sd), before = 0.0;
+    unsigned key = 0;
+    for (int sh = 28; sh >= 0; sh -= 4) {
+        double bm[16];
+        for (int d = 0; d < 16; d++)
+            bm[d] = 0.0;
+        for (int i = tid; i < lim; i += 1024) {
+            unsigned k = flt_key(xr[i]);
+            if (sh < 28 && (k >> (sh + 4)) != (key >> (sh + 4)))
+                continue;
+            double z = ((double)xr[i] - mx) * inv_t;
+            if (z >= cut)
+                bm[(k >> sh) & 15] += exp(z);
+        }
+        int pick = -1, last = -1;
+        double lastm = 0.0;
+        for (int d = 15; d >= 0; d--) {
+            double t = dsum(bm[d], sd);
+            if (pick >= 0 || t <= 0.0)
+                continue;
+            last = d;
+            lastm = t;
+            if (before + t > target)
+                pick = d;
+            else
+                before += t;
+        }
+        if (pick < 0) { /* rounding: the last bucket with mass */
+            pick = last >= 0 ? last : 0;
+            before -= lastm;
+        }
+        key |= (unsigned)pick << sh;
+    }
+    /* the logits equal to the crossing key, in id order: the first whose
+     * running mass passes the target, else (rounding) the last of them */
+    int hit = lim, lastid = -1;
+    for (int c0 = 0; c0 < lim && hit == lim; c0 += 1024) {
+        int i = c0 + tid;
+        double p = 0.0;
+        if (i < lim && flt_key(xr[i]) == key) {
+            double z = ((double)xr[i] - mx) * inv_t;
+            p = z >= cut ? exp(z) : 0.0;
+        }
+        sd[tid] = p;
+        __syncthreads();
+        for (int w = 1; w < 1024; w <<= 1) { /* inclusive scan, fixed order */
+            double o = tid >= w ? sd[tid - w] : 0.0;
+            __syncthreads();
+            sd[tid] += o;
+            __syncthreads();
+        }
+        bi[tid] = p > 0.0 && before + sd[tid] > target ? i : lim;
+        bj[tid] = p > 0.0 ? i : -1;
+        double chunk = sd[1023];
+        __syncthreads();
+        for (int w = 512; w > 0; w >>= 1) {
+            if (tid < w) {
+                bi[tid] = bi[tid + w] < bi[tid] ? bi[tid + w] : bi[tid];
+                bj[tid] = bj[tid + w] > bj[tid] ? bj[tid + w] : bj[tid];
+            }
+            __syncthreads();
+        }
+        hit = bi[0];
+        lastid = bj[0] > lastid ? bj[0] : lastid;
+        before += chunk;
+        __syncthreads();
+    }
     if (tid == 0)
-        out[row] = bi[0] < lim ? bi[0] : 0;
+        out[row] = hit < lim ? hit : lastid >= 0 ? lastid : best;
 }
 
-void kb_argmax(hipStream_t s, int rows, const float *x, int n, const int *n_valid, int *out)
+void kb_argmax(hipStream_t s, int rows, const float *x, int n, const int *n_valid,
+               const bsamp *sp, int *out)
 {
     if (rows > 0)
-        hipLaunchKernelGGL(k_bargmax, dim3((unsigned)rows), dim3(1024), 0, s, x, n, n_valid, out);
+        hipLaunchKernelGGL(k_bpick, dim3((unsigned)rows), dim3(1024), 0, s, x, n, n_valid, sp, out);
 }

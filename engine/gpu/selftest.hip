@@ -8,9 +8,13 @@
  * in a result never passes.  Integer results (routing, argmax) must be
  * equal.
  */
+#include "bkern.h"
 #include "kern.h"
 
 #include "gpu.h"
+extern "C" {
+#include "../sampler.h"
+}
 
 #include <math.h>
 #include <stdarg.h>
@@ -618,6 +622,97 @@ static void check_argmax(FILE *out)
               "%d (want 60000), below 55000: %d (want 40000), all -inf: %d (want 0)", a, b, c);
 }
 
+/* The batched engine's draw (kb_argmax with a bsamp row) against
+ * smp_sample: spread, tied, peaked and flat rows at several
+ * temperatures, a vocabulary limit, and uniforms near 0 and 1. */
+static void check_draw(FILE *out)
+{
+    const int n = 20000, per = 12, kinds = 6;
+    const double temps[kinds] = {1.0, 0.7, 1.0, 0.5, 1.3, 1.0};
+    std::vector<vecf> base(kinds);
+    for (int k = 0; k < kinds; k++) {
+        base[k] = rnd(n, -3, 3);
+        for (int i = 0; i < n; i++) {
+            float &v = base[k][i];
+            if (k == 1)
+                v *= 0.3f;
+            if (k == 2)
+                v = roundf(v); /* 7 distinct values: long runs of ties */
+            if (k == 3)
+                v *= 4.0f;
+            if (k == 5)
+                v = 0.25f;
+        }
+        if (k == 3)
+            base[k][12345] = 40.0f; /* most ids fall under the 1e-12 cut */
+    }
+    int rows = kinds * per;
+    vecf x((size_t)rows * n);
+    std::vector<int> nv(rows);
+    std::vector<bsamp> sp(rows);
+    std::vector<int> want(rows);
+    smp_scratch *scr = smp_scratch_new(n);
+    if (!scr)
+        return;
+    for (int r = 0; r < rows; r++) {
+        int k = r / per, j = r % per;
+        memcpy(&x[(size_t)r * n], base[k].data(), (size_t)n * sizeof(float));
+        nv[r] = k == 4 ? n - 777 : 0;
+        uint64_t seed = 1000 + (uint64_t)k, ctr = (uint64_t)j;
+        smp_params p = smp_greedy();
+        p.temperature = (float)temps[k];
+        sp[r].inv_t = 1.0 / p.temperature;
+        sp[r].u = smp_uniform(seed, ctr);
+        if (j == 0 || j == 1) { /* the ends of [0, 1), as seeds that give them are rare */
+            sp[r].u = j == 0 ? 0.0 : 1.0 - 1e-6;
+            /* smp_sample takes (seed, counter); its walk for u is redone here */
+        }
+        want[r] = smp_sample(&x[(size_t)r * n], nv[r] > 0 ? nv[r] : n, &p, seed, ctr, scr);
+        if (j <= 1) { /* the reference for a chosen u: smp_candidates' walk */
+            std::vector<int> ids(n);
+            std::vector<double> pr(n);
+            int c = smp_candidates(&x[(size_t)r * n], nv[r] > 0 ? nv[r] : n, &p, scr, ids.data(),
+                                   pr.data());
+            double cum = 0;
+            want[r] = ids[c - 1];
+            for (int i = 0; i < c; i++) {
+                cum += pr[i];
+                if (sp[r].u < cum) {
+                    want[r] = ids[i];
+                    break;
+                }
+            }
+        }
+    }
+    smp_scratch_free(scr);
+    float *dx = dev(x);
+    int *dnv = dev(nv), *dout = dev(std::vector<int>(rows, -1));
+    bsamp *dsp = NULL;
+    if (hipMalloc((void **)&dsp, (size_t)rows * sizeof(bsamp)) != hipSuccess) {
+        dev_failed = 1;
+        return;
+    }
+    owned.push_back(dsp);
+    if (dev_failed || hipMemcpy(dsp, sp.data(), (size_t)rows * sizeof(bsamp),
+                                hipMemcpyHostToDevice) != hipSuccess)
+        return;
+    kb_argmax(0, rows, dx, n, dnv, dsp, dout);
+    std::vector<int> got = host(dout, rows);
+    int same = 0, first_bad = -1;
+    for (int r = 0; r < rows; r++) {
+        if (got[r] == want[r])
+            same++;
+        else if (first_bad < 0)
+            first_bad = r;
+    }
+    report_eq(out, "draw", same == rows,
+              "%d of %d draws equal smp_sample's (%d rows of %d ids: spread, tied, peaked, "
+              "limited, flat)%s", same, rows, kinds, n, same == rows ? "" : "; first differing row");
+    if (first_bad >= 0)
+        fprintf(out, "  row %d: device %d, smp_sample %d\n", first_bad, got[first_bad],
+                want[first_bad]);
+}
+
 extern "C" int gpu_selftest_kernels(FILE *out, uint64_t seed, char *err, size_t errlen)
 {
     char why[256];
@@ -635,6 +730,7 @@ extern "C" int gpu_selftest_kernels(FILE *out, uint64_t seed, char *err, size_t 
     check_cca(out);
     check_attention(out);
     check_argmax(out);
+    check_draw(out);
     hipError_t e = hipDeviceSynchronize();
     if (e != hipSuccess || dev_failed) {
         fprintf(out, "FAIL device: %s\n", hipGetErrorString(e != hipSuccess ? e : hipGetLastError()));
