@@ -385,6 +385,16 @@ int cli_gpu_batch_bench(int argc, char **argv)
             bytes += gpu_batch_step_bytes(b, B, (int)ctx + (int)st);
             flops += gpu_batch_step_flops(b, B, (int)ctx + (int)st);
         }
+        /* where the time goes: 3 more steps with an event after each kind */
+        if (!bad)
+            bad = gpu_batch_profile(b, 1, err, sizeof err) != 0;
+        for (long st = N + 1; st <= N + 3 && !bad; st++) {
+            for (int k = 0; k < B; k++) {
+                toks[k] = (int32_t)(smp_rng(7 + (uint64_t)k, (uint64_t)st) % (uint64_t)V);
+                runs[k] = (gpu_run){seqs[k], &toks[k], 1, NULL, 0, &am[k], 0.0, 0.0};
+            }
+            bad = gpu_batch_step(b, runs, B, err, sizeof err) != 0;
+        }
         for (int k = 0; k < B; k++)
             gpu_batch_seq_free(b, seqs[k]);
         if (bad)
@@ -397,6 +407,10 @@ int cli_gpu_batch_bench(int argc, char **argv)
                B, ctx, (double)B * N / t, ms, gb, gb / (ms * 1e-3), gb / (ms * 1e-3) / bw, tf,
                tf / (ms * 1e-3), tf / (ms * 1e-3) / rate, roof,
                gb / bw >= tf / rate ? "bandwidth" : "compute", roof / ms, graphs, N);
+        printf("decode batch %d, context %ld, time per kind of kernel:\n", B, ctx);
+        gpu_batch_profile_print(b, stdout);
+        if (gpu_batch_profile(b, 0, err, sizeof err))
+            goto done;
         fflush(stdout);
     }
     if (P > 0) {
@@ -422,6 +436,20 @@ int cli_gpu_batch_bench(int argc, char **argv)
         printf("prefill %ld tokens in runs of %ld: %.2f s, %.0f tok/s, %.2f TFLOP (%.2f TFLOP/s, "
                "%.3f of the GEMM rate)\n", P, S, t, (double)P / t, flops / 1e12,
                flops / t / 1e12, flops / t / 1e12 / rate);
+        /* where the time goes: the first run again, on a new sequence */
+        int n0 = (int)(P < S ? P : S);
+        if ((sq = gpu_batch_seq_new(b, err, sizeof err)) < 0 ||
+            gpu_batch_profile(b, 1, err, sizeof err))
+            goto done;
+        gpu_run r0 = {sq, prompt, n0, NULL, 0, NULL, 0.0, 0.0};
+        bad = gpu_batch_step(b, &r0, 1, err, sizeof err) != 0;
+        gpu_batch_seq_free(b, sq);
+        if (bad)
+            goto done;
+        printf("prefill run of %d tokens, time per kind of kernel:\n", n0);
+        gpu_batch_profile_print(b, stdout);
+        if (gpu_batch_profile(b, 0, err, sizeof err))
+            goto done;
     }
     cli_print_routing(gpu_batch_routing(b), &m->cfg);
     status = 0;

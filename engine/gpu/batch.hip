@@ -44,6 +44,15 @@ static int berr(char *err, size_t errlen, const char *fmt, ...)
 
 enum { GB_GRAPHS = 8, GB_GRID = 64 };
 
+/* Kinds of kernel for gpu_batch_profile. */
+enum { BP_EMBED, BP_NORM, BP_QKV, BP_CCA, BP_ATTN, BP_O, BP_RDOWN, BP_ROUTER, BP_SORT, BP_FC1,
+       BP_FC2, BP_SKIP, BP_LM, BP_PICK, BP_KINDS };
+static const char *const bp_name[BP_KINDS] = {
+    "embedding",         "merges + norms",       "q/k/v products",     "CCA convs + state",
+    "attention",         "attention output",     "router down product", "router MLP + top-1",
+    "sort by expert",    "expert up/gate",       "expert down",        "skip slot",
+    "LM head",           "argmax / draws"};
+
 struct gpu_batch {
     gpu_ctx *g;
     int seqs, max_ctx, max_step, max_pages, natt, nmoe, nr, C, hv, ldu, qt;
@@ -67,6 +76,10 @@ struct gpu_batch {
     unsigned long long *hist_h;
     uint64_t *routing;
     int last_experts, last_nonskip, last_tokens, stamp;
+    /* gpu_batch_profile: the step's events and their kinds, the sums */
+    hipEvent_t *ev;
+    int *evk, nev, capev, prof_on, prof_steps;
+    double prof_ms[BP_KINDS];
     /* Captured steps, by shape (T, logits rows, attention grid). */
     struct {
         int T, nl, grid;
@@ -103,6 +116,10 @@ extern "C" void gpu_batch_close(gpu_batch *b)
             (void)hipFree(dev[i]);
     for (int i = 0; i < b->ngc; i++)
         (void)hipGraphExecDestroy(b->gc[i].exec);
+    for (int i = 0; i < b->capev; i++)
+        (void)hipEventDestroy(b->ev[i]);
+    free(b->ev);
+    free(b->evk);
     gpu_close(b->g);
     free(b->bt_h);
     free(b->ref);
@@ -417,6 +434,15 @@ static void graphs_drop(gpu_batch *b)
     b->ngc = 0;
 }
 
+/* gpu_batch_profile: an event after the launches just enqueued. */
+static void bmark(gpu_batch *b, int kind)
+{
+    if (!b->prof_on || b->nev >= b->capev)
+        return;
+    if (hipEventRecord(b->ev[b->nev], b->g->st) == hipSuccess)
+        b->evk[b->nev++] = kind;
+}
+
 /* The launches of one step of T tokens; in: the uploaded ints (btok
  * arrays, then nl logits rows and their limits, then the work count and
  * the work items); grid: attention blocks per KV head (>= the count). */
@@ -434,43 +460,60 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
     bkv kv = {b->K, b->V, b->bt, b->max_pages, b->natt, c->nk, d, GPU_PAGE};
     int maxtiles = (T + BG_BT - 1) / BG_BT + E;
 
+    b->nev = 0;
+    bmark(b, BP_EMBED);
     kb_embed(s, g->embed, H, t, g->sub[0].mw.hs, g->sub[0].mw.hb, res[0]);
+    bmark(b, BP_EMBED);
     for (int n = 0; n < N; n++) {
         const dev_sub *D = &g->sub[n];
         kb_norm(s, T, H, res[n % 2], b->y, res[(n + 1) % 2], b->xn, D->mw, n > 0, D->norm, eps);
+        bmark(b, BP_NORM);
         if (n % 2 == 0) {
             int a = n / 2;
             bgemm qkv = {D->wq, 0, NULL, b->ldu, H, b->xn, H, 0, NULL, b->u, b->ldu, NULL, NULL,
                          T, NULL, NULL, 0};
             kb_gemm(s, &qkv);
+            bmark(b, BP_QKV);
             kb_cca(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt, b->z, b->q, kv);
             kb_cca_state(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt);
+            bmark(b, BP_CCA);
             kb_attention(s, a, t, work, nwork, grid, b->q, nq, kv, b->part, b->att);
+            bmark(b, BP_ATTN);
             bgemm o = {D->wo, 0, NULL, H, qw, b->att, qw, 0, NULL, b->y, H, NULL, NULL, T, NULL,
                        NULL, 0};
             kb_gemm(s, &o);
+            bmark(b, BP_O);
         } else {
             int j = n / 2;
             bgemm rd = {D->rdown, 0, D->rdown_b, R, H, b->xn, H, 0, NULL, b->r, R, NULL, NULL, T,
                         NULL, NULL, 0};
             kb_gemm(s, &rd);
+            bmark(b, BP_RDOWN);
             kb_router(s, &D->rt, T, b->r, b->eda, b->sel, b->gate);
+            bmark(b, BP_ROUTER);
             kb_sort(s, T, S, E, b->sel, b->perm, b->tiles, b->ntiles, b->hist + (size_t)j * S);
+            bmark(b, BP_SORT);
             bgemm f1 = {D->fc1, (size_t)2 * I * H, NULL, 2 * I, H, b->xn, H, 0, b->perm, b->a,
                         2 * I, NULL, NULL, T, b->tiles, b->ntiles, maxtiles};
             kb_gemm(s, &f1);
+            bmark(b, BP_FC1);
             bgemm f2 = {D->fc2, (size_t)H * I, NULL, H, I, b->a, 2 * I, 1, NULL, b->y, H, b->perm,
                         b->gate, T, b->tiles, b->ntiles, maxtiles};
             kb_gemm(s, &f2);
+            bmark(b, BP_FC2);
             kb_skip(s, T, H, E, b->sel, b->gate, b->xn, skip_zero, b->y);
+            bmark(b, BP_SKIP);
         }
     }
     kb_norm(s, T, H, res[N % 2], b->y, res[(N + 1) % 2], b->xn, g->fmw, 1, g->fnorm, eps);
+    bmark(b, BP_NORM);
     if (nl > 0) {
         bgemm lm = {g->lm_head, 0, g->lm_b, V, H, b->xn, H, 0, lrow, b->logits, V, NULL, NULL,
                     nl, NULL, NULL, 0};
         kb_gemm(s, &lm);
+        bmark(b, BP_LM);
         kb_argmax(s, nl, b->logits, V, nvalid, b->sp, b->am);
+        bmark(b, BP_PICK);
     }
 }
 
@@ -488,6 +531,10 @@ static hipError_t run_step(gpu_batch *b, int T, int nl, int grid)
     for (int i = 0; i < b->ngc; i++)
         if (b->gc[i].T == T && b->gc[i].nl == nl && b->gc[i].grid == grid)
             k = i;
+    if (b->prof_on) { /* plain launches, events between them */
+        enqueue(b, T, nl, grid);
+        return hipGetLastError();
+    }
     if (k < 0 && same && b->use_graphs && !b->capture_failed) {
         hipGraph_t graph;
         hipGraphExec_t exec;
@@ -525,6 +572,42 @@ static hipError_t run_step(gpu_batch *b, int T, int nl, int grid)
     }
     enqueue(b, T, nl, grid);
     return hipGetLastError();
+}
+
+extern "C" int gpu_batch_profile(gpu_batch *b, int on, char *err, size_t errlen)
+{
+    int need = 8 * b->g->c.n_sub + 16;
+    if (on && b->capev < need) {
+        hipEvent_t *ev = (hipEvent_t *)realloc(b->ev, (size_t)need * sizeof *ev);
+        if (ev)
+            b->ev = ev;
+        int *kind = (int *)realloc(b->evk, (size_t)need * sizeof *kind);
+        if (kind)
+            b->evk = kind;
+        if (!ev || !kind)
+            return berr(err, errlen, "out of memory");
+        for (; b->capev < need; b->capev++)
+            BTRY(hipEventCreate(&b->ev[b->capev]), "creating the profiling events");
+    }
+    b->prof_on = on;
+    if (on) {
+        memset(b->prof_ms, 0, sizeof b->prof_ms);
+        b->prof_steps = 0;
+    }
+    return 0;
+}
+
+extern "C" void gpu_batch_profile_print(const gpu_batch *b, FILE *out)
+{
+    double tot = 0;
+    for (int k = 0; k < BP_KINDS; k++)
+        tot += b->prof_ms[k];
+    int n = b->prof_steps ? b->prof_steps : 1;
+    for (int k = 0; k < BP_KINDS; k++)
+        fprintf(out, "  %-32s %8.3f ms/step  %5.1f%%\n", bp_name[k], b->prof_ms[k] / n,
+                tot > 0 ? 100.0 * b->prof_ms[k] / tot : 0.0);
+    fprintf(out, "  %-32s %8.3f ms/step (%d steps, plain launches with an event after each)\n",
+            "total", tot / n, b->prof_steps);
 }
 
 extern "C" void gpu_batch_use_graphs(gpu_batch *b, int on)
@@ -670,6 +753,14 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
         il++;
     }
     BTRY(hipStreamSynchronize(st), "running the step");
+    if (b->prof_on) {
+        for (int e = 1; e < b->nev; e++) {
+            float ms = 0;
+            if (hipEventElapsedTime(&ms, b->ev[e - 1], b->ev[e]) == hipSuccess)
+                b->prof_ms[b->evk[e]] += ms;
+        }
+        b->prof_steps++;
+    }
     il = 0;
     for (int k = 0; k < n; k++) {
         const gpu_run *r = &runs[k];

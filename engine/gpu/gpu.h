@@ -156,6 +156,13 @@ int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *err, size_t e
  * kept), 1 by default; 0: always plain launches.  gpu_batch_ran_graph:
  * whether the last step ran as a graph. */
 void gpu_batch_use_graphs(gpu_batch *b, int on);
+/* Per-kernel timing of batched steps, as gpu_profile does it for the
+ * single-sequence path: while on, steps run as plain launches with an
+ * event after each kind of kernel; gpu_batch_profile_print prints each
+ * kind's milliseconds per step and share.  Turning it on clears the sums.
+ * 0, or -1 with a message. */
+int gpu_batch_profile(gpu_batch *b, int on, char *err, size_t errlen);
+void gpu_batch_profile_print(const gpu_batch *b, FILE *out);
 int gpu_batch_ran_graph(const gpu_batch *b);
 
 /* Bytes a decode step of seqs sequences at context ctx reads (DESIGN.md:
