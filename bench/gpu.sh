@@ -20,7 +20,9 @@
 # whose rows must equal the full run's rows of those problems.
 # Env: RSA (the spec), RSA_ARGS (more options of the full run, e.g.
 # --limit 3), PART_LIMIT (problems in the killed run, 2), KILL_AT (20),
-# RSA_DB; DEADLINE (seconds for the whole script, 3600): each step runs
+# RSA_DB; BMM_AB (set: part 2 again with ZEVAL_GPU_BMM=plain); NO_HF (set:
+# skip transformers' peer, for quick kernel iterations); DEADLINE
+# (seconds for the whole script, 3600): each step runs
 # under `timeout` with its own cap, cut to what is left of the deadline,
 # and a step with under 20 s left is skipped, so a device lease always
 # gets its log back.
@@ -85,7 +87,7 @@ fi
 hf=""
 has 1 && hf="1:1024,1:16384"
 has 2 && hf="${hf:+$hf,}64:4096"
-if [ -n "$hf" ]; then
+if [ -n "$hf" ] && [ -z "${NO_HF:-}" ]; then
   step "python3 bench/hf_zaya.py bench --model $MODEL --runs $hf --tokens 16"
   PYTHONUNBUFFERED=1 capped 240 python3 bench/hf_zaya.py bench --model "$MODEL" --runs "$hf" --tokens 16
 fi
@@ -96,6 +98,11 @@ if has 2; then
   step "$Z bench gpu-batch --model $MODEL --batch 64,256 --context 4096 --prefill 8192"
   capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 --context 4096 --tokens 16 \
     --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
+  if [ -n "${BMM_AB:-}" ]; then # the same with the simpler product kernel
+    step "ZEVAL_GPU_BMM=plain $Z bench gpu-batch (the same, k_bmm for every plain product)"
+    ZEVAL_GPU_BMM=plain capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
+      --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
+  fi
 fi
 if has rsa; then
   # The RSA run needs the tokenizer beside the weights.

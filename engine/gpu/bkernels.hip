@@ -13,6 +13,7 @@
 #include "bkern.h"
 #include "kern_dev.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum { BV_THREADS = 256 };
@@ -26,6 +27,17 @@ enum { BV_THREADS = 256 };
  * value.  Weights (bf16, widened) and activations are staged through
  * shared memory BK columns at a time; each staged weight serves TB
  * tokens.  No lane exchanges: a sum is one thread's. */
+/* Element k of a product's input row (silu(x[k]) * x[K + k] with swiglu):
+ * one expression for every kernel, so every shape stages the same value. */
+static __device__ __forceinline__ float bmm_x(const bgemm &p, int row, int k)
+{
+    const float *xr = p.x + (size_t)row * (size_t)p.ldx;
+    if (!p.swiglu)
+        return xr[k];
+    float a = xr[k];
+    return a / (1.0f + expf(-a)) * xr[p.K + k];
+}
+
 template <int BN, int TB, int BK>
 __global__ void __launch_bounds__(BG_THREADS) k_bmm(bgemm p)
 {
@@ -72,17 +84,7 @@ __global__ void __launch_bounds__(BG_THREADS) k_bmm(bgemm p)
         }
         for (int c = tid; c < TB * BK; c += BG_THREADS) {
             int rr = c / BK, kk = c % BK, k = k0 + kk;
-            float v = 0.0f;
-            if (rowx[rr] >= 0 && k < p.K) {
-                const float *xr = p.x + (size_t)rowx[rr] * (size_t)p.ldx;
-                if (p.swiglu) {
-                    float a = xr[k];
-                    v = a / (1.0f + expf(-a)) * xr[p.K + k];
-                } else {
-                    v = xr[k];
-                }
-            }
-            xs[kk][rr] = v;
+            xs[kk][rr] = rowx[rr] >= 0 && k < p.K ? bmm_x(p, rowx[rr], k) : 0.0f;
         }
         __syncthreads();
         int kn = p.K - k0 < BK ? p.K - k0 : BK;
@@ -109,6 +111,97 @@ __global__ void __launch_bounds__(BG_THREADS) k_bmm(bgemm p)
     }
 }
 
+/* The plain product for many tokens, register-tiled: BN = 128 weight rows
+ * against TB = 32 tokens, thread (rg, tg) owning rows rg*4 .. +3 for
+ * tokens tg*4 .. +3 (16 sums).  Weights are staged transposed (ws[k][n])
+ * and activations as xs[k][token], so a thread reads its 4 weights and 4
+ * inputs of each k as two 16-byte loads (the warp's tokens are the same:
+ * a broadcast) and makes 16 multiply-adds of them, against k_bmm's one
+ * shared load per multiply-add.  Each output is still one thread's
+ * running sum over k in order, so it equals k_bmm's bit for bit. */
+enum { B4_BN = 128, B4_TB = 32, B4_BK = 32 };
+__global__ void __launch_bounds__(BG_THREADS) k_bmm4(bgemm p)
+{
+    __shared__ __attribute__((aligned(16))) float ws[B4_BK][B4_BN];
+    __shared__ __attribute__((aligned(16))) float xs[B4_BK][B4_TB];
+    __shared__ int rowx[B4_TB], rowy[B4_TB];
+    int n0 = (int)blockIdx.x * B4_BN, tid = (int)threadIdx.x;
+    int r0 = (int)blockIdx.y * B4_TB, nr = p.T - r0 < B4_TB ? p.T - r0 : B4_TB;
+    if (tid < B4_TB) {
+        int r = r0 + tid;
+        rowx[tid] = tid < nr ? (p.xidx ? p.xidx[r] : r) : -1;
+        rowy[tid] = tid < nr ? (p.yidx ? p.yidx[r] : r) : -1;
+    }
+    __syncthreads();
+    int rg = tid % (B4_BN / 4), tg = tid / (B4_BN / 4);
+    float acc[4][4];
+    GPU_UNROLL
+    for (int j = 0; j < 4; j++)
+        GPU_UNROLL
+        for (int r = 0; r < 4; r++)
+            acc[j][r] = 0.0f;
+    for (int k0 = 0; k0 < p.K; k0 += B4_BK) {
+        /* weights: a lane per row (consecutive rows: no bank conflicts on
+         * the transposed stores), 8 k at a time */
+        for (int c = tid; c < B4_BN * B4_BK / 8; c += BG_THREADS) {
+            int rr = c % B4_BN, kk = c / B4_BN * 8, n = n0 + rr, k = k0 + kk;
+            u32x4 v = {0, 0, 0, 0};
+            if (n < p.N && k < p.K) /* K % 8 == 0 */
+                v = *(const u32x4 *)(p.w + (size_t)n * (size_t)p.K + (size_t)k);
+            ws[kk + 0][rr] = bits_f(v.a << 16), ws[kk + 1][rr] = bits_f(v.a & 0xffff0000u);
+            ws[kk + 2][rr] = bits_f(v.b << 16), ws[kk + 3][rr] = bits_f(v.b & 0xffff0000u);
+            ws[kk + 4][rr] = bits_f(v.c << 16), ws[kk + 5][rr] = bits_f(v.c & 0xffff0000u);
+            ws[kk + 6][rr] = bits_f(v.d << 16), ws[kk + 7][rr] = bits_f(v.d & 0xffff0000u);
+        }
+        for (int c = tid; c < B4_TB * B4_BK; c += BG_THREADS) {
+            int rr = c % B4_TB, kk = c / B4_TB, k = k0 + kk;
+            xs[kk][rr] = rowx[rr] >= 0 && k < p.K ? bmm_x(p, rowx[rr], k) : 0.0f;
+        }
+        __syncthreads();
+        int kn = p.K - k0 < B4_BK ? p.K - k0 : B4_BK;
+        if (tg * 4 < nr)
+            for (int kk = 0; kk < kn; kk++) {
+                f32x4 w4 = *(const f32x4 *)&ws[kk][rg * 4];
+                f32x4 x4 = *(const f32x4 *)&xs[kk][tg * 4];
+                float wv[4] = {w4.a, w4.b, w4.c, w4.d}, xv[4] = {x4.a, x4.b, x4.c, x4.d};
+                GPU_UNROLL
+                for (int j = 0; j < 4; j++)
+                    GPU_UNROLL
+                    for (int r = 0; r < 4; r++)
+                        acc[j][r] = fmaf(wv[r], xv[j], acc[j][r]);
+            }
+        __syncthreads();
+    }
+    GPU_UNROLL
+    for (int j = 0; j < 4; j++) {
+        int t = tg * 4 + j;
+        int ry = t < nr ? rowy[t] : -1;
+        if (ry < 0)
+            continue;
+        float sc = p.yscale ? p.yscale[ry] : 1.0f;
+        GPU_UNROLL
+        for (int r = 0; r < 4; r++) {
+            int n = n0 + rg * 4 + r;
+            if (n >= p.N)
+                continue;
+            float v = p.bias ? acc[j][r] + p.bias[n] : acc[j][r];
+            p.y[(size_t)ry * (size_t)p.ldy + (size_t)n] = p.yscale ? v * sc : v;
+        }
+    }
+}
+
+/* ZEVAL_GPU_BMM=plain keeps k_bmm for every plain product (for
+ * measuring k_bmm4 against it); the values are the same either way. */
+static int bmm4_on(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("ZEVAL_GPU_BMM");
+        v = !(e && strcmp(e, "plain") == 0);
+    }
+    return v;
+}
+
 void kb_gemm(hipStream_t s, const bgemm *p)
 {
     dim3 blk(BG_THREADS);
@@ -127,9 +220,12 @@ void kb_gemm(hipStream_t s, const bgemm *p)
     else if (p->T <= 4)
         hipLaunchKernelGGL((k_bmm<64, 4, 64>), dim3((unsigned)((p->N + 63) / 64), 1u), blk, 0, s,
                            *p);
-    else
+    else if (p->T <= 16 || !bmm4_on())
         hipLaunchKernelGGL((k_bmm<64, 16, 64>), dim3((unsigned)((p->N + 63) / 64),
                            (unsigned)((p->T + 15) / 16)), blk, 0, s, *p);
+    else
+        hipLaunchKernelGGL(k_bmm4, dim3((unsigned)((p->N + B4_BN - 1) / B4_BN),
+                           (unsigned)((p->T + B4_TB - 1) / B4_TB)), blk, 0, s, *p);
 }
 
 /* -------------------------------------------------- embedding and norms */

@@ -79,6 +79,15 @@ for v in $rel $san; do
   fi
   selftest_cases "$tag" "$v/zeval-emu"
 done
+# a 40-token prompt: the batched engine's prefill takes the register-tiled
+# product (more than 16 tokens), whose logits must equal those of the
+# small-step schedules bit for bit
+if [ -x "$rel/zeval-emu" ]; then
+  st_args_keep=$st_args
+  st_args="$st_args --prompt-len 40 --tokens 4"
+  selftest_cases "emu-rel-p40" "$rel/zeval-emu"
+  st_args=$st_args_keep
+fi
 times="$times emu $(( $(now) - t0 ))s"
 
 # ---- a1. the emulation itself (tests/gpu/emu_check.hip: barriers,
