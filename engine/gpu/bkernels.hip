@@ -111,22 +111,37 @@ __global__ void __launch_bounds__(BG_THREADS) k_bmm(bgemm p)
     }
 }
 
-/* The plain product for many tokens, register-tiled: BN = 128 weight rows
- * against TB = 32 tokens, thread (rg, tg) owning rows rg*4 .. +3 for
- * tokens tg*4 .. +3 (16 sums).  Weights are staged transposed (ws[k][n])
+/* A product register-tiled: BN weight rows against TB tokens (BN * TB =
+ * 16 * BG_THREADS: 128 x 32 for plain products of many tokens, 256 x 16
+ * for the grouped expert tiles), thread (rg, tg) owning rows rg*4 .. +3
+ * for tokens tg*4 .. +3 (16 sums).  Weights are staged transposed (ws[k][n])
  * and activations as xs[k][token], so a thread reads its 4 weights and 4
  * inputs of each k as two 16-byte loads (the warp's tokens are the same:
  * a broadcast) and makes 16 multiply-adds of them, against k_bmm's one
  * shared load per multiply-add.  Each output is still one thread's
  * running sum over k in order, so it equals k_bmm's bit for bit. */
-enum { B4_BN = 128, B4_TB = 32, B4_BK = 32 };
+enum { B4_BK = 32 };
+template <int B4_BN, int B4_TB>
 __global__ void __launch_bounds__(BG_THREADS) k_bmm4(bgemm p)
 {
+    static_assert(B4_BN / 4 * (B4_TB / 4) == BG_THREADS, "one thread per 4 x 4 sums");
     __shared__ __attribute__((aligned(16))) float ws[B4_BK][B4_BN];
     __shared__ __attribute__((aligned(16))) float xs[B4_BK][B4_TB];
     __shared__ int rowx[B4_TB], rowy[B4_TB];
     int n0 = (int)blockIdx.x * B4_BN, tid = (int)threadIdx.x;
-    int r0 = (int)blockIdx.y * B4_TB, nr = p.T - r0 < B4_TB ? p.T - r0 : B4_TB;
+    const bf16 *w = p.w;
+    int r0, nr;
+    if (p.tiles) {
+        int j = (int)blockIdx.y;
+        if (j >= *p.ntiles)
+            return;
+        w += (size_t)p.tiles[3 * j] * p.estride;
+        r0 = p.tiles[3 * j + 1];
+        nr = p.tiles[3 * j + 2]; /* <= BG_BT == B4_TB */
+    } else {
+        r0 = (int)blockIdx.y * B4_TB;
+        nr = p.T - r0 < B4_TB ? p.T - r0 : B4_TB;
+    }
     if (tid < B4_TB) {
         int r = r0 + tid;
         rowx[tid] = tid < nr ? (p.xidx ? p.xidx[r] : r) : -1;
@@ -147,7 +162,7 @@ __global__ void __launch_bounds__(BG_THREADS) k_bmm4(bgemm p)
             int rr = c % B4_BN, kk = c / B4_BN * 8, n = n0 + rr, k = k0 + kk;
             u32x4 v = {0, 0, 0, 0};
             if (n < p.N && k < p.K) /* K % 8 == 0 */
-                v = *(const u32x4 *)(p.w + (size_t)n * (size_t)p.K + (size_t)k);
+                v = *(const u32x4 *)(w + (size_t)n * (size_t)p.K + (size_t)k);
             ws[kk + 0][rr] = bits_f(v.a << 16), ws[kk + 1][rr] = bits_f(v.a & 0xffff0000u);
             ws[kk + 2][rr] = bits_f(v.b << 16), ws[kk + 3][rr] = bits_f(v.b & 0xffff0000u);
             ws[kk + 4][rr] = bits_f(v.c << 16), ws[kk + 5][rr] = bits_f(v.c & 0xffff0000u);
@@ -190,7 +205,7 @@ __global__ void __launch_bounds__(BG_THREADS) k_bmm4(bgemm p)
     }
 }
 
-/* ZEVAL_GPU_BMM=plain keeps k_bmm for every plain product (for
+/* ZEVAL_GPU_BMM=plain keeps k_bmm for every product (for
  * measuring k_bmm4 against it); the values are the same either way. */
 static int bmm4_on(void)
 {
@@ -206,7 +221,12 @@ void kb_gemm(hipStream_t s, const bgemm *p)
 {
     dim3 blk(BG_THREADS);
     if (p->tiles) {
-        if (p->max_tiles > 0)
+        if (p->max_tiles <= 0)
+            return;
+        if (bmm4_on())
+            hipLaunchKernelGGL((k_bmm4<256, BG_BT>), dim3((unsigned)((p->N + 255) / 256),
+                               (unsigned)p->max_tiles), blk, 0, s, *p);
+        else
             hipLaunchKernelGGL((k_bmm<64, BG_BT, 64>), dim3((unsigned)((p->N + 63) / 64),
                                (unsigned)p->max_tiles), blk, 0, s, *p);
         return;
@@ -224,8 +244,8 @@ void kb_gemm(hipStream_t s, const bgemm *p)
         hipLaunchKernelGGL((k_bmm<64, 16, 64>), dim3((unsigned)((p->N + 63) / 64),
                            (unsigned)((p->T + 15) / 16)), blk, 0, s, *p);
     else
-        hipLaunchKernelGGL(k_bmm4, dim3((unsigned)((p->N + B4_BN - 1) / B4_BN),
-                           (unsigned)((p->T + B4_TB - 1) / B4_TB)), blk, 0, s, *p);
+        hipLaunchKernelGGL((k_bmm4<128, 32>), dim3((unsigned)((p->N + 127) / 128),
+                           (unsigned)((p->T + 31) / 32)), blk, 0, s, *p);
 }
 
 /* -------------------------------------------------- embedding and norms */
