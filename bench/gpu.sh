@@ -5,7 +5,7 @@
 # random checkpoint is created (17.7 GB, made on this machine by zeval
 # init-model, never transferred).
 #   usage: sh bench/gpu.sh [BUNDLE] [MODEL] [PARTS]
-#          (defaults build/gpudev, /tmp/zaya-8b, "1 2 rsa")
+#          (defaults build/gpudev, /tmp/zaya-8b, "1 2 rsa"; also "rsa-rate")
 # Part 1 (single sequence): the device, every kernel against its host
 # reference and the golden checkpoint against the CPU backend, single and
 # batched engines (gpu-selftest, also under compute-sanitizer), then
@@ -103,6 +103,18 @@ if has 2; then
     ZEVAL_GPU_BMM=plain capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
       --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
   fi
+fi
+if has rsa-rate; then
+  # The full RSA setting over all of AIME 2025 for RSA_RATE_SECS (90)
+  # seconds, then stopped: the aggregate rate a whole run would go at
+  # (a whole run is ~5.9M tokens, longer than a device lease).
+  gunzip -c "$BUNDLE/tok/tokenizer.json.gz" >"$MODEL/tokenizer.json"
+  gunzip -c "$BUNDLE/tok/tokenizer_config.json.gz" >"$MODEL/tokenizer_config.json"
+  rm -f /tmp/zeval-rate.db*
+  step "$Z run --backend gpu --rsa N=16,C=4,T=2,beta=4096,tau=1024 over AIME 2025, stopped after ${RSA_RATE_SECS:-90} s"
+  capped "${RSA_RATE_SECS:-90}" "$Z" run --backend gpu --model "$MODEL" \
+    --dataset "$BUNDLE/data/aime_2025.jsonl" --rsa N=16,C=4,T=2,beta=4096,tau=1024 --seed 1 \
+    --db /tmp/zeval-rate.db --name rate --progress plain 2>&1 | tail -n 3
 fi
 if has rsa; then
   # The RSA run needs the tokenizer beside the weights.
