@@ -217,13 +217,31 @@ static int bmm4_on(void)
     return v;
 }
 
+/* Multiprocessors of device 0 (read once; 1 if unknown). */
+static int sm_count(void)
+{
+    static int n = 0;
+    if (n == 0) {
+        hipDeviceProp_t pr;
+        n = hipGetDeviceProperties(&pr, 0) == hipSuccess && pr.multiProcessorCount > 0
+                ? pr.multiProcessorCount
+                : 1;
+        (void)hipGetLastError();
+    }
+    return n;
+}
+
+/* The shape of a product: the register-tiled kernel where its grid still
+ * fills the device (it has 4 times fewer blocks than k_bmm for the
+ * same product), k_bmm's narrower blocks where few tokens leave too few.
+ * Every kernel gives the same values, so this choice is free. */
 void kb_gemm(hipStream_t s, const bgemm *p)
 {
     dim3 blk(BG_THREADS);
     if (p->tiles) {
         if (p->max_tiles <= 0)
             return;
-        if (bmm4_on())
+        if (bmm4_on() && (p->N + 255) / 256 * p->max_tiles >= sm_count())
             hipLaunchKernelGGL((k_bmm4<256, BG_BT>), dim3((unsigned)((p->N + 255) / 256),
                                (unsigned)p->max_tiles), blk, 0, s, *p);
         else
@@ -240,7 +258,7 @@ void kb_gemm(hipStream_t s, const bgemm *p)
     else if (p->T <= 4)
         hipLaunchKernelGGL((k_bmm<64, 4, 64>), dim3((unsigned)((p->N + 63) / 64), 1u), blk, 0, s,
                            *p);
-    else if (p->T <= 16 || !bmm4_on())
+    else if (p->T <= 16 || !bmm4_on() || (p->N + 127) / 128 * ((p->T + 31) / 32) < sm_count())
         hipLaunchKernelGGL((k_bmm<64, 16, 64>), dim3((unsigned)((p->N + 63) / 64),
                            (unsigned)((p->T + 15) / 16)), blk, 0, s, *p);
     else
