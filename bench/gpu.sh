@@ -20,7 +20,8 @@
 # whose rows must equal the full run's rows of those problems.
 # Env: RSA (the spec), RSA_ARGS (more options of the full run, e.g.
 # --limit 3), PART_LIMIT (problems in the killed run, 2), KILL_AT (20),
-# RSA_DB; BMM_AB (set: part 2 again with ZEVAL_GPU_BMM=plain); NO_HF (set:
+# RSA_DB; BMM_AB (set: part 2 again with ZEVAL_GPU_BMM=plain); PDL_AB (set:
+# part 1's bench again with ZEVAL_GPU_PDL=1); NO_HF (set:
 # skip transformers' peer, for quick kernel iterations); DEADLINE
 # (seconds for the whole script, 3600): each step runs
 # under `timeout` with its own cap, cut to what is left of the deadline,
@@ -81,6 +82,10 @@ fi
 if has 1; then
   step "$Z bench gpu --model $MODEL --context 1024,16384 --tokens 64"
   capped 120 "$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 64
+  if [ -n "${PDL_AB:-}" ]; then # the same with programmatic dependent launch
+    step "ZEVAL_GPU_PDL=1 $Z bench gpu --model $MODEL --context 1024,16384 --tokens 64"
+    ZEVAL_GPU_PDL=1 capped 120 "$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 64
+  fi
 fi
 # transformers' peer, one model load for both parts: batch 1 at 1K and 16K
 # (part 1), batch 64 at 4K (part 2).

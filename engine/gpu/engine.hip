@@ -290,6 +290,8 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
     const eng_config *c = &m->cfg;
     if (check_shapes(c, err, errlen))
         return NULL;
+    const char *pdl = getenv("ZEVAL_GPU_PDL");
+    gpu_pdl = pdl && strcmp(pdl, "1") == 0;
     if (max_ctx < 1)
         max_ctx = 1;
     gpu_ctx *g = (gpu_ctx *)calloc(1, sizeof *g);

@@ -47,6 +47,21 @@
 #define GPU_DYN_SHARED(type, name) extern __shared__ __attribute__((aligned(16))) type name[]
 #endif
 
+/* Programmatic dependent launch (NVIDIA, sm_90 and later): a kernel
+ * launched with it may start while the kernel before it in the stream is
+ * still running.  GPU_DEP_LAUNCH lets the next kernel start; GPU_DEP_WAIT
+ * waits until the kernel before has finished and its writes are visible:
+ * a kernel must not read what an earlier kernel wrote, nor write anything,
+ * before it.  Without such a launch (and on AMD and the emulation) both
+ * do nothing. */
+#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define GPU_DEP_WAIT() asm volatile("griddepcontrol.wait;" ::: "memory")
+#define GPU_DEP_LAUNCH() asm volatile("griddepcontrol.launch_dependents;" ::: "memory")
+#else
+#define GPU_DEP_WAIT() ((void)0)
+#define GPU_DEP_LAUNCH() ((void)0)
+#endif
+
 /* The sum / max over the 32 threads of a group, in every thread (a fixed
  * butterfly order). */
 __device__ __forceinline__ float lanes_sum(float v)

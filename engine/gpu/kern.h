@@ -137,4 +137,8 @@ void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *V
  * io->n_valid when that is positive. */
 void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out);
 
+/* Launch the kernels above with programmatic dependent launch (NVIDIA;
+ * kernels.hip says how); gpu_open sets it from ZEVAL_GPU_PDL=1. */
+extern int gpu_pdl;
+
 #endif

@@ -13,11 +13,51 @@
 
 #include <string.h>
 
+/* ------------------------------------------------------------ launches */
+
+/* With gpu_pdl set (ZEVAL_GPU_PDL=1, read by gpu_open) the kernels of
+ * this file are launched with programmatic dependent launch on NVIDIA:
+ * each lets the next start at once (GPU_DEP_LAUNCH) and waits for the one
+ * before (GPU_DEP_WAIT) only where it first needs its results, so a
+ * kernel's launch and its first weight loads overlap the end of the one
+ * before.  Elsewhere a plain launch. */
+int gpu_pdl;
+
+#ifdef __HIP_PLATFORM_NVIDIA__
+template <typename... P, typename... A>
+static void pdl_launch(void (*k)(P...), dim3 grid, dim3 block, size_t shmem, hipStream_t s,
+                       A... a)
+{
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = shmem;
+    cfg.stream = s;
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    at[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = at;
+    cfg.numAttrs = 1;
+    (void)cudaLaunchKernelEx(&cfg, k, a...);
+}
+#define KL_LAUNCH(kernel, grid, block, shmem, stream, ...)                                         \
+    do {                                                                                           \
+        if (gpu_pdl)                                                                               \
+            pdl_launch(kernel, grid, block, shmem, stream, __VA_ARGS__);                           \
+        else                                                                                       \
+            hipLaunchKernelGGL(kernel, grid, block, shmem, stream, __VA_ARGS__);                   \
+    } while (0)
+#else
+#define KL_LAUNCH hipLaunchKernelGGL
+#endif
+
 /* -------------------------------------------------- embedding and norms */
 
 __global__ void k_embed(const bf16 *embed, int H, const gpu_io *io, const float *hs,
                         const float *hb, float *res)
 {
+    GPU_DEP_LAUNCH();
+    GPU_DEP_WAIT();
     int i = (int)(blockIdx.x * blockDim.x + threadIdx.x);
     if (i >= H)
         return;
@@ -28,7 +68,7 @@ __global__ void k_embed(const bf16 *embed, int H, const gpu_io *io, const float 
 void kl_embed(hipStream_t s, const bf16 *embed, int H, const gpu_io *io, const float *hs,
               const float *hb, float *res)
 {
-    hipLaunchKernelGGL(k_embed, dim3((unsigned)((H + 255) / 256)), dim3(256), 0, s, embed, H, io,
+    KL_LAUNCH(k_embed, dim3((unsigned)((H + 255) / 256)), dim3(256), 0, s, embed, H, io,
                        hs, hb, res);
 }
 
@@ -37,12 +77,14 @@ __global__ void __launch_bounds__(1024) k_router(router_w w, float *r, float *ed
 {
     GPU_DYN_SHARED(float, sm);
     __shared__ float red[GPU_MAX_GROUPS];
+    GPU_DEP_LAUNCH();
+    GPU_DEP_WAIT();
     router_block(w, r, eda, sel, gate, sm, red);
 }
 
 void kl_router(hipStream_t s, const router_w *w, float *r, float *eda, int *sel, float *gate)
 {
-    hipLaunchKernelGGL(k_router, dim3(1), dim3(1024), (size_t)(3 * w->R + w->S) * sizeof(float), s,
+    KL_LAUNCH(k_router, dim3(1), dim3(1024), (size_t)(3 * w->R + w->S) * sizeof(float), s,
                        *w, r, eda, sel, gate);
 }
 
@@ -92,6 +134,8 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
     u32x4 w0 = {0, 0, 0, 0};
     if (live && lane * 8 < cols)
         w0 = *(const u32x4 *)(wr + lane * 8);
+    GPU_DEP_LAUNCH();
+    GPU_DEP_WAIT(); /* the inputs are the kernel before's */
     if (use_norm) { /* the sub-layer input, computed by every block */
         float ss = 0.0f;
         for (int i = (int)threadIdx.x; i < cols; i += (int)blockDim.x) {
@@ -158,10 +202,10 @@ static void gemv_launch(hipStream_t s, const gemv_set *set, const float *x, int 
         sh = (size_t)(3 * tail->w.R + tail->w.S);
     unsigned nb = bl.b0[GEMV_SET] > 0 ? (unsigned)bl.b0[GEMV_SET] : 1;
     if (tail)
-        hipLaunchKernelGGL(k_gemv<true>, dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
+        KL_LAUNCH(k_gemv<true>, dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
                            bl, x, cols, nin ? *nin : none, nin != NULL, io, *tail);
     else
-        hipLaunchKernelGGL(k_gemv<false>, dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
+        KL_LAUNCH(k_gemv<false>, dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
                            bl, x, cols, nin ? *nin : none, nin != NULL, io, off);
 }
 
@@ -188,6 +232,8 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv_expert(const bf16 *all, con
                                                             int E, int rows, int cols,
                                                             const float *x, float *y)
 {
+    GPU_DEP_LAUNCH();
+    GPU_DEP_WAIT();
     int e = *sel;
     if (e < 0 || e >= E)
         return;
@@ -204,7 +250,7 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv_expert(const bf16 *all, con
 void kl_gemv_expert(hipStream_t s, const bf16 *all, const int *sel, int E, int rows,
                     int cols, const float *x, float *y)
 {
-    hipLaunchKernelGGL(k_gemv_expert, dim3((unsigned)((rows + GV_ROWS - 1) / GV_ROWS)),
+    KL_LAUNCH(k_gemv_expert, dim3((unsigned)((rows + GV_ROWS - 1) / GV_ROWS)),
                        dim3(GV_THREADS), 0, s, all, sel, E, rows, cols, x, y);
 }
 
@@ -214,6 +260,8 @@ __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, con
                                                             int skip_zero, float *y)
 {
     GPU_DYN_SHARED(float, act);
+    GPU_DEP_LAUNCH();
+    GPU_DEP_WAIT();
     int e = *sel;
     float g = *gate;
     int lane = (int)threadIdx.x % GPU_LANES;
@@ -239,7 +287,7 @@ __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, con
 void kl_expert_down(hipStream_t s, const bf16 *all, const int *sel, int E, int H, int I,
                     const float *a, const float *gate, const float *xn, int skip_zero, float *y)
 {
-    hipLaunchKernelGGL(k_expert_down, dim3((unsigned)((H + GV_ROWS - 1) / GV_ROWS)),
+    KL_LAUNCH(k_expert_down, dim3((unsigned)((H + GV_ROWS - 1) / GV_ROWS)),
                        dim3(GV_THREADS), (size_t)I * sizeof(float), s, all, sel, E, H, I, a, gate,
                        xn, skip_zero, y);
 }
@@ -315,6 +363,8 @@ __global__ void __launch_bounds__(GV_THREADS) k_conv(cca_w w, const gpu_io *io, 
     GPU_DYN_SHARED(float, ms);
     __shared__ float red[GPU_MAX_GROUPS], vs[128];
     __shared__ int last;
+    GPU_DEP_LAUNCH();
+    GPU_DEP_WAIT();
     int d = w.d, C = (w.nq + w.nk) * d, K0 = w.K0, K1 = w.K1, kd = K1 * d;
     int nh = K0 + K1 - 2, nr = nh + 1, pos = io->pos;
     int o0 = (int)blockIdx.x * GV_ROWS, g = o0 / d;
@@ -353,7 +403,7 @@ void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, flo
             int *count)
 {
     int C = (w->nq + w->nk) * w->d;
-    hipLaunchKernelGGL(k_conv, dim3((unsigned)(C / GV_ROWS)), dim3(GV_THREADS),
+    KL_LAUNCH(k_conv, dim3((unsigned)(C / GV_ROWS)), dim3(GV_THREADS),
                        (size_t)w->K1 * (size_t)w->d * sizeof(float), s, *w, io, u, ring, z, vc,
                        vd, q, Kc, Vc, count);
 }
@@ -403,6 +453,8 @@ __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const floa
     __shared__ float sm_m[ATT_GROUPS][ATT_GMAX], sm_l[ATT_GROUPS][ATT_GMAX];
     __shared__ float sm_o[ATT_GROUPS][ATT_GMAX][GPU_LANES * DPL];
     __shared__ int last;
+    GPU_DEP_LAUNCH();
+    GPU_DEP_WAIT();
     int g = (int)blockIdx.x, split = (int)blockIdx.y, G = nq / nk;
     int grp = (int)threadIdx.x / GPU_LANES, lane = (int)threadIdx.x % GPU_LANES;
     int ctx = io->pos + 1, chunk = (ctx + ATT_SPLITS - 1) / ATT_SPLITS;
@@ -522,9 +574,9 @@ void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *V
 {
     dim3 grid((unsigned)nk, ATT_SPLITS), blk(ATT_THREADS);
     switch (d / GPU_LANES) {
-    case 1: hipLaunchKernelGGL(k_attn<1>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break;
-    case 2: hipLaunchKernelGGL(k_attn<2>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break;
-    default: hipLaunchKernelGGL(k_attn<4>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break; /* d = 128 */
+    case 1: KL_LAUNCH(k_attn<1>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break;
+    case 2: KL_LAUNCH(k_attn<2>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break;
+    default: KL_LAUNCH(k_attn<4>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break; /* d = 128 */
     }
 }
 
@@ -532,6 +584,8 @@ void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *V
 
 __global__ void __launch_bounds__(1024) k_argmax(const float *x, int n, const gpu_io *io, int *out)
 {
+    GPU_DEP_LAUNCH();
+    GPU_DEP_WAIT();
     if (io && io->n_valid > 0 && io->n_valid < n)
         n = io->n_valid;
     __shared__ float bv[1024];
@@ -566,5 +620,5 @@ __global__ void __launch_bounds__(1024) k_argmax(const float *x, int n, const gp
 
 void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out)
 {
-    hipLaunchKernelGGL(k_argmax, dim3(1), dim3(1024), 0, s, x, n, io, out);
+    KL_LAUNCH(k_argmax, dim3(1), dim3(1024), 0, s, x, n, io, out);
 }
