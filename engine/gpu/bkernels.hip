@@ -251,19 +251,24 @@ void kb_gemm(hipStream_t s, const bgemm *p)
     }
     if (p->T <= 0)
         return;
-    /* The shape: fewer rows per block as more tokens share each weight. */
+    /* The shape: one token, a row per thread (two shared loads per
+     * multiply-add, as few as it gets for one token); more tokens, the
+     * register-tiled kernel where its grid fills the device (its warps
+     * without tokens skip the sums: two 16-byte loads per 16 multiply-adds
+     * for those with), else fewer rows per block as more tokens share each
+     * weight. */
     if (p->T == 1)
         hipLaunchKernelGGL((k_bmm<256, 1, 32>), dim3((unsigned)((p->N + 255) / 256), 1u), blk, 0, s,
                            *p);
+    else if (bmm4_on() && (p->N + 127) / 128 * ((p->T + 31) / 32) >= sm_count())
+        hipLaunchKernelGGL((k_bmm4<128, 32>), dim3((unsigned)((p->N + 127) / 128),
+                           (unsigned)((p->T + 31) / 32)), blk, 0, s, *p);
     else if (p->T <= 4)
         hipLaunchKernelGGL((k_bmm<64, 4, 64>), dim3((unsigned)((p->N + 63) / 64), 1u), blk, 0, s,
                            *p);
-    else if (p->T <= 16 || !bmm4_on() || (p->N + 127) / 128 * ((p->T + 31) / 32) < sm_count())
+    else
         hipLaunchKernelGGL((k_bmm<64, 16, 64>), dim3((unsigned)((p->N + 63) / 64),
                            (unsigned)((p->T + 15) / 16)), blk, 0, s, *p);
-    else
-        hipLaunchKernelGGL((k_bmm4<128, 32>), dim3((unsigned)((p->N + 127) / 128),
-                           (unsigned)((p->T + 31) / 32)), blk, 0, s, *p);
 }
 
 /* -------------------------------------------------- embedding and norms */

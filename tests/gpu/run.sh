@@ -86,6 +86,12 @@ if [ -x "$rel/zeval-emu" ]; then
   st_args_keep=$st_args
   st_args="$st_args --prompt-len 40 --tokens 4"
   selftest_cases "emu-rel-p40" "$rel/zeval-emu"
+  # the same with the one-column product kernels only (the emulation has
+  # one multiprocessor, so by default every product of 2 or more tokens
+  # takes the register-tiled kernel)
+  export ZEVAL_GPU_BMM=plain
+  selftest_cases "emu-rel-p40-plain" "$rel/zeval-emu"
+  unset ZEVAL_GPU_BMM
   st_args=$st_args_keep
 fi
 times="$times emu $(( $(now) - t0 ))s"
