@@ -271,6 +271,18 @@ static const char bb_usage[] =
     "  GEMM rate measured elsewhere in the same run (TFLOP/s, e.g. by bench/hf_zaya.py);\n"
     "  without it, the engine's own product on 4096^3 is measured and used.\n";
 
+/* Decode step st of the bench: one pseudo-random token of each of the B
+ * sequences (the same tokens for the same st), greedy. */
+static int decode_step(gpu_batch *b, const int *seqs, int B, long st, int V, int32_t *toks,
+                       gpu_run *runs, int32_t *am, char *err, size_t errlen)
+{
+    for (int k = 0; k < B; k++) {
+        toks[k] = (int32_t)(smp_rng(7 + (uint64_t)k, (uint64_t)st) % (uint64_t)V);
+        runs[k] = (gpu_run){seqs[k], &toks[k], 1, NULL, 0, &am[k], 0.0, 0.0};
+    }
+    return gpu_batch_step(b, runs, B, err, errlen);
+}
+
 int cli_gpu_batch_bench(int argc, char **argv)
 {
     args_opt o[] = {{"model", 1, NULL},   {"weights", 1, NULL}, {"batch", 1, NULL},
@@ -372,12 +384,8 @@ int cli_gpu_batch_bench(int argc, char **argv)
         double t = 0, bytes = 0, flops = 0;
         int graphs = 0;
         for (long st = 0; st <= N && !bad; st++) {
-            for (int k = 0; k < B; k++) {
-                toks[k] = (int32_t)(smp_rng(7 + (uint64_t)k, (uint64_t)st) % (uint64_t)V);
-                runs[k] = (gpu_run){seqs[k], &toks[k], 1, NULL, 0, &am[k], 0.0, 0.0};
-            }
             double ts = ut_now();
-            bad = gpu_batch_step(b, runs, B, err, sizeof err) != 0;
+            bad = decode_step(b, seqs, B, st, V, toks, runs, am, err, sizeof err) != 0;
             if (st == 0 || bad)
                 continue; /* the first step is untimed */
             t += ut_now() - ts;
@@ -388,13 +396,8 @@ int cli_gpu_batch_bench(int argc, char **argv)
         /* where the time goes: 3 more steps with an event after each kind */
         if (!bad)
             bad = gpu_batch_profile(b, 1, err, sizeof err) != 0;
-        for (long st = N + 1; st <= N + 3 && !bad; st++) {
-            for (int k = 0; k < B; k++) {
-                toks[k] = (int32_t)(smp_rng(7 + (uint64_t)k, (uint64_t)st) % (uint64_t)V);
-                runs[k] = (gpu_run){seqs[k], &toks[k], 1, NULL, 0, &am[k], 0.0, 0.0};
-            }
-            bad = gpu_batch_step(b, runs, B, err, sizeof err) != 0;
-        }
+        for (long st = N + 1; st <= N + 3 && !bad; st++)
+            bad = decode_step(b, seqs, B, st, V, toks, runs, am, err, sizeof err) != 0;
         for (int k = 0; k < B; k++)
             gpu_batch_seq_free(b, seqs[k]);
         if (bad)

@@ -663,24 +663,24 @@ static void check_draw(FILE *out)
         p.temperature = (float)temps[k];
         sp[r].inv_t = 1.0 / p.temperature;
         sp[r].u = smp_uniform(seed, ctr);
-        if (j == 0 || j == 1) { /* the ends of [0, 1), as seeds that give them are rare */
-            sp[r].u = j == 0 ? 0.0 : 1.0 - 1e-6;
-            /* smp_sample takes (seed, counter); its walk for u is redone here */
+        int lim = nv[r] > 0 ? nv[r] : n;
+        if (j > 1) {
+            want[r] = smp_sample(&x[(size_t)r * n], lim, &p, seed, ctr, scr);
+            continue;
         }
-        want[r] = smp_sample(&x[(size_t)r * n], nv[r] > 0 ? nv[r] : n, &p, seed, ctr, scr);
-        if (j <= 1) { /* the reference for a chosen u: smp_candidates' walk */
-            std::vector<int> ids(n);
-            std::vector<double> pr(n);
-            int c = smp_candidates(&x[(size_t)r * n], nv[r] > 0 ? nv[r] : n, &p, scr, ids.data(),
-                                   pr.data());
-            double cum = 0;
-            want[r] = ids[c - 1];
-            for (int i = 0; i < c; i++) {
-                cum += pr[i];
-                if (sp[r].u < cum) {
-                    want[r] = ids[i];
-                    break;
-                }
+        /* the ends of [0, 1), which seeds rarely give: smp_candidates' walk
+         * (smp_sample's, on normalised masses) for that u */
+        sp[r].u = j == 0 ? 0.0 : 1.0 - 1e-6;
+        std::vector<int> ids(n);
+        std::vector<double> pr(n);
+        int c = smp_candidates(&x[(size_t)r * n], lim, &p, scr, ids.data(), pr.data());
+        double cum = 0;
+        want[r] = ids[c - 1];
+        for (int i = 0; i < c; i++) {
+            cum += pr[i];
+            if (sp[r].u < cum) {
+                want[r] = ids[i];
+                break;
             }
         }
     }
