@@ -5,7 +5,8 @@
 # random checkpoint is created (17.7 GB, made on this machine by zeval
 # init-model, never transferred).
 #   usage: sh bench/gpu.sh [BUNDLE] [MODEL] [PARTS]
-#          (defaults build/gpudev, /tmp/zaya-8b, "1 2 rsa"; also "rsa-rate")
+#          (defaults build/gpudev, /tmp/zaya-8b, "1 2 rsa"; also "rsa-rate",
+#          "rsa-resume")
 # Part 1 (single sequence): the device, every kernel against its host
 # reference and the golden checkpoint against the CPU backend, single and
 # batched engines (gpu-selftest, also under compute-sanitizer), then
@@ -20,7 +21,11 @@
 # whose rows must equal the full run's rows of those problems.
 # Env: RSA (the spec), RSA_ARGS (more options of the full run, e.g.
 # --limit 3), PART_LIMIT (problems in the killed run, 2), KILL_AT (20),
-# RSA_DB; BMM_AB (set: part 2 again with ZEVAL_GPU_BMM=plain); PDL_AB (set:
+# RSA_DB (the full run's database; part rsa-resume resumes the run it
+# holds, e.g. one carried back from an earlier device call); NO_RSA_PART
+# (set: skip the killed-and-resumed run of part rsa); KV_AB (set: part 2
+# again with ZEVAL_GPU_KV_DTYPE=bf16, which also applies to every run
+# when exported); BMM_AB (set: part 2 again with ZEVAL_GPU_BMM=simt); PDL_AB (set:
 # part 1's bench again with ZEVAL_GPU_PDL=1); NO_HF (set:
 # skip transformers' peer, for quick kernel iterations); DEADLINE
 # (seconds for the whole script, 3600): each step runs
@@ -103,9 +108,14 @@ if has 2; then
   step "$Z bench gpu-batch --model $MODEL --batch 64,256 --context 4096 --prefill 8192"
   capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 --context 4096 --tokens 16 \
     --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
-  if [ -n "${BMM_AB:-}" ]; then # the same with the simpler product kernel
-    step "ZEVAL_GPU_BMM=plain $Z bench gpu-batch (the same, k_bmm for every plain product)"
-    ZEVAL_GPU_BMM=plain capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
+  if [ -n "${KV_AB:-}" ]; then # the same with a bf16 K/V cache
+    step "ZEVAL_GPU_KV_DTYPE=bf16 $Z bench gpu-batch (the same, K/V cache in bf16)"
+    ZEVAL_GPU_KV_DTYPE=bf16 capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
+      --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
+  fi
+  if [ -n "${BMM_AB:-}" ]; then # the same with the SIMT product kernels
+    step "ZEVAL_GPU_BMM=simt $Z bench gpu-batch (the same, SIMT products instead of tensor cores)"
+    ZEVAL_GPU_BMM=simt capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
       --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
   fi
 fi
@@ -142,6 +152,27 @@ if has rsa; then
        "(nvidia-smi, whole device: the K/V pool takes the free memory when it starts; the" \
        "GPU engine line above gives the pool's peak use)"
   rm -f "$mem"
+  sql "$DB" "SELECT 'stored samples by round: ' || group_concat(r || ':' || n, ' ') FROM
+    (SELECT round AS r, count(*) AS n FROM samples GROUP BY round ORDER BY round)"
+fi
+if has rsa-resume; then
+  # A run that a device call's time limit cut short (its database carried
+  # back, e.g. RSA_DB under $OUT): resumed for as long as the deadline
+  # allows; run again until every sample is stored.
+  DB=${RSA_DB:-/tmp/zeval-rsa.db}
+  gunzip -c "$BUNDLE/tok/tokenizer.json.gz" >"$MODEL/tokenizer.json"
+  gunzip -c "$BUNDLE/tok/tokenizer_config.json.gz" >"$MODEL/tokenizer_config.json"
+  step "$Z run --resume full --db $DB --backend gpu"
+  t0=$(date +%s)
+  capped 3600 "$Z" run --resume full --db "$DB" --backend gpu --progress plain 2>&1 | tail -n 16
+  echo "rsa resumed: wall $(( $(date +%s) - t0 )) s"
+  sql "$DB" "SELECT 'stored samples by round: ' || group_concat(r || ':' || n, ' ') FROM
+    (SELECT round AS r, count(*) AS n FROM samples GROUP BY round ORDER BY round)"
+fi
+if has rsa && [ -z "${NO_RSA_PART:-}" ]; then
+  RSA=${RSA:-N=16,C=4,T=2,beta=4096,tau=1024}
+  KILL_AT=${KILL_AT:-20}
+  DB=${RSA_DB:-/tmp/zeval-rsa.db}
   PART_LIMIT=${PART_LIMIT:-2}
   step "the same run on $PART_LIMIT problems, killed after $KILL_AT samples, resumed"
   "$Z" run --backend gpu --model "$MODEL" --dataset "$BUNDLE/data/aime_2025.jsonl" --rsa "$RSA" \

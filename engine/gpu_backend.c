@@ -441,6 +441,11 @@ void eng_backend_gpu_stats(const eng_backend *be, uint64_t *steps, uint64_t *pre
     gpu_batch_memory(c->b, pool_gb, peak_gb, device_gb);
 }
 
+const char *eng_backend_gpu_kv_dtype(const eng_backend *be)
+{
+    return gpu_batch_kv_dtype(((const gpu_backend *)be)->b);
+}
+
 int eng_backend_pick(const char *spec, char *note, size_t notelen, char *err, size_t errlen)
 {
     char why[512];
@@ -453,7 +458,12 @@ int eng_backend_pick(const char *spec, char *note, size_t notelen, char *err, si
     if (!want_gpu && strcmp(gpu_build(), "none") == 0)
         return ENG_BE_CPU; /* a CPU build: nothing to say */
     if (gpu_probe(why, sizeof why)) {
-        snprintf(note, notelen, "GPU backend on %s", why);
+        const char *kvd = getenv("ZEVAL_GPU_KV_DTYPE");
+        int kv16 = kvd && strcmp(kvd, "bf16") == 0;
+        if (kvd && *kvd && !kv16 && strcmp(kvd, "f32") != 0)
+            return ut_err(err, errlen, "ZEVAL_GPU_KV_DTYPE='%s': f32 or bf16", kvd);
+        /* the run rows record this as the device: the K/V dtype with it */
+        snprintf(note, notelen, "GPU backend on %s%s", why, kv16 ? ", K/V cache bf16" : "");
         return ENG_BE_GPU;
     }
     if (want_gpu)

@@ -357,7 +357,8 @@ int cli_gpu_batch_bench(int argc, char **argv)
             snprintf(err, sizeof err, "out of memory");
         goto done;
     }
-    printf("device: %s\nupload: %.1f s\n", desc, ut_now() - t0);
+    printf("device: %s\nupload: %.1f s; K/V cache %s\n", desc, ut_now() - t0,
+           gpu_batch_kv_dtype(b));
     double bw = gpu_copy_bandwidth((size_t)bwb, 5, err, sizeof err);
     if (bw < 0)
         goto done;

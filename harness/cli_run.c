@@ -801,10 +801,10 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         /* The pool takes the free memory up front: what the run needed is
          * the device memory in use less the pages it never filled. */
         fprintf(stderr, "zeval run: GPU engine: %llu steps; %llu requests found their prompt "
-                "prefix already cached; K/V cache peak %.3f of %.2f GB; device memory in use "
-                "%.2f GB, of which the run needed at its peak %.2f GB (weights, buffers and the "
-                "K/V cache's peak)\n", (unsigned long long)steps, (unsigned long long)hits, peak,
-                pool, dev, dev - pool + peak);
+                "prefix already cached; K/V cache (%s) peak %.3f of %.2f GB; device memory in "
+                "use %.2f GB, of which the run needed at its peak %.2f GB (weights, buffers and "
+                "the K/V cache's peak)\n", (unsigned long long)steps, (unsigned long long)hits,
+                eng_backend_gpu_kv_dtype(be), peak, pool, dev, dev - pool + peak);
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -57,13 +57,16 @@ struct gpu_batch {
     gpu_ctx *g;
     int seqs, max_ctx, max_step, max_pages, natt, nmoe, nr, C, hv, ldu, qt;
     long long npages;
-    size_t page_floats, ring_floats, vlast_floats; /* per page / per slot */
+    size_t page_vals, ring_floats, vlast_floats; /* per page (of K, of V) / per slot */
+    size_t kv_es;                                /* bytes per K/V value: 4 (f32) or 2 (bf16) */
     /* device */
-    float *K, *V, *ring, *vlast;
+    char *K, *V;
+    float *ring, *vlast;
     int *bt;
     float *res, *xn, *y, *u, *z, *q, *att, *r, *eda, *a, *gate, *logits, *part;
     size_t part_cap;
     int *sel, *perm, *tiles, *ntiles, *am, *in;
+    uint32_t *split; /* bgemm.split of every product: max_step x the widest k */
     bsamp *sp; /* per logits row: argmax or a draw */
     size_t in_cap;
     unsigned long long *hist;
@@ -104,13 +107,32 @@ static void *bmalloc(size_t bytes, int *bad)
     return p;
 }
 
+/* ZEVAL_GPU_KV_DTYPE=bf16: the K/V cache holds bf16 (rounded from the
+ * f32 values the CCA computes; attention widens them back), half the
+ * bytes of the default f32 per token and per step.  Read once. */
+static int kv_bf16(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("ZEVAL_GPU_KV_DTYPE");
+        v = e && strcmp(e, "bf16") == 0;
+    }
+    return v;
+}
+
+extern "C" const char *gpu_batch_kv_dtype(const gpu_batch *b)
+{
+    return b->kv_es == sizeof(bf16) ? "bf16" : "f32";
+}
+
 extern "C" void gpu_batch_close(gpu_batch *b)
 {
     if (!b)
         return;
-    void *dev[] = {b->K, b->V, b->ring, b->vlast, b->bt, b->res, b->xn, b->y, b->u, b->z, b->q,
-                   b->att, b->r, b->eda, b->a, b->gate, b->logits, b->part, b->sel, b->perm,
-                   b->tiles, b->ntiles, b->am, b->in, b->hist, b->sp};
+    void *dev[] = {b->K,    b->V,      b->ring, b->vlast,  b->bt,   b->res,  b->xn,
+                   b->y,    b->u,      b->z,    b->q,      b->att,  b->r,    b->eda,
+                   b->a,    b->gate,   b->logits, b->part, b->sel,  b->perm, b->tiles,
+                   b->ntiles, b->am,   b->in,   b->hist,   b->sp,   b->split};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
         if (dev[i])
             (void)hipFree(dev[i]);
@@ -172,7 +194,8 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     b->hv = nk * d / 2;
     b->ldu = b->C + 2 * b->hv;
     b->qt = BA_QT * (nq / nk) <= 16 ? BA_QT : 16 / (nq / nk);
-    b->page_floats = (size_t)b->natt * nk * GPU_PAGE * d;
+    b->page_vals = (size_t)b->natt * nk * GPU_PAGE * d;
+    b->kv_es = kv_bf16() ? sizeof(bf16) : sizeof(float);
     b->ring_floats = (size_t)b->natt * b->nr * b->C;
     b->vlast_floats = (size_t)b->natt * b->hv;
     int nl = seqs < max_step ? seqs : max_step, T = max_step;
@@ -193,6 +216,9 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     b->logits = (float *)bmalloc((size_t)nl * V * sizeof(float), &bad);
     b->sel = (int *)bmalloc(fT * sizeof(int), &bad);
     b->perm = (int *)bmalloc(fT * sizeof(int), &bad);
+    int kmax = H > nq * d ? H : nq * d;
+    kmax = kmax > I ? kmax : I;
+    b->split = (uint32_t *)bmalloc(fT * (size_t)kmax * 6, &bad);
     b->tiles = (int *)bmalloc((size_t)3 * maxtiles * sizeof(int), &bad);
     b->ntiles = (int *)bmalloc(sizeof(int), &bad);
     b->am = (int *)bmalloc((size_t)nl * sizeof(int), &bad);
@@ -209,7 +235,7 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
      * than every slot full. */
     long long want = kv_tokens > 0 ? (kv_tokens + GPU_PAGE - 1) / GPU_PAGE
                                    : (long long)seqs * b->max_pages;
-    size_t page_bytes = 2 * b->page_floats * sizeof(float);
+    size_t page_bytes = 2 * b->page_vals * b->kv_es;
     if (!bad && kv_tokens <= 0) {
         size_t fr = 0, tot = 0;
         if (hipMemGetInfo(&fr, &tot) == hipSuccess) {
@@ -230,10 +256,10 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
         return NULL;
     }
     b->npages = want;
-    b->K = (float *)bmalloc((size_t)want * b->page_floats * sizeof(float), &bad);
-    b->V = (float *)bmalloc((size_t)want * b->page_floats * sizeof(float), &bad);
-    if (!bad && (hipMemset(b->K, 0, (size_t)want * b->page_floats * sizeof(float)) != hipSuccess ||
-                 hipMemset(b->V, 0, (size_t)want * b->page_floats * sizeof(float)) != hipSuccess))
+    size_t half = (size_t)want * b->page_vals * b->kv_es; /* K, and V */
+    b->K = (char *)bmalloc(half, &bad);
+    b->V = (char *)bmalloc(half, &bad);
+    if (!bad && (hipMemset(b->K, 0, half) != hipSuccess || hipMemset(b->V, 0, half) != hipSuccess))
         bad = 1;
     b->bt_h = (int *)calloc((size_t)seqs * b->max_pages, sizeof(int));
     b->ref = (int *)calloc((size_t)want, sizeof(int));
@@ -337,11 +363,11 @@ extern "C" int gpu_batch_seq_fork(gpu_batch *b, int parent, char *err, size_t er
     if (part) {
         int p = page_take(b);
         dst[full] = p;
-        size_t n = b->page_floats * sizeof(float);
-        ok = hipMemcpyAsync(b->K + (size_t)p * b->page_floats, b->K + (size_t)src[full] * b->page_floats,
-                            n, hipMemcpyDeviceToDevice, st) == hipSuccess &&
-             hipMemcpyAsync(b->V + (size_t)p * b->page_floats, b->V + (size_t)src[full] * b->page_floats,
-                            n, hipMemcpyDeviceToDevice, st) == hipSuccess;
+        size_t n = b->page_vals * b->kv_es;
+        ok = hipMemcpyAsync(b->K + (size_t)p * n, b->K + (size_t)src[full] * n, n,
+                            hipMemcpyDeviceToDevice, st) == hipSuccess &&
+             hipMemcpyAsync(b->V + (size_t)p * n, b->V + (size_t)src[full] * n, n,
+                            hipMemcpyDeviceToDevice, st) == hipSuccess;
     }
     ok = ok &&
          hipMemcpyAsync(b->ring + (size_t)s * b->ring_floats, b->ring + (size_t)parent * b->ring_floats,
@@ -457,7 +483,8 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
     int skip_zero = g->m->skip_mode == ENG_SKIP_ZERO;
     btok t = {b->in, b->in + T, b->in + 2 * T, b->in + 3 * T, b->in + 4 * T, b->in + 5 * T, T};
     const int *lrow = b->in + 6 * T, *nvalid = lrow + nl, *nwork = nvalid + nl, *work = nwork + 1;
-    bkv kv = {b->K, b->V, b->bt, b->max_pages, b->natt, c->nk, d, GPU_PAGE};
+    bkv kv = {b->K, b->V, b->bt, b->max_pages, b->natt, c->nk, d, GPU_PAGE,
+              b->kv_es == sizeof(bf16)};
     int maxtiles = (T + BG_BT - 1) / BG_BT + E;
 
     b->nev = 0;
@@ -471,7 +498,7 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
         if (n % 2 == 0) {
             int a = n / 2;
             bgemm qkv = {D->wq, 0, NULL, b->ldu, H, b->xn, H, 0, NULL, b->u, b->ldu, NULL, NULL,
-                         T, NULL, NULL, 0};
+                         T, NULL, NULL, 0, b->split};
             kb_gemm(s, &qkv);
             bmark(b, BP_QKV);
             kb_cca(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt, b->z, b->q, kv);
@@ -480,13 +507,13 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
             kb_attention(s, a, t, work, nwork, grid, b->q, nq, kv, b->part, b->att);
             bmark(b, BP_ATTN);
             bgemm o = {D->wo, 0, NULL, H, qw, b->att, qw, 0, NULL, b->y, H, NULL, NULL, T, NULL,
-                       NULL, 0};
+                       NULL, 0, b->split};
             kb_gemm(s, &o);
             bmark(b, BP_O);
         } else {
             int j = n / 2;
             bgemm rd = {D->rdown, 0, D->rdown_b, R, H, b->xn, H, 0, NULL, b->r, R, NULL, NULL, T,
-                        NULL, NULL, 0};
+                        NULL, NULL, 0, b->split};
             kb_gemm(s, &rd);
             bmark(b, BP_RDOWN);
             kb_router(s, &D->rt, T, b->r, b->eda, b->sel, b->gate);
@@ -494,11 +521,11 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
             kb_sort(s, T, S, E, b->sel, b->perm, b->tiles, b->ntiles, b->hist + (size_t)j * S);
             bmark(b, BP_SORT);
             bgemm f1 = {D->fc1, (size_t)2 * I * H, NULL, 2 * I, H, b->xn, H, 0, b->perm, b->a,
-                        2 * I, NULL, NULL, T, b->tiles, b->ntiles, maxtiles};
+                        2 * I, NULL, NULL, T, b->tiles, b->ntiles, maxtiles, b->split};
             kb_gemm(s, &f1);
             bmark(b, BP_FC1);
             bgemm f2 = {D->fc2, (size_t)H * I, NULL, H, I, b->a, 2 * I, 1, NULL, b->y, H, b->perm,
-                        b->gate, T, b->tiles, b->ntiles, maxtiles};
+                        b->gate, T, b->tiles, b->ntiles, maxtiles, b->split};
             kb_gemm(s, &f2);
             bmark(b, BP_FC2);
             kb_skip(s, T, H, E, b->sel, b->gate, b->xn, skip_zero, b->y);
@@ -509,7 +536,7 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
     bmark(b, BP_NORM);
     if (nl > 0) {
         bgemm lm = {g->lm_head, 0, g->lm_b, V, H, b->xn, H, 0, lrow, b->logits, V, NULL, NULL,
-                    nl, NULL, NULL, 0};
+                    nl, NULL, NULL, 0, b->split};
         kb_gemm(s, &lm);
         bmark(b, BP_LM);
         kb_argmax(s, nl, b->logits, V, nvalid, b->sp, b->am);
@@ -788,7 +815,7 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
 extern "C" void gpu_batch_memory(const gpu_batch *b, double *pool_gb, double *peak_gb,
                                  double *total_gb)
 {
-    double page = 2.0 * (double)b->page_floats * sizeof(float);
+    double page = 2.0 * (double)b->page_vals * (double)b->kv_es;
     size_t fr = 0, tot = 0;
     if (hipMemGetInfo(&fr, &tot) != hipSuccess) {
         (void)hipGetLastError();
@@ -807,7 +834,7 @@ extern "C" const uint64_t *gpu_batch_routing(gpu_batch *b)
 extern "C" double gpu_batch_step_bytes(const gpu_batch *b, int seqs, int ctx)
 {
     const eng_config *c = &b->g->c;
-    double kv = 2.0 * b->natt * c->nk * (double)ctx * c->head_dim * 4.0 * seqs;
+    double kv = 2.0 * b->natt * c->nk * (double)ctx * c->head_dim * (double)b->kv_es * seqs;
     return b->g->fixed_bytes + b->g->expert_bytes * b->last_experts + kv;
 }
 
@@ -840,7 +867,9 @@ extern "C" double gpu_gemm_tflops(int n, char *err, size_t errlen)
              hipMemset(x, 0, nn * sizeof(float)) == hipSuccess &&
              hipStreamCreate(&st) == hipSuccess && hipEventCreate(&e0) == hipSuccess &&
              hipEventCreate(&e1) == hipSuccess;
-    bgemm p = {w, 0, NULL, n, n, x, n, 0, NULL, y, n, NULL, NULL, n, NULL, NULL, 0};
+    uint32_t *split = NULL;
+    ok = ok && hipMalloc((void **)&split, nn * 6) == hipSuccess;
+    bgemm p = {w, 0, NULL, n, n, x, n, 0, NULL, y, n, NULL, NULL, n, NULL, NULL, 0, split};
     for (int pass = 0; ok && pass < 4; pass++) {
         float ms = 0;
         ok = hipEventRecord(e0, st) == hipSuccess;
@@ -865,5 +894,6 @@ extern "C" double gpu_gemm_tflops(int n, char *err, size_t errlen)
     (void)hipFree(w);
     (void)hipFree(x);
     (void)hipFree(y);
+    (void)hipFree(split);
     return best;
 }

@@ -5,8 +5,8 @@
  *
  * Batch invariance: every per-token value is computed by the same
  * arithmetic in the same order whatever else is in the step and however
- * a prompt is cut into chunks.  Products accumulate each output over k in
- * order; attention walks a query's keys in splits and tiles fixed by
+ * a prompt is cut into chunks.  Products accumulate each output in an
+ * order fixed by its row and K alone; attention walks a query's keys in splits and tiles fixed by
  * absolute position; the MoE sort only decides which block computes a
  * row, never how.  So a sequence's logits are bit-identical alone, in any
  * batch, prefilled whole or in pieces, or forked from a shared prefix.
@@ -28,11 +28,12 @@ typedef struct {
 
 /* The paged K/V cache: page p of attention sub-layer a, head g holds
  * positions [P*j, P*j + P) of the sequence whose block table entry j is p,
- * at K + (((p * natt + a) * nk + g) * P + t % P) * d. */
+ * at element (((p * natt + a) * nk + g) * P + t % P) * d of K and V, f32
+ * or (bf16 set) bf16 rounded from the f32 values. */
 typedef struct {
-    float *K, *V;
+    void *K, *V;
     const int *bt;          /* [seqs][max_pages] */
-    int max_pages, natt, nk, d, P;
+    int max_pages, natt, nk, d, P, bf16;
 } bkv;
 
 /* Tiles of a product (tokens per block) and of attention. */
@@ -62,6 +63,10 @@ typedef struct {
     int T;
     const int *tiles, *ntiles;
     int max_tiles;
+    /* Scratch of T * K * 6 bytes (or NULL): where the tensor-core kernel
+     * may leave each product row's inputs split into bf16 parts once,
+     * rather than in every block of weight rows.  Same values either way. */
+    uint32_t *split;
 } bgemm;
 
 void kb_gemm(hipStream_t s, const bgemm *p);

@@ -3,7 +3,9 @@
  * sequences per step, over a paged K/V cache.
  *
  * The invariance bkern.h promises rests on three rules kept here: a
- * product's output is one thread's running sum over k in order; a
+ * product's output is made by a sequence of operations fixed by its row
+ * and K alone (one thread's running sum over k in order, or k_bmma's
+ * fixed order of tile products); a
  * query's attention visits the same key tiles (aligned to absolute
  * positions) with the same masks whichever tokens share its block; and
  * nothing a token computes reads another token's values except through
@@ -205,16 +207,310 @@ __global__ void __launch_bounds__(BG_THREADS) k_bmm4(bgemm p)
     }
 }
 
-/* ZEVAL_GPU_BMM=plain keeps k_bmm for every product (for
- * measuring k_bmm4 against it); the values are the same either way. */
-static int bmm4_on(void)
+/* A product on tensor cores (mma_bf16_16816): a block of BM_GROUPS
+ * 32-lane groups computes 16 * MT weight rows for a tile of 8 * NT tokens.
+ *
+ * Operands.  The weights are bf16 already.  An activation x is split into
+ * three bf16, x0 = bf16(x), x1 = bf16(x - x0), x2 = bf16(x - x0 - x1),
+ * whose sum is x itself (24 significant bits; only inputs below 2^-110
+ * or so lose bits, to underflow), and every tile product is made three
+ * times, x0, x1, x2: f32 inputs on bf16 tensor cores.  Lane t of a row group loads columns
+ * 8t .. 8t+7 of each 32-column chunk of its rows (one 16-byte load per
+ * row and chunk, straight from memory: no staging) and of its tokens'
+ * inputs; the two tile products of the chunk take them as k = 2t, 2t+1,
+ * 2t+8, 2t+9 (columns 8t .. 8t+3, then 8t+4 .. 8t+7).  That renames k the
+ * same way in both operands, so each sum is still the sum of its row's
+ * products.
+ *
+ * Order.  Group w takes chunks w, w + BM_GROUPS, ... in increasing order
+ * (per chunk: first half x0, x1, x2, second half x0, x1, x2), and the groups'
+ * sums are added in group order at the end.  An output's arithmetic is
+ * thus fixed by its row, its token's inputs and K alone: the same for
+ * every MT and NT, token count, tile position and neighbour, so kb_gemm
+ * may pick the shape from the token count and stay batch-invariant. */
+enum { BM_GROUPS = 4, BM_KC = 32 };
+
+enum { BM_SPLIT = 3 };
+
+/* Two inputs as BM_SPLIT words of two bf16 each (the parts, largest
+ * first). */
+static __device__ __forceinline__ void bm_split(float u, float v, uint32_t out[BM_SPLIT])
+{
+    GPU_UNROLL
+    for (int i = 0; i < BM_SPLIT; i++) {
+        bf16 a = f2bf16(u), b = f2bf16(v);
+        out[i] = bf16x2(a, b);
+        u -= bf16f(a);
+        v -= bf16f(b);
+    }
+}
+
+/* Inputs k .. k+7 of row `row` (bmm_x's values) as split words for the
+ * two halves of a chunk: xs[h][0][] = columns 4h, 4h+1, xs[h][1][] =
+ * 4h+2, 4h+3.  Zeros for no row or k >= K. */
+static __device__ __forceinline__ void bm_x(const bgemm &p, int row, int k,
+                                            uint32_t xs[2][2][BM_SPLIT])
+{
+    float v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    if (row >= 0 && k < p.K) {
+        const float *xr = p.x + (size_t)row * (size_t)p.ldx + k;
+        f32x4 a = *(const f32x4 *)xr, b = *(const f32x4 *)(xr + 4);
+        v[0] = a.a, v[1] = a.b, v[2] = a.c, v[3] = a.d;
+        v[4] = b.a, v[5] = b.b, v[6] = b.c, v[7] = b.d;
+        if (p.swiglu) {
+            f32x4 c = *(const f32x4 *)(xr + p.K), d = *(const f32x4 *)(xr + p.K + 4);
+            float u[8] = {c.a, c.b, c.c, c.d, d.a, d.b, d.c, d.d};
+            GPU_UNROLL
+            for (int i = 0; i < 8; i++)
+                v[i] = v[i] / (1.0f + expf(-v[i])) * u[i];
+        }
+    }
+    GPU_UNROLL
+    for (int h = 0; h < 2; h++) {
+        bm_split(v[4 * h], v[4 * h + 1], xs[h][0]);
+        bm_split(v[4 * h + 2], v[4 * h + 3], xs[h][1]);
+    }
+}
+
+/* p.split: product row r's inputs (x row xidx[r] or r, through bm_x) as
+ * K/8 octets of 3 x 4 words: part i of an octet is xs[0][0][i],
+ * xs[0][1][i], xs[1][0][i], xs[1][1][i]. */
+__global__ void k_bsplit(bgemm p)
+{
+    int r = (int)blockIdx.y, o = (int)(blockIdx.x * blockDim.x + threadIdx.x);
+    if (o >= p.K / 8)
+        return;
+    uint32_t xs[2][2][BM_SPLIT];
+    bm_x(p, p.xidx ? p.xidx[r] : r, 8 * o, xs);
+    u32x4 *d = (u32x4 *)(p.split + ((size_t)r * (size_t)(p.K / 8) + (size_t)o) * 4 * BM_SPLIT);
+    GPU_UNROLL
+    for (int i = 0; i < BM_SPLIT; i++) {
+        u32x4 v = {xs[0][0][i], xs[0][1][i], xs[1][0][i], xs[1][1][i]};
+        d[i] = v;
+    }
+}
+
+/* Product row r's split inputs for columns k .. k+7 (zeros for r < 0 or
+ * k >= K), as bm_x gives them. */
+static __device__ __forceinline__ void bm_xs(const bgemm &p, int r, int k,
+                                             uint32_t xs[2][2][BM_SPLIT])
+{
+    GPU_UNROLL
+    for (int i = 0; i < BM_SPLIT; i++) {
+        u32x4 v = {0, 0, 0, 0};
+        if (r >= 0 && k < p.K)
+            v = *(const u32x4 *)(p.split +
+                                 ((size_t)r * (size_t)(p.K / 8) + (size_t)(k / 8)) * 4 * BM_SPLIT +
+                                 4 * i);
+        xs[0][0][i] = v.a, xs[0][1][i] = v.b, xs[1][0][i] = v.c, xs[1][1][i] = v.d;
+    }
+}
+
+template <int MT>
+static __device__ __forceinline__ void bm_w(const bf16 *const wr[MT][2], const int wok[MT][2],
+                                            int k, int K, u32x4 av[MT][2])
+{
+    GPU_UNROLL
+    for (int m = 0; m < MT; m++)
+        GPU_UNROLL
+        for (int r = 0; r < 2; r++) {
+            u32x4 z = {0, 0, 0, 0};
+            av[m][r] = wok[m][r] && k < K ? *(const u32x4 *)(wr[m][r] + k) : z;
+        }
+}
+
+template <int MT, int NT>
+__global__ void __launch_bounds__(BM_GROUPS * GPU_LANES) k_bmma(bgemm p)
+{
+    __shared__ float part[BM_GROUPS - 1][MT * NT * 4][GPU_LANES];
+    __shared__ int rowx[8 * NT], rowy[8 * NT];
+    int tid = (int)threadIdx.x, grp = tid / GPU_LANES, lane = tid % GPU_LANES;
+    int g = lane >> 2, t = lane & 3;
+    const bf16 *w = p.w;
+    int r0, nr;
+    if (p.tiles) {
+        int j = (int)blockIdx.x;
+        if (j >= *p.ntiles)
+            return;
+        w += (size_t)p.tiles[3 * j] * p.estride;
+        r0 = p.tiles[3 * j + 1];
+        nr = p.tiles[3 * j + 2]; /* <= BG_BT <= 8 * NT */
+    } else {
+        r0 = (int)blockIdx.x * 8 * NT;
+        nr = p.T - r0 < 8 * NT ? p.T - r0 : 8 * NT;
+    }
+    if (tid < 8 * NT) {
+        int r = r0 + tid;
+        rowx[tid] = tid < nr ? (p.xidx ? p.xidx[r] : r) : -1;
+        rowy[tid] = tid < nr ? (p.yidx ? p.yidx[r] : r) : -1;
+    }
+    __syncthreads();
+    int n0 = (int)blockIdx.y * 16 * MT, xrow[NT];
+    GPU_UNROLL
+    for (int nt = 0; nt < NT; nt++) /* with p.split: the product row */
+        xrow[nt] = p.split ? (8 * nt + g < nr ? r0 + 8 * nt + g : -1) : rowx[8 * nt + g];
+    const bf16 *wr[MT][2];
+    int wok[MT][2];
+    GPU_UNROLL
+    for (int m = 0; m < MT; m++)
+        GPU_UNROLL
+        for (int r = 0; r < 2; r++) {
+            int n = n0 + 16 * m + 8 * r + g;
+            wok[m][r] = n < p.N;
+            wr[m][r] = w + (size_t)(n < p.N ? n : 0) * (size_t)p.K + 8 * t;
+        }
+    float acc[MT][NT][4];
+    GPU_UNROLL
+    for (int m = 0; m < MT; m++)
+        GPU_UNROLL
+        for (int nt = 0; nt < NT; nt++)
+            GPU_UNROLL
+            for (int i = 0; i < 4; i++)
+                acc[m][nt][i] = 0.0f;
+    u32x4 av[MT][2];
+    int kt = 8 * t; /* this lane's first column of a chunk */
+    bm_w<MT>(wr, wok, grp * BM_KC, p.K - kt, av);
+    for (int kc = grp * BM_KC; kc < p.K; kc += BM_GROUPS * BM_KC) {
+        u32x4 nx[MT][2]; /* the next chunk's weights, in flight during this one */
+        bm_w<MT>(wr, wok, kc + BM_GROUPS * BM_KC, p.K - kt, nx);
+        uint32_t xs[NT][2][2][BM_SPLIT];
+        GPU_UNROLL
+        for (int nt = 0; nt < NT; nt++) {
+            if (p.split)
+                bm_xs(p, xrow[nt], kc + kt, xs[nt]);
+            else
+                bm_x(p, xrow[nt], kc + kt, xs[nt]);
+        }
+        GPU_UNROLL
+        for (int h = 0; h < 2; h++)
+            GPU_UNROLL
+            for (int m = 0; m < MT; m++) {
+                uint32_t a[4] = {h ? av[m][0].c : av[m][0].a, h ? av[m][1].c : av[m][1].a,
+                                 h ? av[m][0].d : av[m][0].b, h ? av[m][1].d : av[m][1].b};
+                GPU_UNROLL
+                for (int nt = 0; nt < NT; nt++)
+                    GPU_UNROLL
+                    for (int i = 0; i < BM_SPLIT; i++) {
+                        uint32_t b[2] = {xs[nt][h][0][i], xs[nt][h][1][i]};
+                        mma_bf16_16816(acc[m][nt], a, b);
+                    }
+            }
+        GPU_UNROLL
+        for (int m = 0; m < MT; m++)
+            GPU_UNROLL
+            for (int r = 0; r < 2; r++)
+                av[m][r] = nx[m][r];
+    }
+    if (grp > 0)
+        GPU_UNROLL
+        for (int m = 0; m < MT; m++)
+            GPU_UNROLL
+            for (int nt = 0; nt < NT; nt++)
+                GPU_UNROLL
+                for (int i = 0; i < 4; i++)
+                    part[grp - 1][(m * NT + nt) * 4 + i][lane] = acc[m][nt][i];
+    __syncthreads();
+    if (grp > 0)
+        return;
+    GPU_UNROLL
+    for (int m = 0; m < MT; m++)
+        GPU_UNROLL
+        for (int nt = 0; nt < NT; nt++)
+            GPU_UNROLL
+            for (int i = 0; i < 4; i++) {
+                float v = acc[m][nt][i];
+                for (int q = 0; q < BM_GROUPS - 1; q++)
+                    v += part[q][(m * NT + nt) * 4 + i][lane];
+                int n = n0 + 16 * m + 8 * (i >> 1) + g, tt = 8 * nt + 2 * t + (i & 1);
+                int ry = n < p.N ? rowy[tt] : -1;
+                if (ry < 0)
+                    continue;
+                if (p.bias)
+                    v += p.bias[n];
+                if (p.yscale)
+                    v *= p.yscale[ry];
+                p.y[(size_t)ry * (size_t)p.ldy + (size_t)n] = v;
+            }
+}
+
+/* Which kernels run the products: ZEVAL_GPU_BMM=tensor (k_bmma), simt
+ * (k_bmm4 where its grid fills the device, else k_bmm) or plain (k_bmm
+ * only).  The default is tensor where the device has bf16 tensor cores
+ * (NVIDIA, compute capability 8.0 or later) and in the emulation (which
+ * runs its portable path, to check it), simt elsewhere.  simt and plain
+ * give the same values; tensor's differ from theirs (another order of
+ * sums, 16-bit inputs) but never with the step's tokens. */
+enum { BMM_TENSOR, BMM_SIMT, BMM_PLAIN };
+static int bmm_mode(void)
 {
     static int v = -1;
     if (v < 0) {
         const char *e = getenv("ZEVAL_GPU_BMM");
-        v = !(e && strcmp(e, "plain") == 0);
+        if (e && strcmp(e, "plain") == 0)
+            v = BMM_PLAIN;
+        else if (e && strcmp(e, "simt") == 0)
+            v = BMM_SIMT;
+        else if (e && strcmp(e, "tensor") == 0)
+            v = BMM_TENSOR;
+        else {
+#if defined(ZEVAL_GPU_EMU)
+            v = BMM_TENSOR;
+#elif defined(__HIP_PLATFORM_NVIDIA__)
+            hipDeviceProp_t pr;
+            v = hipGetDeviceProperties(&pr, 0) == hipSuccess && pr.major >= 8 ? BMM_TENSOR
+                                                                              : BMM_SIMT;
+            (void)hipGetLastError();
+#else
+            v = BMM_SIMT;
+#endif
+        }
     }
     return v;
+}
+
+static int bmm4_on(void)
+{
+    return bmm_mode() == BMM_SIMT;
+}
+
+/* k_bmma reads inputs 8 at a time as 16-byte loads and puts rows on the
+ * grid's second axis.  Neither depends on the token count, so a product
+ * that does not fit runs on k_bmm at every step. */
+static int bmma_fits(const bgemm *p)
+{
+    return p->ldx % 4 == 0 && (uintptr_t)p->x % 16 == 0 && (p->N + 15) / 16 <= 65535;
+}
+
+/* The tensor-core shape for a product: 8 * NT tokens per block (16 for
+ * the grouped tiles), 16 * MT rows. */
+static void bmma_launch(hipStream_t s, const bgemm *p0)
+{
+    dim3 blk(BM_GROUPS * GPU_LANES);
+    /* 16 tokens or more: their inputs split once (the split is the same
+     * wherever it is made, so this choice changes no value) */
+    bgemm pp = *p0;
+    const bgemm *p = &pp;
+    if (pp.split && pp.T >= 16)
+        hipLaunchKernelGGL(k_bsplit, dim3((unsigned)((pp.K / 8 + 127) / 128), (unsigned)pp.T),
+                           dim3(128), 0, s, pp);
+    else
+        pp.split = NULL;
+    if (p->tiles) {
+        hipLaunchKernelGGL((k_bmma<1, BG_BT / 8>), dim3((unsigned)p->max_tiles,
+                           (unsigned)((p->N + 15) / 16)), blk, 0, s, *p);
+        return;
+    }
+    unsigned rows1 = (unsigned)((p->N + 15) / 16), rows2 = (unsigned)((p->N + 31) / 32);
+    if (p->T <= 8)
+        hipLaunchKernelGGL((k_bmma<1, 1>), dim3(1u, rows1), blk, 0, s, *p);
+    else if (p->T <= 16)
+        hipLaunchKernelGGL((k_bmma<1, 2>), dim3(1u, rows1), blk, 0, s, *p);
+    else if (p->T <= 64)
+        hipLaunchKernelGGL((k_bmma<1, 4>), dim3((unsigned)((p->T + 31) / 32), rows1), blk, 0, s,
+                           *p);
+    else
+        hipLaunchKernelGGL((k_bmma<2, 4>), dim3((unsigned)((p->T + 31) / 32), rows2), blk, 0, s,
+                           *p);
 }
 
 /* Multiprocessors of device 0 (read once; 1 if unknown). */
@@ -231,13 +527,19 @@ static int sm_count(void)
     return n;
 }
 
-/* The shape of a product: the register-tiled kernel where its grid still
- * fills the device (it has 4 times fewer blocks than k_bmm for the
- * same product), k_bmm's narrower blocks where few tokens leave too few.
- * Every kernel gives the same values, so this choice is free. */
+/* The kernel of a product: k_bmma in tensor mode (its shape by the token
+ * count); else the register-tiled kernel where its grid still fills the
+ * device (it has 4 times fewer blocks than k_bmm for the same product),
+ * k_bmm's narrower blocks where few tokens leave too few.  Within a mode
+ * every shape gives the same values, so this choice is free. */
 void kb_gemm(hipStream_t s, const bgemm *p)
 {
     dim3 blk(BG_THREADS);
+    if (bmm_mode() == BMM_TENSOR && bmma_fits(p)) {
+        if (p->tiles ? p->max_tiles > 0 : p->T > 0)
+            bmma_launch(s, p);
+        return;
+    }
     if (p->tiles) {
         if (p->max_tiles <= 0)
             return;
@@ -368,6 +670,34 @@ __global__ void __launch_bounds__(BV_THREADS) k_bconv(cca_w w, int a, btok t, co
     }
 }
 
+
+/* Element at of a K/V cache array, as the cache stores it. */
+static __device__ __forceinline__ void kv_put(const bkv &kv, void *base, size_t at, float v)
+{
+    if (kv.bf16)
+        ((bf16 *)base)[at] = f2bf16(v);
+    else
+        ((float *)base)[at] = v;
+}
+
+/* Elements at .. at+7 of a K/V cache array as f32 (at % 8 == 0). */
+static __device__ __forceinline__ void kv_get8(const bkv &kv, const void *base, size_t at,
+                                               float v[8])
+{
+    if (kv.bf16) {
+        u32x4 w = *(const u32x4 *)((const bf16 *)base + at);
+        v[0] = bits_f(w.a << 16), v[1] = bits_f(w.a & 0xffff0000u);
+        v[2] = bits_f(w.b << 16), v[3] = bits_f(w.b & 0xffff0000u);
+        v[4] = bits_f(w.c << 16), v[5] = bits_f(w.c & 0xffff0000u);
+        v[6] = bits_f(w.d << 16), v[7] = bits_f(w.d & 0xffff0000u);
+    } else {
+        f32x4 a = *(const f32x4 *)((const float *)base + at);
+        f32x4 b = *(const f32x4 *)((const float *)base + at + 4);
+        v[0] = a.a, v[1] = a.b, v[2] = a.c, v[3] = a.d;
+        v[4] = b.a, v[5] = b.b, v[6] = b.c, v[7] = b.d;
+    }
+}
+
 /* Head blockIdx.x of token blockIdx.y (as qk_head): mixing, L2 norm,
  * temperature, RoPE; the query to q, or key and value into the page. */
 __global__ void __launch_bounds__(128) k_bhead(cca_w w, int a, btok t, const float *u, int ldu,
@@ -413,7 +743,7 @@ __global__ void __launch_bounds__(128) k_bhead(cca_w w, int a, btok t, const flo
     }
     int page = kv.bt[(size_t)sq * kv.max_pages + pos / kv.P];
     size_t at = ((((size_t)page * natt + a) * nk + g) * kv.P + (size_t)(pos % kv.P)) * d + e;
-    kv.K[at] = v;
+    kv_put(kv, kv.K, at, v);
     int idx = g * d + e, hv = nk * d / 2;
     float vv;
     if (idx < hv)
@@ -424,7 +754,7 @@ __global__ void __launch_bounds__(128) k_bhead(cca_w w, int a, btok t, const flo
         vv = u[(size_t)(i - 1) * ldu + C + hv + (idx - hv)];
     else
         vv = vlast[((size_t)sq * natt + a) * hv + (idx - hv)];
-    kv.V[at] = vv;
+    kv_put(kv, kv.V, at, vv);
 }
 
 void kb_cca(hipStream_t s, const cca_w *w, int a, btok t, const float *u, int ldu,
@@ -478,7 +808,7 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn(int a, btok t, const int *
                                                       bkv kv, float *part)
 {
     const int d = GPU_LANES * DPL;
-    __shared__ float kst[BA_DMAX][BA_KT + 1], vsm[BA_KT][BA_DMAX], qs[BA_ROWS][BA_DMAX];
+    __shared__ float kst[BA_DMAX][BA_KT + 1], vsm[BA_KT][BA_DMAX + 1], qs[BA_ROWS][BA_DMAX];
     int wi = (int)blockIdx.x, g = (int)blockIdx.y, tid = (int)threadIdx.x;
     if (wi >= *nwork)
         return;
@@ -507,18 +837,23 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn(int a, btok t, const int *
     }
     for (int t0 = k0; t0 < k1; t0 += BA_KT) {
         __syncthreads();
-        for (int idx = tid; idx < BA_KT * d; idx += BA_THREADS) {
-            int j = idx / d, e = idx % d, key = t0 + j;
-            float kvv = 0.0f, vvv = 0.0f;
+        for (int idx = tid; idx < BA_KT * d / 8; idx += BA_THREADS) {
+            /* a lane per key (a 32-byte sector of each, or 16 with bf16),
+             * so the transposing stores below hit 32 banks */
+            int j = idx % BA_KT, e0 = idx / BA_KT * 8, key = t0 + j;
+            float kvv[8] = {0, 0, 0, 0, 0, 0, 0, 0}, vvv[8] = {0, 0, 0, 0, 0, 0, 0, 0};
             if (key < k1) {
                 int page = kv.bt[(size_t)sq * kv.max_pages + key / kv.P];
                 size_t at = ((((size_t)page * natt + a) * nk + g) * kv.P + (size_t)(key % kv.P)) *
-                                (size_t)d + (size_t)e;
-                kvv = kv.K[at];
-                vvv = kv.V[at];
+                                (size_t)d + (size_t)e0;
+                kv_get8(kv, kv.K, at, kvv);
+                kv_get8(kv, kv.V, at, vvv);
             }
-            kst[e][j] = kvv;
-            vsm[j][e] = vvv;
+            GPU_UNROLL
+            for (int i = 0; i < 8; i++) {
+                kst[e0 + i][j] = kvv[i];
+                vsm[j][e0 + i] = vvv[i];
+            }
         }
         __syncthreads();
         GPU_UNROLL

@@ -99,6 +99,66 @@ __device__ __forceinline__ void rows_dot(const bf16 *w, size_t ld, const float *
         out[r] = lanes_sum(acc[r]);
 }
 
+/* ------------------------------------------------- tensor-core tiles */
+
+/* Two bf16 (the lower index in the lower half) in one word. */
+__device__ __forceinline__ uint32_t bf16x2(bf16 lo, bf16 hi)
+{
+    return (uint32_t)lo | (uint32_t)hi << 16;
+}
+
+/* c += A B for one 16 x 8 x 16 tile held across a 32-lane group, bf16
+ * operands and f32 sums, in the register layout of PTX's
+ * mma.m16n8k16.row.col: lane 4g + t holds
+ *   a[0] = A[g][2t, 2t+1]     a[1] = A[g+8][2t, 2t+1]
+ *   a[2] = A[g][2t+8, 2t+9]   a[3] = A[g+8][2t+8, 2t+9]
+ *   b[0] = B[2t, 2t+1][g]     b[1] = B[2t+8, 2t+9][g]
+ *   c[0], c[1] = C[g][2t, 2t+1]   c[2], c[3] = C[g+8][2t, 2t+1].
+ * An NVIDIA build for sm_80 or later runs the tensor-core instruction,
+ * the emulation its own version of it (one warp exchange); elsewhere
+ * (AMD) the lanes exchange their operands by shuffles and each sums its
+ * four values over k in order: slow, but the same layout.
+ * Either way an output depends only on its own row of A, column of B and
+ * c, never on where in the tile they sit or what the other lanes hold.
+ * All 32 lanes must call it together. */
+__device__ __forceinline__ void mma_bf16_16816(float c[4], const uint32_t a[4], const uint32_t b[2])
+{
+#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+                 "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#elif defined(ZEVAL_GPU_EMU)
+    zemu::mma_bf16_16816(c, a, b);
+#else
+    int lane = (int)threadIdx.x % GPU_LANES, g = lane >> 2, t = lane & 3;
+    float ar[2][16], bc[2][16]; /* A rows g, g+8 and B columns 2t, 2t+1 over k */
+    for (int s = 0; s < 4; s++) {
+        uint32_t w[4], v[2][2];
+        for (int i = 0; i < 4; i++)
+            w[i] = __shfl(a[i], 4 * g + s, GPU_LANES);
+        for (int j = 0; j < 2; j++)
+            for (int i = 0; i < 2; i++)
+                v[j][i] = __shfl(b[i], 4 * (2 * t + j) + s, GPU_LANES);
+        for (int h = 0; h < 2; h++) { /* h = 1: k + 8 */
+            int k = 2 * s + 8 * h;
+            for (int r = 0; r < 2; r++) {
+                ar[r][k] = bits_f(w[2 * h + r] << 16);
+                ar[r][k + 1] = bits_f(w[2 * h + r] & 0xffff0000u);
+                bc[r][k] = bits_f(v[r][h] << 16);
+                bc[r][k + 1] = bits_f(v[r][h] & 0xffff0000u);
+            }
+        }
+    }
+    for (int k = 0; k < 16; k++) {
+        c[0] = fmaf(ar[0][k], bc[0][k], c[0]);
+        c[1] = fmaf(ar[0][k], bc[1][k], c[1]);
+        c[2] = fmaf(ar[1][k], bc[0][k], c[2]);
+        c[3] = fmaf(ar[1][k], bc[1][k], c[3]);
+    }
+#endif
+}
+
 /* The sum of v over the block, in every thread (red: GPU_MAX_GROUPS
  * floats of shared memory; blockDim.x a multiple of 32). */
 __device__ __forceinline__ float block_sum(float v, float *red)

@@ -410,39 +410,22 @@ void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, flo
 
 /* ----------------------------------------------------------- attention */
 
-enum { ATT_GMAX = 8, ATT_THREADS = 256, ATT_GROUPS = ATT_THREADS / GPU_LANES, ATT_MIN_CHUNK = 32 };
-
-/* K and V of key t for this thread's DPL dimensions. */
-template <int DPL>
-__device__ __forceinline__ void kv_load(const float *Kg, const float *Vg, int t, float *kv,
-                                        float *vv)
-{
-    const int d = GPU_LANES * DPL;
-    if (DPL % 4 == 0) { /* 16-byte loads */
-        GPU_UNROLL
-        for (int k = 0; k < DPL; k += 4) {
-            f32x4 a = *(const f32x4 *)(Kg + (size_t)t * d + k);
-            f32x4 c = *(const f32x4 *)(Vg + (size_t)t * d + k);
-            kv[k] = a.a, kv[k + 1] = a.b, kv[k + 2] = a.c, kv[k + 3] = a.d;
-            vv[k] = c.a, vv[k + 1] = c.b, vv[k + 2] = c.c, vv[k + 3] = c.d;
-        }
-    } else {
-        GPU_UNROLL
-        for (int k = 0; k < DPL; k++) {
-            kv[k] = Kg[(size_t)t * d + k];
-            vv[k] = Vg[(size_t)t * d + k];
-        }
-    }
-}
+enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
+       ATT_TILE = GPU_LANES, ATT_MIN_CHUNK = ATT_GROUPS * ATT_TILE };
 
 /* Block (g, split): keys [split*chunk, (split+1)*chunk) of the context,
  * chunk = max(ceil(ctx / ATT_SPLITS), ATT_MIN_CHUNK), for the G query
- * heads of KV head g: an online softmax per group of 32 threads (one key
- * per group at a time, the next key's K/V loaded while this one is used,
- * DPL dimensions per thread), the groups merged into one partial (max,
- * sum, unnormalised output) per head at part[(split*nq + h)*(d+2)].  The
- * last block of head g to finish (counted in count[g]) combines the used
- * splits' partials of its G heads into out and resets count[g]. */
+ * heads of KV head g.  Each group of 32 threads takes tiles of 32 keys
+ * (tiles grp, grp + ATT_GROUPS, ... of the chunk): lane j scores key j of
+ * the tile against the G queries (its K row read straight from memory,
+ * the queries from shared memory), the tile's maximum and sum rescale the
+ * group's running (max, sum, output) once per tile, and the output adds
+ * the tile's V rows (read whole by the group, DPL dimensions a lane)
+ * weighted by the broadcast probabilities.  The groups merge into one
+ * partial (max, sum, unnormalised output) per head at
+ * part[(split*nq + h)*(d+2)].  The last block of head g to finish (counted
+ * in count[g]) combines the used splits' partials of its G heads into
+ * out, every split's weight computed once, and resets count[g]. */
 template <int DPL>
 __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const float *Kc,
                                                       const float *Vc, int nq, int nk, int cap,
@@ -450,8 +433,10 @@ __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const floa
                                                       float *out)
 {
     const int d = GPU_LANES * DPL;
+    __shared__ __attribute__((aligned(16))) float qs[ATT_GMAX][GPU_LANES * DPL];
     __shared__ float sm_m[ATT_GROUPS][ATT_GMAX], sm_l[ATT_GROUPS][ATT_GMAX];
     __shared__ float sm_o[ATT_GROUPS][ATT_GMAX][GPU_LANES * DPL];
+    __shared__ float fs[ATT_GMAX][ATT_SPLITS], ls[ATT_GMAX];
     __shared__ int last;
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT();
@@ -463,46 +448,99 @@ __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const floa
     if (split < nsp) {
         int t0 = split * chunk, t1 = t0 + chunk < ctx ? t0 + chunk : ctx;
         float inv_sqrtd = 1.0f / sqrtf((float)d);
-        float qr[ATT_GMAX][DPL], o[ATT_GMAX][DPL], m[ATT_GMAX], l[ATT_GMAX];
+        for (int i = (int)threadIdx.x; i < G * d; i += ATT_THREADS)
+            qs[i / d][i % d] = q[(size_t)g * G * d + (size_t)i];
+        __syncthreads();
+        float o[ATT_GMAX][DPL], m[ATT_GMAX], l[ATT_GMAX];
         GPU_UNROLL
         for (int h = 0; h < ATT_GMAX; h++) {
             m[h] = -INFINITY;
             l[h] = 0.0f;
             GPU_UNROLL
-            for (int k = 0; k < DPL; k++) {
-                qr[h][k] = h < G ? q[(g * G + h) * d + lane * DPL + k] : 0.0f;
+            for (int k = 0; k < DPL; k++)
                 o[h][k] = 0.0f;
-            }
         }
-        const float *Kg = Kc + (size_t)g * (size_t)cap * (size_t)d + (size_t)lane * DPL;
-        const float *Vg = Vc + (size_t)g * (size_t)cap * (size_t)d + (size_t)lane * DPL;
-        float kv[DPL] = {}, vv[DPL] = {}, kn[DPL] = {}, vn[DPL] = {};
-        int t = t0 + grp;
-        if (t < t1)
-            kv_load<DPL>(Kg, Vg, t, kv, vv);
-        for (; t < t1; t += ATT_GROUPS) {
-            if (t + ATT_GROUPS < t1)
-                kv_load<DPL>(Kg, Vg, t + ATT_GROUPS, kn, vn);
+        const float *Kg = Kc + (size_t)g * (size_t)cap * (size_t)d;
+        const float *Vg = Vc + (size_t)g * (size_t)cap * (size_t)d;
+        for (int ts = t0 + grp * ATT_TILE; ts < t1; ts += ATT_GROUPS * ATT_TILE) {
+            int nt = t1 - ts < ATT_TILE ? t1 - ts : ATT_TILE, key = ts + lane;
+            /* scores of key `key` (lane) for the G heads */
+            float sc[ATT_GMAX];
+            GPU_UNROLL
+            for (int h = 0; h < ATT_GMAX; h++)
+                sc[h] = 0.0f;
+            if (lane < nt) {
+                const float *kr = Kg + (size_t)key * (size_t)d;
+                for (int k0 = 0; k0 < d; k0 += 32) { /* 8 loads in flight */
+                    f32x4 kv[8];
+                    GPU_UNROLL
+                    for (int i = 0; i < 8; i++)
+                        kv[i] = *(const f32x4 *)(kr + k0 + 4 * i);
+                    GPU_UNROLL
+                    for (int i = 0; i < 8; i++)
+                        GPU_UNROLL
+                        for (int h = 0; h < ATT_GMAX; h++) {
+                            if (h >= G)
+                                continue;
+                            f32x4 qv = *(const f32x4 *)&qs[h][k0 + 4 * i];
+                            sc[h] = fmaf(qv.a, kv[i].a, sc[h]);
+                            sc[h] = fmaf(qv.b, kv[i].b, sc[h]);
+                            sc[h] = fmaf(qv.c, kv[i].c, sc[h]);
+                            sc[h] = fmaf(qv.d, kv[i].d, sc[h]);
+                        }
+                }
+            }
+            float p[ATT_GMAX];
             GPU_UNROLL
             for (int h = 0; h < ATT_GMAX; h++) {
+                p[h] = 0.0f;
                 if (h >= G)
-                    continue; /* not break: the loop stays fully unrolled */
-                float dot = 0.0f;
+                    continue;
+                float s = lane < nt ? sc[h] * inv_sqrtd : -INFINITY;
+                float mn = fmaxf(m[h], lanes_max(s)); /* finite: the tile has a key */
+                float old = expf(m[h] - mn);
+                p[h] = expf(s - mn);
+                l[h] = l[h] * old + lanes_sum(p[h]);
                 GPU_UNROLL
                 for (int k = 0; k < DPL; k++)
-                    dot = fmaf(qr[h][k], kv[k], dot);
-                float sc = lanes_sum(dot) * inv_sqrtd;
-                float mn = fmaxf(m[h], sc), old = expf(m[h] - mn), p = expf(sc - mn);
-                l[h] = l[h] * old + p;
-                GPU_UNROLL
-                for (int k = 0; k < DPL; k++)
-                    o[h][k] = o[h][k] * old + p * vv[k];
+                    o[h][k] *= old;
                 m[h] = mn;
             }
-            GPU_UNROLL
-            for (int k = 0; k < DPL; k++) {
-                kv[k] = kn[k];
-                vv[k] = vn[k];
+            /* V rows 8 at a time, all loaded before they are used (rows
+             * past the tile's keys read as zeros, with probability 0) */
+            const float *vr = Vg + (size_t)ts * (size_t)d + (size_t)lane * DPL;
+            for (int j0 = 0; j0 < nt; j0 += 8) {
+                float vv[8][DPL];
+                GPU_UNROLL
+                for (int i = 0; i < 8; i++) {
+                    const float *row = vr + (size_t)(j0 + i) * d;
+                    int ok = j0 + i < nt;
+                    if (DPL % 4 == 0) {
+                        GPU_UNROLL
+                        for (int k = 0; k < DPL; k += 4) {
+                            f32x4 a = {0, 0, 0, 0};
+                            if (ok)
+                                a = *(const f32x4 *)(row + k);
+                            vv[i][k] = a.a, vv[i][k + 1] = a.b, vv[i][k + 2] = a.c;
+                            vv[i][k + 3] = a.d;
+                        }
+                    } else {
+                        GPU_UNROLL
+                        for (int k = 0; k < DPL; k++)
+                            vv[i][k] = ok ? row[k] : 0.0f;
+                    }
+                }
+                GPU_UNROLL
+                for (int i = 0; i < 8; i++)
+                    GPU_UNROLL
+                    for (int h = 0; h < ATT_GMAX; h++) {
+                        if (h >= G)
+                            continue;
+                        float pj = lanes_bcast(p[h], j0 + i);
+                        GPU_UNROLL
+                        for (int k = 0; k < DPL; k++)
+                            o[h][k] = fmaf(pj, vv[i][k], o[h][k]);
+                    }
             }
         }
         GPU_UNROLL
@@ -524,12 +562,11 @@ __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const floa
             for (int i = 0; i < ATT_GROUPS; i++)
                 M = fmaxf(M, sm_m[i][h]);
             float L = 0.0f, O = 0.0f;
-            if (M != -INFINITY)
-                for (int i = 0; i < ATT_GROUPS; i++) {
-                    float f = expf(sm_m[i][h] - M);
-                    L += sm_l[i][h] * f;
-                    O += sm_o[i][h][e] * f;
-                }
+            for (int i = 0; i < ATT_GROUPS; i++) {
+                float f = sm_m[i][h] == -INFINITY ? 0.0f : expf(sm_m[i][h] - M);
+                L += sm_l[i][h] * f;
+                O += sm_o[i][h][e] * f;
+            }
             float *pp = part + ((size_t)split * nq + (size_t)(g * G + h)) * (size_t)(d + 2);
             if (e == 0) {
                 pp[0] = M;
@@ -549,21 +586,33 @@ __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const floa
     if (!last)
         return;
     __threadfence();
-    for (int idx = (int)threadIdx.x; idx < G * d; idx += ATT_THREADS) {
-        int h = g * G + idx / d, e = idx % d;
+    /* each head's split weights once (group h: lanes over the splits) */
+    for (int h = grp; h < G; h += ATT_GROUPS) {
+        const float *ph = part + (size_t)(g * G + h) * (size_t)(d + 2);
         float M = -INFINITY;
+        for (int sp = lane; sp < nsp; sp += GPU_LANES)
+            M = fmaxf(M, ph[(size_t)sp * nq * (d + 2)]);
+        M = lanes_max(M);
+        float L = 0.0f;
+        for (int sp = lane; sp < nsp; sp += GPU_LANES) {
+            float ms = ph[(size_t)sp * nq * (d + 2)];
+            float f = ms == -INFINITY ? 0.0f : expf(ms - M);
+            fs[h][sp] = f;
+            L += ph[(size_t)sp * nq * (d + 2) + 1] * f;
+        }
+        L = lanes_sum(L);
+        if (lane == 0)
+            ls[h] = L;
+    }
+    __syncthreads();
+    for (int idx = (int)threadIdx.x; idx < G * d; idx += ATT_THREADS) {
+        int h = idx / d, e = idx % d;
+        const float *pe = part + (size_t)(g * G + h) * (size_t)(d + 2) + 2 + (size_t)e;
+        float O = 0.0f;
         GPU_UNROLL4
         for (int sp = 0; sp < nsp; sp++)
-            M = fmaxf(M, part[((size_t)sp * nq + h) * (size_t)(d + 2)]);
-        float L = 0.0f, O = 0.0f;
-        GPU_UNROLL4
-        for (int sp = 0; sp < nsp; sp++) {
-            const float *pp = part + ((size_t)sp * nq + h) * (size_t)(d + 2);
-            float f = pp[0] == -INFINITY ? 0.0f : expf(pp[0] - M);
-            L += pp[1] * f;
-            O += pp[2 + e] * f;
-        }
-        out[h * d + e] = O / L;
+            O = fmaf(pe[(size_t)sp * nq * (d + 2)], fs[h][sp], O);
+        out[(size_t)(g * G + h) * d + e] = O / ls[h];
     }
     if (threadIdx.x == 0)
         count[g] = 0;

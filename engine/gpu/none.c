@@ -204,6 +204,12 @@ const uint64_t *gpu_batch_routing(gpu_batch *b)
     return NULL;
 }
 
+const char *gpu_batch_kv_dtype(const gpu_batch *b)
+{
+    (void)b;
+    return "f32";
+}
+
 double gpu_gemm_tflops(int n, char *err, size_t errlen)
 {
     (void)n;

@@ -263,6 +263,110 @@ static void check_gemv(FILE *out)
     report(out, "gemv bf16 (8 cols)", relerr(host(one.y[0], r2), ref2), 1e-2);
 }
 
+/* The batched products (kb_gemm, whichever kernels ZEVAL_GPU_BMM picks):
+ * against the double reference, and every token's outputs bit-identical
+ * whatever the step's token count and the token's place in it. */
+static void check_bgemm(FILE *out)
+{
+    /* plain: N and K not multiples of the tiles, with a bias */
+    int N = 200, K = 1032, Ts[4] = {1, 5, 37, 300}, Tmax = 300;
+    vecb w = rnd_bf16((size_t)N * K, 0.05f);
+    vecf x = rnd((size_t)Tmax * K, -1, 1), bias = rnd(N, -1, 1);
+    const bf16 *dw = dev(w);
+    float *dx = dev(x), *db = dev(bias), *dy = dev(vecf((size_t)Tmax * N));
+    if (dev_failed)
+        return;
+    vecf ref((size_t)Tmax * N);
+    for (int t = 0; t < Tmax; t++)
+        for (int n = 0; n < N; n++)
+            ref[(size_t)t * N + n] =
+                (float)(dot_ref(&w[(size_t)n * K], &x[(size_t)t * K], K) + bias[n]);
+    vecf first; /* token 0's outputs alone: every later run must repeat them */
+    double worst = 0;
+    int same = 1, split_same = 1;
+    uint32_t *dsplit = (uint32_t *)dev(std::vector<float>((size_t)Tmax * K * 3 / 2 + 16));
+    if (dev_failed)
+        return;
+    for (int i = 0; i < 4; i++) {
+        int T = Ts[i];
+        /* T tokens starting at row Tmax - T of x, so token Tmax - 1 sits
+         * at every place from first to last across the runs */
+        bgemm p = {dw, 0, db, N, K, dx + (size_t)(Tmax - T) * K, K, 0, NULL, dy, N, NULL, NULL, T,
+                   NULL, NULL, 0, NULL};
+        kb_gemm(0, &p);
+        vecf got = host(dy, (size_t)T * N);
+        vecf want(ref.begin() + (ptrdiff_t)(Tmax - T) * N, ref.end());
+        double e = relerr(got, want);
+        worst = e > worst ? e : worst;
+        /* again with a scratch for the split inputs: the same bits */
+        p.split = dsplit;
+        kb_gemm(0, &p);
+        vecf again = host(dy, (size_t)T * N);
+        split_same &= memcmp(got.data(), again.data(), got.size() * sizeof(float)) == 0;
+        vecf last(got.end() - N, got.end());
+        if (i == 0)
+            first = last;
+        else
+            same &= memcmp(first.data(), last.data(), (size_t)N * sizeof(float)) == 0;
+    }
+    report(out, "batched product (200 x 1032, 1, 5, 37 and 300 tokens)", worst, 1e-2,
+           "one token's outputs %s at places 0, 4, 36 and 299; with a split scratch %s",
+           same ? "bit-identical" : "DIFFER", split_same ? "bit-identical" : "DIFFERENT");
+    if (!same || !split_same) {
+        fails++;
+        fprintf(out, "FAIL batched product invariance: %s\n",
+                !same ? "a token's outputs changed with the token count or its place"
+                      : "the outputs changed with a scratch for the split inputs");
+    }
+
+    /* grouped: 3 experts, SwiGLU input gathered by xidx, scaled rows
+     * scattered by yidx, tiles of up to BG_BT rows */
+    int E = 3, H = 136, I = 64, T = 40;
+    vecb we = rnd_bf16((size_t)E * H * I, 0.1f);
+    vecf a = rnd((size_t)T * 2 * I, -2, 2), sc = rnd(T, 0.2f, 1);
+    std::vector<int> sel(T), perm, tiles;
+    for (int t = 0; t < T; t++)
+        sel[t] = (int)(urand() * E);
+    for (int e = 0; e < E; e++) {
+        int start = (int)perm.size();
+        for (int t = 0; t < T; t++)
+            if (sel[t] == e)
+                perm.push_back(t);
+        for (int r = start; r < (int)perm.size(); r += BG_BT) {
+            int n = (int)perm.size() - r < BG_BT ? (int)perm.size() - r : BG_BT;
+            tiles.insert(tiles.end(), {e, r, n});
+        }
+    }
+    int nt = (int)tiles.size() / 3;
+    std::vector<int> hnt(1, nt);
+    const bf16 *dwe = dev(we);
+    float *da = dev(a), *dsc = dev(sc), *dye = dev(vecf((size_t)T * H, NAN));
+    int *dperm = dev(perm), *dtiles = dev(tiles), *dnt = dev(hnt);
+    if (dev_failed)
+        return;
+    bgemm q = {dwe, (size_t)H * I, NULL, H, I, da, 2 * I, 1, dperm, dye, H, dperm, dsc, T, dtiles,
+               dnt, nt + 2, NULL};
+    kb_gemm(0, &q);
+    vecf got = host(dye, (size_t)T * H), want((size_t)T * H);
+    q.split = dsplit;
+    kb_gemm(0, &q);
+    vecf again = host(dye, (size_t)T * H);
+    int gsame = memcmp(got.data(), again.data(), got.size() * sizeof(float)) == 0;
+    for (int t = 0; t < T; t++) {
+        vecf act(I);
+        for (int j = 0; j < I; j++) {
+            float u = a[(size_t)t * 2 * I + j];
+            act[j] = u / (1.0f + expf(-u)) * a[(size_t)t * 2 * I + I + j];
+        }
+        for (int n = 0; n < H; n++)
+            want[(size_t)t * H + n] =
+                (float)(sc[t] * dot_ref(&we[((size_t)sel[t] * H + n) * I], act.data(), I));
+    }
+    report(out, "batched grouped product (3 experts, SwiGLU, gathered, scaled, 40 tokens)",
+           gsame ? relerr(got, want) : INFINITY, 1e-2, "%d tiles; with a split scratch %s", nt,
+           gsame ? "bit-identical" : "DIFFERENT");
+}
+
 static void check_experts(FILE *out)
 {
     int E = 3, H = 136, I = 64;
@@ -550,9 +654,10 @@ static void check_cca(FILE *out)
 static void check_attention(FILE *out)
 {
     int shapes[2][3] = {{8, 2, 128}, {4, 4, 64}};
-    int poss[] = {0, 3, 63, 64, 65, 700, 2047};
+    /* up to 20000 keys: every one of the ATT_SPLITS splits in use */
+    int poss[] = {0, 3, 63, 64, 65, 127, 128, 129, 700, 2047, 16383, 16384, 19999};
     for (int si = 0; si < 2; si++) {
-        int nq = shapes[si][0], nk = shapes[si][1], d = shapes[si][2], cap = 2048, G = nq / nk;
+        int nq = shapes[si][0], nk = shapes[si][1], d = shapes[si][2], cap = 20000, G = nq / nk;
         vecf K = rnd((size_t)nk * cap * d, -1, 1), V = rnd((size_t)nk * cap * d, -1, 1);
         float *dK = dev(K), *dV = dev(V), *part = dev(vecf((size_t)ATT_SPLITS * nq * (d + 2)));
         float *dout = dev(vecf((size_t)nq * d));
@@ -594,7 +699,7 @@ static void check_attention(FILE *out)
         for (int g = 0; g < nk; g++)
             worst = left[g] ? INFINITY : worst; /* the counters must be reset */
         char name[96];
-        snprintf(name, sizeof name, "attention (%d query heads, %d KV heads, d=%d, contexts 1..2048)",
+        snprintf(name, sizeof name, "attention (%d query heads, %d KV heads, d=%d, contexts 1..20000)",
                  nq, nk, d);
         report(out, name, worst, 1e-5);
     }
@@ -726,6 +831,7 @@ extern "C" int gpu_selftest_kernels(FILE *out, uint64_t seed, char *err, size_t 
     check_embed_norm(out);
     check_gemv(out);
     check_experts(out);
+    check_bgemm(out);
     check_router(out);
     check_cca(out);
     check_attention(out);

@@ -79,19 +79,25 @@ for v in $rel $san; do
   fi
   selftest_cases "$tag" "$v/zeval-emu"
 done
-# a 40-token prompt: the batched engine's prefill takes the register-tiled
-# product (more than 16 tokens), whose logits must equal those of the
-# small-step schedules bit for bit
+# a 40-token prompt: the batched engine's prefill takes the widest product
+# shapes (more than 16 tokens), whose logits must equal those of the
+# small-step schedules bit for bit; with the tensor-core products (the
+# default), the SIMT ones (the emulation has one multiprocessor, so every
+# product of 2 or more tokens takes the register-tiled kernel) and the
+# one-column ones
 if [ -x "$rel/zeval-emu" ]; then
   st_args_keep=$st_args
   st_args="$st_args --prompt-len 40 --tokens 4"
   selftest_cases "emu-rel-p40" "$rel/zeval-emu"
-  # the same with the one-column product kernels only (the emulation has
-  # one multiprocessor, so by default every product of 2 or more tokens
-  # takes the register-tiled kernel)
-  export ZEVAL_GPU_BMM=plain
-  selftest_cases "emu-rel-p40-plain" "$rel/zeval-emu"
+  for mode in simt plain; do
+    export ZEVAL_GPU_BMM=$mode
+    selftest_cases "emu-rel-p40-$mode" "$rel/zeval-emu"
+  done
   unset ZEVAL_GPU_BMM
+  # the K/V cache in bf16: within the CPU's limits, and still invariant
+  export ZEVAL_GPU_KV_DTYPE=bf16
+  selftest_cases "emu-rel-p40-kvbf16" "$rel/zeval-emu"
+  unset ZEVAL_GPU_KV_DTYPE
   st_args=$st_args_keep
 fi
 times="$times emu $(( $(now) - t0 ))s"

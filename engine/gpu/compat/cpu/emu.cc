@@ -20,7 +20,8 @@
  * Shuffles double-buffer the per-warp value slots, so one warp barrier per
  * shuffle suffices: no lane can start the shuffle after next before every
  * lane has passed the next one's barrier, by which time all have read this
- * one's slots.
+ * one's slots.  The bf16 tile product (PTX's mma.m16n8k16) is a warp
+ * exchange of the same kind, 6 words per lane, then each lane's sums.
  */
 #include "hip/hip_runtime.h"
 
@@ -135,6 +136,7 @@ struct Warp {
     zemu::Shfl kind;
     int width;
     uint32_t slot[2][32];
+    uint32_t mslot[2][32][6]; /* a tile product's operands: a[4], b[2] per lane */
 };
 
 struct Sched {
@@ -445,6 +447,7 @@ unsigned source_lane(zemu::Shfl kind, unsigned lane, int arg, unsigned width)
     case zemu::Shfl::Down:
         return uint64_t(lane - base) + a < width ? lane + a : lane;
     case zemu::Shfl::Idx:
+    case zemu::Shfl::Mma:
         break;
     }
     return base + (a & (width - 1));
@@ -611,14 +614,9 @@ void __syncthreads(void)
 
 void *zemu_dyn_shared(void) { return in_kernel("zemu_dyn_shared").shared; }
 
-uint32_t zemu::shuffle(Shfl kind, uint32_t bits, int arg, int width)
+/* The checks every lane of a warp exchange makes on the way in. */
+void warp_enter(Sched &s, Warp &w, zemu::Shfl kind, int width)
 {
-    Sched &s = in_kernel("a shuffle");
-    Fiber *f = s.cur;
-    Warp &w = s.warps[f->linear / 32];
-    unsigned lane = f->linear % 32, uw = static_cast<unsigned>(width);
-    if (width < 1 || width > 32 || (uw & (uw - 1)))
-        kernel_bug(s, "shuffle width %d is not a power of 2 up to 32", width);
     if (w.done)
         kernel_bug(s, "shuffles while a lane of its warp has returned");
     if (!w.arrived) {
@@ -627,11 +625,12 @@ uint32_t zemu::shuffle(Shfl kind, uint32_t bits, int arg, int width)
     } else if (w.kind != kind || w.width != width) {
         kernel_bug(s, "lanes of one warp are in different shuffles");
     }
-    unsigned src = source_lane(kind, lane, arg, uw);
-    if (src >= w.size)
-        kernel_bug(s, "shuffle reads lane %u of a warp of %u threads", src, w.size);
-    unsigned buf = w.round & 1;
-    w.slot[buf][lane] = bits;
+}
+
+/* The warp barrier of an exchange whose slots (buffer w.round & 1) this
+ * lane has filled: parks until the last lane arrives, which releases all. */
+void warp_meet(Sched &s, Fiber *f, Warp &w)
+{
     f->st = St::AtShuffle;
     if (++w.arrived < w.size) {
         run_next(s, f);
@@ -645,7 +644,61 @@ uint32_t zemu::shuffle(Shfl kind, uint32_t bits, int arg, int width)
         w.arrived = 0;
         w.round++;
     }
+}
+
+uint32_t zemu::shuffle(Shfl kind, uint32_t bits, int arg, int width)
+{
+    Sched &s = in_kernel("a shuffle");
+    Fiber *f = s.cur;
+    Warp &w = s.warps[f->linear / 32];
+    unsigned lane = f->linear % 32, uw = static_cast<unsigned>(width);
+    if (width < 1 || width > 32 || (uw & (uw - 1)))
+        kernel_bug(s, "shuffle width %d is not a power of 2 up to 32", width);
+    warp_enter(s, w, kind, width);
+    unsigned src = source_lane(kind, lane, arg, uw);
+    if (src >= w.size)
+        kernel_bug(s, "shuffle reads lane %u of a warp of %u threads", src, w.size);
+    unsigned buf = w.round & 1;
+    w.slot[buf][lane] = bits;
+    warp_meet(s, f, w);
     return w.slot[buf][src];
+}
+
+/* PTX's mma.m16n8k16.row.col with bf16 operands and f32 sums (the
+ * register layout kern_dev.h's mma_bf16_16816 gives): the lanes leave
+ * their operands in the warp's slots, meet once, and each sums its four
+ * outputs over k in order. */
+void zemu::mma_bf16_16816(float c[4], const uint32_t a[4], const uint32_t b[2])
+{
+    Sched &s = in_kernel("a tile product");
+    Fiber *f = s.cur;
+    Warp &w = s.warps[f->linear / 32];
+    if (w.size != 32)
+        kernel_bug(s, "a tile product in a warp of %u threads", w.size);
+    warp_enter(s, w, Shfl::Mma, 32);
+    unsigned lane = f->linear % 32, buf = w.round & 1, g = lane >> 2, t = lane & 3;
+    uint32_t *mine = w.mslot[buf][lane];
+    for (int i = 0; i < 4; i++)
+        mine[i] = a[i];
+    mine[4] = b[0];
+    mine[5] = b[1];
+    warp_meet(s, f, w);
+    auto lo = [](uint32_t v) { uint32_t u = v << 16; float x; memcpy(&x, &u, 4); return x; };
+    auto hi = [](uint32_t v) { uint32_t u = v & 0xffff0000u; float x; memcpy(&x, &u, 4); return x; };
+    for (unsigned k = 0; k < 16; k++) {
+        /* A[row][k] and B[k][col]: lane 4 (row % 8) + (k % 8) / 2, word
+         * (row >= 8) + 2 (k >= 8) of a, word (k >= 8) of b, half k % 2 */
+        unsigned src = k % 8 / 2, ah = k >= 8 ? 2u : 0u, bw = k >= 8 ? 5u : 4u;
+        uint32_t a0 = w.mslot[buf][4 * g + src][ah], a1 = w.mslot[buf][4 * g + src][ah + 1];
+        uint32_t b0 = w.mslot[buf][4 * (2 * t) + src][bw];
+        uint32_t b1 = w.mslot[buf][4 * (2 * t + 1) + src][bw];
+        float x0 = k % 2 ? hi(a0) : lo(a0), x1 = k % 2 ? hi(a1) : lo(a1);
+        float y0 = k % 2 ? hi(b0) : lo(b0), y1 = k % 2 ? hi(b1) : lo(b1);
+        c[0] = fmaf(x0, y0, c[0]);
+        c[1] = fmaf(x0, y1, c[1]);
+        c[2] = fmaf(x1, y0, c[2]);
+        c[3] = fmaf(x1, y1, c[3]);
+    }
 }
 
 void zemu::launch(hipStream_t stream, Launch &&l)

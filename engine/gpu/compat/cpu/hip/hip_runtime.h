@@ -61,10 +61,14 @@ inline const uint3 &block_idx() { return t_block_idx; }
 inline const uint3 &block_dim() { return t_block_dim; }
 inline const uint3 &grid_dim() { return t_grid_dim; }
 
-enum class Shfl { Xor, Down, Idx };
+enum class Shfl { Xor, Down, Idx, Mma };
 
 /* One lane's part of a warp shuffle: returns the bits of the source lane. */
 uint32_t shuffle(Shfl kind, uint32_t bits, int arg, int width);
+
+/* One lane's part of a warp's bf16 tile product c += A B (16 x 8 x 16, the
+ * register layout of PTX's mma.m16n8k16.row.col; kern_dev.h). */
+void mma_bf16_16816(float c[4], const uint32_t a[4], const uint32_t b[2]);
 
 template <typename T> inline T shuffle_as(Shfl kind, T v, int arg, int width)
 {
