@@ -24,8 +24,8 @@
 # RSA_DB (the full run's database; part rsa-resume resumes the run it
 # holds, e.g. one carried back from an earlier device call); NO_RSA_PART
 # (set: skip the killed-and-resumed run of part rsa); KV_AB (set: part 2
-# again with ZEVAL_GPU_KV_DTYPE=bf16, which also applies to every run
-# when exported); BMM_AB (set: part 2 again with ZEVAL_GPU_BMM=simt); PDL_AB (set:
+# again with ZEVAL_GPU_KV_DTYPE=f32, which also applies to every run when
+# exported); BMM_AB (set: part 2 again with ZEVAL_GPU_BMM=simt); PDL_AB (set:
 # part 1's bench again with ZEVAL_GPU_PDL=1); NO_HF (set:
 # skip transformers' peer, for quick kernel iterations); DEADLINE
 # (seconds for the whole script, 3600): each step runs
@@ -108,9 +108,9 @@ if has 2; then
   step "$Z bench gpu-batch --model $MODEL --batch 64,256 --context 4096 --prefill 8192"
   capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 --context 4096 --tokens 16 \
     --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
-  if [ -n "${KV_AB:-}" ]; then # the same with a bf16 K/V cache
-    step "ZEVAL_GPU_KV_DTYPE=bf16 $Z bench gpu-batch (the same, K/V cache in bf16)"
-    ZEVAL_GPU_KV_DTYPE=bf16 capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
+  if [ -n "${KV_AB:-}" ]; then # the same with an f32 K/V cache
+    step "ZEVAL_GPU_KV_DTYPE=f32 $Z bench gpu-batch (the same, K/V cache in f32)"
+    ZEVAL_GPU_KV_DTYPE=f32 capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
       --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
   fi
   if [ -n "${BMM_AB:-}" ]; then # the same with the SIMT product kernels

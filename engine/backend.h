@@ -103,8 +103,8 @@ void eng_backend_cpu_stats(const eng_backend *b, uint64_t *calls, uint64_t *hist
 /* The batched HIP engine (engine/gpu/) behind the same interface:
  * continuous batching, prompt prefixes cached once and forked, the same
  * tokens whatever else runs (gpu_backend.c).  The K/V pool takes what the
- * device has free, or ZEVAL_GPU_KV_TOKENS tokens; f32 values, or bf16
- * with ZEVAL_GPU_KV_DTYPE=bf16 (half the bytes).  NULL with a message
+ * device has free, or ZEVAL_GPU_KV_TOKENS tokens; bf16 values, or f32
+ * with ZEVAL_GPU_KV_DTYPE=f32 (twice the bytes).  NULL with a message
  * when no device is usable or the binary was built without GPU support. */
 eng_backend *eng_backend_gpu(const struct eng_model *m, char *err, size_t errlen);
 /* Device steps run, requests that found their prompt prefix already
@@ -112,7 +112,7 @@ eng_backend *eng_backend_gpu(const struct eng_model *m, char *err, size_t errlen
  * device memory in use (GB; gpu_batch_memory). */
 void eng_backend_gpu_stats(const eng_backend *b, uint64_t *steps, uint64_t *prefix_hits,
                            double *pool_gb, double *peak_gb, double *device_gb);
-/* What its K/V cache stores: "f32", or "bf16" under ZEVAL_GPU_KV_DTYPE=bf16. */
+/* What its K/V cache stores: "bf16", or "f32" under ZEVAL_GPU_KV_DTYPE=f32. */
 const char *eng_backend_gpu_kv_dtype(const eng_backend *b);
 
 /* Which built-in engine to use.  spec "cpu", "gpu" or "auto" (NULL is

@@ -459,11 +459,11 @@ int eng_backend_pick(const char *spec, char *note, size_t notelen, char *err, si
         return ENG_BE_CPU; /* a CPU build: nothing to say */
     if (gpu_probe(why, sizeof why)) {
         const char *kvd = getenv("ZEVAL_GPU_KV_DTYPE");
-        int kv16 = kvd && strcmp(kvd, "bf16") == 0;
-        if (kvd && *kvd && !kv16 && strcmp(kvd, "f32") != 0)
+        int kv32 = kvd && strcmp(kvd, "f32") == 0;
+        if (kvd && *kvd && !kv32 && strcmp(kvd, "bf16") != 0)
             return ut_err(err, errlen, "ZEVAL_GPU_KV_DTYPE='%s': f32 or bf16", kvd);
         /* the run rows record this as the device: the K/V dtype with it */
-        snprintf(note, notelen, "GPU backend on %s%s", why, kv16 ? ", K/V cache bf16" : "");
+        snprintf(note, notelen, "GPU backend on %s, K/V cache %s", why, kv32 ? "f32" : "bf16");
         return ENG_BE_GPU;
     }
     if (want_gpu)

@@ -107,17 +107,16 @@ static void *bmalloc(size_t bytes, int *bad)
     return p;
 }
 
-/* ZEVAL_GPU_KV_DTYPE=bf16: the K/V cache holds bf16 (rounded from the
- * f32 values the CCA computes; attention widens them back), half the
- * bytes of the default f32 per token and per step.  Read once. */
+/* What the K/V cache holds: bf16 by default, as the reference model keeps
+ * it (half the bytes of f32 per token and per step; each value rounded
+ * once from the f32 the CCA computes, attention widens it back), or f32
+ * with ZEVAL_GPU_KV_DTYPE=f32.  1 (bf16), 0 (f32), -1 (another value). */
 static int kv_bf16(void)
 {
-    static int v = -1;
-    if (v < 0) {
-        const char *e = getenv("ZEVAL_GPU_KV_DTYPE");
-        v = e && strcmp(e, "bf16") == 0;
-    }
-    return v;
+    const char *e = getenv("ZEVAL_GPU_KV_DTYPE");
+    if (!e || !*e || strcmp(e, "bf16") == 0)
+        return 1;
+    return strcmp(e, "f32") == 0 ? 0 : -1;
 }
 
 extern "C" const char *gpu_batch_kv_dtype(const gpu_batch *b)
@@ -165,6 +164,10 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     if (seqs < 1 || max_ctx < 1 || max_step < 1) {
         berr(err, errlen, "GPU batch: %d sequences of %d tokens, steps of %d tokens", seqs,
              max_ctx, max_step);
+        return NULL;
+    }
+    if (kv_bf16() < 0) {
+        berr(err, errlen, "ZEVAL_GPU_KV_DTYPE='%s': f32 or bf16", getenv("ZEVAL_GPU_KV_DTYPE"));
         return NULL;
     }
     if (c->nq / c->nk > 16 || eng_cfg_slots(c) > 64) {

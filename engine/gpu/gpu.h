@@ -180,9 +180,10 @@ double gpu_gemm_tflops(int n, char *err, size_t errlen);
 void gpu_batch_memory(const gpu_batch *b, double *pool_gb, double *peak_gb, double *total_gb);
 /* Routing decisions so far, [n_sub/2][E+1] as gpu_routing. */
 const uint64_t *gpu_batch_routing(gpu_batch *b);
-/* What the K/V cache stores: "f32" (the default) or "bf16" (environment
- * ZEVAL_GPU_KV_DTYPE=bf16 when the batch was opened: half the bytes; the
- * values are rounded to bf16 once, as they are stored). */
+/* What the K/V cache stores: "bf16" (the default, as the reference model
+ * keeps it: each value rounded once as it is stored) or "f32"
+ * (environment ZEVAL_GPU_KV_DTYPE=f32 when the batch was opened: twice
+ * the bytes). */
 const char *gpu_batch_kv_dtype(const gpu_batch *b);
 
 #ifdef __cplusplus

@@ -207,7 +207,7 @@ const uint64_t *gpu_batch_routing(gpu_batch *b)
 const char *gpu_batch_kv_dtype(const gpu_batch *b)
 {
     (void)b;
-    return "f32";
+    return "bf16";
 }
 
 double gpu_gemm_tflops(int n, char *err, size_t errlen)
