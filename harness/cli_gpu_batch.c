@@ -357,8 +357,8 @@ int cli_gpu_batch_bench(int argc, char **argv)
             snprintf(err, sizeof err, "out of memory");
         goto done;
     }
-    printf("device: %s\nupload: %.1f s; K/V cache %s\n", desc, ut_now() - t0,
-           gpu_batch_kv_dtype(b));
+    printf("device: %s\nupload: %.1f s; K/V cache %s; products on %s\n", desc, ut_now() - t0,
+           gpu_batch_kv_dtype(b), gpu_batch_gemm_kind(b));
     double bw = gpu_copy_bandwidth((size_t)bwb, 5, err, sizeof err);
     if (bw < 0)
         goto done;

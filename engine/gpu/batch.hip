@@ -124,6 +124,12 @@ extern "C" const char *gpu_batch_kv_dtype(const gpu_batch *b)
     return b->kv_es == sizeof(bf16) ? "bf16" : "f32";
 }
 
+extern "C" const char *gpu_batch_gemm_kind(const gpu_batch *b)
+{
+    (void)b;
+    return kb_gemm_kind();
+}
+
 extern "C" void gpu_batch_close(gpu_batch *b)
 {
     if (!b)

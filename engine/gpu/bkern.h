@@ -70,6 +70,8 @@ typedef struct {
 } bgemm;
 
 void kb_gemm(hipStream_t s, const bgemm *p);
+/* Which kernels kb_gemm runs (ZEVAL_GPU_BMM or the device's default). */
+const char *kb_gemm_kind(void);
 
 /* res[i] = (embed[tok[i]] + hb) * hs, or the row itself. */
 void kb_embed(hipStream_t s, const bf16 *embed, int H, btok t, const float *hs, const float *hb,

@@ -473,6 +473,12 @@ static int bmm4_on(void)
     return bmm_mode() == BMM_SIMT;
 }
 
+const char *kb_gemm_kind(void)
+{
+    static const char *const name[] = {"tensor cores", "SIMT", "SIMT, one column a thread"};
+    return name[bmm_mode()];
+}
+
 /* k_bmma reads inputs 8 at a time as 16-byte loads and puts rows on the
  * grid's second axis.  Neither depends on the token count, so a product
  * that does not fit runs on k_bmm at every step. */

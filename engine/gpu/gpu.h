@@ -185,6 +185,9 @@ const uint64_t *gpu_batch_routing(gpu_batch *b);
  * (environment ZEVAL_GPU_KV_DTYPE=f32 when the batch was opened: twice
  * the bytes). */
 const char *gpu_batch_kv_dtype(const gpu_batch *b);
+/* Which kernels run its products: "tensor cores" (the default on NVIDIA
+ * sm_80 and later) or "SIMT" (ZEVAL_GPU_BMM=simt|plain, AMD). */
+const char *gpu_batch_gemm_kind(const gpu_batch *b);
 
 #ifdef __cplusplus
 }

@@ -210,6 +210,12 @@ const char *gpu_batch_kv_dtype(const gpu_batch *b)
     return "bf16";
 }
 
+const char *gpu_batch_gemm_kind(const gpu_batch *b)
+{
+    (void)b;
+    return "none";
+}
+
 double gpu_gemm_tflops(int n, char *err, size_t errlen)
 {
     (void)n;
