@@ -220,7 +220,9 @@ __global__ void __launch_bounds__(BG_THREADS) k_bmm4(bgemm p)
  * inputs; the two tile products of the chunk take them as k = 2t, 2t+1,
  * 2t+8, 2t+9 (columns 8t .. 8t+3, then 8t+4 .. 8t+7).  That renames k the
  * same way in both operands, so each sum is still the sum of its row's
- * products.
+ * products.  Chunks go in rounds of PD, the next round's weights loaded
+ * during this one: PD = 4 for the small grids of few tokens, whose groups
+ * must each keep more bytes in flight.
  *
  * Order.  Group w takes chunks w, w + BM_GROUPS, ... in increasing order
  * (per chunk: first half x0, x1, x2, second half x0, x1, x2), and the groups'
@@ -319,7 +321,7 @@ static __device__ __forceinline__ void bm_w(const bf16 *const wr[MT][2], const i
         }
 }
 
-template <int MT, int NT>
+template <int MT, int NT, int PD>
 __global__ void __launch_bounds__(BM_GROUPS * GPU_LANES) k_bmma(bgemm p)
 {
     __shared__ float part[BM_GROUPS - 1][MT * NT * 4][GPU_LANES];
@@ -367,39 +369,57 @@ __global__ void __launch_bounds__(BM_GROUPS * GPU_LANES) k_bmma(bgemm p)
             GPU_UNROLL
             for (int i = 0; i < 4; i++)
                 acc[m][nt][i] = 0.0f;
-    u32x4 av[MT][2];
+    /* Rounds of PD chunks (this group's chunks kc, kc + S, ..., S =
+     * BM_GROUPS * BM_KC): the round's weights were loaded during the round
+     * before, its inputs are loaded before its first tile product. */
+    constexpr int S = BM_GROUPS * BM_KC;
+    u32x4 av[PD][MT][2];
     int kt = 8 * t; /* this lane's first column of a chunk */
-    bm_w<MT>(wr, wok, grp * BM_KC, p.K - kt, av);
-    for (int kc = grp * BM_KC; kc < p.K; kc += BM_GROUPS * BM_KC) {
-        u32x4 nx[MT][2]; /* the next chunk's weights, in flight during this one */
-        bm_w<MT>(wr, wok, kc + BM_GROUPS * BM_KC, p.K - kt, nx);
-        uint32_t xs[NT][2][2][BM_SPLIT];
+    GPU_UNROLL
+    for (int u = 0; u < PD; u++)
+        bm_w<MT>(wr, wok, grp * BM_KC + u * S, p.K - kt, av[u]);
+    for (int kc0 = grp * BM_KC; kc0 < p.K; kc0 += PD * S) {
+        u32x4 nx[PD][MT][2]; /* the next round's weights, in flight during this one */
         GPU_UNROLL
-        for (int nt = 0; nt < NT; nt++) {
-            if (p.split)
-                bm_xs(p, xrow[nt], kc + kt, xs[nt]);
-            else
-                bm_x(p, xrow[nt], kc + kt, xs[nt]);
-        }
+        for (int u = 0; u < PD; u++)
+            bm_w<MT>(wr, wok, kc0 + (PD + u) * S, p.K - kt, nx[u]);
+        uint32_t xs[PD][NT][2][2][BM_SPLIT];
         GPU_UNROLL
-        for (int h = 0; h < 2; h++)
+        for (int u = 0; u < PD; u++)
             GPU_UNROLL
-            for (int m = 0; m < MT; m++) {
-                uint32_t a[4] = {h ? av[m][0].c : av[m][0].a, h ? av[m][1].c : av[m][1].a,
-                                 h ? av[m][0].d : av[m][0].b, h ? av[m][1].d : av[m][1].b};
-                GPU_UNROLL
-                for (int nt = 0; nt < NT; nt++)
-                    GPU_UNROLL
-                    for (int i = 0; i < BM_SPLIT; i++) {
-                        uint32_t b[2] = {xs[nt][h][0][i], xs[nt][h][1][i]};
-                        mma_bf16_16816(acc[m][nt], a, b);
-                    }
+            for (int nt = 0; nt < NT; nt++) {
+                if (p.split)
+                    bm_xs(p, xrow[nt], kc0 + u * S + kt, xs[u][nt]);
+                else
+                    bm_x(p, xrow[nt], kc0 + u * S + kt, xs[u][nt]);
             }
         GPU_UNROLL
-        for (int m = 0; m < MT; m++)
+        for (int u = 0; u < PD; u++) {
+            if (kc0 + u * S >= p.K)
+                break; /* the group alike */
             GPU_UNROLL
-            for (int r = 0; r < 2; r++)
-                av[m][r] = nx[m][r];
+            for (int h = 0; h < 2; h++)
+                GPU_UNROLL
+                for (int m = 0; m < MT; m++) {
+                    const u32x4 *w0 = &av[u][m][0], *w1 = &av[u][m][1];
+                    uint32_t a[4] = {h ? w0->c : w0->a, h ? w1->c : w1->a, h ? w0->d : w0->b,
+                                     h ? w1->d : w1->b};
+                    GPU_UNROLL
+                    for (int nt = 0; nt < NT; nt++)
+                        GPU_UNROLL
+                        for (int i = 0; i < BM_SPLIT; i++) {
+                            uint32_t b[2] = {xs[u][nt][h][0][i], xs[u][nt][h][1][i]};
+                            mma_bf16_16816(acc[m][nt], a, b);
+                        }
+                }
+        }
+        GPU_UNROLL
+        for (int u = 0; u < PD; u++)
+            GPU_UNROLL
+            for (int m = 0; m < MT; m++)
+                GPU_UNROLL
+                for (int r = 0; r < 2; r++)
+                    av[u][m][r] = nx[u][m][r];
     }
     if (grp > 0)
         GPU_UNROLL
@@ -502,20 +522,20 @@ static void bmma_launch(hipStream_t s, const bgemm *p0)
     else
         pp.split = NULL;
     if (p->tiles) {
-        hipLaunchKernelGGL((k_bmma<1, BG_BT / 8>), dim3((unsigned)p->max_tiles,
+        hipLaunchKernelGGL((k_bmma<1, BG_BT / 8, 2>), dim3((unsigned)p->max_tiles,
                            (unsigned)((p->N + 15) / 16)), blk, 0, s, *p);
         return;
     }
     unsigned rows1 = (unsigned)((p->N + 15) / 16), rows2 = (unsigned)((p->N + 31) / 32);
     if (p->T <= 8)
-        hipLaunchKernelGGL((k_bmma<1, 1>), dim3(1u, rows1), blk, 0, s, *p);
+        hipLaunchKernelGGL((k_bmma<1, 1, 4>), dim3(1u, rows1), blk, 0, s, *p);
     else if (p->T <= 16)
-        hipLaunchKernelGGL((k_bmma<1, 2>), dim3(1u, rows1), blk, 0, s, *p);
+        hipLaunchKernelGGL((k_bmma<1, 2, 4>), dim3(1u, rows1), blk, 0, s, *p);
     else if (p->T <= 64)
-        hipLaunchKernelGGL((k_bmma<1, 4>), dim3((unsigned)((p->T + 31) / 32), rows1), blk, 0, s,
+        hipLaunchKernelGGL((k_bmma<1, 4, 1>), dim3((unsigned)((p->T + 31) / 32), rows1), blk, 0, s,
                            *p);
     else
-        hipLaunchKernelGGL((k_bmma<2, 4>), dim3((unsigned)((p->T + 31) / 32), rows2), blk, 0, s,
+        hipLaunchKernelGGL((k_bmma<2, 4, 1>), dim3((unsigned)((p->T + 31) / 32), rows2), blk, 0, s,
                            *p);
 }
 
