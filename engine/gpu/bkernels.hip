@@ -826,15 +826,20 @@ enum { BA_ROWS = 16, BA_GROUPS = BA_THREADS / GPU_LANES, BA_RPG = BA_ROWS / BA_G
  * split's keys, a tile of BA_KT keys at a time from shared memory: lane j
  * scores key j of the tile against the row's query, the tile's maximum
  * rescales the row's running (max, sum, output), and the output adds the
- * tile's values weighted by the broadcast probabilities.  Keys after a
- * row's position are masked; tiles wholly after it are skipped. */
+ * tile's values weighted by the broadcast probabilities (each value read
+ * once for the group's rows).  Keys after a row's position are masked;
+ * tiles wholly after it are skipped. */
 template <int DPL>
 __global__ void __launch_bounds__(BA_THREADS) k_battn(int a, btok t, const int *work,
                                                       const int *nwork, const float *q, int nq,
                                                       bkv kv, float *part)
 {
     const int d = GPU_LANES * DPL;
-    __shared__ float kst[BA_DMAX][BA_KT + 1], vsm[BA_KT][BA_DMAX + 1], qs[BA_ROWS][BA_DMAX];
+    /* keys as rows 4 floats apart in banks (16-byte reads of 8 lanes hit
+     * 32 banks), values padded by one (a lane per key on the stores) */
+    __shared__ __attribute__((aligned(16))) float ks[BA_KT][BA_DMAX + 4];
+    __shared__ __attribute__((aligned(16))) float qs[BA_ROWS][BA_DMAX];
+    __shared__ float vsm[BA_KT][BA_DMAX + 1];
     int wi = (int)blockIdx.x, g = (int)blockIdx.y, tid = (int)threadIdx.x;
     if (wi >= *nwork)
         return;
@@ -875,38 +880,61 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn(int a, btok t, const int *
                 kv_get8(kv, kv.K, at, kvv);
                 kv_get8(kv, kv.V, at, vvv);
             }
+            f32x4 k0v = {kvv[0], kvv[1], kvv[2], kvv[3]}, k1v = {kvv[4], kvv[5], kvv[6], kvv[7]};
+            *(f32x4 *)&ks[j][e0] = k0v;
+            *(f32x4 *)&ks[j][e0 + 4] = k1v;
             GPU_UNROLL
-            for (int i = 0; i < 8; i++) {
-                kst[e0 + i][j] = kvv[i];
+            for (int i = 0; i < 8; i++)
                 vsm[j][e0 + i] = vvv[i];
-            }
         }
         __syncthreads();
+        /* the group's rows' scores (lane = key), their softmax updates,
+         * then the values once for all of them */
+        float p[BA_RPG];
+        int on[BA_RPG];
         GPU_UNROLL
         for (int k = 0; k < BA_RPG; k++) {
             int r = grp + BA_GROUPS * k;
-            if (r >= nrows || t0 > qp[k])
-                continue; /* the whole group alike */
+            p[k] = 0.0f;
+            on[k] = r < nrows && t0 <= qp[k]; /* the whole group alike */
+            if (!on[k])
+                continue;
             float sc = -INFINITY;
             if (t0 + lane <= qp[k]) {
                 float dt = 0.0f;
-                for (int e = 0; e < d; e++)
-                    dt = fmaf(qs[r][e], kst[e][lane], dt);
+                const float *kr = &ks[lane][0];
+                for (int e = 0; e < d; e += 4) {
+                    f32x4 kv4 = *(const f32x4 *)(kr + e), q4 = *(const f32x4 *)&qs[r][e];
+                    dt = fmaf(q4.a, kv4.a, dt);
+                    dt = fmaf(q4.b, kv4.b, dt);
+                    dt = fmaf(q4.c, kv4.c, dt);
+                    dt = fmaf(q4.d, kv4.d, dt);
+                }
                 sc = dt * inv_sqrtd;
             }
             float mn = fmaxf(m[k], lanes_max(sc));
-            float resc = expf(m[k] - mn), p = expf(sc - mn);
-            l[k] = l[k] * resc + lanes_sum(p);
+            float resc = expf(m[k] - mn);
+            p[k] = expf(sc - mn);
+            l[k] = l[k] * resc + lanes_sum(p[k]);
             GPU_UNROLL
             for (int e = 0; e < DPL; e++)
                 o[k][e] *= resc;
-            for (int j = 0; j < BA_KT; j++) {
-                float pj = lanes_bcast(p, j);
+            m[k] = mn;
+        }
+        for (int j = 0; j < BA_KT; j++) {
+            float v[DPL];
+            GPU_UNROLL
+            for (int e = 0; e < DPL; e++)
+                v[e] = vsm[j][lane + GPU_LANES * e];
+            GPU_UNROLL
+            for (int k = 0; k < BA_RPG; k++) {
+                if (!on[k])
+                    continue;
+                float pj = lanes_bcast(p[k], j);
                 GPU_UNROLL
                 for (int e = 0; e < DPL; e++)
-                    o[k][e] = fmaf(pj, vsm[j][lane + GPU_LANES * e], o[k][e]);
+                    o[k][e] = fmaf(pj, v[e], o[k][e]);
             }
-            m[k] = mn;
         }
     }
     GPU_UNROLL
