@@ -134,10 +134,9 @@ extern "C" void gpu_batch_close(gpu_batch *b)
 {
     if (!b)
         return;
-    void *dev[] = {b->K,    b->V,      b->ring, b->vlast,  b->bt,   b->res,  b->xn,
-                   b->y,    b->u,      b->z,    b->q,      b->att,  b->r,    b->eda,
-                   b->a,    b->gate,   b->logits, b->part, b->sel,  b->perm, b->tiles,
-                   b->ntiles, b->am,   b->in,   b->hist,   b->sp,   b->split};
+    void *dev[] = {b->K, b->V, b->ring, b->vlast, b->bt, b->res, b->xn, b->y, b->u, b->z, b->q,
+                   b->att, b->r, b->eda, b->a, b->gate, b->logits, b->part, b->sel, b->perm,
+                   b->tiles, b->ntiles, b->am, b->in, b->hist, b->sp, b->split};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
         if (dev[i])
             (void)hipFree(dev[i]);

@@ -214,10 +214,11 @@ __global__ void __launch_bounds__(BG_THREADS) k_bmm4(bgemm p)
  * three bf16, x0 = bf16(x), x1 = bf16(x - x0), x2 = bf16(x - x0 - x1),
  * whose sum is x itself (24 significant bits; only inputs below 2^-110
  * or so lose bits, to underflow), and every tile product is made three
- * times, x0, x1, x2: f32 inputs on bf16 tensor cores.  Lane t of a row group loads columns
- * 8t .. 8t+7 of each 32-column chunk of its rows (one 16-byte load per
- * row and chunk, straight from memory: no staging) and of its tokens'
- * inputs; the two tile products of the chunk take them as k = 2t, 2t+1,
+ * times, x0, x1, x2: f32 inputs on bf16 tensor cores.  Lane t of a row
+ * group loads columns 8t .. 8t+7 of each 32-column chunk of its rows (one
+ * 16-byte load per row and chunk, straight from memory: no staging) and
+ * of its tokens' inputs; the two tile products of the chunk take them as
+ * k = 2t, 2t+1,
  * 2t+8, 2t+9 (columns 8t .. 8t+3, then 8t+4 .. 8t+7).  That renames k the
  * same way in both operands, so each sum is still the sum of its row's
  * products.  Chunks go in rounds of PD, the next round's weights loaded
@@ -225,14 +226,12 @@ __global__ void __launch_bounds__(BG_THREADS) k_bmm4(bgemm p)
  * must each keep more bytes in flight.
  *
  * Order.  Group w takes chunks w, w + BM_GROUPS, ... in increasing order
- * (per chunk: first half x0, x1, x2, second half x0, x1, x2), and the groups'
- * sums are added in group order at the end.  An output's arithmetic is
+ * (per chunk: first half x0, x1, x2, second half x0, x1, x2), and the
+ * groups' sums are added in group order at the end.  An output's arithmetic is
  * thus fixed by its row, its token's inputs and K alone: the same for
  * every MT and NT, token count, tile position and neighbour, so kb_gemm
  * may pick the shape from the token count and stay batch-invariant. */
-enum { BM_GROUPS = 4, BM_KC = 32 };
-
-enum { BM_SPLIT = 3 };
+enum { BM_GROUPS = 4, BM_KC = 32, BM_SPLIT = 3 };
 
 /* Two inputs as BM_SPLIT words of two bf16 each (the parts, largest
  * first). */
