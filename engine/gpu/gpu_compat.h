@@ -8,8 +8,8 @@
  * __launch_bounds__, threadIdx/blockIdx/blockDim/gridDim, static
  * __shared__ arrays, GPU_DYN_SHARED for dynamic shared memory,
  * __syncthreads, the 32-lane reductions and broadcast below (no other
- * shuffles but the word shuffles of mma_bf16_16816's portable path in
- * kern_dev.h), and the
+ * shuffles but the word shuffles of mma_bf16_16816_lanes in kern_dev.h),
+ * and the
  * f32 math functions expf, erff, sqrtf, cosf, sinf, fmaxf.  Launches go
  * through hipLaunchKernelGGL.
  */

@@ -113,24 +113,14 @@ __device__ __forceinline__ uint32_t bf16x2(bf16 lo, bf16 hi)
  *   a[0] = A[g][2t, 2t+1]     a[1] = A[g+8][2t, 2t+1]
  *   a[2] = A[g][2t+8, 2t+9]   a[3] = A[g+8][2t+8, 2t+9]
  *   b[0] = B[2t, 2t+1][g]     b[1] = B[2t+8, 2t+9][g]
- *   c[0], c[1] = C[g][2t, 2t+1]   c[2], c[3] = C[g+8][2t, 2t+1].
- * An NVIDIA build for sm_80 or later runs the tensor-core instruction,
- * the emulation its own version of it (one warp exchange); elsewhere
- * (AMD) the lanes exchange their operands by shuffles and each sums its
- * four values over k in order: slow, but the same layout.
- * Either way an output depends only on its own row of A, column of B and
- * c, never on where in the tile they sit or what the other lanes hold.
- * All 32 lanes must call it together. */
-__device__ __forceinline__ void mma_bf16_16816(float c[4], const uint32_t a[4], const uint32_t b[2])
+ *   c[0], c[1] = C[g][2t, 2t+1]   c[2], c[3] = C[g+8][2t, 2t+1]
+ * (two bf16 per word, the lower index in the lower half).
+ * mma_bf16_16816_lanes does it without tensor cores: the lanes exchange
+ * their operands by shuffles and each sums its four values over k in
+ * order.  All 32 lanes must call either together. */
+__device__ __forceinline__ void mma_bf16_16816_lanes(float c[4], const uint32_t a[4],
+                                                     const uint32_t b[2])
 {
-#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-                 "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#elif defined(ZEVAL_GPU_EMU)
-    zemu::mma_bf16_16816(c, a, b);
-#else
     int lane = (int)threadIdx.x % GPU_LANES, g = lane >> 2, t = lane & 3;
     float ar[2][16], bc[2][16]; /* A rows g, g+8 and B columns 2t, 2t+1 over k */
     for (int s = 0; s < 4; s++) {
@@ -156,6 +146,24 @@ __device__ __forceinline__ void mma_bf16_16816(float c[4], const uint32_t a[4], 
         c[2] = fmaf(ar[1][k], bc[0][k], c[2]);
         c[3] = fmaf(ar[1][k], bc[1][k], c[3]);
     }
+}
+
+/* The same on tensor cores where there are (an NVIDIA build for sm_80 or
+ * later), by the emulation's own version of the instruction (one warp
+ * exchange), else (AMD) by mma_bf16_16816_lanes.  Either way an output
+ * depends only on its own row of A, column of B and c, never on where in
+ * the tile they sit or what the other lanes hold. */
+__device__ __forceinline__ void mma_bf16_16816(float c[4], const uint32_t a[4], const uint32_t b[2])
+{
+#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+                 "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#elif defined(ZEVAL_GPU_EMU)
+    zemu::mma_bf16_16816(c, a, b);
+#else
+    mma_bf16_16816_lanes(c, a, b);
 #endif
 }
 
@@ -185,8 +193,8 @@ __device__ __forceinline__ float gelu(float x)
 /* out[r] = act(W[r] . x (+ b[r])) for r < rows, rows spread over the
  * block's groups in runs of 8 (cols % 8 == 0); x and out in shared
  * memory. */
-static __device__ void mlp_rows(const bf16 *w, const float *b, const float *x, float *out, int rows,
-                         int cols, int use_gelu)
+static __device__ inline void mlp_rows(const bf16 *w, const float *b, const float *x, float *out,
+                                       int rows, int cols, int use_gelu)
 {
     int lane = (int)threadIdx.x % GPU_LANES, ng = (int)blockDim.x / GPU_LANES;
     for (int r0 = (int)threadIdx.x / GPU_LANES * 8; r0 < rows; r0 += ng * 8) {
@@ -209,8 +217,8 @@ static __device__ void mlp_rows(const bf16 *w, const float *b, const float *x, f
  * whole block: EDA update of eda, RMSNorm, the MLP, softmax over the S
  * slots and the biased top-1 into *sel and *gate.  sm: 3R+S floats of
  * shared memory; red: GPU_MAX_GROUPS floats. */
-static __device__ void router_block(const router_w &w, const float *r, float *eda, int *sel, float *gate,
-                             float *sm, float *red)
+static __device__ inline void router_block(const router_w &w, const float *r, float *eda, int *sel,
+                                           float *gate, float *sm, float *red)
 {
     int R = w.R, S = w.S;
     float *rho = sm, *h1 = sm + R, *h2 = sm + 2 * R, *lg = sm + 3 * R;

@@ -10,6 +10,7 @@
  */
 #include "bkern.h"
 #include "kern.h"
+#include "kern_dev.h"
 
 #include "gpu.h"
 extern "C" {
@@ -261,6 +262,64 @@ static void check_gemv(FILE *out)
     for (int r = 0; r < r2; r++)
         ref2[r] = (float)dot_ref(&w2[(size_t)r * c2], x2.data(), c2);
     report(out, "gemv bf16 (8 cols)", relerr(host(one.y[0], r2), ref2), 1e-2);
+}
+
+/* One 16 x 8 x 16 tile product, D = A B + C, by mma_bf16_16816 (which =
+ * 0: the tensor cores where there are) or mma_bf16_16816_lanes (1), the
+ * fragments built from A [16][16], B [16][8] and C [16][8] in memory by
+ * the layout kern_dev.h states. */
+__global__ void k_mma_check(const bf16 *A, const bf16 *B, const float *C, float *D, int which)
+{
+    int lane = (int)threadIdx.x, g = lane >> 2, t = lane & 3;
+    uint32_t a[4] = {bf16x2(A[g * 16 + 2 * t], A[g * 16 + 2 * t + 1]),
+                     bf16x2(A[(g + 8) * 16 + 2 * t], A[(g + 8) * 16 + 2 * t + 1]),
+                     bf16x2(A[g * 16 + 2 * t + 8], A[g * 16 + 2 * t + 9]),
+                     bf16x2(A[(g + 8) * 16 + 2 * t + 8], A[(g + 8) * 16 + 2 * t + 9])};
+    uint32_t b[2] = {bf16x2(B[2 * t * 8 + g], B[(2 * t + 1) * 8 + g]),
+                     bf16x2(B[(2 * t + 8) * 8 + g], B[(2 * t + 9) * 8 + g])};
+    float c[4] = {C[g * 8 + 2 * t], C[g * 8 + 2 * t + 1], C[(g + 8) * 8 + 2 * t],
+                  C[(g + 8) * 8 + 2 * t + 1]};
+    if (which)
+        mma_bf16_16816_lanes(c, a, b);
+    else
+        mma_bf16_16816(c, a, b);
+    D[g * 8 + 2 * t] = c[0];
+    D[g * 8 + 2 * t + 1] = c[1];
+    D[(g + 8) * 8 + 2 * t] = c[2];
+    D[(g + 8) * 8 + 2 * t + 1] = c[3];
+}
+
+/* The tile product of the tensor-core products and its lane-exchange
+ * version against the double reference: a wrong register layout shows as
+ * an error of order 1. */
+static void check_mma(FILE *out)
+{
+    const char *name[2] = {"tile product mma.m16n8k16 (bf16, f32 sums)",
+                           "tile product by lane exchanges (16 x 8 x 16)"};
+    for (int which = 0; which < 2; which++) {
+        double worst = 0;
+        for (int trial = 0; trial < 4 && !dev_failed; trial++) {
+            vecb A = rnd_bf16(16 * 16, 1.0f), B = rnd_bf16(16 * 8, 1.0f);
+            vecf C = rnd(16 * 8, -1, 1);
+            float *dD = dev(vecf(16 * 8, NAN));
+            const bf16 *dA = dev(A), *dB = dev(B);
+            const float *dC = dev(C);
+            if (dev_failed)
+                return;
+            hipLaunchKernelGGL(k_mma_check, dim3(1), dim3(32), 0, 0, dA, dB, dC, dD, which);
+            vecf got = host(dD, 16 * 8), ref(16 * 8);
+            for (int i = 0; i < 16; i++)
+                for (int j = 0; j < 8; j++) {
+                    double acc = C[i * 8 + j];
+                    for (int k = 0; k < 16; k++)
+                        acc += (double)bf(A[i * 16 + k]) * bf(B[k * 8 + j]);
+                    ref[i * 8 + j] = (float)acc;
+                }
+            double e = relerr(got, ref);
+            worst = e > worst ? e : worst;
+        }
+        report(out, name[which], worst, 1e-5, "4 random tiles");
+    }
 }
 
 /* The batched products (kb_gemm, whichever kernels ZEVAL_GPU_BMM picks):
@@ -699,8 +758,8 @@ static void check_attention(FILE *out)
         for (int g = 0; g < nk; g++)
             worst = left[g] ? INFINITY : worst; /* the counters must be reset */
         char name[96];
-        snprintf(name, sizeof name, "attention (%d query heads, %d KV heads, d=%d, contexts 1..20000)",
-                 nq, nk, d);
+        snprintf(name, sizeof name,
+                 "attention (%d query heads, %d KV heads, d=%d, contexts 1..20000)", nq, nk, d);
         report(out, name, worst, 1e-5);
     }
 }
@@ -831,6 +890,7 @@ extern "C" int gpu_selftest_kernels(FILE *out, uint64_t seed, char *err, size_t 
     check_embed_norm(out);
     check_gemv(out);
     check_experts(out);
+    check_mma(out);
     check_bgemm(out);
     check_router(out);
     check_cca(out);
