@@ -458,12 +458,12 @@ int eng_backend_pick(const char *spec, char *note, size_t notelen, char *err, si
     if (!want_gpu && strcmp(gpu_build(), "none") == 0)
         return ENG_BE_CPU; /* a CPU build: nothing to say */
     if (gpu_probe(why, sizeof why)) {
-        const char *kvd = getenv("ZEVAL_GPU_KV_DTYPE");
-        int kv32 = kvd && strcmp(kvd, "f32") == 0;
-        if (kvd && *kvd && !kv32 && strcmp(kvd, "bf16") != 0)
-            return ut_err(err, errlen, "ZEVAL_GPU_KV_DTYPE='%s': f32 or bf16", kvd);
+        const char *kvd = gpu_kv_dtype_env();
+        if (!kvd)
+            return ut_err(err, errlen, "ZEVAL_GPU_KV_DTYPE='%s': f32 or bf16",
+                          getenv("ZEVAL_GPU_KV_DTYPE"));
         /* the run rows record this as the device: the K/V dtype with it */
-        snprintf(note, notelen, "GPU backend on %s, K/V cache %s", why, kv32 ? "f32" : "bf16");
+        snprintf(note, notelen, "GPU backend on %s, K/V cache %s", why, kvd);
         return ENG_BE_GPU;
     }
     if (want_gpu)

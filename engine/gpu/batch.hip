@@ -110,13 +110,13 @@ static void *bmalloc(size_t bytes, int *bad)
 /* What the K/V cache holds: bf16 by default, as the reference model keeps
  * it (half the bytes of f32 per token and per step; each value rounded
  * once from the f32 the CCA computes, attention widens it back), or f32
- * with ZEVAL_GPU_KV_DTYPE=f32.  1 (bf16), 0 (f32), -1 (another value). */
-static int kv_bf16(void)
+ * with ZEVAL_GPU_KV_DTYPE=f32. */
+extern "C" const char *gpu_kv_dtype_env(void)
 {
     const char *e = getenv("ZEVAL_GPU_KV_DTYPE");
     if (!e || !*e || strcmp(e, "bf16") == 0)
-        return 1;
-    return strcmp(e, "f32") == 0 ? 0 : -1;
+        return "bf16";
+    return strcmp(e, "f32") == 0 ? "f32" : NULL;
 }
 
 extern "C" const char *gpu_batch_kv_dtype(const gpu_batch *b)
@@ -171,7 +171,8 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
              max_ctx, max_step);
         return NULL;
     }
-    if (kv_bf16() < 0) {
+    const char *kvd = gpu_kv_dtype_env();
+    if (!kvd) {
         berr(err, errlen, "ZEVAL_GPU_KV_DTYPE='%s': f32 or bf16", getenv("ZEVAL_GPU_KV_DTYPE"));
         return NULL;
     }
@@ -203,7 +204,7 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     b->ldu = b->C + 2 * b->hv;
     b->qt = BA_QT * (nq / nk) <= 16 ? BA_QT : 16 / (nq / nk);
     b->page_vals = (size_t)b->natt * nk * GPU_PAGE * d;
-    b->kv_es = kv_bf16() ? sizeof(bf16) : sizeof(float);
+    b->kv_es = strcmp(kvd, "bf16") == 0 ? sizeof(bf16) : sizeof(float);
     b->ring_floats = (size_t)b->natt * b->nr * b->C;
     b->vlast_floats = (size_t)b->natt * b->hv;
     int nl = seqs < max_step ? seqs : max_step, T = max_step;

@@ -29,15 +29,13 @@ enum { BV_THREADS = 256 };
  * value.  Weights (bf16, widened) and activations are staged through
  * shared memory BK columns at a time; each staged weight serves TB
  * tokens.  No lane exchanges: a sum is one thread's. */
-/* Element k of a product's input row (silu(x[k]) * x[K + k] with swiglu):
- * one expression for every kernel, so every shape stages the same value. */
+/* Element k of a product's input row (silu(x[k]) * x[K + k] with swiglu). */
 static __device__ __forceinline__ float bmm_x(const bgemm &p, int row, int k)
 {
     const float *xr = p.x + (size_t)row * (size_t)p.ldx;
     if (!p.swiglu)
         return xr[k];
-    float a = xr[k];
-    return a / (1.0f + expf(-a)) * xr[p.K + k];
+    return silu_mul(xr[k], xr[p.K + k]);
 }
 
 template <int BN, int TB, int BK>
@@ -263,7 +261,7 @@ static __device__ __forceinline__ void bm_x(const bgemm &p, int row, int k,
             float u[8] = {c.a, c.b, c.c, c.d, d.a, d.b, d.c, d.d};
             GPU_UNROLL
             for (int i = 0; i < 8; i++)
-                v[i] = v[i] / (1.0f + expf(-v[i])) * u[i];
+                v[i] = silu_mul(v[i], u[i]);
         }
     }
     GPU_UNROLL

@@ -180,6 +180,9 @@ double gpu_gemm_tflops(int n, char *err, size_t errlen);
 void gpu_batch_memory(const gpu_batch *b, double *pool_gb, double *peak_gb, double *total_gb);
 /* Routing decisions so far, [n_sub/2][E+1] as gpu_routing. */
 const uint64_t *gpu_batch_routing(gpu_batch *b);
+/* The K/V cache type ZEVAL_GPU_KV_DTYPE asks for: "bf16" (unset, empty or
+ * "bf16") or "f32"; NULL for any other value. */
+const char *gpu_kv_dtype_env(void);
 /* What the K/V cache stores: "bf16" (the default, as the reference model
  * keeps it: each value rounded once as it is stored) or "f32"
  * (environment ZEVAL_GPU_KV_DTYPE=f32 when the batch was opened: twice

@@ -24,6 +24,13 @@ __device__ __forceinline__ float bits_f(uint32_t u)
     return c.f;
 }
 
+/* SwiGLU of one pair: silu(a) * b, one expression for every kernel so all
+ * of them compute the same value. */
+__device__ __forceinline__ float silu_mul(float a, float b)
+{
+    return a / (1.0f + expf(-a)) * b;
+}
+
 /* acc + the 8 products of 8 bf16 weights (packed two per word, the lower
  * half first) with 8 activations, in element order. */
 __device__ __forceinline__ float dot8(float acc, u32x4 w, f32x4 x0, f32x4 x1)

@@ -272,8 +272,7 @@ __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, con
         return;
     }
     for (int i = (int)threadIdx.x; i < I; i += (int)blockDim.x) {
-        float av = a[i];
-        act[i] = av / (1.0f + expf(-av)) * a[I + i];
+        act[i] = silu_mul(a[i], a[I + i]);
     }
     __syncthreads();
     if (row >= H)

@@ -210,6 +210,11 @@ const char *gpu_batch_kv_dtype(const gpu_batch *b)
     return "bf16";
 }
 
+const char *gpu_kv_dtype_env(void)
+{
+    return "bf16"; /* no cache to hold anything */
+}
+
 const char *gpu_batch_gemm_kind(const gpu_batch *b)
 {
     (void)b;
