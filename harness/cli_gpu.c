@@ -6,8 +6,8 @@
  * gpu-selftest prints one "PASS name: detail" / "FAIL name: detail" line
  * per check (the kernels on random inputs, then, with --model, a whole
  * checkpoint: logits per position and greedy tokens against the CPU
- * engine, and the captured graph against plain launches) and exits 0
- * only when every check passed.
+ * engine, the persistent step against the CPU, and the captured graph
+ * against plain launches) and exits 0 only when every check passed.
  */
 #include "args.h"
 #include "cli.h"
@@ -31,10 +31,12 @@ static const char st_usage[] =
 static const char bench_usage[] =
     "usage: zeval bench gpu --model DIR [--weights FILE] [--context L1,L2,...] [--tokens N]\n"
     "  single-sequence decode on the GPU at each context (default 1024,16384): N timed\n"
-    "  steps (default 32) after one untimed, as a captured graph and as plain launches;\n"
+    "  steps (default 32) after one untimed, as a captured graph, as the persistent step\n"
+    "  and as plain launches;\n"
     "  bytes per step (DESIGN.md's roofline definition) over the device-to-device copy\n"
-    "  bandwidth measured in the same run; then the time per kind of kernel (events\n"
-    "  between the launches) and the routing of every step\n";
+    "  bandwidth measured in the same run; after the persistent step and the plain\n"
+    "  launches the time per phase kind (device timer) or kernel kind (events between\n"
+    "  the launches); then the routing of every step\n";
 
 double cli_relerr(const float *got, const float *ref, size_t n)
 {
@@ -59,9 +61,10 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
     int32_t *gpu_tok = calloc((size_t)T + 1, sizeof *gpu_tok);
     float *lc = malloc((size_t)V * sizeof(float)), *lg = malloc((size_t)V * sizeof(float));
     float *first = malloc((size_t)V * 4 * sizeof(float));
+    float *cpu_all = malloc((size_t)V * (size_t)T * sizeof(float));
     eng_seq *s = eng_seq_new(m);
     gpu_ctx *g = NULL;
-    if (!cpu_tok || !gpu_tok || !lc || !lg || !first || !s) {
+    if (!cpu_tok || !gpu_tok || !lc || !lg || !first || !cpu_all || !s) {
         printf("FAIL model: out of memory\n");
         fails++;
         goto done;
@@ -71,6 +74,7 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
         fails++;
         goto done;
     }
+    gpu_set_step(g, GPU_STEP_GRAPH);
     cpu_tok[0] = gpu_tok[0] = m->cfg.bos_id >= 0 && m->cfg.bos_id < V ? m->cfg.bos_id : 0;
     for (long i = 1; i < L; i++)
         cpu_tok[i] = gpu_tok[i] = (int32_t)(smp_rng(seed, (uint64_t)i) % (uint64_t)V);
@@ -92,7 +96,8 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
         }
         if (p < 4)
             memcpy(first + (size_t)p * V, lg, (size_t)V * sizeof(float));
-        graphed &= gpu_ran_graph(g);
+        memcpy(cpu_all + (size_t)p * V, lc, (size_t)V * sizeof(float));
+        graphed &= gpu_ran_step(g) == GPU_STEP_GRAPH;
         double e = cli_relerr(lg, lc, (size_t)V);
         if (e > worst) {
             worst = e;
@@ -120,8 +125,41 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
     else
         printf("FAIL model greedy tokens: first difference at position %ld (CPU %d, GPU %d)\n",
                diverged, cpu_tok[diverged], gpu_tok[diverged]);
+    /* The persistent step (its phases a launch each in the emulation) on
+     * the same tokens: logits against the CPU's, the device argmax
+     * against the tokens the CPU chose. */
+    gpu_set_step(g, GPU_STEP_PERSISTENT);
+    double pworst = 0;
+    long pbad = -1;
+    int pmode = GPU_STEP_PERSISTENT;
+    if (gpu_reset(g, (int)T, err, sizeof err)) {
+        printf("FAIL model persistent step: %s\n", err);
+        fails++;
+        goto done;
+    }
+    for (long p = 0; p < T; p++) {
+        int32_t am;
+        if (gpu_step(g, cpu_tok[p], lg, 0, &am, err, sizeof err)) {
+            printf("FAIL model persistent step at position %ld: %s\n", p, err);
+            fails++;
+            goto done;
+        }
+        pmode = gpu_ran_step(g);
+        double e = cli_relerr(lg, cpu_all + (size_t)p * V, (size_t)V);
+        pworst = e > pworst ? e : pworst;
+        if (pbad < 0 && (am != smp_argmax(lg, V) || (p + 1 >= L && p + 1 < T && am != cpu_tok[p + 1])))
+            pbad = p;
+    }
+    fails += pworst > 1e-2 || pbad >= 0 || pmode == GPU_STEP_GRAPH;
+    printf("%s model persistent step (ran as %s): worst relative error %.3g (limit 1e-2); %s\n",
+           pworst <= 1e-2 && pbad < 0 && pmode != GPU_STEP_GRAPH ? "PASS" : "FAIL",
+           gpu_step_name(pmode), pworst,
+           pbad < 0 ? "device argmax = the CPU's greedy token at every position"
+                    : "device argmax differs from the CPU's token");
+    if (pbad >= 0)
+        printf("  (first at position %ld)\n", pbad);
     /* Plain launches against the graph: the same kernels, the same bits. */
-    gpu_use_graphs(g, 0);
+    gpu_set_step(g, GPU_STEP_PLAIN);
     int same = 1;
     if (gpu_reset(g, (int)T, err, sizeof err))
         same = 0;
@@ -145,6 +183,7 @@ done:
     free(lc);
     free(lg);
     free(first);
+    free(cpu_all);
     return fails;
 }
 
@@ -283,9 +322,10 @@ int cli_gpu_bench(int argc, char **argv)
            (double)bwb / 1e9);
     int status = 0;
     for (int i = 0; i < nctx && !status; i++)
-        for (int graphs = 1; graphs >= 0 && !status; graphs--) {
+        for (int mi = 0; mi < 3 && !status; mi++) {
+            static const int modes[3] = {GPU_STEP_GRAPH, GPU_STEP_PERSISTENT, GPU_STEP_PLAIN};
             int ctx = ctxs[i];
-            gpu_use_graphs(g, graphs);
+            gpu_set_step(g, modes[mi]);
             double bytes = 0, t = 0;
             if (gpu_reset(g, maxctx + (int)N + 2, err, sizeof err) ||
                 gpu_seek(g, ctx > 0 ? ctx - 1 : 0, err, sizeof err) ||
@@ -308,10 +348,10 @@ int cli_gpu_bench(int argc, char **argv)
             double gbs = bytes / t / 1e9;
             printf("decode context %d, %s: %.1f tok/s, %.3f ms/step, %.3f GB/step, %.0f GB/s = "
                    "%.3f of the copy bandwidth\n", ctx,
-                   gpu_ran_graph(g) ? "graph" : graphs ? "plain launches (no graph)" : "plain launches",
+                   gpu_step_name(gpu_ran_step(g)),
                    (double)N / t, t / (double)N * 1e3, bytes / (double)N / 1e9, gbs, gbs / bw);
             fflush(stdout);
-            if (graphs)
+            if (modes[mi] == GPU_STEP_GRAPH)
                 continue;
             /* Where the time goes: the same steps with an event per launch. */
             if (gpu_profile(g, 1, err, sizeof err) ||
@@ -324,7 +364,9 @@ int cli_gpu_bench(int argc, char **argv)
                 status = gpu_step(g, 2, NULL, 0, NULL, err, sizeof err) != 0;
             if (status)
                 break;
-            printf("decode context %d, time per kind of kernel:\n", ctx);
+            printf("decode context %d, %s, time per kind of %s:\n", ctx,
+                   gpu_step_name(gpu_ran_step(g)),
+                   gpu_ran_step(g) == GPU_STEP_PLAIN ? "kernel" : "phase");
             gpu_profile_print(g, stdout);
             if (gpu_profile(g, 0, err, sizeof err)) {
                 status = 1;

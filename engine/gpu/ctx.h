@@ -41,18 +41,31 @@ struct gpu_ctx {
     /* scratch */
     float *res, *xn, *y, *u, *z, *vc, *q, *att, *part, *r, *a, *logits, *gate;
     int *count;                             /* last-block counters: attention [nk], */
-                                            /* CCA heads [nq+nk], router [1] */
+                                            /* CCA heads [nq+nk], router [1], argmax [1] */
     int *out;                               /* [0] argmax, [1 + j] MoE j's slot */
     gpu_io *io;
     gpu_io io_host;
     int *out_host;
     uint64_t *routing;                      /* [nmoe][slots] decisions so far */
     hipGraphExec_t exec;
-    int have_exec, use_graphs, capture_failed, ran_graph;
+    int have_exec, capture_failed, mode, ran_mode; /* GPU_STEP_ values */
+    /* the persistent step (kl_step): its phases on the device, rebuilt
+     * when the K/V cache moves */
+    pk_phase *ph;
+    int nph, ph_stale, pk_grid, coop_failed;
+    size_t pk_shmem;
+    unsigned *bar;                          /* the grid barrier's 2 counters */
+    float *eda2, *h12;                      /* EDA state by MoE parity, router hidden */
+    float *am_v;                            /* argmax partials [pk_grid] */
+    int *am_i;
+    unsigned long long *pk_tm, *pk_tm_host; /* gpu_profile: phase start times [nph+1] */
+    int *pk_kind;                           /* each phase's kind (host) */
     double fixed_bytes, expert_bytes;       /* per step, for gpu_step_bytes */
     hipEvent_t *ev;                         /* gpu_profile: events of one step, */
     int *evkind, nev, capev, prof_on, prof_steps;
     double prof_ms[PR_KINDS];
+    int pk_prof_steps, pk_untimed;          /* the persistent step's, by phase kind */
+    double pk_ms[PK_KINDS];
     int last_experts;
 };
 

@@ -97,6 +97,12 @@ static const char *const pr_name[PR_KINDS] = {
     "expert up/gate",     "expert down (+SwiGLU)",         "final norm",
     "LM head",            "argmax"};
 
+static const char *const pk_name[PK_KINDS] = {
+    "embedding",                 "q/k/v products (+merge, norm)", "CCA convs + q/k finish",
+    "attention (+combine)",      "attention output product",      "router down proj. (+merge, norm)",
+    "router hidden layer 1",     "router hidden layer 2",         "slot + expert up/gate",
+    "expert down (+SwiGLU)",     "LM head (+norm, argmax)"};
+
 /* A device allocation owned by the context's weight set. */
 static void *dev_alloc(gpu_ctx *g, size_t bytes)
 {
@@ -224,7 +230,24 @@ extern "C" void gpu_close(gpu_ctx *g)
         (void)hipEventDestroy(g->ev[i]);
     free(g->ev);
     free(g->evkind);
+    free(g->pk_tm_host);
+    free(g->pk_kind);
     free(g);
+}
+
+/* Floats of dynamic shared memory the launches need at most: a
+ * product's input (hidden), the expert activations, the router's
+ * vectors, the convolution's first stage. */
+static int shared_floats(const eng_config *c)
+{
+    int sh = c->hidden;
+    if (3 * c->router + eng_cfg_slots(c) > sh)
+        sh = 3 * c->router + eng_cfg_slots(c);
+    if (c->inter > sh)
+        sh = c->inter;
+    if (c->cca_k1 * c->head_dim > sh)
+        sh = c->cca_k1 * c->head_dim;
+    return sh;
 }
 
 /* Shapes the kernels handle (kern.h). */
@@ -245,13 +268,7 @@ static int check_shapes(const eng_config *c, char *err, size_t errlen)
         return gerr(err, errlen, "GPU backend: odd value width");
     /* Dynamic shared memory of the launches (floats), within the 48 KB
      * every device gives without opting in. */
-    int sh = c->hidden;
-    if (3 * c->router + eng_cfg_slots(c) > sh)
-        sh = 3 * c->router + eng_cfg_slots(c);
-    if (c->inter > sh)
-        sh = c->inter;
-    if (c->cca_k1 * d > sh)
-        sh = c->cca_k1 * d;
+    int sh = shared_floats(c);
     if (sh > 12 * 1024 - 64)
         return gerr(err, errlen, "GPU backend: a launch would need %d floats of shared memory "
                     "(hidden %d, expert width %d, router 3*%d+%d); at most %d", sh, c->hidden,
@@ -277,6 +294,7 @@ static int alloc_state(gpu_ctx *g, int cap, char *err, size_t errlen)
     g->cap = cap;
     for (int n = 0; n < c->n_sub; n += 2)
         g->sub[n].cca.cap = cap;
+    g->ph_stale = 1;
     return 0;
 }
 
@@ -290,8 +308,14 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
     const eng_config *c = &m->cfg;
     if (check_shapes(c, err, errlen))
         return NULL;
-    const char *pdl = getenv("ZEVAL_GPU_PDL");
+    const char *pdl = getenv("ZEVAL_GPU_PDL"), *step = getenv("ZEVAL_GPU_STEP");
     gpu_pdl = pdl && strcmp(pdl, "1") == 0;
+    int mode = step && *step ? gpu_step_mode(step) : GPU_STEP_GRAPH;
+    if (mode < 0) {
+        gerr(err, errlen, "ZEVAL_GPU_STEP=%s: not a step mode (graph, plain, persistent or "
+             "phases)", step);
+        return NULL;
+    }
     if (max_ctx < 1)
         max_ctx = 1;
     gpu_ctx *g = (gpu_ctx *)calloc(1, sizeof *g);
@@ -301,7 +325,9 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
     }
     g->m = m;
     g->c = *c;
-    g->use_graphs = 1;
+    g->mode = mode;
+    g->nph = 2 + 4 * ((c->n_sub + 1) / 2) + 5 * (c->n_sub / 2);
+    g->pk_shmem = (size_t)shared_floats(c) * sizeof(float);
     int H = c->hidden, d = c->head_dim, nq = c->nq, nk = c->nk, C = eng_cfg_conv_channels(c);
     int R = c->router, S = eng_cfg_slots(c), E = c->n_experts, I = c->inter;
     int K0 = c->cca_k0, K1 = c->cca_k1, nmoe = c->n_sub / 2, natt = (c->n_sub + 1) / 2;
@@ -399,6 +425,7 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
         {&g->part, (size_t)ATT_SPLITS * nq * (d + 2)}, {&g->r, (size_t)R},
         {&g->a, (size_t)2 * I}, {&g->logits, (size_t)c->vocab}, {&g->gate, (size_t)nmoe + 1},
         {&g->ring, (size_t)natt * nr * C}, {&g->vdst, (size_t)natt * 2 * kvh}, {&g->eda, (size_t)R},
+        {&g->eda2, (size_t)2 * R}, {&g->h12, (size_t)2 * R},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0] && !bad; i++)
         if (!(*f[i].p = (float *)dev_alloc(g, f[i].n * sizeof(float))))
@@ -406,10 +433,13 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
     if (!bad) {
         g->out = (int *)dev_alloc(g, (size_t)(1 + nmoe) * sizeof(int));
         g->io = (gpu_io *)dev_alloc(g, sizeof(gpu_io));
-        size_t ncount = (size_t)(2 * nk + nq + 1);
+        size_t ncount = (size_t)(2 * nk + nq + 2);
         g->count = (int *)dev_alloc(g, ncount * sizeof(int));
-        if (!g->out || !g->io || !g->count ||
-            hipMemset(g->count, 0, ncount * sizeof(int)) != hipSuccess)
+        g->bar = (unsigned *)dev_alloc(g, 2 * sizeof(unsigned));
+        g->ph = (pk_phase *)dev_alloc(g, (size_t)g->nph * sizeof(pk_phase));
+        if (!g->out || !g->io || !g->count || !g->bar || !g->ph ||
+            hipMemset(g->count, 0, ncount * sizeof(int)) != hipSuccess ||
+            hipMemset(g->bar, 0, 2 * sizeof(unsigned)) != hipSuccess)
             bad = 1;
     }
     if (bad) {
@@ -460,14 +490,15 @@ extern "C" int gpu_seek(gpu_ctx *g, int pos, char *err, size_t errlen)
     return 0;
 }
 
-extern "C" void gpu_use_graphs(gpu_ctx *g, int on)
+extern "C" void gpu_set_step(gpu_ctx *g, int mode)
 {
-    g->use_graphs = on;
+    if (gpu_step_name(mode))
+        g->mode = mode;
 }
 
-extern "C" int gpu_ran_graph(const gpu_ctx *g)
+extern "C" int gpu_ran_step(const gpu_ctx *g)
 {
-    return g->ran_graph;
+    return g->ran_mode;
 }
 
 /* ---------------------------------------------------------------- step */
@@ -482,49 +513,87 @@ static void mark(gpu_ctx *g, int kind)
         g->evkind[g->nev++] = kind;
 }
 
-/* Enqueues one decode step on g->st (the token and position in g->io).
- * The residual stream alternates between two buffers: sub-layer n reads
- * res[n % 2] and its first product writes the merged stream to the other
- * (kern.h, norm_in). */
+/* The input of sub-layer n as its first product computes it (kern.h,
+ * norm_in), n == n_sub: the final norm's.  The residual stream
+ * alternates between two buffers: sub-layer n reads res[n % 2] and its
+ * first product writes the merged stream to the other. */
+static norm_in sub_input(const gpu_ctx *g, int n)
+{
+    const eng_config *c = &g->c;
+    float *res[2] = {g->res, g->res + c->hidden};
+    int last = n == c->n_sub;
+    norm_in nin = {res[n % 2], g->y, res[(n + 1) % 2], g->xn,
+                   last ? g->fmw : g->sub[n].mw, n > 0, last ? g->fnorm : g->sub[n].norm,
+                   (float)c->eps};
+    return nin;
+}
+
+/* One product y = W x (+ b) as a gemv_set. */
+static gemv_set one_product(const bf16 *w, const float *b, float *y, int rows)
+{
+    gemv_set set = {{w}, {b}, {y}, {rows}, {0}, 1};
+    return set;
+}
+
+/* Attention sub-layer n's q0, k0, the current value half, and the
+ * delayed half of the next token (slot (pos + 1) % 2 of its vd). */
+static gemv_set qkv_products(const gpu_ctx *g, int n)
+{
+    const eng_config *c = &g->c;
+    const dev_sub *D = &g->sub[n];
+    int d = c->head_dim, qw = c->nq * d, kvh = c->nk * d / 2;
+    float *vd = g->vdst + (size_t)(n / 2) * 2 * (size_t)kvh;
+    gemv_set set = {{D->wq, D->wk, D->wv1, D->wv2}, {NULL, NULL, NULL, NULL},
+                    {g->u, g->u + qw, g->vc, vd}, {qw, c->nk * d, kvh, kvh}, {0, 0, 0, kvh}, 4};
+    return set;
+}
+
+/* Attention sub-layer n's K/V cache [nk][cap][d] and raw-projection ring. */
+static float *sub_cache(const gpu_ctx *g, int n, float *base)
+{
+    const eng_config *c = &g->c;
+    return base + (size_t)(n / 2) * (size_t)c->nk * (size_t)g->cap * (size_t)c->head_dim;
+}
+
+static float *sub_ring(const gpu_ctx *g, int n)
+{
+    const eng_config *c = &g->c;
+    size_t nr = (size_t)(c->cca_k0 + c->cca_k1 - 1), C = (size_t)eng_cfg_conv_channels(c);
+    return g->ring + (size_t)(n / 2) * nr * C;
+}
+
+/* Enqueues one decode step on g->st (the token and position in g->io). */
 static void enqueue_step(gpu_ctx *g)
 {
     const eng_config *c = &g->c;
     hipStream_t s = g->st;
     int H = c->hidden, d = c->head_dim, nq = c->nq, nk = c->nk, qw = nq * d;
     int E = c->n_experts, I = c->inter, N = c->n_sub;
-    size_t natt_kv = (size_t)nk * (size_t)g->cap * (size_t)d;
-    size_t nr = (size_t)(c->cca_k0 + c->cca_k1 - 1), C = (size_t)eng_cfg_conv_channels(c);
-    int kvh = nk * d / 2;
     int skip_zero = g->m->skip_mode == ENG_SKIP_ZERO;
-    float eps = (float)c->eps, *res[2] = {g->res, g->res + H};
 
     g->nev = 0;
     mark(g, PR_EMBED);
-    kl_embed(s, g->embed, H, g->io, g->sub[0].mw.hs, g->sub[0].mw.hb, res[0]);
+    kl_embed(s, g->embed, H, g->io, g->sub[0].mw.hs, g->sub[0].mw.hb, g->res);
     mark(g, PR_EMBED);
     for (int n = 0; n < N; n++) {
         const dev_sub *D = &g->sub[n];
-        norm_in nin = {res[n % 2], g->y, res[(n + 1) % 2], g->xn, D->mw, n > 0, D->norm, eps};
+        norm_in nin = sub_input(g, n);
         if (n % 2 == 0) {
-            int a = n / 2;
-            float *K = g->K + (size_t)a * natt_kv, *V = g->V + (size_t)a * natt_kv;
-            float *ring = g->ring + (size_t)a * nr * C, *vd = g->vdst + (size_t)a * 2 * kvh;
-            /* q0, k0, the current value half, and the delayed half of the
-             * next token (slot (pos + 1) % 2 of vd). */
-            gemv_set qkv = {{D->wq, D->wk, D->wv1, D->wv2}, {NULL, NULL, NULL, NULL},
-                            {g->u, g->u + qw, g->vc, vd}, {qw, nk * d, kvh, kvh}, {0, 0, 0, kvh}, 4};
+            float *K = sub_cache(g, n, g->K), *V = sub_cache(g, n, g->V);
+            gemv_set qkv = qkv_products(g, n);
             kl_gemv(s, &qkv, NULL, H, &nin, g->io);
             mark(g, PR_QKV);
-            kl_cca(s, &D->cca, g->io, g->u, ring, g->vc, vd, g->z, g->q, K, V, g->count + nk);
+            kl_cca(s, &D->cca, g->io, g->u, sub_ring(g, n), g->vc, qkv.y[3], g->z, g->q, K, V,
+                   g->count + nk);
             mark(g, PR_CCA);
             kl_attention(s, g->q, K, V, nq, nk, d, g->cap, g->io, g->part, g->count, g->att);
             mark(g, PR_ATTN);
-            gemv_set o = {{D->wo}, {NULL}, {g->y}, {H}, {0}, 1};
+            gemv_set o = one_product(D->wo, NULL, g->y, H);
             kl_gemv(s, &o, g->att, qw, NULL, g->io);
             mark(g, PR_O);
         } else {
             int j = n / 2;
-            gemv_set rd = {{D->rdown}, {D->rdown_b}, {g->r}, {c->router}, {0}, 1};
+            gemv_set rd = one_product(D->rdown, D->rdown_b, g->r, c->router);
             if (router_split()) { /* the product, then the router on 1024 threads */
                 kl_gemv(s, &rd, NULL, H, &nin, g->io);
                 kl_router(s, &D->rt, g->r, g->eda, g->out + 1 + j, g->gate + j);
@@ -541,14 +610,217 @@ static void enqueue_step(gpu_ctx *g)
             mark(g, PR_FC2);
         }
     }
-    norm_in fin = {res[N % 2], g->y, res[(N + 1) % 2], g->xn, g->fmw, 1, g->fnorm, eps};
+    norm_in fin = sub_input(g, N);
     kl_norm(s, &fin, H); /* once: the LM head has V/8 blocks */
     mark(g, PR_NORM);
-    gemv_set lm = {{g->lm_head}, {g->lm_b}, {g->logits}, {c->vocab}, {0}, 1};
+    gemv_set lm = one_product(g->lm_head, g->lm_b, g->logits, c->vocab);
     kl_gemv(s, &lm, g->xn, H, NULL, g->io);
     mark(g, PR_LM);
     kl_argmax(s, g->logits, c->vocab, g->io, g->out);
     mark(g, PR_ARGMAX);
+}
+
+/* ------------------------------------------------- the persistent step */
+
+/* Virtual blocks of PK_ROWS rows over set's products. */
+static gemv_blocks pk_blocks(const gemv_set *set)
+{
+    gemv_blocks bl;
+    bl.b0[0] = 0;
+    for (int i = 0; i < GEMV_SET; i++)
+        bl.b0[i + 1] = bl.b0[i] + (i < set->n ? (set->rows[i] + PK_ROWS - 1) / PK_ROWS : 0);
+    return bl;
+}
+
+/* Sub-layer n's weights (none past the last) into pf from slot *at: what
+ * an earlier phase asks into L2 for it. */
+static void pk_prefetch(const gpu_ctx *g, int n, pk_range *pf, int *at)
+{
+    const eng_config *c = &g->c;
+    if (n >= c->n_sub)
+        return;
+    const dev_sub *D = &g->sub[n];
+    size_t H = (size_t)c->hidden, d = (size_t)c->head_dim, R = (size_t)c->router;
+    size_t nq = (size_t)c->nq, nk = (size_t)c->nk, b = sizeof(bf16);
+    if (n % 2 == 0) {
+        size_t C = (size_t)eng_cfg_conv_channels(c), K1 = (size_t)c->cca_k1;
+        pf[(*at)++] = {D->wq, ((nq + nk) * d + nk * d) * H * b}; /* q, k, v1, v2 */
+        pf[(*at)++] = {D->cca.conv1_w, C * K1 * d * b};
+        pf[(*at)++] = {D->wo, H * nq * d * b};
+    } else {
+        pf[(*at)++] = {D->rdown, R * H * b};
+        pf[(*at)++] = {D->rt.w0, R * R * b};
+        pf[(*at)++] = {D->rt.w2, R * R * b};
+        pf[(*at)++] = {D->rt.w4, (size_t)D->rt.S * R * b};
+    }
+}
+
+/* The phases of one step (g->nph of them) into ph, as enqueue_step's
+ * launches compute them: the embedding; per attention sub-layer the
+ * q/k/v products, the convolutions with the heads' finish, attention
+ * with its combine, the output product; per MoE sub-layer the router's
+ * down projection, its two hidden layers, the slot with the expert's
+ * up/gate product, the down projection; the LM head with the argmax.
+ * The embedding asks the first two sub-layers' weights into L2, and each
+ * expert up/gate phase the next two sub-layers' (the LM head's first
+ * 16 MB after the last) and the chosen expert's down projection. */
+static void pk_build(const gpu_ctx *g, pk_phase *ph)
+{
+    const eng_config *c = &g->c;
+    int H = c->hidden, d = c->head_dim, nq = c->nq, nk = c->nk, qw = nq * d;
+    int R = c->router, I = c->inter, N = c->n_sub, k = 0, at;
+    int C = eng_cfg_conv_channels(c), ng = PK_THREADS / GPU_LANES;
+    memset(ph, 0, (size_t)g->nph * sizeof *ph);
+    pk_phase *P = &ph[k++];
+    P->kind = PK_EMBED;
+    P->nvb = 1;
+    P->cols = H;
+    P->emb = g->embed;
+    P->nin.mw = g->sub[0].mw;
+    P->set.y[0] = g->res;
+    at = 0;
+    pk_prefetch(g, 0, P->pf, &at);
+    pk_prefetch(g, 1, P->pf, &at);
+    for (int n = 0; n < N; n++) {
+        const dev_sub *D = &g->sub[n];
+        if (n % 2 == 0) {
+            float *K = sub_cache(g, n, g->K), *V = sub_cache(g, n, g->V);
+            P = &ph[k++];
+            P->kind = PK_QKV;
+            P->set = qkv_products(g, n);
+            P->nin = sub_input(g, n);
+            P->use_norm = 1;
+            P->cols = H;
+            P = &ph[k++];
+            P->kind = PK_CONV;
+            P->nvb = C / ng;
+            P->cca = D->cca;
+            P->u = g->u;
+            P->vc = g->vc;
+            P->vd = ph[k - 2].set.y[3];
+            P->ring = sub_ring(g, n);
+            P->z = g->z;
+            P->q = g->q;
+            P->K = K;
+            P->V = V;
+            P->count = g->count + nk;
+            P = &ph[k++];
+            P->kind = PK_ATTN;
+            P->nvb = nk * ATT_SPLITS;
+            P->cca = D->cca;
+            P->q = g->q;
+            P->K = K;
+            P->V = V;
+            P->part = g->part;
+            P->count = g->count;
+            P->att = g->att;
+            P = &ph[k++];
+            P->kind = PK_O;
+            P->set = one_product(D->wo, NULL, g->y, H);
+            P->x = g->att;
+            P->cols = qw;
+        } else {
+            int j = n / 2;
+            P = &ph[k++];
+            P->kind = PK_RDOWN;
+            P->set = one_product(D->rdown, D->rdown_b, g->r, R);
+            P->nin = sub_input(g, n);
+            P->use_norm = 1;
+            P->cols = H;
+            for (int r = 0; r < 2; r++) {
+                P = &ph[k++];
+                P->kind = r ? PK_R1 : PK_R0;
+                P->nvb = (R + PK_ROWS - 1) / PK_ROWS;
+                P->rt = D->rt;
+                P->r = g->r;
+                P->eda_in = g->eda2 + (size_t)((j + 1) % 2) * R;
+                P->eda_out = g->eda2 + (size_t)(j % 2) * R;
+                P->h1 = P->h1_out = g->h12;
+                P->h2 = P->h2_out = g->h12 + R;
+            }
+            P = &ph[k++];
+            P->kind = PK_FC1;
+            P->nvb = (2 * I + PK_ROWS - 1) / PK_ROWS;
+            P->rt = D->rt;
+            P->h2 = g->h12 + R;
+            P->sel = g->out + 1 + j;
+            P->gate = g->gate + j;
+            P->fc1 = D->fc1;
+            P->E = c->n_experts;
+            P->I = I;
+            P->cols = H;
+            P->xn = g->xn;
+            P->a = g->a;
+            at = 0;
+            pk_prefetch(g, n + 1, P->pf, &at);
+            pk_prefetch(g, n + 2, P->pf, &at);
+            if (n + 1 == N) {
+                size_t lm = (size_t)c->vocab * (size_t)H * sizeof(bf16);
+                P->pf[at++] = {g->lm_head, lm < (16u << 20) ? lm : (16u << 20)};
+            }
+            P->pf_expert = D->fc2;
+            P->pf_expert_n = (size_t)H * (size_t)I;
+            P = &ph[k++];
+            P->kind = PK_FC2;
+            P->nvb = (H + PK_ROWS - 1) / PK_ROWS;
+            P->sel = g->out + 1 + j;
+            P->gate = g->gate + j;
+            P->fc2 = D->fc2;
+            P->E = c->n_experts;
+            P->I = I;
+            P->cols = H;
+            P->skip_zero = g->m->skip_mode == ENG_SKIP_ZERO;
+            P->xn = g->xn;
+            P->a = g->a;
+            P->y = g->y;
+        }
+    }
+    P = &ph[k++];
+    P->kind = PK_LM;
+    P->set = one_product(g->lm_head, g->lm_b, g->logits, c->vocab);
+    P->nin = sub_input(g, N);
+    P->use_norm = 1;
+    P->cols = H;
+    P->am_v = g->am_v;
+    P->am_i = g->am_i;
+    P->am_count = g->count + 2 * nk + nq + 1;
+    P->am_out = g->out;
+    for (int i = 0; i < k; i++)
+        if (ph[i].set.n)
+            ph[i].bl = pk_blocks(&ph[i].set), ph[i].nvb = ph[i].bl.b0[GEMV_SET];
+}
+
+/* The persistent step's grid and phases, ready to launch. */
+static int pk_prepare(gpu_ctx *g, char *err, size_t errlen)
+{
+    if (!g->pk_grid) {
+        int grid = kl_step_grid(g->c.head_dim, g->pk_shmem);
+        if (grid <= 0)
+            return gerr(err, errlen, "GPU backend: the runtime cannot say how many blocks of the "
+                        "persistent step fit on the device");
+        g->am_v = (float *)dev_alloc(g, (size_t)grid * sizeof(float));
+        g->am_i = (int *)dev_alloc(g, (size_t)grid * sizeof(int));
+        g->pk_tm = (unsigned long long *)dev_alloc(g, (size_t)(g->nph + 1) * sizeof *g->pk_tm);
+        g->pk_tm_host = (unsigned long long *)calloc((size_t)g->nph + 1, sizeof *g->pk_tm_host);
+        g->pk_kind = (int *)calloc((size_t)g->nph, sizeof *g->pk_kind);
+        if (!g->am_v || !g->am_i || !g->pk_tm || !g->pk_tm_host || !g->pk_kind)
+            return gerr(err, errlen, "GPU backend: out of memory for the persistent step");
+        g->pk_grid = grid;
+        g->ph_stale = 1;
+    }
+    if (g->ph_stale) {
+        pk_phase *ph = (pk_phase *)malloc((size_t)g->nph * sizeof *ph);
+        if (!ph)
+            return gerr(err, errlen, "out of memory");
+        pk_build(g, ph);
+        for (int i = 0; i < g->nph; i++)
+            g->pk_kind[i] = ph[i].kind;
+        hipError_t e = hipMemcpy(g->ph, ph, (size_t)g->nph * sizeof *ph, hipMemcpyHostToDevice);
+        free(ph);
+        TRY(e, "uploading the persistent step's phases");
+        g->ph_stale = 0;
+    }
+    return 0;
 }
 
 /* Captures one step as a graph; 0, or -1 when the runtime cannot. */
@@ -581,17 +853,43 @@ extern "C" int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, i
     g->io_host.n_valid = n_valid;
     TRY(hipMemcpyAsync(g->io, &g->io_host, sizeof(gpu_io), hipMemcpyHostToDevice, g->st),
         "writing the step");
-    if (g->use_graphs && !g->prof_on && !g->have_exec && !g->capture_failed && capture(g)) {
+    /* profiling times the persistent step's phases in the kernel, the
+     * graph's launches by events between plain launches */
+    int persist = g->mode == GPU_STEP_PERSISTENT || g->mode == GPU_STEP_PHASES;
+    int mode = g->prof_on && !persist ? GPU_STEP_PLAIN : g->mode, timed = 0;
+    if (mode == GPU_STEP_PERSISTENT || mode == GPU_STEP_PHASES) {
+        if (pk_prepare(g, err, errlen))
+            return -1;
+        int phases = mode == GPU_STEP_PHASES || strcmp(gpu_build(), "emu") == 0;
+        timed = g->prof_on && !phases;
+        hipError_t e = kl_step(g->st, c->head_dim, g->pk_grid, g->pk_shmem, g->ph, g->nph, g->io,
+                               g->bar, timed ? g->pk_tm : NULL, phases);
+        if (e != hipSuccess && !phases) {
+            /* nothing ran: say so once, and take graphs from now on */
+            (void)hipGetLastError();
+            fprintf(stderr, "zeval: GPU backend: the persistent step's cooperative launch of %d "
+                    "blocks failed (%s); captured graphs from now on\n", g->pk_grid,
+                    hipGetErrorString(e));
+            g->mode = mode = GPU_STEP_GRAPH;
+            timed = 0;
+        } else {
+            TRY(e, "launching the persistent step");
+            g->ran_mode = phases ? GPU_STEP_PHASES : GPU_STEP_PERSISTENT;
+        }
+    }
+    if (mode == GPU_STEP_GRAPH && !g->have_exec && !g->capture_failed && capture(g)) {
         hipError_t e = hipGetLastError();
         fprintf(stderr, "zeval: GPU backend: capturing the decode step as a graph failed (%s); "
                 "plain launches from now on\n", hipGetErrorString(e));
         g->capture_failed = 1;
     }
-    g->ran_graph = g->use_graphs && !g->prof_on && g->have_exec;
-    if (g->ran_graph)
+    if (mode == GPU_STEP_GRAPH && g->have_exec) {
         TRY(hipGraphLaunch(g->exec, g->st), "launching the step graph");
-    else
+        g->ran_mode = GPU_STEP_GRAPH;
+    } else if (mode == GPU_STEP_GRAPH || mode == GPU_STEP_PLAIN) {
         enqueue_step(g);
+        g->ran_mode = GPU_STEP_PLAIN;
+    }
     TRY(hipGetLastError(), "launching the step");
     int nmoe = c->n_sub / 2;
     TRY(hipMemcpyAsync(g->out_host, g->out, (size_t)(1 + nmoe) * sizeof(int),
@@ -599,10 +897,19 @@ extern "C" int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, i
     if (logits)
         TRY(hipMemcpyAsync(logits, g->logits, (size_t)c->vocab * sizeof(float),
                            hipMemcpyDeviceToHost, g->st), "reading the logits");
+    if (timed)
+        TRY(hipMemcpyAsync(g->pk_tm_host, g->pk_tm, (size_t)(g->nph + 1) * sizeof *g->pk_tm,
+                           hipMemcpyDeviceToHost, g->st), "reading the phase times");
     TRY(hipStreamSynchronize(g->st), "running the step");
     if (argmax)
         *argmax = g->out_host[0];
-    if (g->prof_on) {
+    if (g->prof_on && persist) {
+        int untimed = !timed || g->pk_tm_host[g->nph] == 0;
+        for (int p = 0; p < g->nph && !untimed; p++)
+            g->pk_ms[g->pk_kind[p]] += (double)(g->pk_tm_host[p + 1] - g->pk_tm_host[p]) * 1e-6;
+        g->pk_untimed += untimed;
+        g->pk_prof_steps++;
+    } else if (g->prof_on) {
         for (int k = 1; k < g->nev; k++) {
             float ms = 0;
             if (hipEventElapsedTime(&ms, g->ev[k - 1], g->ev[k]) == hipSuccess)
@@ -640,22 +947,39 @@ extern "C" int gpu_profile(gpu_ctx *g, int on, char *err, size_t errlen)
     g->prof_on = on;
     if (on) {
         memset(g->prof_ms, 0, sizeof g->prof_ms);
-        g->prof_steps = 0;
+        memset(g->pk_ms, 0, sizeof g->pk_ms);
+        g->prof_steps = g->pk_prof_steps = g->pk_untimed = 0;
     }
     return 0;
 }
 
-extern "C" void gpu_profile_print(const gpu_ctx *g, FILE *out)
+/* Milliseconds per step of each of n kinds, with its share. */
+static void print_kinds(FILE *out, const char *const *name, const double *ms, int n, int steps)
 {
     double tot = 0;
-    for (int k = 0; k < PR_KINDS; k++)
-        tot += g->prof_ms[k];
-    int n = g->prof_steps ? g->prof_steps : 1;
-    for (int k = 0; k < PR_KINDS; k++)
-        fprintf(out, "  %-32s %8.3f ms/step  %5.1f%%\n", pr_name[k], g->prof_ms[k] / n,
-                tot > 0 ? 100.0 * g->prof_ms[k] / tot : 0.0);
-    fprintf(out, "  %-32s %8.3f ms/step (%d steps, plain launches with an event after each)\n",
-            "total", tot / n, g->prof_steps);
+    for (int k = 0; k < n; k++)
+        tot += ms[k];
+    for (int k = 0; k < n; k++)
+        fprintf(out, "  %-32s %8.3f ms/step  %5.1f%%\n", name[k], ms[k] / steps,
+                tot > 0 ? 100.0 * ms[k] / tot : 0.0);
+    fprintf(out, "  %-32s %8.3f ms/step", "total", tot / steps);
+}
+
+extern "C" void gpu_profile_print(const gpu_ctx *g, FILE *out)
+{
+    if (g->prof_steps || !g->pk_prof_steps) {
+        print_kinds(out, pr_name, g->prof_ms, PR_KINDS, g->prof_steps ? g->prof_steps : 1);
+        fprintf(out, " (%d steps, plain launches with an event after each)\n", g->prof_steps);
+    }
+    int timed = g->pk_prof_steps - g->pk_untimed;
+    if (timed > 0) {
+        print_kinds(out, pk_name, g->pk_ms, PK_KINDS, timed);
+        fprintf(out, " (%d persistent steps, %d blocks; each phase from block 0's exit of the "
+                "barrier before it to its exit of the next)\n", timed, g->pk_grid);
+    }
+    if (g->pk_untimed)
+        fprintf(out, "  (%d persistent steps untimed: only a cooperative launch on NVIDIA reads "
+                "the device timer)\n", g->pk_untimed);
 }
 
 extern "C" const uint64_t *gpu_routing(const gpu_ctx *g)

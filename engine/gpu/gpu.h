@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,12 +60,38 @@ int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, int32_t *arg
  * the cache holds whatever it held, zeros after gpu_open). */
 int gpu_seek(gpu_ctx *g, int pos, char *err, size_t errlen);
 
-/* Decode steps run as one captured graph (1, the default where the
- * runtime supports it) or as plain launches (0); for measurements. */
-void gpu_use_graphs(gpu_ctx *g, int on);
-/* Whether the last step ran as a graph (0 also when capturing failed: the
- * runtime said why on stderr, once). */
-int gpu_ran_graph(const gpu_ctx *g);
+/* How decode steps run (the same values up to the last bits of sums):
+ *   GPU_STEP_GRAPH       the step's launches (4 per sub-layer) captured once
+ *                        as a graph and replayed: the default;
+ *   GPU_STEP_PLAIN       the same launches, not captured;
+ *   GPU_STEP_PERSISTENT  one cooperative launch for the whole step: as many
+ *                        blocks as fit on the device at once run its phases
+ *                        with a grid barrier between them, each phase's
+ *                        weights asked into L2 by an earlier one;
+ *   GPU_STEP_PHASES      those phases as one launch each (no barriers: how
+ *                        the emulation runs the persistent step).
+ * gpu_open starts with ZEVAL_GPU_STEP=graph|plain|persistent|phases
+ * (default graph).  A mode the runtime cannot run (a graph that fails to
+ * capture, a cooperative launch refused) is said on stderr once, and the
+ * steps run as plain launches, or as graphs, instead. */
+enum { GPU_STEP_GRAPH, GPU_STEP_PLAIN, GPU_STEP_PERSISTENT, GPU_STEP_PHASES };
+void gpu_set_step(gpu_ctx *g, int mode);
+/* How the last step ran (a GPU_STEP_ value). */
+int gpu_ran_step(const gpu_ctx *g);
+/* "graph", "plain", "persistent", "phases" (NULL for another value), and
+ * the mode of such a name (-1 for another). */
+static inline const char *gpu_step_name(int mode)
+{
+    static const char *const name[] = {"graph", "plain", "persistent", "phases"};
+    return mode >= 0 && mode < 4 ? name[mode] : NULL;
+}
+static inline int gpu_step_mode(const char *name)
+{
+    for (int i = 0; name && gpu_step_name(i); i++)
+        if (strcmp(name, gpu_step_name(i)) == 0)
+            return i;
+    return -1;
+}
 
 /* Per-kernel timing, for measurements: while on, steps run as plain
  * launches with an event recorded after each, and the time between

@@ -63,6 +63,13 @@
 #define GPU_DEP_LAUNCH() ((void)0)
 #endif
 
+/* Stop the kernel with an error (the launch fails). */
+#if defined(__HIP_PLATFORM_NVIDIA__)
+#define GPU_TRAP() __trap()
+#else
+#define GPU_TRAP() __builtin_trap()
+#endif
+
 /* The sum / max over the 32 threads of a group, in every thread (a fixed
  * butterfly order). */
 __device__ __forceinline__ float lanes_sum(float v)

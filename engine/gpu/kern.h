@@ -34,6 +34,11 @@ typedef struct {
     int n;
 } gemv_set;
 
+/* First block of each product of a gemv_set launch, and the end. */
+typedef struct {
+    int b0[GEMV_SET + 1];
+} gemv_blocks;
+
 /* Merge parameters of one sub-layer (NULL scale: plain addition). */
 typedef struct {
     const float *hs, *hb, *rs, *rb;
@@ -136,6 +141,72 @@ void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *V
 /* *out = the lowest index of the largest x[i] for i < n, and i below
  * io->n_valid when that is positive. */
 void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out);
+
+/* ------------------------------------------------ the persistent step */
+
+/* A whole decode step as one launch of k_step (kl_step): PK_THREADS
+ * threads a block, as many blocks as fit on the device at once, running
+ * the step's phases in order with a grid barrier between them.  A phase
+ * is nvb virtual blocks of work, block b taking b, b + grid, ...; its
+ * weights are read where they were asked into L2 by an earlier phase's
+ * prefetches (pf: each block asks for its 1/grid share of each range). */
+enum { PK_EMBED, PK_QKV, PK_CONV, PK_ATTN, PK_O, PK_RDOWN, PK_R0, PK_R1, PK_FC1, PK_FC2, PK_LM,
+       PK_KINDS };
+enum { PK_THREADS = 128, PK_ROWS = 8, PK_PF = 8 }; /* product rows: 2 a group */
+typedef struct {
+    const void *p;
+    size_t bytes;
+} pk_range;
+typedef struct {
+    int kind, nvb;
+    /* EMBED: res (set.y[0]) = embedding row of io->token (emb), merged by
+     * nin.mw's hs/hb.  Products (QKV, O, RDOWN, LM): set over the input
+     * of nin (use_norm; block 0 stores it) or x, cols wide; bl in
+     * PK_ROWS-row virtual blocks. */
+    const bf16 *emb;
+    gemv_set set;
+    gemv_blocks bl;
+    norm_in nin;
+    int use_norm, cols;
+    const float *x;
+    /* CONV, ATTN: as kl_cca and kl_attention */
+    cca_w cca;
+    const float *u, *vc, *vd;
+    float *ring, *z, *q, *K, *V, *part, *att;
+    int *count;
+    /* R0: eda_out = r + eda_in * state_scale, h1 = gelu(W0 rmsnorm + b0);
+     * R1: h2 = gelu(W2 h1 + b2); FC1: the slot from W4 h2 (every block),
+     * *sel and *gate by block 0, then the chosen expert's up/gate product
+     * of xn into a; FC2: its down projection (or the skip slot) into y. */
+    router_w rt;
+    const float *r, *eda_in, *h1, *h2;
+    float *eda_out, *h1_out, *h2_out;
+    int *sel;
+    float *gate;
+    const bf16 *fc1, *fc2;
+    int E, I, skip_zero;
+    const float *xn;
+    float *a, *y;
+    /* LM: the argmax of the logits (set.y[0]) over ids below io->n_valid
+     * into *am_out, through per-block partials am_v/am_i [grid] and the
+     * last block (am_count, zero before and after) */
+    float *am_v;
+    int *am_i, *am_count, *am_out;
+    pk_range pf[PK_PF];
+    const bf16 *pf_expert;   /* FC1: also pf_expert + sel * pf_expert_n values */
+    size_t pf_expert_n;
+} pk_phase;
+
+/* Blocks of k_step (head width d, shmem bytes of dynamic shared memory)
+ * that fit on the device at once; 0 where the runtime cannot say. */
+int kl_step_grid(int d, size_t shmem);
+/* Phases ph[0..n) (device memory) of a step, as one cooperative launch of
+ * grid blocks (bar: 2 unsigned, zero at first; phases = 0) or one launch
+ * per phase (phases = 1, and always in the emulation).  tm (cooperative
+ * launches; NULL: none): n + 1 device nanoseconds, the start of each
+ * phase and the end, as block 0 saw them (0 off NVIDIA). */
+hipError_t kl_step(hipStream_t s, int d, int grid, size_t shmem, const pk_phase *ph, int n,
+                   const gpu_io *io, unsigned *bar, unsigned long long *tm, int phases);
 
 /* Launch the kernels above with programmatic dependent launch (NVIDIA;
  * kernels.hip says how); gpu_open sets it from ZEVAL_GPU_PDL=1. */

@@ -106,6 +106,43 @@ __device__ __forceinline__ void rows_dot(const bf16 *w, size_t ld, const float *
         out[r] = lanes_sum(acc[r]);
 }
 
+/* rows_dot with every load of a lane's next 8 u32x4 of each row issued
+ * before any product (8*NR loads in flight, NR rows sharing x's loads):
+ * the same sums in the same order as row_dot gives each row. */
+template <int NR>
+__device__ __forceinline__ void rows_dot_deep(const bf16 *w, size_t ld, const float *x, int cols,
+                                              int lane, float *out)
+{
+    enum { DEPTH = 8, SPAN = DEPTH * GPU_LANES * 8 };
+    float acc[NR];
+    GPU_UNROLL
+    for (int r = 0; r < NR; r++)
+        acc[r] = 0.0f;
+    for (int j0 = 0; j0 < cols; j0 += SPAN) {
+        u32x4 wv[NR][DEPTH];
+        GPU_UNROLL
+        for (int i = 0; i < DEPTH; i++) {
+            int j = j0 + (i * GPU_LANES + lane) * 8;
+            GPU_UNROLL
+            for (int r = 0; r < NR; r++)
+                wv[r][i] = j < cols ? *(const u32x4 *)(w + (size_t)r * ld + j) : u32x4{0, 0, 0, 0};
+        }
+        GPU_UNROLL
+        for (int i = 0; i < DEPTH; i++) {
+            int j = j0 + (i * GPU_LANES + lane) * 8;
+            if (j >= cols)
+                break;
+            f32x4 x0 = *(const f32x4 *)(x + j), x1 = *(const f32x4 *)(x + j + 4);
+            GPU_UNROLL
+            for (int r = 0; r < NR; r++)
+                acc[r] = dot8(acc[r], wv[r][i], x0, x1);
+        }
+    }
+    GPU_UNROLL
+    for (int r = 0; r < NR; r++)
+        out[r] = lanes_sum(acc[r]);
+}
+
 /* ------------------------------------------------- tensor-core tiles */
 
 /* Two bf16 (the lower index in the lower half) in one word. */
@@ -220,6 +257,57 @@ static __device__ inline void mlp_rows(const bf16 *w, const float *b, const floa
     }
 }
 
+/* The router's input by the whole block: the EDA update of r (R values,
+ * the down projection with its bias) with eda_in into eda_out (when not
+ * NULL; may be eda_in), RMSNorm into rho (R floats of shared memory). */
+static __device__ inline void router_rho(const router_w &w, const float *r, const float *eda_in,
+                                         float *eda_out, float *rho, float *red)
+{
+    int R = w.R;
+    float ss = 0.0f;
+    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x) {
+        float v = r[i];
+        if (w.state_scale)
+            v += eda_in[i] * w.state_scale[i];
+        if (eda_out)
+            eda_out[i] = v;
+        rho[i] = v;
+        ss += v * v;
+    }
+    ss = block_sum(ss, red);
+    float inv = 1.0f / sqrtf(ss / (float)R + w.eps);
+    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x)
+        rho[i] = w.norm[i] * (rho[i] * inv);
+    __syncthreads();
+}
+
+/* Softmax over the S slot logits lg (overwritten with the
+ * probabilities) and the top-1 of probability + balance: one thread. */
+static __device__ inline void router_pick(const router_w &w, float *lg, int *sel, float *gate)
+{
+    int S = w.S;
+    float mx = lg[0];
+    for (int e = 1; e < S; e++)
+        mx = lg[e] > mx ? lg[e] : mx;
+    float sum = 0.0f;
+    for (int e = 0; e < S; e++) {
+        lg[e] = expf(lg[e] - mx);
+        sum += lg[e];
+    }
+    int best = 0;
+    float bestv = -INFINITY;
+    for (int e = 0; e < S; e++) {
+        lg[e] /= sum;
+        float v = lg[e] + w.balance[e];
+        if (v > bestv) { /* strict: the lowest index wins ties */
+            bestv = v;
+            best = e;
+        }
+    }
+    *sel = best;
+    *gate = lg[best];
+}
+
 /* The router on r (R values, the down projection with its bias) by the
  * whole block: EDA update of eda, RMSNorm, the MLP, softmax over the S
  * slots and the biased top-1 into *sel and *gate.  sm: 3R+S floats of
@@ -229,48 +317,15 @@ static __device__ inline void router_block(const router_w &w, const float *r, fl
 {
     int R = w.R, S = w.S;
     float *rho = sm, *h1 = sm + R, *h2 = sm + 2 * R, *lg = sm + 3 * R;
-    float ss = 0.0f;
-    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x) {
-        float v = r[i];
-        if (w.state_scale)
-            v += eda[i] * w.state_scale[i];
-        eda[i] = v;
-        rho[i] = v;
-        ss += v * v;
-    }
-    ss = block_sum(ss, red);
-    float inv = 1.0f / sqrtf(ss / (float)R + w.eps);
-    for (int i = (int)threadIdx.x; i < R; i += (int)blockDim.x)
-        rho[i] = w.norm[i] * (rho[i] * inv);
-    __syncthreads();
+    router_rho(w, r, eda, eda, rho, red);
     mlp_rows(w.w0, w.b0, rho, h1, R, R, 1);
     __syncthreads();
     mlp_rows(w.w2, w.b2, h1, h2, R, R, 1);
     __syncthreads();
     mlp_rows(w.w4, NULL, h2, lg, S, R, 0);
     __syncthreads();
-    if (threadIdx.x == 0) {
-        float mx = lg[0];
-        for (int e = 1; e < S; e++)
-            mx = lg[e] > mx ? lg[e] : mx;
-        float sum = 0.0f;
-        for (int e = 0; e < S; e++) {
-            lg[e] = expf(lg[e] - mx);
-            sum += lg[e];
-        }
-        int best = 0;
-        float bestv = -INFINITY;
-        for (int e = 0; e < S; e++) {
-            lg[e] /= sum;
-            float v = lg[e] + w.balance[e];
-            if (v > bestv) { /* strict: the lowest index wins ties */
-                bestv = v;
-                best = e;
-            }
-        }
-        *sel = best;
-        *gate = lg[best];
-    }
+    if (threadIdx.x == 0)
+        router_pick(w, lg, sel, gate);
 }
 
 #endif

@@ -92,11 +92,53 @@ void kl_router(hipStream_t s, const router_w *w, float *r, float *eda, int *sel,
 
 enum { GV_THREADS = 256, GV_ROWS = GV_THREADS / GPU_LANES };
 
-/* Block b of a gemv_set launch: product m (first blocks of product i at
- * b0[i]), output rows from (b - b0[m]) * GV_ROWS. */
-typedef struct {
-    int b0[GEMV_SET + 1];
-} gemv_blocks;
+/* The product of a gemv_set launch that block b works on (first blocks
+ * of product i at b0[i]), selected without indexing the parameter arrays
+ * at run time (which would move them to local memory). */
+struct gemv_one {
+    const bf16 *w;
+    const float *bias;
+    float *y;
+    int rows, ps, first;
+};
+
+__device__ __forceinline__ gemv_one gemv_pick(const gemv_set &set, const gemv_blocks &bl, int b)
+{
+    gemv_one o = {set.w[0], set.bias[0], set.y[0], set.rows[0], set.pslot[0], bl.b0[0]};
+    if (set.n > 1 && b >= bl.b0[1])
+        o = {set.w[1], set.bias[1], set.y[1], set.rows[1], set.pslot[1], bl.b0[1]};
+    if (set.n > 2 && b >= bl.b0[2])
+        o = {set.w[2], set.bias[2], set.y[2], set.rows[2], set.pslot[2], bl.b0[2]};
+    if (set.n > 3 && b >= bl.b0[3])
+        o = {set.w[3], set.bias[3], set.y[3], set.rows[3], set.pslot[3], bl.b0[3]};
+    return o;
+}
+
+/* The sub-layer input of nin (kern.h) into xs (cols floats of shared
+ * memory) by the whole block; with store, also into res_out and xn. */
+__device__ void norm_input(const norm_in &nin, int cols, float *xs, float *red, bool store)
+{
+    float ss = 0.0f;
+    for (int i = (int)threadIdx.x; i < cols; i += (int)blockDim.x) {
+        float r = nin.res_in[i];
+        if (nin.merge)
+            r = nin.mw.hs ? (r + nin.mw.rb[i]) * nin.mw.rs[i] + (nin.y[i] + nin.mw.hb[i]) * nin.mw.hs[i]
+                          : r + nin.y[i];
+        xs[i] = r;
+        ss += r * r;
+    }
+    ss = block_sum(ss, red);
+    float inv = 1.0f / sqrtf(ss / (float)cols + nin.eps);
+    for (int i = (int)threadIdx.x; i < cols; i += (int)blockDim.x) {
+        float r = xs[i], v = nin.norm[i] * (r * inv);
+        xs[i] = v;
+        if (store) {
+            nin.res_out[i] = r;
+            nin.xn[i] = v;
+        }
+    }
+    __syncthreads();
+}
 
 template <bool TAIL>
 __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks bl, const float *x,
@@ -107,29 +149,11 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
     __shared__ float red[GPU_MAX_GROUPS];
     __shared__ int last;
     int b = (int)blockIdx.x;
-    /* The product this block works on (selected without indexing the
-     * parameter arrays at run time, which would move them to local
-     * memory). */
-    const bf16 *w = set.w[0];
-    const float *bias = set.bias[0];
-    float *y = set.y[0];
-    int rows = set.rows[0], ps = set.pslot[0], first = bl.b0[0];
-    if (set.n > 1 && b >= bl.b0[1]) {
-        w = set.w[1], bias = set.bias[1], y = set.y[1], rows = set.rows[1], ps = set.pslot[1];
-        first = bl.b0[1];
-    }
-    if (set.n > 2 && b >= bl.b0[2]) {
-        w = set.w[2], bias = set.bias[2], y = set.y[2], rows = set.rows[2], ps = set.pslot[2];
-        first = bl.b0[2];
-    }
-    if (set.n > 3 && b >= bl.b0[3]) {
-        w = set.w[3], bias = set.bias[3], y = set.y[3], rows = set.rows[3], ps = set.pslot[3];
-        first = bl.b0[3];
-    }
+    gemv_one o = gemv_pick(set, bl, b);
     int lane = (int)threadIdx.x % GPU_LANES;
-    int row = (b - first) * GV_ROWS + (int)threadIdx.x / GPU_LANES;
-    int live = set.n > 0 && row < rows; /* the whole group or none of it */
-    const bf16 *wr = w + (size_t)(live ? row : 0) * (size_t)cols;
+    int row = (b - o.first) * GV_ROWS + (int)threadIdx.x / GPU_LANES;
+    int live = set.n > 0 && row < o.rows; /* the whole group or none of it */
+    const bf16 *wr = o.w + (size_t)(live ? row : 0) * (size_t)cols;
     /* The first weights are on their way while the input is computed. */
     u32x4 w0 = {0, 0, 0, 0};
     if (live && lane * 8 < cols)
@@ -137,36 +161,18 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT(); /* the inputs are the kernel before's */
     if (use_norm) { /* the sub-layer input, computed by every block */
-        float ss = 0.0f;
-        for (int i = (int)threadIdx.x; i < cols; i += (int)blockDim.x) {
-            float r = nin.res_in[i];
-            if (nin.merge)
-                r = nin.mw.hs ? (r + nin.mw.rb[i]) * nin.mw.rs[i] + (nin.y[i] + nin.mw.hb[i]) * nin.mw.hs[i]
-                              : r + nin.y[i];
-            xs[i] = r;
-            ss += r * r;
-        }
-        ss = block_sum(ss, red);
-        float inv = 1.0f / sqrtf(ss / (float)cols + nin.eps);
-        for (int i = (int)threadIdx.x; i < cols; i += (int)blockDim.x) {
-            float r = xs[i], v = nin.norm[i] * (r * inv);
-            xs[i] = v;
-            if (b == 0) {
-                nin.res_out[i] = r;
-                nin.xn[i] = v;
-            }
-        }
-        __syncthreads();
+        norm_input(nin, cols, xs, red, b == 0);
         x = xs;
     }
     if (set.n == 0)
         return; /* kl_norm: the input only */
     if (live) {
         float acc = row_dot_from(w0, wr, x, cols, lane);
-        if (ps)
-            y += (size_t)((io->pos + 1) & 1) * (size_t)ps;
+        float *y = o.y;
+        if (o.ps)
+            y += (size_t)((io->pos + 1) & 1) * (size_t)o.ps;
         if (lane == 0)
-            y[row] = bias ? acc + bias[row] : acc;
+            y[row] = o.bias ? acc + o.bias[row] : acc;
     }
     if (!TAIL)
         return;
@@ -345,28 +351,26 @@ __device__ void qk_head(const cca_w &w, int b, int pos, const float *u, const fl
     ring[(size_t)(pos % nr) * C + c] = u[c];
 }
 
-/* Both convolutions for the token at io->pos, as a product: block b
- * computes output channels b*GV_ROWS .. +GV_ROWS-1 (all in head group g),
+/* Both convolutions for the token at pos, as a product: virtual block vb
+ * computes output channels vb*rpb .. +rpb-1 (rpb = the block's groups, all
+ * in head group g),
  * first stage 1 (depthwise) of group g's d channels for the K1 frames
  * pos-K1+1 .. pos into shared memory (frame f reads raw projections
  * pos-nh+f .. pos-nh+f+K0-1: zero before the sequence, the current one
  * from u, older ones from the ring), then stage 2 (grouped, one dense
  * d x K1*d filter per head) as row products into z.  The last of head g's
- * d/GV_ROWS blocks to finish (count[g]) then finishes the head (qk_head)
- * and resets count[g].  No block reads the ring slot qk_head writes. */
-__global__ void __launch_bounds__(GV_THREADS) k_conv(cca_w w, const gpu_io *io, const float *u,
-                                                     float *ring, float *z, const float *vc,
-                                                     const float *vd, float *q, float *Kc,
-                                                     float *Vc, int *count)
+ * d/rpb virtual blocks to finish (count[g]) then finishes the head
+ * (qk_head) and resets count[g].  No block reads the ring slot qk_head
+ * writes.  ms: K1*d floats of shared memory. */
+__device__ void conv_vb(const cca_w &w, int pos, int vb, int rpb, const float *u, float *ring,
+                        float *z, const float *vc, const float *vd, float *q, float *Kc,
+                        float *Vc, int *count, float *ms)
 {
-    GPU_DYN_SHARED(float, ms);
     __shared__ float red[GPU_MAX_GROUPS], vs[128];
     __shared__ int last;
-    GPU_DEP_LAUNCH();
-    GPU_DEP_WAIT();
     int d = w.d, C = (w.nq + w.nk) * d, K0 = w.K0, K1 = w.K1, kd = K1 * d;
-    int nh = K0 + K1 - 2, nr = nh + 1, pos = io->pos;
-    int o0 = (int)blockIdx.x * GV_ROWS, g = o0 / d;
+    int nh = K0 + K1 - 2, nr = nh + 1;
+    int o0 = vb * rpb, g = o0 / d;
     for (int idx = (int)threadIdx.x; idx < kd; idx += (int)blockDim.x) {
         int f = idx / d, c = g * d + idx % d;
         float acc = w.conv0_b[c];
@@ -386,7 +390,7 @@ __global__ void __launch_bounds__(GV_THREADS) k_conv(cca_w w, const gpu_io *io, 
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        last = atomicAdd(&count[g], 1) == d / GV_ROWS - 1;
+        last = atomicAdd(&count[g], 1) == d / rpb - 1;
     }
     __syncthreads();
     if (!last)
@@ -395,6 +399,17 @@ __global__ void __launch_bounds__(GV_THREADS) k_conv(cca_w w, const gpu_io *io, 
     qk_head(w, g, pos, u, z, ring, vc, vd, q, Kc, Vc, vs, red);
     if (threadIdx.x == 0)
         count[g] = 0;
+}
+
+__global__ void __launch_bounds__(GV_THREADS) k_conv(cca_w w, const gpu_io *io, const float *u,
+                                                     float *ring, float *z, const float *vc,
+                                                     const float *vd, float *q, float *Kc,
+                                                     float *Vc, int *count)
+{
+    GPU_DYN_SHARED(float, ms);
+    GPU_DEP_LAUNCH();
+    GPU_DEP_WAIT();
+    conv_vb(w, io->pos, (int)blockIdx.x, GV_ROWS, u, ring, z, vc, vd, q, Kc, Vc, count, ms);
 }
 
 void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, float *ring,
@@ -412,7 +427,7 @@ void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, flo
 enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
        ATT_TILE = GPU_LANES, ATT_MIN_CHUNK = ATT_GROUPS * ATT_TILE };
 
-/* Block (g, split): keys [split*chunk, (split+1)*chunk) of the context,
+/* Block (g, split) of ATT_THREADS threads: keys [split*chunk, (split+1)*chunk) of the context,
  * chunk = max(ceil(ctx / ATT_SPLITS), ATT_MIN_CHUNK), for the G query
  * heads of KV head g.  Each group of 32 threads takes tiles of 32 keys
  * (tiles grp, grp + ATT_GROUPS, ... of the chunk): lane j scores key j of
@@ -426,10 +441,8 @@ enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
  * in count[g]) combines the used splits' partials of its G heads into
  * out, every split's weight computed once, and resets count[g]. */
 template <int DPL>
-__global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const float *Kc,
-                                                      const float *Vc, int nq, int nk, int cap,
-                                                      const gpu_io *io, float *part, int *count,
-                                                      float *out)
+__device__ void attn_vb(int g, int split, const float *q, const float *Kc, const float *Vc,
+                        int nq, int nk, int cap, int pos, float *part, int *count, float *out)
 {
     const int d = GPU_LANES * DPL;
     __shared__ __attribute__((aligned(16))) float qs[ATT_GMAX][GPU_LANES * DPL];
@@ -437,11 +450,9 @@ __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const floa
     __shared__ float sm_o[ATT_GROUPS][ATT_GMAX][GPU_LANES * DPL];
     __shared__ float fs[ATT_GMAX][ATT_SPLITS], ls[ATT_GMAX];
     __shared__ int last;
-    GPU_DEP_LAUNCH();
-    GPU_DEP_WAIT();
-    int g = (int)blockIdx.x, split = (int)blockIdx.y, G = nq / nk;
+    int G = nq / nk;
     int grp = (int)threadIdx.x / GPU_LANES, lane = (int)threadIdx.x % GPU_LANES;
-    int ctx = io->pos + 1, chunk = (ctx + ATT_SPLITS - 1) / ATT_SPLITS;
+    int ctx = pos + 1, chunk = (ctx + ATT_SPLITS - 1) / ATT_SPLITS;
     chunk = chunk < ATT_MIN_CHUNK ? ATT_MIN_CHUNK : chunk;
     int nsp = (ctx + chunk - 1) / chunk;
     if (split < nsp) {
@@ -617,6 +628,18 @@ __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const floa
         count[g] = 0;
 }
 
+template <int DPL>
+__global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const float *Kc,
+                                                      const float *Vc, int nq, int nk, int cap,
+                                                      const gpu_io *io, float *part, int *count,
+                                                      float *out)
+{
+    GPU_DEP_LAUNCH();
+    GPU_DEP_WAIT();
+    attn_vb<DPL>((int)blockIdx.x, (int)blockIdx.y, q, Kc, Vc, nq, nk, cap, io->pos, part, count,
+                 out);
+}
+
 void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *Vc, int nq, int nk,
                   int d, int cap, const gpu_io *io, float *part, int *count, float *out)
 {
@@ -669,4 +692,389 @@ __global__ void __launch_bounds__(1024) k_argmax(const float *x, int n, const gp
 void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out)
 {
     KL_LAUNCH(k_argmax, dim3(1), dim3(1024), 0, s, x, n, io, out);
+}
+
+/* ------------------------------------------------ the persistent step */
+
+/* Every block waits here until all gridDim.x blocks have arrived, and
+ * then sees every write made before the barrier (a generation count: the
+ * last to arrive resets the arrivals and moves the generation on).  Only
+ * in a cooperative launch, where all blocks run at once; the emulation
+ * runs one phase a launch instead.  A block that waits more than about
+ * 2^33 cycles (seconds) traps, failing the launch rather than hanging the
+ * device: a barrier some block never reaches is a bug. */
+__device__ void grid_sync(unsigned *bar)
+{
+#ifndef ZEVAL_GPU_EMU
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        volatile unsigned *gen = bar + 1;
+        unsigned g0 = *gen;
+        __threadfence();
+        if (atomicAdd(bar, 1u) == gridDim.x - 1) {
+            atomicExch(bar, 0u);
+            __threadfence();
+            atomicAdd(bar + 1, 1u);
+        } else {
+            long long t0 = clock64();
+            while (*gen == g0)
+                if (clock64() - t0 > (1ll << 33))
+                    GPU_TRAP();
+        }
+        __threadfence();
+    }
+    __syncthreads();
+#else
+    (void)bar;
+#endif
+}
+
+/* This block's share (a 1/gridDim.x slice in 16-byte units) of bytes at p
+ * asked into L2 (NVIDIA: one bulk prefetch per 32 KB on sm_90, a prefetch
+ * per 128-byte line before; a hint, nothing elsewhere). */
+__device__ __forceinline__ void l2_share(const void *p, size_t bytes)
+{
+#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    size_t units = bytes / 16, per = (units + gridDim.x - 1) / gridDim.x;
+    size_t u0 = per * blockIdx.x, u1 = u0 + per < units ? u0 + per : units;
+    if (!p || u0 >= u1)
+        return;
+    const char *a = (const char *)p + u0 * 16;
+    size_t n = (u1 - u0) * 16;
+#if __CUDA_ARCH__ >= 900
+    if (threadIdx.x == 0)
+        for (size_t off = 0; off < n; off += 32768) {
+            unsigned c = (unsigned)(n - off < 32768 ? n - off : 32768);
+            asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(a + off), "r"(c)
+                         : "memory");
+        }
+#else
+    for (size_t off = threadIdx.x * 128; off < n; off += blockDim.x * 128)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(a + off));
+#endif
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
+/* Rows r0, r0+1 of one product by the calling group (r0 + 1 may be past
+ * rows: its sum is not stored), each plus its bias; returns the sums. */
+__device__ __forceinline__ void pk_rows2(const bf16 *w, const float *bias, int rows, int r0,
+                                         const float *x, int cols, int lane, float *y,
+                                         float out[2])
+{
+    int two = r0 + 1 < rows;
+    rows_dot_deep<2>(w + (size_t)r0 * (size_t)cols, two ? (size_t)cols : 0, x, cols, lane, out);
+    out[0] = bias ? out[0] + bias[r0] : out[0];
+    out[1] = two && bias ? out[1] + bias[r0 + 1] : out[1];
+    if (lane == 0) {
+        y[r0] = out[0];
+        if (two)
+            y[r0 + 1] = out[1];
+    }
+}
+
+/* One phase of the step (pk_phase in kern.h) by this block.  xs: the
+ * dynamic shared memory (at least max(cols, I, 3R+S, K1*d) floats). */
+template <int DPL>
+__device__ void pk_phase_run(const pk_phase &P, const gpu_io *io, float *xs, float *red)
+{
+    __shared__ int sh_sel, sh_last;
+    __shared__ float sh_gate, sh_v[PK_THREADS];
+    __shared__ int sh_i[PK_THREADS];
+    int kind = P.kind, nvb = P.nvb, b = (int)blockIdx.x, nb = (int)gridDim.x;
+    int lane = (int)threadIdx.x % GPU_LANES, grp = (int)threadIdx.x / GPU_LANES;
+    int pos = io->pos;
+    for (int i = 0; i < PK_PF; i++)
+        l2_share(P.pf[i].p, P.pf[i].bytes);
+    switch (kind) {
+    case PK_EMBED: {
+        int H = P.cols;
+        const bf16 *row = P.emb + (size_t)io->token * (size_t)H;
+        for (int i = b * PK_THREADS + (int)threadIdx.x; i < H; i += nb * PK_THREADS) {
+            float e = bf16f(row[i]);
+            P.set.y[0][i] = P.nin.mw.hs ? (e + P.nin.mw.hb[i]) * P.nin.mw.hs[i] : e;
+        }
+        break;
+    }
+    case PK_QKV:
+    case PK_O:
+    case PK_RDOWN:
+    case PK_LM: {
+        int cols = P.cols, lm = kind == PK_LM, n = P.set.rows[0];
+        if (lm && io->n_valid > 0 && io->n_valid < n)
+            n = io->n_valid;
+        float bv = -INFINITY; /* LM: this group's largest logit below n */
+        int bi = n;
+        if (b < nvb) {
+            const float *x = P.x;
+            if (P.use_norm) {
+                norm_input(P.nin, cols, xs, red, b == 0);
+                x = xs;
+            }
+            for (int vb = b; vb < nvb; vb += nb) {
+                gemv_one o = gemv_pick(P.set, P.bl, vb);
+                int r0 = (vb - o.first) * PK_ROWS + 2 * grp;
+                if (r0 >= o.rows)
+                    continue;
+                float *y = o.y;
+                if (o.ps)
+                    y += (size_t)((pos + 1) & 1) * (size_t)o.ps;
+                float acc[2];
+                pk_rows2(o.w, o.bias, o.rows, r0, x, cols, lane, y, acc);
+                for (int k = 0; k < 2; k++) /* rows in increasing order */
+                    if (lm && r0 + k < n && acc[k] > bv) {
+                        bv = acc[k];
+                        bi = r0 + k;
+                    }
+            }
+        }
+        if (!lm)
+            break;
+        /* the block's argmax, then the last block's over the blocks'
+         * (the largest value, the lowest index among equals) */
+        int t = (int)threadIdx.x;
+        sh_v[t] = lane == 0 ? bv : -INFINITY;
+        sh_i[t] = lane == 0 ? bi : n;
+        __syncthreads();
+        if (t == 0) {
+            for (int k = 0; k < PK_THREADS; k += GPU_LANES)
+                if (sh_v[k] > bv || (sh_v[k] == bv && sh_i[k] < bi)) {
+                    bv = sh_v[k];
+                    bi = sh_i[k];
+                }
+            P.am_v[b] = bv;
+            P.am_i[b] = bi;
+            __threadfence();
+            sh_last = atomicAdd(P.am_count, 1) == nb - 1;
+        }
+        __syncthreads();
+        if (!sh_last)
+            break;
+        __threadfence();
+        bv = -INFINITY;
+        bi = n;
+        for (int k = t; k < nb; k += PK_THREADS) {
+            float v = ((volatile float *)P.am_v)[k];
+            int i = ((volatile int *)P.am_i)[k];
+            if (v > bv || (v == bv && i < bi)) {
+                bv = v;
+                bi = i;
+            }
+        }
+        __syncthreads(); /* every thread has read its sh_v, sh_i above */
+        sh_v[t] = bv;
+        sh_i[t] = bi;
+        __syncthreads();
+        if (t == 0) {
+            for (int k = 0; k < PK_THREADS; k++)
+                if (sh_v[k] > bv || (sh_v[k] == bv && sh_i[k] < bi)) {
+                    bv = sh_v[k];
+                    bi = sh_i[k];
+                }
+            *P.am_out = bi < n ? bi : 0;
+            *P.am_count = 0;
+        }
+        break;
+    }
+    case PK_CONV:
+        for (int vb = b; vb < nvb; vb += nb) {
+            conv_vb(P.cca, pos, vb, PK_THREADS / GPU_LANES, P.u, P.ring, P.z, P.vc, P.vd, P.q,
+                    P.K, P.V, P.count, xs);
+            __syncthreads();
+        }
+        break;
+    case PK_ATTN:
+        for (int vb = b; vb < nvb; vb += nb) {
+            attn_vb<DPL>(vb % P.cca.nk, vb / P.cca.nk, P.q, P.K, P.V, P.cca.nq, P.cca.nk,
+                         P.cca.cap, pos, P.part, P.count, P.att);
+            __syncthreads();
+        }
+        break;
+    case PK_R0:
+    case PK_R1: {
+        if (b >= nvb)
+            break;
+        int R = P.rt.R, r0 = kind == PK_R0;
+        if (r0) {
+            router_rho(P.rt, P.r, P.eda_in, b == 0 ? P.eda_out : NULL, xs, red);
+        } else {
+            for (int i = (int)threadIdx.x; i < R; i += PK_THREADS)
+                xs[i] = P.h1[i];
+            __syncthreads();
+        }
+        const bf16 *w = r0 ? P.rt.w0 : P.rt.w2;
+        const float *bias = r0 ? P.rt.b0 : P.rt.b2;
+        float *out = r0 ? P.h1_out : P.h2_out;
+        for (int vb = b; vb < nvb; vb += nb) {
+            int rr = vb * PK_ROWS + 2 * grp;
+            if (rr >= R)
+                continue;
+            float acc[2];
+            rows_dot_deep<2>(w + (size_t)rr * R, rr + 1 < R ? (size_t)R : 0, xs, R, lane, acc);
+            if (lane == 0)
+                for (int k = 0; k < 2 && rr + k < R; k++)
+                    out[rr + k] = gelu(acc[k] + bias[rr + k]);
+        }
+        break;
+    }
+    case PK_FC1: {
+        int R = P.rt.R, S = P.rt.S;
+        float *lg = xs + R;
+        for (int i = (int)threadIdx.x; i < R; i += PK_THREADS)
+            xs[i] = P.h2[i];
+        __syncthreads();
+        for (int e = grp; e < S; e += PK_THREADS / GPU_LANES) {
+            float v = row_dot(P.rt.w4 + (size_t)e * R, xs, R, lane);
+            if (lane == 0)
+                lg[e] = v;
+        }
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            router_pick(P.rt, lg, &sh_sel, &sh_gate);
+            if (b == 0) {
+                *P.sel = sh_sel;
+                *P.gate = sh_gate;
+            }
+        }
+        __syncthreads();
+        int e = sh_sel, rows = 2 * P.I, H = P.cols;
+        if (e >= P.E)
+            break;
+        l2_share(P.pf_expert + (size_t)e * P.pf_expert_n, P.pf_expert_n * sizeof(bf16));
+        const bf16 *w = P.fc1 + (size_t)e * (size_t)rows * (size_t)H;
+        for (int vb = b; vb < nvb; vb += nb) {
+            int r0 = vb * PK_ROWS + 2 * grp;
+            if (r0 >= rows)
+                continue;
+            float acc[2];
+            pk_rows2(w, NULL, rows, r0, P.xn, H, lane, P.a, acc);
+        }
+        break;
+    }
+    case PK_FC2: {
+        int e = *P.sel, H = P.cols, I = P.I;
+        float g = *P.gate;
+        if (e < 0 || e >= P.E) { /* the skip slot */
+            for (int i = b * PK_THREADS + (int)threadIdx.x; i < H; i += nb * PK_THREADS)
+                P.y[i] = P.skip_zero ? 0.0f : g * P.xn[i];
+            break;
+        }
+        if (b >= nvb)
+            break;
+        for (int i = (int)threadIdx.x; i < I; i += PK_THREADS)
+            xs[i] = silu_mul(P.a[i], P.a[I + i]);
+        __syncthreads();
+        const bf16 *w = P.fc2 + (size_t)e * (size_t)H * (size_t)I;
+        for (int vb = b; vb < nvb; vb += nb) {
+            int r0 = vb * PK_ROWS + 2 * grp;
+            if (r0 >= H)
+                continue;
+            float acc[2];
+            rows_dot_deep<2>(w + (size_t)r0 * I, r0 + 1 < H ? (size_t)I : 0, xs, I, lane, acc);
+            if (lane == 0)
+                for (int k = 0; k < 2 && r0 + k < H; k++)
+                    P.y[r0 + k] = g * acc[k];
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* Nanoseconds of the device's global timer (NVIDIA), else 0. */
+__device__ __forceinline__ unsigned long long global_ns(void)
+{
+#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__)
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+#else
+    return 0;
+#endif
+}
+
+/* NVIDIA: registers capped for 4 blocks a multiprocessor (the attention
+ * spills a few words); AMD's compilers take the hint as a waves-per-EU
+ * target they cannot meet, so there the cap is theirs. */
+#ifdef __HIP_PLATFORM_NVIDIA__
+#define PK_BOUNDS __launch_bounds__(PK_THREADS, 4)
+#else
+#define PK_BOUNDS __launch_bounds__(PK_THREADS)
+#endif
+
+/* Phases ph[p0..p1) with a grid barrier between consecutive ones; with
+ * tm, block 0 stamps tm[p] as it starts phase p (after the barrier) and
+ * tm[p1] after a barrier at the end. */
+template <int DPL>
+__global__ void PK_BOUNDS k_step(const pk_phase *ph, int p0, int p1, const gpu_io *io,
+                                 unsigned *bar, unsigned long long *tm)
+{
+    GPU_DYN_SHARED(float, xs);
+    __shared__ float red[GPU_MAX_GROUPS];
+    int stamp = tm && blockIdx.x == 0 && threadIdx.x == 0;
+    for (int p = p0; p < p1; p++) {
+        if (p > p0)
+            grid_sync(bar);
+        if (stamp)
+            tm[p] = global_ns();
+        pk_phase_run<DPL>(ph[p], io, xs, red);
+        __syncthreads(); /* the next phase reuses shared memory */
+    }
+    if (tm) {
+        grid_sync(bar);
+        if (stamp)
+            tm[p1] = global_ns();
+    }
+}
+
+int kl_step_grid(int d, size_t shmem)
+{
+#ifdef ZEVAL_GPU_EMU
+    (void)d;
+    (void)shmem;
+    return 6; /* enough blocks to take several virtual blocks each */
+#else
+    int dev = 0, per = 0;
+    hipDeviceProp_t p;
+    if (hipGetDevice(&dev) != hipSuccess || hipGetDeviceProperties(&p, dev) != hipSuccess) {
+        (void)hipGetLastError();
+        return 0;
+    }
+    hipError_t e = d == 32 ? hipOccupancyMaxActiveBlocksPerMultiprocessor(&per, (const void *)k_step<1>, PK_THREADS, shmem)
+                 : d == 64 ? hipOccupancyMaxActiveBlocksPerMultiprocessor(&per, (const void *)k_step<2>, PK_THREADS, shmem)
+                           : hipOccupancyMaxActiveBlocksPerMultiprocessor(&per, (const void *)k_step<4>, PK_THREADS, shmem);
+    if (e != hipSuccess) {
+        (void)hipGetLastError();
+        return 0;
+    }
+    return per * p.multiProcessorCount;
+#endif
+}
+
+hipError_t kl_step(hipStream_t s, int d, int grid, size_t shmem, const pk_phase *ph, int n,
+                   const gpu_io *io, unsigned *bar, unsigned long long *tm, int phases)
+{
+    void (*k)(const pk_phase *, int, int, const gpu_io *, unsigned *, unsigned long long *) =
+        d == 32 ? k_step<1> : d == 64 ? k_step<2> : k_step<4>;
+#ifdef ZEVAL_GPU_EMU
+    phases = 1;
+    (void)tm;
+#endif
+    if (phases) {
+        for (int p = 0; p < n; p++)
+            hipLaunchKernelGGL(k, dim3((unsigned)grid), dim3(PK_THREADS), shmem, s, ph, p,
+                               p + 1, io, bar, (unsigned long long *)NULL);
+        return hipGetLastError();
+    }
+#ifndef ZEVAL_GPU_EMU
+    int p0 = 0;
+    void *args[] = {(void *)&ph, (void *)&p0, (void *)&n, (void *)&io, (void *)&bar, (void *)&tm};
+    return hipLaunchCooperativeKernel((const void *)k, dim3((unsigned)grid), dim3(PK_THREADS), args,
+                                      (unsigned)shmem, s);
+#else
+    return hipSuccess;
+#endif
 }

@@ -64,16 +64,16 @@ int gpu_seek(gpu_ctx *g, int pos, char *err, size_t errlen)
     return ut_err(err, errlen, "%s", why);
 }
 
-void gpu_use_graphs(gpu_ctx *g, int on)
+void gpu_set_step(gpu_ctx *g, int mode)
 {
     (void)g;
-    (void)on;
+    (void)mode;
 }
 
-int gpu_ran_graph(const gpu_ctx *g)
+int gpu_ran_step(const gpu_ctx *g)
 {
     (void)g;
-    return 0;
+    return GPU_STEP_PLAIN;
 }
 
 int gpu_profile(gpu_ctx *g, int on, char *err, size_t errlen)

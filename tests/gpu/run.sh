@@ -170,6 +170,17 @@ if [ -x "$rel/zeval-emu" ]; then
     show "$work/gpu.err" 5
   fi
   unset ZEVAL_GPU_KV_DTYPE
+  # so is a step mode that does not exist
+  ZEVAL_GPU_STEP=megakernel "$rel/zeval-emu" generate --model "$model" --ids 2,100 \
+    --max-tokens 2 --backend gpu >"$work/gpu.out" 2>"$work/gpu.err"
+  rc=$?
+  if [ $rc -eq 1 ] && [ ! -s "$work/gpu.out" ] &&
+     grep -q "ZEVAL_GPU_STEP=megakernel: not a step mode" "$work/gpu.err"; then
+    echo "PASS [emu-rel] GPU backend: ZEVAL_GPU_STEP=megakernel is refused by name (exit 1, no tokens)"
+  else
+    echo "FAIL [emu-rel] GPU backend: ZEVAL_GPU_STEP=megakernel gave exit $rc"
+    show "$work/gpu.err" 5
+  fi
 else
   echo "FAIL [emu-rel] GPU backend: $rel/zeval-emu was not built"
 fi
@@ -180,11 +191,12 @@ if [ -x "$rel/zeval-emu" ]; then
   timeout "$tmo" "$rel/zeval-emu" bench gpu $bw >"$log" 2>&1
   rc=$?
   nd=$(grep -c '^decode context .* of the copy bandwidth$' "$log")
-  if [ $rc -eq 0 ] && [ "$nd" -eq 4 ] && grep -q '^copy bandwidth: ' "$log" &&
+  np=$(grep -c '^decode context [0-9]*, phases: ' "$log")
+  if [ $rc -eq 0 ] && [ "$nd" -eq 6 ] && [ "$np" -eq 2 ] && grep -q '^copy bandwidth: ' "$log" &&
      grep -q 'skip: ' "$log"; then
-    echo "PASS [emu-rel] bench gpu: 2 contexts x (graph, plain launches), bandwidth, routing"
+    echo "PASS [emu-rel] bench gpu: 2 contexts x (persistent step as phases, graph, plain launches), bandwidth, routing"
   else
-    echo "FAIL [emu-rel] bench gpu: status $rc, $nd decode lines (want 4)"
+    echo "FAIL [emu-rel] bench gpu: status $rc, $nd decode lines (want 6), $np of the persistent step (want 2)"
     show "$log" 20
   fi
 fi

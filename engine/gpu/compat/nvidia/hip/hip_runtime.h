@@ -113,6 +113,10 @@ typedef cudaStreamCaptureMode hipStreamCaptureMode;
         kernel<<<(grid), (block), (shmem), (stream)>>>(__VA_ARGS__);                               \
     } while (0)
 
+/* Cooperative launches (every block resident at once) and occupancy. */
+#define hipLaunchCooperativeKernel cudaLaunchCooperativeKernel
+#define hipOccupancyMaxActiveBlocksPerMultiprocessor cudaOccupancyMaxActiveBlocksPerMultiprocessor
+
 /* ---- shuffles: HIP's have no mask; CUDA (sm_70+) has only the *_sync
  * forms.  The optional width argument is passed through. */
 #define __shfl(v, lane, ...) __shfl_sync(0xffffffffu, (v), (lane), ##__VA_ARGS__)
