@@ -10,8 +10,9 @@
 # Part 1 (single sequence): the device, every kernel against its host
 # reference and the golden checkpoint against the CPU backend, single and
 # batched engines (gpu-selftest, also under compute-sanitizer), then
-# single-sequence decode at contexts 1K and 16K against the measured
-# device-to-device copy bandwidth, then the same checkpoint through
+# single-sequence decode at contexts 1K and 16K (a captured graph, the
+# persistent step, plain launches) against the measured device-to-device
+# copy bandwidth, then the same checkpoint through
 # transformers' Zaya in PyTorch (batch 1).
 # Part 2 (batched): torch's bf16 GEMM rate; aggregate decode of 64 and 256
 # sequences at 4K context and the prefill of an 8K prompt against their

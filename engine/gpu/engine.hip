@@ -860,7 +860,7 @@ extern "C" int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, i
     if (mode == GPU_STEP_PERSISTENT || mode == GPU_STEP_PHASES) {
         if (pk_prepare(g, err, errlen))
             return -1;
-        int phases = mode == GPU_STEP_PHASES || strcmp(gpu_build(), "emu") == 0;
+        int phases = mode == GPU_STEP_PHASES;
         timed = g->prof_on && !phases;
         hipError_t e = kl_step(g->st, c->head_dim, g->pk_grid, g->pk_shmem, g->ph, g->nph, g->io,
                                g->bar, timed ? g->pk_tm : NULL, phases);

@@ -699,13 +699,13 @@ void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out)
 /* Every block waits here until all gridDim.x blocks have arrived, and
  * then sees every write made before the barrier (a generation count: the
  * last to arrive resets the arrivals and moves the generation on).  Only
- * in a cooperative launch, where all blocks run at once; the emulation
- * runs one phase a launch instead.  A block that waits more than about
- * 2^33 cycles (seconds) traps, failing the launch rather than hanging the
- * device: a barrier some block never reaches is a bug. */
+ * in a cooperative launch, where all blocks run at once (the emulation,
+ * whose blocks run one after another, launches one block).  A block that
+ * waits more than about 2^33 cycles (seconds) traps, failing the launch
+ * rather than hanging the device: a barrier some block never reaches is
+ * a bug. */
 __device__ void grid_sync(unsigned *bar)
 {
-#ifndef ZEVAL_GPU_EMU
     __syncthreads();
     if (threadIdx.x == 0) {
         volatile unsigned *gen = bar + 1;
@@ -724,9 +724,6 @@ __device__ void grid_sync(unsigned *bar)
         __threadfence();
     }
     __syncthreads();
-#else
-    (void)bar;
-#endif
 }
 
 /* This block's share (a 1/gridDim.x slice in 16-byte units) of bytes at p
@@ -1059,10 +1056,6 @@ hipError_t kl_step(hipStream_t s, int d, int grid, size_t shmem, const pk_phase 
 {
     void (*k)(const pk_phase *, int, int, const gpu_io *, unsigned *, unsigned long long *) =
         d == 32 ? k_step<1> : d == 64 ? k_step<2> : k_step<4>;
-#ifdef ZEVAL_GPU_EMU
-    phases = 1;
-    (void)tm;
-#endif
     if (phases) {
         for (int p = 0; p < n; p++)
             hipLaunchKernelGGL(k, dim3((unsigned)grid), dim3(PK_THREADS), shmem, s, ph, p,
@@ -1075,6 +1068,9 @@ hipError_t kl_step(hipStream_t s, int d, int grid, size_t shmem, const pk_phase 
     return hipLaunchCooperativeKernel((const void *)k, dim3((unsigned)grid), dim3(PK_THREADS), args,
                                       (unsigned)shmem, s);
 #else
-    return hipSuccess;
+    /* one block: the emulation runs blocks one after another */
+    hipLaunchKernelGGL(k, dim3(1), dim3(PK_THREADS), shmem, s, ph, 0, n, io, bar, tm);
+    (void)grid;
+    return hipGetLastError();
 #endif
 }

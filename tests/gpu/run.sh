@@ -191,10 +191,10 @@ if [ -x "$rel/zeval-emu" ]; then
   timeout "$tmo" "$rel/zeval-emu" bench gpu $bw >"$log" 2>&1
   rc=$?
   nd=$(grep -c '^decode context .* of the copy bandwidth$' "$log")
-  np=$(grep -c '^decode context [0-9]*, phases: ' "$log")
+  np=$(grep -c '^decode context [0-9]*, persistent: ' "$log")
   if [ $rc -eq 0 ] && [ "$nd" -eq 6 ] && [ "$np" -eq 2 ] && grep -q '^copy bandwidth: ' "$log" &&
      grep -q 'skip: ' "$log"; then
-    echo "PASS [emu-rel] bench gpu: 2 contexts x (persistent step as phases, graph, plain launches), bandwidth, routing"
+    echo "PASS [emu-rel] bench gpu: 2 contexts x (graph, persistent step, plain launches), bandwidth, routing"
   else
     echo "FAIL [emu-rel] bench gpu: status $rc, $nd decode lines (want 6), $np of the persistent step (want 2)"
     show "$log" 20

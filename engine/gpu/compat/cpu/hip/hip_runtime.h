@@ -104,7 +104,19 @@ inline unsigned atomicAdd(unsigned *p, unsigned v)
     *p = old + v;
     return old;
 }
+inline unsigned atomicExch(unsigned *p, unsigned v)
+{
+    unsigned old = *p;
+    *p = v;
+    return old;
+}
 inline void __threadfence(void) {}
+/* A cycle counter: here, a count of the calls. */
+inline long long clock64(void)
+{
+    static thread_local long long n;
+    return ++n;
+}
 
 #define ZEMU_SHUFFLES(T)                                                                  \
     inline T __shfl_xor(T v, int lane_mask, int width = 32)                              \
