@@ -339,6 +339,18 @@ int cli_gpu_bench(int argc, char **argv)
     }
     printf("copy bandwidth: %.0f GB/s (device to device, read + write, %.2f GB, best of 5)\n", bw,
            (double)bwb / 1e9);
+    int blocks = 0, phases = 0;
+    double bar_us = -1;
+    if (gpu_step_shape(g, &blocks, &phases, err, sizeof err) ||
+        (bar_us = gpu_barrier_us(g, 1000, err, sizeof err)) < 0) {
+        gpu_close(g);
+        eng_model_free(m);
+        free(ctxs);
+        return cli_fail(1, err);
+    }
+    printf("persistent step: %d phases on %d blocks of 128 threads; one grid barrier alone "
+           "%.2f us (best of 3 x 1000), %.3f ms for the step's %d\n", phases, blocks, bar_us,
+           bar_us * (phases - 1) * 1e-3, phases - 1);
     int status = 0;
     for (int i = 0; i < nctx && !status; i++)
         for (int mi = 0; mi < 3 && !status; mi++) {

@@ -929,6 +929,50 @@ extern "C" int gpu_step(gpu_ctx *g, int32_t token, float *logits, int n_valid, i
     return 0;
 }
 
+extern "C" int gpu_step_shape(gpu_ctx *g, int *blocks, int *phases, char *err, size_t errlen)
+{
+    if (pk_prepare(g, err, errlen))
+        return -1;
+#ifdef ZEVAL_GPU_EMU
+    *blocks = 1; /* kl_step's cooperative launch there */
+#else
+    *blocks = g->pk_grid;
+#endif
+    *phases = g->nph;
+    return 0;
+}
+
+extern "C" double gpu_barrier_us(gpu_ctx *g, int n, char *err, size_t errlen)
+{
+    if (pk_prepare(g, err, errlen))
+        return -1;
+    hipEvent_t e0, e1;
+    TRY(hipEventCreate(&e0), "timing the grid barrier");
+    if (hipEventCreate(&e1) != hipSuccess) {
+        (void)hipEventDestroy(e0);
+        return gerr(err, errlen, "timing the grid barrier: %s", hipGetErrorString(hipGetLastError()));
+    }
+    double best = -1;
+    hipError_t e = hipSuccess;
+    for (int r = 0; r < 4 && e == hipSuccess; r++) { /* run 0 warms up */
+        float ms = 0;
+        if ((e = hipEventRecord(e0, g->st)) == hipSuccess &&
+            (e = kl_barriers(g->st, g->pk_grid, g->bar, n)) == hipSuccess &&
+            (e = hipEventRecord(e1, g->st)) == hipSuccess &&
+            (e = hipEventSynchronize(e1)) == hipSuccess &&
+            (e = hipEventElapsedTime(&ms, e0, e1)) == hipSuccess && r > 0) {
+            double us = 1e3 * ms / n;
+            best = best < 0 || us < best ? us : best;
+        }
+    }
+    (void)hipEventDestroy(e0);
+    (void)hipEventDestroy(e1);
+    if (e != hipSuccess)
+        return gerr(err, errlen, "timing the grid barrier (%d blocks): %s", g->pk_grid,
+                    hipGetErrorString(e));
+    return best;
+}
+
 extern "C" int gpu_profile(gpu_ctx *g, int on, char *err, size_t errlen)
 {
     int need = 4 * g->c.n_sub + 16;

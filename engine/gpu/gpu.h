@@ -94,6 +94,12 @@ static inline int gpu_step_mode(const char *name)
     return -1;
 }
 
+/* For measurements: the persistent step's grid (blocks of 128 threads)
+ * and phases, and the microseconds one of its grid barriers takes alone
+ * (the best of 3 launches of n barriers each).  0, or -1 with a message. */
+int gpu_step_shape(gpu_ctx *g, int *blocks, int *phases, char *err, size_t errlen);
+double gpu_barrier_us(gpu_ctx *g, int n, char *err, size_t errlen);
+
 /* Per-kernel timing, for measurements: while on, steps run as plain
  * launches with an event recorded after each, and the time between
  * consecutive events is summed per kind of kernel; gpu_profile_print

@@ -208,6 +208,10 @@ int kl_step_grid(int d, size_t shmem);
 hipError_t kl_step(hipStream_t s, int d, int grid, size_t shmem, const pk_phase *ph, int n,
                    const gpu_io *io, unsigned *bar, unsigned long long *tm, int phases);
 
+/* n grid barriers of k_step's kind, alone, in one cooperative launch of
+ * grid blocks (one block in the emulation): what a barrier costs. */
+hipError_t kl_barriers(hipStream_t s, int grid, unsigned *bar, int n);
+
 /* Launch the kernels above with programmatic dependent launch (NVIDIA;
  * kernels.hip says how); gpu_open sets it from ZEVAL_GPU_PDL=1. */
 extern int gpu_pdl;

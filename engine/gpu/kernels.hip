@@ -1027,6 +1027,26 @@ __global__ void PK_BOUNDS k_step(const pk_phase *ph, int p0, int p1, const gpu_i
     }
 }
 
+/* n grid barriers in a row (kl_barriers). */
+__global__ void __launch_bounds__(PK_THREADS) k_barriers(unsigned *bar, int n)
+{
+    for (int i = 0; i < n; i++)
+        grid_sync(bar);
+}
+
+hipError_t kl_barriers(hipStream_t s, int grid, unsigned *bar, int n)
+{
+#ifndef ZEVAL_GPU_EMU
+    void *args[] = {(void *)&bar, (void *)&n};
+    return hipLaunchCooperativeKernel((const void *)k_barriers, dim3((unsigned)grid),
+                                      dim3(PK_THREADS), args, 0u, s);
+#else
+    (void)grid;
+    hipLaunchKernelGGL(k_barriers, dim3(1), dim3(PK_THREADS), 0, s, bar, n);
+    return hipGetLastError();
+#endif
+}
+
 int kl_step_grid(int d, size_t shmem)
 {
 #ifdef ZEVAL_GPU_EMU

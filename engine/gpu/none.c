@@ -76,6 +76,22 @@ int gpu_ran_step(const gpu_ctx *g)
     return GPU_STEP_PLAIN;
 }
 
+int gpu_step_shape(gpu_ctx *g, int *blocks, int *phases, char *err, size_t errlen)
+{
+    (void)g;
+    (void)blocks;
+    (void)phases;
+    return ut_err(err, errlen, "%s", why);
+}
+
+double gpu_barrier_us(gpu_ctx *g, int n, char *err, size_t errlen)
+{
+    (void)g;
+    (void)n;
+    ut_err(err, errlen, "%s", why);
+    return -1;
+}
+
 int gpu_profile(gpu_ctx *g, int on, char *err, size_t errlen)
 {
     (void)g;

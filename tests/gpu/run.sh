@@ -193,8 +193,8 @@ if [ -x "$rel/zeval-emu" ]; then
   nd=$(grep -c '^decode context .* of the copy bandwidth$' "$log")
   np=$(grep -c '^decode context [0-9]*, persistent: ' "$log")
   if [ $rc -eq 0 ] && [ "$nd" -eq 6 ] && [ "$np" -eq 2 ] && grep -q '^copy bandwidth: ' "$log" &&
-     grep -q 'skip: ' "$log"; then
-    echo "PASS [emu-rel] bench gpu: 2 contexts x (graph, persistent step, plain launches), bandwidth, routing"
+     grep -q '^persistent step: .* one grid barrier alone ' "$log" && grep -q 'skip: ' "$log"; then
+    echo "PASS [emu-rel] bench gpu: 2 contexts x (graph, persistent step, plain launches), bandwidth, grid barrier, routing"
   else
     echo "FAIL [emu-rel] bench gpu: status $rc, $nd decode lines (want 6), $np of the persistent step (want 2)"
     show "$log" 20
