@@ -1,7 +1,8 @@
 /*
  * engine.hip — the HIP backend's host side (gpu.h): device probing,
  * weight upload, one sequence's decode state, and the decode step as a
- * sequence of launches (kern.h), captured once as a graph and replayed.
+ * sequence of launches (kern.h), captured once as a graph and replayed,
+ * or as the phases of one persistent launch (pk_build, kl_step).
  *
  * Device memory per sequence: the K/V cache [n_attn][nk][cap][d] f32
  * each, a ring of the last K0+K1-1 raw projections per attention

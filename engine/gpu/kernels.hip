@@ -7,7 +7,9 @@
  * weights (16 bytes) per load, and the group's partial sums are reduced
  * by a butterfly.  Reductions over a block go through lanes_sum and one
  * shared slot per group, summed in group order by every thread, so every
- * result is a fixed-order computation (the same on every run).
+ * result is a fixed-order computation (the same on every run).  The
+ * persistent step (k_step, at the end) runs the same bodies as the
+ * launches, over virtual blocks, phase after phase of one launch.
  */
 #include "kern_dev.h"
 

@@ -157,30 +157,22 @@ if [ -x "$rel/zeval-emu" ]; then
   # compared with the f32 cache.
   export ZEVAL_GPU_KV_DTYPE=f32
   emu_generate "sampled, f32 K/V cache" --temperature 0.9 --top-p 0.95 --seed 11 --num-seqs 3
-  # a cache type that does not exist is refused by name, before any token
-  export ZEVAL_GPU_KV_DTYPE=fp16
-  "$rel/zeval-emu" generate --model "$model" --ids 2,100 --max-tokens 2 --backend gpu \
-    >"$work/gpu.out" 2>"$work/gpu.err"
-  rc=$?
-  if [ $rc -eq 1 ] && [ ! -s "$work/gpu.out" ] &&
-     grep -q "ZEVAL_GPU_KV_DTYPE='fp16': f32 or bf16" "$work/gpu.err"; then
-    echo "PASS [emu-rel] GPU backend: ZEVAL_GPU_KV_DTYPE=fp16 is refused by name (exit 1, no tokens)"
-  else
-    echo "FAIL [emu-rel] GPU backend: ZEVAL_GPU_KV_DTYPE=fp16 gave exit $rc"
-    show "$work/gpu.err" 5
-  fi
   unset ZEVAL_GPU_KV_DTYPE
-  # so is a step mode that does not exist
-  ZEVAL_GPU_STEP=megakernel "$rel/zeval-emu" generate --model "$model" --ids 2,100 \
-    --max-tokens 2 --backend gpu >"$work/gpu.out" 2>"$work/gpu.err"
-  rc=$?
-  if [ $rc -eq 1 ] && [ ! -s "$work/gpu.out" ] &&
-     grep -q "ZEVAL_GPU_STEP=megakernel: not a step mode" "$work/gpu.err"; then
-    echo "PASS [emu-rel] GPU backend: ZEVAL_GPU_STEP=megakernel is refused by name (exit 1, no tokens)"
-  else
-    echo "FAIL [emu-rel] GPU backend: ZEVAL_GPU_STEP=megakernel gave exit $rc"
-    show "$work/gpu.err" 5
-  fi
+  # a cache type or step mode that does not exist is refused by name,
+  # before any token: refused VAR VALUE MESSAGE
+  refused() {
+    env "$1=$2" "$rel/zeval-emu" generate --model "$model" --ids 2,100 --max-tokens 2 \
+      --backend gpu >"$work/gpu.out" 2>"$work/gpu.err"
+    rc=$?
+    if [ $rc -eq 1 ] && [ ! -s "$work/gpu.out" ] && grep -q "$3" "$work/gpu.err"; then
+      echo "PASS [emu-rel] GPU backend: $1=$2 is refused by name (exit 1, no tokens)"
+    else
+      echo "FAIL [emu-rel] GPU backend: $1=$2 gave exit $rc"
+      show "$work/gpu.err" 5
+    fi
+  }
+  refused ZEVAL_GPU_KV_DTYPE fp16 "ZEVAL_GPU_KV_DTYPE='fp16': f32 or bf16"
+  refused ZEVAL_GPU_STEP megakernel "ZEVAL_GPU_STEP=megakernel: not a step mode"
 else
   echo "FAIL [emu-rel] GPU backend: $rel/zeval-emu was not built"
 fi
