@@ -934,11 +934,7 @@ extern "C" int gpu_step_shape(gpu_ctx *g, int *blocks, int *phases, char *err, s
 {
     if (pk_prepare(g, err, errlen))
         return -1;
-#ifdef ZEVAL_GPU_EMU
-    *blocks = 1; /* kl_step's cooperative launch there */
-#else
     *blocks = g->pk_grid;
-#endif
     *phases = g->nph;
     return 0;
 }

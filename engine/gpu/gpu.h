@@ -67,9 +67,7 @@ int gpu_seek(gpu_ctx *g, int pos, char *err, size_t errlen);
  *   GPU_STEP_PERSISTENT  one cooperative launch for the whole step: as many
  *                        blocks as fit on the device at once run its phases
  *                        with a grid barrier between them, each phase's
- *                        weights asked into L2 by an earlier one (the
- *                        emulation, whose blocks run one after another,
- *                        launches one block);
+ *                        weights asked into L2 by an earlier one;
  *   GPU_STEP_PHASES      those phases as one launch each, no barriers.
  * gpu_open starts with ZEVAL_GPU_STEP=graph|plain|persistent|phases
  * (default graph).  A mode the runtime cannot run (a graph that fails to

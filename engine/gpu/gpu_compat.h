@@ -63,6 +63,13 @@
 #define GPU_DEP_LAUNCH() ((void)0)
 #endif
 
+/* In the body of a loop that waits for another block's write. */
+#ifdef ZEVAL_GPU_EMU
+#define GPU_SPIN_PAUSE() zemu_spin_pause()
+#else
+#define GPU_SPIN_PAUSE() ((void)0)
+#endif
+
 /* Stop the kernel with an error (the launch fails). */
 #if defined(__HIP_PLATFORM_NVIDIA__)
 #define GPU_TRAP() __trap()

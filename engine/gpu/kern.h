@@ -201,15 +201,15 @@ typedef struct {
  * that fit on the device at once; 0 where the runtime cannot say. */
 int kl_step_grid(int d, size_t shmem);
 /* Phases ph[0..n) (device memory) of a step, as one cooperative launch of
- * grid blocks (bar: 2 unsigned, zero at first; phases = 0; the emulation
- * launches one block) or one launch per phase (phases = 1).  tm (NULL:
+ * grid blocks (bar: 2 unsigned, zero at first; phases = 0) or one launch
+ * per phase (phases = 1).  tm (NULL:
  * none; ignored by phases): n + 1 device nanoseconds, the start of each
  * phase and the end, as block 0 saw them (0 off NVIDIA). */
 hipError_t kl_step(hipStream_t s, int d, int grid, size_t shmem, const pk_phase *ph, int n,
                    const gpu_io *io, unsigned *bar, unsigned long long *tm, int phases);
 
 /* n grid barriers of k_step's kind, alone, in one cooperative launch of
- * grid blocks (one block in the emulation): what a barrier costs. */
+ * grid blocks: what a barrier costs. */
 hipError_t kl_barriers(hipStream_t s, int grid, unsigned *bar, int n);
 
 /* Launch the kernels above with programmatic dependent launch (NVIDIA;

@@ -701,8 +701,7 @@ void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out)
 /* Every block waits here until all gridDim.x blocks have arrived, and
  * then sees every write made before the barrier (a generation count: the
  * last to arrive resets the arrivals and moves the generation on).  Only
- * in a cooperative launch, where all blocks run at once (the emulation,
- * whose blocks run one after another, launches one block).  A block that
+ * in a cooperative launch, where all blocks run at once.  A block that
  * waits more than about 2^33 cycles (seconds) traps, failing the launch
  * rather than hanging the device: a barrier some block never reaches is
  * a bug. */
@@ -719,9 +718,11 @@ __device__ void grid_sync(unsigned *bar)
             atomicAdd(bar + 1, 1u);
         } else {
             long long t0 = clock64();
-            while (*gen == g0)
+            while (*gen == g0) {
+                GPU_SPIN_PAUSE();
                 if (clock64() - t0 > (1ll << 33))
                     GPU_TRAP();
+            }
         }
         __threadfence();
     }
@@ -1043,8 +1044,7 @@ hipError_t kl_barriers(hipStream_t s, int grid, unsigned *bar, int n)
     return hipLaunchCooperativeKernel((const void *)k_barriers, dim3((unsigned)grid),
                                       dim3(PK_THREADS), args, 0u, s);
 #else
-    (void)grid;
-    hipLaunchKernelGGL(k_barriers, dim3(1), dim3(PK_THREADS), 0, s, bar, n);
+    zemuLaunchCooperativeGGL(k_barriers, dim3((unsigned)grid), dim3(PK_THREADS), 0, s, bar, n);
     return hipGetLastError();
 #endif
 }
@@ -1054,7 +1054,7 @@ int kl_step_grid(int d, size_t shmem)
 #ifdef ZEVAL_GPU_EMU
     (void)d;
     (void)shmem;
-    return 6; /* enough blocks to take several virtual blocks each */
+    return 6; /* several virtual blocks each, and OS threads for a 2-core machine */
 #else
     int dev = 0, per = 0;
     hipDeviceProp_t p;
@@ -1090,9 +1090,8 @@ hipError_t kl_step(hipStream_t s, int d, int grid, size_t shmem, const pk_phase 
     return hipLaunchCooperativeKernel((const void *)k, dim3((unsigned)grid), dim3(PK_THREADS), args,
                                       (unsigned)shmem, s);
 #else
-    /* one block: the emulation runs blocks one after another */
-    hipLaunchKernelGGL(k, dim3(1), dim3(PK_THREADS), shmem, s, ph, 0, n, io, bar, tm);
-    (void)grid;
+    zemuLaunchCooperativeGGL(k, dim3((unsigned)grid), dim3(PK_THREADS), shmem, s, ph, 0, n, io,
+                             bar, tm);
     return hipGetLastError();
 #endif
 }

@@ -826,6 +826,69 @@ static void measure(void)
     printf("INFO one fiber switch (incl. barrier bookkeeping): %.1f ns\n", per_switch * 1e9);
 }
 
+/* ---- cooperative launches ---- */
+
+/* R rounds: every block publishes round r in its slot, all meet at a
+ * grid barrier (arrival count + generation, as kernels.hip's), then each
+ * checks every block's slot and its own static __shared__ copy of its
+ * index; bad counts the mismatches. */
+__global__ void k_coop(unsigned *bar, int *slot, int *bad, int rounds)
+{
+    __shared__ int mine;
+    int b = (int)blockIdx.x, nb = (int)gridDim.x;
+    if (threadIdx.x == 0)
+        mine = b;
+    for (int r = 0; r < 2 * rounds; r++) {
+        if (r % 2 == 0 && threadIdx.x == 0)
+            slot[b] = r / 2 * 100 + b;
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            volatile unsigned *gen = bar + 1;
+            unsigned g0 = *gen;
+            __threadfence();
+            if (atomicAdd(bar, 1u) == (unsigned)nb - 1) {
+                atomicExch(bar, 0u);
+                __threadfence();
+                atomicAdd(bar + 1, 1u);
+            } else {
+                while (*gen == g0)
+                    GPU_SPIN_PAUSE();
+            }
+            __threadfence();
+        }
+        __syncthreads();
+        if (r % 2 == 0 && (int)threadIdx.x < nb) {
+            int o = (int)threadIdx.x;
+            if (((volatile int *)slot)[o] != r / 2 * 100 + o || mine != b)
+                atomicAdd(bad, 1);
+        }
+    }
+}
+
+static void check_cooperative(void)
+{
+    int before = g_failures;
+    enum { G = 8, R = 50 };
+    unsigned *bar;
+    int *slot, *bad;
+    HIP(hipMalloc(&bar, 2 * sizeof(unsigned)));
+    HIP(hipMalloc(&slot, G * sizeof(int)));
+    HIP(hipMalloc(&bad, sizeof(int)));
+    HIP(hipMemset(bar, 0, 2 * sizeof(unsigned)));
+    HIP(hipMemset(bad, 0, sizeof(int)));
+    zemuLaunchCooperativeGGL(k_coop, G, 64, 0, 0, bar, slot, bad, R);
+    HIP(hipGetLastError());
+    expect(*bad == 0 && bar[0] == 0 && bar[1] == 2 * R,
+           "cooperative launch: 8 blocks meet at 100 grid barriers, each with its own shared memory");
+    zemuLaunchCooperativeGGL(k_coop, 65, 64, 0, 0, bar, slot, bad, 1);
+    expect(hipGetLastError() == hipErrorInvalidConfiguration,
+           "cooperative launch of 65 blocks: hipErrorInvalidConfiguration");
+    HIP(hipFree(bar));
+    HIP(hipFree(slot));
+    HIP(hipFree(bad));
+    report("cooperative launches: blocks at once, grid barriers, shared memory per block", before);
+}
+
 /* ---- ASan probe ---- */
 
 __global__ void k_oob(const float *x, float *y, int n) { y[0] = x[n]; }
@@ -860,6 +923,7 @@ int main(void)
     check_config();
     check_streams_events();
     check_graphs();
+    check_cooperative();
     check_aborts();
     measure();
     printf("%s: %d failure(s)\n", g_failures ? "FAIL" : "PASS", g_failures);

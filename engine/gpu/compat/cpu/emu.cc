@@ -26,6 +26,7 @@
 #include "hip/hip_runtime.h"
 
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <thread>
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -57,6 +59,7 @@ namespace {
 
 constexpr unsigned kMaxThreads = 1024;
 constexpr size_t kMaxShared = 65536;
+constexpr unsigned kMaxCoopBlocks = 64; /* OS threads of a cooperative launch */
 constexpr size_t kStackBytes = 256 * 1024; /* per fiber, guard page included */
 
 /* ---- fibers ---- */
@@ -413,7 +416,9 @@ void run_block(Sched &s)
     switch_to(s, &s.host, s.fibers[0].get());
 }
 
-void run(const zemu::Launch &l)
+/* Blocks of l on the calling OS thread: the one at (x, y, z), or every
+ * block (all = true), one after another. */
+void run_blocks(const zemu::Launch &l, bool all, unsigned x, unsigned y, unsigned z)
 {
     Sched &s = sched();
     if (s.cur != &s.host)
@@ -425,15 +430,38 @@ void run(const zemu::Launch &l)
     zemu::t_grid_dim = {l.grid.x, l.grid.y, l.grid.z};
     if (l.shmem && posix_memalign(&s.shared, 16, l.shmem) != 0)
         fatal("out of memory for %zu bytes of shared memory", l.shmem);
-    for (unsigned z = 0; z < l.grid.z; z++)
-        for (unsigned y = 0; y < l.grid.y; y++)
-            for (unsigned x = 0; x < l.grid.x; x++) {
-                zemu::t_block_idx = {x, y, z};
-                run_block(s);
-            }
+    if (all) {
+        for (z = 0; z < l.grid.z; z++)
+            for (y = 0; y < l.grid.y; y++)
+                for (x = 0; x < l.grid.x; x++) {
+                    zemu::t_block_idx = {x, y, z};
+                    run_block(s);
+                }
+    } else {
+        zemu::t_block_idx = {x, y, z};
+        run_block(s);
+    }
     free(s.shared);
     s.shared = nullptr;
     s.launch = nullptr;
+}
+
+/* A launch: its blocks one after another here, or, cooperative, each on
+ * an OS thread of its own (with its own fibers and shared memory), all at
+ * once, joined before the launch returns. */
+void run(const zemu::Launch &l)
+{
+    if (!l.cooperative) {
+        run_blocks(l, true, 0, 0, 0);
+        return;
+    }
+    std::vector<std::thread> blocks;
+    for (unsigned z = 0; z < l.grid.z; z++)
+        for (unsigned y = 0; y < l.grid.y; y++)
+            for (unsigned x = 0; x < l.grid.x; x++)
+                blocks.emplace_back([&l, x, y, z] { run_blocks(l, false, x, y, z); });
+    for (std::thread &t : blocks)
+        t.join();
 }
 
 /* The lane a shuffle reads, as HIP defines it: within the lane's group of
@@ -563,6 +591,8 @@ hipError_t check_shape(const zemu::Launch &l)
         return hipErrorInvalidConfiguration;
     if (l.shmem > kMaxShared)
         return hipErrorInvalidValue;
+    if (l.cooperative && static_cast<uint64_t>(g.x) * g.y * g.z > kMaxCoopBlocks)
+        return hipErrorInvalidConfiguration;
     return hipSuccess;
 }
 
@@ -613,6 +643,8 @@ void __syncthreads(void)
 }
 
 void *zemu_dyn_shared(void) { return in_kernel("zemu_dyn_shared").shared; }
+
+void zemu_spin_pause(void) { sched_yield(); }
 
 /* The checks every lane of a warp exchange makes on the way in. */
 void warp_enter(Sched &s, Warp &w, zemu::Shfl kind, int width)

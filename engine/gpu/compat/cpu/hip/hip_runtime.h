@@ -4,15 +4,19 @@
  * (-DZEVAL_GPU_EMU -isystem engine/gpu/compat/cpu -x c++) and run without
  * a GPU.  The runtime lives in emu.cc.
  *
- * Execution model: one OS thread; every launch, copy and memset runs to
- * completion when it is called (streams and events are handles only).  A
- * launch runs its blocks one after another, x fastest; the threads of a
- * block are fibers run round-robin, each until it returns or waits at a
- * barrier.  __syncthreads counts returned threads as arrived.  Shuffles
- * exchange values among the 32 consecutive linear thread ids of a warp and
- * need every lane of it.  A block that can never finish, or a warp lane
- * that returns while its warp shuffles, aborts naming the kernel.
- * __shared__ is `static` (blocks never overlap).  While a stream captures,
+ * Execution model: every launch, copy and memset runs to completion when
+ * it is called (streams and events are handles only).  A launch runs its
+ * blocks one after another on the calling OS thread, x fastest; a
+ * cooperative launch (zemuLaunchCooperativeGGL) runs each block on an OS
+ * thread of its own, all at once, so blocks can wait for each other.  The
+ * threads of a block are fibers run round-robin, each until it returns or
+ * waits at a barrier.  __syncthreads counts returned threads as arrived.
+ * Shuffles exchange values among the 32 consecutive linear thread ids of a
+ * warp and need every lane of it.  A block that can never finish, or a
+ * warp lane that returns while its warp shuffles, aborts naming the
+ * kernel.  __shared__ is `static thread_local` (one copy per OS thread,
+ * so per block of a cooperative launch), atomics are the host's, and
+ * __threadfence a full fence.  While a stream captures,
  * its launches, async copies/memsets, event records and graph launches
  * become graph nodes, replayed in order by hipGraphLaunch (a copy reads its
  * source then); a synchronous call (hipMemcpy, hipMemset, a device or that
@@ -39,7 +43,7 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __shared__ static
+#define __shared__ static thread_local
 
 struct dim3 {
     uint32_t x, y, z;
@@ -90,33 +94,25 @@ template <typename T> inline T shuffle_as(Shfl kind, T v, int arg, int width)
 void __syncthreads(void);
 void *zemu_dyn_shared(void);
 
-/* Atomics and fences: fibers switch only at barriers and shuffles, so a
- * plain read-modify-write is atomic and memory is always coherent. */
-inline int atomicAdd(int *p, int v)
-{
-    int old = *p;
-    *p = old + v;
-    return old;
-}
+/* Atomics and fences (the blocks of a cooperative launch run at once). */
+inline int atomicAdd(int *p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
 inline unsigned atomicAdd(unsigned *p, unsigned v)
 {
-    unsigned old = *p;
-    *p = old + v;
-    return old;
+    return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
 }
 inline unsigned atomicExch(unsigned *p, unsigned v)
 {
-    unsigned old = *p;
-    *p = v;
-    return old;
+    return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
 }
-inline void __threadfence(void) {}
+inline void __threadfence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 /* A cycle counter: here, a count of the calls. */
 inline long long clock64(void)
 {
     static thread_local long long n;
     return ++n;
 }
+/* In a loop that waits for another block's write: lets the OS run it. */
+void zemu_spin_pause(void);
 
 #define ZEMU_SHUFFLES(T)                                                                  \
     inline T __shfl_xor(T v, int lane_mask, int width = 32)                              \
@@ -250,6 +246,7 @@ struct Launch {
     dim3 grid, block;
     size_t shmem;
     std::function<void()> thread; /* one GPU thread: the kernel on its own copy of the args */
+    bool cooperative = false;     /* every block at once, each on an OS thread */
 };
 
 /* Checks the shape, then runs the launch now or records it into the
@@ -257,16 +254,20 @@ struct Launch {
 void launch(hipStream_t stream, Launch &&l);
 
 template <typename... P, typename... A>
-inline void launch_kernel(const char *name, void (*kernel)(P...), dim3 grid, dim3 block,
-                          size_t shmem, hipStream_t stream, A &&...args)
+inline void launch_kernel(bool cooperative, const char *name, void (*kernel)(P...), dim3 grid,
+                          dim3 block, size_t shmem, hipStream_t stream, A &&...args)
 {
     static_assert(sizeof...(P) == sizeof...(A), "wrong number of kernel arguments");
     std::tuple<std::decay_t<P>...> copy(std::forward<A>(args)...);
-    launch(stream, Launch{name, grid, block, shmem, [kernel, copy] { std::apply(kernel, copy); }});
+    launch(stream, Launch{name, grid, block, shmem, [kernel, copy] { std::apply(kernel, copy); },
+                          cooperative});
 }
 
 } // namespace zemu
 
-#define hipLaunchKernelGGL(kernel, ...) zemu::launch_kernel(#kernel, kernel, __VA_ARGS__)
+#define hipLaunchKernelGGL(kernel, ...) zemu::launch_kernel(false, #kernel, kernel, __VA_ARGS__)
+/* The emulation's form of hipLaunchCooperativeKernel (arguments as for
+ * hipLaunchKernelGGL; at most 64 blocks). */
+#define zemuLaunchCooperativeGGL(kernel, ...) zemu::launch_kernel(true, #kernel, kernel, __VA_ARGS__)
 
 #endif
