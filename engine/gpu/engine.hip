@@ -656,6 +656,20 @@ static void pk_prefetch(const gpu_ctx *g, int n, pk_range *pf, int *at)
     }
 }
 
+/* Attention sub-layer n's cached keys and values (none past the last, or
+ * for a MoE sub-layer) as P's prefetch of them. */
+static void pk_prefetch_kv(const gpu_ctx *g, int n, pk_phase *P)
+{
+    const eng_config *c = &g->c;
+    if (n >= c->n_sub || n % 2)
+        return;
+    P->pf_k = sub_cache(g, n, g->K);
+    P->pf_v = sub_cache(g, n, g->V);
+    P->pf_heads = c->nk;
+    P->pf_d = c->head_dim;
+    P->pf_stride = (size_t)g->cap * (size_t)c->head_dim;
+}
+
 /* The phases of one step (g->nph of them) into ph, as enqueue_step's
  * launches compute them: the embedding; per attention sub-layer the
  * q/k/v products, the convolutions with the heads' finish, attention
@@ -664,7 +678,9 @@ static void pk_prefetch(const gpu_ctx *g, int n, pk_range *pf, int *at)
  * up/gate product, the down projection; the LM head with the argmax.
  * The embedding asks the first two sub-layers' weights into L2, and each
  * expert up/gate phase the next two sub-layers' (the LM head's first
- * 16 MB after the last) and the chosen expert's down projection. */
+ * 16 MB after the last) and the chosen expert's down projection; both
+ * also the next attention sub-layer's keys and values of the first
+ * PK_KV_PF positions. */
 static void pk_build(const gpu_ctx *g, pk_phase *ph)
 {
     const eng_config *c = &g->c;
@@ -682,6 +698,7 @@ static void pk_build(const gpu_ctx *g, pk_phase *ph)
     at = 0;
     pk_prefetch(g, 0, P->pf, &at);
     pk_prefetch(g, 1, P->pf, &at);
+    pk_prefetch_kv(g, 0, P);
     for (int n = 0; n < N; n++) {
         const dev_sub *D = &g->sub[n];
         if (n % 2 == 0) {
@@ -755,6 +772,7 @@ static void pk_build(const gpu_ctx *g, pk_phase *ph)
             at = 0;
             pk_prefetch(g, n + 1, P->pf, &at);
             pk_prefetch(g, n + 2, P->pf, &at);
+            pk_prefetch_kv(g, n + 1, P);
             if (n + 1 == N) {
                 size_t lm = (size_t)c->vocab * (size_t)H * sizeof(bf16);
                 P->pf[at++] = {g->lm_head, lm < (16u << 20) ? lm : (16u << 20)};

@@ -152,7 +152,7 @@ void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out)
  * prefetches (pf: each block asks for its 1/grid share of each range). */
 enum { PK_EMBED, PK_QKV, PK_CONV, PK_ATTN, PK_O, PK_RDOWN, PK_R0, PK_R1, PK_FC1, PK_FC2, PK_LM,
        PK_KINDS };
-enum { PK_THREADS = 128, PK_ROWS = 8, PK_PF = 8 }; /* product rows: 2 a group */
+enum { PK_THREADS = 128, PK_ROWS = 8, PK_PF = 8, PK_KV_PF = 2048 }; /* product rows: 2 a group */
 typedef struct {
     const void *p;
     size_t bytes;
@@ -195,6 +195,12 @@ typedef struct {
     pk_range pf[PK_PF];
     const bf16 *pf_expert;   /* FC1: also pf_expert + sel * pf_expert_n values */
     size_t pf_expert_n;
+    /* and the cached keys and values of positions 0..min(io->pos,
+     * PK_KV_PF - 1) of an attention sub-layer (NULL: none): pf_heads
+     * heads of pf_stride floats, pf_d a position */
+    const float *pf_k, *pf_v;
+    int pf_heads, pf_d;
+    size_t pf_stride;
 } pk_phase;
 
 /* Blocks of k_step (head width d, shmem bytes of dynamic shared memory)

@@ -731,30 +731,36 @@ __device__ void grid_sync(unsigned *bar)
 
 /* This block's share (a 1/gridDim.x slice in 16-byte units) of bytes at p
  * asked into L2 (NVIDIA: one bulk prefetch per 32 KB on sm_90, a prefetch
- * per 128-byte line before; a hint, nothing elsewhere). */
+ * per 128-byte line before; a hint, nothing on AMD).  The emulation reads
+ * the share's first and last byte instead, so a sanitizer build checks
+ * that every prefetch stays inside its allocation. */
 __device__ __forceinline__ void l2_share(const void *p, size_t bytes)
 {
-#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     size_t units = bytes / 16, per = (units + gridDim.x - 1) / gridDim.x;
     size_t u0 = per * blockIdx.x, u1 = u0 + per < units ? u0 + per : units;
     if (!p || u0 >= u1)
         return;
     const char *a = (const char *)p + u0 * 16;
     size_t n = (u1 - u0) * 16;
-#if __CUDA_ARCH__ >= 900
+#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     if (threadIdx.x == 0)
         for (size_t off = 0; off < n; off += 32768) {
             unsigned c = (unsigned)(n - off < 32768 ? n - off : 32768);
             asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(a + off), "r"(c)
                          : "memory");
         }
-#else
+#elif defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     for (size_t off = threadIdx.x * 128; off < n; off += blockDim.x * 128)
         asm volatile("prefetch.global.L2 [%0];" ::"l"(a + off));
-#endif
+#elif defined(ZEVAL_GPU_EMU)
+    if (threadIdx.x == 0) {
+        volatile const char *v = a;
+        (void)v[0];
+        (void)v[n - 1];
+    }
 #else
-    (void)p;
-    (void)bytes;
+    (void)a;
+    (void)n;
 #endif
 }
 
@@ -788,6 +794,13 @@ __device__ void pk_phase_run(const pk_phase &P, const gpu_io *io, float *xs, flo
     int pos = io->pos;
     for (int i = 0; i < PK_PF; i++)
         l2_share(P.pf[i].p, P.pf[i].bytes);
+    if (P.pf_k) {
+        size_t kv = (size_t)(pos < PK_KV_PF ? pos + 1 : PK_KV_PF) * (size_t)P.pf_d * sizeof(float);
+        for (int g = 0; g < P.pf_heads; g++) {
+            l2_share(P.pf_k + (size_t)g * P.pf_stride, kv);
+            l2_share(P.pf_v + (size_t)g * P.pf_stride, kv);
+        }
+    }
     switch (kind) {
     case PK_EMBED: {
         int H = P.cols;

@@ -36,7 +36,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -446,22 +448,62 @@ void run_blocks(const zemu::Launch &l, bool all, unsigned x, unsigned y, unsigne
     s.launch = nullptr;
 }
 
+/* The OS threads of cooperative launches, kept (each with its fibers)
+ * from one launch to the next: every launch wakes them all, each takes
+ * one block (or none), and the launch returns when its blocks are done.
+ * Never destroyed: the threads wait until the process exits. */
+struct CoopPool {
+    std::mutex m;
+    std::condition_variable wake, done;
+    std::vector<std::thread> threads;
+    const zemu::Launch *launch = nullptr;
+    unsigned generation = 0, next = 0, finished = 0;
+
+    /* seen: the generation before the one the thread was made for */
+    void worker(unsigned seen)
+    {
+        std::unique_lock<std::mutex> lk(m);
+        for (;; seen = generation) {
+            wake.wait(lk, [&] { return generation != seen; });
+            if (!launch) /* woken late: that launch is over */
+                continue;
+            const zemu::Launch &l = *launch;
+            unsigned b = next++, nb = l.grid.x * l.grid.y * l.grid.z;
+            if (b >= nb)
+                continue;
+            lk.unlock();
+            run_blocks(l, false, b % l.grid.x, b / l.grid.x % l.grid.y, b / (l.grid.x * l.grid.y));
+            lk.lock();
+            if (++finished == nb)
+                done.notify_all();
+        }
+    }
+
+    void run(const zemu::Launch &l)
+    {
+        unsigned nb = l.grid.x * l.grid.y * l.grid.z;
+        std::unique_lock<std::mutex> lk(m);
+        while (threads.size() < nb)
+            threads.emplace_back([this, g = generation] { worker(g); });
+        launch = &l;
+        next = finished = 0;
+        generation++;
+        wake.notify_all();
+        done.wait(lk, [&] { return finished == nb; });
+        launch = nullptr;
+    }
+};
+
 /* A launch: its blocks one after another here, or, cooperative, each on
  * an OS thread of its own (with its own fibers and shared memory), all at
- * once, joined before the launch returns. */
+ * once. */
 void run(const zemu::Launch &l)
 {
-    if (!l.cooperative) {
+    static CoopPool *pool = new CoopPool;
+    if (l.cooperative)
+        pool->run(l);
+    else
         run_blocks(l, true, 0, 0, 0);
-        return;
-    }
-    std::vector<std::thread> blocks;
-    for (unsigned z = 0; z < l.grid.z; z++)
-        for (unsigned y = 0; y < l.grid.y; y++)
-            for (unsigned x = 0; x < l.grid.x; x++)
-                blocks.emplace_back([&l, x, y, z] { run_blocks(l, false, x, y, z); });
-    for (std::thread &t : blocks)
-        t.join();
 }
 
 /* The lane a shuffle reads, as HIP defines it: within the lane's group of
