@@ -764,8 +764,9 @@ __device__ __forceinline__ void l2_share(const void *p, size_t bytes)
 #endif
 }
 
-/* Rows r0, r0+1 of one product by the calling group (r0 + 1 may be past
- * rows: its sum is not stored), each plus its bias; returns the sums. */
+/* Rows r0, r0+1 of one product by the calling group, each plus its bias,
+ * into y and out (r0 + 1 may be past rows: then only out[0] means
+ * anything, and y gets one row). */
 __device__ __forceinline__ void pk_rows2(const bf16 *w, const float *bias, int rows, int r0,
                                          const float *x, int cols, int lane, float *y,
                                          float out[2])
