@@ -753,8 +753,8 @@ static void pk_build(const gpu_ctx *g, pk_phase *ph)
                 P->r = g->r;
                 P->eda_in = g->eda2 + (size_t)((j + 1) % 2) * R;
                 P->eda_out = g->eda2 + (size_t)(j % 2) * R;
-                P->h1 = P->h1_out = g->h12;
-                P->h2 = P->h2_out = g->h12 + R;
+                P->h1 = g->h12;
+                P->h2 = g->h12 + R;
             }
             P = &ph[k++];
             P->kind = PK_FC1;

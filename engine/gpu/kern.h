@@ -179,8 +179,8 @@ typedef struct {
      * *sel and *gate by block 0, then the chosen expert's up/gate product
      * of xn into a; FC2: its down projection (or the skip slot) into y. */
     router_w rt;
-    const float *r, *eda_in, *h1, *h2;
-    float *eda_out, *h1_out, *h2_out;
+    const float *r, *eda_in;
+    float *eda_out, *h1, *h2;
     int *sel;
     float *gate;
     const bf16 *fc1, *fc2;

@@ -920,7 +920,7 @@ __device__ void pk_phase_run(const pk_phase &P, const gpu_io *io, float *xs, flo
         }
         const bf16 *w = r0 ? P.rt.w0 : P.rt.w2;
         const float *bias = r0 ? P.rt.b0 : P.rt.b2;
-        float *out = r0 ? P.h1_out : P.h2_out;
+        float *out = r0 ? P.h1 : P.h2;
         for (int vb = b; vb < nvb; vb += nb) {
             int rr = vb * PK_ROWS + 2 * grp;
             if (rr >= R)

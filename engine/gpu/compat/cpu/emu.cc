@@ -418,9 +418,9 @@ void run_block(Sched &s)
     switch_to(s, &s.host, s.fibers[0].get());
 }
 
-/* Blocks of l on the calling OS thread: the one at (x, y, z), or every
- * block (all = true), one after another. */
-void run_blocks(const zemu::Launch &l, bool all, unsigned x, unsigned y, unsigned z)
+/* Blocks first .. first+count-1 of l (x fastest) on the calling OS
+ * thread, one after another. */
+void run_blocks(const zemu::Launch &l, unsigned first, unsigned count)
 {
     Sched &s = sched();
     if (s.cur != &s.host)
@@ -432,15 +432,8 @@ void run_blocks(const zemu::Launch &l, bool all, unsigned x, unsigned y, unsigne
     zemu::t_grid_dim = {l.grid.x, l.grid.y, l.grid.z};
     if (l.shmem && posix_memalign(&s.shared, 16, l.shmem) != 0)
         fatal("out of memory for %zu bytes of shared memory", l.shmem);
-    if (all) {
-        for (z = 0; z < l.grid.z; z++)
-            for (y = 0; y < l.grid.y; y++)
-                for (x = 0; x < l.grid.x; x++) {
-                    zemu::t_block_idx = {x, y, z};
-                    run_block(s);
-                }
-    } else {
-        zemu::t_block_idx = {x, y, z};
+    for (unsigned b = first; b < first + count; b++) {
+        zemu::t_block_idx = {b % l.grid.x, b / l.grid.x % l.grid.y, b / (l.grid.x * l.grid.y)};
         run_block(s);
     }
     free(s.shared);
@@ -472,7 +465,7 @@ struct CoopPool {
             if (b >= nb)
                 continue;
             lk.unlock();
-            run_blocks(l, false, b % l.grid.x, b / l.grid.x % l.grid.y, b / (l.grid.x * l.grid.y));
+            run_blocks(l, b, 1);
             lk.lock();
             if (++finished == nb)
                 done.notify_all();
@@ -503,7 +496,7 @@ void run(const zemu::Launch &l)
     if (l.cooperative)
         pool->run(l);
     else
-        run_blocks(l, true, 0, 0, 0);
+        run_blocks(l, 0, l.grid.x * l.grid.y * l.grid.z);
 }
 
 /* The lane a shuffle reads, as HIP defines it: within the lane's group of
