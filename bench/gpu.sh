@@ -27,7 +27,9 @@
 # (set: skip the killed-and-resumed run of part rsa); KV_AB (set: part 2
 # again with ZEVAL_GPU_KV_DTYPE=f32, which also applies to every run when
 # exported); BMM_AB (set: part 2 again with ZEVAL_GPU_BMM=simt); PDL_AB (set:
-# part 1's bench again with ZEVAL_GPU_PDL=1); NO_HF (set:
+# part 1's bench again with ZEVAL_GPU_PDL=1); SANITIZERS (the
+# compute-sanitizer tools of part 1, "memcheck racecheck"; empty: none);
+# NO_HF (set:
 # skip transformers' peer, for quick kernel iterations); DEADLINE
 # (seconds for the whole script, 3600): each step runs
 # under `timeout` with its own cap, cut to what is left of the deadline,
@@ -71,7 +73,7 @@ if has 1; then
   capped 60 "$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \
     --tokens 8 --prompt-len 600 | grep -v '^PASS' || true
   if command -v compute-sanitizer >/dev/null 2>&1; then
-    for tool in ${SANITIZERS:-memcheck racecheck}; do
+    for tool in ${SANITIZERS-memcheck racecheck}; do
       step "compute-sanitizer --tool $tool $Z gpu-selftest (golden, 4 tokens)"
       capped 90 compute-sanitizer --tool $tool --target-processes all --error-exitcode 3 \
         "$Z" gpu-selftest --model "$BUNDLE/golden" \
