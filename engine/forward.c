@@ -27,6 +27,7 @@ struct eng_seq {
     float *prevx;           /* [n_attn][H]: x̂ of the last token (delayed value input) */
     float **K, **V;         /* [n_attn] -> [nk][cap][d]: each KV head's rows contiguous */
     int nk, d;
+    int kv_bf16;            /* K/V rounded to bf16 as they are stored */
 };
 
 eng_seq *eng_seq_new(const eng_model *m)
@@ -74,6 +75,11 @@ void eng_seq_reset(eng_seq *s)
     s->len = 0;
     memset(s->U, 0, (size_t)s->n_attn * (size_t)s->nh * (size_t)s->C * sizeof(float));
     memset(s->prevx, 0, (size_t)s->n_attn * (size_t)s->H * sizeof(float));
+}
+
+void eng_seq_kv_bf16(eng_seq *s, int on)
+{
+    s->kv_bf16 = on != 0;
 }
 
 int eng_seq_len(const eng_seq *s)
@@ -450,6 +456,13 @@ static void qkv_task(void *arg, int i, int ntasks)
         const float *vc = sc->vc + (size_t)row * (kvw / 2), *vd = sc->vd + (size_t)row * (kvw / 2);
         for (int e = 0; e < kvw; e++)
             Vp[(size_t)(e / d) * gs + (size_t)(e % d)] = e < kvw / 2 ? vc[e] : vd[e - kvw / 2];
+        if (s->kv_bf16)
+            for (int g = 0; g < nk; g++)
+                for (int e = 0; e < d; e++) {
+                    float *kv[2] = {Kp + g * gs + e, Vp + g * gs + e};
+                    for (int w = 0; w < 2; w++)
+                        *kv[w] = ut_bf16_to_f32(ut_f32_to_bf16(*kv[w]));
+                }
     }
 }
 

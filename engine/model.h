@@ -107,6 +107,11 @@ typedef struct eng_seq eng_seq;
 eng_seq *eng_seq_new(const eng_model *m);
 void eng_seq_free(eng_seq *s);
 void eng_seq_reset(eng_seq *s);
+/* With on, every key and value is rounded to bf16 as it is stored (what
+ * a bf16 K/V cache holds; the GPU batch engine's default), so a device
+ * run with such a cache can be checked against this engine exactly.  Off
+ * by default; kept across eng_seq_reset. */
+void eng_seq_kv_bf16(eng_seq *s, int on);
 /* Tokens already in the cache (the next token's position). */
 int eng_seq_len(const eng_seq *s);
 

@@ -3,7 +3,8 @@
  * gpu-selftest --model`) and `zeval bench gpu-batch`.
  *
  * The checks: a sequence through the batched engine against the CPU
- * backend (logits within 1e-2, greedy tokens identical); the same
+ * backend, its K/V rounded as the device's cache holds them (logits
+ * within 1e-2, greedy tokens identical); the same
  * sequence again, its prompt cut into other runs, forked from a shared
  * prefix and batched with two other sequences, giving bit-identical
  * logits at every step; and a full K/V cache refusing a step with a
@@ -117,9 +118,10 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
     float *lc = malloc((size_t)V * sizeof(float));
     float *lg = malloc((size_t)(N + 1) * V * sizeof(float));
     float *lg2 = malloc((size_t)(N + 1) * V * sizeof(float));
-    eng_seq *s = eng_seq_new(m);
+    float *lc32 = malloc((size_t)V * sizeof(float));
+    eng_seq *s = eng_seq_new(m), *s32 = eng_seq_new(m);
     gpu_batch *b = NULL, *small = NULL;
-    if (!pa || !cpu_tok || !gt || !gt2 || !lc || !lg || !lg2 || !s) {
+    if (!pa || !cpu_tok || !gt || !gt2 || !lc || !lg || !lg2 || !lc32 || !s || !s32) {
         printf("FAIL batch: out of memory\n");
         fails++;
         goto done;
@@ -132,7 +134,11 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
         fails++;
         goto done;
     }
-    /* 1. The prompt as one run, then greedy decoding, against the CPU. */
+    /* 1. The prompt as one run, then greedy decoding, against the CPU,
+     * which rounds its K/V as the device cache holds them; an f32-cache
+     * CPU run beside it says what a bf16 cache itself costs. */
+    int kvb = strcmp(gpu_batch_kv_dtype(b), "bf16") == 0;
+    eng_seq_kv_bf16(s, kvb);
     int sa = gpu_batch_seq_new(b, err, sizeof err);
     int32_t am = 0;
     gpu_run r = {sa, pa, L, lg, 0, &am, 0.0, 0.0};
@@ -157,11 +163,11 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
     fails += N >= 2 && graphed < N - 1;
     printf("%s batch graphs: %d of %d decode steps ran as captured graphs\n",
            N < 2 || graphed >= N - 1 ? "PASS" : "FAIL", graphed, N);
-    eng_chunk ch = {s, pa, L, lc, 0};
-    double worst = 0;
+    eng_chunk ch[2] = {{s, pa, L, lc, 0}, {s32, pa, L, lc32, 0}};
+    double worst = 0, worst32 = 0;
     int worst_at = 0, diverged = -1;
     for (int k = 0; k <= N; k++) {
-        if (eng_forward(m, &ch, 1, err, sizeof err)) {
+        if (eng_forward(m, ch, kvb ? 2 : 1, err, sizeof err)) {
             printf("FAIL batch CPU forward: %s\n", err);
             fails++;
             goto done;
@@ -169,6 +175,8 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
         double e = cli_relerr(lg + (size_t)k * V, lc, (size_t)V);
         if (e > worst)
             worst = e, worst_at = k;
+        if (kvb && (e = cli_relerr(lg + (size_t)k * V, lc32, (size_t)V)) > worst32)
+            worst32 = e;
         cpu_tok[k] = (int32_t)smp_argmax(lc, V);
         if (diverged < 0 && cpu_tok[k] != gt[k])
             diverged = k;
@@ -176,13 +184,20 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
             printf("FAIL batch device argmax at step %d\n", k);
             fails++;
         }
-        ch.ids = &cpu_tok[k];
-        ch.n = 1;
+        ch[0].ids = ch[1].ids = &cpu_tok[k];
+        ch[0].n = ch[1].n = 1;
     }
     fails += worst > 1e-2;
     printf("%s batch logits: worst relative error %.3g at step %d against the CPU backend "
-           "(limit 1e-2; a %d-token prompt as one run, then %d decode steps)\n",
-           worst <= 1e-2 ? "PASS" : "FAIL", worst, worst_at, L, N);
+           "(limit 1e-2; a %d-token prompt as one run, then %d decode steps; K/V cache %s%s)\n",
+           worst <= 1e-2 ? "PASS" : "FAIL", worst, worst_at, L, N, gpu_batch_kv_dtype(b),
+           kvb ? ", the CPU's rounded alike" : "");
+    if (kvb) { /* the device rounds as the CPU was told to: nearer it than to f32 */
+        fails += !(worst < worst32);
+        printf("%s batch K/V cache bf16: logits within %.3g of the CPU's rounded alike, %.3g of "
+               "an f32-cache CPU run's (the cache's own rounding)\n",
+               worst < worst32 ? "PASS" : "FAIL", worst, worst32);
+    }
     fails += diverged >= 0;
     if (diverged < 0)
         printf("PASS batch greedy tokens: %d of %d identical to the CPU backend\n", N + 1, N + 1);
@@ -248,6 +263,8 @@ done:
     gpu_batch_close(b);
     gpu_batch_close(small);
     eng_seq_free(s);
+    eng_seq_free(s32);
+    free(lc32);
     free(pa);
     free(cpu_tok);
     free(gt);
