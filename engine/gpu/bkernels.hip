@@ -648,22 +648,30 @@ void kb_norm(hipStream_t s, int T, int H, const float *res_in, const float *y, f
 
 /* ----------------------------------------------------------------- CCA */
 
-/* Both convolutions of head group blockIdx.x (d channels) for the tokens
- * blockIdx.y * BC_TT ..: stage 1 (depthwise, K0 taps) of the K1 frames
- * each token needs into shared memory, the frames of this step's run
- * from u, older ones from the sequence's ring, none before position 0 (as
- * k_conv); then stage 2 (one dense d x K1*d filter per head), thread
- * (output o, token slot) summing over the K1*d inputs in order. */
-enum { BC_TT = 8 };
+/* Both convolutions of head group blockIdx.x (d <= 128 channels) for the
+ * tokens blockIdx.y * 8*TPW ..: stage 1 (depthwise, K0 taps) of the K1
+ * frames each token needs into shared memory, the frames of this step's
+ * run from u, older ones from the sequence's ring, none before position 0
+ * (as k_conv); then stage 2 (one dense d x K1*d filter per head) as a
+ * register-tiled product: warp w takes tokens w, w+8, .. (TPW of them),
+ * lane l outputs l, l+32, l+64, l+96, each a running sum over the K1*d
+ * inputs in order (so a token's outputs do not depend on its tile).  The
+ * filter passes through shared memory BC_JC inputs at a time, transposed
+ * (input-major, rows padded by 2) so that a warp reads 32 outputs' weights
+ * of one input without bank conflicts while the input is a broadcast. */
+enum { BC_JC = 64, BC_WARPS = BV_THREADS / GPU_LANES };
 
+template <int TPW>
 __global__ void __launch_bounds__(BV_THREADS) k_bconv(cca_w w, int a, btok t, const float *u,
                                                       int ldu, const float *ring, int natt,
                                                       float *z)
 {
-    GPU_DYN_SHARED(float, ms); /* [BC_TT][K1*d] */
-    int d = w.d, C = (w.nq + w.nk) * d, K0 = w.K0, K1 = w.K1, kd = K1 * d;
-    int nh = K0 + K1 - 2, nr = nh + 1, g = (int)blockIdx.x, i0 = (int)blockIdx.y * BC_TT;
-    int nt = t.T - i0 < BC_TT ? t.T - i0 : BC_TT;
+    GPU_DYN_SHARED(float, ms); /* [8*TPW][K1*d] floats, then [BC_JC][d+2] bf16 */
+    enum { TT = BC_WARPS * TPW };
+    int d = w.d, C = (w.nq + w.nk) * d, K0 = w.K0, K1 = w.K1, kd = K1 * d, ws = d + 2;
+    int nh = K0 + K1 - 2, nr = nh + 1, g = (int)blockIdx.x, i0 = (int)blockIdx.y * TT;
+    int nt = t.T - i0 < TT ? t.T - i0 : TT;
+    bf16 *sw = (bf16 *)(ms + (size_t)TT * kd);
     for (int idx = (int)threadIdx.x; idx < nt * kd; idx += (int)blockDim.x) {
         int tt = idx / kd, j = idx % kd, i = i0 + tt, f = j / d, c = g * d + j % d;
         int pos = t.pos[i], cs = t.cs[i];
@@ -678,18 +686,43 @@ __global__ void __launch_bounds__(BV_THREADS) k_bconv(cca_w w, int a, btok t, co
         }
         ms[idx] = acc; /* tap-major, as conv1_w's rows */
     }
-    __syncthreads();
-    int per = (int)blockDim.x / d; /* token slots per output channel */
-    int o = (int)threadIdx.x % d, slot = (int)threadIdx.x / d;
-    if (slot >= per)
-        return;
-    const bf16 *wr = w.conv1_w + (size_t)(g * d + o) * (size_t)kd;
-    for (int tt = slot; tt < nt; tt += per) {
-        const float *x = ms + (size_t)tt * kd;
-        float acc = 0.0f;
-        for (int j = 0; j < kd; j++)
-            acc = fmaf(bf16f(wr[j]), x[j], acc);
-        z[(size_t)(i0 + tt) * C + g * d + o] = acc + w.conv1_b[g * d + o];
+    int lane = (int)threadIdx.x % GPU_LANES, wp = (int)threadIdx.x / GPU_LANES;
+    float acc[TPW][4];
+    for (int n = 0; n < TPW; n++)
+        for (int m = 0; m < 4; m++)
+            acc[n][m] = 0.0f;
+    const bf16 *wg = w.conv1_w + (size_t)g * (size_t)d * (size_t)kd;
+    for (int j0 = 0; j0 < kd; j0 += BC_JC) {
+        int jn = kd - j0 < BC_JC ? kd - j0 : BC_JC;
+        __syncthreads(); /* stage 1 written; the chunk before read */
+        for (int idx = (int)threadIdx.x; idx < d * jn; idx += (int)blockDim.x) {
+            int o = idx / jn, jj = idx % jn;
+            sw[jj * ws + o] = wg[(size_t)o * (size_t)kd + (size_t)(j0 + jj)];
+        }
+        __syncthreads();
+        for (int n = 0; n < TPW; n++) {
+            int tt = wp + n * BC_WARPS;
+            if (tt >= nt)
+                break; /* the whole warp */
+            const float *x = ms + (size_t)tt * kd + j0;
+            for (int jj = 0; jj < jn; jj++) {
+                float xv = x[jj];
+                const bf16 *wr = sw + jj * ws + lane;
+                for (int m = 0; m < 4; m++)
+                    if (lane + m * GPU_LANES < d)
+                        acc[n][m] = fmaf(bf16f(wr[m * GPU_LANES]), xv, acc[n][m]);
+            }
+        }
+    }
+    for (int n = 0; n < TPW; n++) {
+        int tt = wp + n * BC_WARPS;
+        if (tt >= nt)
+            break;
+        for (int m = 0; m < 4; m++) {
+            int o = lane + m * GPU_LANES;
+            if (o < d)
+                z[(size_t)(i0 + tt) * C + g * d + o] = acc[n][m] + w.conv1_b[g * d + o];
+        }
     }
 }
 
@@ -783,9 +816,18 @@ __global__ void __launch_bounds__(128) k_bhead(cca_w w, int a, btok t, const flo
 void kb_cca(hipStream_t s, const cca_w *w, int a, btok t, const float *u, int ldu,
             const float *ring, const float *vlast, int natt, float *z, float *q, bkv kv)
 {
-    hipLaunchKernelGGL(k_bconv, dim3((unsigned)(w->nq + w->nk), (unsigned)((t.T + BC_TT - 1) / BC_TT)),
-                       dim3(BV_THREADS), (size_t)BC_TT * w->K1 * w->d * sizeof(float), s, *w, a, t,
-                       u, ldu, ring, natt, z);
+    /* 16 tokens a block once there are enough of them to fill the
+     * device with a head group each; 8 below. */
+    size_t kd = (size_t)w->K1 * (size_t)w->d, wsh = (size_t)BC_JC * (size_t)(w->d + 2) * sizeof(bf16);
+    unsigned heads = (unsigned)(w->nq + w->nk);
+    if (t.T >= 512)
+        hipLaunchKernelGGL(k_bconv<2>, dim3(heads, (unsigned)((t.T + 2 * BC_WARPS - 1) / (2 * BC_WARPS))),
+                           dim3(BV_THREADS), 2 * BC_WARPS * kd * sizeof(float) + wsh, s, *w, a, t,
+                           u, ldu, ring, natt, z);
+    else
+        hipLaunchKernelGGL(k_bconv<1>, dim3(heads, (unsigned)((t.T + BC_WARPS - 1) / BC_WARPS)),
+                           dim3(BV_THREADS), BC_WARPS * kd * sizeof(float) + wsh, s, *w, a, t, u,
+                           ldu, ring, natt, z);
     hipLaunchKernelGGL(k_bhead, dim3((unsigned)(w->nq + w->nk), (unsigned)t.T), dim3(128), 0, s,
                        *w, a, t, u, ldu, z, vlast, natt, q, kv);
 }
