@@ -27,7 +27,9 @@
 # (set: skip the killed-and-resumed run of part rsa); KV_AB (set: part 2
 # again with ZEVAL_GPU_KV_DTYPE=f32, which also applies to every run when
 # exported); BMM_AB (set: part 2 again with ZEVAL_GPU_BMM=simt); PDL_AB (set:
-# part 1's bench again with ZEVAL_GPU_PDL=1); SANITIZERS (the
+# part 1's bench again with ZEVAL_GPU_PDL=1); STEP_BLOCKS_AB (e.g. "1 2":
+# part 1's bench again with ZEVAL_GPU_STEP_BLOCKS=1, then 2); OLD_BIN (an
+# earlier build's binary: part 1's bench again with it); SANITIZERS (the
 # compute-sanitizer tools of part 1, "memcheck racecheck"; empty: none);
 # NO_HF (set:
 # skip transformers' peer, for quick kernel iterations); DEADLINE
@@ -90,6 +92,15 @@ fi
 if has 1; then
   step "$Z bench gpu --model $MODEL --context 1024,16384 --tokens 64"
   capped 120 "$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 64
+  for n in ${STEP_BLOCKS_AB:-}; do # the persistent step on fewer blocks
+    step "ZEVAL_GPU_STEP_BLOCKS=$n $Z bench gpu --model $MODEL --context 1024,16384 --tokens 32"
+    ZEVAL_GPU_STEP_BLOCKS=$n capped 60 "$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 32
+  done
+  if [ -n "${OLD_BIN:-}" ]; then # an earlier build, with the bundle's libraries
+    step "$OLD_BIN bench gpu --model $MODEL --context 1024,16384 --tokens 64"
+    LD_LIBRARY_PATH="$BUNDLE/lib" capped 120 "$OLD_BIN" bench gpu --model "$MODEL" \
+      --context 1024,16384 --tokens 64
+  fi
   if [ -n "${PDL_AB:-}" ]; then # the same with programmatic dependent launch
     step "ZEVAL_GPU_PDL=1 $Z bench gpu --model $MODEL --context 1024,16384 --tokens 64"
     ZEVAL_GPU_PDL=1 capped 120 "$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 64

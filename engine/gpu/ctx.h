@@ -53,6 +53,7 @@ struct gpu_ctx {
      * when the K/V cache moves */
     pk_phase *ph;
     int nph, ph_stale, pk_grid, coop_failed;
+    int pk_per_sm;                          /* ZEVAL_GPU_STEP_BLOCKS; 0: all that fit */
     size_t pk_shmem;
     unsigned *bar;                          /* the grid barrier's 2 counters */
     float *eda2, *h12;                      /* EDA state by MoE parity, router hidden */

@@ -317,6 +317,17 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
              "phases)", step);
         return NULL;
     }
+    const char *spm = getenv("ZEVAL_GPU_STEP_BLOCKS");
+    long per_sm = 0;
+    if (spm && *spm) {
+        char *end;
+        per_sm = strtol(spm, &end, 10);
+        if (*end || per_sm < 1 || per_sm > 64) {
+            gerr(err, errlen, "ZEVAL_GPU_STEP_BLOCKS=%s: not a number of blocks per "
+                 "multiprocessor (1 to 64)", spm);
+            return NULL;
+        }
+    }
     if (max_ctx < 1)
         max_ctx = 1;
     gpu_ctx *g = (gpu_ctx *)calloc(1, sizeof *g);
@@ -327,6 +338,7 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
     g->m = m;
     g->c = *c;
     g->mode = mode;
+    g->pk_per_sm = (int)per_sm;
     g->nph = 2 + 4 * ((c->n_sub + 1) / 2) + 5 * (c->n_sub / 2);
     g->pk_shmem = (size_t)shared_floats(c) * sizeof(float);
     int H = c->hidden, d = c->head_dim, nq = c->nq, nk = c->nk, C = eng_cfg_conv_channels(c);
@@ -813,7 +825,7 @@ static void pk_build(const gpu_ctx *g, pk_phase *ph)
 static int pk_prepare(gpu_ctx *g, char *err, size_t errlen)
 {
     if (!g->pk_grid) {
-        int grid = kl_step_grid(g->c.head_dim, g->pk_shmem);
+        int grid = kl_step_grid(g->c.head_dim, g->pk_shmem, g->pk_per_sm);
         if (grid <= 0)
             return gerr(err, errlen, "GPU backend: the runtime cannot say how many blocks of the "
                         "persistent step fit on the device");

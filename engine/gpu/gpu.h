@@ -70,7 +70,8 @@ int gpu_seek(gpu_ctx *g, int pos, char *err, size_t errlen);
  *                        weights asked into L2 by an earlier one;
  *   GPU_STEP_PHASES      those phases as one launch each, no barriers.
  * gpu_open starts with ZEVAL_GPU_STEP=graph|plain|persistent|phases
- * (default graph).  A mode the runtime cannot run (a graph that fails to
+ * (default graph); ZEVAL_GPU_STEP_BLOCKS=N caps the persistent step at N
+ * blocks per multiprocessor (default: as many as fit).  A mode the runtime cannot run (a graph that fails to
  * capture, a cooperative launch refused) is said on stderr once, and the
  * steps run as plain launches, or as graphs, instead. */
 enum { GPU_STEP_GRAPH, GPU_STEP_PLAIN, GPU_STEP_PERSISTENT, GPU_STEP_PHASES };

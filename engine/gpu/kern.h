@@ -204,8 +204,9 @@ typedef struct {
 } pk_phase;
 
 /* Blocks of k_step (head width d, shmem bytes of dynamic shared memory)
- * that fit on the device at once; 0 where the runtime cannot say. */
-int kl_step_grid(int d, size_t shmem);
+ * that fit on the device at once, at most per_sm on each multiprocessor
+ * (0: no cap); 0 where the runtime cannot say. */
+int kl_step_grid(int d, size_t shmem, int per_sm);
 /* Phases ph[0..n) (device memory) of a step, as one cooperative launch of
  * grid blocks (bar: 2 unsigned, zero at first; phases = 0) or one launch
  * per phase (phases = 1).  tm (NULL:

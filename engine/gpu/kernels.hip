@@ -1063,11 +1063,12 @@ hipError_t kl_barriers(hipStream_t s, int grid, unsigned *bar, int n)
 #endif
 }
 
-int kl_step_grid(int d, size_t shmem)
+int kl_step_grid(int d, size_t shmem, int per_sm)
 {
 #ifdef ZEVAL_GPU_EMU
     (void)d;
     (void)shmem;
+    (void)per_sm;
     return 6; /* several virtual blocks each, and OS threads for a 2-core machine */
 #else
     int dev = 0, per = 0;
@@ -1083,6 +1084,8 @@ int kl_step_grid(int d, size_t shmem)
         (void)hipGetLastError();
         return 0;
     }
+    if (per_sm > 0 && per_sm < per)
+        per = per_sm;
     return per * p.multiProcessorCount;
 #endif
 }

@@ -173,6 +173,7 @@ if [ -x "$rel/zeval-emu" ]; then
   }
   refused ZEVAL_GPU_KV_DTYPE fp16 "ZEVAL_GPU_KV_DTYPE='fp16': f32 or bf16"
   refused ZEVAL_GPU_STEP megakernel "ZEVAL_GPU_STEP=megakernel: not a step mode"
+  refused ZEVAL_GPU_STEP_BLOCKS 0 "ZEVAL_GPU_STEP_BLOCKS=0: not a number of blocks per multiprocessor"
 else
   echo "FAIL [emu-rel] GPU backend: $rel/zeval-emu was not built"
 fi
