@@ -26,7 +26,8 @@
 # holds, e.g. one carried back from an earlier device call); NO_RSA_PART
 # (set: skip the killed-and-resumed run of part rsa); KV_AB (set: part 2
 # again with ZEVAL_GPU_KV_DTYPE=f32, which also applies to every run when
-# exported); BMM_AB (set: part 2 again with ZEVAL_GPU_BMM=simt); PDL_AB (set:
+# exported); ATTN_AB (set: part 2 again with ZEVAL_GPU_ATTN=warp); BMM_AB
+# (set: part 2 again with ZEVAL_GPU_BMM=simt); PDL_AB (set:
 # part 1's bench again with ZEVAL_GPU_PDL=1); STEP_BLOCKS_AB (e.g. "1 2":
 # part 1's bench again with ZEVAL_GPU_STEP_BLOCKS=1, then 2); OLD_BIN (an
 # earlier build's binary: part 1's bench again with it); SANITIZERS (the
@@ -125,6 +126,11 @@ if has 2; then
   if [ -n "${KV_AB:-}" ]; then # the same with an f32 K/V cache
     step "ZEVAL_GPU_KV_DTYPE=f32 $Z bench gpu-batch (the same, K/V cache in f32)"
     ZEVAL_GPU_KV_DTYPE=f32 capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
+      --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
+  fi
+  if [ -n "${ATTN_AB:-}" ]; then # the same with attention a warp per token
+    step "ZEVAL_GPU_ATTN=warp $Z bench gpu-batch (the same, attention a warp per token)"
+    ZEVAL_GPU_ATTN=warp capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
       --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
   fi
   if [ -n "${BMM_AB:-}" ]; then # the same with the SIMT product kernels

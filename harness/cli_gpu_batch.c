@@ -205,14 +205,22 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
         printf("FAIL batch greedy tokens: first difference at step %d (CPU %d, GPU %d)\n",
                diverged, cpu_tok[diverged], gt[diverged]);
     /* 2. Batch invariance: other runs, other company, a fork. */
-    struct { int run, fork, graphs; const char *what; } var[] = {
-        {3, 0, 1, "prompt in runs of 3 tokens, batched with 2 other sequences"},
-        {5, 1, 1, "forked from a shared prefix fed in runs of 5"},
-        {1, 0, 1, "prompt one token per step, batched with 2 other sequences"},
-        {2, 0, 0, "plain launches (no graphs), prompt in runs of 2"},
+    struct { int run, fork, graphs, warps; const char *what; } var[] = {
+        {3, 0, 1, 0, "prompt in runs of 3 tokens, batched with 2 other sequences"},
+        {5, 1, 1, 0, "forked from a shared prefix fed in runs of 5"},
+        {1, 0, 1, 0, "prompt one token per step, batched with 2 other sequences"},
+        {2, 0, 0, 0, "plain launches (no graphs), prompt in runs of 2"},
+        {3, 0, 1, 1, "attention a warp per token (ZEVAL_GPU_ATTN=warp), prompt in runs of 3"},
     };
+    int warps0 = strcmp(gpu_batch_attn_kind(b), "a warp per token") == 0;
     for (size_t v = 0; v < sizeof var / sizeof var[0]; v++) {
         gpu_batch_use_graphs(b, var[v].graphs);
+        if (gpu_batch_attn_warps(b, var[v].warps || warps0)) {
+            printf("FAIL batch invariance (%s): the model has too many query heads per KV "
+                   "head\n", var[v].what);
+            fails++;
+            continue;
+        }
         memset(lg2, 0, (size_t)(N + 1) * V * sizeof(float));
         if (run_mixed(b, m, pa, L, N, var[v].run, var[v].fork, lg2, gt2, err, sizeof err)) {
             printf("FAIL batch invariance (%s): %s\n", var[v].what, err);
@@ -226,6 +234,7 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
                var[v].what, N + 1, same ? "bit-identical" : "differ");
     }
     gpu_batch_use_graphs(b, 1);
+    (void)gpu_batch_attn_warps(b, warps0);
     long long fp = gpu_batch_free_pages(b);
     int nopages = fp == (L + N + 64 + GPU_PAGE - 1) / GPU_PAGE * 8;
     fails += !nopages;
@@ -374,8 +383,8 @@ int cli_gpu_batch_bench(int argc, char **argv)
             snprintf(err, sizeof err, "out of memory");
         goto done;
     }
-    printf("device: %s\nupload: %.1f s; K/V cache %s; products on %s\n", desc, ut_now() - t0,
-           gpu_batch_kv_dtype(b), gpu_batch_gemm_kind(b));
+    printf("device: %s\nupload: %.1f s; K/V cache %s; products on %s; attention by %s\n", desc,
+           ut_now() - t0, gpu_batch_kv_dtype(b), gpu_batch_gemm_kind(b), gpu_batch_attn_kind(b));
     double bw = gpu_copy_bandwidth((size_t)bwb, 5, err, sizeof err);
     if (bw < 0)
         goto done;

@@ -56,6 +56,7 @@ static const char *const bp_name[BP_KINDS] = {
 struct gpu_batch {
     gpu_ctx *g;
     int seqs, max_ctx, max_step, max_pages, natt, nmoe, nr, C, hv, ldu, qt;
+    int attn_warps;         /* attention a warp per token (k_battn_w), else tiles */
     long long npages;
     size_t page_vals, ring_floats, vlast_floats; /* per page (of K, of V) / per slot */
     size_t kv_es;                                /* bytes per K/V value: 4 (f32) or 2 (bf16) */
@@ -176,6 +177,17 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
         berr(err, errlen, "ZEVAL_GPU_KV_DTYPE='%s': f32 or bf16", getenv("ZEVAL_GPU_KV_DTYPE"));
         return NULL;
     }
+    const char *att = getenv("ZEVAL_GPU_ATTN");
+    int warps = att && strcmp(att, "warp") == 0;
+    if (att && *att && !warps && strcmp(att, "tile") != 0) {
+        berr(err, errlen, "ZEVAL_GPU_ATTN='%s': tile or warp", att);
+        return NULL;
+    }
+    if (warps && c->nq / c->nk > BA_GMAX) {
+        berr(err, errlen, "ZEVAL_GPU_ATTN=warp: %d query heads per KV head (at most %d)",
+             c->nq / c->nk, (int)BA_GMAX);
+        return NULL;
+    }
     if (c->nq / c->nk > 16 || eng_cfg_slots(c) > 64) {
         berr(err, errlen, "GPU batch: %d query heads per KV head (at most 16), %d router slots "
              "(at most 64)", c->nq / c->nk, eng_cfg_slots(c));
@@ -202,7 +214,8 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     b->C = eng_cfg_conv_channels(c);
     b->hv = nk * d / 2;
     b->ldu = b->C + 2 * b->hv;
-    b->qt = BA_QT * (nq / nk) <= 16 ? BA_QT : 16 / (nq / nk);
+    b->attn_warps = warps;
+    b->qt = warps ? 1 : BA_QT * (nq / nk) <= 16 ? BA_QT : 16 / (nq / nk);
     b->page_vals = (size_t)b->natt * nk * GPU_PAGE * d;
     b->kv_es = strcmp(kvd, "bf16") == 0 ? sizeof(bf16) : sizeof(float);
     b->ring_floats = (size_t)b->natt * b->nr * b->C;
@@ -513,7 +526,8 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
             kb_cca(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt, b->z, b->q, kv);
             kb_cca_state(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt);
             bmark(b, BP_CCA);
-            kb_attention(s, a, t, work, nwork, grid, b->q, nq, kv, b->part, b->att);
+            kb_attention(s, a, t, work, nwork, grid, b->attn_warps, b->q, nq, kv, b->part,
+                         b->att);
             bmark(b, BP_ATTN);
             bgemm o = {D->wo, 0, NULL, H, qw, b->att, qw, 0, NULL, b->y, H, NULL, NULL, T, NULL,
                        NULL, 0, b->split};
@@ -649,6 +663,26 @@ extern "C" void gpu_batch_profile_print(const gpu_batch *b, FILE *out)
 extern "C" void gpu_batch_use_graphs(gpu_batch *b, int on)
 {
     b->use_graphs = on;
+}
+
+extern "C" int gpu_batch_attn_warps(gpu_batch *b, int on)
+{
+    const eng_config *c = &b->g->m->cfg;
+    int nq = c->nq, nk = c->nk;
+    if (on && nq / nk > BA_GMAX)
+        return -1;
+    if (on == b->attn_warps)
+        return 0;
+    (void)hipStreamSynchronize(b->g->st);
+    graphs_drop(b); /* they launch the other kernel */
+    b->attn_warps = on != 0;
+    b->qt = on ? 1 : BA_QT * (nq / nk) <= 16 ? BA_QT : 16 / (nq / nk);
+    return 0;
+}
+
+extern "C" const char *gpu_batch_attn_kind(const gpu_batch *b)
+{
+    return b->attn_warps ? "a warp per token" : "tiles of tokens";
 }
 
 extern "C" int gpu_batch_ran_graph(const gpu_batch *b)

@@ -38,7 +38,7 @@ typedef struct {
 
 /* Tiles of a product (tokens per block) and of attention. */
 enum { BG_BT = 16, BG_THREADS = 256 };
-enum { BA_QT = 4, BA_KT = 32, BA_SPL = 256, BA_THREADS = 256 };
+enum { BA_QT = 4, BA_KT = 32, BA_SPL = 256, BA_THREADS = 256, BA_GMAX = 8 };
 
 /* Y[r] = W X[r] (+ bias) for rows r of the product:
  *   x row: x + (xidx ? xidx[r] : r) * ldx, or, with swiglu, silu(x[k]) *
@@ -100,7 +100,7 @@ void kb_cca_state(hipStream_t s, const cca_w *w, int a, btok t, const float *u, 
  * tokens of one sequence; partials into part, then combined into out
  * [T][nq*d]. */
 void kb_attention(hipStream_t s, int a, btok t, const int *work, const int *nwork, int grid,
-                  const float *q, int nq, bkv kv, float *part, float *out);
+                  int warps, const float *q, int nq, bkv kv, float *part, float *out);
 
 /* The router of every token (r: [T][R], eda: [T][R]) into sel[T],
  * gate[T]. */

@@ -993,6 +993,122 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn(int a, btok t, const int *
     }
 }
 
+/* The same partials as k_battn, a warp per work item of one token (work
+ * built with one token an item): warp w of block blockIdx.x takes item
+ * blockIdx.x * BA_GROUPS + w for KV head blockIdx.y, its G <= BA_GMAX
+ * query heads held together, so each key and value is read once for all
+ * of them, straight from the cache, with no shared memory and no barrier.
+ * Every row runs k_battn's arithmetic in k_battn's order (lane = key of a
+ * 32-key tile, the score summed over the dimensions in order, the tile's
+ * maximum and sum by the same lane reductions, values added key by key),
+ * so the partials, and the logits, are bit-identical to k_battn's; keys
+ * after the token's position, which add +0 there, are skipped. */
+template <int DPL>
+__global__ void __launch_bounds__(BA_THREADS) k_battn_w(int a, btok t, const int *work,
+                                                        const int *nwork, const float *q,
+                                                        int nq, bkv kv, float *part)
+{
+    const int d = GPU_LANES * DPL;
+    int lane = (int)threadIdx.x % GPU_LANES;
+    int wi = (int)blockIdx.x * BA_GROUPS + (int)threadIdx.x / GPU_LANES, g = (int)blockIdx.y;
+    if (wi >= *nwork)
+        return; /* the whole warp */
+    int i = work[3 * wi], sp = work[3 * wi + 2];
+    int nk = kv.nk, G = nq / nk, natt = kv.natt, sq = t.seq[i], qp = t.pos[i];
+    int k0 = sp * BA_SPL, k1 = k0 + BA_SPL < qp + 1 ? k0 + BA_SPL : qp + 1;
+    const float *qr = q + (size_t)i * nq * d + (size_t)g * G * d;
+    const int *bt = kv.bt + (size_t)sq * kv.max_pages;
+    float inv_sqrtd = 1.0f / sqrtf((float)d);
+    float o[BA_GMAX][DPL], m[BA_GMAX], l[BA_GMAX];
+    GPU_UNROLL
+    for (int r = 0; r < BA_GMAX; r++) {
+        m[r] = -INFINITY;
+        l[r] = 0.0f;
+        GPU_UNROLL
+        for (int e = 0; e < DPL; e++)
+            o[r][e] = 0.0f;
+    }
+    for (int t0 = k0; t0 < k1; t0 += BA_KT) {
+        int key = t0 + lane, live = key < k1;
+        size_t at = 0;
+        if (live)
+            at = ((((size_t)bt[key / kv.P] * natt + a) * nk + g) * kv.P + (size_t)(key % kv.P)) *
+                 (size_t)d;
+        float dt[BA_GMAX];
+        GPU_UNROLL
+        for (int r = 0; r < BA_GMAX; r++)
+            dt[r] = 0.0f;
+        for (int e0 = 0; e0 < d; e0 += 8) {
+            float kk[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            if (live)
+                kv_get8(kv, kv.K, at + (size_t)e0, kk);
+            GPU_UNROLL
+            for (int r = 0; r < BA_GMAX; r++) {
+                if (r >= G)
+                    break;
+                f32x4 qa = *(const f32x4 *)(qr + r * d + e0), qb = *(const f32x4 *)(qr + r * d + e0 + 4);
+                dt[r] = fmaf(qa.a, kk[0], dt[r]);
+                dt[r] = fmaf(qa.b, kk[1], dt[r]);
+                dt[r] = fmaf(qa.c, kk[2], dt[r]);
+                dt[r] = fmaf(qa.d, kk[3], dt[r]);
+                dt[r] = fmaf(qb.a, kk[4], dt[r]);
+                dt[r] = fmaf(qb.b, kk[5], dt[r]);
+                dt[r] = fmaf(qb.c, kk[6], dt[r]);
+                dt[r] = fmaf(qb.d, kk[7], dt[r]);
+            }
+        }
+        float p[BA_GMAX];
+        GPU_UNROLL
+        for (int r = 0; r < BA_GMAX; r++) {
+            p[r] = 0.0f;
+            if (r >= G)
+                break;
+            float sc = live ? dt[r] * inv_sqrtd : -INFINITY;
+            float mn = fmaxf(m[r], lanes_max(sc));
+            float resc = expf(m[r] - mn);
+            p[r] = expf(sc - mn);
+            l[r] = l[r] * resc + lanes_sum(p[r]);
+            GPU_UNROLL
+            for (int e = 0; e < DPL; e++)
+                o[r][e] *= resc;
+            m[r] = mn;
+        }
+        int jn = k1 - t0 < BA_KT ? k1 - t0 : BA_KT;
+        for (int j = 0; j < jn; j++) {
+            int kj = t0 + j;
+            size_t vat = ((((size_t)bt[kj / kv.P] * natt + a) * nk + g) * kv.P +
+                          (size_t)(kj % kv.P)) * (size_t)d + (size_t)lane;
+            float v[DPL];
+            GPU_UNROLL
+            for (int e = 0; e < DPL; e++)
+                v[e] = kv.bf16 ? bf16f(((const bf16 *)kv.V)[vat + (size_t)(GPU_LANES * e)])
+                               : ((const float *)kv.V)[vat + (size_t)(GPU_LANES * e)];
+            GPU_UNROLL
+            for (int r = 0; r < BA_GMAX; r++) {
+                if (r >= G)
+                    break;
+                float pj = lanes_bcast(p[r], j);
+                GPU_UNROLL
+                for (int e = 0; e < DPL; e++)
+                    o[r][e] = fmaf(pj, v[e], o[r][e]);
+            }
+        }
+    }
+    GPU_UNROLL
+    for (int r = 0; r < BA_GMAX; r++) {
+        if (r >= G)
+            break;
+        float *pp = part + ((size_t)(t.poff[i] + sp) * nq + g * G + r) * (size_t)(d + 2);
+        if (lane == 0) {
+            pp[0] = m[r];
+            pp[1] = l[r];
+        }
+        GPU_UNROLL
+        for (int e = 0; e < DPL; e++)
+            pp[2 + lane + GPU_LANES * e] = o[r][e];
+    }
+}
+
 /* Token blockIdx.x, query head blockIdx.y: its splits' partials merged in
  * split order. */
 __global__ void k_bcombine(btok t, int nq, int d, const float *part, float *out)
@@ -1016,9 +1132,16 @@ __global__ void k_bcombine(btok t, int nq, int d, const float *part, float *out)
 }
 
 void kb_attention(hipStream_t s, int a, btok t, const int *work, const int *nwork, int grid,
-                  const float *q, int nq, bkv kv, float *part, float *out)
+                  int warps, const float *q, int nq, bkv kv, float *part, float *out)
 {
-    if (grid > 0) {
+    if (grid > 0 && warps) {
+        dim3 g((unsigned)((grid + BA_GROUPS - 1) / BA_GROUPS), (unsigned)kv.nk), blk(BA_THREADS);
+        switch (kv.d / GPU_LANES) {
+        case 1: hipLaunchKernelGGL(k_battn_w<1>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
+        case 2: hipLaunchKernelGGL(k_battn_w<2>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
+        default: hipLaunchKernelGGL(k_battn_w<4>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
+        }
+    } else if (grid > 0) {
         dim3 g((unsigned)grid, (unsigned)kv.nk), blk(BA_THREADS);
         switch (kv.d / GPU_LANES) {
         case 1: hipLaunchKernelGGL(k_battn<1>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;

@@ -256,6 +256,19 @@ void gpu_batch_use_graphs(gpu_batch *b, int on)
     (void)on;
 }
 
+int gpu_batch_attn_warps(gpu_batch *b, int on)
+{
+    (void)b;
+    (void)on;
+    return -1;
+}
+
+const char *gpu_batch_attn_kind(const gpu_batch *b)
+{
+    (void)b;
+    return "none";
+}
+
 int gpu_batch_ran_graph(const gpu_batch *b)
 {
     (void)b;
