@@ -817,10 +817,11 @@ void kb_cca(hipStream_t s, const cca_w *w, int a, btok t, const float *u, int ld
             const float *ring, const float *vlast, int natt, float *z, float *q, bkv kv)
 {
     /* 16 tokens a block once there are enough of them to fill the
-     * device with a head group each; 8 below. */
+     * device with a head group each (and the frames fit); 8 below, which
+     * check_shapes (engine.hip) makes sure fit. */
     size_t kd = (size_t)w->K1 * (size_t)w->d, wsh = (size_t)BC_JC * (size_t)(w->d + 2) * sizeof(bf16);
     unsigned heads = (unsigned)(w->nq + w->nk);
-    if (t.T >= 512)
+    if (t.T >= 512 && 2 * BC_WARPS * kd * sizeof(float) + wsh <= 48 * 1024)
         hipLaunchKernelGGL(k_bconv<2>, dim3(heads, (unsigned)((t.T + 2 * BC_WARPS - 1) / (2 * BC_WARPS))),
                            dim3(BV_THREADS), 2 * BC_WARPS * kd * sizeof(float) + wsh, s, *w, a, t,
                            u, ldu, ring, natt, z);

@@ -267,6 +267,11 @@ static int check_shapes(const eng_config *c, char *err, size_t errlen)
         return gerr(err, errlen, "GPU backend: rotary dims %d", c->rot);
     if ((c->nk * d) % 2)
         return gerr(err, errlen, "GPU backend: odd value width");
+    /* the batched convolution's 8 tokens of K1 frames and a 64-input
+     * slice of the filter (kb_cca) */
+    if (8 * c->cca_k1 * d * 4 + 64 * (d + 2) * 2 > 48 * 1024)
+        return gerr(err, errlen, "GPU backend: second convolution of %d taps over head_dim %d "
+                    "(at most %d taps)", c->cca_k1, d, (48 * 1024 - 64 * (d + 2) * 2) / (32 * d));
     /* Dynamic shared memory of the launches (floats), within the 48 KB
      * every device gives without opting in. */
     int sh = shared_floats(c);
