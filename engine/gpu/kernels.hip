@@ -118,25 +118,66 @@ __device__ __forceinline__ gemv_one gemv_pick(const gemv_set &set, const gemv_bl
 
 /* The sub-layer input of nin (kern.h) into xs (cols floats of shared
  * memory) by the whole block; with store, also into res_out and xn. */
+/* NI_U elements a thread at a time, every load of them issued before the
+ * first store to shared memory (which the compiler cannot move loads
+ * past), so a block waits for memory about cols / (NI_U * threads) times
+ * rather than cols / threads; each thread still sums its elements in
+ * index order, so the result does not depend on NI_U. */
+template <int NI_U>
 __device__ void norm_input(const norm_in &nin, int cols, float *xs, float *red, bool store)
 {
     float ss = 0.0f;
-    for (int i = (int)threadIdx.x; i < cols; i += (int)blockDim.x) {
-        float r = nin.res_in[i];
-        if (nin.merge)
-            r = nin.mw.hs ? (r + nin.mw.rb[i]) * nin.mw.rs[i] + (nin.y[i] + nin.mw.hb[i]) * nin.mw.hs[i]
-                          : r + nin.y[i];
-        xs[i] = r;
-        ss += r * r;
+    int bd = (int)blockDim.x;
+    bool hs = nin.mw.hs != NULL;
+    for (int i0 = (int)threadIdx.x; i0 < cols; i0 += NI_U * bd) {
+        float r[NI_U], y[NI_U], rb[NI_U], rs[NI_U], hb[NI_U], h[NI_U];
+        GPU_UNROLL
+        for (int u = 0; u < NI_U; u++) {
+            int i = i0 + u * bd;
+            if (i >= cols)
+                break;
+            r[u] = nin.res_in[i];
+            if (nin.merge) {
+                y[u] = nin.y[i];
+                if (hs) {
+                    rb[u] = nin.mw.rb[i];
+                    rs[u] = nin.mw.rs[i];
+                    hb[u] = nin.mw.hb[i];
+                    h[u] = nin.mw.hs[i];
+                }
+            }
+        }
+        GPU_UNROLL
+        for (int u = 0; u < NI_U; u++) {
+            int i = i0 + u * bd;
+            if (i >= cols)
+                break;
+            float v = r[u];
+            if (nin.merge)
+                v = hs ? (v + rb[u]) * rs[u] + (y[u] + hb[u]) * h[u] : v + y[u];
+            xs[i] = v;
+            ss += v * v;
+        }
     }
     ss = block_sum(ss, red);
     float inv = 1.0f / sqrtf(ss / (float)cols + nin.eps);
-    for (int i = (int)threadIdx.x; i < cols; i += (int)blockDim.x) {
-        float r = xs[i], v = nin.norm[i] * (r * inv);
-        xs[i] = v;
-        if (store) {
-            nin.res_out[i] = r;
-            nin.xn[i] = v;
+    for (int i0 = (int)threadIdx.x; i0 < cols; i0 += NI_U * bd) {
+        float nw[NI_U];
+        GPU_UNROLL
+        for (int u = 0; u < NI_U; u++)
+            if (i0 + u * bd < cols)
+                nw[u] = nin.norm[i0 + u * bd];
+        GPU_UNROLL
+        for (int u = 0; u < NI_U; u++) {
+            int i = i0 + u * bd;
+            if (i >= cols)
+                break;
+            float r = xs[i], v = nw[u] * (r * inv);
+            xs[i] = v;
+            if (store) {
+                nin.res_out[i] = r;
+                nin.xn[i] = v;
+            }
         }
     }
     __syncthreads();
@@ -163,7 +204,7 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT(); /* the inputs are the kernel before's */
     if (use_norm) { /* the sub-layer input, computed by every block */
-        norm_input(nin, cols, xs, red, b == 0);
+        norm_input<4>(nin, cols, xs, red, b == 0);
         x = xs;
     }
     if (set.n == 0)
@@ -824,7 +865,7 @@ __device__ void pk_phase_run(const pk_phase &P, const gpu_io *io, float *xs, flo
         if (b < nvb) {
             const float *x = P.x;
             if (P.use_norm) {
-                norm_input(P.nin, cols, xs, red, b == 0);
+                norm_input<1>(P.nin, cols, xs, red, b == 0); /* 4 spills registers here */
                 x = xs;
             }
             for (int vb = b; vb < nvb; vb += nb) {
