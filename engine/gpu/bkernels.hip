@@ -1003,7 +1003,9 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn(int a, btok t, const int *
  * 32-key tile, the score summed over the dimensions in order, the tile's
  * maximum and sum by the same lane reductions, values added key by key),
  * so the partials, and the logits, are bit-identical to k_battn's; keys
- * after the token's position, which add +0 there, are skipped. */
+ * after the token's position, which add +0 there, are skipped.  (Loops
+ * over the rows skip r >= G with continue: a break keeps AMD's compiler
+ * from unrolling them.) */
 template <int DPL>
 __global__ void __launch_bounds__(BA_THREADS) k_battn_w(int a, btok t, const int *work,
                                                         const int *nwork, const float *q,
@@ -1046,7 +1048,7 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn_w(int a, btok t, const int
             GPU_UNROLL
             for (int r = 0; r < BA_GMAX; r++) {
                 if (r >= G)
-                    break;
+                    continue;
                 f32x4 qa = *(const f32x4 *)(qr + r * d + e0), qb = *(const f32x4 *)(qr + r * d + e0 + 4);
                 dt[r] = fmaf(qa.a, kk[0], dt[r]);
                 dt[r] = fmaf(qa.b, kk[1], dt[r]);
@@ -1063,7 +1065,7 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn_w(int a, btok t, const int
         for (int r = 0; r < BA_GMAX; r++) {
             p[r] = 0.0f;
             if (r >= G)
-                break;
+                continue;
             float sc = live ? dt[r] * inv_sqrtd : -INFINITY;
             float mn = fmaxf(m[r], lanes_max(sc));
             float resc = expf(m[r] - mn);
@@ -1087,7 +1089,7 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn_w(int a, btok t, const int
             GPU_UNROLL
             for (int r = 0; r < BA_GMAX; r++) {
                 if (r >= G)
-                    break;
+                    continue;
                 float pj = lanes_bcast(p[r], j);
                 GPU_UNROLL
                 for (int e = 0; e < DPL; e++)
@@ -1098,7 +1100,7 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn_w(int a, btok t, const int
     GPU_UNROLL
     for (int r = 0; r < BA_GMAX; r++) {
         if (r >= G)
-            break;
+            continue;
         float *pp = part + ((size_t)(t.poff[i] + sp) * nq + g * G + r) * (size_t)(d + 2);
         if (lane == 0) {
             pp[0] = m[r];

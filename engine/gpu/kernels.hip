@@ -135,7 +135,7 @@ __device__ void norm_input(const norm_in &nin, int cols, float *xs, float *red, 
         for (int u = 0; u < NI_U; u++) {
             int i = i0 + u * bd;
             if (i >= cols)
-                break;
+                continue;
             r[u] = nin.res_in[i];
             if (nin.merge) {
                 y[u] = nin.y[i];
@@ -151,7 +151,7 @@ __device__ void norm_input(const norm_in &nin, int cols, float *xs, float *red, 
         for (int u = 0; u < NI_U; u++) {
             int i = i0 + u * bd;
             if (i >= cols)
-                break;
+                continue;
             float v = r[u];
             if (nin.merge)
                 v = hs ? (v + rb[u]) * rs[u] + (y[u] + hb[u]) * h[u] : v + y[u];
@@ -171,7 +171,7 @@ __device__ void norm_input(const norm_in &nin, int cols, float *xs, float *red, 
         for (int u = 0; u < NI_U; u++) {
             int i = i0 + u * bd;
             if (i >= cols)
-                break;
+                continue;
             float r = xs[i], v = nw[u] * (r * inv);
             xs[i] = v;
             if (store) {
