@@ -7,7 +7,8 @@
  * and K alone (one thread's running sum over k in order, or k_bmma's
  * fixed order of tile products); a
  * query's attention visits the same key tiles (aligned to absolute
- * positions) with the same masks whichever tokens share its block; and
+ * positions) with the same masks, in the same order, whichever tokens
+ * share its block (or in a warp of its own, k_battn_w); and
  * nothing a token computes reads another token's values except through
  * the sequence's own cache and conv frames, which hold the same numbers
  * whichever step produced them.
