@@ -459,9 +459,9 @@ static void qkv_task(void *arg, int i, int ntasks)
         if (s->kv_bf16)
             for (int g = 0; g < nk; g++)
                 for (int e = 0; e < d; e++) {
-                    float *kv[2] = {Kp + g * gs + e, Vp + g * gs + e};
-                    for (int w = 0; w < 2; w++)
-                        *kv[w] = ut_bf16_to_f32(ut_f32_to_bf16(*kv[w]));
+                    float *k = Kp + g * gs + e, *v = Vp + g * gs + e;
+                    *k = ut_bf16_to_f32(ut_f32_to_bf16(*k));
+                    *v = ut_bf16_to_f32(ut_f32_to_bf16(*v));
                 }
     }
 }

@@ -215,12 +215,7 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
     int warps0 = strcmp(gpu_batch_attn_kind(b), "a warp per token") == 0;
     for (size_t v = 0; v < sizeof var / sizeof var[0]; v++) {
         gpu_batch_use_graphs(b, var[v].graphs);
-        if (gpu_batch_attn_warps(b, var[v].warps || warps0)) {
-            printf("FAIL batch invariance (%s): the model has too many query heads per KV "
-                   "head\n", var[v].what);
-            fails++;
-            continue;
-        }
+        gpu_batch_attn_warps(b, var[v].warps || warps0);
         memset(lg2, 0, (size_t)(N + 1) * V * sizeof(float));
         if (run_mixed(b, m, pa, L, N, var[v].run, var[v].fork, lg2, gt2, err, sizeof err)) {
             printf("FAIL batch invariance (%s): %s\n", var[v].what, err);
@@ -234,7 +229,7 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
                var[v].what, N + 1, same ? "bit-identical" : "differ");
     }
     gpu_batch_use_graphs(b, 1);
-    (void)gpu_batch_attn_warps(b, warps0);
+    gpu_batch_attn_warps(b, warps0);
     long long fp = gpu_batch_free_pages(b);
     int nopages = fp == (L + N + 64 + GPU_PAGE - 1) / GPU_PAGE * 8;
     fails += !nopages;

@@ -163,6 +163,16 @@ extern "C" void gpu_batch_close(gpu_batch *b)
     free(b);
 }
 
+/* Tokens of a run per attention work item: 1 for the warp kernel, else
+ * as many as keep the tile kernel's rows (tokens x query heads per KV
+ * head) within 16.  (gpu_open's check_shapes keeps the query heads per KV
+ * head within 8, BA_GMAX, so either kernel takes any model it opens.) */
+static int attn_qt(const eng_config *c, int warps)
+{
+    int G = c->nq / c->nk;
+    return warps ? 1 : BA_QT * G <= 16 ? BA_QT : 16 / G;
+}
+
 extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, int max_step,
                                      long long kv_tokens, char *err, size_t errlen)
 {
@@ -181,11 +191,6 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     int warps = att && strcmp(att, "warp") == 0;
     if (att && *att && !warps && strcmp(att, "tile") != 0) {
         berr(err, errlen, "ZEVAL_GPU_ATTN='%s': tile or warp", att);
-        return NULL;
-    }
-    if (warps && c->nq / c->nk > BA_GMAX) {
-        berr(err, errlen, "ZEVAL_GPU_ATTN=warp: %d query heads per KV head (at most %d)",
-             c->nq / c->nk, (int)BA_GMAX);
         return NULL;
     }
     if (c->nq / c->nk > 16 || eng_cfg_slots(c) > 64) {
@@ -215,7 +220,7 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     b->hv = nk * d / 2;
     b->ldu = b->C + 2 * b->hv;
     b->attn_warps = warps;
-    b->qt = warps ? 1 : BA_QT * (nq / nk) <= 16 ? BA_QT : 16 / (nq / nk);
+    b->qt = attn_qt(c, warps);
     b->page_vals = (size_t)b->natt * nk * GPU_PAGE * d;
     b->kv_es = strcmp(kvd, "bf16") == 0 ? sizeof(bf16) : sizeof(float);
     b->ring_floats = (size_t)b->natt * b->nr * b->C;
@@ -665,19 +670,15 @@ extern "C" void gpu_batch_use_graphs(gpu_batch *b, int on)
     b->use_graphs = on;
 }
 
-extern "C" int gpu_batch_attn_warps(gpu_batch *b, int on)
+extern "C" void gpu_batch_attn_warps(gpu_batch *b, int on)
 {
-    const eng_config *c = &b->g->m->cfg;
-    int nq = c->nq, nk = c->nk;
-    if (on && nq / nk > BA_GMAX)
-        return -1;
+    on = on != 0;
     if (on == b->attn_warps)
-        return 0;
+        return;
     (void)hipStreamSynchronize(b->g->st);
     graphs_drop(b); /* they launch the other kernel */
-    b->attn_warps = on != 0;
-    b->qt = on ? 1 : BA_QT * (nq / nk) <= 16 ? BA_QT : 16 / (nq / nk);
-    return 0;
+    b->attn_warps = on;
+    b->qt = attn_qt(&b->g->m->cfg, on);
 }
 
 extern "C" const char *gpu_batch_attn_kind(const gpu_batch *b)

@@ -192,10 +192,8 @@ void gpu_batch_use_graphs(gpu_batch *b, int on);
 /* Attention by tiles of up to 4 tokens sharing each K/V tile (the
  * default) or, on, a warp per token holding its query heads together
  * (ZEVAL_GPU_ATTN=tile|warp when the batch is opened); the same partials
- * bit for bit either way.  -1 (nothing changed) where warps cannot take
- * the model (more than 8 query heads per KV head).  gpu_batch_attn_kind
- * names the one in use. */
-int gpu_batch_attn_warps(gpu_batch *b, int on);
+ * bit for bit either way.  gpu_batch_attn_kind names the one in use. */
+void gpu_batch_attn_warps(gpu_batch *b, int on);
 const char *gpu_batch_attn_kind(const gpu_batch *b);
 /* Per-kernel timing of batched steps, as gpu_profile does it for the
  * single-sequence path: while on, steps run as plain launches with an

@@ -256,11 +256,10 @@ void gpu_batch_use_graphs(gpu_batch *b, int on)
     (void)on;
 }
 
-int gpu_batch_attn_warps(gpu_batch *b, int on)
+void gpu_batch_attn_warps(gpu_batch *b, int on)
 {
     (void)b;
     (void)on;
-    return -1;
 }
 
 const char *gpu_batch_attn_kind(const gpu_batch *b)
