@@ -26,7 +26,8 @@
 # holds, e.g. one carried back from an earlier device call); NO_RSA_PART
 # (set: skip the killed-and-resumed run of part rsa); KV_AB (set: part 2
 # again with ZEVAL_GPU_KV_DTYPE=f32, which also applies to every run when
-# exported); ATTN_AB (set: part 2 again with ZEVAL_GPU_ATTN=warp); BMM_AB
+# exported); ATTN_AB (e.g. "warp pipe": part 2 again with each such
+# ZEVAL_GPU_ATTN); BMM_AB
 # (set: part 2 again with ZEVAL_GPU_BMM=simt); PDL_AB (set:
 # part 1's bench again with ZEVAL_GPU_PDL=1); STEP_BLOCKS_AB (e.g. "1 2":
 # part 1's bench again with ZEVAL_GPU_STEP_BLOCKS=1, then 2); OLD_BIN (an
@@ -128,11 +129,11 @@ if has 2; then
     ZEVAL_GPU_KV_DTYPE=f32 capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
       --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
   fi
-  if [ -n "${ATTN_AB:-}" ]; then # the same with attention a warp per token
-    step "ZEVAL_GPU_ATTN=warp $Z bench gpu-batch (the same, attention a warp per token)"
-    ZEVAL_GPU_ATTN=warp capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
+  for att in ${ATTN_AB:-}; do # the same with another attention kernel
+    step "ZEVAL_GPU_ATTN=$att $Z bench gpu-batch (the same, attention kernel $att)"
+    ZEVAL_GPU_ATTN=$att capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
       --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
-  fi
+  done
   if [ -n "${BMM_AB:-}" ]; then # the same with the SIMT product kernels
     step "ZEVAL_GPU_BMM=simt $Z bench gpu-batch (the same, SIMT products instead of tensor cores)"
     ZEVAL_GPU_BMM=simt capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \

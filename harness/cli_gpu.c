@@ -64,9 +64,10 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
     float *first = malloc((size_t)V * 4 * sizeof(float));
     float *cpu_all = malloc((size_t)V * (size_t)T * sizeof(float));
     float *pk_all = malloc((size_t)V * (size_t)T * sizeof(float));
+    float *gr_all = malloc((size_t)V * (size_t)T * sizeof(float));
     eng_seq *s = eng_seq_new(m);
     gpu_ctx *g = NULL;
-    if (!cpu_tok || !gpu_tok || !lc || !lg || !first || !cpu_all || !pk_all || !s) {
+    if (!cpu_tok || !gpu_tok || !lc || !lg || !first || !cpu_all || !pk_all || !gr_all || !s) {
         printf("FAIL model: out of memory\n");
         fails++;
         goto done;
@@ -99,6 +100,7 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
         if (p < 4)
             memcpy(first + (size_t)p * V, lg, (size_t)V * sizeof(float));
         memcpy(cpu_all + (size_t)p * V, lc, (size_t)V * sizeof(float));
+        memcpy(gr_all + (size_t)p * V, lg, (size_t)V * sizeof(float));
         graphed &= gpu_ran_step(g) == GPU_STEP_GRAPH;
         double e = cli_relerr(lg, lc, (size_t)V);
         if (e > worst) {
@@ -193,6 +195,29 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
     fails += !graphed;
     if (!graphed)
         printf("FAIL model graph: the steps did not run as a captured graph (see stderr)\n");
+    /* The graph with its L2 prefetches: hints only, the same bits (the
+     * emulation reads each prefetched range's ends, so a sanitizer build
+     * also checks the ranges stay inside their allocations). */
+    gpu_set_step(g, GPU_STEP_GRAPH);
+    gpu_set_prefetch(g, 1);
+    err[0] = 0;
+    long pf_differ = gpu_reset(g, (int)T, err, sizeof err) ? 0 : -1;
+    int pf_graphed = 1;
+    for (long p = 0; p < T && pf_differ < 0; p++) {
+        if (gpu_step(g, gpu_tok[p], lg, 0, NULL, err, sizeof err) ||
+            memcmp(lg, gr_all + (size_t)p * V, (size_t)V * sizeof(float)) != 0)
+            pf_differ = p;
+        pf_graphed &= gpu_ran_step(g) == GPU_STEP_GRAPH;
+    }
+    gpu_set_prefetch(g, 0);
+    fails += pf_differ >= 0 || !pf_graphed;
+    if (pf_differ >= 0)
+        printf("FAIL model graph with L2 prefetches: logits differ from position %ld%s%s\n",
+               pf_differ, *err ? ": " : "", err);
+    else
+        printf("%s model graph with L2 prefetches: logits of all %ld positions bit-identical "
+               "to the graph's%s\n", pf_graphed ? "PASS" : "FAIL", T,
+               pf_graphed ? "" : ", but the steps did not run as a graph");
 done:
     gpu_close(g);
     eng_seq_free(s);
@@ -203,6 +228,7 @@ done:
     free(first);
     free(cpu_all);
     free(pk_all);
+    free(gr_all);
     return fails;
 }
 
@@ -353,10 +379,13 @@ int cli_gpu_bench(int argc, char **argv)
            bar_us * (phases - 1) * 1e-3, phases - 1);
     int status = 0;
     for (int i = 0; i < nctx && !status; i++)
-        for (int mi = 0; mi < 3 && !status; mi++) {
-            static const int modes[3] = {GPU_STEP_GRAPH, GPU_STEP_PERSISTENT, GPU_STEP_PLAIN};
-            int ctx = ctxs[i];
+        for (int mi = 0; mi < 4 && !status; mi++) {
+            /* the graph, the graph with its L2 prefetches, persistent, plain */
+            static const int modes[4] = {GPU_STEP_GRAPH, GPU_STEP_GRAPH, GPU_STEP_PERSISTENT,
+                                         GPU_STEP_PLAIN};
+            int ctx = ctxs[i], pf = mi == 1;
             gpu_set_step(g, modes[mi]);
+            gpu_set_prefetch(g, pf);
             double bytes = 0, t = 0;
             if (gpu_reset(g, maxctx + (int)N + 2, err, sizeof err) ||
                 gpu_seek(g, ctx > 0 ? ctx - 1 : 0, err, sizeof err) ||
@@ -377,9 +406,10 @@ int cli_gpu_bench(int argc, char **argv)
             if (status)
                 break;
             double gbs = bytes / t / 1e9;
-            printf("decode context %d, %s: %.1f tok/s, %.3f ms/step, %.3f GB/step, %.0f GB/s = "
+            const char *ran = gpu_step_name(gpu_ran_step(g));
+            printf("decode context %d, %s%s: %.1f tok/s, %.3f ms/step, %.3f GB/step, %.0f GB/s = "
                    "%.3f of the copy bandwidth\n", ctx,
-                   gpu_step_name(gpu_ran_step(g)),
+                   ran ? ran : "?", pf ? " with L2 prefetches" : "",
                    (double)N / t, t / (double)N * 1e3, bytes / (double)N / 1e9, gbs, gbs / bw);
             fflush(stdout);
             if (modes[mi] == GPU_STEP_GRAPH)

@@ -205,17 +205,26 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
         printf("FAIL batch greedy tokens: first difference at step %d (CPU %d, GPU %d)\n",
                diverged, cpu_tok[diverged], gt[diverged]);
     /* 2. Batch invariance: other runs, other company, a fork. */
-    struct { int run, fork, graphs, warps; const char *what; } var[] = {
-        {3, 0, 1, 0, "prompt in runs of 3 tokens, batched with 2 other sequences"},
-        {5, 1, 1, 0, "forked from a shared prefix fed in runs of 5"},
-        {1, 0, 1, 0, "prompt one token per step, batched with 2 other sequences"},
-        {2, 0, 0, 0, "plain launches (no graphs), prompt in runs of 2"},
-        {3, 0, 1, 1, "attention a warp per token (ZEVAL_GPU_ATTN=warp), prompt in runs of 3"},
+    /* attn: the attention kernel, -1 for the one the batch was opened with */
+    struct { int run, fork, graphs, attn; const char *what; } var[] = {
+        {3, 0, 1, -1, "prompt in runs of 3 tokens, batched with 2 other sequences"},
+        {5, 1, 1, -1, "forked from a shared prefix fed in runs of 5"},
+        {1, 0, 1, -1, "prompt one token per step, batched with 2 other sequences"},
+        {2, 0, 0, -1, "plain launches (no graphs), prompt in runs of 2"},
+        {3, 0, 1, GPU_ATTN_TILE, "attention in tiles (ZEVAL_GPU_ATTN=tile), prompt in runs of 3"},
+        {3, 0, 1, GPU_ATTN_WARP, "attention a warp per token (ZEVAL_GPU_ATTN=warp), prompt in runs of 3"},
+        {2, 0, 1, GPU_ATTN_PIPE, "attention tiles pipelined (ZEVAL_GPU_ATTN=pipe), prompt in runs of 2"},
     };
-    int warps0 = strcmp(gpu_batch_attn_kind(b), "a warp per token") == 0;
+    const char *kind0 = gpu_batch_attn_kind(b);
+    int attn0 = strcmp(kind0, "a warp per token") == 0 ? GPU_ATTN_WARP
+                : strstr(kind0, "pipelined")         ? GPU_ATTN_PIPE
+                                                     : GPU_ATTN_TILE;
     for (size_t v = 0; v < sizeof var / sizeof var[0]; v++) {
         gpu_batch_use_graphs(b, var[v].graphs);
-        gpu_batch_attn_warps(b, var[v].warps || warps0);
+        if (gpu_batch_set_attn(b, var[v].attn < 0 ? attn0 : var[v].attn, err, sizeof err)) {
+            printf("SKIP batch invariance (%s): %s\n", var[v].what, err);
+            continue;
+        }
         memset(lg2, 0, (size_t)(N + 1) * V * sizeof(float));
         if (run_mixed(b, m, pa, L, N, var[v].run, var[v].fork, lg2, gt2, err, sizeof err)) {
             printf("FAIL batch invariance (%s): %s\n", var[v].what, err);
@@ -229,7 +238,7 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
                var[v].what, N + 1, same ? "bit-identical" : "differ");
     }
     gpu_batch_use_graphs(b, 1);
-    gpu_batch_attn_warps(b, warps0);
+    (void)gpu_batch_set_attn(b, attn0, err, sizeof err);
     long long fp = gpu_batch_free_pages(b);
     int nopages = fp == (L + N + 64 + GPU_PAGE - 1) / GPU_PAGE * 8;
     fails += !nopages;

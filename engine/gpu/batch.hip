@@ -56,7 +56,7 @@ static const char *const bp_name[BP_KINDS] = {
 struct gpu_batch {
     gpu_ctx *g;
     int seqs, max_ctx, max_step, max_pages, natt, nmoe, nr, C, hv, ldu, qt;
-    int attn_warps;         /* attention a warp per token (k_battn_w), else tiles */
+    int attn;               /* the attention kernel, a GPU_ATTN_ value */
     long long npages;
     size_t page_vals, ring_floats, vlast_floats; /* per page (of K, of V) / per slot */
     size_t kv_es;                                /* bytes per K/V value: 4 (f32) or 2 (bf16) */
@@ -166,12 +166,14 @@ extern "C" void gpu_batch_close(gpu_batch *b)
 /* Tokens of a run per attention work item: 1 for the warp kernel, else
  * as many as keep the tile kernel's rows (tokens x query heads per KV
  * head) within 16.  (gpu_open's check_shapes keeps the query heads per KV
- * head within 8, BA_GMAX, so either kernel takes any model it opens.) */
-static int attn_qt(const eng_config *c, int warps)
+ * head within 8, BA_GMAX, so every kernel takes any model it opens.) */
+static int attn_qt(const eng_config *c, int kind)
 {
     int G = c->nq / c->nk;
-    return warps ? 1 : BA_QT * G <= 16 ? BA_QT : 16 / G;
+    return kind == GPU_ATTN_WARP ? 1 : BA_QT * G <= 16 ? BA_QT : 16 / G;
 }
+
+static const char *const attn_env[] = {"tile", "warp", "pipe"};
 
 extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, int max_step,
                                      long long kv_tokens, char *err, size_t errlen)
@@ -188,10 +190,19 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
         return NULL;
     }
     const char *att = getenv("ZEVAL_GPU_ATTN");
-    int warps = att && strcmp(att, "warp") == 0;
-    if (att && *att && !warps && strcmp(att, "tile") != 0) {
-        berr(err, errlen, "ZEVAL_GPU_ATTN='%s': tile or warp", att);
-        return NULL;
+    int attn = GPU_ATTN_TILE;
+    if (att && *att) {
+        for (attn = 0; attn < 3 && strcmp(att, attn_env[attn]) != 0; attn++)
+            ;
+        if (attn == 3) {
+            berr(err, errlen, "ZEVAL_GPU_ATTN='%s': tile, warp or pipe", att);
+            return NULL;
+        }
+        if (attn == GPU_ATTN_PIPE && strcmp(kvd, "bf16") != 0) {
+            berr(err, errlen, "ZEVAL_GPU_ATTN=pipe needs the bf16 K/V cache "
+                 "(ZEVAL_GPU_KV_DTYPE=%s)", kvd);
+            return NULL;
+        }
     }
     if (c->nq / c->nk > 16 || eng_cfg_slots(c) > 64) {
         berr(err, errlen, "GPU batch: %d query heads per KV head (at most 16), %d router slots "
@@ -219,8 +230,8 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     b->C = eng_cfg_conv_channels(c);
     b->hv = nk * d / 2;
     b->ldu = b->C + 2 * b->hv;
-    b->attn_warps = warps;
-    b->qt = attn_qt(c, warps);
+    b->attn = attn;
+    b->qt = attn_qt(c, attn);
     b->page_vals = (size_t)b->natt * nk * GPU_PAGE * d;
     b->kv_es = strcmp(kvd, "bf16") == 0 ? sizeof(bf16) : sizeof(float);
     b->ring_floats = (size_t)b->natt * b->nr * b->C;
@@ -531,7 +542,7 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
             kb_cca(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt, b->z, b->q, kv);
             kb_cca_state(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt);
             bmark(b, BP_CCA);
-            kb_attention(s, a, t, work, nwork, grid, b->attn_warps, b->q, nq, kv, b->part,
+            kb_attention(s, a, t, work, nwork, grid, b->attn, b->q, nq, kv, b->part,
                          b->att);
             bmark(b, BP_ATTN);
             bgemm o = {D->wo, 0, NULL, H, qw, b->att, qw, 0, NULL, b->y, H, NULL, NULL, T, NULL,
@@ -670,20 +681,26 @@ extern "C" void gpu_batch_use_graphs(gpu_batch *b, int on)
     b->use_graphs = on;
 }
 
-extern "C" void gpu_batch_attn_warps(gpu_batch *b, int on)
+extern "C" int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errlen)
 {
-    on = on != 0;
-    if (on == b->attn_warps)
-        return;
+    if (kind < GPU_ATTN_TILE || kind > GPU_ATTN_PIPE)
+        return berr(err, errlen, "GPU batch: attention kind %d", kind);
+    if (kind == GPU_ATTN_PIPE && b->kv_es != sizeof(bf16))
+        return berr(err, errlen, "GPU batch: the pipelined attention needs the bf16 K/V cache");
+    if (kind == b->attn)
+        return 0;
     (void)hipStreamSynchronize(b->g->st);
     graphs_drop(b); /* they launch the other kernel */
-    b->attn_warps = on;
-    b->qt = attn_qt(&b->g->m->cfg, on);
+    b->attn = kind;
+    b->qt = attn_qt(&b->g->m->cfg, kind);
+    return 0;
 }
 
 extern "C" const char *gpu_batch_attn_kind(const gpu_batch *b)
 {
-    return b->attn_warps ? "a warp per token" : "tiles of tokens";
+    static const char *const name[] = {"tiles of tokens", "a warp per token",
+                                       "tiles of tokens, pipelined"};
+    return name[b->attn];
 }
 
 extern "C" int gpu_batch_ran_graph(const gpu_batch *b)

@@ -98,9 +98,10 @@ void kb_cca_state(hipStream_t s, const cca_w *w, int a, btok t, const float *u, 
  * split) for j < *nwork (read on the device; the launch has grid blocks,
  * grid >= *nwork, so a captured step serves every count up to grid),
  * tokens of one sequence; partials into part, then combined into out
- * [T][nq*d]. */
+ * [T][nq*d].  kind: the kernel, a GPU_ATTN_ value (gpu.h; PIPE needs a
+ * bf16 cache, a warp takes items of one token). */
 void kb_attention(hipStream_t s, int a, btok t, const int *work, const int *nwork, int grid,
-                  int warps, const float *q, int nq, bkv kv, float *part, float *out);
+                  int kind, const float *q, int nq, bkv kv, float *part, float *out);
 
 /* The router of every token (r: [T][R], eda: [T][R]) into sel[T],
  * gate[T]. */

@@ -14,6 +14,7 @@
  * whichever step produced them.
  */
 #include "bkern.h"
+#include "gpu.h"
 #include "kern_dev.h"
 
 #include <stdlib.h>
@@ -861,39 +862,209 @@ void kb_cca_state(hipStream_t s, const cca_w *w, int a, btok t, const float *u, 
 /* ----------------------------------------------------------- attention */
 
 enum { BA_ROWS = 16, BA_GROUPS = BA_THREADS / GPU_LANES, BA_RPG = BA_ROWS / BA_GROUPS, BA_DMAX = 128 };
+/* k_battn<true>'s staged tiles: key rows of bf16 BA_KROW apart (8 more
+ * than the widest head, so the 16-byte reads of 8 lanes hit 32 banks),
+ * then value rows d apart; two stages. */
+enum { BA_KROW = BA_DMAX + 8, BA_STAGE = BA_KT * (BA_KROW + BA_DMAX) };
 
-/* Work item blockIdx.x = (first token, tokens, split) for KV head
- * blockIdx.y: the tokens' G query heads (rows, at most BA_ROWS) over the
- * split's keys, a tile of BA_KT keys at a time from shared memory: lane j
- * scores key j of the tile against the row's query, the tile's maximum
+/* A key tile as k_battn<false> holds it in shared memory: f32 keys as
+ * rows 4 floats apart in banks (16-byte reads of 8 lanes hit 32 banks),
+ * values padded by one (a lane per key on the transposing stores). */
+struct ba_tf32 {
+    const float (*ks)[BA_DMAX + 4];
+    const float (*vs)[BA_DMAX + 1];
+    /* key j against query row qr, summed over the dimensions in order */
+    __device__ __forceinline__ float dot(int j, const float *qr, int d) const
+    {
+        float dt = 0.0f;
+        const float *kr = &ks[j][0];
+        for (int e = 0; e < d; e += 4) {
+            f32x4 kv4 = *(const f32x4 *)(kr + e), q4 = *(const f32x4 *)(qr + e);
+            dt = fmaf(q4.a, kv4.a, dt);
+            dt = fmaf(q4.b, kv4.b, dt);
+            dt = fmaf(q4.c, kv4.c, dt);
+            dt = fmaf(q4.d, kv4.d, dt);
+        }
+        return dt;
+    }
+    __device__ __forceinline__ float val(int j, int e) const { return vs[j][e]; }
+};
+
+/* The same tile as k_battn<true> stages it: the bf16 cache's values as
+ * they are (keys BA_KROW apart, values d apart).  The same floats in the
+ * same order as ba_tf32, so the same sums. */
+struct ba_tbf16 {
+    const bf16 *k, *v;
+    int d;
+    __device__ __forceinline__ float dot(int j, const float *qr, int dd) const
+    {
+        float dt = 0.0f;
+        const bf16 *kr = k + j * BA_KROW;
+        for (int e = 0; e < dd; e += 8) {
+            u32x4 w = *(const u32x4 *)(kr + e);
+            f32x4 qa = *(const f32x4 *)(qr + e), qb = *(const f32x4 *)(qr + e + 4);
+            dt = fmaf(qa.a, bits_f(w.a << 16), dt);
+            dt = fmaf(qa.b, bits_f(w.a & 0xffff0000u), dt);
+            dt = fmaf(qa.c, bits_f(w.b << 16), dt);
+            dt = fmaf(qa.d, bits_f(w.b & 0xffff0000u), dt);
+            dt = fmaf(qb.a, bits_f(w.c << 16), dt);
+            dt = fmaf(qb.b, bits_f(w.c & 0xffff0000u), dt);
+            dt = fmaf(qb.c, bits_f(w.d << 16), dt);
+            dt = fmaf(qb.d, bits_f(w.d & 0xffff0000u), dt);
+        }
+        return dt;
+    }
+    __device__ __forceinline__ float val(int j, int e) const { return bf16f(v[j * d + e]); }
+};
+
+/* 16 bytes from global src to shared dst, zeros when !ok: on NVIDIA
+ * (sm_80 on) an asynchronous copy (cp.async, waited for by ba_wait),
+ * elsewhere a load and a store. */
+__device__ __forceinline__ void ba_copy16(void *dst, const void *src, bool ok)
+{
+#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    unsigned sa = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(sa), "l"(src),
+                 "r"(ok ? 16 : 0)
+                 : "memory");
+#else
+    u32x4 v = {0, 0, 0, 0};
+    if (ok)
+        v = *(const u32x4 *)src;
+    *(u32x4 *)dst = v;
+#endif
+}
+
+/* The copies this thread issued since the last ba_commit, as one group. */
+__device__ __forceinline__ void ba_commit(void)
+{
+#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+
+/* Until at most one of this thread's groups is still in flight (a
+ * barrier after it shows every thread's finished copies to the block). */
+__device__ __forceinline__ void ba_wait1(void)
+{
+#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_group 1;" ::: "memory");
+#endif
+}
+
+/* Keys [t0, t0 + BA_KT) of KV head g of sequence sq as stored (bf16),
+ * zeros from k1 on, into stage st: a lane per 16 bytes of a key row, so a
+ * warp reads whole rows. */
+static __device__ __forceinline__ void ba_stage(const bkv &kv, int a, int g, int sq, int t0, int k1,
+                                                bf16 *st)
+{
+    const int d = kv.d, cpr = d / 8; /* 16-byte pieces a row */
+    bf16 *ks = st, *vs = st + BA_KT * BA_KROW;
+    for (int idx = (int)threadIdx.x; idx < BA_KT * cpr; idx += BA_THREADS) {
+        int j = idx / cpr, e0 = idx % cpr * 8, key = t0 + j;
+        bool ok = key < k1;
+        size_t at = 0;
+        if (ok) {
+            int page = kv.bt[(size_t)sq * kv.max_pages + key / kv.P];
+            at = ((((size_t)page * kv.natt + a) * kv.nk + g) * kv.P + (size_t)(key % kv.P)) *
+                     (size_t)d + (size_t)e0;
+        }
+        ba_copy16(ks + j * BA_KROW + e0, (const bf16 *)kv.K + at, ok);
+        ba_copy16(vs + j * d + e0, (const bf16 *)kv.V + at, ok);
+    }
+    ba_commit();
+}
+
+/* The calling group's rows over one key tile [t0, t0 + BA_KT) held by tl:
+ * lane j scores key j against the row's query, the tile's maximum
  * rescales the row's running (max, sum, output), and the output adds the
  * tile's values weighted by the broadcast probabilities (each value read
  * once for the group's rows).  Keys after a row's position are masked;
- * tiles wholly after it are skipped. */
-template <int DPL>
+ * a row wholly before the tile is left alone. */
+template <int DPL, typename TILE>
+__device__ __forceinline__ void ba_tile(const TILE &tl, const float (*qs)[BA_DMAX], int t0,
+                                        int nrows, const int (&qp)[BA_RPG], float inv_sqrtd,
+                                        float (&o)[BA_RPG][DPL], float (&m)[BA_RPG],
+                                        float (&l)[BA_RPG])
+{
+    const int d = GPU_LANES * DPL;
+    int grp = (int)threadIdx.x / GPU_LANES, lane = (int)threadIdx.x % GPU_LANES;
+    float p[BA_RPG];
+    int on[BA_RPG];
+    GPU_UNROLL
+    for (int k = 0; k < BA_RPG; k++) {
+        int r = grp + BA_GROUPS * k;
+        p[k] = 0.0f;
+        on[k] = r < nrows && t0 <= qp[k]; /* the whole group alike */
+        if (!on[k])
+            continue;
+        float sc = -INFINITY;
+        if (t0 + lane <= qp[k])
+            sc = tl.dot(lane, qs[r], d) * inv_sqrtd;
+        float mn = fmaxf(m[k], lanes_max(sc));
+        float resc = expf(m[k] - mn);
+        p[k] = expf(sc - mn);
+        l[k] = l[k] * resc + lanes_sum(p[k]);
+        GPU_UNROLL
+        for (int e = 0; e < DPL; e++)
+            o[k][e] *= resc;
+        m[k] = mn;
+    }
+    for (int j = 0; j < BA_KT; j++) {
+        float v[DPL];
+        GPU_UNROLL
+        for (int e = 0; e < DPL; e++)
+            v[e] = tl.val(j, lane + GPU_LANES * e);
+        GPU_UNROLL
+        for (int k = 0; k < BA_RPG; k++) {
+            if (!on[k])
+                continue;
+            float pj = lanes_bcast(p[k], j);
+            GPU_UNROLL
+            for (int e = 0; e < DPL; e++)
+                o[k][e] = fmaf(pj, v[e], o[k][e]);
+        }
+    }
+}
+
+/* Work item blockIdx.x = (first token, tokens, split) for KV head
+ * blockIdx.y: the tokens' G query heads (rows, at most BA_ROWS) over the
+ * split's keys, a tile of BA_KT keys at a time from shared memory
+ * (ba_tile); tiles wholly after the last row's position are skipped.
+ * PIPE (bf16 cache only): each tile is copied as the cache holds it, the
+ * next one's copy in flight (cp.async on NVIDIA) while this one is
+ * computed; else loaded, converted to f32 and stored, then computed.
+ * Either way the same floats meet in the same order: the same partials. */
+template <int DPL, bool PIPE>
 __global__ void __launch_bounds__(BA_THREADS) k_battn(int a, btok t, const int *work,
                                                       const int *nwork, const float *q, int nq,
                                                       bkv kv, float *part)
 {
     const int d = GPU_LANES * DPL;
-    /* keys as rows 4 floats apart in banks (16-byte reads of 8 lanes hit
-     * 32 banks), values padded by one (a lane per key on the stores) */
-    __shared__ __attribute__((aligned(16))) float ks[BA_KT][BA_DMAX + 4];
+    union ba_smem {
+        struct {
+            float ks[BA_KT][BA_DMAX + 4];
+            float vs[BA_KT][BA_DMAX + 1];
+        } f;
+        bf16 st[2][BA_STAGE];
+    };
+    __shared__ __attribute__((aligned(16))) ba_smem sm;
     __shared__ __attribute__((aligned(16))) float qs[BA_ROWS][BA_DMAX];
-    __shared__ float vsm[BA_KT][BA_DMAX + 1];
     int wi = (int)blockIdx.x, g = (int)blockIdx.y, tid = (int)threadIdx.x;
     if (wi >= *nwork)
         return;
     int i0 = work[3 * wi], nt = work[3 * wi + 1], sp = work[3 * wi + 2];
     int nk = kv.nk, G = nq / nk, nrows = nt * G, natt = kv.natt;
-    int grp = tid / GPU_LANES, lane = tid % GPU_LANES;
+    int grp = tid / GPU_LANES;
     int sq = t.seq[i0];
+    int k0 = sp * BA_SPL, maxpos = t.pos[i0 + nt - 1];
+    int k1 = k0 + BA_SPL < maxpos + 1 ? k0 + BA_SPL : maxpos + 1;
+    if (PIPE && k0 < k1)
+        ba_stage(kv, a, g, sq, k0, k1, sm.st[0]); /* the first tile on its way */
     for (int idx = tid; idx < nrows * d; idx += BA_THREADS) {
         int r = idx / d, e = idx % d;
         qs[r][e] = q[(size_t)(i0 + r / G) * nq * d + (size_t)(g * G + r % G) * d + e];
     }
-    int k0 = sp * BA_SPL, maxpos = t.pos[i0 + nt - 1];
-    int k1 = k0 + BA_SPL < maxpos + 1 ? k0 + BA_SPL : maxpos + 1;
     float inv_sqrtd = 1.0f / sqrtf((float)d);
     float o[BA_RPG][DPL], m[BA_RPG], l[BA_RPG];
     int qp[BA_RPG];
@@ -907,7 +1078,21 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn(int a, btok t, const int *
         for (int e = 0; e < DPL; e++)
             o[k][e] = 0.0f;
     }
-    for (int t0 = k0; t0 < k1; t0 += BA_KT) {
+    for (int t0 = k0, s = 0; t0 < k1; t0 += BA_KT, s ^= 1) {
+        if (PIPE) {
+            /* stage s^1 was last read in the tile before, behind its
+             * closing barrier */
+            if (t0 + BA_KT < k1)
+                ba_stage(kv, a, g, sq, t0 + BA_KT, k1, sm.st[s ^ 1]);
+            else
+                ba_commit(); /* an empty group: the wait below still means this tile */
+            ba_wait1();
+            __syncthreads();
+            ba_tbf16 tl = {sm.st[s], sm.st[s] + BA_KT * BA_KROW, d};
+            ba_tile<DPL>(tl, qs, t0, nrows, qp, inv_sqrtd, o, m, l);
+            __syncthreads();
+            continue;
+        }
         __syncthreads();
         for (int idx = tid; idx < BA_KT * d / 8; idx += BA_THREADS) {
             /* a lane per key (a 32-byte sector of each, or 16 with bf16),
@@ -922,62 +1107,17 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn(int a, btok t, const int *
                 kv_get8(kv, kv.V, at, vvv);
             }
             f32x4 k0v = {kvv[0], kvv[1], kvv[2], kvv[3]}, k1v = {kvv[4], kvv[5], kvv[6], kvv[7]};
-            *(f32x4 *)&ks[j][e0] = k0v;
-            *(f32x4 *)&ks[j][e0 + 4] = k1v;
+            *(f32x4 *)&sm.f.ks[j][e0] = k0v;
+            *(f32x4 *)&sm.f.ks[j][e0 + 4] = k1v;
             GPU_UNROLL
             for (int i = 0; i < 8; i++)
-                vsm[j][e0 + i] = vvv[i];
+                sm.f.vs[j][e0 + i] = vvv[i];
         }
         __syncthreads();
-        /* the group's rows' scores (lane = key), their softmax updates,
-         * then the values once for all of them */
-        float p[BA_RPG];
-        int on[BA_RPG];
-        GPU_UNROLL
-        for (int k = 0; k < BA_RPG; k++) {
-            int r = grp + BA_GROUPS * k;
-            p[k] = 0.0f;
-            on[k] = r < nrows && t0 <= qp[k]; /* the whole group alike */
-            if (!on[k])
-                continue;
-            float sc = -INFINITY;
-            if (t0 + lane <= qp[k]) {
-                float dt = 0.0f;
-                const float *kr = &ks[lane][0];
-                for (int e = 0; e < d; e += 4) {
-                    f32x4 kv4 = *(const f32x4 *)(kr + e), q4 = *(const f32x4 *)&qs[r][e];
-                    dt = fmaf(q4.a, kv4.a, dt);
-                    dt = fmaf(q4.b, kv4.b, dt);
-                    dt = fmaf(q4.c, kv4.c, dt);
-                    dt = fmaf(q4.d, kv4.d, dt);
-                }
-                sc = dt * inv_sqrtd;
-            }
-            float mn = fmaxf(m[k], lanes_max(sc));
-            float resc = expf(m[k] - mn);
-            p[k] = expf(sc - mn);
-            l[k] = l[k] * resc + lanes_sum(p[k]);
-            GPU_UNROLL
-            for (int e = 0; e < DPL; e++)
-                o[k][e] *= resc;
-            m[k] = mn;
-        }
-        for (int j = 0; j < BA_KT; j++) {
-            float v[DPL];
-            GPU_UNROLL
-            for (int e = 0; e < DPL; e++)
-                v[e] = vsm[j][lane + GPU_LANES * e];
-            GPU_UNROLL
-            for (int k = 0; k < BA_RPG; k++) {
-                if (!on[k])
-                    continue;
-                float pj = lanes_bcast(p[k], j);
-                GPU_UNROLL
-                for (int e = 0; e < DPL; e++)
-                    o[k][e] = fmaf(pj, v[e], o[k][e]);
-            }
-        }
+        ba_tf32 tl = {sm.f.ks, sm.f.vs};
+        ba_tile<DPL>(tl, qs, t0, nrows, qp, inv_sqrtd, o, m, l);
     }
+    int lane = tid % GPU_LANES;
     GPU_UNROLL
     for (int k = 0; k < BA_RPG; k++) {
         int r = grp + BA_GROUPS * k;
@@ -1136,21 +1276,28 @@ __global__ void k_bcombine(btok t, int nq, int d, const float *part, float *out)
 }
 
 void kb_attention(hipStream_t s, int a, btok t, const int *work, const int *nwork, int grid,
-                  int warps, const float *q, int nq, bkv kv, float *part, float *out)
+                  int kind, const float *q, int nq, bkv kv, float *part, float *out)
 {
-    if (grid > 0 && warps) {
+    if (grid > 0 && kind == GPU_ATTN_WARP) {
         dim3 g((unsigned)((grid + BA_GROUPS - 1) / BA_GROUPS), (unsigned)kv.nk), blk(BA_THREADS);
         switch (kv.d / GPU_LANES) {
         case 1: hipLaunchKernelGGL(k_battn_w<1>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
         case 2: hipLaunchKernelGGL(k_battn_w<2>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
         default: hipLaunchKernelGGL(k_battn_w<4>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
         }
+    } else if (grid > 0 && kind == GPU_ATTN_PIPE && kv.bf16) {
+        dim3 g((unsigned)grid, (unsigned)kv.nk), blk(BA_THREADS);
+        switch (kv.d / GPU_LANES) {
+        case 1: hipLaunchKernelGGL((k_battn<1, true>), g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
+        case 2: hipLaunchKernelGGL((k_battn<2, true>), g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
+        default: hipLaunchKernelGGL((k_battn<4, true>), g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
+        }
     } else if (grid > 0) {
         dim3 g((unsigned)grid, (unsigned)kv.nk), blk(BA_THREADS);
         switch (kv.d / GPU_LANES) {
-        case 1: hipLaunchKernelGGL(k_battn<1>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
-        case 2: hipLaunchKernelGGL(k_battn<2>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
-        default: hipLaunchKernelGGL(k_battn<4>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
+        case 1: hipLaunchKernelGGL((k_battn<1, false>), g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
+        case 2: hipLaunchKernelGGL((k_battn<2, false>), g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
+        default: hipLaunchKernelGGL((k_battn<4, false>), g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
         }
     }
     hipLaunchKernelGGL(k_bcombine, dim3((unsigned)t.T, (unsigned)nq), dim3(128), 0, s, t, nq,

@@ -49,6 +49,7 @@ struct gpu_ctx {
     uint64_t *routing;                      /* [nmoe][slots] decisions so far */
     hipGraphExec_t exec;
     int have_exec, capture_failed, mode, ran_mode; /* GPU_STEP_ values */
+    int prefetch;                           /* ZEVAL_GPU_PREFETCH: the graph's L2 asks */
     /* the persistent step (kl_step): its phases on the device, rebuilt
      * when the K/V cache moves */
     pk_phase *ph;

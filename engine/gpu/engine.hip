@@ -333,6 +333,11 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
             return NULL;
         }
     }
+    const char *pfe = getenv("ZEVAL_GPU_PREFETCH");
+    if (pfe && *pfe && strcmp(pfe, "0") != 0 && strcmp(pfe, "1") != 0) {
+        gerr(err, errlen, "ZEVAL_GPU_PREFETCH=%s: not 0 or 1", pfe);
+        return NULL;
+    }
     if (max_ctx < 1)
         max_ctx = 1;
     gpu_ctx *g = (gpu_ctx *)calloc(1, sizeof *g);
@@ -343,6 +348,7 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
     g->m = m;
     g->c = *c;
     g->mode = mode;
+    g->prefetch = pfe && strcmp(pfe, "1") == 0;
     g->pk_per_sm = (int)per_sm;
     g->nph = 2 + 4 * ((c->n_sub + 1) / 2) + 5 * (c->n_sub / 2);
     g->pk_shmem = (size_t)shared_floats(c) * sizeof(float);
@@ -514,6 +520,16 @@ extern "C" void gpu_set_step(gpu_ctx *g, int mode)
         g->mode = mode;
 }
 
+extern "C" void gpu_set_prefetch(gpu_ctx *g, int on)
+{
+    if (g->prefetch == !!on)
+        return;
+    g->prefetch = !!on;
+    if (g->have_exec) /* captured with the other setting */
+        (void)hipGraphExecDestroy(g->exec);
+    g->have_exec = 0;
+}
+
 extern "C" int gpu_ran_step(const gpu_ctx *g)
 {
     return g->ran_mode;
@@ -580,6 +596,61 @@ static float *sub_ring(const gpu_ctx *g, int n)
     return g->ring + (size_t)(n / 2) * nr * C;
 }
 
+/* ------------------------------------------------- prefetches of a step */
+
+/* With ZEVAL_GPU_PREFETCH=1 the graph's launches ask later launches'
+ * weights into L2 (gpu_pf), so those read L2 instead of waiting on
+ * device memory at their start: the embedding asks for sub-layer 0's
+ * q/k/v products and convolution filter; an attention sub-layer's q/k/v
+ * product for its output product, its cached keys and values and the
+ * next sub-layer's router; a MoE sub-layer's expert up/gate product for
+ * the chosen expert's down projection; that down projection for the
+ * next attention sub-layer's q/k/v products and filter.  Each range is
+ * asked for at least one launch before the one that reads it. */
+static void pf_add(gpu_pf *pf, const void *p, size_t bytes)
+{
+    for (int i = 0; i < PF_RANGES; i++)
+        if (!pf->r[i].p) {
+            pf->r[i].p = p;
+            pf->r[i].bytes = bytes;
+            return;
+        }
+}
+
+/* Attention sub-layer n's q/k/v products (one allocation) and
+ * convolution filter into pf; nothing past the last sub-layer. */
+static void pf_qkv(const gpu_ctx *g, int n, gpu_pf *pf)
+{
+    const eng_config *c = &g->c;
+    if (n >= c->n_sub)
+        return;
+    size_t H = (size_t)c->hidden, d = (size_t)c->head_dim, b = sizeof(bf16);
+    size_t C = (size_t)eng_cfg_conv_channels(c), K1 = (size_t)c->cca_k1;
+    pf_add(pf, g->sub[n].wq, ((size_t)c->nq + 2 * (size_t)c->nk) * d * H * b);
+    pf_add(pf, g->sub[n].cca.conv1_w, C * K1 * d * b);
+}
+
+/* The prefetches of attention sub-layer n's q/k/v launch. */
+static void pf_attention(const gpu_ctx *g, int n, gpu_pf *pf)
+{
+    const eng_config *c = &g->c;
+    size_t H = (size_t)c->hidden, d = (size_t)c->head_dim, R = (size_t)c->router;
+    size_t b = sizeof(bf16);
+    pf_add(pf, g->sub[n].wo, H * (size_t)c->nq * d * b);
+    if (n + 1 < c->n_sub) {
+        const dev_sub *M = &g->sub[n + 1];
+        pf_add(pf, M->rdown, R * H * b);
+        pf_add(pf, M->rt.w0, R * R * b);
+        pf_add(pf, M->rt.w2, R * R * b);
+        pf_add(pf, M->rt.w4, (size_t)M->rt.S * R * b);
+    }
+    pf->kv_k = sub_cache(g, n, g->K);
+    pf->kv_v = sub_cache(g, n, g->V);
+    pf->kv_heads = c->nk;
+    pf->kv_d = c->head_dim;
+    pf->kv_stride = (size_t)g->cap * (size_t)c->head_dim;
+}
+
 /* Enqueues one decode step on g->st (the token and position in g->io). */
 static void enqueue_step(gpu_ctx *g)
 {
@@ -589,9 +660,14 @@ static void enqueue_step(gpu_ctx *g)
     int E = c->n_experts, I = c->inter, N = c->n_sub;
     int skip_zero = g->m->skip_mode == ENG_SKIP_ZERO;
 
+    int pf = g->prefetch;
+    gpu_pf pe;
+    memset(&pe, 0, sizeof pe);
+    pf_qkv(g, 0, &pe);
+
     g->nev = 0;
     mark(g, PR_EMBED);
-    kl_embed(s, g->embed, H, g->io, g->sub[0].mw.hs, g->sub[0].mw.hb, g->res);
+    kl_embed(s, g->embed, H, g->io, g->sub[0].mw.hs, g->sub[0].mw.hb, g->res, pf ? &pe : NULL);
     mark(g, PR_EMBED);
     for (int n = 0; n < N; n++) {
         const dev_sub *D = &g->sub[n];
@@ -599,7 +675,10 @@ static void enqueue_step(gpu_ctx *g)
         if (n % 2 == 0) {
             float *K = sub_cache(g, n, g->K), *V = sub_cache(g, n, g->V);
             gemv_set qkv = qkv_products(g, n);
-            kl_gemv(s, &qkv, NULL, H, &nin, g->io);
+            gpu_pf pa;
+            memset(&pa, 0, sizeof pa);
+            pf_attention(g, n, &pa);
+            kl_gemv(s, &qkv, NULL, H, &nin, g->io, pf ? &pa : NULL);
             mark(g, PR_QKV);
             kl_cca(s, &D->cca, g->io, g->u, sub_ring(g, n), g->vc, qkv.y[3], g->z, g->q, K, V,
                    g->count + nk);
@@ -607,13 +686,13 @@ static void enqueue_step(gpu_ctx *g)
             kl_attention(s, g->q, K, V, nq, nk, d, g->cap, g->io, g->part, g->count, g->att);
             mark(g, PR_ATTN);
             gemv_set o = one_product(D->wo, NULL, g->y, H);
-            kl_gemv(s, &o, g->att, qw, NULL, g->io);
+            kl_gemv(s, &o, g->att, qw, NULL, g->io, NULL);
             mark(g, PR_O);
         } else {
             int j = n / 2;
             gemv_set rd = one_product(D->rdown, D->rdown_b, g->r, c->router);
             if (router_split()) { /* the product, then the router on 1024 threads */
-                kl_gemv(s, &rd, NULL, H, &nin, g->io);
+                kl_gemv(s, &rd, NULL, H, &nin, g->io, NULL);
                 kl_router(s, &D->rt, g->r, g->eda, g->out + 1 + j, g->gate + j);
             } else { /* the router by the product's last block */
                 router_tail rt = {D->rt, g->eda, g->out + 1 + j, g->gate + j,
@@ -621,10 +700,18 @@ static void enqueue_step(gpu_ctx *g)
                 kl_gemv_router(s, &rd, &nin, H, g->io, &rt);
             }
             mark(g, PR_ROUTER);
-            kl_gemv_expert(s, D->fc1, g->out + 1 + j, E, 2 * I, H, g->xn, g->a);
+            gpu_pf p1, p2;
+            memset(&p1, 0, sizeof p1);
+            memset(&p2, 0, sizeof p2);
+            p1.expert = D->fc2;
+            p1.sel = g->out + 1 + j;
+            p1.expert_n = (size_t)H * (size_t)I;
+            p1.E = E;
+            pf_qkv(g, n + 1, &p2);
+            kl_gemv_expert(s, D->fc1, g->out + 1 + j, E, 2 * I, H, g->xn, g->a, pf ? &p1 : NULL);
             mark(g, PR_FC1);
             kl_expert_down(s, D->fc2, g->out + 1 + j, E, H, I, g->a, g->gate + j, g->xn,
-                           skip_zero, g->y);
+                           skip_zero, g->y, pf ? &p2 : NULL);
             mark(g, PR_FC2);
         }
     }
@@ -632,7 +719,7 @@ static void enqueue_step(gpu_ctx *g)
     kl_norm(s, &fin, H); /* once: the LM head has V/8 blocks */
     mark(g, PR_NORM);
     gemv_set lm = one_product(g->lm_head, g->lm_b, g->logits, c->vocab);
-    kl_gemv(s, &lm, g->xn, H, NULL, g->io);
+    kl_gemv(s, &lm, g->xn, H, NULL, g->io, NULL);
     mark(g, PR_LM);
     kl_argmax(s, g->logits, c->vocab, g->io, g->out);
     mark(g, PR_ARGMAX);

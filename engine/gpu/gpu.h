@@ -76,6 +76,11 @@ int gpu_seek(gpu_ctx *g, int pos, char *err, size_t errlen);
  * steps run as plain launches, or as graphs, instead. */
 enum { GPU_STEP_GRAPH, GPU_STEP_PLAIN, GPU_STEP_PERSISTENT, GPU_STEP_PHASES };
 void gpu_set_step(gpu_ctx *g, int mode);
+/* Whether the graph and plain steps' launches ask later launches'
+ * weights, and the attention's cached keys and values, into L2 (engine.hip
+ * says which; the same values either way).  gpu_open starts with
+ * ZEVAL_GPU_PREFETCH=0|1 (default 0). */
+void gpu_set_prefetch(gpu_ctx *g, int on);
 /* How the last step ran (a GPU_STEP_ value). */
 int gpu_ran_step(const gpu_ctx *g);
 /* "graph", "plain", "persistent", "phases" (NULL for another value), and
@@ -189,11 +194,20 @@ int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *err, size_t e
  * kept), 1 by default; 0: always plain launches.  gpu_batch_ran_graph:
  * whether the last step ran as a graph. */
 void gpu_batch_use_graphs(gpu_batch *b, int on);
-/* Attention by tiles of up to 4 tokens sharing each K/V tile (the
- * default) or, on, a warp per token holding its query heads together
- * (ZEVAL_GPU_ATTN=tile|warp when the batch is opened); the same partials
- * bit for bit either way.  gpu_batch_attn_kind names the one in use. */
-void gpu_batch_attn_warps(gpu_batch *b, int on);
+/* How attention runs (ZEVAL_GPU_ATTN=tile|warp|pipe when the batch is
+ * opened; the same partials bit for bit every way):
+ *   GPU_ATTN_TILE  tiles of up to 4 tokens sharing each K/V tile, loaded,
+ *                  converted to f32 in shared memory, then computed (the
+ *                  default);
+ *   GPU_ATTN_WARP  a warp per token holding its query heads together,
+ *                  reading the cache directly;
+ *   GPU_ATTN_PIPE  the tiles copied as the bf16 cache holds them, the next
+ *                  tile's copy in flight while one is computed (cp.async
+ *                  on NVIDIA); a bf16 cache only.
+ * gpu_batch_set_attn: 0, or -1 with a message (pipe over an f32 cache).
+ * gpu_batch_attn_kind names the one in use. */
+enum { GPU_ATTN_TILE, GPU_ATTN_WARP, GPU_ATTN_PIPE };
+int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errlen);
 const char *gpu_batch_attn_kind(const gpu_batch *b);
 /* Per-kernel timing of batched steps, as gpu_profile does it for the
  * single-sequence path: while on, steps run as plain launches with an

@@ -14,6 +14,31 @@
 
 #include "gpu_compat.h"
 
+/* A range of device memory to ask into L2. */
+typedef struct {
+    const void *p;
+    size_t bytes;
+} pk_range;
+
+/* What a launch of the decode step asks into L2 for the launches after
+ * it, every block its 1/grid share of each range: up to PF_RANGES
+ * ranges; with sel, the chosen expert's matrix (expert + *sel *
+ * expert_n values, nothing for the skip slot *sel >= E); with kv_k, the
+ * cached keys and values of positions 0..min(io->pos, PK_KV_PF - 1)
+ * (kv_heads heads kv_stride floats apart, kv_d floats a position).  A
+ * hint: the launch computes the same either way.  NULL: none. */
+enum { PF_RANGES = 6 };
+typedef struct {
+    pk_range r[PF_RANGES];
+    const bf16 *expert;
+    const int *sel;
+    size_t expert_n;
+    int E;
+    const float *kv_k, *kv_v;
+    int kv_heads, kv_d;
+    size_t kv_stride;
+} gpu_pf;
+
 /* What a decode step reads on the device. */
 typedef struct {
     int token;
@@ -92,11 +117,11 @@ enum { ATT_SPLITS = 128 };
 
 /* res = (embed[token] + hb) * hs  (or the row itself without scaling). */
 void kl_embed(hipStream_t s, const bf16 *embed, int H, const gpu_io *io, const float *hs,
-              const float *hb, float *res);
+              const float *hb, float *res, const gpu_pf *pf);
 /* The products of set over x (cols wide), or, when nin is non-NULL, over
  * the normalised sub-layer input it describes (x unused). */
 void kl_gemv(hipStream_t s, const gemv_set *set, const float *x, int cols, const norm_in *nin,
-             const gpu_io *io);
+             const gpu_io *io, const gpu_pf *pf);
 /* The router's down projection (set: one product, its output r) on the
  * sub-layer input of nin, and the rest of the router (kl_router on r) in
  * the same launch, by its last block to finish. */
@@ -109,12 +134,13 @@ void kl_norm(hipStream_t s, const norm_in *nin, int H);
 /* y = W[*sel] x for the expert chosen in *sel (nothing when *sel >= E);
  * all: the E experts' [rows][cols] matrices one after the other. */
 void kl_gemv_expert(hipStream_t s, const bf16 *all, const int *sel, int E, int rows,
-                    int cols, const float *x, float *y);
+                    int cols, const float *x, float *y, const gpu_pf *pf);
 /* The expert's down projection (all: E matrices [H][I]) of SiLU(a[:I]) *
  * a[I:], times *gate, into y (H rows); for the skip slot (*sel == E)
  * y = *gate * xn, or 0 when skip_zero. */
 void kl_expert_down(hipStream_t s, const bf16 *all, const int *sel, int E, int H, int I,
-                    const float *a, const float *gate, const float *xn, int skip_zero, float *y);
+                    const float *a, const float *gate, const float *xn, int skip_zero, float *y,
+                    const gpu_pf *pf);
 /* The router on r (R, down-projection output with bias): EDA update of
  * eda, RMSNorm, the MLP, softmax over S slots, biased top-1; writes *sel
  * and *gate (the unbiased probability). */
@@ -153,10 +179,6 @@ void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out)
 enum { PK_EMBED, PK_QKV, PK_CONV, PK_ATTN, PK_O, PK_RDOWN, PK_R0, PK_R1, PK_FC1, PK_FC2, PK_LM,
        PK_KINDS };
 enum { PK_THREADS = 128, PK_ROWS = 8, PK_PF = 8, PK_KV_PF = 2048 }; /* product rows: 2 a group */
-typedef struct {
-    const void *p;
-    size_t bytes;
-} pk_range;
 typedef struct {
     int kind, nvb;
     /* EMBED: res (set.y[0]) = embedding row of io->token (emb), merged by

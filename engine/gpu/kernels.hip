@@ -53,11 +53,99 @@ static void pdl_launch(void (*k)(P...), dim3 grid, dim3 block, size_t shmem, hip
 #define KL_LAUNCH hipLaunchKernelGGL
 #endif
 
+/* ------------------------------------------------------ L2 prefetch */
+
+/* This block's share (a 1/gridDim.x slice in 16-byte units) of bytes at p
+ * asked into L2 (NVIDIA: one bulk prefetch per 32 KB on sm_90, a prefetch
+ * per 128-byte line before; a hint, nothing on AMD).  The emulation reads
+ * the share's first and last byte instead, so a sanitizer build checks
+ * that every prefetch stays inside its allocation. */
+__device__ __forceinline__ void l2_share(const void *p, size_t bytes)
+{
+    size_t units = bytes / 16, per = (units + gridDim.x - 1) / gridDim.x;
+    size_t u0 = per * blockIdx.x, u1 = u0 + per < units ? u0 + per : units;
+    if (!p || u0 >= u1)
+        return;
+    const char *a = (const char *)p + u0 * 16;
+    size_t n = (u1 - u0) * 16;
+#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    if (threadIdx.x == 0)
+        for (size_t off = 0; off < n; off += 32768) {
+            unsigned c = (unsigned)(n - off < 32768 ? n - off : 32768);
+            asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(a + off), "r"(c)
+                         : "memory");
+        }
+#elif defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    for (size_t off = threadIdx.x * 128; off < n; off += blockDim.x * 128)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(a + off));
+#elif defined(ZEVAL_GPU_EMU)
+    if (threadIdx.x == 0) {
+        volatile const char *v = a;
+        (void)v[0];
+        (void)v[n - 1];
+    }
+#else
+    (void)a;
+    (void)n;
+#endif
+}
+
+/* n bytes at p (16-byte aligned, n % 16 == 0) asked into L2 by the
+ * calling thread: one bulk prefetch on sm_90, a prefetch per 128-byte
+ * line before; a hint, nothing on AMD (the emulation reads the first and
+ * last byte, as l2_share). */
+__device__ __forceinline__ void l2_ask(const void *p, size_t n)
+{
+#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"((unsigned)n)
+                 : "memory");
+#elif defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    for (size_t off = 0; off < n; off += 128)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"((const char *)p + off));
+#elif defined(ZEVAL_GPU_EMU)
+    volatile const char *v = (const char *)p;
+    (void)v[0];
+    (void)v[n - 1];
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+/* The prefetches of pf (kern.h, gpu_pf), this block's share; pos: the
+ * step's position. */
+__device__ __forceinline__ void pf_run(const gpu_pf &pf, int pos)
+{
+    for (int i = 0; i < PF_RANGES; i++)
+        l2_share(pf.r[i].p, pf.r[i].bytes);
+    if (pf.sel) {
+        int e = *pf.sel;
+        if (e >= 0 && e < pf.E)
+            l2_share(pf.expert + (size_t)e * pf.expert_n, pf.expert_n * sizeof(bf16));
+    }
+    if (pf.kv_k) {
+        size_t kv = (size_t)(pos < PK_KV_PF ? pos + 1 : PK_KV_PF) * (size_t)pf.kv_d * sizeof(float);
+        for (int g = 0; g < pf.kv_heads; g++) {
+            l2_share(pf.kv_k + (size_t)g * pf.kv_stride, kv);
+            l2_share(pf.kv_v + (size_t)g * pf.kv_stride, kv);
+        }
+    }
+}
+
+/* A gpu_pf that asks for nothing (what a NULL one means). */
+static gpu_pf pf_or_none(const gpu_pf *pf)
+{
+    gpu_pf none;
+    memset(&none, 0, sizeof none);
+    return pf ? *pf : none;
+}
+
 /* -------------------------------------------------- embedding and norms */
 
 __global__ void k_embed(const bf16 *embed, int H, const gpu_io *io, const float *hs,
-                        const float *hb, float *res)
+                        const float *hb, float *res, gpu_pf pf)
 {
+    pf_run(pf, io->pos);
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT();
     int i = (int)(blockIdx.x * blockDim.x + threadIdx.x);
@@ -68,10 +156,10 @@ __global__ void k_embed(const bf16 *embed, int H, const gpu_io *io, const float 
 }
 
 void kl_embed(hipStream_t s, const bf16 *embed, int H, const gpu_io *io, const float *hs,
-              const float *hb, float *res)
+              const float *hb, float *res, const gpu_pf *pf)
 {
     KL_LAUNCH(k_embed, dim3((unsigned)((H + 255) / 256)), dim3(256), 0, s, embed, H, io,
-                       hs, hb, res);
+                       hs, hb, res, pf_or_none(pf));
 }
 
 __global__ void __launch_bounds__(1024) k_router(router_w w, float *r, float *eda, int *sel,
@@ -186,7 +274,7 @@ __device__ void norm_input(const norm_in &nin, int cols, float *xs, float *red, 
 template <bool TAIL>
 __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks bl, const float *x,
                                                      int cols, norm_in nin, int use_norm,
-                                                     const gpu_io *io, router_tail rt)
+                                                     const gpu_io *io, router_tail rt, gpu_pf pf)
 {
     GPU_DYN_SHARED(float, xs);
     __shared__ float red[GPU_MAX_GROUPS];
@@ -201,6 +289,8 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
     u32x4 w0 = {0, 0, 0, 0};
     if (live && lane * 8 < cols)
         w0 = *(const u32x4 *)(wr + lane * 8);
+    if (io)
+        pf_run(pf, io->pos);
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT(); /* the inputs are the kernel before's */
     if (use_norm) { /* the sub-layer input, computed by every block */
@@ -236,7 +326,8 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
 }
 
 static void gemv_launch(hipStream_t s, const gemv_set *set, const float *x, int cols,
-                        const norm_in *nin, const gpu_io *io, const router_tail *tail)
+                        const norm_in *nin, const gpu_io *io, const router_tail *tail,
+                        const gpu_pf *pf)
 {
     gemv_blocks bl;
     bl.b0[0] = 0;
@@ -252,37 +343,40 @@ static void gemv_launch(hipStream_t s, const gemv_set *set, const float *x, int 
     unsigned nb = bl.b0[GEMV_SET] > 0 ? (unsigned)bl.b0[GEMV_SET] : 1;
     if (tail)
         KL_LAUNCH(k_gemv<true>, dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
-                           bl, x, cols, nin ? *nin : none, nin != NULL, io, *tail);
+                           bl, x, cols, nin ? *nin : none, nin != NULL, io, *tail,
+                           pf_or_none(pf));
     else
         KL_LAUNCH(k_gemv<false>, dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
-                           bl, x, cols, nin ? *nin : none, nin != NULL, io, off);
+                           bl, x, cols, nin ? *nin : none, nin != NULL, io, off,
+                           pf_or_none(pf));
 }
 
 void kl_gemv(hipStream_t s, const gemv_set *set, const float *x, int cols, const norm_in *nin,
-             const gpu_io *io)
+             const gpu_io *io, const gpu_pf *pf)
 {
-    gemv_launch(s, set, x, cols, nin, io, NULL);
+    gemv_launch(s, set, x, cols, nin, io, NULL, pf);
 }
 
 void kl_gemv_router(hipStream_t s, const gemv_set *set, const norm_in *nin, int cols,
                     const gpu_io *io, const router_tail *tail)
 {
-    gemv_launch(s, set, NULL, cols, nin, io, tail);
+    gemv_launch(s, set, NULL, cols, nin, io, tail, NULL);
 }
 
 void kl_norm(hipStream_t s, const norm_in *nin, int H)
 {
     gemv_set none;
     memset(&none, 0, sizeof none);
-    kl_gemv(s, &none, NULL, H, nin, NULL);
+    kl_gemv(s, &none, NULL, H, nin, NULL, NULL);
 }
 
 __global__ void __launch_bounds__(GV_THREADS) k_gemv_expert(const bf16 *all, const int *sel,
                                                             int E, int rows, int cols,
-                                                            const float *x, float *y)
+                                                            const float *x, float *y, gpu_pf pf)
 {
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT();
+    pf_run(pf, 0); /* after the wait: its expert is *sel's */
     int e = *sel;
     if (e < 0 || e >= E)
         return;
@@ -297,20 +391,21 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv_expert(const bf16 *all, con
 }
 
 void kl_gemv_expert(hipStream_t s, const bf16 *all, const int *sel, int E, int rows,
-                    int cols, const float *x, float *y)
+                    int cols, const float *x, float *y, const gpu_pf *pf)
 {
     KL_LAUNCH(k_gemv_expert, dim3((unsigned)((rows + GV_ROWS - 1) / GV_ROWS)),
-                       dim3(GV_THREADS), 0, s, all, sel, E, rows, cols, x, y);
+                       dim3(GV_THREADS), 0, s, all, sel, E, rows, cols, x, y, pf_or_none(pf));
 }
 
 __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, const int *sel,
                                                             int E, int H, int I, const float *a,
                                                             const float *gate, const float *xn,
-                                                            int skip_zero, float *y)
+                                                            int skip_zero, float *y, gpu_pf pf)
 {
     GPU_DYN_SHARED(float, act);
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT();
+    pf_run(pf, 0);
     int e = *sel;
     float g = *gate;
     int lane = (int)threadIdx.x % GPU_LANES;
@@ -333,11 +428,12 @@ __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, con
 }
 
 void kl_expert_down(hipStream_t s, const bf16 *all, const int *sel, int E, int H, int I,
-                    const float *a, const float *gate, const float *xn, int skip_zero, float *y)
+                    const float *a, const float *gate, const float *xn, int skip_zero, float *y,
+                    const gpu_pf *pf)
 {
     KL_LAUNCH(k_expert_down, dim3((unsigned)((H + GV_ROWS - 1) / GV_ROWS)),
                        dim3(GV_THREADS), (size_t)I * sizeof(float), s, all, sel, E, H, I, a, gate,
-                       xn, skip_zero, y);
+                       xn, skip_zero, y, pf_or_none(pf));
 }
 
 /* ----------------------------------------------------------------- CCA */
@@ -468,7 +564,7 @@ void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, flo
 /* ----------------------------------------------------------- attention */
 
 enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
-       ATT_TILE = GPU_LANES, ATT_MIN_CHUNK = ATT_GROUPS * ATT_TILE };
+       ATT_TILE = GPU_LANES, ATT_MIN_CHUNK = ATT_GROUPS * ATT_TILE, ATT_CU = 4 };
 
 /* Block (g, split) of ATT_THREADS threads: keys [split*chunk, (split+1)*chunk) of the context,
  * chunk = max(ceil(ctx / ATT_SPLITS), ATT_MIN_CHUNK), for the G query
@@ -477,12 +573,14 @@ enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
  * the tile against the G queries (its K row read straight from memory,
  * the queries from shared memory), the tile's maximum and sum rescale the
  * group's running (max, sum, output) once per tile, and the output adds
- * the tile's V rows (read whole by the group, DPL dimensions a lane)
- * weighted by the broadcast probabilities.  The groups merge into one
+ * the tile's V rows (asked into L2 before the scores, read whole by the
+ * group after them, DPL dimensions a lane) weighted by the broadcast
+ * probabilities.  The groups merge into one
  * partial (max, sum, unnormalised output) per head at
- * part[(split*nq + h)*(d+2)].  The last block of head g to finish (counted
- * in count[g]) combines the used splits' partials of its G heads into
- * out, every split's weight computed once, and resets count[g]. */
+ * part[(split*nq + h)*(d+2)].  Blocks past the used splits return at
+ * once; the last used one of head g to finish (counted in count[g])
+ * combines their partials of its G heads into out, every split's weight
+ * computed once, ATT_CU outputs a thread at a time, and resets count[g]. */
 template <int DPL>
 __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const float *Vc,
                         int nq, int nk, int cap, int pos, float *part, int *count, float *out)
@@ -498,7 +596,9 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
     int ctx = pos + 1, chunk = (ctx + ATT_SPLITS - 1) / ATT_SPLITS;
     chunk = chunk < ATT_MIN_CHUNK ? ATT_MIN_CHUNK : chunk;
     int nsp = (ctx + chunk - 1) / chunk;
-    if (split < nsp) {
+    if (split >= nsp)
+        return; /* no keys: not counted, the combine waits for nsp blocks */
+    {
         int t0 = split * chunk, t1 = t0 + chunk < ctx ? t0 + chunk : ctx;
         float inv_sqrtd = 1.0f / sqrtf((float)d);
         for (int i = (int)threadIdx.x; i < G * d; i += ATT_THREADS)
@@ -517,6 +617,9 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
         const float *Vg = Vc + (size_t)g * (size_t)cap * (size_t)d;
         for (int ts = t0 + grp * ATT_TILE; ts < t1; ts += ATT_GROUPS * ATT_TILE) {
             int nt = t1 - ts < ATT_TILE ? t1 - ts : ATT_TILE, key = ts + lane;
+            /* the tile's V rows asked into L2 now, read after the scores */
+            if (lane < nt)
+                l2_ask(Vg + (size_t)key * (size_t)d, (size_t)d * sizeof(float));
             /* scores of key `key` (lane) for the G heads */
             float sc[ATT_GMAX];
             GPU_UNROLL
@@ -633,7 +736,7 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
     __syncthreads();
     if (threadIdx.x == 0) {
         __threadfence();
-        last = atomicAdd(&count[g], 1) == ATT_SPLITS - 1;
+        last = atomicAdd(&count[g], 1) == nsp - 1;
     }
     __syncthreads();
     if (!last)
@@ -658,14 +761,35 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
             ls[h] = L;
     }
     __syncthreads();
-    for (int idx = (int)threadIdx.x; idx < G * d; idx += ATT_THREADS) {
-        int h = idx / d, e = idx % d;
-        const float *pe = part + (size_t)(g * G + h) * (size_t)(d + 2) + 2 + (size_t)e;
-        float O = 0.0f;
+    /* outputs idx of this thread ATT_CU at a time, their loads in flight
+     * together, each summed over the splits in order */
+    for (int i0 = (int)threadIdx.x; i0 < G * d; i0 += ATT_THREADS * ATT_CU) {
+        const float *pe[ATT_CU];
+        float O[ATT_CU];
+        int hs[ATT_CU];
+        GPU_UNROLL
+        for (int u = 0; u < ATT_CU; u++) {
+            int idx = i0 + u * ATT_THREADS, ok = idx < G * d;
+            hs[u] = ok ? idx / d : 0;
+            pe[u] = ok ? part + (size_t)(g * G + hs[u]) * (size_t)(d + 2) + 2 + (size_t)(idx % d)
+                       : NULL;
+            O[u] = 0.0f;
+        }
         GPU_UNROLL4
-        for (int sp = 0; sp < nsp; sp++)
-            O = fmaf(pe[(size_t)sp * nq * (d + 2)], fs[h][sp], O);
-        out[(size_t)(g * G + h) * d + e] = O / ls[h];
+        for (int sp = 0; sp < nsp; sp++) {
+            size_t at = (size_t)sp * nq * (d + 2);
+            float v[ATT_CU];
+            GPU_UNROLL
+            for (int u = 0; u < ATT_CU; u++)
+                v[u] = pe[u] ? pe[u][at] : 0.0f;
+            GPU_UNROLL
+            for (int u = 0; u < ATT_CU; u++)
+                O[u] = fmaf(v[u], fs[hs[u]][sp], O[u]);
+        }
+        GPU_UNROLL
+        for (int u = 0; u < ATT_CU; u++)
+            if (pe[u])
+                out[(size_t)(g * G + hs[u]) * d + (i0 + u * ATT_THREADS) % d] = O[u] / ls[hs[u]];
     }
     if (threadIdx.x == 0)
         count[g] = 0;
@@ -768,41 +892,6 @@ __device__ void grid_sync(unsigned *bar)
         __threadfence();
     }
     __syncthreads();
-}
-
-/* This block's share (a 1/gridDim.x slice in 16-byte units) of bytes at p
- * asked into L2 (NVIDIA: one bulk prefetch per 32 KB on sm_90, a prefetch
- * per 128-byte line before; a hint, nothing on AMD).  The emulation reads
- * the share's first and last byte instead, so a sanitizer build checks
- * that every prefetch stays inside its allocation. */
-__device__ __forceinline__ void l2_share(const void *p, size_t bytes)
-{
-    size_t units = bytes / 16, per = (units + gridDim.x - 1) / gridDim.x;
-    size_t u0 = per * blockIdx.x, u1 = u0 + per < units ? u0 + per : units;
-    if (!p || u0 >= u1)
-        return;
-    const char *a = (const char *)p + u0 * 16;
-    size_t n = (u1 - u0) * 16;
-#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    if (threadIdx.x == 0)
-        for (size_t off = 0; off < n; off += 32768) {
-            unsigned c = (unsigned)(n - off < 32768 ? n - off : 32768);
-            asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(a + off), "r"(c)
-                         : "memory");
-        }
-#elif defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    for (size_t off = threadIdx.x * 128; off < n; off += blockDim.x * 128)
-        asm volatile("prefetch.global.L2 [%0];" ::"l"(a + off));
-#elif defined(ZEVAL_GPU_EMU)
-    if (threadIdx.x == 0) {
-        volatile const char *v = a;
-        (void)v[0];
-        (void)v[n - 1];
-    }
-#else
-    (void)a;
-    (void)n;
-#endif
 }
 
 /* Rows r0, r0+1 of one product by the calling group, each plus its bias,

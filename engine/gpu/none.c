@@ -70,6 +70,12 @@ void gpu_set_step(gpu_ctx *g, int mode)
     (void)mode;
 }
 
+void gpu_set_prefetch(gpu_ctx *g, int on)
+{
+    (void)g;
+    (void)on;
+}
+
 int gpu_ran_step(const gpu_ctx *g)
 {
     (void)g;
@@ -256,10 +262,11 @@ void gpu_batch_use_graphs(gpu_batch *b, int on)
     (void)on;
 }
 
-void gpu_batch_attn_warps(gpu_batch *b, int on)
+int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errlen)
 {
     (void)b;
-    (void)on;
+    (void)kind;
+    return ut_err(err, errlen, "%s", why);
 }
 
 const char *gpu_batch_attn_kind(const gpu_batch *b)

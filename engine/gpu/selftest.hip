@@ -170,7 +170,7 @@ static void check_embed_norm(FILE *out)
     set.n = 2;
     if (dev_failed)
         return;
-    kl_embed(0, dev(emb), H, io, dhs, dhb, res);
+    kl_embed(0, dev(emb), H, io, dhs, dhb, res, NULL);
     vecf r0(H);
     for (int i = 0; i < H; i++)
         r0[i] = (bf(emb[(size_t)5 * H + i]) + hb[i]) * hs[i];
@@ -178,7 +178,7 @@ static void check_embed_norm(FILE *out)
     merge_w mw = {dhs, dhb, drs, drb};
     for (int merge = 0; merge < 2; merge++) {
         norm_in nin = {res, dy, res2, xn, mw, merge, dn, 1e-5f};
-        kl_gemv(0, &set, NULL, H, &nin, io);
+        kl_gemv(0, &set, NULL, H, &nin, io, NULL);
         vecf r1 = r0;
         if (merge)
             for (int i = 0; i < H; i++)
@@ -232,7 +232,7 @@ static void check_gemv(FILE *out)
     set.y[2] = dev(vecf(2 * rows[2], -7.0f));
     if (dev_failed)
         return;
-    kl_gemv(0, &set, dx, cols, NULL, dev_io(0, 3, 0));
+    kl_gemv(0, &set, dx, cols, NULL, dev_io(0, 3, 0), NULL);
     double worst = 0;
     for (int i = 0; i < 3; i++) {
         vecf ref(rows[i]);
@@ -257,7 +257,7 @@ static void check_gemv(FILE *out)
     one.n = 1;
     if (dev_failed)
         return;
-    kl_gemv(0, &one, dev(x2), c2, NULL, dev_io(0, 0, 0));
+    kl_gemv(0, &one, dev(x2), c2, NULL, dev_io(0, 0, 0), NULL);
     vecf ref2(r2);
     for (int r = 0; r < r2; r++)
         ref2[r] = (float)dot_ref(&w2[(size_t)r * c2], x2.data(), c2);
@@ -448,8 +448,8 @@ static void check_experts(FILE *out)
             int *ds = dev(hs);
             if (dev_failed)
                 return;
-            kl_gemv_expert(0, d1, ds, E, 2 * I, H, dxn, da);
-            kl_expert_down(0, d2, ds, E, H, I, da, dg, dxn, skip_zero, dy);
+            kl_gemv_expert(0, d1, ds, E, 2 * I, H, dxn, da, NULL);
+            kl_expert_down(0, d2, ds, E, H, I, da, dg, dxn, skip_zero, dy, NULL);
             vecf ref(H);
             if (sel == E) {
                 for (int i = 0; i < H; i++)

@@ -159,13 +159,13 @@ if [ -x "$rel/zeval-emu" ]; then
   emu_generate "sampled, f32 K/V cache" --temperature 0.9 --top-p 0.95 --seed 11 --num-seqs 3
   unset ZEVAL_GPU_KV_DTYPE
   # a cache type or step mode that does not exist is refused by name,
-  # before any token: refused VAR VALUE MESSAGE
+  # before any token: refused VAR VALUE MESSAGE [OTHER=SETTING]
   refused() {
-    env "$1=$2" "$rel/zeval-emu" generate --model "$model" --ids 2,100 --max-tokens 2 \
+    env ${4:-} "$1=$2" "$rel/zeval-emu" generate --model "$model" --ids 2,100 --max-tokens 2 \
       --backend gpu >"$work/gpu.out" 2>"$work/gpu.err"
     rc=$?
     if [ $rc -eq 1 ] && [ ! -s "$work/gpu.out" ] && grep -q "$3" "$work/gpu.err"; then
-      echo "PASS [emu-rel] GPU backend: $1=$2 is refused by name (exit 1, no tokens)"
+      echo "PASS [emu-rel] GPU backend: $1=$2${4:+ with $4} is refused by name (exit 1, no tokens)"
     else
       echo "FAIL [emu-rel] GPU backend: $1=$2 gave exit $rc"
       show "$work/gpu.err" 5
@@ -174,7 +174,9 @@ if [ -x "$rel/zeval-emu" ]; then
   refused ZEVAL_GPU_KV_DTYPE fp16 "ZEVAL_GPU_KV_DTYPE='fp16': f32 or bf16"
   refused ZEVAL_GPU_STEP megakernel "ZEVAL_GPU_STEP=megakernel: not a step mode"
   refused ZEVAL_GPU_STEP_BLOCKS 0 "ZEVAL_GPU_STEP_BLOCKS=0: not a number of blocks per multiprocessor"
-  refused ZEVAL_GPU_ATTN flash "ZEVAL_GPU_ATTN='flash': tile or warp"
+  refused ZEVAL_GPU_ATTN flash "ZEVAL_GPU_ATTN='flash': tile, warp or pipe"
+  refused ZEVAL_GPU_ATTN pipe "ZEVAL_GPU_ATTN=pipe needs the bf16 K/V cache" ZEVAL_GPU_KV_DTYPE=f32
+  refused ZEVAL_GPU_PREFETCH yes "ZEVAL_GPU_PREFETCH=yes: not 0 or 1"
 else
   echo "FAIL [emu-rel] GPU backend: $rel/zeval-emu was not built"
 fi
@@ -186,11 +188,12 @@ if [ -x "$rel/zeval-emu" ]; then
   rc=$?
   nd=$(grep -c '^decode context .* of the copy bandwidth$' "$log")
   np=$(grep -c '^decode context [0-9]*, persistent: ' "$log")
-  if [ $rc -eq 0 ] && [ "$nd" -eq 6 ] && [ "$np" -eq 2 ] && grep -q '^copy bandwidth: ' "$log" &&
+  npf=$(grep -c '^decode context [0-9]*, graph with L2 prefetches: ' "$log")
+  if [ $rc -eq 0 ] && [ "$nd" -eq 8 ] && [ "$np" -eq 2 ] && [ "$npf" -eq 2 ] && grep -q '^copy bandwidth: ' "$log" &&
      grep -q '^persistent step: .* one grid barrier alone ' "$log" && grep -q 'skip: ' "$log"; then
-    echo "PASS [emu-rel] bench gpu: 2 contexts x (graph, persistent step, plain launches), bandwidth, grid barrier, routing"
+    echo "PASS [emu-rel] bench gpu: 2 contexts x (graph, graph with L2 prefetches, persistent step, plain launches), bandwidth, grid barrier, routing"
   else
-    echo "FAIL [emu-rel] bench gpu: status $rc, $nd decode lines (want 6), $np of the persistent step (want 2)"
+    echo "FAIL [emu-rel] bench gpu: status $rc, $nd decode lines (want 8), $np of the persistent step (want 2), $npf with prefetches (want 2)"
     show "$log" 20
   fi
 fi
