@@ -446,7 +446,7 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
     struct { float **p; size_t n; } f[] = {
         {&g->res, (size_t)2 * H}, {&g->xn, (size_t)H}, {&g->y, (size_t)H}, {&g->u, (size_t)C}, {&g->z, (size_t)C},
         {&g->vc, kvh}, {&g->q, (size_t)nq * d}, {&g->att, (size_t)nq * d},
-        {&g->part, (size_t)ATT_SPLITS * nq * (d + 2)}, {&g->r, (size_t)R},
+        {&g->part, (size_t)ATT_SPLITS * nq * (d + ATT_PAD)}, {&g->r, (size_t)R},
         {&g->a, (size_t)2 * I}, {&g->logits, (size_t)c->vocab}, {&g->gate, (size_t)nmoe + 1},
         {&g->ring, (size_t)natt * nr * C}, {&g->vdst, (size_t)natt * 2 * kvh}, {&g->eda, (size_t)R},
         {&g->eda2, (size_t)2 * R}, {&g->h12, (size_t)2 * R},

@@ -33,9 +33,11 @@
 #ifdef ZEVAL_GPU_EMU
 #define GPU_UNROLL
 #define GPU_UNROLL4
+#define GPU_UNROLL8
 #else
 #define GPU_UNROLL _Pragma("unroll")
 #define GPU_UNROLL4 _Pragma("unroll 4")
+#define GPU_UNROLL8 _Pragma("unroll 8")
 #endif
 
 /* Dynamic shared memory of a launch, as a typed pointer. */

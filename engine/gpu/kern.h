@@ -112,8 +112,11 @@ typedef struct {
     int *count;     /* zero before the launch, zero again after it */
 } router_tail;
 
-/* Attention splits of the decode kernel (fixed, so graphs stay valid). */
-enum { ATT_SPLITS = 128 };
+/* Attention splits of the decode kernel (fixed, so graphs stay valid),
+ * and where a split's partial of a head keeps its outputs: after its
+ * maximum, its sum and 2 floats of padding, so that they start 16-byte
+ * aligned (d + ATT_PAD floats a partial). */
+enum { ATT_SPLITS = 128, ATT_PAD = 4 };
 
 /* res = (embed[token] + hb) * hs  (or the row itself without scaling). */
 void kl_embed(hipStream_t s, const bf16 *embed, int H, const gpu_io *io, const float *hs,
@@ -160,7 +163,7 @@ void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, flo
 /* Causal attention of the queries q [nq*d] over keys 0..io->pos of Kc/Vc
  * (G = nq/nk query heads per KV head), split in ATT_SPLITS parts; the
  * last part of a KV head to finish combines them into out [nq*d].
- * part: ATT_SPLITS*nq*(d+2) floats of scratch; count: nk ints, zero
+ * part: ATT_SPLITS*nq*(d+ATT_PAD) floats of scratch; count: nk ints, zero
  * before the launch and zero again after it. */
 void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *Vc, int nq, int nk,
                   int d, int cap, const gpu_io *io, float *part, int *count, float *out);

@@ -564,7 +564,7 @@ void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, flo
 /* ----------------------------------------------------------- attention */
 
 enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
-       ATT_TILE = GPU_LANES, ATT_MIN_CHUNK = ATT_GROUPS * ATT_TILE, ATT_CU = 4 };
+       ATT_TILE = GPU_LANES, ATT_MIN_CHUNK = ATT_GROUPS * ATT_TILE };
 
 /* Block (g, split) of ATT_THREADS threads: keys [split*chunk, (split+1)*chunk) of the context,
  * chunk = max(ceil(ctx / ATT_SPLITS), ATT_MIN_CHUNK), for the G query
@@ -577,10 +577,10 @@ enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
  * group after them, DPL dimensions a lane) weighted by the broadcast
  * probabilities.  The groups merge into one
  * partial (max, sum, unnormalised output) per head at
- * part[(split*nq + h)*(d+2)].  Blocks past the used splits return at
+ * part[(split*nq + h)*(d+ATT_PAD)] (kern.h).  Blocks past the used splits return at
  * once; the last used one of head g to finish (counted in count[g])
  * combines their partials of its G heads into out, every split's weight
- * computed once, ATT_CU outputs a thread at a time, and resets count[g]. */
+ * computed once, 4 outputs a thread at a time, and resets count[g]. */
 template <int DPL>
 __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const float *Vc,
                         int nq, int nk, int cap, int pos, float *part, int *count, float *out)
@@ -723,12 +723,12 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
                 L += sm_l[i][h] * f;
                 O += sm_o[i][h][e] * f;
             }
-            float *pp = part + ((size_t)split * nq + (size_t)(g * G + h)) * (size_t)(d + 2);
+            float *pp = part + ((size_t)split * nq + (size_t)(g * G + h)) * (size_t)(d + ATT_PAD);
             if (e == 0) {
                 pp[0] = M;
                 pp[1] = L;
             }
-            pp[2 + e] = O;
+            pp[ATT_PAD + e] = O;
         }
     }
     /* Publish the partial; the last block of head g combines. */
@@ -744,52 +744,44 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
     __threadfence();
     /* each head's split weights once (group h: lanes over the splits) */
     for (int h = grp; h < G; h += ATT_GROUPS) {
-        const float *ph = part + (size_t)(g * G + h) * (size_t)(d + 2);
+        const float *ph = part + (size_t)(g * G + h) * (size_t)(d + ATT_PAD);
         float M = -INFINITY;
         for (int sp = lane; sp < nsp; sp += GPU_LANES)
-            M = fmaxf(M, ph[(size_t)sp * nq * (d + 2)]);
+            M = fmaxf(M, ph[(size_t)sp * nq * (d + ATT_PAD)]);
         M = lanes_max(M);
         float L = 0.0f;
         for (int sp = lane; sp < nsp; sp += GPU_LANES) {
-            float ms = ph[(size_t)sp * nq * (d + 2)];
+            float ms = ph[(size_t)sp * nq * (d + ATT_PAD)];
             float f = ms == -INFINITY ? 0.0f : expf(ms - M);
             fs[h][sp] = f;
-            L += ph[(size_t)sp * nq * (d + 2) + 1] * f;
+            L += ph[(size_t)sp * nq * (d + ATT_PAD) + 1] * f;
         }
         L = lanes_sum(L);
         if (lane == 0)
             ls[h] = L;
     }
     __syncthreads();
-    /* outputs idx of this thread ATT_CU at a time, their loads in flight
-     * together, each summed over the splits in order */
-    for (int i0 = (int)threadIdx.x; i0 < G * d; i0 += ATT_THREADS * ATT_CU) {
-        const float *pe[ATT_CU];
-        float O[ATT_CU];
-        int hs[ATT_CU];
-        GPU_UNROLL
-        for (int u = 0; u < ATT_CU; u++) {
-            int idx = i0 + u * ATT_THREADS, ok = idx < G * d;
-            hs[u] = ok ? idx / d : 0;
-            pe[u] = ok ? part + (size_t)(g * G + hs[u]) * (size_t)(d + 2) + 2 + (size_t)(idx % d)
-                       : NULL;
-            O[u] = 0.0f;
-        }
-        GPU_UNROLL4
+    /* 4 outputs a thread at a time (one 16-byte load a split; d % 4 ==
+     * 0, so they are of one head), each summed over the splits in order,
+     * 8 splits' loads in flight */
+    for (int i4 = (int)threadIdx.x * 4; i4 < G * d; i4 += ATT_THREADS * 4) {
+        int h = i4 / d, e = i4 % d;
+        const float *pe = part + (size_t)(g * G + h) * (size_t)(d + ATT_PAD) + ATT_PAD + (size_t)e;
+        float O0 = 0.0f, O1 = 0.0f, O2 = 0.0f, O3 = 0.0f;
+        GPU_UNROLL8
         for (int sp = 0; sp < nsp; sp++) {
-            size_t at = (size_t)sp * nq * (d + 2);
-            float v[ATT_CU];
-            GPU_UNROLL
-            for (int u = 0; u < ATT_CU; u++)
-                v[u] = pe[u] ? pe[u][at] : 0.0f;
-            GPU_UNROLL
-            for (int u = 0; u < ATT_CU; u++)
-                O[u] = fmaf(v[u], fs[hs[u]][sp], O[u]);
+            f32x4 v = *(const f32x4 *)(pe + (size_t)sp * nq * (size_t)(d + ATT_PAD));
+            float f = fs[h][sp];
+            O0 = fmaf(v.a, f, O0);
+            O1 = fmaf(v.b, f, O1);
+            O2 = fmaf(v.c, f, O2);
+            O3 = fmaf(v.d, f, O3);
         }
-        GPU_UNROLL
-        for (int u = 0; u < ATT_CU; u++)
-            if (pe[u])
-                out[(size_t)(g * G + hs[u]) * d + (i0 + u * ATT_THREADS) % d] = O[u] / ls[hs[u]];
+        float *o = out + (size_t)(g * G + h) * d + e, L = ls[h];
+        o[0] = O0 / L;
+        o[1] = O1 / L;
+        o[2] = O2 / L;
+        o[3] = O3 / L;
     }
     if (threadIdx.x == 0)
         count[g] = 0;

@@ -718,7 +718,7 @@ static void check_attention(FILE *out)
     for (int si = 0; si < 2; si++) {
         int nq = shapes[si][0], nk = shapes[si][1], d = shapes[si][2], cap = 20000, G = nq / nk;
         vecf K = rnd((size_t)nk * cap * d, -1, 1), V = rnd((size_t)nk * cap * d, -1, 1);
-        float *dK = dev(K), *dV = dev(V), *part = dev(vecf((size_t)ATT_SPLITS * nq * (d + 2)));
+        float *dK = dev(K), *dV = dev(V), *part = dev(vecf((size_t)ATT_SPLITS * nq * (d + ATT_PAD)));
         float *dout = dev(vecf((size_t)nq * d));
         int *cnt = dev(std::vector<int>(nk, 0));
         double worst = 0;
