@@ -55,19 +55,17 @@ static void pdl_launch(void (*k)(P...), dim3 grid, dim3 block, size_t shmem, hip
 
 /* ------------------------------------------------------ L2 prefetch */
 
-/* This block's share (a 1/gridDim.x slice in 16-byte units) of bytes at p
- * asked into L2 (NVIDIA: one bulk prefetch per 32 KB on sm_90, a prefetch
+/* bytes at p (16-byte aligned, bytes % 16 == 0) asked into L2 by the
+ * calling block (NVIDIA: one bulk prefetch per 32 KB on sm_90, a prefetch
  * per 128-byte line before; a hint, nothing on AMD).  The emulation reads
- * the share's first and last byte instead, so a sanitizer build checks
+ * the range's first and last byte instead, so a sanitizer build checks
  * that every prefetch stays inside its allocation. */
-__device__ __forceinline__ void l2_share(const void *p, size_t bytes)
+__device__ __forceinline__ void l2_block(const void *p, size_t bytes)
 {
-    size_t units = bytes / 16, per = (units + gridDim.x - 1) / gridDim.x;
-    size_t u0 = per * blockIdx.x, u1 = u0 + per < units ? u0 + per : units;
-    if (!p || u0 >= u1)
+    const char *a = (const char *)p;
+    size_t n = bytes;
+    if (!p || n == 0)
         return;
-    const char *a = (const char *)p + u0 * 16;
-    size_t n = (u1 - u0) * 16;
 #if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     if (threadIdx.x == 0)
         for (size_t off = 0; off < n; off += 32768) {
@@ -90,26 +88,14 @@ __device__ __forceinline__ void l2_share(const void *p, size_t bytes)
 #endif
 }
 
-/* n bytes at p (16-byte aligned, n % 16 == 0) asked into L2 by the
- * calling thread: one bulk prefetch on sm_90, a prefetch per 128-byte
- * line before; a hint, nothing on AMD (the emulation reads the first and
- * last byte, as l2_share). */
-__device__ __forceinline__ void l2_ask(const void *p, size_t n)
+/* This block's share (a 1/gridDim.x slice in 16-byte units) of bytes at p
+ * asked into L2 (l2_block). */
+__device__ __forceinline__ void l2_share(const void *p, size_t bytes)
 {
-#if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"((unsigned)n)
-                 : "memory");
-#elif defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    for (size_t off = 0; off < n; off += 128)
-        asm volatile("prefetch.global.L2 [%0];" ::"l"((const char *)p + off));
-#elif defined(ZEVAL_GPU_EMU)
-    volatile const char *v = (const char *)p;
-    (void)v[0];
-    (void)v[n - 1];
-#else
-    (void)p;
-    (void)n;
-#endif
+    size_t units = bytes / 16, per = (units + gridDim.x - 1) / gridDim.x;
+    size_t u0 = per * blockIdx.x, u1 = u0 + per < units ? u0 + per : units;
+    if (p && u0 < u1)
+        l2_block((const char *)p + u0 * 16, (u1 - u0) * 16);
 }
 
 /* The prefetches of pf (kern.h, gpu_pf), this block's share; pos: the
@@ -573,9 +559,9 @@ enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
  * the tile against the G queries (its K row read straight from memory,
  * the queries from shared memory), the tile's maximum and sum rescale the
  * group's running (max, sum, output) once per tile, and the output adds
- * the tile's V rows (asked into L2 before the scores, read whole by the
- * group after them, DPL dimensions a lane) weighted by the broadcast
- * probabilities.  The groups merge into one
+ * the tile's V rows (read whole by the group, DPL dimensions a lane)
+ * weighted by the broadcast probabilities; the block asks its chunk's
+ * keys and values into L2 first.  The groups merge into one
  * partial (max, sum, unnormalised output) per head at
  * part[(split*nq + h)*(d+ATT_PAD)] (kern.h).  Blocks past the used splits return at
  * once; the last used one of head g to finish (counted in count[g])
@@ -600,6 +586,11 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
         return; /* no keys: not counted, the combine waits for nsp blocks */
     {
         int t0 = split * chunk, t1 = t0 + chunk < ctx ? t0 + chunk : ctx;
+        const float *Kg = Kc + (size_t)g * (size_t)cap * (size_t)d;
+        const float *Vg = Vc + (size_t)g * (size_t)cap * (size_t)d;
+        /* the chunk's keys and values asked into L2 before anything waits */
+        l2_block(Kg + (size_t)t0 * d, (size_t)(t1 - t0) * d * sizeof(float));
+        l2_block(Vg + (size_t)t0 * d, (size_t)(t1 - t0) * d * sizeof(float));
         float inv_sqrtd = 1.0f / sqrtf((float)d);
         for (int i = (int)threadIdx.x; i < G * d; i += ATT_THREADS)
             qs[i / d][i % d] = q[(size_t)g * G * d + (size_t)i];
@@ -613,13 +604,8 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
             for (int k = 0; k < DPL; k++)
                 o[h][k] = 0.0f;
         }
-        const float *Kg = Kc + (size_t)g * (size_t)cap * (size_t)d;
-        const float *Vg = Vc + (size_t)g * (size_t)cap * (size_t)d;
         for (int ts = t0 + grp * ATT_TILE; ts < t1; ts += ATT_GROUPS * ATT_TILE) {
             int nt = t1 - ts < ATT_TILE ? t1 - ts : ATT_TILE, key = ts + lane;
-            /* the tile's V rows asked into L2 now, read after the scores */
-            if (lane < nt)
-                l2_ask(Vg + (size_t)key * (size_t)d, (size_t)d * sizeof(float));
             /* scores of key `key` (lane) for the G heads */
             float sc[ATT_GMAX];
             GPU_UNROLL
