@@ -697,9 +697,20 @@ __global__ void __launch_bounds__(BV_THREADS) k_bconv(cca_w w, int a, btok t, co
     for (int j0 = 0; j0 < kd; j0 += BC_JC) {
         int jn = kd - j0 < BC_JC ? kd - j0 : BC_JC;
         __syncthreads(); /* stage 1 written; the chunk before read */
-        for (int idx = (int)threadIdx.x; idx < d * jn; idx += (int)blockDim.x) {
-            int o = idx / jn, jj = idx % jn;
-            sw[jj * ws + o] = wg[(size_t)o * (size_t)kd + (size_t)(j0 + jj)];
+        /* 8 inputs of one output's row a thread: one 16-byte load (jn and
+         * kd are multiples of 8), then 8 stores down the input rows */
+        for (int idx = (int)threadIdx.x; idx < d * (jn / 8); idx += (int)blockDim.x) {
+            int o = idx / (jn / 8), jj = idx % (jn / 8) * 8;
+            u32x4 v = *(const u32x4 *)(wg + (size_t)o * (size_t)kd + (size_t)(j0 + jj));
+            bf16 *dst = sw + jj * ws + o;
+            dst[0] = (bf16)(v.a & 0xffffu);
+            dst[ws] = (bf16)(v.a >> 16);
+            dst[2 * ws] = (bf16)(v.b & 0xffffu);
+            dst[3 * ws] = (bf16)(v.b >> 16);
+            dst[4 * ws] = (bf16)(v.c & 0xffffu);
+            dst[5 * ws] = (bf16)(v.c >> 16);
+            dst[6 * ws] = (bf16)(v.d & 0xffffu);
+            dst[7 * ws] = (bf16)(v.d >> 16);
         }
         __syncthreads();
         for (int n = 0; n < TPW; n++) {
