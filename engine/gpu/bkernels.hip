@@ -660,8 +660,48 @@ void kb_norm(hipStream_t s, int T, int H, const float *res_in, const float *y, f
  * inputs in order (so a token's outputs do not depend on its tile).  The
  * filter passes through shared memory BC_JC inputs at a time, transposed
  * (input-major, rows padded by 2) so that a warp reads 32 outputs' weights
- * of one input without bank conflicts while the input is a broadcast. */
-enum { BC_JC = 64, BC_WARPS = BV_THREADS / GPU_LANES };
+ * of one input without bank conflicts while the input is a broadcast; a
+ * thread loads 8 inputs of a row at once, the next chunk's loads in
+ * flight while one is used (the first's during stage 1). */
+enum { BC_JC = 64, BC_WARPS = BV_THREADS / GPU_LANES, BC_DMAX = 128,
+       BC_LD = BC_JC / 8 * BC_DMAX / BV_THREADS };
+
+/* A chunk of the filter (inputs j0 .. j0+jn of every output's row, jn and
+ * kd multiples of 8, d <= BC_DMAX) as this thread's share: up to BC_LD
+ * pieces of 8 inputs of one row, one 16-byte load each. */
+static __device__ __forceinline__ void bc_load(u32x4 (&v)[BC_LD], const bf16 *wg, int kd, int d,
+                                               int j0, int jn)
+{
+    GPU_UNROLL
+    for (int u = 0; u < BC_LD; u++) {
+        int idx = (int)threadIdx.x + u * BV_THREADS;
+        if (idx < d * (jn / 8))
+            v[u] = *(const u32x4 *)(wg + (size_t)(idx / (jn / 8)) * (size_t)kd +
+                                    (size_t)(j0 + idx % (jn / 8) * 8));
+    }
+}
+
+/* The pieces bc_load gave, stored input-major: piece (o, jj) down input
+ * rows jj .. jj+7 of column o (rows ws apart). */
+static __device__ __forceinline__ void bc_store(const u32x4 (&v)[BC_LD], bf16 *sw, int ws, int d,
+                                                int jn)
+{
+    GPU_UNROLL
+    for (int u = 0; u < BC_LD; u++) {
+        int idx = (int)threadIdx.x + u * BV_THREADS;
+        if (idx >= d * (jn / 8))
+            continue;
+        bf16 *dst = sw + idx % (jn / 8) * 8 * ws + idx / (jn / 8);
+        dst[0] = (bf16)(v[u].a & 0xffffu);
+        dst[ws] = (bf16)(v[u].a >> 16);
+        dst[2 * ws] = (bf16)(v[u].b & 0xffffu);
+        dst[3 * ws] = (bf16)(v[u].b >> 16);
+        dst[4 * ws] = (bf16)(v[u].c & 0xffffu);
+        dst[5 * ws] = (bf16)(v[u].c >> 16);
+        dst[6 * ws] = (bf16)(v[u].d & 0xffffu);
+        dst[7 * ws] = (bf16)(v[u].d >> 16);
+    }
+}
 
 template <int TPW>
 __global__ void __launch_bounds__(BV_THREADS) k_bconv(cca_w w, int a, btok t, const float *u,
@@ -674,6 +714,10 @@ __global__ void __launch_bounds__(BV_THREADS) k_bconv(cca_w w, int a, btok t, co
     int nh = K0 + K1 - 2, nr = nh + 1, g = (int)blockIdx.x, i0 = (int)blockIdx.y * TT;
     int nt = t.T - i0 < TT ? t.T - i0 : TT;
     bf16 *sw = (bf16 *)(ms + (size_t)TT * kd);
+    /* the filter's first chunk on its way while stage 1 is computed */
+    const bf16 *wg = w.conv1_w + (size_t)g * (size_t)d * (size_t)kd;
+    u32x4 pc[BC_LD] = {};
+    bc_load(pc, wg, kd, d, 0, kd < BC_JC ? kd : BC_JC);
     for (int idx = (int)threadIdx.x; idx < nt * kd; idx += (int)blockDim.x) {
         int tt = idx / kd, j = idx % kd, i = i0 + tt, f = j / d, c = g * d + j % d;
         int pos = t.pos[i], cs = t.cs[i];
@@ -693,26 +737,13 @@ __global__ void __launch_bounds__(BV_THREADS) k_bconv(cca_w w, int a, btok t, co
     for (int n = 0; n < TPW; n++)
         for (int m = 0; m < 4; m++)
             acc[n][m] = 0.0f;
-    const bf16 *wg = w.conv1_w + (size_t)g * (size_t)d * (size_t)kd;
     for (int j0 = 0; j0 < kd; j0 += BC_JC) {
         int jn = kd - j0 < BC_JC ? kd - j0 : BC_JC;
         __syncthreads(); /* stage 1 written; the chunk before read */
-        /* 8 inputs of one output's row a thread: one 16-byte load (jn and
-         * kd are multiples of 8), then 8 stores down the input rows */
-        for (int idx = (int)threadIdx.x; idx < d * (jn / 8); idx += (int)blockDim.x) {
-            int o = idx / (jn / 8), jj = idx % (jn / 8) * 8;
-            u32x4 v = *(const u32x4 *)(wg + (size_t)o * (size_t)kd + (size_t)(j0 + jj));
-            bf16 *dst = sw + jj * ws + o;
-            dst[0] = (bf16)(v.a & 0xffffu);
-            dst[ws] = (bf16)(v.a >> 16);
-            dst[2 * ws] = (bf16)(v.b & 0xffffu);
-            dst[3 * ws] = (bf16)(v.b >> 16);
-            dst[4 * ws] = (bf16)(v.c & 0xffffu);
-            dst[5 * ws] = (bf16)(v.c >> 16);
-            dst[6 * ws] = (bf16)(v.d & 0xffffu);
-            dst[7 * ws] = (bf16)(v.d >> 16);
-        }
+        bc_store(pc, sw, ws, d, jn);
         __syncthreads();
+        if (j0 + BC_JC < kd) /* the next chunk's loads in flight while this one is used */
+            bc_load(pc, wg, kd, d, j0 + BC_JC, kd - j0 - BC_JC < BC_JC ? kd - j0 - BC_JC : BC_JC);
         for (int n = 0; n < TPW; n++) {
             int tt = wp + n * BC_WARPS;
             if (tt >= nt)
