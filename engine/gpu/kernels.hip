@@ -383,6 +383,8 @@ void kl_gemv_expert(hipStream_t s, const bf16 *all, const int *sel, int E, int r
                        dim3(GV_THREADS), 0, s, all, sel, E, rows, cols, x, y, pf_or_none(pf));
 }
 
+enum { ED_U = 8 };
+
 __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, const int *sel,
                                                             int E, int H, int I, const float *a,
                                                             const float *gate, const float *xn,
@@ -401,8 +403,24 @@ __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, con
             y[row] = skip_zero ? 0.0f : g * xn[row];
         return;
     }
-    for (int i = (int)threadIdx.x; i < I; i += (int)blockDim.x) {
-        act[i] = silu_mul(a[i], a[I + i]);
+    /* SwiGLU of the up/gate outputs into act, ED_U elements a thread at a
+     * time with every load issued before the first store (which the
+     * compiler cannot move loads past): one wait on memory per ED_U
+     * elements rather than per element; the same values */
+    for (int i0 = (int)threadIdx.x; i0 < I; i0 += ED_U * (int)blockDim.x) {
+        float ga[ED_U], ua[ED_U];
+        GPU_UNROLL
+        for (int u = 0; u < ED_U; u++) {
+            int i = i0 + u * (int)blockDim.x;
+            ga[u] = i < I ? a[i] : 0.0f;
+            ua[u] = i < I ? a[I + i] : 0.0f;
+        }
+        GPU_UNROLL
+        for (int u = 0; u < ED_U; u++) {
+            int i = i0 + u * (int)blockDim.x;
+            if (i < I)
+                act[i] = silu_mul(ga[u], ua[u]);
+        }
     }
     __syncthreads();
     if (row >= H)
