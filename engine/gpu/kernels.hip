@@ -383,7 +383,29 @@ void kl_gemv_expert(hipStream_t s, const bf16 *all, const int *sel, int E, int r
                        dim3(GV_THREADS), 0, s, all, sel, E, rows, cols, x, y, pf_or_none(pf));
 }
 
-enum { ED_U = 8 };
+/* act[i] = SwiGLU of the up/gate outputs a (2I values) by the block, U
+ * elements a thread at a time with every load issued before the first
+ * store (which the compiler cannot move loads past): one wait on memory
+ * per U elements rather than per element; the same values for any U. */
+template <int U>
+__device__ __forceinline__ void swiglu_into(const float *a, int I, float *act)
+{
+    for (int i0 = (int)threadIdx.x; i0 < I; i0 += U * (int)blockDim.x) {
+        float ga[U], ua[U];
+        GPU_UNROLL
+        for (int u = 0; u < U; u++) {
+            int i = i0 + u * (int)blockDim.x;
+            ga[u] = i < I ? a[i] : 0.0f;
+            ua[u] = i < I ? a[I + i] : 0.0f;
+        }
+        GPU_UNROLL
+        for (int u = 0; u < U; u++) {
+            int i = i0 + u * (int)blockDim.x;
+            if (i < I)
+                act[i] = silu_mul(ga[u], ua[u]);
+        }
+    }
+}
 
 __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, const int *sel,
                                                             int E, int H, int I, const float *a,
@@ -403,25 +425,7 @@ __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, con
             y[row] = skip_zero ? 0.0f : g * xn[row];
         return;
     }
-    /* SwiGLU of the up/gate outputs into act, ED_U elements a thread at a
-     * time with every load issued before the first store (which the
-     * compiler cannot move loads past): one wait on memory per ED_U
-     * elements rather than per element; the same values */
-    for (int i0 = (int)threadIdx.x; i0 < I; i0 += ED_U * (int)blockDim.x) {
-        float ga[ED_U], ua[ED_U];
-        GPU_UNROLL
-        for (int u = 0; u < ED_U; u++) {
-            int i = i0 + u * (int)blockDim.x;
-            ga[u] = i < I ? a[i] : 0.0f;
-            ua[u] = i < I ? a[I + i] : 0.0f;
-        }
-        GPU_UNROLL
-        for (int u = 0; u < ED_U; u++) {
-            int i = i0 + u * (int)blockDim.x;
-            if (i < I)
-                act[i] = silu_mul(ga[u], ua[u]);
-        }
-    }
+    swiglu_into<8>(a, I, act);
     __syncthreads();
     if (row >= H)
         return;
@@ -1103,8 +1107,7 @@ __device__ void pk_phase_run(const pk_phase &P, const gpu_io *io, float *xs, flo
         }
         if (b >= nvb)
             break;
-        for (int i = (int)threadIdx.x; i < I; i += PK_THREADS)
-            xs[i] = silu_mul(P.a[i], P.a[I + i]);
+        swiglu_into<4>(P.a, I, xs); /* 4: at d = 128 no more spills than 1 (8 adds some) */
         __syncthreads();
         const bf16 *w = P.fc2 + (size_t)e * (size_t)H * (size_t)I;
         for (int vb = b; vb < nvb; vb += nb) {
