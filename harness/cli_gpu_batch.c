@@ -215,10 +215,7 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
         {3, 0, 1, GPU_ATTN_WARP, "attention a warp per token (ZEVAL_GPU_ATTN=warp), prompt in runs of 3"},
         {2, 0, 1, GPU_ATTN_PIPE, "attention tiles pipelined (ZEVAL_GPU_ATTN=pipe), prompt in runs of 2"},
     };
-    const char *kind0 = gpu_batch_attn_kind(b);
-    int attn0 = strcmp(kind0, "a warp per token") == 0 ? GPU_ATTN_WARP
-                : strstr(kind0, "pipelined")         ? GPU_ATTN_PIPE
-                                                     : GPU_ATTN_TILE;
+    int attn0 = gpu_batch_attn(b);
     for (size_t v = 0; v < sizeof var / sizeof var[0]; v++) {
         gpu_batch_use_graphs(b, var[v].graphs);
         if (gpu_batch_set_attn(b, var[v].attn < 0 ? attn0 : var[v].attn, err, sizeof err)) {

@@ -696,6 +696,11 @@ extern "C" int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errl
     return 0;
 }
 
+extern "C" int gpu_batch_attn(const gpu_batch *b)
+{
+    return b->attn;
+}
+
 extern "C" const char *gpu_batch_attn_kind(const gpu_batch *b)
 {
     static const char *const name[] = {"tiles of tokens", "a warp per token",

@@ -630,25 +630,62 @@ static void pf_qkv(const gpu_ctx *g, int n, gpu_pf *pf)
     pf_add(pf, g->sub[n].cca.conv1_w, C * K1 * d * b);
 }
 
-/* The prefetches of attention sub-layer n's q/k/v launch. */
-static void pf_attention(const gpu_ctx *g, int n, gpu_pf *pf)
+/* Attention sub-layer n's output product into pf. */
+static void pf_wo(const gpu_ctx *g, int n, gpu_pf *pf)
 {
     const eng_config *c = &g->c;
-    size_t H = (size_t)c->hidden, d = (size_t)c->head_dim, R = (size_t)c->router;
-    size_t b = sizeof(bf16);
-    pf_add(pf, g->sub[n].wo, H * (size_t)c->nq * d * b);
-    if (n + 1 < c->n_sub) {
-        const dev_sub *M = &g->sub[n + 1];
-        pf_add(pf, M->rdown, R * H * b);
-        pf_add(pf, M->rt.w0, R * R * b);
-        pf_add(pf, M->rt.w2, R * R * b);
-        pf_add(pf, M->rt.w4, (size_t)M->rt.S * R * b);
-    }
+    pf_add(pf, g->sub[n].wo, (size_t)c->hidden * (size_t)c->nq * (size_t)c->head_dim * sizeof(bf16));
+}
+
+/* MoE sub-layer n's router (down projection and MLP) into pf; nothing
+ * past the last sub-layer. */
+static void pf_router(const gpu_ctx *g, int n, gpu_pf *pf)
+{
+    const eng_config *c = &g->c;
+    if (n >= c->n_sub)
+        return;
+    const dev_sub *M = &g->sub[n];
+    size_t H = (size_t)c->hidden, R = (size_t)c->router, b = sizeof(bf16);
+    pf_add(pf, M->rdown, R * H * b);
+    pf_add(pf, M->rt.w0, R * R * b);
+    pf_add(pf, M->rt.w2, R * R * b);
+    pf_add(pf, M->rt.w4, (size_t)M->rt.S * R * b);
+}
+
+/* Attention sub-layer n's cached keys and values (of up to PK_KV_PF
+ * positions) into pf; nothing past the last sub-layer or for a MoE one. */
+static void pf_kv(const gpu_ctx *g, int n, gpu_pf *pf)
+{
+    const eng_config *c = &g->c;
+    if (n >= c->n_sub || n % 2)
+        return;
     pf->kv_k = sub_cache(g, n, g->K);
     pf->kv_v = sub_cache(g, n, g->V);
     pf->kv_heads = c->nk;
     pf->kv_d = c->head_dim;
     pf->kv_stride = (size_t)g->cap * (size_t)c->head_dim;
+}
+
+/* Sub-layer n's weights into pf (none past the last): what the
+ * persistent step's earlier phases ask into L2 for it. */
+static void pf_sub(const gpu_ctx *g, int n, gpu_pf *pf)
+{
+    if (n >= g->c.n_sub)
+        return;
+    if (n % 2) {
+        pf_router(g, n, pf);
+    } else {
+        pf_qkv(g, n, pf);
+        pf_wo(g, n, pf);
+    }
+}
+
+/* The prefetches of attention sub-layer n's q/k/v launch. */
+static void pf_attention(const gpu_ctx *g, int n, gpu_pf *pf)
+{
+    pf_wo(g, n, pf);
+    pf_router(g, n + 1, pf);
+    pf_kv(g, n, pf);
 }
 
 /* Enqueues one decode step on g->st (the token and position in g->io). */
@@ -737,43 +774,6 @@ static gemv_blocks pk_blocks(const gemv_set *set)
     return bl;
 }
 
-/* Sub-layer n's weights (none past the last) into pf from slot *at: what
- * an earlier phase asks into L2 for it. */
-static void pk_prefetch(const gpu_ctx *g, int n, pk_range *pf, int *at)
-{
-    const eng_config *c = &g->c;
-    if (n >= c->n_sub)
-        return;
-    const dev_sub *D = &g->sub[n];
-    size_t H = (size_t)c->hidden, d = (size_t)c->head_dim, R = (size_t)c->router;
-    size_t nq = (size_t)c->nq, nk = (size_t)c->nk, b = sizeof(bf16);
-    if (n % 2 == 0) {
-        size_t C = (size_t)eng_cfg_conv_channels(c), K1 = (size_t)c->cca_k1;
-        pf[(*at)++] = {D->wq, ((nq + nk) * d + nk * d) * H * b}; /* q, k, v1, v2 */
-        pf[(*at)++] = {D->cca.conv1_w, C * K1 * d * b};
-        pf[(*at)++] = {D->wo, H * nq * d * b};
-    } else {
-        pf[(*at)++] = {D->rdown, R * H * b};
-        pf[(*at)++] = {D->rt.w0, R * R * b};
-        pf[(*at)++] = {D->rt.w2, R * R * b};
-        pf[(*at)++] = {D->rt.w4, (size_t)D->rt.S * R * b};
-    }
-}
-
-/* Attention sub-layer n's cached keys and values (none past the last, or
- * for a MoE sub-layer) as P's prefetch of them. */
-static void pk_prefetch_kv(const gpu_ctx *g, int n, pk_phase *P)
-{
-    const eng_config *c = &g->c;
-    if (n >= c->n_sub || n % 2)
-        return;
-    P->pf_k = sub_cache(g, n, g->K);
-    P->pf_v = sub_cache(g, n, g->V);
-    P->pf_heads = c->nk;
-    P->pf_d = c->head_dim;
-    P->pf_stride = (size_t)g->cap * (size_t)c->head_dim;
-}
-
 /* The phases of one step (g->nph of them) into ph, as enqueue_step's
  * launches compute them: the embedding; per attention sub-layer the
  * q/k/v products, the convolutions with the heads' finish, attention
@@ -789,7 +789,7 @@ static void pk_build(const gpu_ctx *g, pk_phase *ph)
 {
     const eng_config *c = &g->c;
     int H = c->hidden, d = c->head_dim, nq = c->nq, nk = c->nk, qw = nq * d;
-    int R = c->router, I = c->inter, N = c->n_sub, k = 0, at;
+    int R = c->router, I = c->inter, N = c->n_sub, k = 0;
     int C = eng_cfg_conv_channels(c), ng = PK_THREADS / GPU_LANES;
     memset(ph, 0, (size_t)g->nph * sizeof *ph);
     pk_phase *P = &ph[k++];
@@ -799,10 +799,9 @@ static void pk_build(const gpu_ctx *g, pk_phase *ph)
     P->emb = g->embed;
     P->nin.mw = g->sub[0].mw;
     P->set.y[0] = g->res;
-    at = 0;
-    pk_prefetch(g, 0, P->pf, &at);
-    pk_prefetch(g, 1, P->pf, &at);
-    pk_prefetch_kv(g, 0, P);
+    pf_sub(g, 0, &P->pf);
+    pf_sub(g, 1, &P->pf);
+    pf_kv(g, 0, &P->pf);
     for (int n = 0; n < N; n++) {
         const dev_sub *D = &g->sub[n];
         if (n % 2 == 0) {
@@ -873,16 +872,15 @@ static void pk_build(const gpu_ctx *g, pk_phase *ph)
             P->cols = H;
             P->xn = g->xn;
             P->a = g->a;
-            at = 0;
-            pk_prefetch(g, n + 1, P->pf, &at);
-            pk_prefetch(g, n + 2, P->pf, &at);
-            pk_prefetch_kv(g, n + 1, P);
+            pf_sub(g, n + 1, &P->pf);
+            pf_sub(g, n + 2, &P->pf);
+            pf_kv(g, n + 1, &P->pf);
             if (n + 1 == N) {
                 size_t lm = (size_t)c->vocab * (size_t)H * sizeof(bf16);
-                P->pf[at++] = {g->lm_head, lm < (16u << 20) ? lm : (16u << 20)};
+                pf_add(&P->pf, g->lm_head, lm < (16u << 20) ? lm : (16u << 20));
             }
-            P->pf_expert = D->fc2;
-            P->pf_expert_n = (size_t)H * (size_t)I;
+            P->pf.expert = D->fc2;
+            P->pf.expert_n = (size_t)H * (size_t)I;
             P = &ph[k++];
             P->kind = PK_FC2;
             P->nvb = (H + PK_ROWS - 1) / PK_ROWS;

@@ -205,9 +205,10 @@ void gpu_batch_use_graphs(gpu_batch *b, int on);
  *                  tile's copy in flight while one is computed (cp.async
  *                  on NVIDIA); a bf16 cache only.
  * gpu_batch_set_attn: 0, or -1 with a message (pipe over an f32 cache).
- * gpu_batch_attn_kind names the one in use. */
+ * gpu_batch_attn gives the one in use, gpu_batch_attn_kind names it. */
 enum { GPU_ATTN_TILE, GPU_ATTN_WARP, GPU_ATTN_PIPE };
 int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errlen);
+int gpu_batch_attn(const gpu_batch *b);
 const char *gpu_batch_attn_kind(const gpu_batch *b);
 /* Per-kernel timing of batched steps, as gpu_profile does it for the
  * single-sequence path: while on, steps run as plain launches with an

@@ -27,7 +27,7 @@ typedef struct {
  * cached keys and values of positions 0..min(io->pos, PK_KV_PF - 1)
  * (kv_heads heads kv_stride floats apart, kv_d floats a position).  A
  * hint: the launch computes the same either way.  NULL: none. */
-enum { PF_RANGES = 6 };
+enum { PF_RANGES = 8 };
 typedef struct {
     pk_range r[PF_RANGES];
     const bf16 *expert;
@@ -181,7 +181,7 @@ void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out)
  * prefetches (pf: each block asks for its 1/grid share of each range). */
 enum { PK_EMBED, PK_QKV, PK_CONV, PK_ATTN, PK_O, PK_RDOWN, PK_R0, PK_R1, PK_FC1, PK_FC2, PK_LM,
        PK_KINDS };
-enum { PK_THREADS = 128, PK_ROWS = 8, PK_PF = 8, PK_KV_PF = 2048 }; /* product rows: 2 a group */
+enum { PK_THREADS = 128, PK_ROWS = 8, PK_KV_PF = 2048 }; /* product rows: 2 a group */
 typedef struct {
     int kind, nvb;
     /* EMBED: res (set.y[0]) = embedding row of io->token (emb), merged by
@@ -217,15 +217,9 @@ typedef struct {
      * last block (am_count, zero before and after) */
     float *am_v;
     int *am_i, *am_count, *am_out;
-    pk_range pf[PK_PF];
-    const bf16 *pf_expert;   /* FC1: also pf_expert + sel * pf_expert_n values */
-    size_t pf_expert_n;
-    /* and the cached keys and values of positions 0..min(io->pos,
-     * PK_KV_PF - 1) of an attention sub-layer (NULL: none): pf_heads
-     * heads of pf_stride floats, pf_d a position */
-    const float *pf_k, *pf_v;
-    int pf_heads, pf_d;
-    size_t pf_stride;
+    /* what the phase asks into L2 (gpu_pf; its sel unused: FC1 asks for
+     * pf.expert + e * pf.expert_n values once it has chosen e itself) */
+    gpu_pf pf;
 } pk_phase;
 
 /* Blocks of k_step (head width d, shmem bytes of dynamic shared memory)

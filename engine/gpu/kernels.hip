@@ -98,23 +98,30 @@ __device__ __forceinline__ void l2_share(const void *p, size_t bytes)
         l2_block((const char *)p + u0 * 16, (u1 - u0) * 16);
 }
 
-/* The prefetches of pf (kern.h, gpu_pf), this block's share; pos: the
- * step's position. */
-__device__ __forceinline__ void pf_run(const gpu_pf &pf, int pos)
+/* The ranges and cached keys and values of pf (kern.h, gpu_pf), this
+ * block's share; pos: the step's position. */
+__device__ __forceinline__ void pf_ranges(const gpu_pf &pf, int pos)
 {
     for (int i = 0; i < PF_RANGES; i++)
         l2_share(pf.r[i].p, pf.r[i].bytes);
-    if (pf.sel) {
-        int e = *pf.sel;
-        if (e >= 0 && e < pf.E)
-            l2_share(pf.expert + (size_t)e * pf.expert_n, pf.expert_n * sizeof(bf16));
-    }
     if (pf.kv_k) {
         size_t kv = (size_t)(pos < PK_KV_PF ? pos + 1 : PK_KV_PF) * (size_t)pf.kv_d * sizeof(float);
         for (int g = 0; g < pf.kv_heads; g++) {
             l2_share(pf.kv_k + (size_t)g * pf.kv_stride, kv);
             l2_share(pf.kv_v + (size_t)g * pf.kv_stride, kv);
         }
+    }
+}
+
+/* All the prefetches of pf, this block's share: pf_ranges, and the
+ * expert chosen in *pf.sel. */
+__device__ __forceinline__ void pf_run(const gpu_pf &pf, int pos)
+{
+    pf_ranges(pf, pos);
+    if (pf.sel) {
+        int e = *pf.sel;
+        if (e >= 0 && e < pf.E)
+            l2_share(pf.expert + (size_t)e * pf.expert_n, pf.expert_n * sizeof(bf16));
     }
 }
 
@@ -923,15 +930,7 @@ __device__ void pk_phase_run(const pk_phase &P, const gpu_io *io, float *xs, flo
     int kind = P.kind, nvb = P.nvb, b = (int)blockIdx.x, nb = (int)gridDim.x;
     int lane = (int)threadIdx.x % GPU_LANES, grp = (int)threadIdx.x / GPU_LANES;
     int pos = io->pos;
-    for (int i = 0; i < PK_PF; i++)
-        l2_share(P.pf[i].p, P.pf[i].bytes);
-    if (P.pf_k) {
-        size_t kv = (size_t)(pos < PK_KV_PF ? pos + 1 : PK_KV_PF) * (size_t)P.pf_d * sizeof(float);
-        for (int g = 0; g < P.pf_heads; g++) {
-            l2_share(P.pf_k + (size_t)g * P.pf_stride, kv);
-            l2_share(P.pf_v + (size_t)g * P.pf_stride, kv);
-        }
-    }
+    pf_ranges(P.pf, pos); /* its expert: FC1, once chosen */
     switch (kind) {
     case PK_EMBED: {
         int H = P.cols;
@@ -1086,7 +1085,7 @@ __device__ void pk_phase_run(const pk_phase &P, const gpu_io *io, float *xs, flo
         int e = sh_sel, rows = 2 * P.I, H = P.cols;
         if (e >= P.E)
             break;
-        l2_share(P.pf_expert + (size_t)e * P.pf_expert_n, P.pf_expert_n * sizeof(bf16));
+        l2_share(P.pf.expert + (size_t)e * P.pf.expert_n, P.pf.expert_n * sizeof(bf16));
         const bf16 *w = P.fc1 + (size_t)e * (size_t)rows * (size_t)H;
         for (int vb = b; vb < nvb; vb += nb) {
             int r0 = vb * PK_ROWS + 2 * grp;

@@ -269,6 +269,12 @@ int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errlen)
     return ut_err(err, errlen, "%s", why);
 }
 
+int gpu_batch_attn(const gpu_batch *b)
+{
+    (void)b;
+    return GPU_ATTN_TILE;
+}
+
 const char *gpu_batch_attn_kind(const gpu_batch *b)
 {
     (void)b;
