@@ -23,7 +23,11 @@
 # Env: RSA (the spec), RSA_ARGS (more options of the full run, e.g.
 # --limit 3), PART_LIMIT (problems in the killed run, 2), KILL_AT (20),
 # RSA_DB (the full run's database; part rsa-resume resumes the run it
-# holds, e.g. one carried back from an earlier device call); NO_RSA_PART
+# holds, e.g. one carried back from an earlier device call); RSA_CARRY_OUT
+# (a folder, e.g. $OUT/db: after part rsa or rsa-resume, the database in
+# parts of at most 15 MiB by scripts/db-carry.sh, with 60 s of the
+# deadline kept for it); RSA_CARRY_IN (such a folder brought back: part
+# rsa-resume first rebuilds RSA_DB from it when RSA_DB is absent); NO_RSA_PART
 # (set: skip the killed-and-resumed run of part rsa); KV_AB (set: part 2
 # again with ZEVAL_GPU_KV_DTYPE=f32, which also applies to every run when
 # exported); ATTN_AB (e.g. "warp pipe": part 2 again with each such
@@ -46,12 +50,13 @@ PARTS=${3:-1 2 rsa}
 Z="$BUNDLE/zeval" # a wrapper that gives the binary its bundled libraries
 T0=$(date +%s)
 DEADLINE=${DEADLINE:-3600}
+RESERVE=0 # seconds of the deadline the steps leave (for packing the database)
 step() { echo; echo "== [$(( $(date +%s) - T0 )) s] $*"; }
 has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 # capped CAP CMD...: CMD under a time limit of CAP seconds or what is left.
 capped() {
   cap=$1; shift
-  left=$(( DEADLINE - ($(date +%s) - T0) ))
+  left=$(( DEADLINE - ($(date +%s) - T0) - RESERVE ))
   [ "$left" -lt "$cap" ] && cap=$left
   if [ "$cap" -lt 20 ]; then echo "skipped: ${left} s left of the ${DEADLINE} s deadline"; return 124; fi
   timeout -k 5 "$cap" "$@"
@@ -166,8 +171,10 @@ if has rsa; then
     >"$mem" 2>/dev/null &
   poll=$!
   t0=$(date +%s)
+  [ -n "${RSA_CARRY_OUT:-}" ] && RESERVE=60
   capped 3600 "$Z" run --backend gpu --model "$MODEL" --dataset "$BUNDLE/data/aime_2025.jsonl" \
     --rsa "$RSA" --seed 1 --db "$DB" --name full --progress plain ${RSA_ARGS:-} 2>&1 | tail -n 16
+  RESERVE=0
   kill "$poll" 2>/dev/null
   echo "rsa: wall $(( $(date +%s) - t0 )) s; peak device memory $(sort -n "$mem" | tail -n 1) MiB" \
        "(nvidia-smi, whole device: the K/V pool takes the free memory when it starts; the" \
@@ -175,20 +182,27 @@ if has rsa; then
   rm -f "$mem"
   sql "$DB" "SELECT 'stored samples by round: ' || group_concat(r || ':' || n, ' ') FROM
     (SELECT round AS r, count(*) AS n FROM samples GROUP BY round ORDER BY round)"
+  [ -n "${RSA_CARRY_OUT:-}" ] && sh scripts/db-carry.sh pack "$DB" "$RSA_CARRY_OUT"
 fi
 if has rsa-resume; then
   # A run that a device call's time limit cut short (its database carried
   # back, e.g. RSA_DB under $OUT): resumed for as long as the deadline
   # allows; run again until every sample is stored.
   DB=${RSA_DB:-/tmp/zeval-rsa.db}
+  if [ -n "${RSA_CARRY_IN:-}" ] && [ ! -f "$DB" ]; then
+    sh scripts/db-carry.sh unpack "$RSA_CARRY_IN" "$DB" || exit 1
+  fi
   gunzip -c "$BUNDLE/tok/tokenizer.json.gz" >"$MODEL/tokenizer.json"
   gunzip -c "$BUNDLE/tok/tokenizer_config.json.gz" >"$MODEL/tokenizer_config.json"
   step "$Z run --resume full --db $DB --backend gpu"
   t0=$(date +%s)
+  [ -n "${RSA_CARRY_OUT:-}" ] && RESERVE=60
   capped 3600 "$Z" run --resume full --db "$DB" --backend gpu --progress plain 2>&1 | tail -n 16
+  RESERVE=0
   echo "rsa resumed: wall $(( $(date +%s) - t0 )) s"
   sql "$DB" "SELECT 'stored samples by round: ' || group_concat(r || ':' || n, ' ') FROM
     (SELECT round AS r, count(*) AS n FROM samples GROUP BY round ORDER BY round)"
+  [ -n "${RSA_CARRY_OUT:-}" ] && sh scripts/db-carry.sh pack "$DB" "$RSA_CARRY_OUT"
 fi
 if has rsa && [ -z "${NO_RSA_PART:-}" ]; then
   RSA=${RSA:-N=16,C=4,T=2,beta=4096,tau=1024}

@@ -649,12 +649,35 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
             c.pr[k].code = J->d.is_code;
         }
     }
-    /* New runs: record configuration and provenance. */
+    /* New runs: record configuration and provenance; resumed ones: check
+     * that the weights, tokenizer and dataset are the ones recorded, so a
+     * run never holds samples of two models or two problem sets. */
     char wsha[65] = "", tsha[65] = "", csha[65] = "";
-    if (!resume) {
-        if ((m && sha256_file(m->weights_path, wsha, err, errlen)) ||
-            sha256_file(tpath, tsha, err, errlen))
+    if ((m && sha256_file(m->weights_path, wsha, err, errlen)) ||
+        sha256_file(tpath, tsha, err, errlen))
+        goto done;
+    for (int j = 0; resume && j < nj; j++) {
+        store_run r;
+        if (store_run_get(db, jobs[j].name, &r, err, errlen) != 1)
             goto done;
+        const char *what = NULL, *path = NULL, *had = NULL, *now = NULL;
+        if (m && r.weights_sha256 && *r.weights_sha256 && strcmp(r.weights_sha256, wsha))
+            what = "weights", path = m->weights_path, had = r.weights_sha256, now = wsha;
+        else if (r.tokenizer_sha256 && *r.tokenizer_sha256 && strcmp(r.tokenizer_sha256, tsha))
+            what = "tokenizer", path = tpath, had = r.tokenizer_sha256, now = tsha;
+        else if (r.dataset_sha256 && *r.dataset_sha256 && strcmp(r.dataset_sha256, jobs[j].d.sha))
+            what = "dataset", path = jobs[j].d.spec, had = r.dataset_sha256, now = jobs[j].d.sha;
+        if (what)
+            ut_err(err, errlen, "--resume %s: the %s at %s are not the ones run %s started with "
+                   "(sha256 %.12s.., recorded %.12s..); resuming would mix their samples",
+                   jobs[j].name, what, path, jobs[j].name, now, had);
+        store_run_free(&r);
+        if (what) {
+            rc = -2;
+            goto done;
+        }
+    }
+    if (!resume) {
         chat_msg probe = {"user", "{content}"};
         char *pt = NULL;
         size_t ptl;
@@ -1235,9 +1258,10 @@ int cli_run(int argc, char **argv)
     }
     free(gen);
 run:
-    status = execute(&cfg, jobs, nj, db, resume != NULL, pmode, err, sizeof err) ? 1 : 0;
+    status = execute(&cfg, jobs, nj, db, resume != NULL, pmode, err, sizeof err);
+    status = status == -2 ? 2 : status ? 1 : 0; /* 2: the stored run refuses this resume */
     if (status)
-        cli_fail(1, err);
+        cli_fail(status, err);
     goto out;
 usage_err:
     fprintf(stderr, "zeval run: %s\n", err);
@@ -1269,6 +1293,31 @@ out:
 /* ------------------------------------------------------------ show / regrade */
 
 /* Loads run name's samples into metrics form (answers normalized). */
+/* Orders sample time spans by their start. */
+static int span_cmp(const void *a, const void *b)
+{
+    double x = ((const double *)a)[0], y = ((const double *)b)[0];
+    return (x > y) - (x < y);
+}
+
+/* Seconds in which at least one of the n spans [s[2i], s[2i+1]] was open
+ * (sorts s): a run resumed after a pause counts its sittings, not the
+ * pause between them. */
+static double spans_busy(double *s, size_t n)
+{
+    qsort(s, n, 2 * sizeof *s, span_cmp);
+    double busy = 0, lo = 0, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || s[2 * i] > hi) {
+            busy += hi - lo;
+            lo = s[2 * i], hi = s[2 * i + 1];
+        } else if (s[2 * i + 1] > hi) {
+            hi = s[2 * i + 1];
+        }
+    }
+    return n ? busy + hi - lo : 0;
+}
+
 static int show_run(store *db, const char *name, FILE *out, char *err, size_t errlen)
 {
     store_run r;
@@ -1288,6 +1337,7 @@ static int show_run(store *db, const char *name, FILE *out, char *err, size_t er
     size_t n = 0;
     int rc = -1;
     met_sample *ms = NULL;
+    double *spans = NULL;
     char **norm = NULL;
     met_round mr[RSA_MAX_ROUNDS];
     if (store_samples_get(db, r.id, 0, &x, &n, err, errlen))
@@ -1296,7 +1346,8 @@ static int show_run(store *db, const char *name, FILE *out, char *err, size_t er
      * dataset, so equivalence here treats answers as single values. */
     ms = calloc(n + 1, sizeof *ms);
     norm = calloc(n + 1, sizeof *norm);
-    if (!ms || !norm) {
+    spans = calloc(2 * n + 2, sizeof *spans);
+    if (!ms || !norm || !spans) {
         ut_err(err, errlen, "out of memory");
         goto done;
     }
@@ -1309,6 +1360,8 @@ static int show_run(store *db, const char *name, FILE *out, char *err, size_t er
                              norm[i] ? norm[i] : NULL, 0, x[i].gen_tokens,
                              !strcmp(x[i].finish_reason, "length")};
         toks += x[i].gen_tokens;
+        spans[2 * i] = x[i].started_at;
+        spans[2 * i + 1] = x[i].finished_at > x[i].started_at ? x[i].finished_at : x[i].started_at;
         if (i == 0 || x[i].started_at < t_lo)
             t_lo = x[i].started_at;
         if (x[i].finished_at > t_hi)
@@ -1320,6 +1373,7 @@ static int show_run(store *db, const char *name, FILE *out, char *err, size_t er
         goto done;
     }
     double wall = r.finished_at >= 0 ? r.finished_at - r.started_at : t_hi - r.started_at;
+    double busy = spans_busy(spans, n);
     fprintf(out, "run %s: %s, dataset %s, %s, %zu samples%s\n", name, c.spec,
             r.dataset ? r.dataset : "?", r.model_path ? r.model_path : "?", n,
             r.finished_at >= 0 ? "" : " (incomplete)");
@@ -1335,10 +1389,12 @@ static int show_run(store *db, const char *name, FILE *out, char *err, size_t er
                 m->graded < m->samples ? " (partly ungraded)" : "");
     }
     fprintf(out, "  final (round %d): avg@%d %.2f%%, maj@%d %.2f%%, pass@%d %.2f%%; "
-                 "D(q) %.0f generated tokens/problem; wall %.1f s, %.1f tok/s\n",
+                 "D(q) %.0f generated tokens/problem; wall %.1f s, %.1f tok/s; samples in "
+                 "flight %.1f s, %.1f tok/s\n",
             nr - 1, mr[nr - 1].n_min, 100 * mr[nr - 1].avg, mr[nr - 1].n_min,
             100 * mr[nr - 1].maj, mr[nr - 1].n_min, 100 * mr[nr - 1].pass_n,
-            mr[nr - 1].tokens_cum, wall, wall > 0 ? (double)toks / wall : 0.0);
+            mr[nr - 1].tokens_cum, wall, wall > 0 ? (double)toks / wall : 0.0, busy,
+            busy > 0 ? (double)toks / busy : 0.0);
     rc = 0;
 done:
     if (norm)
@@ -1346,6 +1402,7 @@ done:
             free(norm[i]);
     free(norm);
     free(ms);
+    free(spans);
     store_samples_free(x, n);
     runcfg_free(&c);
     store_run_free(&r);

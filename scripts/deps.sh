@@ -11,7 +11,7 @@ $SUDO apt-get install -y --no-install-recommends \
     libcjson-dev libpcre2-dev libsqlite3-dev libcurl4-openssl-dev libseccomp-dev \
     libgmp-dev libmpfr-dev \
     python3 python3-jinja2 python3-sympy \
-    zlib1g-dev curl sqlite3 \
+    zlib1g-dev curl sqlite3 xz-utils \
     chromium
 # GPU backend checks of `make test` (tests/gpu/run.sh): hipcc and Debian's
 # HIP 5.2 for the AMD build, clang-19 (+ lld, clang-offload-bundler) for the

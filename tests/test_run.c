@@ -10,6 +10,9 @@
  *      the timings equals an uninterrupted run; no duplicates, no lost rows.
  *   3. show / regrade; a HumanEval run through the built-in engine.
  *   4. three datasets in one command: one run each, batches >= 16.
+ *   5. a cut-short run's database carried in parts (scripts/db-carry.sh)
+ *      resumes elsewhere to the uninterrupted run; a resume refuses changed
+ *      weights or tokenizer; the busy time skips the pause between sittings.
  *
  * The full-size versions (all 30 AIME problems; 90 problems at N=16) are
  * bench/rsa_accept.sh: this CPU engine needs minutes for them.
@@ -390,6 +393,154 @@ static void test_resume(void)
     ck_end();
 }
 
+/* Rows of db that differ from those of run r in db1 (all columns but the
+ * timings), or -1. */
+static long long rows_differ(const char *db, const char *db1)
+{
+    sqlite3 *h;
+    if (sqlite3_open(db, &h) != SQLITE_OK) {
+        sqlite3_close(h);
+        return -1;
+    }
+    char sql[1400];
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS w", db1);
+    long long diff = -1;
+    sqlite3_stmt *st;
+    if (sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h,
+                           "SELECT count(*) FROM (SELECT problem_id, round, candidate, parents,"
+                           " seed, prompt_tokens, gen_tokens, gen_ids, finish_reason, text, tail,"
+                           " tail_tokens, prompt, extracted, correct, reason FROM samples EXCEPT"
+                           " SELECT problem_id, round, candidate, parents, seed, prompt_tokens,"
+                           " gen_tokens, gen_ids, finish_reason, text, tail, tail_tokens, prompt,"
+                           " extracted, correct, reason FROM w.samples)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            diff = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return diff;
+}
+
+/* Runs sql on db; 0 on success. */
+static int exec_sql(const char *db, const char *sql)
+{
+    sqlite3 *h;
+    int rc = sqlite3_open(db, &h) == SQLITE_OK ? sqlite3_exec(h, sql, NULL, NULL, NULL) : -1;
+    sqlite3_close(h);
+    return rc;
+}
+
+/* Flips the low bit of the byte at offset from the end of path. */
+static int flip_byte(const char *path, long offset)
+{
+    FILE *f = fopen(path, "r+b");
+    if (!f)
+        return -1;
+    int c = fseek(f, -offset, SEEK_END) ? EOF : fgetc(f);
+    int rc = c == EOF || fseek(f, -offset, SEEK_END) || fputc(c ^ 1, f) == EOF;
+    return fclose(f) || rc ? -1 : 0;
+}
+
+static int carry(const char *verb, const char *a, const char *b, const char *part_bytes)
+{
+    char *argv[] = {"sh", "scripts/db-carry.sh", (char *)verb, (char *)a, (char *)b, NULL};
+    setenv("PART_BYTES", part_bytes, 1);
+    int rc = ck_run(argv, NULL, errbuf, sizeof errbuf);
+    unsetenv("PART_BYTES");
+    return rc;
+}
+
+/* Acceptance 5: the whole run of test_resume (whole.db), cut short after
+ * its round 1, moved in parts and resumed from them. */
+static void test_carry(void)
+{
+    char whole[700], cut[700], parts[700], back[700], p[800], model_w[700];
+    snprintf(whole, sizeof whole, "%s/whole.db", dir);
+    snprintf(cut, sizeof cut, "%s/cut.db", dir);
+    snprintf(parts, sizeof parts, "%s/parts", dir);
+    snprintf(back, sizeof back, "%s/back.db", dir);
+    ck_begin("a cut-short run's database in parts (scripts/db-carry.sh) resumes elsewhere to "
+             "the uninterrupted run");
+    CK(ck_copy(whole, cut) == 0, "copy");
+    /* as a run killed after round 1: round 2 not stored, the run not finished */
+    CK(exec_sql(cut, "DELETE FROM samples WHERE round = 2; UPDATE runs SET finished_at = NULL") ==
+           0, "sql");
+    long long before = q1(cut, "SELECT count(*) FROM samples");
+    int rc = carry("pack", cut, parts, "512");
+    CK(rc == 0, "pack: exit %d: %s", rc, errbuf);
+    snprintf(p, sizeof p, "%s/cut.db.xz.01", parts);
+    CK(access(p, F_OK) == 0, "%s: 512-byte parts, yet only one", p);
+    rc = carry("unpack", parts, back, "512");
+    CK(rc == 0, "unpack: exit %d: %s", rc, errbuf);
+    CK(q1(back, "SELECT count(*) FROM samples") == before && rows_differ(back, cut) == 0,
+       "the unpacked database differs from the packed one");
+    const char *r[] = {"run", "--resume", "r", "--db", back, NULL};
+    rc = zeval(NULL, r);
+    CK(rc == 0, "resume: exit %d: %s", rc, errbuf);
+    CK(q1(back, "SELECT count(*) FROM samples") == 24 && rows_differ(back, whole) == 0 &&
+           rows_differ(whole, back) == 0,
+       "the resumed run differs from the uninterrupted one");
+    ck_end();
+
+    ck_begin("db-carry refuses a missing or altered part and an existing target, naming it, "
+             "and writes no database");
+    rc = carry("unpack", parts, back, "512");
+    CK(rc == 1 && strstr(errbuf, "exists already"), "existing target: exit %d: %s", rc, errbuf);
+    char other[700];
+    snprintf(other, sizeof other, "%s/other.db", dir);
+    CK(flip_byte(p, 1) == 0, "flip");
+    rc = carry("unpack", parts, other, "512");
+    CK(rc == 1 && strstr(errbuf, "cut.db.xz.01: SHA-256 differs"), "altered: exit %d: %s", rc,
+       errbuf);
+    CK(flip_byte(p, 1) == 0 && remove(p) == 0, "remove");
+    rc = carry("unpack", parts, other, "512");
+    CK(rc == 1 && strstr(errbuf, "cut.db.xz.01: missing"), "missing: exit %d: %s", rc, errbuf);
+    CK(access(other, F_OK) != 0, "%s written after a refusal", other);
+    rc = carry("pack", cut, parts, "512");
+    CK(rc == 1 && strstr(errbuf, "exists already"), "pack over parts: exit %d: %s", rc, errbuf);
+    ck_end();
+
+    ck_begin("--resume refuses weights or a tokenizer other than the run's, storing nothing");
+    CK(exec_sql(back, "DELETE FROM samples WHERE round = 2; UPDATE runs SET finished_at = NULL")
+           == 0, "sql");
+    snprintf(model_w, sizeof model_w, "%s/model.safetensors", model);
+    CK(flip_byte(model_w, 2) == 0, "flip");
+    rc = zeval(NULL, r);
+    CK(rc == 2 && strstr(errbuf, "the weights at") && strstr(errbuf, "not the ones run r"),
+       "changed weights: exit %d: %s", rc, errbuf);
+    CK(flip_byte(model_w, 2) == 0, "flip back");
+    snprintf(p, sizeof p, "%s/tokenizer.json", model);
+    FILE *f = fopen(p, "a");
+    CK(f && fputc('\n', f) != EOF && fclose(f) == 0, "append");
+    rc = zeval(NULL, r);
+    CK(rc == 2 && strstr(errbuf, "the tokenizer at"), "changed tokenizer: exit %d: %s", rc,
+       errbuf);
+    CK(q1(back, "SELECT count(*) FROM samples") == 16, "a refused resume changed the rows");
+    CK(ck_copy(ck_shared("tokenizer/gemma3/tokenizer.json"), p) == 0, "restore");
+    ck_end();
+
+    ck_begin("show: the time samples were in flight skips the pause between sittings");
+    /* rounds 0 and 1 an hour earlier, round 2 now: the wall time holds
+     * the hour, the in-flight time does not */
+    CK(exec_sql(back, "UPDATE samples SET started_at = started_at - 3600,"
+                      " finished_at = finished_at - 3600;"
+                      " UPDATE runs SET started_at = started_at - 3600") == 0, "sql");
+    rc = zeval(NULL, r);
+    CK(rc == 0, "resume: exit %d: %s", rc, errbuf);
+    const char *sh[] = {"show", "r", "--db", back, NULL};
+    snprintf(p, sizeof p, "%s/show2.out", dir);
+    rc = zeval(p, sh);
+    char *o = ck_slurp(p, NULL);
+    const char *w = o ? strstr(o, "; wall ") : NULL, *b = o ? strstr(o, "in flight ") : NULL;
+    double wall = w ? atof(w + 7) : 0, busy = b ? atof(b + 10) : 0;
+    CK(rc == 0 && wall > 3600 && busy > 0 && busy < 600, "wall %.1f s, in flight %.1f s: %s",
+       wall, busy, o ? o : errbuf);
+    free(o);
+    ck_end();
+}
+
 static void test_code_and_batches(const char *db)
 {
     if (SLOW) {
@@ -445,6 +596,7 @@ int main(void)
     snprintf(db, sizeof db, "%s/runs.db", dir);
     test_acceptance1(db);
     test_resume();
+    test_carry();
     test_code_and_batches(db);
     ck_rmtree(dir);
     return ck_status();
