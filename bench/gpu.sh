@@ -74,6 +74,7 @@ for q in sys.argv[2].split(";"):
         for r in c.execute(q): print("|".join(map(str, r)))' "$1" "$2"
 }
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 | head -3
+"$Z" version || exit 1 # also unpacks the bundled libraries
 if has 1; then
   step "$Z gpu-selftest (kernels + golden checkpoint vs the CPU backend)"
   capped 120 "$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \

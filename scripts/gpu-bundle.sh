@@ -13,12 +13,20 @@ OUT=${1:-build/gpudev}
 make -s build/rel/zeval-cuda >/dev/null
 rm -rf "$OUT"
 mkdir -p "$OUT/bin" "$OUT/lib" "$OUT/golden" "$OUT/tok" "$OUT/data"
-cp build/rel/zeval-cuda "$OUT/bin/zeval"
+# Host debug information off (the device code keeps its line table): the
+# bundle travels within a 64 MiB limit, beside a carried run database.
+strip --strip-debug -o "$OUT/bin/zeval" build/rel/zeval-cuda
 # $OUT/zeval runs the binary with the bundled libraries; only that process
-# sees them (python and the CUDA tools keep the machine's own).
+# sees them (python and the CUDA tools keep the machine's own).  They travel
+# as lib.tar.xz (a third of their size), unpacked by the first call.
 cat >"$OUT/zeval" <<'WRAP'
 #!/bin/sh
 d=$(dirname "$0")
+if [ ! -d "$d/lib" ]; then
+  rm -rf "$d/lib.$$" && mkdir "$d/lib.$$" && tar -xJf "$d/lib.tar.xz" -C "$d/lib.$$" &&
+    { mv -T "$d/lib.$$" "$d/lib" 2>/dev/null || rm -rf "$d/lib.$$"; } ||
+    { echo "$d/lib.tar.xz: could not unpack the bundled libraries" >&2; exit 1; }
+fi
 LD_LIBRARY_PATH="$d/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$d/bin/zeval" "$@"
 WRAP
 chmod +x "$OUT/zeval"
@@ -32,6 +40,8 @@ ldd "$OUT/bin/zeval" | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
     *) cp -L "$lib" "$OUT/lib/" ;;
   esac
 done
+tar -cJf "$OUT/lib.tar.xz" -C "$OUT/lib" .
+rm -rf "$OUT/lib"
 G=../shared/golden/zaya-tiny
 cp "$G/config.json" "$G/model-bf16.safetensors" "$OUT/golden/"
 T=../shared/tokenizer/gemma3
