@@ -30,7 +30,7 @@
 # rsa-resume first rebuilds RSA_DB from it when RSA_DB is absent); NO_RSA_PART
 # (set: skip the killed-and-resumed run of part rsa); KV_AB (set: part 2
 # again with ZEVAL_GPU_KV_DTYPE=f32, which also applies to every run when
-# exported); ATTN_AB (e.g. "warp pipe": part 2 again with each such
+# exported); ATTN_AB (e.g. "warp pipe mma": part 2 again with each such
 # ZEVAL_GPU_ATTN); BMM_AB
 # (set: part 2 again with ZEVAL_GPU_BMM=simt); PDL_AB (set:
 # part 1's bench again with ZEVAL_GPU_PDL=1); STEP_BLOCKS_AB (e.g. "1 2":

@@ -163,17 +163,28 @@ extern "C" void gpu_batch_close(gpu_batch *b)
     free(b);
 }
 
-/* Tokens of a run per attention work item: 1 for the warp kernel, else
- * as many as keep the tile kernel's rows (tokens x query heads per KV
- * head) within 16.  (gpu_open's check_shapes keeps the query heads per KV
+/* Tokens of a run per attention work item: 1 for the warp kernel, as
+ * many as keep the rows (tokens x query heads per KV head) within the
+ * tensor-core kernel's 8 columns for it, else within 16.  (gpu_open's check_shapes keeps the query heads per KV
  * head within 8, BA_GMAX, so every kernel takes any model it opens.) */
 static int attn_qt(const eng_config *c, int kind)
 {
     int G = c->nq / c->nk;
-    return kind == GPU_ATTN_WARP ? 1 : BA_QT * G <= 16 ? BA_QT : 16 / G;
+    int rows = kind == GPU_ATTN_MMA ? 8 : 16;
+    return kind == GPU_ATTN_WARP ? 1 : BA_QT * G <= rows ? BA_QT : rows / G;
 }
 
-static const char *const attn_env[] = {"tile", "warp", "pipe"};
+static const char *const attn_env[] = {"tile", "warp", "pipe", "mma"};
+
+/* Why kind cannot run over this model and cache (NULL: it can). */
+static const char *attn_unfit(int kind, const eng_config *c, int kv_bf16)
+{
+    if ((kind == GPU_ATTN_PIPE || kind == GPU_ATTN_MMA) && !kv_bf16)
+        return "needs the bf16 K/V cache";
+    if (kind == GPU_ATTN_MMA && c->head_dim != 128)
+        return "needs head_dim 128";
+    return NULL;
+}
 
 extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, int max_step,
                                      long long kv_tokens, char *err, size_t errlen)
@@ -192,15 +203,16 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     const char *att = getenv("ZEVAL_GPU_ATTN");
     int attn = GPU_ATTN_TILE;
     if (att && *att) {
-        for (attn = 0; attn < 3 && strcmp(att, attn_env[attn]) != 0; attn++)
+        for (attn = 0; attn < 4 && strcmp(att, attn_env[attn]) != 0; attn++)
             ;
-        if (attn == 3) {
-            berr(err, errlen, "ZEVAL_GPU_ATTN='%s': tile, warp or pipe", att);
+        if (attn == 4) {
+            berr(err, errlen, "ZEVAL_GPU_ATTN='%s': tile, warp, pipe or mma", att);
             return NULL;
         }
-        if (attn == GPU_ATTN_PIPE && strcmp(kvd, "bf16") != 0) {
-            berr(err, errlen, "ZEVAL_GPU_ATTN=pipe needs the bf16 K/V cache "
-                 "(ZEVAL_GPU_KV_DTYPE=%s)", kvd);
+        const char *why = attn_unfit(attn, c, strcmp(kvd, "bf16") == 0);
+        if (why) {
+            berr(err, errlen, "ZEVAL_GPU_ATTN=%s %s (ZEVAL_GPU_KV_DTYPE=%s, head_dim %d)", att,
+                 why, kvd, c->head_dim);
             return NULL;
         }
     }
@@ -683,10 +695,11 @@ extern "C" void gpu_batch_use_graphs(gpu_batch *b, int on)
 
 extern "C" int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errlen)
 {
-    if (kind < GPU_ATTN_TILE || kind > GPU_ATTN_PIPE)
+    if (kind < GPU_ATTN_TILE || kind > GPU_ATTN_MMA)
         return berr(err, errlen, "GPU batch: attention kind %d", kind);
-    if (kind == GPU_ATTN_PIPE && b->kv_es != sizeof(bf16))
-        return berr(err, errlen, "GPU batch: the pipelined attention needs the bf16 K/V cache");
+    const char *why = attn_unfit(kind, &b->g->m->cfg, b->kv_es == sizeof(bf16));
+    if (why)
+        return berr(err, errlen, "GPU batch: attention %s %s", attn_env[kind], why);
     if (kind == b->attn)
         return 0;
     (void)hipStreamSynchronize(b->g->st);
@@ -704,7 +717,7 @@ extern "C" int gpu_batch_attn(const gpu_batch *b)
 extern "C" const char *gpu_batch_attn_kind(const gpu_batch *b)
 {
     static const char *const name[] = {"tiles of tokens", "a warp per token",
-                                       "tiles of tokens, pipelined"};
+                                       "tiles of tokens, pipelined", "tensor cores"};
     return name[b->attn];
 }
 

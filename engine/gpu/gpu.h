@@ -194,8 +194,8 @@ int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *err, size_t e
  * kept), 1 by default; 0: always plain launches.  gpu_batch_ran_graph:
  * whether the last step ran as a graph. */
 void gpu_batch_use_graphs(gpu_batch *b, int on);
-/* How attention runs (ZEVAL_GPU_ATTN=tile|warp|pipe when the batch is
- * opened; the same partials bit for bit every way):
+/* How attention runs (ZEVAL_GPU_ATTN=tile|warp|pipe|mma when the batch is
+ * opened; the same partials bit for bit the first three ways):
  *   GPU_ATTN_TILE  tiles of up to 4 tokens sharing each K/V tile, loaded,
  *                  converted to f32 in shared memory, then computed (the
  *                  default);
@@ -203,10 +203,17 @@ void gpu_batch_use_graphs(gpu_batch *b, int on);
  *                  reading the cache directly;
  *   GPU_ATTN_PIPE  the tiles copied as the bf16 cache holds them, the next
  *                  tile's copy in flight while one is computed (cp.async
- *                  on NVIDIA); a bf16 cache only.
- * gpu_batch_set_attn: 0, or -1 with a message (pipe over an f32 cache).
+ *                  on NVIDIA); a bf16 cache only;
+ *   GPU_ATTN_MMA   bf16 tile products with f32 sums on tensor cores (the
+ *                  queries and probabilities split in three bf16 each),
+ *                  up to 8 rows of a KV head a block; a bf16 cache and
+ *                  head_dim 128 only; its sums run in another order, so
+ *                  its logits differ from the others' in the last bits
+ *                  (and are as batch-invariant).
+ * gpu_batch_set_attn: 0, or -1 with a message (pipe or mma over an f32
+ * cache, mma at a head_dim other than 128).
  * gpu_batch_attn gives the one in use, gpu_batch_attn_kind names it. */
-enum { GPU_ATTN_TILE, GPU_ATTN_WARP, GPU_ATTN_PIPE };
+enum { GPU_ATTN_TILE, GPU_ATTN_WARP, GPU_ATTN_PIPE, GPU_ATTN_MMA };
 int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errlen);
 int gpu_batch_attn(const gpu_batch *b);
 const char *gpu_batch_attn_kind(const gpu_batch *b);

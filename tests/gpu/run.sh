@@ -94,6 +94,15 @@ if [ -x "$rel/zeval-emu" ]; then
     selftest_cases "emu-rel-p40-$mode" "$rel/zeval-emu"
   done
   unset ZEVAL_GPU_BMM
+  # attention on tensor cores: within the CPU's limits, and invariant in
+  # its own right (its sums are not the SIMT kernels'); 130 tokens, so
+  # that three of a block's four warps hold keys and are merged
+  export ZEVAL_GPU_ATTN=mma
+  st_args_p40=$st_args
+  st_args="$st_args_keep --prompt-len 130 --tokens 4"
+  selftest_cases "emu-rel-p130-mma" "$rel/zeval-emu"
+  st_args=$st_args_p40
+  unset ZEVAL_GPU_ATTN
   # the K/V cache in f32 (bf16 by default): within the CPU's limits, and
   # still invariant
   export ZEVAL_GPU_KV_DTYPE=f32
@@ -174,8 +183,9 @@ if [ -x "$rel/zeval-emu" ]; then
   refused ZEVAL_GPU_KV_DTYPE fp16 "ZEVAL_GPU_KV_DTYPE='fp16': f32 or bf16"
   refused ZEVAL_GPU_STEP megakernel "ZEVAL_GPU_STEP=megakernel: not a step mode"
   refused ZEVAL_GPU_STEP_BLOCKS 0 "ZEVAL_GPU_STEP_BLOCKS=0: not a number of blocks per multiprocessor"
-  refused ZEVAL_GPU_ATTN flash "ZEVAL_GPU_ATTN='flash': tile, warp or pipe"
+  refused ZEVAL_GPU_ATTN flash "ZEVAL_GPU_ATTN='flash': tile, warp, pipe or mma"
   refused ZEVAL_GPU_ATTN pipe "ZEVAL_GPU_ATTN=pipe needs the bf16 K/V cache" ZEVAL_GPU_KV_DTYPE=f32
+  refused ZEVAL_GPU_ATTN mma "ZEVAL_GPU_ATTN=mma needs the bf16 K/V cache" ZEVAL_GPU_KV_DTYPE=f32
   refused ZEVAL_GPU_PREFETCH yes "ZEVAL_GPU_PREFETCH=yes: not 0 or 1"
 else
   echo "FAIL [emu-rel] GPU backend: $rel/zeval-emu was not built"
