@@ -491,17 +491,26 @@ int cli_gpu_batch_bench(int argc, char **argv)
         printf("prefill %ld tokens in runs of %ld: %.2f s, %.0f tok/s, %.2f TFLOP (%.2f TFLOP/s, "
                "%.3f of the GEMM rate)\n", P, S, t, (double)P / t, flops / 1e12,
                flops / t / 1e12, flops / t / 1e12 / rate);
-        /* where the time goes: the first run again, on a new sequence */
-        int n0 = (int)(P < S ? P : S);
-        if ((sq = gpu_batch_seq_new(b, err, sizeof err)) < 0 ||
-            gpu_batch_profile(b, 1, err, sizeof err))
+        /* where the time goes: the last run again (the longest context,
+         * where attention weighs most), on a new sequence fed the runs
+         * before it unprofiled */
+        int n0 = (int)(P - (P - 1) / S * S);
+        long at0 = P - n0;
+        if ((sq = gpu_batch_seq_new(b, err, sizeof err)) < 0)
             goto done;
-        gpu_run r0 = {sq, prompt, n0, NULL, 0, NULL, 0.0, 0.0};
-        bad = gpu_batch_step(b, &r0, 1, err, sizeof err) != 0;
+        for (long at = 0; at < at0 && !bad; at += S) {
+            gpu_run r = {sq, prompt + at, (int)S, NULL, 0, NULL, 0.0, 0.0};
+            bad = gpu_batch_step(b, &r, 1, err, sizeof err) != 0;
+        }
+        if (!bad)
+            bad = gpu_batch_profile(b, 1, err, sizeof err) != 0;
+        gpu_run r0 = {sq, prompt + at0, n0, NULL, 0, NULL, 0.0, 0.0};
+        if (!bad)
+            bad = gpu_batch_step(b, &r0, 1, err, sizeof err) != 0;
         gpu_batch_seq_free(b, sq);
         if (bad)
             goto done;
-        printf("prefill run of %d tokens, time per kind of kernel:\n", n0);
+        printf("prefill run of %d tokens at context %ld, time per kind of kernel:\n", n0, at0);
         gpu_batch_profile_print(b, stdout);
         if (gpu_batch_profile(b, 0, err, sizeof err))
             goto done;

@@ -217,7 +217,7 @@ if [ -x "$rel/zeval-emu" ]; then
   if [ $rc -eq 0 ] && [ "$nd" -eq 2 ] && grep -q '^prefill 70 tokens in runs of 32: .* of the GEMM rate)$' "$log" &&
      grep -q '^bf16 GEMM rate: ' "$log" && grep -q 'skip: ' "$log" &&
      [ "$(grep -c '^  total .* ms/step (3 steps, plain launches' "$log")" -eq 2 ] &&
-     grep -q '^prefill run of 32 tokens, time per kind of kernel:$' "$log" &&
+     grep -q '^prefill run of 6 tokens at context 64, time per kind of kernel:$' "$log" &&
      [ "$(grep -c '^  attention  .* ms/step' "$log")" -eq 3 ]; then
     echo "PASS [emu-rel] bench gpu-batch: 2 batch sizes against their rooflines, prefill, GEMM rate, routing, time per kind of kernel"
   else
