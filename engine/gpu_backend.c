@@ -462,8 +462,10 @@ int eng_backend_pick(const char *spec, char *note, size_t notelen, char *err, si
         if (!kvd)
             return ut_err(err, errlen, "ZEVAL_GPU_KV_DTYPE='%s': f32 or bf16",
                           getenv("ZEVAL_GPU_KV_DTYPE"));
-        /* the run rows record this as the device: the K/V dtype with it */
-        snprintf(note, notelen, "GPU backend on %s, K/V cache %s", why, kvd);
+        /* the run rows record this as the device: with what decides the
+         * values (a resume must find the same) */
+        snprintf(note, notelen, "GPU backend on %s, K/V cache %s, %s", why, kvd,
+                 gpu_numerics_env());
         return ENG_BE_GPU;
     }
     if (want_gpu)

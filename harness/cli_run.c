@@ -667,10 +667,29 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
             what = "tokenizer", path = tpath, had = r.tokenizer_sha256, now = tsha;
         else if (r.dataset_sha256 && *r.dataset_sha256 && strcmp(r.dataset_sha256, jobs[j].d.sha))
             what = "dataset", path = jobs[j].d.spec, had = r.dataset_sha256, now = jobs[j].d.sha;
-        if (what)
+        const char *bk = be_kind == ENG_BE_GPU ? "gpu" : "cpu";
+        const char *vs = r.device ? strstr(r.device, ", K/V cache ") : NULL;
+        const char *vn = strstr(be_device, ", K/V cache ");
+        if (what) {
             ut_err(err, errlen, "--resume %s: the %s at %s are not the ones run %s started with "
                    "(sha256 %.12s.., recorded %.12s..); resuming would mix their samples",
                    jobs[j].name, what, path, jobs[j].name, now, had);
+        } else if (!remote_be && r.backend && strcmp(r.backend, "remote") &&
+                   strcmp(r.backend, bk)) {
+            what = "backend";
+            ut_err(err, errlen, "--resume %s: run %s ran on the %s backend; on the %s backend "
+                   "the samples still to come would not be the ones it would have stored "
+                   "(--backend %s)", jobs[j].name, jobs[j].name, r.backend, bk, r.backend);
+        } else if (!remote_be && vs && vn &&
+                   (strstr(vs, ", products ") ? strcmp(vs, vn) != 0
+                                              : strncmp(vs, vn, strlen(vs)) != 0 ||
+                                                    (vn[strlen(vs)] && vn[strlen(vs)] != ','))) {
+            what = "numerics";
+            ut_err(err, errlen, "--resume %s: run %s's values came from%s; this device gives%s, "
+                   "so the samples still to come would not be the ones it would have stored "
+                   "(set ZEVAL_GPU_KV_DTYPE, ZEVAL_GPU_BMM, ZEVAL_GPU_ATTN as the run had them)",
+                   jobs[j].name, jobs[j].name, vs + 1, vn + 1);
+        }
         store_run_free(&r);
         if (what) {
             rc = -2;

@@ -502,7 +502,8 @@ static void test_carry(void)
     CK(rc == 1 && strstr(errbuf, "exists already"), "pack over parts: exit %d: %s", rc, errbuf);
     ck_end();
 
-    ck_begin("--resume refuses weights or a tokenizer other than the run's, storing nothing");
+    ck_begin("--resume refuses weights, a tokenizer or a backend other than the run's, storing "
+             "nothing");
     CK(exec_sql(back, "DELETE FROM samples WHERE round = 2; UPDATE runs SET finished_at = NULL")
            == 0, "sql");
     snprintf(model_w, sizeof model_w, "%s/model.safetensors", model);
@@ -517,8 +518,15 @@ static void test_carry(void)
     rc = zeval(NULL, r);
     CK(rc == 2 && strstr(errbuf, "the tokenizer at"), "changed tokenizer: exit %d: %s", rc,
        errbuf);
-    CK(q1(back, "SELECT count(*) FROM samples") == 16, "a refused resume changed the rows");
     CK(ck_copy(ck_shared("tokenizer/gemma3/tokenizer.json"), p) == 0, "restore");
+    /* a run of the GPU backend resumed on the CPU's */
+    CK(exec_sql(back, "UPDATE runs SET backend = 'gpu', device = 'NVIDIA H200, K/V cache bf16,"
+                      " products tensor cores, attention SIMT'") == 0, "sql");
+    rc = zeval(NULL, r);
+    CK(rc == 2 && strstr(errbuf, "ran on the gpu backend; on the cpu backend"),
+       "another backend: exit %d: %s", rc, errbuf);
+    CK(exec_sql(back, "UPDATE runs SET backend = 'cpu', device = 'cpu'") == 0, "sql");
+    CK(q1(back, "SELECT count(*) FROM samples") == 16, "a refused resume changed the rows");
     ck_end();
 
     ck_begin("show: the time samples were in flight skips the pause between sittings");

@@ -120,6 +120,15 @@ extern "C" const char *gpu_kv_dtype_env(void)
     return strcmp(e, "f32") == 0 ? "f32" : NULL;
 }
 
+extern "C" const char *gpu_numerics_env(void)
+{
+    const char *att = getenv("ZEVAL_GPU_ATTN");
+    int tc = strcmp(kb_gemm_kind(), "tensor cores") == 0, mma = att && strcmp(att, "mma") == 0;
+    return tc ? (mma ? "products tensor cores, attention tensor cores"
+                     : "products tensor cores, attention SIMT")
+              : (mma ? "products SIMT, attention tensor cores" : "products SIMT, attention SIMT");
+}
+
 extern "C" const char *gpu_batch_kv_dtype(const gpu_batch *b)
 {
     return b->kv_es == sizeof(bf16) ? "bf16" : "f32";

@@ -244,6 +244,12 @@ const uint64_t *gpu_batch_routing(gpu_batch *b);
 /* The K/V cache type ZEVAL_GPU_KV_DTYPE asks for: "bf16" (unset, empty or
  * "bf16") or "f32"; NULL for any other value. */
 const char *gpu_kv_dtype_env(void);
+/* What decides the batched engine's values beyond the K/V cache type, as
+ * the environment and the device set it: "products tensor cores|SIMT,
+ * attention SIMT|tensor cores" (tile, warp and pipe attention sum alike,
+ * as do the two SIMT product kernels).  A run records it with its device,
+ * and a resume refuses another one. */
+const char *gpu_numerics_env(void);
 /* What the K/V cache stores: "bf16" (the default, as the reference model
  * keeps it: each value rounded once as it is stored) or "f32"
  * (environment ZEVAL_GPU_KV_DTYPE=f32 when the batch was opened: twice

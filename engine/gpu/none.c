@@ -237,6 +237,11 @@ const char *gpu_kv_dtype_env(void)
     return "bf16"; /* no cache to hold anything */
 }
 
+const char *gpu_numerics_env(void)
+{
+    return "none";
+}
+
 const char *gpu_batch_gemm_kind(const gpu_batch *b)
 {
     (void)b;

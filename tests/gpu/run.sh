@@ -283,6 +283,16 @@ rsa_gpu() {
     echo "FAIL [emu-rel] GPU RSA run: the kill did not land mid-run ($kept of $total rows stored)"
     return
   fi
+  # the attention of another sum order would not reproduce the run: refused
+  ZEVAL_GPU_ATTN=mma timeout "$tmo" "$rel/zeval-emu" run --resume r --db "$d/killed.db" \
+    --backend gpu >"$log" 2>&1
+  rc=$?
+  if [ $rc -eq 2 ] && grep -q "values came from K/V cache bf16, products tensor cores, attention SIMT; this device gives K/V cache bf16, products tensor cores, attention tensor cores" "$log"; then
+    echo "PASS [emu-rel] GPU RSA run: a resume with another attention sum order is refused by name"
+  else
+    echo "FAIL [emu-rel] GPU RSA run: a resume with ZEVAL_GPU_ATTN=mma gave exit $rc"
+    show "$log" 5
+  fi
   if ! timeout "$tmo" "$rel/zeval-emu" run --resume r --db "$d/killed.db" --backend gpu \
        >"$log" 2>&1; then
     echo "FAIL [emu-rel] GPU RSA run: --resume after the kill failed"
