@@ -16,17 +16,34 @@
 # decompresses them to DB (which must not exist: nothing stored is
 # overwritten), and checks the result with SQLite's integrity check; on any
 # failure it names what is wrong and leaves no DB behind.
-# Needs: python3 (its sqlite3 module), xz, split, sha256sum.
+# Needs: python3 (its sqlite3 module), split, sha256sum; xz, else python3's
+# lzma module writes and reads the same format (XZ=python: always that).
 set -eu
 PART_BYTES=${PART_BYTES:-15728640}
 
 die() { echo "db-carry: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed"; }
+use_xz() { [ "${XZ:-}" != python ] && command -v xz >/dev/null 2>&1; }
+# xz_c FILE: FILE xz-compressed to stdout; xz_d: stdin decompressed to stdout
+xz_c() {
+  if use_xz; then xz -6 -T0 -c "$1"; else
+    python3 -c 'import lzma, shutil, sys
+with open(sys.argv[1], "rb") as f, lzma.open(sys.stdout.buffer, "wb", preset=6) as o:
+    shutil.copyfileobj(f, o, 1 << 20)' "$1"
+  fi
+}
+xz_d() {
+  if use_xz; then xz -d; else
+    python3 -c 'import lzma, shutil, sys
+with lzma.open(sys.stdin.buffer, "rb") as f:
+    shutil.copyfileobj(f, sys.stdout.buffer, 1 << 20)'
+  fi
+}
 
 pack() {
   db=$1 dir=$2
   [ -f "$db" ] || die "$db: no such database"
-  need python3; need xz; need split; need sha256sum
+  need python3; need split; need sha256sum
   name=$(basename "$db")
   mkdir -p "$dir"
   [ -e "$dir/$name.parts" ] && die "$dir/$name.parts exists already; pack into an empty folder"
@@ -38,10 +55,15 @@ c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 c.execute("VACUUM INTO ?", (sys.argv[2],))
 c.close()
 PY
-  xz -6 -T0 -c "$snap" | split -b "$PART_BYTES" -d -a 2 - "$dir/$name.xz." ||
+  xz_c "$snap" | split -b "$PART_BYTES" -d -a 2 - "$dir/$name.xz." ||
     { rm -f "$snap" "$dir/$name.xz."*; die "$db: compressing the snapshot failed"; }
   size=$(wc -c <"$snap")
   rm -f "$snap"
+  # the parts read back whole (a compressor that died mid-way leaves parts
+  # that split wrote without complaint)
+  got=$(cat "$dir/$name.xz."* | xz_d | wc -c) || got=-1
+  [ "$got" -eq "$size" ] ||
+    { rm -f "$dir/$name.xz."*; die "$db: the parts give $got bytes back, not $size"; }
   list="$dir/.$name.parts"
   echo "database $name $size" >"$list"
   for p in "$dir/$name.xz."*; do
@@ -55,7 +77,7 @@ PY
 unpack() {
   dir=$1 db=$2
   [ -e "$db" ] && die "$db exists already; unpack into a new path"
-  need python3; need xz; need sha256sum
+  need python3; need sha256sum
   lists=$(ls "$dir"/*.parts 2>/dev/null || true)
   [ -n "$lists" ] || die "$dir: no .parts list (pack writes one)"
   [ "$(echo "$lists" | wc -l)" -eq 1 ] || die "$dir: more than one .parts list"
@@ -77,7 +99,7 @@ unpack() {
   tmp="$db.unpacking"
   rm -f "$tmp"
   # shellcheck disable=SC2086 # the part paths hold no spaces (pack's names)
-  cat $parts | xz -d >"$tmp" || { rm -f "$tmp"; die "$dir: the parts do not decompress"; }
+  cat $parts | xz_d >"$tmp" || { rm -f "$tmp"; die "$dir: the parts do not decompress"; }
   got=$(wc -c <"$tmp")
   [ "$got" -eq "$size" ] || { rm -f "$tmp"; die "$dir: $got bytes decompressed, $size listed"; }
   python3 - "$tmp" <<'PY' || { rm -f "$tmp"; die "$dir: the database fails SQLite's integrity check"; }

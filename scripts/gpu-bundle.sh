@@ -22,8 +22,13 @@ strip --strip-debug -o "$OUT/bin/zeval" build/rel/zeval-cuda
 cat >"$OUT/zeval" <<'WRAP'
 #!/bin/sh
 d=$(dirname "$0")
+untar() { # without xz, python3's tarfile reads it
+  if command -v xz >/dev/null 2>&1; then tar -xJf "$1" -C "$2"; else
+    python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$1" "$2"
+  fi
+}
 if [ ! -d "$d/lib" ]; then
-  rm -rf "$d/lib.$$" && mkdir "$d/lib.$$" && tar -xJf "$d/lib.tar.xz" -C "$d/lib.$$" &&
+  rm -rf "$d/lib.$$" && mkdir "$d/lib.$$" && untar "$d/lib.tar.xz" "$d/lib.$$" &&
     { mv -T "$d/lib.$$" "$d/lib" 2>/dev/null || rm -rf "$d/lib.$$"; } ||
     { echo "$d/lib.tar.xz: could not unpack the bundled libraries" >&2; exit 1; }
 fi

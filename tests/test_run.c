@@ -443,12 +443,18 @@ static int flip_byte(const char *path, long offset)
     return fclose(f) || rc ? -1 : 0;
 }
 
-static int carry(const char *verb, const char *a, const char *b, const char *part_bytes)
+/* scripts/db-carry.sh VERB A B in parts of part_bytes; xz: "python" for
+ * python3's lzma in place of the xz program, else NULL. */
+static int carry(const char *verb, const char *a, const char *b, const char *part_bytes,
+                 const char *xz)
 {
     char *argv[] = {"sh", "scripts/db-carry.sh", (char *)verb, (char *)a, (char *)b, NULL};
     setenv("PART_BYTES", part_bytes, 1);
+    if (xz)
+        setenv("XZ", xz, 1);
     int rc = ck_run(argv, NULL, errbuf, sizeof errbuf);
     unsetenv("PART_BYTES");
+    unsetenv("XZ");
     return rc;
 }
 
@@ -462,17 +468,17 @@ static void test_carry(void)
     snprintf(parts, sizeof parts, "%s/parts", dir);
     snprintf(back, sizeof back, "%s/back.db", dir);
     ck_begin("a cut-short run's database in parts (scripts/db-carry.sh) resumes elsewhere to "
-             "the uninterrupted run");
+             "the uninterrupted run (packed by python3's lzma, unpacked by xz)");
     CK(ck_copy(whole, cut) == 0, "copy");
     /* as a run killed after round 1: round 2 not stored, the run not finished */
     CK(exec_sql(cut, "DELETE FROM samples WHERE round = 2; UPDATE runs SET finished_at = NULL") ==
            0, "sql");
     long long before = q1(cut, "SELECT count(*) FROM samples");
-    int rc = carry("pack", cut, parts, "512");
+    int rc = carry("pack", cut, parts, "512", "python"); /* read back by xz below */
     CK(rc == 0, "pack: exit %d: %s", rc, errbuf);
     snprintf(p, sizeof p, "%s/cut.db.xz.01", parts);
     CK(access(p, F_OK) == 0, "%s: 512-byte parts, yet only one", p);
-    rc = carry("unpack", parts, back, "512");
+    rc = carry("unpack", parts, back, "512", NULL);
     CK(rc == 0, "unpack: exit %d: %s", rc, errbuf);
     CK(q1(back, "SELECT count(*) FROM samples") == before && rows_differ(back, cut) == 0,
        "the unpacked database differs from the packed one");
@@ -486,19 +492,19 @@ static void test_carry(void)
 
     ck_begin("db-carry refuses a missing or altered part and an existing target, naming it, "
              "and writes no database");
-    rc = carry("unpack", parts, back, "512");
+    rc = carry("unpack", parts, back, "512", NULL);
     CK(rc == 1 && strstr(errbuf, "exists already"), "existing target: exit %d: %s", rc, errbuf);
     char other[700];
     snprintf(other, sizeof other, "%s/other.db", dir);
     CK(flip_byte(p, 1) == 0, "flip");
-    rc = carry("unpack", parts, other, "512");
+    rc = carry("unpack", parts, other, "512", NULL);
     CK(rc == 1 && strstr(errbuf, "cut.db.xz.01: SHA-256 differs"), "altered: exit %d: %s", rc,
        errbuf);
     CK(flip_byte(p, 1) == 0 && remove(p) == 0, "remove");
-    rc = carry("unpack", parts, other, "512");
+    rc = carry("unpack", parts, other, "512", NULL);
     CK(rc == 1 && strstr(errbuf, "cut.db.xz.01: missing"), "missing: exit %d: %s", rc, errbuf);
     CK(access(other, F_OK) != 0, "%s written after a refusal", other);
-    rc = carry("pack", cut, parts, "512");
+    rc = carry("pack", cut, parts, "512", NULL);
     CK(rc == 1 && strstr(errbuf, "exists already"), "pack over parts: exit %d: %s", rc, errbuf);
     ck_end();
 
