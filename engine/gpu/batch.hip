@@ -84,14 +84,16 @@ struct gpu_batch {
     hipEvent_t *ev;
     int *evk, nev, capev, prof_on, prof_steps;
     double prof_ms[BP_KINDS];
-    /* Captured steps, by shape (T, logits rows, attention grid). */
+    /* Captured steps, by shape (T, logits rows, attention grid, wide:
+     * attention items of more than 8 rows, which take the tensor-core
+     * kernel's two column tiles). */
     struct {
-        int T, nl, grid;
+        int T, nl, grid, wide;
         hipGraphExec_t exec;
         unsigned long long used;
     } gc[GB_GRAPHS];
     int ngc, use_graphs, capture_failed, ran_graph;
-    int last_T, last_nl, last_grid;
+    int last_T, last_nl, last_grid, last_wide, wide;
     unsigned long long tick;
 };
 
@@ -172,15 +174,15 @@ extern "C" void gpu_batch_close(gpu_batch *b)
     free(b);
 }
 
-/* Tokens of a run per attention work item: 1 for the warp kernel, as
- * many as keep the rows (tokens x query heads per KV head) within the
- * tensor-core kernel's 8 columns for it, else within 16.  (gpu_open's check_shapes keeps the query heads per KV
- * head within 8, BA_GMAX, so every kernel takes any model it opens.) */
+/* Tokens of a run per attention work item: 1 for the warp kernel, else
+ * as many as keep the rows (tokens x query heads per KV head) within 16
+ * (the tiles; the tensor-core kernel's two column tiles of 8).
+ * (gpu_open's check_shapes keeps the query heads per KV head within 8,
+ * BA_GMAX, so every kernel takes any model it opens.) */
 static int attn_qt(const eng_config *c, int kind)
 {
     int G = c->nq / c->nk;
-    int rows = kind == GPU_ATTN_MMA ? 8 : 16;
-    return kind == GPU_ATTN_WARP ? 1 : BA_QT * G <= rows ? BA_QT : rows / G;
+    return kind == GPU_ATTN_WARP ? 1 : BA_QT * G <= 16 ? BA_QT : 16 / G;
 }
 
 static const char *const attn_env[] = {"tile", "warp", "pipe", "mma"};
@@ -563,7 +565,7 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
             kb_cca(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt, b->z, b->q, kv);
             kb_cca_state(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt);
             bmark(b, BP_CCA);
-            kb_attention(s, a, t, work, nwork, grid, b->attn, b->q, nq, kv, b->part,
+            kb_attention(s, a, t, work, nwork, grid, b->attn, b->wide, b->q, nq, kv, b->part,
                          b->att);
             bmark(b, BP_ATTN);
             bgemm o = {D->wo, 0, NULL, H, qw, b->att, qw, 0, NULL, b->y, H, NULL, NULL, T, NULL,
@@ -610,13 +612,15 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
 static hipError_t run_step(gpu_batch *b, int T, int nl, int grid)
 {
     hipStream_t st = b->g->st;
-    int same = T == b->last_T && nl == b->last_nl && grid == b->last_grid;
-    b->last_T = T, b->last_nl = nl, b->last_grid = grid;
+    int same = T == b->last_T && nl == b->last_nl && grid == b->last_grid &&
+               b->wide == b->last_wide;
+    b->last_T = T, b->last_nl = nl, b->last_grid = grid, b->last_wide = b->wide;
     b->ran_graph = 0;
     b->tick++;
     int k = -1;
     for (int i = 0; i < b->ngc; i++)
-        if (b->gc[i].T == T && b->gc[i].nl == nl && b->gc[i].grid == grid)
+        if (b->gc[i].T == T && b->gc[i].nl == nl && b->gc[i].grid == grid &&
+            b->gc[i].wide == b->wide)
             k = i;
     if (b->prof_on) { /* plain launches, events between them */
         enqueue(b, T, nl, grid);
@@ -649,7 +653,8 @@ static hipError_t run_step(gpu_batch *b, int T, int nl, int grid)
                 b->gc[old] = b->gc[--b->ngc];
             }
             k = b->ngc++;
-            b->gc[k].T = T, b->gc[k].nl = nl, b->gc[k].grid = grid, b->gc[k].exec = exec;
+            b->gc[k].T = T, b->gc[k].nl = nl, b->gc[k].grid = grid, b->gc[k].wide = b->wide;
+            b->gc[k].exec = exec;
         }
     }
     if (k >= 0 && b->use_graphs) {
@@ -738,7 +743,7 @@ extern "C" int gpu_batch_ran_graph(const gpu_batch *b)
 extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *err, size_t errlen)
 {
     const eng_config *c = &b->g->c;
-    int T = 0, nl = 0, V = c->vocab, nq = c->nq, nwork = 0, splits = 0;
+    int T = 0, nl = 0, V = c->vocab, nq = c->nq, nwork = 0, splits = 0, maxnt = 0;
     int stamp = ++b->stamp;
     for (int k = 0; k < n; k++) {
         const gpu_run *r = &runs[k];
@@ -765,8 +770,10 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
         for (int j0 = 0; j0 < r->n; j0 += b->qt) {
             int nt = r->n - j0 < b->qt ? r->n - j0 : b->qt;
             nwork += (len + j0 + nt - 1) / BA_SPL + 1;
+            maxnt = nt > maxnt ? nt : maxnt;
         }
     }
+    b->wide = maxnt * (c->nq / c->nk) > 8;
     if (T == 0)
         return 0;
     if (T > b->max_step)

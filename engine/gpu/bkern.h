@@ -99,10 +99,11 @@ void kb_cca_state(hipStream_t s, const cca_w *w, int a, btok t, const float *u, 
  * grid >= *nwork, so a captured step serves every count up to grid),
  * tokens of one sequence; partials into part, then combined into out
  * [T][nq*d].  kind: the kernel, a GPU_ATTN_ value (gpu.h; PIPE needs a
- * bf16 cache, MMA that and d = 128 and items of at most 8 rows, a warp
- * takes items of one token). */
+ * bf16 cache, MMA that and d = 128, a warp takes items of one token);
+ * wide: some item has more than 8 rows (MMA then takes two column tiles
+ * a block, else one). */
 void kb_attention(hipStream_t s, int a, btok t, const int *work, const int *nwork, int grid,
-                  int kind, const float *q, int nq, bkv kv, float *part, float *out);
+                  int kind, int wide, const float *q, int nq, bkv kv, float *part, float *out);
 
 /* The router of every token (r: [T][R], eda: [T][R]) into sel[T],
  * gate[T]. */

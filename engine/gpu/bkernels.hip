@@ -1296,12 +1296,15 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn_w(int a, btok t, const int
 }
 
 /* Attention on tensor cores (ZEVAL_GPU_ATTN=mma; a bf16 cache and d = 128):
- * the same work items and partials as k_battn, for at most 8 rows (tokens
- * x query heads of KV head blockIdx.y).  Each of the block's MA_WARPS
+ * the same work items and partials as k_battn, up to 16 rows (tokens x
+ * query heads of KV head blockIdx.y) in NC column tiles of 8: one for
+ * decode (4 heads of a token), two where prompt runs give items of more
+ * than 8 rows, so a block reads its keys once for as many tokens as the
+ * SIMT tiles do.  Each of the block's MA_WARPS
  * warps takes a quarter of the split's keys, 16 a step, as two bf16 tile
  * products (mma_bf16_16816) with f32 sums:
  *   scores S^T = K Q^T: A = 16 key rows straight from the cache, B = the
- *     queries (8 columns, the rows past nrows zero), each split into three
+ *     queries (8 columns a tile, the rows past nrows zero), each split into three
  *     bf16 whose sum is the f32 query (as the products split activations);
  *     lane t of a key row loads dims 8t .. 8t+7 of each 32-dim chunk, and
  *     both operands rename them k = 2t, 2t+1, 2t+8, 2t+9 (bm_split's
@@ -1316,7 +1319,9 @@ __global__ void __launch_bounds__(BA_THREADS) k_battn_w(int a, btok t, const int
  * in warp order through shared memory into the split's partial.  The sums
  * differ from the SIMT kernels' in their order (so the logits differ from
  * theirs in the last bits), but an output depends only on its row's
- * query, its keys and the split: the same in any batch. */
+ * query, its keys and the split, not on its column or tile (an mma output
+ * depends only on its own row of A and column of B): the same in any
+ * batch, however a prompt is cut. */
 enum { MA_WARPS = 4, MA_THREADS = MA_WARPS * GPU_LANES, MA_D = 128, MA_COLS = 8, MA_KS = 16 };
 static_assert(MA_THREADS == MA_D, "k_battn_mma merges a dim a thread");
 static_assert(BA_SPL % (MA_WARPS * MA_KS) == 0, "k_battn_mma: whole steps a warp");
@@ -1345,14 +1350,17 @@ static __device__ __forceinline__ uint32_t ma_word(const u32x4 &v, int i)
     return i == 0 ? v.a : i == 1 ? v.b : i == 2 ? v.c : v.d;
 }
 
+/* NC column tiles of 8 (rows nrows <= 8 * NC; a tile with no rows is
+ * skipped, block-wide). */
+template <int NC>
 __global__ void __launch_bounds__(MA_THREADS) k_battn_mma(int a, btok t, const int *work,
                                                           const int *nwork, const float *q,
                                                           int nq, bkv kv, float *part)
 {
-    /* the split queries in operand order: [chunk][half][part][lane][b0, b1] */
-    __shared__ __attribute__((aligned(16))) uint32_t qsl[4][2][BM_SPLIT][GPU_LANES][2];
-    __shared__ float wm[MA_WARPS][MA_COLS], wl[MA_WARPS][MA_COLS];
-    __shared__ float wo[MA_WARPS][MA_COLS][MA_D];
+    /* the split queries in operand order: [chunk][half][part][tile][lane][b0, b1] */
+    __shared__ __attribute__((aligned(16))) uint32_t qsl[4][2][BM_SPLIT][NC][GPU_LANES][2];
+    __shared__ float wm[MA_WARPS][MA_COLS * NC], wl[MA_WARPS][MA_COLS * NC];
+    __shared__ float wo[MA_WARPS][MA_COLS * NC][MA_D];
     int wi = (int)blockIdx.x, gk = (int)blockIdx.y, tid = (int)threadIdx.x;
     if (wi >= *nwork)
         return;
@@ -1360,7 +1368,7 @@ __global__ void __launch_bounds__(MA_THREADS) k_battn_mma(int a, btok t, const i
     int G = nq / kv.nk, nrows = nt * G, sq = t.seq[i0];
     int k0 = sp * BA_SPL, maxpos = t.pos[i0 + nt - 1];
     int k1 = k0 + BA_SPL < maxpos + 1 ? k0 + BA_SPL : maxpos + 1;
-    for (int idx = tid; idx < MA_COLS * 4 * 4 * 2; idx += MA_THREADS) {
+    for (int idx = tid; idx < MA_COLS * NC * 4 * 4 * 2; idx += MA_THREADS) {
         int n = idx / 32, c = idx / 8 % 4, tt = idx / 2 % 4, h = idx % 2;
         f32x4 x = {0.0f, 0.0f, 0.0f, 0.0f};
         if (n < nrows)
@@ -1371,21 +1379,33 @@ __global__ void __launch_bounds__(MA_THREADS) k_battn_mma(int a, btok t, const i
         bm_split(x.c, x.d, s1);
         GPU_UNROLL
         for (int i = 0; i < BM_SPLIT; i++) {
-            qsl[c][h][i][4 * n + tt][0] = s0[i];
-            qsl[c][h][i][4 * n + tt][1] = s1[i];
+            qsl[c][h][i][n / 8][4 * (n % 8) + tt][0] = s0[i];
+            qsl[c][h][i][n / 8][4 * (n % 8) + tt][1] = s1[i];
         }
     }
     __syncthreads();
     int w = tid / GPU_LANES, lane = tid % GPU_LANES, g = lane >> 2, tq = lane & 3;
-    int qp[2]; /* the positions of this lane's columns 2tq, 2tq+1 (-1: none) */
+    bool act[NC]; /* column tile nc holds rows (the whole block alike) */
+    int qp[NC][2]; /* the positions of this lane's columns 2tq, 2tq+1 (-1: none) */
     GPU_UNROLL
-    for (int cc = 0; cc < 2; cc++)
-        qp[cc] = 2 * tq + cc < nrows ? t.pos[i0 + (2 * tq + cc) / G] : -1;
+    for (int nc = 0; nc < NC; nc++) {
+        act[nc] = 8 * nc < nrows;
+        GPU_UNROLL
+        for (int cc = 0; cc < 2; cc++) {
+            int r = 8 * nc + 2 * tq + cc;
+            qp[nc][cc] = r < nrows ? t.pos[i0 + r / G] : -1;
+        }
+    }
     const float inv_sqrtd = 1.0f / sqrtf((float)MA_D);
-    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, o[8][4];
+    float m[NC][2], l[NC][2], o[8][NC][4];
     GPU_UNROLL
-    for (int j = 0; j < 8; j++)
-        o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.0f;
+    for (int nc = 0; nc < NC; nc++) {
+        m[nc][0] = m[nc][1] = -INFINITY;
+        l[nc][0] = l[nc][1] = 0.0f;
+        GPU_UNROLL
+        for (int j = 0; j < 8; j++)
+            o[j][nc][0] = o[j][nc][1] = o[j][nc][2] = o[j][nc][3] = 0.0f;
+    }
     int kw0 = k0 + w * (BA_SPL / MA_WARPS);
     for (int kb = kw0; kb < k1 && kb < kw0 + BA_SPL / MA_WARPS; kb += MA_KS) {
         /* this step's keys and values, all loads in flight at once */
@@ -1403,8 +1423,12 @@ __global__ void __launch_bounds__(MA_THREADS) k_battn_mma(int a, btok t, const i
             vx[r][0] = ma_ld(vr, 16 * g);
             vx[r][1] = ma_ld(vr, 16 * g + 8);
         }
-        /* scores: s[0], s[1] = keys g, columns 2tq, 2tq+1; s[2], s[3] = key g+8 */
-        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        /* scores: s[nc][0], [1] = key g, columns 2tq, 2tq+1 of tile nc;
+         * s[nc][2], [3] = key g+8 */
+        float s[NC][4];
+        GPU_UNROLL
+        for (int nc = 0; nc < NC; nc++)
+            s[nc][0] = s[nc][1] = s[nc][2] = s[nc][3] = 0.0f;
         GPU_UNROLL
         for (int c = 0; c < 4; c++) {
             GPU_UNROLL
@@ -1412,51 +1436,61 @@ __global__ void __launch_bounds__(MA_THREADS) k_battn_mma(int a, btok t, const i
                 uint32_t af[4] = {ma_word(kx[0][c], 2 * h), ma_word(kx[1][c], 2 * h),
                                   ma_word(kx[0][c], 2 * h + 1), ma_word(kx[1][c], 2 * h + 1)};
                 GPU_UNROLL
-                for (int i = 0; i < BM_SPLIT; i++) {
-                    uint32_t bf[2] = {qsl[c][h][i][lane][0], qsl[c][h][i][lane][1]};
-                    mma_bf16_16816(s, af, bf);
+                for (int nc = 0; nc < NC; nc++) {
+                    if (NC > 1 && !act[nc])
+                        continue;
+                    GPU_UNROLL
+                    for (int i = 0; i < BM_SPLIT; i++) {
+                        uint32_t bf[2] = {qsl[c][h][i][nc][lane][0], qsl[c][h][i][nc][lane][1]};
+                        mma_bf16_16816(s[nc], af, bf);
+                    }
                 }
             }
         }
-        /* online softmax per column over the step's 16 keys */
-        float p[2][2];
+        /* online softmax per column over the step's 16 keys, then P^T as
+         * the B operand: lane (g, tq) takes column g's probabilities of
+         * keys 2tq, 2tq+1 (from lanes 8tq + g/2, 8tq + 4 + g/2, which hold
+         * them as key g' = 2tq, 2tq+1 of their column pair) and of keys
+         * 2tq+8, 2tq+9 (the same lanes' second key) */
+        uint32_t pb0[NC][BM_SPLIT], pb1[NC][BM_SPLIT];
         GPU_UNROLL
-        for (int cc = 0; cc < 2; cc++) {
-            int kl = kb + g, kh = kb + g + 8;
-            float s0 = kl < k1 && kl <= qp[cc] ? s[cc] * inv_sqrtd : -INFINITY;
-            float s1 = kh < k1 && kh <= qp[cc] ? s[2 + cc] * inv_sqrtd : -INFINITY;
-            float mx = fmaxf(s0, s1);
+        for (int nc = 0; nc < NC; nc++) {
+            if (NC > 1 && !act[nc])
+                continue;
+            float p[2][2];
             GPU_UNROLL
-            for (int off = 4; off < GPU_LANES; off <<= 1)
-                mx = fmaxf(mx, __shfl_xor(mx, off, GPU_LANES));
-            float mn = fmaxf(m[cc], mx);
-            float resc = mn == -INFINITY ? 1.0f : expf(m[cc] - mn);
-            p[cc][0] = mn == -INFINITY ? 0.0f : expf(s0 - mn);
-            p[cc][1] = mn == -INFINITY ? 0.0f : expf(s1 - mn);
-            float ps = p[cc][0] + p[cc][1];
-            GPU_UNROLL
-            for (int off = 4; off < GPU_LANES; off <<= 1)
-                ps += __shfl_xor(ps, off, GPU_LANES);
-            l[cc] = l[cc] * resc + ps;
-            m[cc] = mn;
-            GPU_UNROLL
-            for (int j = 0; j < 8; j++) {
-                o[j][cc] *= resc;
-                o[j][2 + cc] *= resc;
+            for (int cc = 0; cc < 2; cc++) {
+                int kl = kb + g, kh = kb + g + 8;
+                float s0 = kl < k1 && kl <= qp[nc][cc] ? s[nc][cc] * inv_sqrtd : -INFINITY;
+                float s1 = kh < k1 && kh <= qp[nc][cc] ? s[nc][2 + cc] * inv_sqrtd : -INFINITY;
+                float mx = fmaxf(s0, s1);
+                GPU_UNROLL
+                for (int off = 4; off < GPU_LANES; off <<= 1)
+                    mx = fmaxf(mx, __shfl_xor(mx, off, GPU_LANES));
+                float mn = fmaxf(m[nc][cc], mx);
+                float resc = mn == -INFINITY ? 1.0f : expf(m[nc][cc] - mn);
+                p[cc][0] = mn == -INFINITY ? 0.0f : expf(s0 - mn);
+                p[cc][1] = mn == -INFINITY ? 0.0f : expf(s1 - mn);
+                float ps = p[cc][0] + p[cc][1];
+                GPU_UNROLL
+                for (int off = 4; off < GPU_LANES; off <<= 1)
+                    ps += __shfl_xor(ps, off, GPU_LANES);
+                l[nc][cc] = l[nc][cc] * resc + ps;
+                m[nc][cc] = mn;
+                GPU_UNROLL
+                for (int j = 0; j < 8; j++) {
+                    o[j][nc][cc] *= resc;
+                    o[j][nc][2 + cc] *= resc;
+                }
             }
+            int sa = 8 * tq + (g >> 1), sb = sa + 4, odd = g & 1;
+            float a0 = __shfl(p[0][0], sa, GPU_LANES), a1 = __shfl(p[1][0], sa, GPU_LANES);
+            float a2 = __shfl(p[0][1], sa, GPU_LANES), a3 = __shfl(p[1][1], sa, GPU_LANES);
+            float b0 = __shfl(p[0][0], sb, GPU_LANES), b1 = __shfl(p[1][0], sb, GPU_LANES);
+            float b2 = __shfl(p[0][1], sb, GPU_LANES), b3 = __shfl(p[1][1], sb, GPU_LANES);
+            bm_split(odd ? a1 : a0, odd ? b1 : b0, pb0[nc]); /* keys 2tq, 2tq+1 */
+            bm_split(odd ? a3 : a2, odd ? b3 : b2, pb1[nc]); /* keys 2tq+8, 2tq+9 */
         }
-        /* P^T as the B operand: lane (g, tq) takes column g's probabilities
-         * of keys 2tq, 2tq+1 (from lanes 8tq + g/2, 8tq + 4 + g/2, which
-         * hold them as key g' = 2tq, 2tq+1 of their column pair) and of
-         * keys 2tq+8, 2tq+9 (the same lanes' second key) */
-        int sa = 8 * tq + (g >> 1), sb = sa + 4, odd = g & 1;
-        float a0 = __shfl(p[0][0], sa, GPU_LANES), a1 = __shfl(p[1][0], sa, GPU_LANES);
-        float a2 = __shfl(p[0][1], sa, GPU_LANES), a3 = __shfl(p[1][1], sa, GPU_LANES);
-        float b0 = __shfl(p[0][0], sb, GPU_LANES), b1 = __shfl(p[1][0], sb, GPU_LANES);
-        float b2 = __shfl(p[0][1], sb, GPU_LANES), b3 = __shfl(p[1][1], sb, GPU_LANES);
-        uint32_t pb0[BM_SPLIT], pb1[BM_SPLIT];
-        bm_split(odd ? a1 : a0, odd ? b1 : b0, pb0); /* keys 2tq, 2tq+1 */
-        bm_split(odd ? a3 : a2, odd ? b3 : b2, pb1); /* keys 2tq+8, 2tq+9 */
         GPU_UNROLL
         for (int j = 0; j < 8; j++) {
             /* dims 16g+2j (low halves) and 16g+2j+1 (high) of the four keys */
@@ -1465,26 +1499,33 @@ __global__ void __launch_bounds__(MA_THREADS) k_battn_mma(int a, btok t, const i
             uint32_t af[4] = {(x0 & 0xffffu) | (x1 << 16), (x0 >> 16) | (x1 & 0xffff0000u),
                               (x2 & 0xffffu) | (x3 << 16), (x2 >> 16) | (x3 & 0xffff0000u)};
             GPU_UNROLL
-            for (int i = 0; i < BM_SPLIT; i++) {
-                uint32_t bf[2] = {pb0[i], pb1[i]};
-                mma_bf16_16816(o[j], af, bf);
+            for (int nc = 0; nc < NC; nc++) {
+                if (NC > 1 && !act[nc])
+                    continue;
+                GPU_UNROLL
+                for (int i = 0; i < BM_SPLIT; i++) {
+                    uint32_t bf[2] = {pb0[nc][i], pb1[nc][i]};
+                    mma_bf16_16816(o[j][nc], af, bf);
+                }
             }
         }
     }
     /* the warps' states, merged in warp order */
     GPU_UNROLL
-    for (int cc = 0; cc < 2; cc++) {
-        int r = 2 * tq + cc;
-        if (g == 0) {
-            wm[w][r] = m[cc];
-            wl[w][r] = l[cc];
-        }
+    for (int nc = 0; nc < NC; nc++)
         GPU_UNROLL
-        for (int j = 0; j < 8; j++) {
-            wo[w][r][16 * g + 2 * j] = o[j][cc];
-            wo[w][r][16 * g + 2 * j + 1] = o[j][2 + cc];
+        for (int cc = 0; cc < 2; cc++) {
+            int r = 8 * nc + 2 * tq + cc;
+            if (g == 0) {
+                wm[w][r] = m[nc][cc];
+                wl[w][r] = l[nc][cc];
+            }
+            GPU_UNROLL
+            for (int j = 0; j < 8; j++) {
+                wo[w][r][16 * g + 2 * j] = o[j][nc][cc];
+                wo[w][r][16 * g + 2 * j + 1] = o[j][nc][2 + cc];
+            }
         }
-    }
     __syncthreads();
     int e = tid; /* MA_THREADS == MA_D */
     for (int r = 0; r < nrows; r++) {
@@ -1532,7 +1573,7 @@ __global__ void k_bcombine(btok t, int nq, int d, const float *part, float *out)
 }
 
 void kb_attention(hipStream_t s, int a, btok t, const int *work, const int *nwork, int grid,
-                  int kind, const float *q, int nq, bkv kv, float *part, float *out)
+                  int kind, int wide, const float *q, int nq, bkv kv, float *part, float *out)
 {
     if (grid > 0 && kind == GPU_ATTN_WARP) {
         dim3 g((unsigned)((grid + BA_GROUPS - 1) / BA_GROUPS), (unsigned)kv.nk), blk(BA_THREADS);
@@ -1542,8 +1583,12 @@ void kb_attention(hipStream_t s, int a, btok t, const int *work, const int *nwor
         default: hipLaunchKernelGGL(k_battn_w<4>, g, blk, 0, s, a, t, work, nwork, q, nq, kv, part); break;
         }
     } else if (grid > 0 && kind == GPU_ATTN_MMA && kv.bf16 && kv.d == MA_D) {
-        hipLaunchKernelGGL(k_battn_mma, dim3((unsigned)grid, (unsigned)kv.nk), dim3(MA_THREADS), 0,
-                           s, a, t, work, nwork, q, nq, kv, part);
+        if (wide)
+            hipLaunchKernelGGL(k_battn_mma<2>, dim3((unsigned)grid, (unsigned)kv.nk),
+                               dim3(MA_THREADS), 0, s, a, t, work, nwork, q, nq, kv, part);
+        else
+            hipLaunchKernelGGL(k_battn_mma<1>, dim3((unsigned)grid, (unsigned)kv.nk),
+                               dim3(MA_THREADS), 0, s, a, t, work, nwork, q, nq, kv, part);
     } else if (grid > 0 && kind == GPU_ATTN_PIPE && kv.bf16) {
         dim3 g((unsigned)grid, (unsigned)kv.nk), blk(BA_THREADS);
         switch (kv.d / GPU_LANES) {

@@ -101,6 +101,16 @@ if [ -x "$rel/zeval-emu" ]; then
   st_args_p40=$st_args
   st_args="$st_args_keep --prompt-len 130 --tokens 4"
   selftest_cases "emu-rel-p130-mma" "$rel/zeval-emu"
+  # and at ZAYA1-8B's 4 query heads per KV head (the golden checkpoint has
+  # 2): prompt runs of 4 tokens are 16 rows, the kernel's two column tiles
+  if "$rel/zeval" init-model --config tiny --set num_attention_heads=8 --set vocab_size=512 \
+       --seed 3 --out "$work/g4" >"$log" 2>&1; then
+    st_args="--model $work/g4"
+    selftest_cases "emu-rel-g4-mma" "$rel/zeval-emu"
+  else
+    echo "FAIL [emu-rel-g4-mma] init-model of a 4-heads-per-KV-head checkpoint"
+    show "$log"
+  fi
   st_args=$st_args_p40
   unset ZEVAL_GPU_ATTN
   # the K/V cache in f32 (bf16 by default): within the CPU's limits, and
