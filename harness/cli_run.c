@@ -671,9 +671,9 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         const char *vs = r.device ? strstr(r.device, ", K/V cache ") : NULL;
         const char *vn = strstr(be_device, ", K/V cache ");
         if (what) {
-            ut_err(err, errlen, "--resume %s: the %s at %s are not the ones run %s started with "
-                   "(sha256 %.12s.., recorded %.12s..); resuming would mix their samples",
-                   jobs[j].name, what, path, jobs[j].name, now, had);
+            ut_err(err, errlen, "--resume %s: %s (the run's %s) has changed since run %s started "
+                   "(sha256 %.12s.., recorded %.12s..); resuming would mix samples of both",
+                   jobs[j].name, path, what, jobs[j].name, now, had);
         } else if (!remote_be && r.backend && strcmp(r.backend, "remote") &&
                    strcmp(r.backend, bk)) {
             what = "backend";
@@ -1311,7 +1311,6 @@ out:
 
 /* ------------------------------------------------------------ show / regrade */
 
-/* Loads run name's samples into metrics form (answers normalized). */
 /* Orders sample time spans by their start. */
 static int span_cmp(const void *a, const void *b)
 {
@@ -1337,6 +1336,7 @@ static double spans_busy(double *s, size_t n)
     return n ? busy + hi - lo : 0;
 }
 
+/* Loads run name's samples into metrics form (answers normalized). */
 static int show_run(store *db, const char *name, FILE *out, char *err, size_t errlen)
 {
     store_run r;
