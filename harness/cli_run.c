@@ -556,6 +556,22 @@ static void print_hist(const eng_backend *b)
 /* Prints the metrics of one stored run. */
 static int show_run(store *db, const char *name, FILE *out, char *err, size_t errlen);
 
+/* Whether a GPU device record `now` gives other values than `stored` (the
+ * part from ", K/V cache " on: the cache type, then the products' and the
+ * attention's kinds; a record from before those were added is held to
+ * its cache type).  Records without that part (the CPU) never differ. */
+static int numerics_differ(const char *stored, const char *now)
+{
+    const char *vs = stored ? strstr(stored, ", K/V cache ") : NULL;
+    const char *vn = now ? strstr(now, ", K/V cache ") : NULL;
+    if (!vs || !vn)
+        return 0;
+    if (strstr(vs, ", products "))
+        return strcmp(vs, vn) != 0;
+    size_t n = strlen(vs);
+    return strncmp(vs, vn, n) != 0 || (vn[n] && vn[n] != ',');
+}
+
 /* Sets up jobs for runs that exist (resume) or are new, then generates. */
 static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int progress_mode,
                    char *err, size_t errlen)
@@ -668,8 +684,6 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         else if (r.dataset_sha256 && *r.dataset_sha256 && strcmp(r.dataset_sha256, jobs[j].d.sha))
             what = "dataset", path = jobs[j].d.spec, had = r.dataset_sha256, now = jobs[j].d.sha;
         const char *bk = be_kind == ENG_BE_GPU ? "gpu" : "cpu";
-        const char *vs = r.device ? strstr(r.device, ", K/V cache ") : NULL;
-        const char *vn = strstr(be_device, ", K/V cache ");
         if (what) {
             ut_err(err, errlen, "--resume %s: %s (the run's %s) has changed since run %s started "
                    "(sha256 %.12s.., recorded %.12s..); resuming would mix samples of both",
@@ -680,15 +694,13 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
             ut_err(err, errlen, "--resume %s: run %s ran on the %s backend; on the %s backend "
                    "the samples still to come would not be the ones it would have stored "
                    "(--backend %s)", jobs[j].name, jobs[j].name, r.backend, bk, r.backend);
-        } else if (!remote_be && vs && vn &&
-                   (strstr(vs, ", products ") ? strcmp(vs, vn) != 0
-                                              : strncmp(vs, vn, strlen(vs)) != 0 ||
-                                                    (vn[strlen(vs)] && vn[strlen(vs)] != ','))) {
+        } else if (!remote_be && numerics_differ(r.device, be_device)) {
             what = "numerics";
             ut_err(err, errlen, "--resume %s: run %s's values came from%s; this device gives%s, "
                    "so the samples still to come would not be the ones it would have stored "
                    "(set ZEVAL_GPU_KV_DTYPE, ZEVAL_GPU_BMM, ZEVAL_GPU_ATTN as the run had them)",
-                   jobs[j].name, jobs[j].name, vs + 1, vn + 1);
+                   jobs[j].name, jobs[j].name, strstr(r.device, ", K/V cache ") + 1,
+                   strstr(be_device, ", K/V cache ") + 1);
         }
         store_run_free(&r);
         if (what) {

@@ -124,11 +124,12 @@ extern "C" const char *gpu_kv_dtype_env(void)
 
 extern "C" const char *gpu_numerics_env(void)
 {
+    static char s[64];
     const char *att = getenv("ZEVAL_GPU_ATTN");
     int tc = strcmp(kb_gemm_kind(), "tensor cores") == 0, mma = att && strcmp(att, "mma") == 0;
-    return tc ? (mma ? "products tensor cores, attention tensor cores"
-                     : "products tensor cores, attention SIMT")
-              : (mma ? "products SIMT, attention tensor cores" : "products SIMT, attention SIMT");
+    snprintf(s, sizeof s, "products %s, attention %s", tc ? "tensor cores" : "SIMT",
+             mma ? "tensor cores" : "SIMT");
+    return s;
 }
 
 extern "C" const char *gpu_batch_kv_dtype(const gpu_batch *b)
