@@ -60,19 +60,40 @@ GPU_UNROLL4
     return lanes_sum(acc);
 }
 
-/* row_dot with the thread's first 8 weights already loaded (first):
- * lets a kernel start its weight stream before its activations exist. */
-__device__ __forceinline__ float row_dot_from(u32x4 first, const bf16 *w, const float *x, int cols,
-                                              int lane)
+/* A lane's first NP 16-byte pieces of row w (cols bf16, cols % 8 == 0):
+ * piece i holds columns lane*8 + i*256 .. +7 (past cols it holds columns
+ * 0 .. 7 instead, which row_dot_pre does not use; nothing is loaded for
+ * cols <= 0, where w may be NULL).  The loads carry no condition of their
+ * own, so all NP are in flight at once.  Made before a kernel's input
+ * exists, they let its weight stream overlap the input's computation
+ * (and, under PDL, the kernel before). */
+template <int NP>
+__device__ __forceinline__ void row_load(const bf16 *w, int cols, int lane, u32x4 pre[NP])
+{
+    if (cols <= 0)
+        return;
+    GPU_UNROLL
+    for (int i = 0; i < NP; i++) {
+        int j = (i * GPU_LANES + lane) * 8;
+        pre[i] = *(const u32x4 *)(w + (j < cols ? j : 0));
+    }
+}
+
+/* row_dot with the lane's first NP pieces already in pre (row_load): the
+ * same sum in the same order. */
+template <int NP>
+__device__ __forceinline__ float row_dot_pre(const u32x4 pre[NP], const bf16 *w, const float *x,
+                                             int cols, int lane)
 {
     float acc = 0.0f;
-    int j = lane * 8;
-    if (j < cols) {
-        acc = dot8(acc, first, *(const f32x4 *)(x + j), *(const f32x4 *)(x + j + 4));
-        j += GPU_LANES * 8;
+    GPU_UNROLL
+    for (int i = 0; i < NP; i++) {
+        int j = (i * GPU_LANES + lane) * 8;
+        if (j < cols)
+            acc = dot8(acc, pre[i], *(const f32x4 *)(x + j), *(const f32x4 *)(x + j + 4));
     }
     GPU_UNROLL4
-    for (; j < cols; j += GPU_LANES * 8) {
+    for (int j = (NP * GPU_LANES + lane) * 8; j < cols; j += GPU_LANES * 8) {
         u32x4 wv = *(const u32x4 *)(w + j);
         f32x4 x0 = *(const f32x4 *)(x + j), x1 = *(const f32x4 *)(x + j + 4);
         acc = dot8(acc, wv, x0, x1);

@@ -160,6 +160,12 @@ __global__ void __launch_bounds__(1024) k_router(router_w w, float *r, float *ed
 {
     GPU_DYN_SHARED(float, sm);
     __shared__ float red[GPU_MAX_GROUPS];
+    /* Its weights into L2 while the input is made: each of the MLP's
+     * three layers then waits on L2 rather than device memory. */
+    size_t rr = (size_t)w.R * (size_t)w.R * sizeof(bf16);
+    l2_block(w.w0, rr);
+    l2_block(w.w2, rr);
+    l2_block(w.w4, (size_t)w.S * (size_t)w.R * sizeof(bf16));
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT();
     router_block(w, r, eda, sel, gate, sm, red);
@@ -173,7 +179,9 @@ void kl_router(hipStream_t s, const router_w *w, float *r, float *eda, int *sel,
 
 /* ------------------------------------------------------------ products */
 
-enum { GV_THREADS = 256, GV_ROWS = GV_THREADS / GPU_LANES };
+/* GV_PRE: 16-byte pieces of its row a lane loads before its input is
+ * ready (GV_PRE * 256 columns: the whole row at ZAYA1-8B's 2048). */
+enum { GV_THREADS = 256, GV_ROWS = GV_THREADS / GPU_LANES, GV_PRE = 8 };
 
 /* The product of a gemv_set launch that block b works on (first blocks
  * of product i at b0[i]), selected without indexing the parameter arrays
@@ -264,10 +272,13 @@ __device__ void norm_input(const norm_in &nin, int cols, float *xs, float *red, 
     __syncthreads();
 }
 
-template <bool TAIL>
+/* NORM: the input is the sub-layer's (nin), computed by every block; a
+ * template argument, so that the products on a ready input (the LM head,
+ * the attention output) keep the registers it needs for other blocks. */
+template <bool TAIL, bool NORM>
 __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks bl, const float *x,
-                                                     int cols, norm_in nin, int use_norm,
-                                                     const gpu_io *io, router_tail rt, gpu_pf pf)
+                                                     int cols, norm_in nin, const gpu_io *io,
+                                                     router_tail rt, gpu_pf pf)
 {
     GPU_DYN_SHARED(float, xs);
     __shared__ float red[GPU_MAX_GROUPS];
@@ -278,22 +289,22 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv(gemv_set set, gemv_blocks b
     int row = (b - o.first) * GV_ROWS + (int)threadIdx.x / GPU_LANES;
     int live = set.n > 0 && row < o.rows; /* the whole group or none of it */
     const bf16 *wr = o.w + (size_t)(live ? row : 0) * (size_t)cols;
-    /* The first weights are on their way while the input is computed. */
-    u32x4 w0 = {0, 0, 0, 0};
-    if (live && lane * 8 < cols)
-        w0 = *(const u32x4 *)(wr + lane * 8);
+    /* The row's weights (all of them up to GV_PRE * 256 columns) are on
+     * their way while the kernel before ends and the input is computed. */
+    u32x4 pre[GV_PRE];
+    row_load<GV_PRE>(wr, live ? cols : 0, lane, pre);
     if (io)
         pf_run(pf, io->pos);
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT(); /* the inputs are the kernel before's */
-    if (use_norm) { /* the sub-layer input, computed by every block */
+    if (NORM) {
         norm_input<4>(nin, cols, xs, red, b == 0);
         x = xs;
     }
     if (set.n == 0)
         return; /* kl_norm: the input only */
     if (live) {
-        float acc = row_dot_from(w0, wr, x, cols, lane);
+        float acc = row_dot_pre<GV_PRE>(pre, wr, x, cols, lane);
         float *y = o.y;
         if (o.ps)
             y += (size_t)((io->pos + 1) & 1) * (size_t)o.ps;
@@ -334,14 +345,20 @@ static void gemv_launch(hipStream_t s, const gemv_set *set, const float *x, int 
     if (tail && (size_t)(3 * tail->w.R + tail->w.S) > sh)
         sh = (size_t)(3 * tail->w.R + tail->w.S);
     unsigned nb = bl.b0[GEMV_SET] > 0 ? (unsigned)bl.b0[GEMV_SET] : 1;
-    if (tail)
-        KL_LAUNCH(k_gemv<true>, dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
-                           bl, x, cols, nin ? *nin : none, nin != NULL, io, *tail,
-                           pf_or_none(pf));
+    norm_in in = nin ? *nin : none;
+    gpu_pf f = pf_or_none(pf);
+    if (tail && nin)
+        KL_LAUNCH((k_gemv<true, true>), dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set, bl,
+                  x, cols, in, io, *tail, f);
+    else if (tail)
+        KL_LAUNCH((k_gemv<true, false>), dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
+                  bl, x, cols, in, io, *tail, f);
+    else if (nin)
+        KL_LAUNCH((k_gemv<false, true>), dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
+                  bl, x, cols, in, io, off, f);
     else
-        KL_LAUNCH(k_gemv<false>, dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
-                           bl, x, cols, nin ? *nin : none, nin != NULL, io, off,
-                           pf_or_none(pf));
+        KL_LAUNCH((k_gemv<false, false>), dim3(nb), dim3(GV_THREADS), sh * sizeof(float), s, *set,
+                  bl, x, cols, in, io, off, f);
 }
 
 void kl_gemv(hipStream_t s, const gemv_set *set, const float *x, int cols, const norm_in *nin,
@@ -377,8 +394,10 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv_expert(const bf16 *all, con
     int row = (int)blockIdx.x * GV_ROWS + (int)threadIdx.x / GPU_LANES;
     if (row >= rows)
         return;
-    const bf16 *w = all + (size_t)e * (size_t)rows * (size_t)cols;
-    float acc = row_dot(w + (size_t)row * (size_t)cols, x, cols, lane);
+    const bf16 *w = all + ((size_t)e * (size_t)rows + (size_t)row) * (size_t)cols;
+    u32x4 pre[GV_PRE]; /* the row's loads all in flight at once */
+    row_load<GV_PRE>(w, cols, lane, pre);
+    float acc = row_dot_pre<GV_PRE>(pre, w, x, cols, lane);
     if (lane == 0)
         y[row] = acc;
 }
@@ -432,12 +451,16 @@ __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, con
             y[row] = skip_zero ? 0.0f : g * xn[row];
         return;
     }
+    /* The row's weights on their way while the block computes the
+     * activations (a group past H loads none). */
+    const bf16 *w = all + ((size_t)e * (size_t)H + (size_t)(row < H ? row : 0)) * (size_t)I;
+    u32x4 pre[GV_PRE];
+    row_load<GV_PRE>(w, row < H ? I : 0, lane, pre);
     swiglu_into<8>(a, I, act);
     __syncthreads();
     if (row >= H)
         return;
-    const bf16 *w = all + (size_t)e * (size_t)H * (size_t)I;
-    float acc = row_dot(w + (size_t)row * (size_t)I, act, I, lane);
+    float acc = row_dot_pre<GV_PRE>(pre, w, act, I, lane);
     if (lane == 0)
         y[row] = g * acc;
 }
