@@ -539,9 +539,16 @@ __device__ void qk_head(const cca_w &w, int b, int pos, const float *u, const fl
  * d/rpb virtual blocks to finish (count[g]) then finishes the head
  * (qk_head) and resets count[g].  No block reads the ring slot qk_head
  * writes.  ms: K1*d floats of shared memory. */
+/* A lane's first pieces of its stage-2 filter row, loaded early
+ * (row_load; n: how many, 0 for none). */
+struct conv_pre {
+    u32x4 v[2];
+    int n;
+};
+
 __device__ void conv_vb(const cca_w &w, int pos, int vb, int rpb, const float *u, float *ring,
                         float *z, const float *vc, const float *vd, float *q, float *Kc,
-                        float *Vc, int *count, float *ms)
+                        float *Vc, int *count, float *ms, conv_pre pre)
 {
     __shared__ float red[GPU_MAX_GROUPS], vs[128];
     __shared__ int last;
@@ -560,7 +567,8 @@ __device__ void conv_vb(const cca_w &w, int pos, int vb, int rpb, const float *u
     }
     __syncthreads();
     int lane = (int)threadIdx.x % GPU_LANES, o = o0 + (int)threadIdx.x / GPU_LANES;
-    float acc = row_dot(w.conv1_w + (size_t)o * (size_t)kd, ms, kd, lane);
+    const bf16 *wr = w.conv1_w + (size_t)o * (size_t)kd;
+    float acc = pre.n ? row_dot_pre<2>(pre.v, wr, ms, kd, lane) : row_dot(wr, ms, kd, lane);
     if (lane == 0)
         z[o] = acc + w.conv1_b[o];
     __threadfence();
@@ -584,9 +592,14 @@ __global__ void __launch_bounds__(GV_THREADS) k_conv(cca_w w, const gpu_io *io, 
                                                      float *Vc, int *count)
 {
     GPU_DYN_SHARED(float, ms);
+    /* The group's filter row on its way while the kernel before ends. */
+    int kd = w.K1 * w.d, o = (int)blockIdx.x * GV_ROWS + (int)threadIdx.x / GPU_LANES;
+    conv_pre pre;
+    pre.n = 2;
+    row_load<2>(w.conv1_w + (size_t)o * (size_t)kd, kd, (int)threadIdx.x % GPU_LANES, pre.v);
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT();
-    conv_vb(w, io->pos, (int)blockIdx.x, GV_ROWS, u, ring, z, vc, vd, q, Kc, Vc, count, ms);
+    conv_vb(w, io->pos, (int)blockIdx.x, GV_ROWS, u, ring, z, vc, vd, q, Kc, Vc, count, ms, pre);
 }
 
 void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, float *ring,
@@ -619,9 +632,35 @@ enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
  * once; the last used one of head g to finish (counted in count[g])
  * combines their partials of its G heads into out, every split's weight
  * computed once, 4 outputs a thread at a time, and resets count[g]. */
+/* Split `split`'s keys [*t0, *t1) of the context of the token at pos, and
+ * the number of splits used (the split has keys iff split < that). */
+__device__ __forceinline__ int attn_keys(int split, int pos, int *t0, int *t1)
+{
+    int ctx = pos + 1, chunk = (ctx + ATT_SPLITS - 1) / ATT_SPLITS;
+    chunk = chunk < ATT_MIN_CHUNK ? ATT_MIN_CHUNK : chunk;
+    *t0 = split * chunk;
+    *t1 = *t0 + chunk < ctx ? *t0 + chunk : ctx;
+    return (ctx + chunk - 1) / chunk;
+}
+
+/* The keys and values of KV head g that split `split` reads, asked into
+ * L2 (l2_block). */
+__device__ __forceinline__ void attn_ask(int g, int split, const float *Kc, const float *Vc, int d,
+                                         int cap, int pos)
+{
+    int t0, t1;
+    if (split >= attn_keys(split, pos, &t0, &t1))
+        return;
+    size_t at = ((size_t)g * (size_t)cap + (size_t)t0) * (size_t)d;
+    l2_block(Kc + at, (size_t)(t1 - t0) * (size_t)d * sizeof(float));
+    l2_block(Vc + at, (size_t)(t1 - t0) * (size_t)d * sizeof(float));
+}
+
+/* asked: the block has made attn_ask already (k_attn, before its wait). */
 template <int DPL>
 __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const float *Vc,
-                        int nq, int nk, int cap, int pos, float *part, int *count, float *out)
+                        int nq, int nk, int cap, int pos, float *part, int *count, float *out,
+                        bool asked)
 {
     const int d = GPU_LANES * DPL;
     __shared__ __attribute__((aligned(16))) float qs[ATT_GMAX][GPU_LANES * DPL];
@@ -631,18 +670,14 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
     __shared__ int last;
     int G = nq / nk;
     int grp = (int)threadIdx.x / GPU_LANES, lane = (int)threadIdx.x % GPU_LANES;
-    int ctx = pos + 1, chunk = (ctx + ATT_SPLITS - 1) / ATT_SPLITS;
-    chunk = chunk < ATT_MIN_CHUNK ? ATT_MIN_CHUNK : chunk;
-    int nsp = (ctx + chunk - 1) / chunk;
+    int t0, t1, nsp = attn_keys(split, pos, &t0, &t1);
     if (split >= nsp)
         return; /* no keys: not counted, the combine waits for nsp blocks */
     {
-        int t0 = split * chunk, t1 = t0 + chunk < ctx ? t0 + chunk : ctx;
         const float *Kg = Kc + (size_t)g * (size_t)cap * (size_t)d;
         const float *Vg = Vc + (size_t)g * (size_t)cap * (size_t)d;
-        /* the chunk's keys and values asked into L2 before anything waits */
-        l2_block(Kg + (size_t)t0 * d, (size_t)(t1 - t0) * d * sizeof(float));
-        l2_block(Vg + (size_t)t0 * d, (size_t)(t1 - t0) * d * sizeof(float));
+        if (!asked) /* the chunk's keys and values into L2 before anything waits */
+            attn_ask(g, split, Kc, Vc, d, cap, pos);
         float inv_sqrtd = 1.0f / sqrtf((float)d);
         for (int i = (int)threadIdx.x; i < G * d; i += ATT_THREADS)
             qs[i / d][i % d] = q[(size_t)g * G * d + (size_t)i];
@@ -831,10 +866,13 @@ __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const floa
                                                       const gpu_io *io, float *part, int *count,
                                                       float *out)
 {
+    /* The keys and values before this token's are there already: asked
+     * into L2 while the kernel before (which adds this token's) ends. */
+    attn_ask((int)blockIdx.x, (int)blockIdx.y, Kc, Vc, GPU_LANES * DPL, cap, io->pos);
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT();
     attn_vb<DPL>((int)blockIdx.x, (int)blockIdx.y, q, Kc, Vc, nq, nk, cap, io->pos, part, count,
-                 out);
+                 out, true);
 }
 
 void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *Vc, int nq, int nk,
@@ -1047,14 +1085,14 @@ __device__ void pk_phase_run(const pk_phase &P, const gpu_io *io, float *xs, flo
     case PK_CONV:
         for (int vb = b; vb < nvb; vb += nb) {
             conv_vb(P.cca, pos, vb, PK_THREADS / GPU_LANES, P.u, P.ring, P.z, P.vc, P.vd, P.q,
-                    P.K, P.V, P.count, xs);
+                    P.K, P.V, P.count, xs, conv_pre{});
             __syncthreads();
         }
         break;
     case PK_ATTN:
         for (int vb = b; vb < nvb; vb += nb) {
             attn_vb<DPL>(vb % P.cca.nk, vb / P.cca.nk, P.q, P.K, P.V, P.cca.nq, P.cca.nk,
-                         P.cca.cap, pos, P.part, P.count, P.att);
+                         P.cca.cap, pos, P.part, P.count, P.att, false);
             __syncthreads();
         }
         break;
