@@ -32,8 +32,7 @@
 # again with ZEVAL_GPU_KV_DTYPE=f32, which also applies to every run when
 # exported); ATTN_AB (e.g. "warp pipe mma": part 2 again with each such
 # ZEVAL_GPU_ATTN); BMM_AB
-# (set: part 2 again with ZEVAL_GPU_BMM=simt); PDL_AB (set:
-# part 1's bench again with ZEVAL_GPU_PDL=1); STEP_BLOCKS_AB (e.g. "1 2":
+# (set: part 2 again with ZEVAL_GPU_BMM=simt); STEP_BLOCKS_AB (e.g. "1 2":
 # part 1's bench again with ZEVAL_GPU_STEP_BLOCKS=1, then 2); OLD_BIN (an
 # earlier build's binary: part 1's bench again with it); SANITIZERS (the
 # compute-sanitizer tools of part 1, "memcheck racecheck"; empty: none);
@@ -108,10 +107,6 @@ if has 1; then
     step "$OLD_BIN bench gpu --model $MODEL --context 1024,16384 --tokens 64"
     LD_LIBRARY_PATH="$BUNDLE/lib" capped 120 "$OLD_BIN" bench gpu --model "$MODEL" \
       --context 1024,16384 --tokens 64
-  fi
-  if [ -n "${PDL_AB:-}" ]; then # the same with programmatic dependent launch
-    step "ZEVAL_GPU_PDL=1 $Z bench gpu --model $MODEL --context 1024,16384 --tokens 64"
-    ZEVAL_GPU_PDL=1 capped 120 "$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 64
   fi
 fi
 # transformers' peer, one model load for both parts: batch 1 at 1K and 16K

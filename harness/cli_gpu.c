@@ -32,8 +32,9 @@ static const char st_usage[] =
 static const char bench_usage[] =
     "usage: zeval bench gpu --model DIR [--weights FILE] [--context L1,L2,...] [--tokens N]\n"
     "  single-sequence decode on the GPU at each context (default 1024,16384): N timed\n"
-    "  steps (default 32) after one untimed, as a captured graph, as the persistent step\n"
-    "  and as plain launches;\n"
+    "  steps (default 32) after one untimed, as a captured graph (also with L2 prefetches,\n"
+    "  and on NVIDIA with programmatic dependent launch, without and with them), as the\n"
+    "  persistent step and as plain launches;\n"
     "  bytes per step (DESIGN.md's roofline definition) over the device-to-device copy\n"
     "  bandwidth measured in the same run; after the persistent step and the plain\n"
     "  launches the time per phase kind (device timer) or kernel kind (events between\n"
@@ -195,29 +196,46 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
     fails += !graphed;
     if (!graphed)
         printf("FAIL model graph: the steps did not run as a captured graph (see stderr)\n");
-    /* The graph with its L2 prefetches: hints only, the same bits (the
-     * emulation reads each prefetched range's ends, so a sanitizer build
-     * also checks the ranges stay inside their allocations). */
+    /* The graph with its L2 prefetches, with programmatic dependent
+     * launch, and with both: the same bits as the graph.  Prefetches are
+     * hints (the emulation reads each prefetched range's ends, so a
+     * sanitizer build also checks the ranges stay inside their
+     * allocations); under PDL each kernel loads its weights before it
+     * waits for the one before, so on a device a read of anything that
+     * kernel writes before the wait would show here as other bits. */
+    static const struct {
+        int pf, pdl;
+        const char *what;
+    } variants[] = {{1, 0, "with L2 prefetches"},
+                    {0, 1, "with programmatic dependent launch"},
+                    {1, 1, "with L2 prefetches and programmatic dependent launch"}};
     gpu_set_step(g, GPU_STEP_GRAPH);
-    gpu_set_prefetch(g, 1);
-    err[0] = 0;
-    long pf_differ = gpu_reset(g, (int)T, err, sizeof err) ? 0 : -1;
-    int pf_graphed = 1;
-    for (long p = 0; p < T && pf_differ < 0; p++) {
-        if (gpu_step(g, gpu_tok[p], lg, 0, NULL, err, sizeof err) ||
-            memcmp(lg, gr_all + (size_t)p * V, (size_t)V * sizeof(float)) != 0)
-            pf_differ = p;
-        pf_graphed &= gpu_ran_step(g) == GPU_STEP_GRAPH;
+    for (size_t vi = 0; vi < sizeof variants / sizeof variants[0]; vi++) {
+        gpu_set_prefetch(g, variants[vi].pf);
+        gpu_set_pdl(g, variants[vi].pdl);
+        err[0] = 0;
+        long vdiffer = gpu_reset(g, (int)T, err, sizeof err) ? 0 : -1;
+        int vgraphed = 1;
+        for (long p = 0; p < T && vdiffer < 0; p++) {
+            if (gpu_step(g, gpu_tok[p], lg, 0, NULL, err, sizeof err) ||
+                memcmp(lg, gr_all + (size_t)p * V, (size_t)V * sizeof(float)) != 0)
+                vdiffer = p;
+            vgraphed &= gpu_ran_step(g) == GPU_STEP_GRAPH;
+        }
+        gpu_set_prefetch(g, 0);
+        gpu_set_pdl(g, 0);
+        const char *plain = variants[vi].pdl && !gpu_pdl_built()
+                                ? " (this build launches plainly: PDL is NVIDIA's)"
+                                : "";
+        fails += vdiffer >= 0 || !vgraphed;
+        if (vdiffer >= 0)
+            printf("FAIL model graph %s: logits differ from position %ld%s%s\n",
+                   variants[vi].what, vdiffer, *err ? ": " : "", err);
+        else
+            printf("%s model graph %s: logits of all %ld positions bit-identical to the "
+                   "graph's%s%s\n", vgraphed ? "PASS" : "FAIL", variants[vi].what, T,
+                   vgraphed ? "" : ", but the steps did not run as a graph", plain);
     }
-    gpu_set_prefetch(g, 0);
-    fails += pf_differ >= 0 || !pf_graphed;
-    if (pf_differ >= 0)
-        printf("FAIL model graph with L2 prefetches: logits differ from position %ld%s%s\n",
-               pf_differ, *err ? ": " : "", err);
-    else
-        printf("%s model graph with L2 prefetches: logits of all %ld positions bit-identical "
-               "to the graph's%s\n", pf_graphed ? "PASS" : "FAIL", T,
-               pf_graphed ? "" : ", but the steps did not run as a graph");
 done:
     gpu_close(g);
     eng_seq_free(s);
@@ -379,13 +397,18 @@ int cli_gpu_bench(int argc, char **argv)
            bar_us * (phases - 1) * 1e-3, phases - 1);
     int status = 0;
     for (int i = 0; i < nctx && !status; i++)
-        for (int mi = 0; mi < 4 && !status; mi++) {
-            /* the graph, the graph with its L2 prefetches, persistent, plain */
-            static const int modes[4] = {GPU_STEP_GRAPH, GPU_STEP_GRAPH, GPU_STEP_PERSISTENT,
-                                         GPU_STEP_PLAIN};
-            int ctx = ctxs[i], pf = mi == 1;
+        for (int mi = 0; mi < 6 && !status; mi++) {
+            /* the graph; with its L2 prefetches; with programmatic
+             * dependent launch (NVIDIA builds), without and with them;
+             * persistent; plain */
+            static const int modes[6] = {GPU_STEP_GRAPH, GPU_STEP_GRAPH,      GPU_STEP_GRAPH,
+                                         GPU_STEP_GRAPH, GPU_STEP_PERSISTENT, GPU_STEP_PLAIN};
+            int ctx = ctxs[i], pf = mi == 1 || mi == 3, pdl = mi == 2 || mi == 3;
+            if (pdl && !gpu_pdl_built())
+                continue;
             gpu_set_step(g, modes[mi]);
             gpu_set_prefetch(g, pf);
+            gpu_set_pdl(g, pdl);
             double bytes = 0, t = 0;
             if (gpu_reset(g, maxctx + (int)N + 2, err, sizeof err) ||
                 gpu_seek(g, ctx > 0 ? ctx - 1 : 0, err, sizeof err) ||
@@ -407,9 +430,9 @@ int cli_gpu_bench(int argc, char **argv)
                 break;
             double gbs = bytes / t / 1e9;
             const char *ran = gpu_step_name(gpu_ran_step(g));
-            printf("decode context %d, %s%s: %.1f tok/s, %.3f ms/step, %.3f GB/step, %.0f GB/s = "
+            printf("decode context %d, %s%s%s: %.1f tok/s, %.3f ms/step, %.3f GB/step, %.0f GB/s = "
                    "%.3f of the copy bandwidth\n", ctx,
-                   ran ? ran : "?", pf ? " with L2 prefetches" : "",
+                   ran ? ran : "?", pdl ? " with PDL" : "", pf ? " with L2 prefetches" : "",
                    (double)N / t, t / (double)N * 1e3, bytes / (double)N / 1e9, gbs, gbs / bw);
             fflush(stdout);
             if (modes[mi] == GPU_STEP_GRAPH)

@@ -315,6 +315,10 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
     if (check_shapes(c, err, errlen))
         return NULL;
     const char *pdl = getenv("ZEVAL_GPU_PDL"), *step = getenv("ZEVAL_GPU_STEP");
+    if (pdl && *pdl && strcmp(pdl, "0") != 0 && strcmp(pdl, "1") != 0) {
+        gerr(err, errlen, "ZEVAL_GPU_PDL=%s: not 0 or 1", pdl);
+        return NULL;
+    }
     gpu_pdl = pdl && strcmp(pdl, "1") == 0;
     int mode = step && *step ? gpu_step_mode(step) : GPU_STEP_GRAPH;
     if (mode < 0) {
@@ -528,6 +532,25 @@ extern "C" void gpu_set_prefetch(gpu_ctx *g, int on)
     if (g->have_exec) /* captured with the other setting */
         (void)hipGraphExecDestroy(g->exec);
     g->have_exec = 0;
+}
+
+extern "C" void gpu_set_pdl(gpu_ctx *g, int on)
+{
+    if (gpu_pdl == !!on)
+        return;
+    gpu_pdl = !!on;
+    if (g->have_exec) /* captured with the other launches */
+        (void)hipGraphExecDestroy(g->exec);
+    g->have_exec = 0;
+}
+
+extern "C" int gpu_pdl_built(void)
+{
+#ifdef __HIP_PLATFORM_NVIDIA__
+    return 1;
+#else
+    return 0;
+#endif
 }
 
 extern "C" int gpu_ran_step(const gpu_ctx *g)

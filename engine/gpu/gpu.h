@@ -81,6 +81,15 @@ void gpu_set_step(gpu_ctx *g, int mode);
  * says which; the same values either way).  gpu_open starts with
  * ZEVAL_GPU_PREFETCH=0|1 (default 0). */
 void gpu_set_prefetch(gpu_ctx *g, int on);
+/* Whether the graph and plain steps' kernels are launched with
+ * programmatic dependent launch (each loads its weights while the one
+ * before ends; kernels.hip says how; the same values either way).  Only
+ * an NVIDIA build can (gpu_pdl_built); elsewhere the launches stay plain.
+ * One setting for the process (another context's graph captured before
+ * keeps the launches it was captured with).  gpu_open starts with
+ * ZEVAL_GPU_PDL=0|1 (default 0). */
+void gpu_set_pdl(gpu_ctx *g, int on);
+int gpu_pdl_built(void);
 /* How the last step ran (a GPU_STEP_ value). */
 int gpu_ran_step(const gpu_ctx *g);
 /* "graph", "plain", "persistent", "phases" (NULL for another value), and

@@ -239,7 +239,8 @@ hipError_t kl_step(hipStream_t s, int d, int grid, size_t shmem, const pk_phase 
 hipError_t kl_barriers(hipStream_t s, int grid, unsigned *bar, int n);
 
 /* Launch the kernels above with programmatic dependent launch (NVIDIA;
- * kernels.hip says how); gpu_open sets it from ZEVAL_GPU_PDL=1. */
+ * kernels.hip says how); gpu_open sets it from ZEVAL_GPU_PDL, gpu_set_pdl
+ * changes it. */
 extern int gpu_pdl;
 
 #endif

@@ -76,6 +76,17 @@ void gpu_set_prefetch(gpu_ctx *g, int on)
     (void)on;
 }
 
+void gpu_set_pdl(gpu_ctx *g, int on)
+{
+    (void)g;
+    (void)on;
+}
+
+int gpu_pdl_built(void)
+{
+    return 0;
+}
+
 int gpu_ran_step(const gpu_ctx *g)
 {
     (void)g;

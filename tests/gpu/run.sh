@@ -197,6 +197,7 @@ if [ -x "$rel/zeval-emu" ]; then
   refused ZEVAL_GPU_ATTN pipe "ZEVAL_GPU_ATTN=pipe needs the bf16 K/V cache" ZEVAL_GPU_KV_DTYPE=f32
   refused ZEVAL_GPU_ATTN mma "ZEVAL_GPU_ATTN=mma needs the bf16 K/V cache" ZEVAL_GPU_KV_DTYPE=f32
   refused ZEVAL_GPU_PREFETCH yes "ZEVAL_GPU_PREFETCH=yes: not 0 or 1"
+  refused ZEVAL_GPU_PDL on "ZEVAL_GPU_PDL=on: not 0 or 1"
 else
   echo "FAIL [emu-rel] GPU backend: $rel/zeval-emu was not built"
 fi
