@@ -29,12 +29,26 @@ static const char st_usage[] =
     "  checkpoint through both backends: a random prompt of L tokens (default 12), then N\n"
     "  greedy tokens (default 16): logits at every position and the tokens must agree\n";
 
+/* The single-sequence bench's rows, in order: the graph; with its L2
+ * prefetches; with programmatic dependent launch (NVIDIA builds), without
+ * and with them; with the attention in 8-key steps, without and with PDL;
+ * the persistent step; plain launches, also with the 8-key attention (the
+ * last three with their time per phase or kernel kind). */
+static const struct {
+    int mode, pf, pdl, attn8;
+} bench_rows[] = {
+    {GPU_STEP_GRAPH, 0, 0, 0},      {GPU_STEP_GRAPH, 1, 0, 0},      {GPU_STEP_GRAPH, 0, 1, 0},
+    {GPU_STEP_GRAPH, 1, 1, 0},      {GPU_STEP_GRAPH, 0, 0, 1},      {GPU_STEP_GRAPH, 0, 1, 1},
+    {GPU_STEP_PERSISTENT, 0, 0, 0}, {GPU_STEP_PLAIN, 0, 0, 0},      {GPU_STEP_PLAIN, 0, 0, 1},
+};
+
 static const char bench_usage[] =
     "usage: zeval bench gpu --model DIR [--weights FILE] [--context L1,L2,...] [--tokens N]\n"
     "  single-sequence decode on the GPU at each context (default 1024,16384): N timed\n"
     "  steps (default 32) after one untimed, as a captured graph (also with L2 prefetches,\n"
-    "  and on NVIDIA with programmatic dependent launch, without and with them), as the\n"
-    "  persistent step and as plain launches;\n"
+    "  on NVIDIA with programmatic dependent launch, without and with them, and with the\n"
+    "  attention in 8-key steps), as the persistent step and as plain launches (also with\n"
+    "  the 8-key attention);\n"
     "  bytes per step (DESIGN.md's roofline definition) over the device-to-device copy\n"
     "  bandwidth measured in the same run; after the persistent step and the plain\n"
     "  launches the time per phase kind (device timer) or kernel kind (events between\n"
@@ -236,6 +250,35 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
                    "graph's%s%s\n", vgraphed ? "PASS" : "FAIL", variants[vi].what, T,
                    vgraphed ? "" : ", but the steps did not run as a graph", plain);
     }
+    /* The graph with the attention in 8-key steps: other sums, so held to
+     * the CPU's logits and greedy tokens as the graph is. */
+    gpu_set_seq_attn(g, 1);
+    double aworst = 0;
+    long abad = -1;
+    err[0] = 0;
+    int aok = gpu_reset(g, (int)T, err, sizeof err) == 0;
+    for (long p = 0; p < T && aok; p++) {
+        int32_t am;
+        if (gpu_step(g, cpu_tok[p], lg, 0, &am, err, sizeof err)) {
+            aok = 0;
+            break;
+        }
+        double e = cli_relerr(lg, cpu_all + (size_t)p * V, (size_t)V);
+        aworst = e > aworst ? e : aworst;
+        if (abad < 0 && (am != smp_argmax(lg, V) ||
+                         (p + 1 >= L && p + 1 < T && am != cpu_tok[p + 1])))
+            abad = p;
+    }
+    gpu_set_seq_attn(g, 0);
+    aok = aok && aworst <= 1e-2 && abad < 0;
+    fails += !aok;
+    if (*err)
+        printf("FAIL model graph, attention in 8-key steps: %s\n", err);
+    else
+        printf("%s model graph, attention in 8-key steps (ZEVAL_GPU_SEQ_ATTN=step8): worst "
+               "relative error %.3g (limit 1e-2); device argmax %s\n", aok ? "PASS" : "FAIL",
+               aworst, abad < 0 ? "= the CPU's greedy token at every position"
+                                : "differs from the CPU's token");
 done:
     gpu_close(g);
     eng_seq_free(s);
@@ -397,18 +440,15 @@ int cli_gpu_bench(int argc, char **argv)
            bar_us * (phases - 1) * 1e-3, phases - 1);
     int status = 0;
     for (int i = 0; i < nctx && !status; i++)
-        for (int mi = 0; mi < 6 && !status; mi++) {
-            /* the graph; with its L2 prefetches; with programmatic
-             * dependent launch (NVIDIA builds), without and with them;
-             * persistent; plain */
-            static const int modes[6] = {GPU_STEP_GRAPH, GPU_STEP_GRAPH,      GPU_STEP_GRAPH,
-                                         GPU_STEP_GRAPH, GPU_STEP_PERSISTENT, GPU_STEP_PLAIN};
-            int ctx = ctxs[i], pf = mi == 1 || mi == 3, pdl = mi == 2 || mi == 3;
+        for (size_t mi = 0; mi < sizeof bench_rows / sizeof bench_rows[0] && !status; mi++) {
+            int ctx = ctxs[i], pf = bench_rows[mi].pf, pdl = bench_rows[mi].pdl;
+            int a8 = bench_rows[mi].attn8;
             if (pdl && !gpu_pdl_built())
                 continue;
-            gpu_set_step(g, modes[mi]);
+            gpu_set_step(g, bench_rows[mi].mode);
             gpu_set_prefetch(g, pf);
             gpu_set_pdl(g, pdl);
+            gpu_set_seq_attn(g, a8);
             double bytes = 0, t = 0;
             if (gpu_reset(g, maxctx + (int)N + 2, err, sizeof err) ||
                 gpu_seek(g, ctx > 0 ? ctx - 1 : 0, err, sizeof err) ||
@@ -430,12 +470,13 @@ int cli_gpu_bench(int argc, char **argv)
                 break;
             double gbs = bytes / t / 1e9;
             const char *ran = gpu_step_name(gpu_ran_step(g));
-            printf("decode context %d, %s%s%s: %.1f tok/s, %.3f ms/step, %.3f GB/step, %.0f GB/s = "
-                   "%.3f of the copy bandwidth\n", ctx,
-                   ran ? ran : "?", pdl ? " with PDL" : "", pf ? " with L2 prefetches" : "",
+            printf("decode context %d, %s%s%s%s: %.1f tok/s, %.3f ms/step, %.3f GB/step, %.0f GB/s "
+                   "= %.3f of the copy bandwidth\n", ctx,
+                   ran ? ran : "?", a8 ? " with attention in 8-key steps" : "",
+                   pdl ? " with PDL" : "", pf ? " with L2 prefetches" : "",
                    (double)N / t, t / (double)N * 1e3, bytes / (double)N / 1e9, gbs, gbs / bw);
             fflush(stdout);
-            if (modes[mi] == GPU_STEP_GRAPH)
+            if (bench_rows[mi].mode == GPU_STEP_GRAPH)
                 continue;
             /* Where the time goes: the same steps with an event per launch. */
             if (gpu_profile(g, 1, err, sizeof err) ||
@@ -448,8 +489,8 @@ int cli_gpu_bench(int argc, char **argv)
                 status = gpu_step(g, 2, NULL, 0, NULL, err, sizeof err) != 0;
             if (status)
                 break;
-            printf("decode context %d, %s, time per kind of %s:\n", ctx,
-                   gpu_step_name(gpu_ran_step(g)),
+            printf("decode context %d, %s%s, time per kind of %s:\n", ctx,
+                   gpu_step_name(gpu_ran_step(g)), a8 ? " with attention in 8-key steps" : "",
                    gpu_ran_step(g) == GPU_STEP_PLAIN ? "kernel" : "phase");
             gpu_profile_print(g, stdout);
             if (gpu_profile(g, 0, err, sizeof err)) {

@@ -50,6 +50,7 @@ struct gpu_ctx {
     hipGraphExec_t exec;
     int have_exec, capture_failed, mode, ran_mode; /* GPU_STEP_ values */
     int prefetch;                           /* ZEVAL_GPU_PREFETCH: the graph's L2 asks */
+    int attn8;                              /* ZEVAL_GPU_SEQ_ATTN=step8 (kl_attention's oct) */
     /* the persistent step (kl_step): its phases on the device, rebuilt
      * when the K/V cache moves */
     pk_phase *ph;

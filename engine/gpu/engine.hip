@@ -342,6 +342,11 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
         gerr(err, errlen, "ZEVAL_GPU_PREFETCH=%s: not 0 or 1", pfe);
         return NULL;
     }
+    const char *sa = getenv("ZEVAL_GPU_SEQ_ATTN");
+    if (sa && *sa && strcmp(sa, "tile") != 0 && strcmp(sa, "step8") != 0) {
+        gerr(err, errlen, "ZEVAL_GPU_SEQ_ATTN=%s: tile or step8", sa);
+        return NULL;
+    }
     if (max_ctx < 1)
         max_ctx = 1;
     gpu_ctx *g = (gpu_ctx *)calloc(1, sizeof *g);
@@ -353,6 +358,7 @@ extern "C" gpu_ctx *gpu_open(const eng_model *m, int max_ctx, char *err, size_t 
     g->c = *c;
     g->mode = mode;
     g->prefetch = pfe && strcmp(pfe, "1") == 0;
+    g->attn8 = sa && strcmp(sa, "step8") == 0;
     g->pk_per_sm = (int)per_sm;
     g->nph = 2 + 4 * ((c->n_sub + 1) / 2) + 5 * (c->n_sub / 2);
     g->pk_shmem = (size_t)shared_floats(c) * sizeof(float);
@@ -530,6 +536,16 @@ extern "C" void gpu_set_prefetch(gpu_ctx *g, int on)
         return;
     g->prefetch = !!on;
     if (g->have_exec) /* captured with the other setting */
+        (void)hipGraphExecDestroy(g->exec);
+    g->have_exec = 0;
+}
+
+extern "C" void gpu_set_seq_attn(gpu_ctx *g, int step8)
+{
+    if (g->attn8 == !!step8)
+        return;
+    g->attn8 = !!step8;
+    if (g->have_exec) /* captured with the other kernel */
         (void)hipGraphExecDestroy(g->exec);
     g->have_exec = 0;
 }
@@ -743,7 +759,8 @@ static void enqueue_step(gpu_ctx *g)
             kl_cca(s, &D->cca, g->io, g->u, sub_ring(g, n), g->vc, qkv.y[3], g->z, g->q, K, V,
                    g->count + nk);
             mark(g, PR_CCA);
-            kl_attention(s, g->q, K, V, nq, nk, d, g->cap, g->io, g->part, g->count, g->att);
+            kl_attention(s, g->q, K, V, nq, nk, d, g->cap, g->io, g->part, g->count, g->att,
+                         g->attn8);
             mark(g, PR_ATTN);
             gemv_set o = one_product(D->wo, NULL, g->y, H);
             kl_gemv(s, &o, g->att, qw, NULL, g->io, NULL);

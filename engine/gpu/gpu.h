@@ -89,6 +89,12 @@ void gpu_set_prefetch(gpu_ctx *g, int on);
  * keeps the launches it was captured with).  gpu_open starts with
  * ZEVAL_GPU_PDL=0|1 (default 0). */
 void gpu_set_pdl(gpu_ctx *g, int on);
+/* Whether the graph and plain steps' attention takes its keys in steps of
+ * 8 (kl_attention's oct: 4 lanes a key, all of a step's loads at once)
+ * rather than in tiles of 32 (a lane a key); other sums (the persistent
+ * step keeps the tiles).  gpu_open starts with ZEVAL_GPU_SEQ_ATTN=tile|step8
+ * (default tile). */
+void gpu_set_seq_attn(gpu_ctx *g, int step8);
 int gpu_pdl_built(void);
 /* How the last step ran (a GPU_STEP_ value). */
 int gpu_ran_step(const gpu_ctx *g);

@@ -164,9 +164,13 @@ void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, flo
  * (G = nq/nk query heads per KV head), split in ATT_SPLITS parts; the
  * last part of a KV head to finish combines them into out [nq*d].
  * part: ATT_SPLITS*nq*(d+ATT_PAD) floats of scratch; count: nk ints, zero
- * before the launch and zero again after it. */
+ * before the launch and zero again after it.  oct: each group of 32
+ * threads takes its keys in steps of 8 (4 lanes a key, every load of a
+ * step issued at once, the next step's during this one; parts of at least
+ * 32 keys), else in tiles of 32 (a lane a key; parts of at least 128):
+ * other sums, both within 1e-5 of exact. */
 void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *Vc, int nq, int nk,
-                  int d, int cap, const gpu_io *io, float *part, int *count, float *out);
+                  int d, int cap, const gpu_io *io, float *part, int *count, float *out, int oct);
 /* *out = the lowest index of the largest x[i] for i < n, and i below
  * io->n_valid when that is positive. */
 void kl_argmax(hipStream_t s, const float *x, int n, const gpu_io *io, int *out);

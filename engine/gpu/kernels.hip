@@ -615,7 +615,8 @@ void kl_cca(hipStream_t s, const cca_w *w, const gpu_io *io, const float *u, flo
 /* ----------------------------------------------------------- attention */
 
 enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
-       ATT_TILE = GPU_LANES, ATT_MIN_CHUNK = ATT_GROUPS * ATT_TILE };
+       ATT_TILE = GPU_LANES, ATT_MIN_CHUNK = ATT_GROUPS * ATT_TILE, A8_KEYS = 8,
+       A8_MIN_CHUNK = ATT_GROUPS * A8_KEYS };
 
 /* Block (g, split) of ATT_THREADS threads: keys [split*chunk, (split+1)*chunk) of the context,
  * chunk = max(ceil(ctx / ATT_SPLITS), ATT_MIN_CHUNK), for the G query
@@ -633,11 +634,13 @@ enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
  * combines their partials of its G heads into out, every split's weight
  * computed once, 4 outputs a thread at a time, and resets count[g]. */
 /* Split `split`'s keys [*t0, *t1) of the context of the token at pos, and
- * the number of splits used (the split has keys iff split < that). */
-__device__ __forceinline__ int attn_keys(int split, int pos, int *t0, int *t1)
+ * the number of splits used (the split has keys iff split < that); a
+ * split has at least minc keys (ATT_MIN_CHUNK, or A8_MIN_CHUNK for the
+ * 8-key steps). */
+__device__ __forceinline__ int attn_keys(int split, int pos, int minc, int *t0, int *t1)
 {
     int ctx = pos + 1, chunk = (ctx + ATT_SPLITS - 1) / ATT_SPLITS;
-    chunk = chunk < ATT_MIN_CHUNK ? ATT_MIN_CHUNK : chunk;
+    chunk = chunk < minc ? minc : chunk;
     *t0 = split * chunk;
     *t1 = *t0 + chunk < ctx ? *t0 + chunk : ctx;
     return (ctx + chunk - 1) / chunk;
@@ -646,18 +649,116 @@ __device__ __forceinline__ int attn_keys(int split, int pos, int *t0, int *t1)
 /* The keys and values of KV head g that split `split` reads, asked into
  * L2 (l2_block). */
 __device__ __forceinline__ void attn_ask(int g, int split, const float *Kc, const float *Vc, int d,
-                                         int cap, int pos)
+                                         int cap, int pos, int minc)
 {
     int t0, t1;
-    if (split >= attn_keys(split, pos, &t0, &t1))
+    if (split >= attn_keys(split, pos, minc, &t0, &t1))
         return;
     size_t at = ((size_t)g * (size_t)cap + (size_t)t0) * (size_t)d;
     l2_block(Kc + at, (size_t)(t1 - t0) * (size_t)d * sizeof(float));
     l2_block(Vc + at, (size_t)(t1 - t0) * (size_t)d * sizeof(float));
 }
 
-/* asked: the block has made attn_ask already (k_attn, before its wait). */
+/* Keys [ts, ts + nt) (nt <= 8) of one 8-key step, loaded by the calling
+ * group (oct_scores' layout): lane 8qq + kk holds quarter qq of key kk's
+ * row (d/4 floats, 2*DPL 16-byte loads) and its own DPL dimensions of
+ * all 8 value rows (zeros past nt).  Every load of the step is issued
+ * here, before any is used. */
 template <int DPL>
+struct oct_step {
+    f32x4 k[2 * DPL];
+    float v[A8_KEYS][DPL];
+};
+
+template <int DPL>
+__device__ __forceinline__ void oct_load(const float *Kg, const float *Vg, int ts, int nt,
+                                         int lane, oct_step<DPL> &st)
+{
+    const int d = GPU_LANES * DPL;
+    int kk = lane % A8_KEYS, qq = lane / A8_KEYS;
+    const f32x4 *kr = (const f32x4 *)(Kg + (size_t)(ts + (kk < nt ? kk : 0)) * (size_t)d +
+                                      (size_t)(qq * (d / 4)));
+    GPU_UNROLL
+    for (int i = 0; i < 2 * DPL; i++)
+        st.k[i] = kr[i];
+    GPU_UNROLL
+    for (int j = 0; j < A8_KEYS; j++) {
+        const float *row = Vg + (size_t)(ts + (j < nt ? j : 0)) * (size_t)d + (size_t)lane * DPL;
+        if (DPL % 4 == 0) {
+            GPU_UNROLL
+            for (int k = 0; k < DPL; k += 4) {
+                f32x4 a = *(const f32x4 *)(row + k);
+                st.v[j][k] = a.a, st.v[j][k + 1] = a.b, st.v[j][k + 2] = a.c, st.v[j][k + 3] = a.d;
+            }
+        } else {
+            GPU_UNROLL
+            for (int k = 0; k < DPL; k++)
+                st.v[j][k] = row[k];
+        }
+    }
+}
+
+/* One 8-key step of the calling group's running softmax (m, l) and
+ * unnormalised output o (DPL dimensions a lane, as the 32-key tiles hold
+ * them) for the G query heads in qs.  Scores: each lane dots its quarter
+ * of its key with the heads' queries (the 8 lanes of a quarter read the
+ * same query words: one broadcast a 16-byte shared load), and the four
+ * quarters are added by two exchanges (xor 8, then 16: the same sum in
+ * every lane of the key).  The step's maximum and sum over its keys go by
+ * exchanges among the 8 keys; then each value row adds in key order with
+ * its probability from the key's lane. */
+template <int DPL>
+__device__ __forceinline__ void oct_step_run(const oct_step<DPL> &st, int nt, int G,
+                                             const float (*qs)[GPU_LANES * DPL], float inv_sqrtd,
+                                             int lane, float (*o)[DPL], float *m, float *l)
+{
+    const int d = GPU_LANES * DPL;
+    int kk = lane % A8_KEYS, qq = lane / A8_KEYS;
+    GPU_UNROLL
+    for (int h = 0; h < ATT_GMAX; h++) {
+        if (h >= G)
+            continue;
+        const f32x4 *qv = (const f32x4 *)&qs[h][qq * (d / 4)];
+        float sc = 0.0f;
+        GPU_UNROLL
+        for (int i = 0; i < 2 * DPL; i++) {
+            f32x4 a = qv[i];
+            sc = fmaf(a.a, st.k[i].a, sc);
+            sc = fmaf(a.b, st.k[i].b, sc);
+            sc = fmaf(a.c, st.k[i].c, sc);
+            sc = fmaf(a.d, st.k[i].d, sc);
+        }
+        sc += __shfl_xor(sc, 8, GPU_LANES);
+        sc += __shfl_xor(sc, 16, GPU_LANES);
+        float s = kk < nt ? sc * inv_sqrtd : -INFINITY, mx = s;
+        for (int off = A8_KEYS / 2; off > 0; off >>= 1)
+            mx = fmaxf(mx, __shfl_xor(mx, off, GPU_LANES));
+        float mn = fmaxf(m[h], mx); /* finite: the step has a key */
+        float old = expf(m[h] - mn), p = expf(s - mn), ps = p;
+        for (int off = A8_KEYS / 2; off > 0; off >>= 1)
+            ps += __shfl_xor(ps, off, GPU_LANES);
+        l[h] = l[h] * old + ps;
+        m[h] = mn;
+        GPU_UNROLL
+        for (int k = 0; k < DPL; k++)
+            o[h][k] *= old;
+        GPU_UNROLL
+        for (int j = 0; j < A8_KEYS; j++) {
+            float pj = lanes_bcast(p, j); /* 0 for keys past nt */
+            GPU_UNROLL
+            for (int k = 0; k < DPL; k++)
+                o[h][k] = fmaf(pj, st.v[j][k], o[h][k]);
+        }
+    }
+}
+
+/* asked: the block has made attn_ask already (k_attn, before its wait).
+ * OCT: the groups take steps of 8 keys (oct_step_run; splits of at least
+ * A8_MIN_CHUNK keys, each group's next step loaded during this one)
+ * instead of tiles of 32 keys a lane each.  CU: splits whose partials the
+ * combine loads at once (the same sums for any CU; 8 in the persistent
+ * step, whose registers are capped). */
+template <int DPL, bool OCT, int CU>
 __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const float *Vc,
                         int nq, int nk, int cap, int pos, float *part, int *count, float *out,
                         bool asked)
@@ -670,14 +771,15 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
     __shared__ int last;
     int G = nq / nk;
     int grp = (int)threadIdx.x / GPU_LANES, lane = (int)threadIdx.x % GPU_LANES;
-    int t0, t1, nsp = attn_keys(split, pos, &t0, &t1);
+    const int minc = OCT ? A8_MIN_CHUNK : ATT_MIN_CHUNK;
+    int t0, t1, nsp = attn_keys(split, pos, minc, &t0, &t1);
     if (split >= nsp)
         return; /* no keys: not counted, the combine waits for nsp blocks */
     {
         const float *Kg = Kc + (size_t)g * (size_t)cap * (size_t)d;
         const float *Vg = Vc + (size_t)g * (size_t)cap * (size_t)d;
         if (!asked) /* the chunk's keys and values into L2 before anything waits */
-            attn_ask(g, split, Kc, Vc, d, cap, pos);
+            attn_ask(g, split, Kc, Vc, d, cap, pos, minc);
         float inv_sqrtd = 1.0f / sqrtf((float)d);
         for (int i = (int)threadIdx.x; i < G * d; i += ATT_THREADS)
             qs[i / d][i % d] = q[(size_t)g * G * d + (size_t)i];
@@ -691,7 +793,20 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
             for (int k = 0; k < DPL; k++)
                 o[h][k] = 0.0f;
         }
-        for (int ts = t0 + grp * ATT_TILE; ts < t1; ts += ATT_GROUPS * ATT_TILE) {
+        if (OCT) {
+            int ts = t0 + grp * A8_KEYS;
+            oct_step<DPL> cur, nxt;
+            if (ts < t1)
+                oct_load<DPL>(Kg, Vg, ts, t1 - ts < A8_KEYS ? t1 - ts : A8_KEYS, lane, cur);
+            for (; ts < t1; ts += ATT_GROUPS * A8_KEYS) {
+                int tn = ts + ATT_GROUPS * A8_KEYS, nt = t1 - ts < A8_KEYS ? t1 - ts : A8_KEYS;
+                if (tn < t1) /* the next step's loads in flight during this one */
+                    oct_load<DPL>(Kg, Vg, tn, t1 - tn < A8_KEYS ? t1 - tn : A8_KEYS, lane, nxt);
+                oct_step_run<DPL>(cur, nt, G, qs, inv_sqrtd, lane, o, m, l);
+                cur = nxt;
+            }
+        }
+        for (int ts = t0 + grp * ATT_TILE; !OCT && ts < t1; ts += ATT_GROUPS * ATT_TILE) {
             int nt = t1 - ts < ATT_TILE ? t1 - ts : ATT_TILE, key = ts + lane;
             /* scores of key `key` (lane) for the G heads */
             float sc[ATT_GMAX];
@@ -836,19 +951,37 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
     __syncthreads();
     /* 4 outputs a thread at a time (one 16-byte load a split; d % 4 ==
      * 0, so they are of one head), each summed over the splits in order,
-     * 8 splits' loads in flight */
+     * CU splits' loads in flight */
     for (int i4 = (int)threadIdx.x * 4; i4 < G * d; i4 += ATT_THREADS * 4) {
         int h = i4 / d, e = i4 % d;
         const float *pe = part + (size_t)(g * G + h) * (size_t)(d + ATT_PAD) + ATT_PAD + (size_t)e;
         float O0 = 0.0f, O1 = 0.0f, O2 = 0.0f, O3 = 0.0f;
-        GPU_UNROLL8
-        for (int sp = 0; sp < nsp; sp++) {
-            f32x4 v = *(const f32x4 *)(pe + (size_t)sp * nq * (size_t)(d + ATT_PAD));
-            float f = fs[h][sp];
-            O0 = fmaf(v.a, f, O0);
-            O1 = fmaf(v.b, f, O1);
-            O2 = fmaf(v.c, f, O2);
-            O3 = fmaf(v.d, f, O3);
+        if (CU <= 8) /* the compiler's unrolling, which spills least */
+            GPU_UNROLL8
+            for (int sp = 0; sp < nsp; sp++) {
+                f32x4 v = *(const f32x4 *)(pe + (size_t)sp * nq * (size_t)(d + ATT_PAD));
+                float f = fs[h][sp];
+                O0 = fmaf(v.a, f, O0);
+                O1 = fmaf(v.b, f, O1);
+                O2 = fmaf(v.c, f, O2);
+                O3 = fmaf(v.d, f, O3);
+            }
+        for (int s0 = 0; CU > 8 && s0 < nsp; s0 += CU) {
+            f32x4 v[CU];
+            GPU_UNROLL
+            for (int i = 0; i < CU; i++)
+                if (s0 + i < nsp)
+                    v[i] = *(const f32x4 *)(pe + (size_t)(s0 + i) * nq * (size_t)(d + ATT_PAD));
+            GPU_UNROLL
+            for (int i = 0; i < CU; i++) {
+                if (s0 + i >= nsp)
+                    break;
+                float f = fs[h][s0 + i];
+                O0 = fmaf(v[i].a, f, O0);
+                O1 = fmaf(v[i].b, f, O1);
+                O2 = fmaf(v[i].c, f, O2);
+                O3 = fmaf(v[i].d, f, O3);
+            }
         }
         float *o = out + (size_t)(g * G + h) * d + e, L = ls[h];
         o[0] = O0 / L;
@@ -860,7 +993,7 @@ __device__ void attn_vb(int g, int split, const float *q, const float *Kc, const
         count[g] = 0;
 }
 
-template <int DPL>
+template <int DPL, bool OCT>
 __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const float *Kc,
                                                       const float *Vc, int nq, int nk, int cap,
                                                       const gpu_io *io, float *part, int *count,
@@ -868,22 +1001,34 @@ __global__ void __launch_bounds__(ATT_THREADS) k_attn(const float *q, const floa
 {
     /* The keys and values before this token's are there already: asked
      * into L2 while the kernel before (which adds this token's) ends. */
-    attn_ask((int)blockIdx.x, (int)blockIdx.y, Kc, Vc, GPU_LANES * DPL, cap, io->pos);
+    attn_ask((int)blockIdx.x, (int)blockIdx.y, Kc, Vc, GPU_LANES * DPL, cap, io->pos,
+             OCT ? A8_MIN_CHUNK : ATT_MIN_CHUNK);
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT();
-    attn_vb<DPL>((int)blockIdx.x, (int)blockIdx.y, q, Kc, Vc, nq, nk, cap, io->pos, part, count,
-                 out, true);
+    attn_vb<DPL, OCT, 16>((int)blockIdx.x, (int)blockIdx.y, q, Kc, Vc, nq, nk, cap, io->pos, part,
+                      count, out, true);
 }
 
-void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *Vc, int nq, int nk,
-                  int d, int cap, const gpu_io *io, float *part, int *count, float *out)
+template <bool OCT>
+static void attn_launch(hipStream_t s, const float *q, const float *Kc, const float *Vc, int nq,
+                        int nk, int d, int cap, const gpu_io *io, float *part, int *count,
+                        float *out)
 {
     dim3 grid((unsigned)nk, ATT_SPLITS), blk(ATT_THREADS);
     switch (d / GPU_LANES) {
-    case 1: KL_LAUNCH(k_attn<1>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break;
-    case 2: KL_LAUNCH(k_attn<2>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break;
-    default: KL_LAUNCH(k_attn<4>, grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break; /* d = 128 */
+    case 1: KL_LAUNCH((k_attn<1, OCT>), grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break;
+    case 2: KL_LAUNCH((k_attn<2, OCT>), grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break;
+    default: KL_LAUNCH((k_attn<4, OCT>), grid, blk, 0, s, q, Kc, Vc, nq, nk, cap, io, part, count, out); break; /* d = 128 */
     }
+}
+
+void kl_attention(hipStream_t s, const float *q, const float *Kc, const float *Vc, int nq, int nk,
+                  int d, int cap, const gpu_io *io, float *part, int *count, float *out, int oct)
+{
+    if (oct)
+        attn_launch<true>(s, q, Kc, Vc, nq, nk, d, cap, io, part, count, out);
+    else
+        attn_launch<false>(s, q, Kc, Vc, nq, nk, d, cap, io, part, count, out);
 }
 
 /* -------------------------------------------------------------- argmax */
@@ -1091,7 +1236,7 @@ __device__ void pk_phase_run(const pk_phase &P, const gpu_io *io, float *xs, flo
         break;
     case PK_ATTN:
         for (int vb = b; vb < nvb; vb += nb) {
-            attn_vb<DPL>(vb % P.cca.nk, vb / P.cca.nk, P.q, P.K, P.V, P.cca.nq, P.cca.nk,
+            attn_vb<DPL, false, 8>(vb % P.cca.nk, vb / P.cca.nk, P.q, P.K, P.V, P.cca.nq, P.cca.nk,
                          P.cca.cap, pos, P.part, P.count, P.att, false);
             __syncthreads();
         }

@@ -82,6 +82,12 @@ void gpu_set_pdl(gpu_ctx *g, int on)
     (void)on;
 }
 
+void gpu_set_seq_attn(gpu_ctx *g, int step8)
+{
+    (void)g;
+    (void)step8;
+}
+
 int gpu_pdl_built(void)
 {
     return 0;

@@ -712,11 +712,12 @@ static void check_cca(FILE *out)
 
 static void check_attention(FILE *out)
 {
-    int shapes[2][3] = {{8, 2, 128}, {4, 4, 64}};
+    int shapes[3][3] = {{8, 2, 128}, {4, 4, 64}, {2, 1, 32}};
     /* up to 20000 keys: every one of the ATT_SPLITS splits in use */
     int poss[] = {0, 3, 63, 64, 65, 127, 128, 129, 700, 2047, 16383, 16384, 19999};
-    for (int si = 0; si < 2; si++) {
-        int nq = shapes[si][0], nk = shapes[si][1], d = shapes[si][2], cap = 20000, G = nq / nk;
+    for (int si = 0; si < 6; si++) {
+        int oct = si >= 3, nq = shapes[si % 3][0], nk = shapes[si % 3][1], d = shapes[si % 3][2];
+        int cap = 20000, G = nq / nk;
         vecf K = rnd((size_t)nk * cap * d, -1, 1), V = rnd((size_t)nk * cap * d, -1, 1);
         float *dK = dev(K), *dV = dev(V), *part = dev(vecf((size_t)ATT_SPLITS * nq * (d + ATT_PAD)));
         float *dout = dev(vecf((size_t)nq * d));
@@ -729,7 +730,7 @@ static void check_attention(FILE *out)
             float *dq = dev(q);
             if (dev_failed)
                 return;
-            kl_attention(0, dq, dK, dV, nq, nk, d, cap, io, part, cnt, dout);
+            kl_attention(0, dq, dK, dV, nq, nk, d, cap, io, part, cnt, dout, oct);
             vecf ref((size_t)nq * d);
             for (int h = 0; h < nq; h++) {
                 int g = h / G;
@@ -759,7 +760,8 @@ static void check_attention(FILE *out)
             worst = left[g] ? INFINITY : worst; /* the counters must be reset */
         char name[96];
         snprintf(name, sizeof name,
-                 "attention (%d query heads, %d KV heads, d=%d, contexts 1..20000)", nq, nk, d);
+                 "attention%s (%d query heads, %d KV heads, d=%d, contexts 1..20000)",
+                 oct ? " in 8-key steps" : "", nq, nk, d);
         report(out, name, worst, 1e-5);
     }
 }

@@ -198,6 +198,7 @@ if [ -x "$rel/zeval-emu" ]; then
   refused ZEVAL_GPU_ATTN mma "ZEVAL_GPU_ATTN=mma needs the bf16 K/V cache" ZEVAL_GPU_KV_DTYPE=f32
   refused ZEVAL_GPU_PREFETCH yes "ZEVAL_GPU_PREFETCH=yes: not 0 or 1"
   refused ZEVAL_GPU_PDL on "ZEVAL_GPU_PDL=on: not 0 or 1"
+  refused ZEVAL_GPU_SEQ_ATTN flash "ZEVAL_GPU_SEQ_ATTN=flash: tile or step8"
 else
   echo "FAIL [emu-rel] GPU backend: $rel/zeval-emu was not built"
 fi
@@ -210,11 +211,14 @@ if [ -x "$rel/zeval-emu" ]; then
   nd=$(grep -c '^decode context .* of the copy bandwidth$' "$log")
   np=$(grep -c '^decode context [0-9]*, persistent: ' "$log")
   npf=$(grep -c '^decode context [0-9]*, graph with L2 prefetches: ' "$log")
-  if [ $rc -eq 0 ] && [ "$nd" -eq 8 ] && [ "$np" -eq 2 ] && [ "$npf" -eq 2 ] && grep -q '^copy bandwidth: ' "$log" &&
+  na8=$(grep -c '^decode context [0-9]*, \(graph\|plain\) with attention in 8-key steps: ' "$log")
+  npdl=$(grep -c '^decode context .* with PDL' "$log") # NVIDIA builds only
+  if [ $rc -eq 0 ] && [ "$nd" -eq 12 ] && [ "$np" -eq 2 ] && [ "$npf" -eq 2 ] && [ "$na8" -eq 4 ] &&
+     [ "$npdl" -eq 0 ] && grep -q '^copy bandwidth: ' "$log" &&
      grep -q '^persistent step: .* one grid barrier alone ' "$log" && grep -q 'skip: ' "$log"; then
-    echo "PASS [emu-rel] bench gpu: 2 contexts x (graph, graph with L2 prefetches, persistent step, plain launches), bandwidth, grid barrier, routing"
+    echo "PASS [emu-rel] bench gpu: 2 contexts x (graph, graph with L2 prefetches, graph and plain launches with the 8-key attention, persistent step, plain launches; no PDL rows on this build), bandwidth, grid barrier, routing"
   else
-    echo "FAIL [emu-rel] bench gpu: status $rc, $nd decode lines (want 8), $np of the persistent step (want 2), $npf with prefetches (want 2)"
+    echo "FAIL [emu-rel] bench gpu: status $rc, $nd decode lines (want 12), $np of the persistent step (want 2), $npf with prefetches (want 2), $na8 with the 8-key attention (want 4), $npdl with PDL (want 0)"
     show "$log" 20
   fi
 fi
