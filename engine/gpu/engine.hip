@@ -530,34 +530,31 @@ extern "C" void gpu_set_step(gpu_ctx *g, int mode)
         g->mode = mode;
 }
 
-extern "C" void gpu_set_prefetch(gpu_ctx *g, int on)
+/* *flag = on (0 or 1); a graph captured with the other value is dropped,
+ * to be captured anew by the next step. */
+static void set_captured(gpu_ctx *g, int *flag, int on)
 {
-    if (g->prefetch == !!on)
+    if (*flag == !!on)
         return;
-    g->prefetch = !!on;
-    if (g->have_exec) /* captured with the other setting */
+    *flag = !!on;
+    if (g->have_exec)
         (void)hipGraphExecDestroy(g->exec);
     g->have_exec = 0;
+}
+
+extern "C" void gpu_set_prefetch(gpu_ctx *g, int on)
+{
+    set_captured(g, &g->prefetch, on);
 }
 
 extern "C" void gpu_set_seq_attn(gpu_ctx *g, int step8)
 {
-    if (g->attn8 == !!step8)
-        return;
-    g->attn8 = !!step8;
-    if (g->have_exec) /* captured with the other kernel */
-        (void)hipGraphExecDestroy(g->exec);
-    g->have_exec = 0;
+    set_captured(g, &g->attn8, step8);
 }
 
 extern "C" void gpu_set_pdl(gpu_ctx *g, int on)
 {
-    if (gpu_pdl == !!on)
-        return;
-    gpu_pdl = !!on;
-    if (g->have_exec) /* captured with the other launches */
-        (void)hipGraphExecDestroy(g->exec);
-    g->have_exec = 0;
+    set_captured(g, &gpu_pdl, on);
 }
 
 extern "C" int gpu_pdl_built(void)
