@@ -21,8 +21,11 @@
  * this file are launched with programmatic dependent launch on NVIDIA:
  * each lets the next start at once (GPU_DEP_LAUNCH) and waits for the one
  * before (GPU_DEP_WAIT) only where it first needs its results, so a
- * kernel's launch and its first weight loads overlap the end of the one
- * before.  Elsewhere a plain launch. */
+ * kernel's launch and its weight loads overlap the end of the one before.
+ * Before its wait a kernel reads only what no kernel of the step writes
+ * (weights, the step's position), except the expert down projection,
+ * which reads the router's choice: the up/gate product before it lets it
+ * start only after its own wait.  Elsewhere a plain launch. */
 int gpu_pdl;
 
 #ifdef __HIP_PLATFORM_NVIDIA__
@@ -384,8 +387,11 @@ __global__ void __launch_bounds__(GV_THREADS) k_gemv_expert(const bf16 *all, con
                                                             int E, int rows, int cols,
                                                             const float *x, float *y, gpu_pf pf)
 {
-    GPU_DEP_LAUNCH();
+    /* The next kernel (the down projection) may start only once this one
+     * has waited: by then the router before this one is done, so that
+     * one may read *sel before its own wait. */
     GPU_DEP_WAIT();
+    GPU_DEP_LAUNCH();
     pf_run(pf, 0); /* after the wait: its expert is *sel's */
     int e = *sel;
     if (e < 0 || e >= E)
@@ -439,23 +445,27 @@ __global__ void __launch_bounds__(GV_THREADS) k_expert_down(const bf16 *all, con
                                                             int skip_zero, float *y, gpu_pf pf)
 {
     GPU_DYN_SHARED(float, act);
+    /* The expert and its gate are the router's, two kernels back: under
+     * PDL this kernel starts only after the up/gate product before it has
+     * waited for the router (k_gemv_expert), so they may be read, and the
+     * row's weights loaded, while that product runs (volatile reads: from
+     * L2, never a line this multiprocessor's L1 kept from an earlier step). */
+    int e = *(const volatile int *)sel;
+    float g = *(const volatile float *)gate;
+    int lane = (int)threadIdx.x % GPU_LANES;
+    int row = (int)blockIdx.x * GV_ROWS + (int)threadIdx.x / GPU_LANES;
+    int use = e >= 0 && e < E && row < H; /* a group past H, or the skip slot, loads none */
+    const bf16 *w = all + ((size_t)(use ? e : 0) * (size_t)H + (size_t)(use ? row : 0)) * (size_t)I;
+    u32x4 pre[GV_PRE];
+    row_load<GV_PRE>(w, use ? I : 0, lane, pre);
     GPU_DEP_LAUNCH();
     GPU_DEP_WAIT();
     pf_run(pf, 0);
-    int e = *sel;
-    float g = *gate;
-    int lane = (int)threadIdx.x % GPU_LANES;
-    int row = (int)blockIdx.x * GV_ROWS + (int)threadIdx.x / GPU_LANES;
     if (e < 0 || e >= E) { /* the skip slot */
         if (row < H && lane == 0)
             y[row] = skip_zero ? 0.0f : g * xn[row];
         return;
     }
-    /* The row's weights on their way while the block computes the
-     * activations (a group past H loads none). */
-    const bf16 *w = all + ((size_t)e * (size_t)H + (size_t)(row < H ? row : 0)) * (size_t)I;
-    u32x4 pre[GV_PRE];
-    row_load<GV_PRE>(w, row < H ? I : 0, lane, pre);
     swiglu_into<8>(a, I, act);
     __syncthreads();
     if (row >= H)
