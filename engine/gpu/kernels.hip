@@ -538,6 +538,13 @@ __device__ void qk_head(const cca_w &w, int b, int pos, const float *u, const fl
     ring[(size_t)(pos % nr) * C + c] = u[c];
 }
 
+/* A lane's first pieces of its stage-2 filter row, loaded early
+ * (row_load; n: how many, 0 for none). */
+struct conv_pre {
+    u32x4 v[2];
+    int n;
+};
+
 /* Both convolutions for the token at pos, as a product: virtual block vb
  * computes output channels vb*rpb .. +rpb-1 (rpb = the block's groups, all
  * in head group g),
@@ -549,13 +556,6 @@ __device__ void qk_head(const cca_w &w, int b, int pos, const float *u, const fl
  * d/rpb virtual blocks to finish (count[g]) then finishes the head
  * (qk_head) and resets count[g].  No block reads the ring slot qk_head
  * writes.  ms: K1*d floats of shared memory. */
-/* A lane's first pieces of its stage-2 filter row, loaded early
- * (row_load; n: how many, 0 for none). */
-struct conv_pre {
-    u32x4 v[2];
-    int n;
-};
-
 __device__ void conv_vb(const cca_w &w, int pos, int vb, int rpb, const float *u, float *ring,
                         float *z, const float *vc, const float *vd, float *q, float *Kc,
                         float *Vc, int *count, float *ms, conv_pre pre)
@@ -628,21 +628,6 @@ enum { ATT_GMAX = 8, ATT_THREADS = 128, ATT_GROUPS = ATT_THREADS / GPU_LANES,
        ATT_TILE = GPU_LANES, ATT_MIN_CHUNK = ATT_GROUPS * ATT_TILE, A8_KEYS = 8,
        A8_MIN_CHUNK = ATT_GROUPS * A8_KEYS };
 
-/* Block (g, split) of ATT_THREADS threads: keys [split*chunk, (split+1)*chunk) of the context,
- * chunk = max(ceil(ctx / ATT_SPLITS), ATT_MIN_CHUNK), for the G query
- * heads of KV head g.  Each group of 32 threads takes tiles of 32 keys
- * (tiles grp, grp + ATT_GROUPS, ... of the chunk): lane j scores key j of
- * the tile against the G queries (its K row read straight from memory,
- * the queries from shared memory), the tile's maximum and sum rescale the
- * group's running (max, sum, output) once per tile, and the output adds
- * the tile's V rows (read whole by the group, DPL dimensions a lane)
- * weighted by the broadcast probabilities; the block asks its chunk's
- * keys and values into L2 first.  The groups merge into one
- * partial (max, sum, unnormalised output) per head at
- * part[(split*nq + h)*(d+ATT_PAD)] (kern.h).  Blocks past the used splits return at
- * once; the last used one of head g to finish (counted in count[g])
- * combines their partials of its G heads into out, every split's weight
- * computed once, 4 outputs a thread at a time, and resets count[g]. */
 /* Split `split`'s keys [*t0, *t1) of the context of the token at pos, and
  * the number of splits used (the split has keys iff split < that); a
  * split has at least minc keys (ATT_MIN_CHUNK, or A8_MIN_CHUNK for the
@@ -670,7 +655,7 @@ __device__ __forceinline__ void attn_ask(int g, int split, const float *Kc, cons
 }
 
 /* Keys [ts, ts + nt) (nt <= 8) of one 8-key step, loaded by the calling
- * group (oct_scores' layout): lane 8qq + kk holds quarter qq of key kk's
+ * group (oct_step_run's layout): lane 8qq + kk holds quarter qq of key kk's
  * row (d/4 floats, 2*DPL 16-byte loads) and its own DPL dimensions of
  * all 8 value rows (zeros past nt).  Every load of the step is issued
  * here, before any is used. */
@@ -762,7 +747,22 @@ __device__ __forceinline__ void oct_step_run(const oct_step<DPL> &st, int nt, in
     }
 }
 
-/* asked: the block has made attn_ask already (k_attn, before its wait).
+/* Block (g, split) of ATT_THREADS threads: keys [split*chunk, (split+1)*chunk) of the context,
+ * chunk = max(ceil(ctx / ATT_SPLITS), ATT_MIN_CHUNK), for the G query
+ * heads of KV head g.  Each group of 32 threads takes tiles of 32 keys
+ * (tiles grp, grp + ATT_GROUPS, ... of the chunk): lane j scores key j of
+ * the tile against the G queries (its K row read straight from memory,
+ * the queries from shared memory), the tile's maximum and sum rescale the
+ * group's running (max, sum, output) once per tile, and the output adds
+ * the tile's V rows (read whole by the group, DPL dimensions a lane)
+ * weighted by the broadcast probabilities; the block asks its chunk's
+ * keys and values into L2 first.  The groups merge into one
+ * partial (max, sum, unnormalised output) per head at
+ * part[(split*nq + h)*(d+ATT_PAD)] (kern.h).  Blocks past the used splits return at
+ * once; the last used one of head g to finish (counted in count[g])
+ * combines their partials of its G heads into out, every split's weight
+ * computed once, 4 outputs a thread at a time, and resets count[g].
+ * asked: the block has made attn_ask already (k_attn, before its wait).
  * OCT: the groups take steps of 8 keys (oct_step_run; splits of at least
  * A8_MIN_CHUNK keys, each group's next step loaded during this one)
  * instead of tiles of 32 keys a lane each.  CU: splits whose partials the
