@@ -30,8 +30,8 @@
 # rsa-resume first rebuilds RSA_DB from it when RSA_DB is absent); NO_RSA_PART
 # (set: skip the killed-and-resumed run of part rsa); KV_AB (set: part 2
 # again with ZEVAL_GPU_KV_DTYPE=f32, which also applies to every run when
-# exported); ATTN_AB (e.g. "warp pipe mma": part 2 again with each such
-# ZEVAL_GPU_ATTN); BMM_AB
+# exported); ATTN_AB (e.g. "warp pipe mma": part 2's batched bench also
+# with each such attention kind, in the same process: --attn); BMM_AB
 # (set: part 2 again with ZEVAL_GPU_BMM=simt); STEP_BLOCKS_AB (e.g. "1 2":
 # part 1's bench again with ZEVAL_GPU_STEP_BLOCKS=1, then 2); OLD_BIN (an
 # earlier build's binary: part 1's bench again with it); SANITIZERS (the
@@ -122,19 +122,21 @@ if has 2; then
   step "python3 bench/hf_zaya.py gemm (torch/cuBLAS bf16, the compute roof)"
   rate=$(capped 60 python3 bench/hf_zaya.py gemm | tee /dev/stderr |
          sed -n 's/^torch bf16 GEMM [^:]*: \([0-9.]*\) TFLOP.*/\1/p')
-  step "$Z bench gpu-batch --model $MODEL --batch 64,256 --context 4096 --prefill 8192"
-  capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 --context 4096 --tokens 16 \
-    --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
+  # ATTN_AB's kinds after the default one, in the same upload (--attn)
+  kinds=${ZEVAL_GPU_ATTN:-tile} cap=180
+  for att in ${ATTN_AB:-}; do
+    case ",$kinds," in *",$att,"*) ;; *) kinds="$kinds,$att" cap=$((cap + 60)) ;; esac
+  done
+  attn_arg=""
+  [ -n "${ATTN_AB:-}" ] && attn_arg="--attn $kinds"
+  step "$Z bench gpu-batch --model $MODEL --batch 64,256 --context 4096 --prefill 8192 $attn_arg"
+  capped $cap "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 --context 4096 --tokens 16 \
+    --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate} $attn_arg
   if [ -n "${KV_AB:-}" ]; then # the same with an f32 K/V cache
     step "ZEVAL_GPU_KV_DTYPE=f32 $Z bench gpu-batch (the same, K/V cache in f32)"
     ZEVAL_GPU_KV_DTYPE=f32 capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
       --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
   fi
-  for att in ${ATTN_AB:-}; do # the same with another attention kernel
-    step "ZEVAL_GPU_ATTN=$att $Z bench gpu-batch (the same, attention kernel $att)"
-    ZEVAL_GPU_ATTN=$att capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
-      --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
-  done
   if [ -n "${BMM_AB:-}" ]; then # the same with the SIMT product kernels
     step "ZEVAL_GPU_BMM=simt $Z bench gpu-batch (the same, SIMT products instead of tensor cores)"
     ZEVAL_GPU_BMM=simt capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \

@@ -314,13 +314,14 @@ done:
 static const char bb_usage[] =
     "usage: zeval bench gpu-batch --model DIR [--weights FILE] [--batch B1,B2,...]\n"
     "                             [--context L] [--tokens N] [--prefill P] [--step S]\n"
-    "                             [--gemm-tflops R] [--bw-bytes BYTES]\n"
+    "                             [--gemm-tflops R] [--bw-bytes BYTES] [--attn K1,K2,...]\n"
     "  aggregate decode throughput of B sequences at context L (N timed steps, every\n"
     "  sequence one token per step) on the batched GPU engine, each against its roofline:\n"
     "  max(bytes per step / measured copy bandwidth, FLOPs per step / GEMM rate); then the\n"
     "  prefill of one P-token prompt in runs of S tokens against the GEMM rate.  R: a bf16\n"
     "  GEMM rate measured elsewhere in the same run (TFLOP/s, e.g. by bench/hf_zaya.py);\n"
-    "  without it, the engine's own product on 4096^3 is measured and used.\n";
+    "  without it, the engine's own product on 4096^3 is measured and used.  --attn K1,K2:\n"
+    "  all of it for each attention kind named (tile, warp, pipe, mma), in one upload.\n";
 
 /* Decode step st of the bench: one pseudo-random token of each of the B
  * sequences (the same tokens for the same st), greedy. */
@@ -334,12 +335,114 @@ static int decode_step(gpu_batch *b, const int *seqs, int B, long st, int V, int
     return gpu_batch_step(b, runs, B, err, errlen);
 }
 
+/* The decode rows of bench gpu-batch (each batch size of bs at context
+ * ctx, N timed steps, then 3 profiled) and the P-token prefill in runs of
+ * S with its last run profiled, on b's attention as it is set.  0, or -1
+ * with a message in err. */
+static int bench_rows(gpu_batch *b, const eng_model *m, const int *bs, int nb, long ctx, long N,
+                      long P, long S, double bw, double rate, int *seqs, gpu_run *runs,
+                      int32_t *toks, int32_t *am, int32_t *prompt, char *err, size_t errlen)
+{
+    int V = m->cfg.vocab;
+    for (int i = 0; i < nb; i++) {
+        int B = bs[i];
+        for (int k = 0; k < B; k++)
+            seqs[k] = -1;
+        int bad = 0;
+        for (int k = 0; k < B && !bad; k++)
+            bad = (seqs[k] = gpu_batch_seq_new(b, err, errlen)) < 0 ||
+                  gpu_batch_seek(b, seqs[k], (int)ctx - 1, err, errlen);
+        double t = 0, bytes = 0, flops = 0;
+        int graphs = 0;
+        for (long st = 0; st <= N && !bad; st++) {
+            double ts = ut_now();
+            bad = decode_step(b, seqs, B, st, V, toks, runs, am, err, errlen) != 0;
+            if (st == 0 || bad)
+                continue; /* the first step is untimed */
+            t += ut_now() - ts;
+            graphs += gpu_batch_ran_graph(b);
+            bytes += gpu_batch_step_bytes(b, B, (int)ctx + (int)st);
+            flops += gpu_batch_step_flops(b, B, (int)ctx + (int)st);
+        }
+        /* where the time goes: 3 more steps with an event after each kind */
+        if (!bad)
+            bad = gpu_batch_profile(b, 1, err, errlen) != 0;
+        for (long st = N + 1; st <= N + 3 && !bad; st++)
+            bad = decode_step(b, seqs, B, st, V, toks, runs, am, err, errlen) != 0;
+        for (int k = 0; k < B; k++)
+            gpu_batch_seq_free(b, seqs[k]);
+        if (bad)
+            return -1;
+        double ms = t / (double)N * 1e3, gb = bytes / (double)N / 1e9, tf = flops / (double)N / 1e12;
+        double roof = fmax(gb / bw, tf / rate) * 1e3; /* ms */
+        printf("decode batch %d, context %ld: %.0f tok/s, %.3f ms/step; %.3f GB/step (%.0f GB/s, "
+               "%.3f of the copy bandwidth), %.3f TFLOP/step (%.2f TFLOP/s, %.3f of the GEMM rate); "
+               "roofline %.3f ms/step (%s-bound): %.3f of it; %d of %ld steps as graphs\n",
+               B, ctx, (double)B * N / t, ms, gb, gb / (ms * 1e-3), gb / (ms * 1e-3) / bw, tf,
+               tf / (ms * 1e-3), tf / (ms * 1e-3) / rate, roof,
+               gb / bw >= tf / rate ? "bandwidth" : "compute", roof / ms, graphs, N);
+        printf("decode batch %d, context %ld, time per kind of kernel:\n", B, ctx);
+        gpu_batch_profile_print(b, stdout);
+        if (gpu_batch_profile(b, 0, err, errlen))
+            return -1;
+        fflush(stdout);
+    }
+    if (P > 0) {
+        int sq = gpu_batch_seq_new(b, err, errlen);
+        if (sq < 0)
+            return -1;
+        for (long k = 0; k < P; k++)
+            prompt[k] = (int32_t)(smp_rng(99, (uint64_t)k) % (uint64_t)V);
+        double ts = ut_now(), flops = 0;
+        int bad = 0;
+        for (long at = 0; at < P && !bad; at += S) {
+            int n = (int)(P - at < S ? P - at : S);
+            gpu_run r = {sq, prompt + at, n, NULL, 0, at + n == P ? &am[0] : NULL, 0.0, 0.0};
+            bad = gpu_batch_step(b, &r, 1, err, errlen) != 0;
+            /* per token at its own context: the dense path plus attention */
+            for (int j = 0; j < n && !bad; j += 64)
+                flops += gpu_batch_step_flops(b, n - j < 64 ? n - j : 64, (int)at + j + 1);
+        }
+        gpu_batch_seq_free(b, sq);
+        if (bad)
+            return -1;
+        double t = ut_now() - ts;
+        printf("prefill %ld tokens in runs of %ld: %.2f s, %.0f tok/s, %.2f TFLOP (%.2f TFLOP/s, "
+               "%.3f of the GEMM rate)\n", P, S, t, (double)P / t, flops / 1e12,
+               flops / t / 1e12, flops / t / 1e12 / rate);
+        /* where the time goes: the last run again (the longest context,
+         * where attention weighs most), on a new sequence fed the runs
+         * before it unprofiled */
+        int n0 = (int)(P - (P - 1) / S * S);
+        long at0 = P - n0;
+        if ((sq = gpu_batch_seq_new(b, err, errlen)) < 0)
+            return -1;
+        for (long at = 0; at < at0 && !bad; at += S) {
+            gpu_run r = {sq, prompt + at, (int)S, NULL, 0, NULL, 0.0, 0.0};
+            bad = gpu_batch_step(b, &r, 1, err, errlen) != 0;
+        }
+        if (!bad)
+            bad = gpu_batch_profile(b, 1, err, errlen) != 0;
+        gpu_run r0 = {sq, prompt + at0, n0, NULL, 0, NULL, 0.0, 0.0};
+        if (!bad)
+            bad = gpu_batch_step(b, &r0, 1, err, errlen) != 0;
+        gpu_batch_seq_free(b, sq);
+        if (bad)
+            return -1;
+        printf("prefill run of %d tokens at context %ld, time per kind of kernel:\n", n0, at0);
+        gpu_batch_profile_print(b, stdout);
+        if (gpu_batch_profile(b, 0, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
 int cli_gpu_batch_bench(int argc, char **argv)
 {
     args_opt o[] = {{"model", 1, NULL},   {"weights", 1, NULL}, {"batch", 1, NULL},
                     {"context", 1, NULL}, {"tokens", 1, NULL},  {"prefill", 1, NULL},
                     {"step", 1, NULL},    {"gemm-tflops", 1, NULL}, {"bw-bytes", 1, NULL},
-                    {"gemm-n", 1, NULL},  {"help", 0, NULL}};
+                    {"gemm-n", 1, NULL},  {"attn", 1, NULL},    {"help", 0, NULL}};
     int no = (int)(sizeof o / sizeof o[0]);
     char err[2048];
     if (args_parse(argc, argv, o, no, err, sizeof err)) {
@@ -375,6 +478,40 @@ int cli_gpu_batch_bench(int argc, char **argv)
         free(bs);
         return 2;
     }
+    /* --attn: the kinds to time, in order (default: the one the batch opens with) */
+    const char *attn_list = args_get(o, no, "attn");
+    int kinds[GPU_ATTN_KINDS], na = 1;
+    if (attn_list) {
+        na = 0;
+        for (const char *p = attn_list; *p;) {
+            size_t n = strcspn(p, ",");
+            char name[16];
+            snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+            int k = n < sizeof name ? gpu_attn_named(name) : -1;
+            if (k < 0 || na == GPU_ATTN_KINDS) {
+                fprintf(stderr, "zeval bench gpu-batch: --attn '%s': a list of tile, warp, pipe "
+                        "and mma, each at most once\n", attn_list);
+                free(bs);
+                return 2;
+            }
+            for (int i = 0; i < na; i++)
+                if (kinds[i] == k)
+                    k = -1;
+            if (k < 0) {
+                fprintf(stderr, "zeval bench gpu-batch: --attn '%s': %.*s twice\n", attn_list,
+                        (int)n, p);
+                free(bs);
+                return 2;
+            }
+            kinds[na++] = k;
+            p += n + (p[n] == ',');
+        }
+        if (na == 0) {
+            fprintf(stderr, "zeval bench gpu-batch: --attn: no kind given\n");
+            free(bs);
+            return 2;
+        }
+    }
     int maxb = 1;
     for (int i = 0; i < nb; i++)
         maxb = bs[i] > maxb ? bs[i] : maxb;
@@ -393,10 +530,11 @@ int cli_gpu_batch_bench(int argc, char **argv)
         free(bs);
         return cli_fail(1, err);
     }
-    int V = m->cfg.vocab, status = 1;
-    int mctx = (int)(ctx + N + 2 > P + 1 ? ctx + N + 2 : P + 1);
+    int status = 1;
+    /* a sequence holds ctx - 1 tokens, then the untimed step, N timed and 3 profiled */
+    int mctx = (int)(ctx + N + 3 > P + 1 ? ctx + N + 3 : P + 1);
     int step = (int)(S > maxb ? S : maxb);
-    long long kvt = (long long)maxb * (ctx + N + 2 + GPU_PAGE) + P + GPU_PAGE;
+    long long kvt = (long long)maxb * (ctx + N + 3 + GPU_PAGE) + P + GPU_PAGE;
     double t0 = ut_now();
     gpu_batch *b = gpu_batch_open(m, maxb, mctx, step, kvt, err, sizeof err);
     int *seqs = malloc((size_t)maxb * sizeof *seqs);
@@ -425,94 +563,17 @@ int cli_gpu_batch_bench(int argc, char **argv)
                gn);
     }
     fflush(stdout);
-    for (int i = 0; i < nb; i++) {
-        int B = bs[i];
-        for (int k = 0; k < B; k++)
-            seqs[k] = -1;
-        int bad = 0;
-        for (int k = 0; k < B && !bad; k++)
-            bad = (seqs[k] = gpu_batch_seq_new(b, err, sizeof err)) < 0 ||
-                  gpu_batch_seek(b, seqs[k], (int)ctx - 1, err, sizeof err);
-        double t = 0, bytes = 0, flops = 0;
-        int graphs = 0;
-        for (long st = 0; st <= N && !bad; st++) {
-            double ts = ut_now();
-            bad = decode_step(b, seqs, B, st, V, toks, runs, am, err, sizeof err) != 0;
-            if (st == 0 || bad)
-                continue; /* the first step is untimed */
-            t += ut_now() - ts;
-            graphs += gpu_batch_ran_graph(b);
-            bytes += gpu_batch_step_bytes(b, B, (int)ctx + (int)st);
-            flops += gpu_batch_step_flops(b, B, (int)ctx + (int)st);
+    for (int ai = 0; ai < na; ai++) {
+        if (attn_list) { /* a kind this cache or model cannot run is said and passed over */
+            if (gpu_batch_set_attn(b, kinds[ai], err, sizeof err)) {
+                printf("attention %s: skipped: %s\n", gpu_attn_name(kinds[ai]), err);
+                continue;
+            }
+            printf("attention: %s (ZEVAL_GPU_ATTN=%s)\n", gpu_batch_attn_kind(b),
+                   gpu_attn_name(kinds[ai]));
         }
-        /* where the time goes: 3 more steps with an event after each kind */
-        if (!bad)
-            bad = gpu_batch_profile(b, 1, err, sizeof err) != 0;
-        for (long st = N + 1; st <= N + 3 && !bad; st++)
-            bad = decode_step(b, seqs, B, st, V, toks, runs, am, err, sizeof err) != 0;
-        for (int k = 0; k < B; k++)
-            gpu_batch_seq_free(b, seqs[k]);
-        if (bad)
-            goto done;
-        double ms = t / (double)N * 1e3, gb = bytes / (double)N / 1e9, tf = flops / (double)N / 1e12;
-        double roof = fmax(gb / bw, tf / rate) * 1e3; /* ms */
-        printf("decode batch %d, context %ld: %.0f tok/s, %.3f ms/step; %.3f GB/step (%.0f GB/s, "
-               "%.3f of the copy bandwidth), %.3f TFLOP/step (%.2f TFLOP/s, %.3f of the GEMM rate); "
-               "roofline %.3f ms/step (%s-bound): %.3f of it; %d of %ld steps as graphs\n",
-               B, ctx, (double)B * N / t, ms, gb, gb / (ms * 1e-3), gb / (ms * 1e-3) / bw, tf,
-               tf / (ms * 1e-3), tf / (ms * 1e-3) / rate, roof,
-               gb / bw >= tf / rate ? "bandwidth" : "compute", roof / ms, graphs, N);
-        printf("decode batch %d, context %ld, time per kind of kernel:\n", B, ctx);
-        gpu_batch_profile_print(b, stdout);
-        if (gpu_batch_profile(b, 0, err, sizeof err))
-            goto done;
-        fflush(stdout);
-    }
-    if (P > 0) {
-        int sq = gpu_batch_seq_new(b, err, sizeof err);
-        if (sq < 0)
-            goto done;
-        for (long k = 0; k < P; k++)
-            prompt[k] = (int32_t)(smp_rng(99, (uint64_t)k) % (uint64_t)V);
-        double ts = ut_now(), flops = 0;
-        int bad = 0;
-        for (long at = 0; at < P && !bad; at += S) {
-            int n = (int)(P - at < S ? P - at : S);
-            gpu_run r = {sq, prompt + at, n, NULL, 0, at + n == P ? &am[0] : NULL, 0.0, 0.0};
-            bad = gpu_batch_step(b, &r, 1, err, sizeof err) != 0;
-            /* per token at its own context: the dense path plus attention */
-            for (int j = 0; j < n && !bad; j += 64)
-                flops += gpu_batch_step_flops(b, n - j < 64 ? n - j : 64, (int)at + j + 1);
-        }
-        gpu_batch_seq_free(b, sq);
-        if (bad)
-            goto done;
-        double t = ut_now() - ts;
-        printf("prefill %ld tokens in runs of %ld: %.2f s, %.0f tok/s, %.2f TFLOP (%.2f TFLOP/s, "
-               "%.3f of the GEMM rate)\n", P, S, t, (double)P / t, flops / 1e12,
-               flops / t / 1e12, flops / t / 1e12 / rate);
-        /* where the time goes: the last run again (the longest context,
-         * where attention weighs most), on a new sequence fed the runs
-         * before it unprofiled */
-        int n0 = (int)(P - (P - 1) / S * S);
-        long at0 = P - n0;
-        if ((sq = gpu_batch_seq_new(b, err, sizeof err)) < 0)
-            goto done;
-        for (long at = 0; at < at0 && !bad; at += S) {
-            gpu_run r = {sq, prompt + at, (int)S, NULL, 0, NULL, 0.0, 0.0};
-            bad = gpu_batch_step(b, &r, 1, err, sizeof err) != 0;
-        }
-        if (!bad)
-            bad = gpu_batch_profile(b, 1, err, sizeof err) != 0;
-        gpu_run r0 = {sq, prompt + at0, n0, NULL, 0, NULL, 0.0, 0.0};
-        if (!bad)
-            bad = gpu_batch_step(b, &r0, 1, err, sizeof err) != 0;
-        gpu_batch_seq_free(b, sq);
-        if (bad)
-            goto done;
-        printf("prefill run of %d tokens at context %ld, time per kind of kernel:\n", n0, at0);
-        gpu_batch_profile_print(b, stdout);
-        if (gpu_batch_profile(b, 0, err, sizeof err))
+        if (bench_rows(b, m, bs, nb, ctx, N, P, S, bw, rate, seqs, runs, toks, am, prompt, err,
+                       sizeof err))
             goto done;
     }
     cli_print_routing(gpu_batch_routing(b), &m->cfg);

@@ -186,8 +186,6 @@ static int attn_qt(const eng_config *c, int kind)
     return kind == GPU_ATTN_WARP ? 1 : BA_QT * G <= 16 ? BA_QT : 16 / G;
 }
 
-static const char *const attn_env[] = {"tile", "warp", "pipe", "mma"};
-
 /* Why kind cannot run over this model and cache (NULL: it can). */
 static const char *attn_unfit(int kind, const eng_config *c, int kv_bf16)
 {
@@ -215,9 +213,7 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     const char *att = getenv("ZEVAL_GPU_ATTN");
     int attn = GPU_ATTN_TILE;
     if (att && *att) {
-        for (attn = 0; attn < 4 && strcmp(att, attn_env[attn]) != 0; attn++)
-            ;
-        if (attn == 4) {
+        if ((attn = gpu_attn_named(att)) < 0) {
             berr(err, errlen, "ZEVAL_GPU_ATTN='%s': tile, warp, pipe or mma", att);
             return NULL;
         }
@@ -714,7 +710,7 @@ extern "C" int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errl
         return berr(err, errlen, "GPU batch: attention kind %d", kind);
     const char *why = attn_unfit(kind, &b->g->m->cfg, b->kv_es == sizeof(bf16));
     if (why)
-        return berr(err, errlen, "GPU batch: attention %s %s", attn_env[kind], why);
+        return berr(err, errlen, "GPU batch: attention %s %s", gpu_attn_name(kind), why);
     if (kind == b->attn)
         return 0;
     (void)hipStreamSynchronize(b->g->st);

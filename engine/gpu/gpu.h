@@ -228,7 +228,22 @@ void gpu_batch_use_graphs(gpu_batch *b, int on);
  * gpu_batch_set_attn: 0, or -1 with a message (pipe or mma over an f32
  * cache, mma at a head_dim other than 128).
  * gpu_batch_attn gives the one in use, gpu_batch_attn_kind names it. */
-enum { GPU_ATTN_TILE, GPU_ATTN_WARP, GPU_ATTN_PIPE, GPU_ATTN_MMA };
+enum { GPU_ATTN_TILE, GPU_ATTN_WARP, GPU_ATTN_PIPE, GPU_ATTN_MMA, GPU_ATTN_KINDS };
+/* A kind's name as ZEVAL_GPU_ATTN gives it ("tile", "warp", "pipe",
+ * "mma"; NULL for no kind), and the kind of such a name (-1 for none). */
+static inline const char *gpu_attn_name(int kind)
+{
+    static const char *const names[GPU_ATTN_KINDS] = {"tile", "warp", "pipe", "mma"};
+    return kind >= 0 && kind < GPU_ATTN_KINDS ? names[kind] : NULL;
+}
+
+static inline int gpu_attn_named(const char *name)
+{
+    for (int k = 0; k < GPU_ATTN_KINDS; k++)
+        if (strcmp(name, gpu_attn_name(k)) == 0)
+            return k;
+    return -1;
+}
 int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errlen);
 int gpu_batch_attn(const gpu_batch *b);
 const char *gpu_batch_attn_kind(const gpu_batch *b);

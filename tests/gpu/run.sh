@@ -239,6 +239,26 @@ if [ -x "$rel/zeval-emu" ]; then
     echo "FAIL [emu-rel] bench gpu-batch: status $rc, $nd decode lines (want 2)"
     show "$log" 20
   fi
+  # --attn: every kind named, in order, in one upload; one the f32 cache
+  # cannot run is said and passed over; a kind named twice is refused
+  ba="--model $model --batch 2 --context 40 --tokens 2 --prefill 40 --step 32 --bw-bytes 1048576 --gemm-n 128"
+  [ -f "$model/model-bf16.safetensors" ] && ba="$ba --weights $model/model-bf16.safetensors"
+  ZEVAL_GPU_KV_DTYPE=f32 timeout "$tmo" "$rel/zeval-emu" bench gpu-batch $ba --attn warp,pipe,tile \
+    >"$log" 2>&1
+  rc=$?
+  order=$(sed -n 's/^attention: .*(ZEVAL_GPU_ATTN=\([a-z]*\))$/\1/p' "$log" | tr '\n' ' ')
+  nd=$(grep -c '^decode batch 2, context 40: ' "$log")
+  np=$(grep -c '^prefill 40 tokens in runs of 32: ' "$log")
+  "$rel/zeval-emu" bench gpu-batch $ba --attn tile,warp,tile >"$work/twice.out" 2>&1
+  rc2=$?
+  if [ $rc -eq 0 ] && [ "$order" = "warp tile " ] && [ "$nd" -eq 2 ] && [ "$np" -eq 2 ] &&
+     grep -q '^attention pipe: skipped: .*needs the bf16 K/V cache' "$log" && [ $rc2 -eq 2 ] &&
+     grep -q "tile twice" "$work/twice.out"; then
+    echo "PASS [emu-rel] bench gpu-batch --attn warp,pipe,tile (f32 cache): warp then tile timed in one upload, pipe passed over by name; a kind named twice refused"
+  else
+    echo "FAIL [emu-rel] bench gpu-batch --attn: status $rc, kinds timed '$order' (want 'warp tile '), $nd decode and $np prefill lines (want 2 and 2), twice: exit $rc2"
+    show "$log" 20
+  fi
 fi
 times="$times, emu backend $(( $(now) - t0 ))s"
 
