@@ -67,6 +67,48 @@ double cli_relerr(const float *got, const float *ref, size_t n)
     return den > 0 ? sqrt(num / den) : sqrt(num);
 }
 
+/* What replay found: the worst relative error against the CPU's logits,
+ * the first position whose device argmax is not the host argmax of the
+ * same logits or, from the prompt's last token on, not the CPU's next
+ * token, and the first whose logits differ from `same` (-1: none). */
+typedef struct {
+    double worst;
+    long bad, differ;
+} replay_out;
+
+/* Resets g and steps it through the T tokens tok (the prompt is the first
+ * L) as it is set, holding its logits to the CPU's (cpu_all, T rows of V)
+ * and, with same, to those rows bit for bit; with keep, each position's
+ * logits are copied there.  lg: V floats of scratch.  0, or -1 with a
+ * message naming the position. */
+static int replay(gpu_ctx *g, const int32_t *tok, long T, long L, int V, const float *cpu_all,
+                  const float *same, float *keep, float *lg, replay_out *r, char *err,
+                  size_t errlen)
+{
+    r->worst = 0;
+    r->bad = r->differ = -1;
+    if (gpu_reset(g, (int)T, err, errlen))
+        return -1;
+    for (long p = 0; p < T; p++) {
+        int32_t am;
+        char why[768];
+        if (gpu_step(g, tok[p], lg, 0, &am, why, sizeof why)) {
+            snprintf(err, errlen, "at position %ld: %s", p, why);
+            return -1;
+        }
+        size_t row = (size_t)p * (size_t)V, bytes = (size_t)V * sizeof(float);
+        double e = cli_relerr(lg, cpu_all + row, (size_t)V);
+        r->worst = e > r->worst ? e : r->worst;
+        if (keep)
+            memcpy(keep + row, lg, bytes);
+        if (same && r->differ < 0 && memcmp(same + row, lg, bytes) != 0)
+            r->differ = p;
+        if (r->bad < 0 && (am != smp_argmax(lg, V) || (p + 1 >= L && p + 1 < T && am != tok[p + 1])))
+            r->bad = p;
+    }
+    return 0;
+}
+
 /* The checkpoint through both backends; returns the failed checks. */
 static int selftest_model(const eng_model *m, long L, long N, unsigned long long seed)
 {
@@ -151,40 +193,25 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
      * value). */
     long differ = -1;
     for (int mode = GPU_STEP_PERSISTENT; mode <= GPU_STEP_PHASES; mode++) {
-        double pworst = 0;
-        long pbad = -1;
+        replay_out r;
         gpu_set_step(g, mode);
-        if (gpu_reset(g, (int)T, err, sizeof err)) {
+        int persistent = mode == GPU_STEP_PERSISTENT;
+        if (replay(g, cpu_tok, T, L, V, cpu_all, persistent ? NULL : pk_all,
+                   persistent ? pk_all : NULL, lg, &r, err, sizeof err)) {
             printf("FAIL model %s step: %s\n", gpu_step_name(mode), err);
             fails++;
             goto done;
         }
-        for (long p = 0; p < T; p++) {
-            int32_t am;
-            if (gpu_step(g, cpu_tok[p], lg, 0, &am, err, sizeof err)) {
-                printf("FAIL model %s step at position %ld: %s\n", gpu_step_name(mode), p, err);
-                fails++;
-                goto done;
-            }
-            double e = cli_relerr(lg, cpu_all + (size_t)p * V, (size_t)V);
-            pworst = e > pworst ? e : pworst;
-            float *row = pk_all + (size_t)p * V;
-            if (mode == GPU_STEP_PERSISTENT)
-                memcpy(row, lg, (size_t)V * sizeof(float));
-            else if (differ < 0 && memcmp(row, lg, (size_t)V * sizeof(float)) != 0)
-                differ = p;
-            if (pbad < 0 && (am != smp_argmax(lg, V) ||
-                             (p + 1 >= L && p + 1 < T && am != cpu_tok[p + 1])))
-                pbad = p;
-        }
-        int ran = gpu_ran_step(g), ok = pworst <= 1e-2 && pbad < 0 && ran == mode;
+        if (!persistent)
+            differ = r.differ;
+        int ran = gpu_ran_step(g), ok = r.worst <= 1e-2 && r.bad < 0 && ran == mode;
         fails += !ok;
         printf("%s model %s step (ran as %s): worst relative error %.3g (limit 1e-2); ",
-               ok ? "PASS" : "FAIL", gpu_step_name(mode), gpu_step_name(ran), pworst);
-        if (pbad < 0)
+               ok ? "PASS" : "FAIL", gpu_step_name(mode), gpu_step_name(ran), r.worst);
+        if (r.bad < 0)
             printf("device argmax = the CPU's greedy token at every position\n");
         else
-            printf("device argmax differs from the CPU's token from position %ld\n", pbad);
+            printf("device argmax differs from the CPU's token from position %ld\n", r.bad);
     }
     fails += differ >= 0;
     if (differ < 0)
@@ -253,32 +280,21 @@ static int selftest_model(const eng_model *m, long L, long N, unsigned long long
     /* The graph with the attention in 8-key steps: other sums, so held to
      * the CPU's logits and greedy tokens as the graph is. */
     gpu_set_seq_attn(g, 1);
-    double aworst = 0;
-    long abad = -1;
-    err[0] = 0;
-    int aok = gpu_reset(g, (int)T, err, sizeof err) == 0;
-    for (long p = 0; p < T && aok; p++) {
-        int32_t am;
-        if (gpu_step(g, cpu_tok[p], lg, 0, &am, err, sizeof err)) {
-            aok = 0;
-            break;
-        }
-        double e = cli_relerr(lg, cpu_all + (size_t)p * V, (size_t)V);
-        aworst = e > aworst ? e : aworst;
-        if (abad < 0 && (am != smp_argmax(lg, V) ||
-                         (p + 1 >= L && p + 1 < T && am != cpu_tok[p + 1])))
-            abad = p;
-    }
+    replay_out ra;
+    int arc = replay(g, cpu_tok, T, L, V, cpu_all, NULL, NULL, lg, &ra, err, sizeof err);
     gpu_set_seq_attn(g, 0);
-    aok = aok && aworst <= 1e-2 && abad < 0;
+    int aok = arc == 0 && ra.worst <= 1e-2 && ra.bad < 0;
     fails += !aok;
-    if (*err)
+    if (arc)
         printf("FAIL model graph, attention in 8-key steps: %s\n", err);
-    else
+    else if (ra.bad < 0)
         printf("%s model graph, attention in 8-key steps (ZEVAL_GPU_SEQ_ATTN=step8): worst "
-               "relative error %.3g (limit 1e-2); device argmax %s\n", aok ? "PASS" : "FAIL",
-               aworst, abad < 0 ? "= the CPU's greedy token at every position"
-                                : "differs from the CPU's token");
+               "relative error %.3g (limit 1e-2); device argmax = the CPU's greedy token at "
+               "every position\n", aok ? "PASS" : "FAIL", ra.worst);
+    else
+        printf("FAIL model graph, attention in 8-key steps (ZEVAL_GPU_SEQ_ATTN=step8): worst "
+               "relative error %.3g; device argmax differs from the CPU's token from position "
+               "%ld\n", ra.worst, ra.bad);
 done:
     gpu_close(g);
     eng_seq_free(s);
