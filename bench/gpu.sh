@@ -32,7 +32,9 @@
 # again with ZEVAL_GPU_KV_DTYPE=f32, which also applies to every run when
 # exported); ATTN_AB (e.g. "warp pipe mma": part 2's batched bench also
 # with each such attention kind, in the same process: --attn); BMM_AB
-# (set: part 2 again with ZEVAL_GPU_BMM=simt); STEP_BLOCKS_AB (e.g. "1 2":
+# (e.g. "direct simt": part 2's batched bench again with each such
+# ZEVAL_GPU_BMM: direct is the tensor-core products without the staged
+# big-tile kernel, the same values); STEP_BLOCKS_AB (e.g. "1 2":
 # part 1's bench again with ZEVAL_GPU_STEP_BLOCKS=1, then 2); OLD_BIN (an
 # earlier build's binary: part 1's bench again with it); SANITIZERS (the
 # compute-sanitizer tools of part 1, "memcheck racecheck"; empty: none);
@@ -137,11 +139,15 @@ if has 2; then
     ZEVAL_GPU_KV_DTYPE=f32 capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
       --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
   fi
-  if [ -n "${BMM_AB:-}" ]; then # the same with the SIMT product kernels
-    step "ZEVAL_GPU_BMM=simt $Z bench gpu-batch (the same, SIMT products instead of tensor cores)"
-    ZEVAL_GPU_BMM=simt capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
+  for bmm in ${BMM_AB:-}; do # the same with other product kernels
+    case $bmm in
+      direct|simt|plain) ;;
+      *) echo "BMM_AB: '$bmm' is not a ZEVAL_GPU_BMM value (direct, simt, plain)"; continue ;;
+    esac
+    step "ZEVAL_GPU_BMM=$bmm $Z bench gpu-batch (the same, other product kernels)"
+    ZEVAL_GPU_BMM=$bmm capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
       --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
-  fi
+  done
 fi
 if has rsa-rate; then
   # The full RSA setting over all of AIME 2025 for RSA_RATE_SECS (90)

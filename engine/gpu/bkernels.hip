@@ -452,14 +452,177 @@ __global__ void __launch_bounds__(BM_GROUPS * GPU_LANES) k_bmma(bgemm p)
             }
 }
 
-/* Which kernels run the products: ZEVAL_GPU_BMM=tensor (k_bmma), simt
+/* k_bmma's products for big tiles, staged through shared memory: the
+ * same tile products on the same operands into the same sums, so every
+ * output has k_bmma's bits.  k_bmma's 4 groups each read their own
+ * weights and inputs straight from memory (L2), so a block's bytes per
+ * tile product are set by its one group's tile: 16 rows x 16 tokens for
+ * the experts' grouped tiles.  Here 8 groups share a stage of 128 columns
+ * (one 32-column chunk per K-group, as k_bmma's groups take them):
+ * group w has K-group w % 4 and sub-tile w / 4 (WR x WT = 2 sub-tiles of
+ * 16 * MT rows x 8 * NT tokens), so each staged weight serves WT groups'
+ * tokens and each staged input WR groups' rows.  The inputs come split
+ * (p.split, k_bsplit), three 16-byte parts an octet; a stage is RB rows
+ * and TB tokens of 16 units (16 bytes) each, the unit index XORed with 4
+ * on odd rows and tokens so the 8 lanes of a 16-byte load phase (rows g
+ * and g + 1, units 4w + t) hit 8 bank groups.  Every thread loads its
+ * share of the next stage into registers while the stage in shared
+ * memory is used.  The groups' sums are added in group order at the end,
+ * as k_bmma adds them. */
+enum { BS_THREADS = 2 * BM_GROUPS * GPU_LANES, BS_KS = BM_GROUPS * BM_KC, BS_U = BS_KS / 8 };
+
+template <int MT, int NT, int WR, int WT>
+__global__ void __launch_bounds__(BS_THREADS) k_bmms(bgemm p)
+{
+    static_assert(WR * WT == 2, "k_bmms: two sub-tiles");
+    constexpr int RB = WR * 16 * MT, TB = WT * 8 * NT;
+    constexpr int WU = RB * BS_U / BS_THREADS, XP = TB * BS_U / BS_THREADS;
+    constexpr int NUNIT = (RB + 3 * TB) * BS_U, NACC = MT * NT * 4;
+    static_assert(WU * BS_THREADS == RB * BS_U && XP * BS_THREADS == TB * BS_U, "whole loads");
+    static_assert((BM_GROUPS - 1) * 2 * NACC * GPU_LANES * 4 <= NUNIT * 16, "partials fit");
+    __shared__ u32x4 sm[NUNIT];
+    __shared__ int rowy[TB];
+    u32x4 *sw = sm, *sx = sm + RB * BS_U; /* sx[(part * TB + token) * BS_U + unit] */
+    int tid = (int)threadIdx.x, wid = tid / GPU_LANES, lane = tid % GPU_LANES;
+    int g = lane >> 2, t = lane & 3, grp = wid % BM_GROUPS, sub = wid / BM_GROUPS;
+    int rw = (sub % WR) * 16 * MT, tw = (sub / WR) * 8 * NT; /* the group's sub-tile */
+    const bf16 *w = p.w;
+    int r0, nr;
+    if (p.tiles) {
+        int j = (int)blockIdx.x;
+        if (j >= *p.ntiles)
+            return;
+        w += (size_t)p.tiles[3 * j] * p.estride;
+        r0 = p.tiles[3 * j + 1];
+        nr = p.tiles[3 * j + 2]; /* <= BG_BT <= TB */
+    } else {
+        r0 = (int)blockIdx.x * TB;
+        nr = p.T - r0 < TB ? p.T - r0 : TB;
+    }
+    if (tid < TB)
+        rowy[tid] = tid < nr ? (p.yidx ? p.yidx[r0 + tid] : r0 + tid) : -1;
+    int n0 = (int)blockIdx.y * RB, K = p.K, ko = K / 8;
+    /* This thread's loads of a stage: unit u (columns 8u .. 8u + 7) of
+     * weight rows lr + 16q and of the split inputs of tokens lr + 16q. */
+    int u = tid % BS_U, lr = tid / BS_U;
+    const bf16 *wl = w + (size_t)(n0 + lr) * (size_t)K + 8 * u;
+    const u32x4 *xl = (const u32x4 *)(p.split + ((size_t)(r0 + lr) * (size_t)ko + (size_t)u) * 12);
+    u32x4 lw[WU], lx[XP][BM_SPLIT];
+    auto load = [&](int k0) {
+        int kin = k0 + 8 * u < K;
+        GPU_UNROLL
+        for (int q = 0; q < WU; q++) {
+            u32x4 z = {0, 0, 0, 0};
+            lw[q] = kin && n0 + lr + 16 * q < p.N
+                        ? *(const u32x4 *)(wl + (size_t)16 * q * (size_t)K + k0)
+                        : z;
+        }
+        GPU_UNROLL
+        for (int q = 0; q < XP; q++)
+            GPU_UNROLL
+            for (int i = 0; i < BM_SPLIT; i++) {
+                u32x4 z = {0, 0, 0, 0};
+                lx[q][i] = kin && lr + 16 * q < nr
+                               ? xl[((size_t)16 * q * (size_t)ko + (size_t)(k0 / 8)) * 3 + i]
+                               : z;
+            }
+    };
+    float acc[MT][NT][4];
+    GPU_UNROLL
+    for (int m = 0; m < MT; m++)
+        GPU_UNROLL
+        for (int nt = 0; nt < NT; nt++)
+            GPU_UNROLL
+            for (int i = 0; i < 4; i++)
+                acc[m][nt][i] = 0.0f;
+    /* This lane's unit of its group's chunk (rows and tokens g and g + 8
+     * have g's parity). */
+    int su = (4 * grp + t) ^ ((g & 1) << 2), ss = u ^ ((lr & 1) << 2);
+    load(0);
+    for (int k0 = 0; k0 < K; k0 += BS_KS) {
+        __syncthreads(); /* the stage before is used */
+        GPU_UNROLL
+        for (int q = 0; q < WU; q++)
+            sw[(lr + 16 * q) * BS_U + ss] = lw[q];
+        GPU_UNROLL
+        for (int q = 0; q < XP; q++)
+            GPU_UNROLL
+            for (int i = 0; i < BM_SPLIT; i++)
+                sx[(i * TB + lr + 16 * q) * BS_U + ss] = lx[q][i];
+        __syncthreads();
+        if (k0 + BS_KS < K)
+            load(k0 + BS_KS);
+        if (k0 + BM_KC * grp >= K)
+            continue; /* the group alike, as in k_bmma */
+        u32x4 xb[NT][BM_SPLIT];
+        GPU_UNROLL
+        for (int nt = 0; nt < NT; nt++)
+            GPU_UNROLL
+            for (int i = 0; i < BM_SPLIT; i++)
+                xb[nt][i] = sx[(i * TB + tw + 8 * nt + g) * BS_U + su];
+        GPU_UNROLL
+        for (int m = 0; m < MT; m++) {
+            u32x4 w0 = sw[(rw + 16 * m + g) * BS_U + su], w1 = sw[(rw + 16 * m + 8 + g) * BS_U + su];
+            GPU_UNROLL
+            for (int h = 0; h < 2; h++) {
+                uint32_t a[4] = {h ? w0.c : w0.a, h ? w1.c : w1.a, h ? w0.d : w0.b,
+                                 h ? w1.d : w1.b};
+                GPU_UNROLL
+                for (int nt = 0; nt < NT; nt++)
+                    GPU_UNROLL
+                    for (int i = 0; i < BM_SPLIT; i++) {
+                        uint32_t b[2] = {h ? xb[nt][i].c : xb[nt][i].a,
+                                         h ? xb[nt][i].d : xb[nt][i].b};
+                        mma_bf16_16816(acc[m][nt], a, b);
+                    }
+            }
+        }
+    }
+    __syncthreads(); /* the stages are done with: their memory holds the partials */
+    float *part = (float *)sm; /* [(grp - 1) * 2 + sub][NACC][lanes] */
+    if (grp > 0)
+        GPU_UNROLL
+        for (int m = 0; m < MT; m++)
+            GPU_UNROLL
+            for (int nt = 0; nt < NT; nt++)
+                GPU_UNROLL
+                for (int i = 0; i < 4; i++)
+                    part[(((grp - 1) * 2 + sub) * NACC + (m * NT + nt) * 4 + i) * GPU_LANES +
+                         lane] = acc[m][nt][i];
+    __syncthreads();
+    if (grp > 0)
+        return;
+    GPU_UNROLL
+    for (int m = 0; m < MT; m++)
+        GPU_UNROLL
+        for (int nt = 0; nt < NT; nt++)
+            GPU_UNROLL
+            for (int i = 0; i < 4; i++) {
+                float v = acc[m][nt][i];
+                for (int q = 0; q < BM_GROUPS - 1; q++)
+                    v += part[((q * 2 + sub) * NACC + (m * NT + nt) * 4 + i) * GPU_LANES + lane];
+                int n = n0 + rw + 16 * m + 8 * (i >> 1) + g, tt = tw + 8 * nt + 2 * t + (i & 1);
+                int ry = n < p.N ? rowy[tt] : -1;
+                if (ry < 0)
+                    continue;
+                if (p.bias)
+                    v += p.bias[n];
+                if (p.yscale)
+                    v *= p.yscale[ry];
+                p.y[(size_t)ry * (size_t)p.ldy + (size_t)n] = v;
+            }
+}
+
+/* Which kernels run the products: ZEVAL_GPU_BMM=tensor (k_bmma, and
+ * k_bmms for the big tiles), direct (k_bmma only: the same values), simt
  * (k_bmm4 where its grid fills the device, else k_bmm) or plain (k_bmm
  * only).  The default is tensor where the device has bf16 tensor cores
  * (NVIDIA, compute capability 8.0 or later) and in the emulation (which
  * runs its portable path, to check it), simt elsewhere.  simt and plain
- * give the same values; tensor's differ from theirs (another order of
- * sums, 16-bit inputs) but never with the step's tokens. */
-enum { BMM_TENSOR, BMM_SIMT, BMM_PLAIN };
+ * give the same values, tensor and direct the same values; tensor's differ
+ * from simt's (another order of sums, 16-bit inputs) but never with the
+ * step's tokens. */
+enum { BMM_TENSOR, BMM_SIMT, BMM_PLAIN, BMM_DIRECT };
 static int bmm_mode(void)
 {
     static int v = -1;
@@ -471,6 +634,8 @@ static int bmm_mode(void)
             v = BMM_SIMT;
         else if (e && strcmp(e, "tensor") == 0)
             v = BMM_TENSOR;
+        else if (e && strcmp(e, "direct") == 0)
+            v = BMM_DIRECT;
         else {
 #if defined(ZEVAL_GPU_EMU)
             v = BMM_TENSOR;
@@ -494,7 +659,8 @@ static int bmm4_on(void)
 
 const char *kb_gemm_kind(void)
 {
-    static const char *const name[] = {"tensor cores", "SIMT", "SIMT, one column a thread"};
+    static const char *const name[] = {"tensor cores", "SIMT", "SIMT, one column a thread",
+                                       "tensor cores"};
     return name[bmm_mode()];
 }
 
@@ -506,8 +672,13 @@ static int bmma_fits(const bgemm *p)
     return p->ldx % 4 == 0 && (uintptr_t)p->x % 16 == 0 && (p->N + 15) / 16 <= 65535;
 }
 
+/* Steps of at least this many tokens run the experts' grouped products
+ * on k_bmms (fewer leave most of its 16-token tiles nearly empty). */
+enum { BS_GROUPED_MIN = 128 };
+
 /* The tensor-core shape for a product: 8 * NT tokens per block (16 for
- * the grouped tiles), 16 * MT rows. */
+ * the grouped tiles), 16 * MT rows; k_bmms's 128 x 16 (grouped) and
+ * 64 x 32 (more than 64 tokens) where the inputs are split first. */
 static void bmma_launch(hipStream_t s, const bgemm *p0)
 {
     dim3 blk(BM_GROUPS * GPU_LANES);
@@ -515,14 +686,20 @@ static void bmma_launch(hipStream_t s, const bgemm *p0)
      * wherever it is made, so this choice changes no value) */
     bgemm pp = *p0;
     const bgemm *p = &pp;
-    if (pp.split && pp.T >= 16)
+    if (pp.split && pp.T >= 16 && pp.K % 8 == 0)
         hipLaunchKernelGGL(k_bsplit, dim3((unsigned)((pp.K / 8 + 127) / 128), (unsigned)pp.T),
                            dim3(128), 0, s, pp);
     else
         pp.split = NULL;
+    int staged = pp.split && bmm_mode() == BMM_TENSOR;
     if (p->tiles) {
-        hipLaunchKernelGGL((k_bmma<1, BG_BT / 8, 2>), dim3((unsigned)p->max_tiles,
-                           (unsigned)((p->N + 15) / 16)), blk, 0, s, *p);
+        static_assert(BG_BT <= 16, "k_bmms<4, 2, 2, 1> takes 16-token tiles");
+        if (staged && p->T >= BS_GROUPED_MIN)
+            hipLaunchKernelGGL((k_bmms<4, 2, 2, 1>), dim3((unsigned)p->max_tiles,
+                               (unsigned)((p->N + 127) / 128)), dim3(BS_THREADS), 0, s, *p);
+        else
+            hipLaunchKernelGGL((k_bmma<1, BG_BT / 8, 2>), dim3((unsigned)p->max_tiles,
+                               (unsigned)((p->N + 15) / 16)), blk, 0, s, *p);
         return;
     }
     unsigned rows1 = (unsigned)((p->N + 15) / 16), rows2 = (unsigned)((p->N + 31) / 32);
@@ -533,6 +710,9 @@ static void bmma_launch(hipStream_t s, const bgemm *p0)
     else if (p->T <= 64)
         hipLaunchKernelGGL((k_bmma<1, 4, 1>), dim3((unsigned)((p->T + 31) / 32), rows1), blk, 0, s,
                            *p);
+    else if (staged)
+        hipLaunchKernelGGL((k_bmms<4, 2, 1, 2>), dim3((unsigned)((p->T + 31) / 32),
+                           (unsigned)((p->N + 63) / 64)), dim3(BS_THREADS), 0, s, *p);
     else
         hipLaunchKernelGGL((k_bmma<2, 4, 1>), dim3((unsigned)((p->T + 31) / 32), rows2), blk, 0, s,
                            *p);
@@ -560,7 +740,7 @@ static int sm_count(void)
 void kb_gemm(hipStream_t s, const bgemm *p)
 {
     dim3 blk(BG_THREADS);
-    if (bmm_mode() == BMM_TENSOR && bmma_fits(p)) {
+    if ((bmm_mode() == BMM_TENSOR || bmm_mode() == BMM_DIRECT) && bmma_fits(p)) {
         if (p->tiles ? p->max_tiles > 0 : p->T > 0)
             bmma_launch(s, p);
         return;

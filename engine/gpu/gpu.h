@@ -286,7 +286,8 @@ const char *gpu_numerics_env(void);
  * the bytes). */
 const char *gpu_batch_kv_dtype(const gpu_batch *b);
 /* Which kernels run its products: "tensor cores" (the default on NVIDIA
- * sm_80 and later) or "SIMT" (ZEVAL_GPU_BMM=simt|plain, AMD). */
+ * sm_80 and later; also ZEVAL_GPU_BMM=direct) or "SIMT" (ZEVAL_GPU_BMM=simt|plain,
+ * AMD). */
 const char *gpu_batch_gemm_kind(const gpu_batch *b);
 
 #ifdef __cplusplus
