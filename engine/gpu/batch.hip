@@ -210,6 +210,11 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
         berr(err, errlen, "ZEVAL_GPU_KV_DTYPE='%s': f32 or bf16", getenv("ZEVAL_GPU_KV_DTYPE"));
         return NULL;
     }
+    if (!kb_gemm_env_ok()) {
+        berr(err, errlen, "ZEVAL_GPU_BMM='%s': tensor, direct, simt or plain",
+             getenv("ZEVAL_GPU_BMM"));
+        return NULL;
+    }
     const char *att = getenv("ZEVAL_GPU_ATTN");
     int attn = GPU_ATTN_TILE;
     if (att && *att) {

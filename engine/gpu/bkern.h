@@ -72,6 +72,9 @@ typedef struct {
 void kb_gemm(hipStream_t s, const bgemm *p);
 /* Which kernels kb_gemm runs (ZEVAL_GPU_BMM or the device's default). */
 const char *kb_gemm_kind(void);
+/* 1 when ZEVAL_GPU_BMM is unset, empty or one of tensor, direct, simt,
+ * plain; else 0 (kb_gemm would take the default). */
+int kb_gemm_env_ok(void);
 
 /* res[i] = (embed[tok[i]] + hb) * hs, or the row itself. */
 void kb_embed(hipStream_t s, const bf16 *embed, int H, btok t, const float *hs, const float *hb,

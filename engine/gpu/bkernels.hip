@@ -652,6 +652,18 @@ static int bmm_mode(void)
     return v;
 }
 
+int kb_gemm_env_ok(void)
+{
+    const char *e = getenv("ZEVAL_GPU_BMM");
+    static const char *const ok[] = {"tensor", "direct", "simt", "plain"};
+    if (!e || !*e)
+        return 1;
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(e, ok[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int bmm4_on(void)
 {
     return bmm_mode() == BMM_SIMT;

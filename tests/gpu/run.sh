@@ -194,6 +194,7 @@ if [ -x "$rel/zeval-emu" ]; then
   refused ZEVAL_GPU_STEP megakernel "ZEVAL_GPU_STEP=megakernel: not a step mode"
   refused ZEVAL_GPU_STEP_BLOCKS 0 "ZEVAL_GPU_STEP_BLOCKS=0: not a number of blocks per multiprocessor"
   refused ZEVAL_GPU_ATTN flash "ZEVAL_GPU_ATTN='flash': tile, warp, pipe or mma"
+  refused ZEVAL_GPU_BMM tensor-cores "ZEVAL_GPU_BMM='tensor-cores': tensor, direct, simt or plain"
   refused ZEVAL_GPU_ATTN pipe "ZEVAL_GPU_ATTN=pipe needs the bf16 K/V cache" ZEVAL_GPU_KV_DTYPE=f32
   refused ZEVAL_GPU_ATTN mma "ZEVAL_GPU_ATTN=mma needs the bf16 K/V cache" ZEVAL_GPU_KV_DTYPE=f32
   refused ZEVAL_GPU_PREFETCH yes "ZEVAL_GPU_PREFETCH=yes: not 0 or 1"
