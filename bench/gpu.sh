@@ -32,9 +32,10 @@
 # again with ZEVAL_GPU_KV_DTYPE=f32, which also applies to every run when
 # exported); ATTN_AB (e.g. "warp pipe mma": part 2's batched bench also
 # with each such attention kind, in the same process: --attn); BMM_AB
-# (e.g. "direct simt": part 2's batched bench again with each such
-# ZEVAL_GPU_BMM: direct is the tensor-core products without the staged
-# big-tile kernel, the same values); STEP_BLOCKS_AB (e.g. "1 2":
+# (e.g. "direct simt": part 2's batched bench also with each such
+# ZEVAL_GPU_BMM, each attention kind with each, in the same process:
+# --bmm; direct is the tensor-core products without the staged big-tile
+# kernel, the same values); STEP_BLOCKS_AB (e.g. "1 2":
 # part 1's bench again with ZEVAL_GPU_STEP_BLOCKS=1, then 2); OLD_BIN (an
 # earlier build's binary: part 1's bench again with it); SANITIZERS (the
 # compute-sanitizer tools of part 1, "memcheck racecheck"; empty: none);
@@ -124,30 +125,28 @@ if has 2; then
   step "python3 bench/hf_zaya.py gemm (torch/cuBLAS bf16, the compute roof)"
   rate=$(capped 60 python3 bench/hf_zaya.py gemm | tee /dev/stderr |
          sed -n 's/^torch bf16 GEMM [^:]*: \([0-9.]*\) TFLOP.*/\1/p')
-  # ATTN_AB's kinds after the default one, in the same upload (--attn)
-  kinds=${ZEVAL_GPU_ATTN:-tile} cap=180
+  # ATTN_AB's kinds after the default one, and BMM_AB's product kernels
+  # after the default ones, in the same upload (--attn, --bmm): 60 s more
+  # a combination
+  kinds=${ZEVAL_GPU_ATTN:-tile} nk=1
   for att in ${ATTN_AB:-}; do
-    case ",$kinds," in *",$att,"*) ;; *) kinds="$kinds,$att" cap=$((cap + 60)) ;; esac
+    case ",$kinds," in *",$att,"*) ;; *) kinds="$kinds,$att" nk=$((nk + 1)) ;; esac
   done
-  attn_arg=""
-  [ -n "${ATTN_AB:-}" ] && attn_arg="--attn $kinds"
-  step "$Z bench gpu-batch --model $MODEL --batch 64,256 --context 4096 --prefill 8192 $attn_arg"
+  bmms=${ZEVAL_GPU_BMM:-tensor} nm=1
+  for bmm in ${BMM_AB:-}; do
+    case ",$bmms," in *",$bmm,"*) ;; *) bmms="$bmms,$bmm" nm=$((nm + 1)) ;; esac
+  done
+  cap=$((120 + 60 * nk * nm)) ab_arg=""
+  [ -n "${ATTN_AB:-}" ] && ab_arg="--attn $kinds"
+  [ -n "${BMM_AB:-}" ] && ab_arg="$ab_arg --bmm $bmms"
+  step "$Z bench gpu-batch --model $MODEL --batch 64,256 --context 4096 --prefill 8192 $ab_arg"
   capped $cap "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 --context 4096 --tokens 16 \
-    --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate} $attn_arg
+    --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate} $ab_arg
   if [ -n "${KV_AB:-}" ]; then # the same with an f32 K/V cache
     step "ZEVAL_GPU_KV_DTYPE=f32 $Z bench gpu-batch (the same, K/V cache in f32)"
     ZEVAL_GPU_KV_DTYPE=f32 capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
       --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
   fi
-  for bmm in ${BMM_AB:-}; do # the same with other product kernels
-    case $bmm in
-      direct|simt|plain) ;;
-      *) echo "BMM_AB: '$bmm' is not a ZEVAL_GPU_BMM value (direct, simt, plain)"; continue ;;
-    esac
-    step "ZEVAL_GPU_BMM=$bmm $Z bench gpu-batch (the same, other product kernels)"
-    ZEVAL_GPU_BMM=$bmm capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
-      --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
-  done
 fi
 if has rsa-rate; then
   # The full RSA setting over all of AIME 2025 for RSA_RATE_SECS (90)

@@ -315,13 +315,16 @@ static const char bb_usage[] =
     "usage: zeval bench gpu-batch --model DIR [--weights FILE] [--batch B1,B2,...]\n"
     "                             [--context L] [--tokens N] [--prefill P] [--step S]\n"
     "                             [--gemm-tflops R] [--bw-bytes BYTES] [--attn K1,K2,...]\n"
+    "                             [--bmm M1,M2,...]\n"
     "  aggregate decode throughput of B sequences at context L (N timed steps, every\n"
     "  sequence one token per step) on the batched GPU engine, each against its roofline:\n"
     "  max(bytes per step / measured copy bandwidth, FLOPs per step / GEMM rate); then the\n"
     "  prefill of one P-token prompt in runs of S tokens against the GEMM rate.  R: a bf16\n"
     "  GEMM rate measured elsewhere in the same run (TFLOP/s, e.g. by bench/hf_zaya.py);\n"
     "  without it, the engine's own product on 4096^3 is measured and used.  --attn K1,K2:\n"
-    "  all of it for each attention kind named (tile, warp, pipe, mma), in one upload.\n";
+    "  all of it for each attention kind named (tile, warp, pipe, mma), in one upload.\n"
+    "  --bmm M1,M2: all of that for each set of product kernels named (tensor, direct,\n"
+    "  simt, plain: ZEVAL_GPU_BMM's values), in the same upload.\n";
 
 /* Decode step st of the bench: one pseudo-random token of each of the B
  * sequences (the same tokens for the same st), greedy. */
@@ -437,12 +440,45 @@ static int bench_rows(gpu_batch *b, const eng_model *m, const int *bs, int nb, l
     return 0;
 }
 
+/* The kinds of a comma-separated list (each known to named, at most
+ * once) into kinds[*n]; 0, or -1 having said why on stderr. */
+static int kind_list(const char *opt, const char *list, int (*named)(const char *),
+                     const char *known, int *kinds, int max, int *n)
+{
+    *n = 0;
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        char name[16];
+        snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), p);
+        int k = len < sizeof name ? named(name) : -1;
+        if (k < 0 || *n == max) {
+            fprintf(stderr, "zeval bench gpu-batch: %s '%s': a list of %s, each at most once\n",
+                    opt, list, known);
+            return -1;
+        }
+        for (int i = 0; i < *n; i++)
+            if (kinds[i] == k) {
+                fprintf(stderr, "zeval bench gpu-batch: %s '%s': %.*s twice\n", opt, list,
+                        (int)len, p);
+                return -1;
+            }
+        kinds[(*n)++] = k;
+        p += len + (p[len] == ',');
+    }
+    if (*n == 0) {
+        fprintf(stderr, "zeval bench gpu-batch: %s: no kind given\n", opt);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_gpu_batch_bench(int argc, char **argv)
 {
     args_opt o[] = {{"model", 1, NULL},   {"weights", 1, NULL}, {"batch", 1, NULL},
                     {"context", 1, NULL}, {"tokens", 1, NULL},  {"prefill", 1, NULL},
                     {"step", 1, NULL},    {"gemm-tflops", 1, NULL}, {"bw-bytes", 1, NULL},
-                    {"gemm-n", 1, NULL},  {"attn", 1, NULL},    {"help", 0, NULL}};
+                    {"gemm-n", 1, NULL},  {"attn", 1, NULL},    {"bmm", 1, NULL},
+                    {"help", 0, NULL}};
     int no = (int)(sizeof o / sizeof o[0]);
     char err[2048];
     if (args_parse(argc, argv, o, no, err, sizeof err)) {
@@ -478,39 +514,15 @@ int cli_gpu_batch_bench(int argc, char **argv)
         free(bs);
         return 2;
     }
-    /* --attn: the kinds to time, in order (default: the one the batch opens with) */
-    const char *attn_list = args_get(o, no, "attn");
-    int kinds[GPU_ATTN_KINDS], na = 1;
-    if (attn_list) {
-        na = 0;
-        for (const char *p = attn_list; *p;) {
-            size_t n = strcspn(p, ",");
-            char name[16];
-            snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
-            int k = n < sizeof name ? gpu_attn_named(name) : -1;
-            if (k < 0 || na == GPU_ATTN_KINDS) {
-                fprintf(stderr, "zeval bench gpu-batch: --attn '%s': a list of tile, warp, pipe "
-                        "and mma, each at most once\n", attn_list);
-                free(bs);
-                return 2;
-            }
-            for (int i = 0; i < na; i++)
-                if (kinds[i] == k)
-                    k = -1;
-            if (k < 0) {
-                fprintf(stderr, "zeval bench gpu-batch: --attn '%s': %.*s twice\n", attn_list,
-                        (int)n, p);
-                free(bs);
-                return 2;
-            }
-            kinds[na++] = k;
-            p += n + (p[n] == ',');
-        }
-        if (na == 0) {
-            fprintf(stderr, "zeval bench gpu-batch: --attn: no kind given\n");
-            free(bs);
-            return 2;
-        }
+    /* --attn, --bmm: the kinds to time, in order (default: the one the batch opens with) */
+    const char *attn_list = args_get(o, no, "attn"), *bmm_list = args_get(o, no, "bmm");
+    int kinds[GPU_ATTN_KINDS], na = 1, bmms[GPU_BMM_KINDS], nm = 1;
+    if ((attn_list && kind_list("--attn", attn_list, gpu_attn_named, "tile, warp, pipe and mma",
+                                kinds, GPU_ATTN_KINDS, &na)) ||
+        (bmm_list && kind_list("--bmm", bmm_list, gpu_bmm_named, "tensor, direct, simt and plain",
+                               bmms, GPU_BMM_KINDS, &nm))) {
+        free(bs);
+        return 2;
     }
     int maxb = 1;
     for (int i = 0; i < nb; i++)
@@ -563,18 +575,26 @@ int cli_gpu_batch_bench(int argc, char **argv)
                gn);
     }
     fflush(stdout);
-    for (int ai = 0; ai < na; ai++) {
-        if (attn_list) { /* a kind this cache or model cannot run is said and passed over */
-            if (gpu_batch_set_attn(b, kinds[ai], err, sizeof err)) {
-                printf("attention %s: skipped: %s\n", gpu_attn_name(kinds[ai]), err);
-                continue;
-            }
-            printf("attention: %s (ZEVAL_GPU_ATTN=%s)\n", gpu_batch_attn_kind(b),
-                   gpu_attn_name(kinds[ai]));
+    for (int mi = 0; mi < nm; mi++) {
+        if (bmm_list) {
+            if (gpu_batch_set_bmm(b, bmms[mi], err, sizeof err))
+                goto done;
+            printf("products: %s (ZEVAL_GPU_BMM=%s)\n", gpu_batch_gemm_kind(b),
+                   gpu_bmm_name(bmms[mi]));
         }
-        if (bench_rows(b, m, bs, nb, ctx, N, P, S, bw, rate, seqs, runs, toks, am, prompt, err,
-                       sizeof err))
-            goto done;
+        for (int ai = 0; ai < na; ai++) {
+            if (attn_list) { /* a kind this cache or model cannot run is said and passed over */
+                if (gpu_batch_set_attn(b, kinds[ai], err, sizeof err)) {
+                    printf("attention %s: skipped: %s\n", gpu_attn_name(kinds[ai]), err);
+                    continue;
+                }
+                printf("attention: %s (ZEVAL_GPU_ATTN=%s)\n", gpu_batch_attn_kind(b),
+                       gpu_attn_name(kinds[ai]));
+            }
+            if (bench_rows(b, m, bs, nb, ctx, N, P, S, bw, rate, seqs, runs, toks, am, prompt,
+                           err, sizeof err))
+                goto done;
+        }
     }
     cli_print_routing(gpu_batch_routing(b), &m->cfg);
     status = 0;

@@ -725,6 +725,16 @@ extern "C" int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errl
     return 0;
 }
 
+extern "C" int gpu_batch_set_bmm(gpu_batch *b, int kind, char *err, size_t errlen)
+{
+    if (!gpu_bmm_name(kind))
+        return berr(err, errlen, "GPU batch: product kernels %d", kind);
+    (void)hipStreamSynchronize(b->g->st);
+    graphs_drop(b); /* they launch the other kernels */
+    kb_gemm_set(kind);
+    return 0;
+}
+
 extern "C" int gpu_batch_attn(const gpu_batch *b)
 {
     return b->attn;

@@ -75,6 +75,8 @@ const char *kb_gemm_kind(void);
 /* 1 when ZEVAL_GPU_BMM is unset, empty or one of tensor, direct, simt,
  * plain; else 0 (kb_gemm would take the default). */
 int kb_gemm_env_ok(void);
+/* The kernels from now on: a GPU_BMM_ kind (gpu.h). */
+void kb_gemm_set(int kind);
 
 /* res[i] = (embed[tok[i]] + hb) * hs, or the row itself. */
 void kb_embed(hipStream_t s, const bf16 *embed, int H, btok t, const float *hs, const float *hb,

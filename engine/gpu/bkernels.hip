@@ -622,46 +622,41 @@ __global__ void __launch_bounds__(BS_THREADS) k_bmms(bgemm p)
  * give the same values, tensor and direct the same values; tensor's differ
  * from simt's (another order of sums, 16-bit inputs) but never with the
  * step's tokens. */
-enum { BMM_TENSOR, BMM_SIMT, BMM_PLAIN, BMM_DIRECT };
+enum { BMM_TENSOR = GPU_BMM_TENSOR, BMM_SIMT = GPU_BMM_SIMT, BMM_PLAIN = GPU_BMM_PLAIN,
+       BMM_DIRECT = GPU_BMM_DIRECT };
+static int bmm_v = -1;
 static int bmm_mode(void)
 {
-    static int v = -1;
-    if (v < 0) {
+    if (bmm_v < 0) {
         const char *e = getenv("ZEVAL_GPU_BMM");
-        if (e && strcmp(e, "plain") == 0)
-            v = BMM_PLAIN;
-        else if (e && strcmp(e, "simt") == 0)
-            v = BMM_SIMT;
-        else if (e && strcmp(e, "tensor") == 0)
-            v = BMM_TENSOR;
-        else if (e && strcmp(e, "direct") == 0)
-            v = BMM_DIRECT;
+        int k = e ? gpu_bmm_named(e) : -1;
+        if (k >= 0)
+            bmm_v = k;
         else {
 #if defined(ZEVAL_GPU_EMU)
-            v = BMM_TENSOR;
+            bmm_v = BMM_TENSOR;
 #elif defined(__HIP_PLATFORM_NVIDIA__)
             hipDeviceProp_t pr;
-            v = hipGetDeviceProperties(&pr, 0) == hipSuccess && pr.major >= 8 ? BMM_TENSOR
-                                                                              : BMM_SIMT;
+            bmm_v = hipGetDeviceProperties(&pr, 0) == hipSuccess && pr.major >= 8 ? BMM_TENSOR
+                                                                                  : BMM_SIMT;
             (void)hipGetLastError();
 #else
-            v = BMM_SIMT;
+            bmm_v = BMM_SIMT;
 #endif
         }
     }
-    return v;
+    return bmm_v;
 }
 
 int kb_gemm_env_ok(void)
 {
     const char *e = getenv("ZEVAL_GPU_BMM");
-    static const char *const ok[] = {"tensor", "direct", "simt", "plain"};
-    if (!e || !*e)
-        return 1;
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (strcmp(e, ok[i]) == 0)
-            return 1;
-    return 0;
+    return !e || !*e || gpu_bmm_named(e) >= 0;
+}
+
+void kb_gemm_set(int kind)
+{
+    bmm_v = kind;
 }
 
 static int bmm4_on(void)

@@ -289,6 +289,30 @@ const char *gpu_batch_kv_dtype(const gpu_batch *b);
  * sm_80 and later; also ZEVAL_GPU_BMM=direct) or "SIMT" (ZEVAL_GPU_BMM=simt|plain,
  * AMD). */
 const char *gpu_batch_gemm_kind(const gpu_batch *b);
+/* The product kernels, by ZEVAL_GPU_BMM's names:
+ *   GPU_BMM_TENSOR  tensor cores, big tiles staged through shared memory;
+ *   GPU_BMM_SIMT    register-tiled SIMT kernels;
+ *   GPU_BMM_PLAIN   SIMT, one output column a thread (simt's values);
+ *   GPU_BMM_DIRECT  tensor cores, every warp reading its own operands
+ *                   (tensor's values).
+ * gpu_batch_set_bmm switches them for every batch of the process from the
+ * next step on (b's captured steps are dropped); 0, or -1 with a message
+ * for a kind out of range. */
+enum { GPU_BMM_TENSOR, GPU_BMM_SIMT, GPU_BMM_PLAIN, GPU_BMM_DIRECT, GPU_BMM_KINDS };
+static inline const char *gpu_bmm_name(int kind)
+{
+    static const char *const names[GPU_BMM_KINDS] = {"tensor", "simt", "plain", "direct"};
+    return kind >= 0 && kind < GPU_BMM_KINDS ? names[kind] : NULL;
+}
+
+static inline int gpu_bmm_named(const char *name)
+{
+    for (int k = 0; k < GPU_BMM_KINDS; k++)
+        if (strcmp(name, gpu_bmm_name(k)) == 0)
+            return k;
+    return -1;
+}
+int gpu_batch_set_bmm(gpu_batch *b, int kind, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -291,6 +291,13 @@ int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errlen)
     return ut_err(err, errlen, "%s", why);
 }
 
+int gpu_batch_set_bmm(gpu_batch *b, int kind, char *err, size_t errlen)
+{
+    (void)b;
+    (void)kind;
+    return ut_err(err, errlen, "%s", why);
+}
+
 int gpu_batch_attn(const gpu_batch *b)
 {
     (void)b;

@@ -260,6 +260,24 @@ if [ -x "$rel/zeval-emu" ]; then
     echo "FAIL [emu-rel] bench gpu-batch --attn: status $rc, kinds timed '$order' (want 'warp tile '), $nd decode and $np prefill lines (want 2 and 2), twice: exit $rc2"
     show "$log" 20
   fi
+  # --bmm: each set of product kernels named, in order, in the same upload
+  # (a prefill of 70 tokens takes the staged kernel with tensor, not with
+  # direct); an unknown one is refused before the upload
+  bm=$(printf '%s' "$ba" | sed 's/--prefill 40 --step 32/--prefill 70 --step 70/')
+  timeout "$tmo" "$rel/zeval-emu" bench gpu-batch $bm --bmm direct,tensor >"$log" 2>&1
+  rc=$?
+  order=$(sed -n 's/^products: .*(ZEVAL_GPU_BMM=\([a-z]*\))$/\1/p' "$log" | tr '\n' ' ')
+  nd=$(grep -c '^decode batch 2, context 40: ' "$log")
+  np=$(grep -c '^prefill 70 tokens in runs of 70: ' "$log")
+  "$rel/zeval-emu" bench gpu-batch $ba --bmm tensor,tensorcore >"$work/bad.out" 2>&1
+  rc2=$?
+  if [ $rc -eq 0 ] && [ "$order" = "direct tensor " ] && [ "$nd" -eq 2 ] && [ "$np" -eq 2 ] &&
+     [ $rc2 -eq 2 ] && grep -q "a list of tensor, direct, simt and plain" "$work/bad.out"; then
+    echo "PASS [emu-rel] bench gpu-batch --bmm direct,tensor: both timed in one upload; an unknown kind refused"
+  else
+    echo "FAIL [emu-rel] bench gpu-batch --bmm: status $rc, kinds timed '$order' (want 'direct tensor '), $nd decode and $np prefill lines (want 2 and 2), unknown: exit $rc2"
+    show "$log" 20
+  fi
 fi
 times="$times, emu backend $(( $(now) - t0 ))s"
 
