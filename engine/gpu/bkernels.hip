@@ -471,6 +471,33 @@ __global__ void __launch_bounds__(BM_GROUPS * GPU_LANES) k_bmma(bgemm p)
  * as k_bmma adds them. */
 enum { BS_THREADS = 2 * BM_GROUPS * GPU_LANES, BS_KS = BM_GROUPS * BM_KC, BS_U = BS_KS / 8 };
 
+/* One thread's share of a stage at column k0 into registers: column
+ * offset c (8 * its unit) of weight rows n, n + 16, ... (wl at row n,
+ * column c) and of the split inputs of the tile's tokens 0, 16, ... after
+ * its own (xl at its token, octet c / 8; xn of them are in the tile);
+ * zeros past N, K and the tile's tokens. */
+template <int WU, int XP>
+static __device__ __forceinline__ void bs_load(const bgemm &p, const bf16 *wl, const u32x4 *xl,
+                                               int n, int xn, int c, int k0, u32x4 lw[WU],
+                                               u32x4 lx[XP][BM_SPLIT])
+{
+    int kin = k0 + c < p.K;
+    size_t ko = (size_t)(p.K / 8);
+    GPU_UNROLL
+    for (int q = 0; q < WU; q++) {
+        u32x4 z = {0, 0, 0, 0};
+        lw[q] = kin && n + 16 * q < p.N ? *(const u32x4 *)(wl + (size_t)16 * q * (size_t)p.K + k0)
+                                        : z;
+    }
+    GPU_UNROLL
+    for (int q = 0; q < XP; q++)
+        GPU_UNROLL
+        for (int i = 0; i < BM_SPLIT; i++) {
+            u32x4 z = {0, 0, 0, 0};
+            lx[q][i] = kin && 16 * q < xn ? xl[((size_t)16 * q * ko + (size_t)(k0 / 8)) * 3 + i] : z;
+        }
+}
+
 template <int MT, int NT, int WR, int WT>
 __global__ void __launch_bounds__(BS_THREADS) k_bmms(bgemm p)
 {
@@ -508,25 +535,6 @@ __global__ void __launch_bounds__(BS_THREADS) k_bmms(bgemm p)
     const bf16 *wl = w + (size_t)(n0 + lr) * (size_t)K + 8 * u;
     const u32x4 *xl = (const u32x4 *)(p.split + ((size_t)(r0 + lr) * (size_t)ko + (size_t)u) * 12);
     u32x4 lw[WU], lx[XP][BM_SPLIT];
-    auto load = [&](int k0) {
-        int kin = k0 + 8 * u < K;
-        GPU_UNROLL
-        for (int q = 0; q < WU; q++) {
-            u32x4 z = {0, 0, 0, 0};
-            lw[q] = kin && n0 + lr + 16 * q < p.N
-                        ? *(const u32x4 *)(wl + (size_t)16 * q * (size_t)K + k0)
-                        : z;
-        }
-        GPU_UNROLL
-        for (int q = 0; q < XP; q++)
-            GPU_UNROLL
-            for (int i = 0; i < BM_SPLIT; i++) {
-                u32x4 z = {0, 0, 0, 0};
-                lx[q][i] = kin && lr + 16 * q < nr
-                               ? xl[((size_t)16 * q * (size_t)ko + (size_t)(k0 / 8)) * 3 + i]
-                               : z;
-            }
-    };
     float acc[MT][NT][4];
     GPU_UNROLL
     for (int m = 0; m < MT; m++)
@@ -538,7 +546,7 @@ __global__ void __launch_bounds__(BS_THREADS) k_bmms(bgemm p)
     /* This lane's unit of its group's chunk (rows and tokens g and g + 8
      * have g's parity). */
     int su = (4 * grp + t) ^ ((g & 1) << 2), ss = u ^ ((lr & 1) << 2);
-    load(0);
+    bs_load<WU, XP>(p, wl, xl, n0 + lr, lr < nr ? nr - lr : 0, 8 * u, 0, lw, lx);
     for (int k0 = 0; k0 < K; k0 += BS_KS) {
         __syncthreads(); /* the stage before is used */
         GPU_UNROLL
@@ -551,7 +559,7 @@ __global__ void __launch_bounds__(BS_THREADS) k_bmms(bgemm p)
                 sx[(i * TB + lr + 16 * q) * BS_U + ss] = lx[q][i];
         __syncthreads();
         if (k0 + BS_KS < K)
-            load(k0 + BS_KS);
+            bs_load<WU, XP>(p, wl, xl, n0 + lr, lr < nr ? nr - lr : 0, 8 * u, k0 + BS_KS, lw, lx);
         if (k0 + BM_KC * grp >= K)
             continue; /* the group alike, as in k_bmma */
         u32x4 xb[NT][BM_SPLIT];
