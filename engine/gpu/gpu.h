@@ -237,12 +237,18 @@ static inline const char *gpu_attn_name(int kind)
     return kind >= 0 && kind < GPU_ATTN_KINDS ? names[kind] : NULL;
 }
 
-static inline int gpu_attn_named(const char *name)
+/* The kind k < n whose name(k) is name, or -1. */
+static inline int gpu_kind_named(const char *(*kname)(int), int n, const char *name)
 {
-    for (int k = 0; k < GPU_ATTN_KINDS; k++)
-        if (strcmp(name, gpu_attn_name(k)) == 0)
+    for (int k = 0; k < n; k++)
+        if (strcmp(name, kname(k)) == 0)
             return k;
     return -1;
+}
+
+static inline int gpu_attn_named(const char *name)
+{
+    return gpu_kind_named(gpu_attn_name, GPU_ATTN_KINDS, name);
 }
 int gpu_batch_set_attn(gpu_batch *b, int kind, char *err, size_t errlen);
 int gpu_batch_attn(const gpu_batch *b);
@@ -307,10 +313,7 @@ static inline const char *gpu_bmm_name(int kind)
 
 static inline int gpu_bmm_named(const char *name)
 {
-    for (int k = 0; k < GPU_BMM_KINDS; k++)
-        if (strcmp(name, gpu_bmm_name(k)) == 0)
-            return k;
-    return -1;
+    return gpu_kind_named(gpu_bmm_name, GPU_BMM_KINDS, name);
 }
 int gpu_batch_set_bmm(gpu_batch *b, int kind, char *err, size_t errlen);
 
