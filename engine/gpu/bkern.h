@@ -77,6 +77,8 @@ const char *kb_gemm_kind(void);
 int kb_gemm_env_ok(void);
 /* The kernels from now on: a GPU_BMM_ kind (gpu.h). */
 void kb_gemm_set(int kind);
+/* 1 when big tiles with split inputs take the staged kernel (k_bmms). */
+int kb_gemm_staged(void);
 
 /* res[i] = (embed[tok[i]] + hb) * hs, or the row itself. */
 void kb_embed(hipStream_t s, const bf16 *embed, int H, btok t, const float *hs, const float *hb,

@@ -667,6 +667,11 @@ void kb_gemm_set(int kind)
     bmm_v = kind;
 }
 
+int kb_gemm_staged(void)
+{
+    return bmm_mode() == BMM_TENSOR;
+}
+
 static int bmm4_on(void)
 {
     return bmm_mode() == BMM_SIMT;
