@@ -546,7 +546,8 @@ __global__ void __launch_bounds__(BS_THREADS) k_bmms(bgemm p)
     /* This lane's unit of its group's chunk (rows and tokens g and g + 8
      * have g's parity). */
     int su = (4 * grp + t) ^ ((g & 1) << 2), ss = u ^ ((lr & 1) << 2);
-    bs_load<WU, XP>(p, wl, xl, n0 + lr, lr < nr ? nr - lr : 0, 8 * u, 0, lw, lx);
+    int xn = lr < nr ? nr - lr : 0; /* the tile's tokens from this thread's on */
+    bs_load<WU, XP>(p, wl, xl, n0 + lr, xn, 8 * u, 0, lw, lx);
     for (int k0 = 0; k0 < K; k0 += BS_KS) {
         __syncthreads(); /* the stage before is used */
         GPU_UNROLL
@@ -559,7 +560,7 @@ __global__ void __launch_bounds__(BS_THREADS) k_bmms(bgemm p)
                 sx[(i * TB + lr + 16 * q) * BS_U + ss] = lx[q][i];
         __syncthreads();
         if (k0 + BS_KS < K)
-            bs_load<WU, XP>(p, wl, xl, n0 + lr, lr < nr ? nr - lr : 0, 8 * u, k0 + BS_KS, lw, lx);
+            bs_load<WU, XP>(p, wl, xl, n0 + lr, xn, 8 * u, k0 + BS_KS, lw, lx);
         if (k0 + BM_KC * grp >= K)
             continue; /* the group alike, as in k_bmma */
         u32x4 xb[NT][BM_SPLIT];
@@ -711,7 +712,7 @@ static void bmma_launch(hipStream_t s, const bgemm *p0)
                            dim3(128), 0, s, pp);
     else
         pp.split = NULL;
-    int staged = pp.split && bmm_mode() == BMM_TENSOR;
+    int staged = pp.split && kb_gemm_staged();
     if (p->tiles) {
         static_assert(BG_BT <= 16, "k_bmms<4, 2, 2, 1> takes 16-token tiles");
         if (staged && p->T >= BS_GROUPED_MIN)
