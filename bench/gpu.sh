@@ -40,15 +40,30 @@
 # earlier build's binary: part 1's bench again with it); SANITIZERS (the
 # compute-sanitizer tools of part 1, "memcheck racecheck"; empty: none);
 # NO_HF (set:
-# skip transformers' peer, for quick kernel iterations); DEADLINE
+# skip transformers' peer, for quick kernel iterations); NO_SELFTEST (set:
+# skip part 1's self-tests); DEADLINE
 # (seconds for the whole script, 3600): each step runs
 # under `timeout` with its own cap, cut to what is left of the deadline,
 # and a step with under 20 s left is skipped, so a device lease always
 # gets its log back.
+# Sizes (the acceptance runs' by default; tests/gpu/run.sh shrinks them to
+# run this script on the CPU emulation): INIT_CONFIG (zaya1-8b), BENCH_MODEL
+# (the checkpoint of both benches, MODEL), CONTEXTS
+# (1024,16384) and SEQ_TOKENS (64) of part 1's bench; BATCHES (64,256),
+# BATCH_CONTEXT (4096), BATCH_TOKENS (16), PREFILL (8192) and PREFILL_STEP
+# (2048) of part 2's; BENCH_ARGS (more options of both benches), BATCH_ARGS
+# (of the batched one);
+# RATE_RSA (N=16,C=4,T=2,beta=4096,tau=1024), RATE_ARGS and RATE_DB
+# (/tmp/zeval-rate.db) of rsa-rate.
 set -u
 BUNDLE=${1:-build/gpudev}
 MODEL=${2:-/tmp/zaya-8b}
 PARTS=${3:-1 2 rsa}
+INIT_CONFIG=${INIT_CONFIG:-zaya1-8b}
+CONTEXTS=${CONTEXTS:-1024,16384} SEQ_TOKENS=${SEQ_TOKENS:-64}
+BATCHES=${BATCHES:-64,256} BATCH_CONTEXT=${BATCH_CONTEXT:-4096} BATCH_TOKENS=${BATCH_TOKENS:-16}
+PREFILL=${PREFILL:-8192} PREFILL_STEP=${PREFILL_STEP:-2048}
+BENCH_ARGS=${BENCH_ARGS:-} BATCH_ARGS=${BATCH_ARGS:-} BENCH_MODEL=${BENCH_MODEL:-$MODEL}
 Z="$BUNDLE/zeval" # a wrapper that gives the binary its bundled libraries
 T0=$(date +%s)
 DEADLINE=${DEADLINE:-3600}
@@ -77,7 +92,7 @@ for q in sys.argv[2].split(";"):
 }
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 | head -3
 "$Z" version || exit 1 # also unpacks the bundled libraries
-if has 1; then
+if has 1 && [ -z "${NO_SELFTEST:-}" ]; then
   step "$Z gpu-selftest (kernels + golden checkpoint vs the CPU backend)"
   capped 120 "$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \
     --tokens 32 || echo "gpu-selftest: FAILED (status $?)"
@@ -94,37 +109,40 @@ if has 1; then
   fi
 fi
 if [ ! -f "$MODEL/config.json" ]; then
-  step "$Z init-model --config zaya1-8b --dtype bf16 --seed 1 --out $MODEL"
+  step "$Z init-model --config $INIT_CONFIG --dtype bf16 --seed 1 --out $MODEL"
   t0=$(date +%s)
-  capped 300 "$Z" init-model --config zaya1-8b --dtype bf16 --seed 1 --out "$MODEL" || exit 1
+  capped 300 "$Z" init-model --config "$INIT_CONFIG" --dtype bf16 --seed 1 --out "$MODEL" || exit 1
   echo "init-model: $(( $(date +%s) - t0 )) s"
 fi
 if has 1; then
-  step "$Z bench gpu --model $MODEL --context 1024,16384 --tokens 64"
-  capped 120 "$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 64
+  step "$Z bench gpu --model $BENCH_MODEL --context $CONTEXTS --tokens $SEQ_TOKENS $BENCH_ARGS"
+  capped 120 "$Z" bench gpu --model "$BENCH_MODEL" --context "$CONTEXTS" --tokens "$SEQ_TOKENS" $BENCH_ARGS
   for n in ${STEP_BLOCKS_AB:-}; do # the persistent step on fewer blocks
-    step "ZEVAL_GPU_STEP_BLOCKS=$n $Z bench gpu --model $MODEL --context 1024,16384 --tokens 32"
-    ZEVAL_GPU_STEP_BLOCKS=$n capped 60 "$Z" bench gpu --model "$MODEL" --context 1024,16384 --tokens 32
+    step "ZEVAL_GPU_STEP_BLOCKS=$n $Z bench gpu --model $BENCH_MODEL --context $CONTEXTS --tokens $(( (SEQ_TOKENS + 1) / 2 ))"
+    ZEVAL_GPU_STEP_BLOCKS=$n capped 60 "$Z" bench gpu --model "$BENCH_MODEL" --context "$CONTEXTS" \
+      --tokens $(( (SEQ_TOKENS + 1) / 2 )) $BENCH_ARGS
   done
   if [ -n "${OLD_BIN:-}" ]; then # an earlier build, with the bundle's libraries
-    step "$OLD_BIN bench gpu --model $MODEL --context 1024,16384 --tokens 64"
-    LD_LIBRARY_PATH="$BUNDLE/lib" capped 120 "$OLD_BIN" bench gpu --model "$MODEL" \
-      --context 1024,16384 --tokens 64
+    step "$OLD_BIN bench gpu --model $BENCH_MODEL --context $CONTEXTS --tokens $SEQ_TOKENS"
+    LD_LIBRARY_PATH="$BUNDLE/lib" capped 120 "$OLD_BIN" bench gpu --model "$BENCH_MODEL" \
+      --context "$CONTEXTS" --tokens "$SEQ_TOKENS" $BENCH_ARGS
   fi
 fi
 # transformers' peer, one model load for both parts: batch 1 at 1K and 16K
 # (part 1), batch 64 at 4K (part 2).
 hf=""
-has 1 && hf="1:1024,1:16384"
-has 2 && hf="${hf:+$hf,}64:4096"
+has 1 && hf=$(printf '%s' "$CONTEXTS" | sed 's/\([0-9][0-9]*\)/1:\1/g')
+has 2 && hf="${hf:+$hf,}64:$BATCH_CONTEXT"
 if [ -n "$hf" ] && [ -z "${NO_HF:-}" ]; then
   step "python3 bench/hf_zaya.py bench --model $MODEL --runs $hf --tokens 16"
   PYTHONUNBUFFERED=1 capped 240 python3 bench/hf_zaya.py bench --model "$MODEL" --runs "$hf" --tokens 16
 fi
 if has 2; then
   step "python3 bench/hf_zaya.py gemm (torch/cuBLAS bf16, the compute roof)"
-  rate=$(capped 60 python3 bench/hf_zaya.py gemm | tee /dev/stderr |
-         sed -n 's/^torch bf16 GEMM [^:]*: \([0-9.]*\) TFLOP.*/\1/p')
+  # (not tee /dev/stderr: where stderr is a file, reopening it truncates it)
+  g_out=$(capped 60 python3 bench/hf_zaya.py gemm 2>&1)
+  printf '%s\n' "$g_out"
+  rate=$(printf '%s\n' "$g_out" | sed -n 's/^torch bf16 GEMM [^:]*: \([0-9.]*\) TFLOP.*/\1/p')
   # ATTN_AB's kinds after the default one, and BMM_AB's product kernels
   # after the default ones, in the same upload (--attn, --bmm): 60 s more
   # a combination
@@ -139,13 +157,15 @@ if has 2; then
   cap=$((120 + 60 * nk * nm)) ab_arg=""
   [ -n "${ATTN_AB:-}" ] && ab_arg="--attn $kinds"
   [ -n "${BMM_AB:-}" ] && ab_arg="$ab_arg --bmm $bmms"
-  step "$Z bench gpu-batch --model $MODEL --batch 64,256 --context 4096 --prefill 8192 $ab_arg"
-  capped $cap "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 --context 4096 --tokens 16 \
-    --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate} $ab_arg
+  step "$Z bench gpu-batch --model $BENCH_MODEL --batch $BATCHES --context $BATCH_CONTEXT --prefill $PREFILL $ab_arg"
+  capped $cap "$Z" bench gpu-batch --model "$BENCH_MODEL" --batch "$BATCHES" --context "$BATCH_CONTEXT" \
+    --tokens "$BATCH_TOKENS" --prefill "$PREFILL" --step "$PREFILL_STEP" \
+    ${rate:+--gemm-tflops $rate} $BENCH_ARGS $BATCH_ARGS $ab_arg
   if [ -n "${KV_AB:-}" ]; then # the same with an f32 K/V cache
     step "ZEVAL_GPU_KV_DTYPE=f32 $Z bench gpu-batch (the same, K/V cache in f32)"
-    ZEVAL_GPU_KV_DTYPE=f32 capped 180 "$Z" bench gpu-batch --model "$MODEL" --batch 64,256 \
-      --context 4096 --tokens 16 --prefill 8192 --step 2048 ${rate:+--gemm-tflops $rate}
+    ZEVAL_GPU_KV_DTYPE=f32 capped 180 "$Z" bench gpu-batch --model "$BENCH_MODEL" --batch "$BATCHES" \
+      --context "$BATCH_CONTEXT" --tokens "$BATCH_TOKENS" --prefill "$PREFILL" \
+      --step "$PREFILL_STEP" ${rate:+--gemm-tflops $rate} $BENCH_ARGS $BATCH_ARGS
   fi
 fi
 if has rsa-rate; then
@@ -154,11 +174,13 @@ if has rsa-rate; then
   # (a whole run is ~5.9M tokens, longer than a device lease).
   gunzip -c "$BUNDLE/tok/tokenizer.json.gz" >"$MODEL/tokenizer.json"
   gunzip -c "$BUNDLE/tok/tokenizer_config.json.gz" >"$MODEL/tokenizer_config.json"
-  rm -f /tmp/zeval-rate.db*
-  step "$Z run --backend gpu --rsa N=16,C=4,T=2,beta=4096,tau=1024 over AIME 2025, stopped after ${RSA_RATE_SECS:-90} s"
+  RATE_DB=${RATE_DB:-/tmp/zeval-rate.db}
+  rm -f "$RATE_DB" "$RATE_DB-wal" "$RATE_DB-shm"
+  RATE_RSA=${RATE_RSA:-N=16,C=4,T=2,beta=4096,tau=1024}
+  step "$Z run --backend gpu --rsa $RATE_RSA over AIME 2025, stopped after ${RSA_RATE_SECS:-90} s"
   capped "${RSA_RATE_SECS:-90}" "$Z" run --backend gpu --model "$MODEL" \
-    --dataset "$BUNDLE/data/aime_2025.jsonl" --rsa N=16,C=4,T=2,beta=4096,tau=1024 --seed 1 \
-    --db /tmp/zeval-rate.db --name rate --progress plain 2>&1 | tail -n 3
+    --dataset "$BUNDLE/data/aime_2025.jsonl" --rsa "$RATE_RSA" --seed 1 \
+    --db "$RATE_DB" --name rate --progress plain ${RATE_ARGS:-} 2>&1 | tail -n 3
 fi
 if has rsa; then
   # The RSA run needs the tokenizer beside the weights.

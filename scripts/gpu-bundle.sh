@@ -7,15 +7,22 @@
 #   usage: sh scripts/gpu-bundle.sh [OUT]   (default build/gpudev)
 # Then on the GPU machine, from the repository root:
 #   sh bench/gpu.sh build/gpudev
+# BIN=path bundles that binary instead of build/rel/zeval-cuda (made
+# here): tests/gpu/run.sh bundles the CPU emulation's to run bench/gpu.sh
+# end to end without a GPU.
 set -eu
 cd "$(dirname "$0")/.."
 OUT=${1:-build/gpudev}
-make -s build/rel/zeval-cuda >/dev/null
+if [ -z "${BIN:-}" ]; then
+  make -s build/rel/zeval-cuda >/dev/null
+  BIN=build/rel/zeval-cuda
+fi
+[ -x "$BIN" ] || { echo "gpu-bundle: $BIN is not an executable" >&2; exit 1; }
 rm -rf "$OUT"
 mkdir -p "$OUT/bin" "$OUT/lib" "$OUT/golden" "$OUT/tok" "$OUT/data"
 # Host debug information off (the device code keeps its line table): the
 # bundle travels within a 64 MiB limit, beside a carried run database.
-strip --strip-debug -o "$OUT/bin/zeval" build/rel/zeval-cuda
+strip --strip-debug -o "$OUT/bin/zeval" "$BIN"
 # $OUT/zeval runs the binary with the bundled libraries; only that process
 # sees them (python and the CUDA tools keep the machine's own).  They travel
 # as lib.tar.xz (a third of their size), unpacked by the first call.
@@ -47,10 +54,11 @@ ldd "$OUT/bin/zeval" | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
 done
 tar -cJf "$OUT/lib.tar.xz" -C "$OUT/lib" .
 rm -rf "$OUT/lib"
-G=../shared/golden/zaya-tiny
+S=${ZEVAL_SHARED:-../shared}
+G=$S/golden/zaya-tiny
 cp "$G/config.json" "$G/model-bf16.safetensors" "$OUT/golden/"
-T=../shared/tokenizer/gemma3
+T=$S/tokenizer/gemma3
 gzip -9 -c "$T/tokenizer.json" >"$OUT/tok/tokenizer.json.gz"
 gzip -9 -c "$T/tokenizer_config.json" >"$OUT/tok/tokenizer_config.json.gz"
-cp ../shared/datasets/math/aime_2025.jsonl "$OUT/data/"
+cp "$S/datasets/math/aime_2025.jsonl" "$OUT/data/"
 du -sh "$OUT"

@@ -376,6 +376,72 @@ if [ -x "$rel/zeval-emu" ] && [ -x "$rel/zeval" ]; then
 fi
 times="$times, emu RSA $(( $(now) - t0 ))s"
 
+# ---- a4. bench/gpu.sh end to end on the emulation: the script a device
+# lease runs, on a bundle of the emulation's binary (scripts/gpu-bundle.sh
+# BIN=), with the benches on the golden checkpoint and the RSA parts on a
+# random tiny one with the real tokenizer, every size shrunk; then the run
+# database carried in parts to a new path and resumed from there
+t0=$(now)
+gpu_script() {
+  d="$work/script"
+  mkdir -p "$d"
+  sh_abs=$(cd "$shared" && pwd)
+  if ! BIN="$(pwd)/$rel/zeval-emu" ZEVAL_SHARED="$sh_abs" sh scripts/gpu-bundle.sh "$d/b" \
+       >"$log" 2>&1; then
+    echo "FAIL [emu-rel] bench/gpu.sh: scripts/gpu-bundle.sh BIN=$rel/zeval-emu failed"
+    show "$log"
+    return
+  fi
+  export NO_HF=1 NO_SELFTEST=1 SANITIZERS="" INIT_CONFIG=tiny CONTEXTS=40,70 SEQ_TOKENS=2 \
+    BENCH_MODEL="$d/b/golden" BATCHES=2 BATCH_CONTEXT=40 BATCH_TOKENS=2 PREFILL=70 PREFILL_STEP=32 \
+    BENCH_ARGS="--weights $d/b/golden/model-bf16.safetensors --bw-bytes 1048576" \
+    BATCH_ARGS="--gemm-n 128" \
+    ATTN_AB=mma BMM_AB=direct STEP_BLOCKS_AB=1 RATE_RSA=N=2,C=2,T=1,beta=4,tau=2 \
+    RATE_ARGS="--limit 1" RSA_RATE_SECS=20 RATE_DB="$d/rate.db" RSA=N=2,C=2,T=1,beta=4,tau=2 \
+    RSA_ARGS="--limit 1" PART_LIMIT=1 KILL_AT=1 DEADLINE=1200
+  # stdout and stderr to a file, as a user's redirect would: nothing the
+  # script runs may truncate it
+  RSA_DB="$d/rsa.db" RSA_CARRY_OUT="$d/carry" sh bench/gpu.sh "$d/b" "$d/model" \
+    "1 2 rsa-rate rsa" >"$d/log" 2>&1
+  rc=$?
+  nd=$(grep -c '^decode context .* of the copy bandwidth$' "$d/log")
+  kinds=$(sed -n 's/^\(products\|attention\): .*(ZEVAL_GPU_[A-Z]*=\([a-z]*\))$/\2/p' "$d/log" |
+          tr '\n' ' ')
+  nb=$(grep -c '^decode batch 2, context 40: ' "$d/log")
+  part=$(sed -n 's/^resumed rows: \([0-9]*\), not in the full run: \([0-9]*\), full-run rows of these problems missing: \([0-9]*\)$/\1 \2 \3/p' "$d/log")
+  bad=$(grep -c -E '^skipped: |^timed out after [0-9]+ s: .* bench |^usage: |unknown option|FAILED' "$d/log")
+  if [ $rc -eq 0 ] && [ "$(head -c 1 "$d/log" | od -An -c | tr -d ' ')" != '\0' ] &&
+     [ "$nd" -eq 24 ] && [ "$kinds" = "tensor tile mma direct tile mma " ] && [ "$nb" -eq 4 ] &&
+     grep -q '^zeval run: aime_2025 ' "$d/log" && grep -q '^stored samples by round: 0:2 1:2$' "$d/log" &&
+     [ -f "$d/carry/rsa.db.parts" ] && [ "${part%% *}" = 4 ] && [ "${part#* }" = "0 0" ] &&
+     [ "$bad" -eq 0 ]; then
+    echo "PASS [emu-rel] bench/gpu.sh \"1 2 rsa-rate rsa\" on the emulation's bundle: 24 single-sequence rows, tensor/direct x tile/mma batched in one upload, the rate run, the full run packed in parts, a killed part resumed to the full run's 4 rows"
+  else
+    echo "FAIL [emu-rel] bench/gpu.sh: status $rc, $nd single-sequence rows (want 24), kinds '$kinds' (want 'tensor tile mma direct tile mma '), $nb batched rows (want 4), part '$part' (want '4 0 0'), $bad skipped/timed-out/usage lines"
+    show "$d/log" 20
+    return
+  fi
+  RSA_DB="$d/moved.db" RSA_CARRY_IN="$d/carry" sh bench/gpu.sh "$d/b" "$d/model" rsa-resume \
+    >"$d/log2" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ] && grep -q '^zeval run: resuming with 4 stored samples' "$d/log2" &&
+     grep -q '^stored samples by round: 0:2 1:2$' "$d/log2" &&
+     [ "$(rows_missing "$d/moved.db" "$d/rsa.db")" = 0 ] &&
+     [ "$(rows_missing "$d/rsa.db" "$d/moved.db")" = 0 ]; then
+    echo "PASS [emu-rel] bench/gpu.sh rsa-resume: the run rebuilt from its carried parts at a new path, resumed, the same 4 rows"
+  else
+    echo "FAIL [emu-rel] bench/gpu.sh rsa-resume from RSA_CARRY_IN: status $rc"
+    show "$d/log2" 20
+  fi
+  unset NO_HF NO_SELFTEST SANITIZERS INIT_CONFIG CONTEXTS SEQ_TOKENS BENCH_MODEL BATCHES \
+    BATCH_CONTEXT BATCH_TOKENS PREFILL PREFILL_STEP BENCH_ARGS BATCH_ARGS ATTN_AB BMM_AB STEP_BLOCKS_AB \
+    RATE_RSA RATE_ARGS RSA_RATE_SECS RATE_DB RSA RSA_ARGS PART_LIMIT KILL_AT DEADLINE
+}
+if [ -x "$rel/zeval-emu" ]; then
+  gpu_script
+fi
+times="$times, emu bench/gpu.sh $(( $(now) - t0 ))s"
+
 # ---- b, c. a vendor toolchain: build, then the no-GPU paths
 # vendor_checks TAG BIN ARCH
 vendor_checks() {
