@@ -35,7 +35,8 @@
 # (e.g. "direct simt": part 2's batched bench also with each such
 # ZEVAL_GPU_BMM, each attention kind with each, in the same process:
 # --bmm; direct is the tensor-core products without the staged big-tile
-# kernel, the same values); STEP_BLOCKS_AB (e.g. "1 2":
+# kernel, the same values; blas the big steps' plain products on cuBLAS,
+# passed over where libcublas is not found); STEP_BLOCKS_AB (e.g. "1 2":
 # part 1's bench again with ZEVAL_GPU_STEP_BLOCKS=1, then 2); OLD_BIN (an
 # earlier build's binary: part 1's bench again with it); SANITIZERS (the
 # compute-sanitizer tools of part 1, "memcheck racecheck"; empty: none);

@@ -694,6 +694,12 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
             ut_err(err, errlen, "--resume %s: run %s ran on the %s backend; on the %s backend "
                    "the samples still to come would not be the ones it would have stored "
                    "(--backend %s)", jobs[j].name, jobs[j].name, r.backend, bk, r.backend);
+        } else if (!remote_be && r.device && strstr(r.device, "products cuBLAS")) {
+            what = "numerics";
+            ut_err(err, errlen, "--resume %s: run %s's products ran on cuBLAS "
+                   "(ZEVAL_GPU_BMM=blas), whose values depend on how many tokens shared each "
+                   "step, so no resume can reproduce the samples still to come; start a new run",
+                   jobs[j].name, jobs[j].name);
         } else if (!remote_be && numerics_differ(r.device, be_device)) {
             what = "numerics";
             ut_err(err, errlen, "--resume %s: run %s's values came from%s; this device gives%s, "

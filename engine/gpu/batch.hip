@@ -13,6 +13,7 @@
  */
 #include "bkern.h"
 #include "ctx.h"
+#include "gblas.h"
 #include "gpu.h"
 
 extern "C" {
@@ -126,8 +127,10 @@ extern "C" const char *gpu_numerics_env(void)
 {
     static char s[64];
     const char *att = getenv("ZEVAL_GPU_ATTN");
-    int tc = strcmp(kb_gemm_kind(), "tensor cores") == 0, mma = att && strcmp(att, "mma") == 0;
-    snprintf(s, sizeof s, "products %s, attention %s", tc ? "tensor cores" : "SIMT",
+    const char *pk = kb_gemm_kind();
+    int mma = att && strcmp(att, "mma") == 0;
+    snprintf(s, sizeof s, "products %s, attention %s",
+             !strcmp(pk, "tensor cores") || !strcmp(pk, "cuBLAS") ? pk : "SIMT",
              mma ? "tensor cores" : "SIMT");
     return s;
 }
@@ -211,8 +214,13 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
         return NULL;
     }
     if (!kb_gemm_env_ok()) {
-        berr(err, errlen, "ZEVAL_GPU_BMM='%s': tensor, direct, simt or plain",
+        berr(err, errlen, "ZEVAL_GPU_BMM='%s': tensor, direct, simt, plain or blas",
              getenv("ZEVAL_GPU_BMM"));
+        return NULL;
+    }
+    char why[256];
+    if (kb_gemm_kind_is_blas() && !gblas_ready(why, sizeof why)) {
+        berr(err, errlen, "ZEVAL_GPU_BMM=blas: %s", why);
         return NULL;
     }
     const char *att = getenv("ZEVAL_GPU_ATTN");
@@ -729,6 +737,9 @@ extern "C" int gpu_batch_set_bmm(gpu_batch *b, int kind, char *err, size_t errle
 {
     if (!gpu_bmm_name(kind))
         return berr(err, errlen, "GPU batch: product kernels %d", kind);
+    char why[256];
+    if (kind == GPU_BMM_BLAS && !gblas_ready(why, sizeof why))
+        return berr(err, errlen, "ZEVAL_GPU_BMM=blas: %s", why);
     (void)hipStreamSynchronize(b->g->st);
     graphs_drop(b); /* they launch the other kernels */
     kb_gemm_set(kind);
@@ -887,6 +898,8 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
         il++;
     }
     BTRY(hipStreamSynchronize(st), "running the step");
+    if (kb_gemm_error(err, errlen))
+        return -1;
     if (b->prof_on) {
         for (int e = 1; e < b->nev; e++) {
             float ms = 0;

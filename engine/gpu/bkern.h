@@ -65,7 +65,9 @@ typedef struct {
     int max_tiles;
     /* Scratch of T * K * 6 bytes (or NULL): where the tensor-core kernel
      * may leave each product row's inputs split into bf16 parts once,
-     * rather than in every block of weight rows.  Same values either way. */
+     * rather than in every block of weight rows.  Same values either way.
+     * ZEVAL_GPU_BMM=blas puts the three parts there as three T x K bf16
+     * matrices for cuBLAS. */
     uint32_t *split;
 } bgemm;
 
@@ -79,6 +81,13 @@ int kb_gemm_env_ok(void);
 void kb_gemm_set(int kind);
 /* 1 when big tiles with split inputs take the staged kernel (k_bmms). */
 int kb_gemm_staged(void);
+/* 1 when the products are ZEVAL_GPU_BMM=blas's (cuBLAS, gblas.h). */
+int kb_gemm_kind_is_blas(void);
+/* The GPU_BMM_ kind in use. */
+int kb_gemm_mode(void);
+/* The first error of a product on cuBLAS since the last call (0: none;
+ * -1 with its message), cleared by the call. */
+int kb_gemm_error(char *err, size_t errlen);
 
 /* res[i] = (embed[tok[i]] + hb) * hs, or the row itself. */
 void kb_embed(hipStream_t s, const bf16 *embed, int H, btok t, const float *hs, const float *hb,

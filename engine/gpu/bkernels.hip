@@ -14,6 +14,7 @@
  * whichever step produced them.
  */
 #include "bkern.h"
+#include "gblas.h"
 #include "gpu.h"
 #include "kern_dev.h"
 
@@ -632,7 +633,7 @@ __global__ void __launch_bounds__(BS_THREADS) k_bmms(bgemm p)
  * from simt's (another order of sums, 16-bit inputs) but never with the
  * step's tokens. */
 enum { BMM_TENSOR = GPU_BMM_TENSOR, BMM_SIMT = GPU_BMM_SIMT, BMM_PLAIN = GPU_BMM_PLAIN,
-       BMM_DIRECT = GPU_BMM_DIRECT };
+       BMM_DIRECT = GPU_BMM_DIRECT, BMM_BLAS = GPU_BMM_BLAS };
 static int bmm_v = -1;
 static int bmm_mode(void)
 {
@@ -681,8 +682,18 @@ static int bmm4_on(void)
 const char *kb_gemm_kind(void)
 {
     static const char *const name[] = {"tensor cores", "SIMT", "SIMT, one column a thread",
-                                       "tensor cores"};
+                                       "tensor cores", "cuBLAS"};
     return name[bmm_mode()];
+}
+
+int kb_gemm_kind_is_blas(void)
+{
+    return bmm_mode() == BMM_BLAS;
+}
+
+int kb_gemm_mode(void)
+{
+    return bmm_mode();
 }
 
 /* k_bmma reads inputs 8 at a time as 16-byte loads and puts rows on the
@@ -739,6 +750,88 @@ static void bmma_launch(hipStream_t s, const bgemm *p0)
                            *p);
 }
 
+/* ------------------------------------------- products on cuBLAS (blas) */
+
+/* ZEVAL_GPU_BMM=blas: plain products of at least BL_MIN tokens run as
+ * three bf16 products on cuBLAS (gblas.h), one per part of the inputs'
+ * three-way split (bm_split's: each f32 input is the sum of its parts),
+ * summed into the output in f32; so the inputs lose nothing, as on the
+ * tensor-core kernels, but the sums' order is cuBLAS's and may change
+ * with the token count.  Grouped products (the experts), products that
+ * scatter their rows and fewer tokens run on the direct kernels. */
+enum { BL_MIN = 64 };
+
+static char bl_err[256];
+static int bl_failed;
+
+int kb_gemm_error(char *err, size_t errlen)
+{
+    if (!bl_failed)
+        return 0;
+    if (err && errlen)
+        snprintf(err, errlen, "%s", bl_err);
+    bl_failed = 0;
+    return -1;
+}
+
+/* Part i of product row r's input k (bmm_x's value split as bm_split
+ * does) at split + (i * T + r) * K + k, as bf16. */
+__global__ void k_blpack(bgemm p)
+{
+    int r = (int)blockIdx.y, k = (int)(blockIdx.x * blockDim.x + threadIdx.x);
+    if (k >= p.K)
+        return;
+    float v = bmm_x(p, p.xidx ? p.xidx[r] : r, k);
+    bf16 *d = (bf16 *)p.split + (size_t)r * (size_t)p.K + (size_t)k;
+    size_t part = (size_t)p.T * (size_t)p.K;
+    GPU_UNROLL
+    for (int i = 0; i < BM_SPLIT; i++) {
+        bf16 h = f2bf16(v);
+        d[(size_t)i * part] = h;
+        v -= bf16f(h);
+    }
+}
+
+/* The bias and the row's scale on what cuBLAS left in y. */
+__global__ void k_blepi(bgemm p)
+{
+    int r = (int)blockIdx.y, n = (int)(blockIdx.x * blockDim.x + threadIdx.x);
+    if (n >= p.N)
+        return;
+    float *y = p.y + (size_t)r * (size_t)p.ldy + (size_t)n;
+    float v = *y;
+    if (p.bias)
+        v += p.bias[n];
+    if (p.yscale)
+        v *= p.yscale[r];
+    *y = v;
+}
+
+/* 1 when p takes the cuBLAS path. */
+static int blas_fits(const bgemm *p)
+{
+    return bmm_mode() == BMM_BLAS && !p->tiles && !p->yidx && p->split && p->T >= BL_MIN &&
+           p->ldy >= p->N;
+}
+
+static void blas_launch(hipStream_t s, const bgemm *p)
+{
+    hipLaunchKernelGGL(k_blpack, dim3((unsigned)((p->K + 255) / 256), (unsigned)p->T), dim3(256),
+                       0, s, *p);
+    const bf16 *x = (const bf16 *)p->split;
+    size_t part = (size_t)p->T * (size_t)p->K;
+    char e[200];
+    for (int i = 0; i < BM_SPLIT; i++)
+        if (gblas_gemm(s, p->N, p->T, p->K, p->w, p->K, x + (size_t)i * part, p->K, i > 0, p->y,
+                       p->ldy, e, sizeof e) && !bl_failed) {
+            bl_failed = 1;
+            snprintf(bl_err, sizeof bl_err, "a product on cuBLAS: %s", e);
+        }
+    if (p->bias || p->yscale)
+        hipLaunchKernelGGL(k_blepi, dim3((unsigned)((p->N + 255) / 256), (unsigned)p->T),
+                           dim3(256), 0, s, *p);
+}
+
 /* Multiprocessors of device 0 (read once; 1 if unknown). */
 static int sm_count(void)
 {
@@ -761,7 +854,12 @@ static int sm_count(void)
 void kb_gemm(hipStream_t s, const bgemm *p)
 {
     dim3 blk(BG_THREADS);
-    if ((bmm_mode() == BMM_TENSOR || bmm_mode() == BMM_DIRECT) && bmma_fits(p)) {
+    if (blas_fits(p)) {
+        blas_launch(s, p);
+        return;
+    }
+    int tensor = bmm_mode() == BMM_TENSOR || bmm_mode() == BMM_DIRECT || bmm_mode() == BMM_BLAS;
+    if (tensor && bmma_fits(p)) {
         if (p->tiles ? p->max_tiles > 0 : p->T > 0)
             bmma_launch(s, p);
         return;

@@ -300,14 +300,19 @@ const char *gpu_batch_gemm_kind(const gpu_batch *b);
  *   GPU_BMM_SIMT    register-tiled SIMT kernels;
  *   GPU_BMM_PLAIN   SIMT, one output column a thread (simt's values);
  *   GPU_BMM_DIRECT  tensor cores, every warp reading its own operands
- *                   (tensor's values).
+ *                   (tensor's values);
+ *   GPU_BMM_BLAS    cuBLAS for the plain products of 64 tokens or more
+ *                   (each input split in three bf16 parts, three products
+ *                   summed in f32), direct's kernels for the rest: values
+ *                   that depend on the step's token count, so not
+ *                   batch-invariant, and a run made so cannot be resumed.
  * gpu_batch_set_bmm switches them for every batch of the process from the
  * next step on (b's captured steps are dropped); 0, or -1 with a message
  * for a kind out of range. */
-enum { GPU_BMM_TENSOR, GPU_BMM_SIMT, GPU_BMM_PLAIN, GPU_BMM_DIRECT, GPU_BMM_KINDS };
+enum { GPU_BMM_TENSOR, GPU_BMM_SIMT, GPU_BMM_PLAIN, GPU_BMM_DIRECT, GPU_BMM_BLAS, GPU_BMM_KINDS };
 static inline const char *gpu_bmm_name(int kind)
 {
-    static const char *const names[GPU_BMM_KINDS] = {"tensor", "simt", "plain", "direct"};
+    static const char *const names[GPU_BMM_KINDS] = {"tensor", "simt", "plain", "direct", "blas"};
     return kind >= 0 && kind < GPU_BMM_KINDS ? names[kind] : NULL;
 }
 

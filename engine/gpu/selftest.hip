@@ -9,6 +9,7 @@
  * equal.
  */
 #include "bkern.h"
+#include "gblas.h"
 #include "kern.h"
 #include "kern_dev.h"
 
@@ -431,6 +432,74 @@ static void check_bgemm(FILE *out)
            "%d tiles; with a split scratch%s %s", nt,
            kb_gemm_staged() ? " (the staged kernel)" : "",
            gsame ? "bit-identical" : "DIFFERENT");
+}
+
+/* ZEVAL_GPU_BMM=blas's products (cuBLAS, or the emulation's reference
+ * kernel): plain ones of at least 64 tokens against the double reference
+ * (their inputs are split in three bf16 parts, so they lose nothing to
+ * bf16: 1e-6, where two parts give 2.5e-6), through a gathered SwiGLU
+ * input with scaled rows too; fewer tokens keep the direct kernels' bits. */
+static void check_blas(FILE *out)
+{
+    char why[256];
+    if (!gblas_ready(why, sizeof why)) {
+        fprintf(out, "SKIP products on cuBLAS (ZEVAL_GPU_BMM=blas): %s\n", why);
+        return;
+    }
+    int was = kb_gemm_mode();
+    int N = 200, K = 1032, T = 300;
+    vecb w = rnd_bf16((size_t)N * K, 0.05f);
+    vecf x = rnd((size_t)T * 2 * K, -2, 2), bias = rnd(N, -1, 1), sc = rnd(T, 0.2f, 1);
+    std::vector<int> idx(T);
+    for (int t = 0; t < T; t++)
+        idx[t] = (t * 7) % T;
+    const bf16 *dw = dev(w);
+    float *dx = dev(x), *db = dev(bias), *dsc = dev(sc), *dy = dev(vecf((size_t)T * N, NAN));
+    int *didx = dev(idx);
+    uint32_t *dsplit = (uint32_t *)dev(std::vector<float>((size_t)T * 2 * K * 3 / 2 + 16));
+    if (dev_failed)
+        return;
+    /* plain, with a bias: rows of x 2K apart */
+    vecf ref((size_t)T * N), ref2((size_t)T * N), act(K);
+    for (int t = 0; t < T; t++)
+        for (int n = 0; n < N; n++)
+            ref[(size_t)t * N + n] =
+                (float)(dot_ref(&w[(size_t)n * K], &x[(size_t)t * 2 * K], K) + bias[n]);
+    for (int t = 0; t < T; t++) {
+        const float *xr = &x[(size_t)idx[t] * 2 * K];
+        for (int k = 0; k < K; k++)
+            act[k] = xr[k] / (1.0f + expf(-xr[k])) * xr[K + k];
+        for (int n = 0; n < N; n++)
+            ref2[(size_t)t * N + n] = (float)(sc[t] * dot_ref(&w[(size_t)n * K], act.data(), K));
+    }
+    kb_gemm_set(GPU_BMM_BLAS);
+    bgemm p = {dw, 0, db, N, K, dx, 2 * K, 0, NULL, dy, N, NULL, NULL, T, NULL, NULL, 0, dsplit};
+    kb_gemm(0, &p);
+    vecf got = host(dy, (size_t)T * N);
+    bgemm q = {dw, 0, NULL, N, K, dx, 2 * K, 1, didx, dy, N, NULL, dsc, T, NULL, NULL, 0, dsplit};
+    kb_gemm(0, &q);
+    vecf got2 = host(dy, (size_t)T * N);
+    /* 37 tokens: the direct kernels, bit for bit */
+    p.T = 37;
+    kb_gemm(0, &p);
+    vecf few = host(dy, (size_t)37 * N);
+    kb_gemm_set(GPU_BMM_DIRECT);
+    kb_gemm(0, &p);
+    vecf direct = host(dy, (size_t)37 * N);
+    kb_gemm_set(was);
+    char e[256];
+    int bad = kb_gemm_error(e, sizeof e);
+    double e1 = relerr(got, ref), e2 = relerr(got2, ref2);
+    int same = memcmp(few.data(), direct.data(), few.size() * sizeof(float)) == 0;
+    report(out, "products on cuBLAS (ZEVAL_GPU_BMM=blas, 200 x 1032, 300 tokens)",
+           bad ? INFINITY : e1 > e2 ? e1 : e2, 1e-6,
+           "%s; plain with a bias %.2g, gathered SwiGLU input with scaled rows %.2g; "
+           "37 tokens %s the direct kernels'%s%s", gblas_name(), e1, e2,
+           same ? "bit-identical to" : "DIFFER from", bad ? "; " : "", bad ? e : "");
+    if (!same) {
+        fails++;
+        fprintf(out, "FAIL products on cuBLAS: 37 tokens did not take the direct kernels\n");
+    }
 }
 
 static void check_experts(FILE *out)
@@ -901,6 +970,7 @@ extern "C" int gpu_selftest_kernels(FILE *out, uint64_t seed, char *err, size_t 
     check_experts(out);
     check_mma(out);
     check_bgemm(out);
+    check_blas(out);
     check_router(out);
     check_cca(out);
     check_attention(out);

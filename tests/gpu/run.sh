@@ -194,7 +194,7 @@ if [ -x "$rel/zeval-emu" ]; then
   refused ZEVAL_GPU_STEP megakernel "ZEVAL_GPU_STEP=megakernel: not a step mode"
   refused ZEVAL_GPU_STEP_BLOCKS 0 "ZEVAL_GPU_STEP_BLOCKS=0: not a number of blocks per multiprocessor"
   refused ZEVAL_GPU_ATTN flash "ZEVAL_GPU_ATTN='flash': tile, warp, pipe or mma"
-  refused ZEVAL_GPU_BMM tensor-cores "ZEVAL_GPU_BMM='tensor-cores': tensor, direct, simt or plain"
+  refused ZEVAL_GPU_BMM tensor-cores "ZEVAL_GPU_BMM='tensor-cores': tensor, direct, simt, plain or blas"
   refused ZEVAL_GPU_ATTN pipe "ZEVAL_GPU_ATTN=pipe needs the bf16 K/V cache" ZEVAL_GPU_KV_DTYPE=f32
   refused ZEVAL_GPU_ATTN mma "ZEVAL_GPU_ATTN=mma needs the bf16 K/V cache" ZEVAL_GPU_KV_DTYPE=f32
   refused ZEVAL_GPU_PREFETCH yes "ZEVAL_GPU_PREFETCH=yes: not 0 or 1"
@@ -272,7 +272,7 @@ if [ -x "$rel/zeval-emu" ]; then
   "$rel/zeval-emu" bench gpu-batch $ba --bmm tensor,tensorcore >"$work/bad.out" 2>&1
   rc2=$?
   if [ $rc -eq 0 ] && [ "$order" = "direct tensor " ] && [ "$nd" -eq 2 ] && [ "$np" -eq 2 ] &&
-     [ $rc2 -eq 2 ] && grep -q "a list of tensor, direct, simt and plain" "$work/bad.out"; then
+     [ $rc2 -eq 2 ] && grep -q "a list of tensor, direct, simt, plain and blas" "$work/bad.out"; then
     echo "PASS [emu-rel] bench gpu-batch --bmm direct,tensor: both timed in one upload; an unknown kind refused"
   else
     echo "FAIL [emu-rel] bench gpu-batch --bmm: status $rc, kinds timed '$order' (want 'direct tensor '), $nd decode and $np prefill lines (want 2 and 2), unknown: exit $rc2"
@@ -365,6 +365,24 @@ rsa_gpu() {
     echo "PASS [emu-rel] GPU RSA run: the CPU backend's $total samples (ids, text, tails, answers)"
   else
     echo "FAIL [emu-rel] GPU RSA run: $m1 GPU rows not among the CPU's, $m2 CPU rows not among the GPU's"
+  fi
+  # products on cuBLAS (the emulation's reference kernel): the prompts'
+  # steps take it; the run records it, and a resume is refused by name
+  if ZEVAL_GPU_BMM=blas timeout "$tmo" "$rel/zeval-emu" run "$@" --backend gpu --db "$d/blas.db" \
+       --name r >"$log" 2>&1 && grep -q 'products cuBLAS' "$log"; then
+    n=$(sqlite3 "$d/blas.db" "SELECT count(*) FROM samples")
+    ZEVAL_GPU_BMM=blas "$rel/zeval-emu" run --resume r --db "$d/blas.db" --backend gpu >"$log" 2>&1
+    rc=$?
+    if [ "$n" = "$total" ] && [ $rc -eq 2 ] &&
+       grep -q "products ran on cuBLAS (ZEVAL_GPU_BMM=blas), whose values depend on how many tokens shared each step" "$log"; then
+      echo "PASS [emu-rel] GPU RSA run with ZEVAL_GPU_BMM=blas: $n samples, 'products cuBLAS' recorded; --resume refused by name"
+    else
+      echo "FAIL [emu-rel] GPU RSA run with ZEVAL_GPU_BMM=blas: $n of $total samples, resume exit $rc"
+      show "$log" 5
+    fi
+  else
+    echo "FAIL [emu-rel] GPU RSA run with ZEVAL_GPU_BMM=blas failed"
+    show "$log"
   fi
 }
 if [ -x "$rel/zeval-emu" ] && [ -x "$rel/zeval" ]; then
