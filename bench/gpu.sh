@@ -93,6 +93,15 @@ for q in sys.argv[2].split(";"):
 }
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1 | head -3
 "$Z" version || exit 1 # also unpacks the bundled libraries
+# cuBLAS for ZEVAL_GPU_BMM=blas (loaded at run time): PyTorch's wheel of it
+# where it is not on the library path
+if [ -z "${ZEVAL_CUBLAS:-}" ]; then
+  ZEVAL_CUBLAS=$(python3 -c 'import glob, sys
+for p in sys.path:
+    for f in sorted(glob.glob(p + "/nvidia/**/libcublas.so.1[23]", recursive=True), reverse=True):
+        print(f); sys.exit()' 2>/dev/null)
+  [ -n "$ZEVAL_CUBLAS" ] && export ZEVAL_CUBLAS && echo "cuBLAS: $ZEVAL_CUBLAS"
+fi
 if has 1 && [ -z "${NO_SELFTEST:-}" ]; then
   step "$Z gpu-selftest (kernels + golden checkpoint vs the CPU backend)"
   capped 120 "$Z" gpu-selftest --model "$BUNDLE/golden" --weights "$BUNDLE/golden/model-bf16.safetensors" \

@@ -69,6 +69,7 @@ struct gpu_batch {
     size_t part_cap;
     int *sel, *perm, *tiles, *ntiles, *am, *in;
     uint32_t *split; /* bgemm.split of every product: max_step x the widest k */
+    float *yt;       /* bgemm.yt of the scattered products: max_step x H */
     bsamp *sp; /* per logits row: argmax or a draw */
     size_t in_cap;
     unsigned long long *hist;
@@ -152,7 +153,7 @@ extern "C" void gpu_batch_close(gpu_batch *b)
         return;
     void *dev[] = {b->K, b->V, b->ring, b->vlast, b->bt, b->res, b->xn, b->y, b->u, b->z, b->q,
                    b->att, b->r, b->eda, b->a, b->gate, b->logits, b->part, b->sel, b->perm,
-                   b->tiles, b->ntiles, b->am, b->in, b->hist, b->sp, b->split};
+                   b->tiles, b->ntiles, b->am, b->in, b->hist, b->sp, b->split, b->yt};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
         if (dev[i])
             (void)hipFree(dev[i]);
@@ -290,6 +291,7 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
     int kmax = H > nq * d ? H : nq * d;
     kmax = kmax > I ? kmax : I;
     b->split = (uint32_t *)bmalloc(fT * (size_t)kmax * 6, &bad);
+    b->yt = (float *)bmalloc(fT * H * sizeof(float), &bad);
     b->tiles = (int *)bmalloc((size_t)3 * maxtiles * sizeof(int), &bad);
     b->ntiles = (int *)bmalloc(sizeof(int), &bad);
     b->am = (int *)bmalloc((size_t)nl * sizeof(int), &bad);
@@ -569,7 +571,7 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
         if (n % 2 == 0) {
             int a = n / 2;
             bgemm qkv = {D->wq, 0, NULL, b->ldu, H, b->xn, H, 0, NULL, b->u, b->ldu, NULL, NULL,
-                         T, NULL, NULL, 0, b->split};
+                         T, NULL, NULL, 0, b->split, NULL};
             kb_gemm(s, &qkv);
             bmark(b, BP_QKV);
             kb_cca(s, &D->cca, a, t, b->u, b->ldu, b->ring, b->vlast, b->natt, b->z, b->q, kv);
@@ -579,13 +581,13 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
                          b->att);
             bmark(b, BP_ATTN);
             bgemm o = {D->wo, 0, NULL, H, qw, b->att, qw, 0, NULL, b->y, H, NULL, NULL, T, NULL,
-                       NULL, 0, b->split};
+                       NULL, 0, b->split, NULL};
             kb_gemm(s, &o);
             bmark(b, BP_O);
         } else {
             int j = n / 2;
             bgemm rd = {D->rdown, 0, D->rdown_b, R, H, b->xn, H, 0, NULL, b->r, R, NULL, NULL, T,
-                        NULL, NULL, 0, b->split};
+                        NULL, NULL, 0, b->split, NULL};
             kb_gemm(s, &rd);
             bmark(b, BP_RDOWN);
             kb_router(s, &D->rt, T, b->r, b->eda, b->sel, b->gate);
@@ -593,11 +595,12 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
             kb_sort(s, T, S, E, b->sel, b->perm, b->tiles, b->ntiles, b->hist + (size_t)j * S);
             bmark(b, BP_SORT);
             bgemm f1 = {D->fc1, (size_t)2 * I * H, NULL, 2 * I, H, b->xn, H, 0, b->perm, b->a,
-                        2 * I, NULL, NULL, T, b->tiles, b->ntiles, maxtiles, b->split};
+                        2 * I, NULL, NULL, T, b->tiles, b->ntiles, maxtiles, b->split,
+                        NULL};
             kb_gemm(s, &f1);
             bmark(b, BP_FC1);
             bgemm f2 = {D->fc2, (size_t)H * I, NULL, H, I, b->a, 2 * I, 1, NULL, b->y, H, b->perm,
-                        b->gate, T, b->tiles, b->ntiles, maxtiles, b->split};
+                        b->gate, T, b->tiles, b->ntiles, maxtiles, b->split, b->yt};
             kb_gemm(s, &f2);
             bmark(b, BP_FC2);
             kb_skip(s, T, H, E, b->sel, b->gate, b->xn, skip_zero, b->y);
@@ -608,7 +611,7 @@ static void enqueue(gpu_batch *b, int T, int nl, int grid)
     bmark(b, BP_NORM);
     if (nl > 0) {
         bgemm lm = {g->lm_head, 0, g->lm_b, V, H, b->xn, H, 0, lrow, b->logits, V, NULL, NULL,
-                    nl, NULL, NULL, 0, b->split};
+                    nl, NULL, NULL, 0, b->split, NULL};
         kb_gemm(s, &lm);
         bmark(b, BP_LM);
         kb_argmax(s, nl, b->logits, V, nvalid, b->sp, b->am);
@@ -636,7 +639,7 @@ static hipError_t run_step(gpu_batch *b, int T, int nl, int grid)
         enqueue(b, T, nl, grid);
         return hipGetLastError();
     }
-    if (k < 0 && same && b->use_graphs && !b->capture_failed) {
+    if (k < 0 && same && b->use_graphs && !b->capture_failed && !kb_gemm_host_sync(T)) {
         hipGraph_t graph;
         hipGraphExec_t exec;
         int ok = hipStreamBeginCapture(st, hipStreamCaptureModeThreadLocal) == hipSuccess;
@@ -989,7 +992,7 @@ extern "C" double gpu_gemm_tflops(int n, char *err, size_t errlen)
              hipEventCreate(&e1) == hipSuccess;
     uint32_t *split = NULL;
     ok = ok && hipMalloc((void **)&split, nn * 6) == hipSuccess;
-    bgemm p = {w, 0, NULL, n, n, x, n, 0, NULL, y, n, NULL, NULL, n, NULL, NULL, 0, split};
+    bgemm p = {w, 0, NULL, n, n, x, n, 0, NULL, y, n, NULL, NULL, n, NULL, NULL, 0, split, NULL};
     for (int pass = 0; ok && pass < 4; pass++) {
         float ms = 0;
         ok = hipEventRecord(e0, st) == hipSuccess;

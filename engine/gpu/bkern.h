@@ -69,6 +69,9 @@ typedef struct {
      * ZEVAL_GPU_BMM=blas puts the three parts there as three T x K bf16
      * matrices for cuBLAS. */
     uint32_t *split;
+    /* Scratch of T * N floats (or NULL): where ZEVAL_GPU_BMM=blas leaves
+     * a product's rows before they are scattered (yidx). */
+    float *yt;
 } bgemm;
 
 void kb_gemm(hipStream_t s, const bgemm *p);
@@ -85,6 +88,10 @@ int kb_gemm_staged(void);
 int kb_gemm_kind_is_blas(void);
 /* The GPU_BMM_ kind in use. */
 int kb_gemm_mode(void);
+/* 1 when a step of T tokens waits on the device inside kb_gemm (blas's
+ * grouped products read the experts' row counts back): such a step cannot
+ * be captured as a graph. */
+int kb_gemm_host_sync(int T);
 /* The first error of a product on cuBLAS since the last call (0: none;
  * -1 with its message), cleared by the call. */
 int kb_gemm_error(char *err, size_t errlen);

@@ -752,13 +752,16 @@ static void bmma_launch(hipStream_t s, const bgemm *p0)
 
 /* ------------------------------------------- products on cuBLAS (blas) */
 
-/* ZEVAL_GPU_BMM=blas: plain products of at least BL_MIN tokens run as
- * three bf16 products on cuBLAS (gblas.h), one per part of the inputs'
+/* ZEVAL_GPU_BMM=blas: products of at least BL_MIN tokens run as three
+ * bf16 products on cuBLAS (gblas.h), one per part of the inputs'
  * three-way split (bm_split's: each f32 input is the sum of its parts),
  * summed into the output in f32; so the inputs lose nothing, as on the
  * tensor-core kernels, but the sums' order is cuBLAS's and may change
- * with the token count.  Grouped products (the experts), products that
- * scatter their rows and fewer tokens run on the direct kernels. */
+ * with the token count.  The experts' grouped products read the tile
+ * table back and run one product per expert over its rows (the stream
+ * waits there, so such steps are not captured as graphs: kb_gemm_host_sync).
+ * Fewer tokens, and a scattered product without the yt scratch, run on the
+ * direct kernels. */
 enum { BL_MIN = 64 };
 
 static char bl_err[256];
@@ -807,28 +810,101 @@ __global__ void k_blepi(bgemm p)
     *y = v;
 }
 
+/* Scattered rows: y row yidx[r] = (yt row r + bias) * yscale[yidx[r]]. */
+__global__ void k_blscatter(bgemm p)
+{
+    int r = (int)blockIdx.y, n = (int)(blockIdx.x * blockDim.x + threadIdx.x);
+    if (n >= p.N)
+        return;
+    int ry = p.yidx[r];
+    float v = p.yt[(size_t)r * (size_t)p.N + (size_t)n];
+    if (p.bias)
+        v += p.bias[n];
+    if (p.yscale)
+        v *= p.yscale[ry];
+    p.y[(size_t)ry * (size_t)p.ldy + (size_t)n] = v;
+}
+
+int kb_gemm_host_sync(int T)
+{
+    return bmm_mode() == BMM_BLAS && T >= BL_MIN;
+}
+
 /* 1 when p takes the cuBLAS path. */
 static int blas_fits(const bgemm *p)
 {
-    return bmm_mode() == BMM_BLAS && !p->tiles && !p->yidx && p->split && p->T >= BL_MIN &&
-           p->ldy >= p->N;
+    return bmm_mode() == BMM_BLAS && p->split && p->T >= BL_MIN && p->ldy >= p->N &&
+           (!p->yidx || p->yt);
 }
 
+static void blas_fail(const char *what, const char *e)
+{
+    if (!bl_failed) {
+        bl_failed = 1;
+        snprintf(bl_err, sizeof bl_err, "a product on cuBLAS: %s%s", what, e);
+    }
+}
+
+/* Rows r0 .. r0 + n - 1 of the product with weights w: the three parts'
+ * products summed into y rows (or yt's where rows are scattered). */
+static void blas_rows(hipStream_t s, const bgemm *p, const bf16 *w, int r0, int n)
+{
+    const bf16 *x = (const bf16 *)p->split + (size_t)r0 * (size_t)p->K;
+    size_t part = (size_t)p->T * (size_t)p->K;
+    float *y = p->yidx ? p->yt + (size_t)r0 * (size_t)p->N : p->y + (size_t)r0 * (size_t)p->ldy;
+    int ldy = p->yidx ? p->N : p->ldy;
+    char e[200];
+    for (int i = 0; i < BM_SPLIT; i++)
+        if (gblas_gemm(s, p->N, n, p->K, w, p->K, x + (size_t)i * part, p->K, i > 0, y, ldy, e,
+                       sizeof e))
+            blas_fail("", e);
+}
+
+/* Plain: one product of T rows.  Grouped: the tile table read back (the
+ * stream waits for it), then one product per expert over its rows, which
+ * the table lists consecutively in tiles. */
 static void blas_launch(hipStream_t s, const bgemm *p)
 {
     hipLaunchKernelGGL(k_blpack, dim3((unsigned)((p->K + 255) / 256), (unsigned)p->T), dim3(256),
                        0, s, *p);
-    const bf16 *x = (const bf16 *)p->split;
-    size_t part = (size_t)p->T * (size_t)p->K;
-    char e[200];
-    for (int i = 0; i < BM_SPLIT; i++)
-        if (gblas_gemm(s, p->N, p->T, p->K, p->w, p->K, x + (size_t)i * part, p->K, i > 0, p->y,
-                       p->ldy, e, sizeof e) && !bl_failed) {
-            bl_failed = 1;
-            snprintf(bl_err, sizeof bl_err, "a product on cuBLAS: %s", e);
+    int rows = p->T; /* rows made: the grouped products' experts' rows come first */
+    if (!p->tiles)
+        blas_rows(s, p, p->w, 0, p->T);
+    else {
+        rows = 0;
+        int nt = 0;
+        int *tl = (int *)malloc((size_t)3 * (size_t)p->max_tiles * sizeof(int));
+        if (!tl) {
+            blas_fail("out of memory for the tile table", "");
+            return;
         }
-    if (p->bias || p->yscale)
-        hipLaunchKernelGGL(k_blepi, dim3((unsigned)((p->N + 255) / 256), (unsigned)p->T),
+        if (hipMemcpyAsync(&nt, p->ntiles, sizeof nt, hipMemcpyDeviceToHost, s) != hipSuccess ||
+            hipMemcpyAsync(tl, p->tiles, (size_t)3 * (size_t)p->max_tiles * sizeof(int),
+                           hipMemcpyDeviceToHost, s) != hipSuccess ||
+            hipStreamSynchronize(s) != hipSuccess) {
+            blas_fail("reading the tile table back: ", hipGetErrorString(hipGetLastError()));
+            free(tl);
+            return;
+        }
+        nt = nt < p->max_tiles ? nt : p->max_tiles;
+        for (int j = 0; j < nt;) {
+            int e = tl[3 * j], r0 = tl[3 * j + 1], n = 0;
+            for (; j < nt && tl[3 * j] == e && tl[3 * j + 1] == r0 + n; j++)
+                n += tl[3 * j + 2];
+            if (n > 0 && r0 >= 0 && r0 + n <= p->T) {
+                blas_rows(s, p, p->w + (size_t)e * p->estride, r0, n);
+                rows = r0 + n > rows ? r0 + n : rows;
+            }
+        }
+        free(tl);
+    }
+    if (rows <= 0)
+        return;
+    if (p->yidx)
+        hipLaunchKernelGGL(k_blscatter, dim3((unsigned)((p->N + 255) / 256), (unsigned)rows),
+                           dim3(256), 0, s, *p);
+    else if (p->bias || p->yscale)
+        hipLaunchKernelGGL(k_blepi, dim3((unsigned)((p->N + 255) / 256), (unsigned)rows),
                            dim3(256), 0, s, *p);
 }
 

@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int gb_err(char *err, size_t errlen, const char *fmt, ...)
@@ -96,15 +97,23 @@ int gblas_ready(char *why, size_t whylen)
 {
     if (!gb.tried) {
         gb.tried = 1;
-        static const char *const lib[] = {"libcublas.so.13", "libcublas.so.12", "libcublas.so"};
-        void *so = NULL;
-        for (size_t i = 0; !so && i < sizeof lib / sizeof *lib; i++)
+        /* ZEVAL_CUBLAS (a file), the library path, then the toolkit's */
+        static const char *const lib[] = {"libcublas.so.13", "libcublas.so.12",
+                                          "/usr/local/cuda/lib64/libcublas.so.13",
+                                          "/usr/local/cuda/lib64/libcublas.so.12"};
+        const char *env = getenv("ZEVAL_CUBLAS");
+        void *so = env && *env ? dlopen(env, RTLD_NOW | RTLD_LOCAL) : NULL;
+        const char *e = so || !(env && *env) ? NULL : dlerror();
+        if (e)
+            snprintf(gb.why, sizeof gb.why, "ZEVAL_CUBLAS=%s: %s", env, e);
+        for (size_t i = 0; !so && !e && i < sizeof lib / sizeof *lib; i++)
             so = dlopen(lib[i], RTLD_NOW | RTLD_LOCAL);
-        if (!so) {
-            const char *e = dlerror();
+        if (!so && !e) {
+            e = dlerror();
             snprintf(gb.why, sizeof gb.why, "cuBLAS not found (libcublas.so.13 or .12 on the "
-                     "library path: %s)", e ? e : "?");
-        } else {
+                     "library path or in /usr/local/cuda/lib64, or ZEVAL_CUBLAS=FILE: %s)",
+                     e ? e : "?");
+        } else if (so) {
             gb_create_f create = (gb_create_f)dlsym(so, "cublasCreate_v2");
             gb_workspace_f ws = (gb_workspace_f)dlsym(so, "cublasSetWorkspace_v2");
             gb_version_f ver = (gb_version_f)dlsym(so, "cublasGetVersion_v2");

@@ -352,7 +352,7 @@ static void check_bgemm(FILE *out)
         /* T tokens starting at row Tmax - T of x, so token Tmax - 1 sits
          * at every place from first to last across the runs */
         bgemm p = {dw, 0, db, N, K, dx + (size_t)(Tmax - T) * K, K, 0, NULL, dy, N, NULL, NULL, T,
-                   NULL, NULL, 0, NULL};
+                   NULL, NULL, 0, NULL, NULL};
         kb_gemm(0, &p);
         vecf got = host(dy, (size_t)T * N);
         vecf want(ref.begin() + (ptrdiff_t)(Tmax - T) * N, ref.end());
@@ -410,7 +410,7 @@ static void check_bgemm(FILE *out)
     if (dev_failed)
         return;
     bgemm q = {dwe, (size_t)H * I, NULL, H, I, da, 2 * I, 1, dperm, dye, H, dperm, dsc, T, dtiles,
-               dnt, nt + 2, NULL};
+               dnt, nt + 2, NULL, NULL};
     kb_gemm(0, &q);
     vecf got = host(dye, (size_t)T * H), want((size_t)T * H);
     q.split = dsplit;
@@ -473,10 +473,12 @@ static void check_blas(FILE *out)
             ref2[(size_t)t * N + n] = (float)(sc[t] * dot_ref(&w[(size_t)n * K], act.data(), K));
     }
     kb_gemm_set(GPU_BMM_BLAS);
-    bgemm p = {dw, 0, db, N, K, dx, 2 * K, 0, NULL, dy, N, NULL, NULL, T, NULL, NULL, 0, dsplit};
+    bgemm p = {dw, 0, db, N, K, dx, 2 * K, 0, NULL, dy, N, NULL, NULL, T, NULL, NULL, 0, dsplit,
+               NULL};
     kb_gemm(0, &p);
     vecf got = host(dy, (size_t)T * N);
-    bgemm q = {dw, 0, NULL, N, K, dx, 2 * K, 1, didx, dy, N, NULL, dsc, T, NULL, NULL, 0, dsplit};
+    bgemm q = {dw, 0, NULL, N, K, dx, 2 * K, 1, didx, dy, N, NULL, dsc, T, NULL, NULL, 0, dsplit,
+               NULL};
     kb_gemm(0, &q);
     vecf got2 = host(dy, (size_t)T * N);
     /* 37 tokens: the direct kernels, bit for bit */
@@ -486,16 +488,70 @@ static void check_blas(FILE *out)
     kb_gemm_set(GPU_BMM_DIRECT);
     kb_gemm(0, &p);
     vecf direct = host(dy, (size_t)37 * N);
+
+    /* grouped, as the experts' down projection: 3 experts and the skip
+     * slot (its tokens last in perm, in no tile: their rows untouched),
+     * SwiGLU input in expert order, rows scaled and scattered by perm */
+    int E = 3, H = 136, I = 200, TG = 160;
+    vecb we = rnd_bf16((size_t)E * H * I, 0.1f);
+    vecf a = rnd((size_t)TG * 2 * I, -2, 2), gsc = rnd(TG, 0.2f, 1);
+    std::vector<int> sel(TG), perm, tiles;
+    for (int t = 0; t < TG; t++)
+        sel[t] = (int)(urand() * (E + 1));
+    for (int e = 0; e <= E; e++) {
+        int start = (int)perm.size();
+        for (int t = 0; t < TG; t++)
+            if (sel[t] == e)
+                perm.push_back(t);
+        for (int r = start; e < E && r < (int)perm.size(); r += BG_BT) {
+            int n = (int)perm.size() - r < BG_BT ? (int)perm.size() - r : BG_BT;
+            tiles.insert(tiles.end(), {e, r, n});
+        }
+    }
+    int nt = (int)tiles.size() / 3;
+    std::vector<int> hnt(1, nt);
+    const bf16 *dwe = dev(we);
+    float *da = dev(a), *dgsc = dev(gsc), *dye = dev(vecf((size_t)TG * H, 7.0f));
+    float *dyt = dev(vecf((size_t)TG * H));
+    int *dperm = dev(perm), *dtiles = dev(tiles), *dnt = dev(hnt);
+    if (dev_failed)
+        return;
+    bgemm g = {dwe, (size_t)H * I, NULL, H, I, da, 2 * I, 1, NULL, dye, H, dperm, dgsc, TG, dtiles,
+               dnt, nt + 2, dsplit, dyt};
+    kb_gemm_set(GPU_BMM_BLAS);
+    kb_gemm(0, &g);
+    vecf gotg = host(dye, (size_t)TG * H), wantg((size_t)TG * H, 7.0f), acts(I);
+    for (int r = 0; r < TG; r++) {
+        int t = perm[r];
+        if (sel[t] == E)
+            continue;
+        for (int j = 0; j < I; j++) {
+            float u = a[(size_t)r * 2 * I + j];
+            acts[j] = u / (1.0f + expf(-u)) * a[(size_t)r * 2 * I + I + j];
+        }
+        for (int n = 0; n < H; n++)
+            wantg[(size_t)t * H + n] =
+                (float)(gsc[t] * dot_ref(&we[((size_t)sel[t] * H + n) * I], acts.data(), I));
+    }
+    int untouched = 1;
+    for (int t = 0; t < TG; t++)
+        for (int n = 0; sel[t] == E && n < H; n++)
+            untouched &= gotg[(size_t)t * H + n] == 7.0f;
+
     kb_gemm_set(was);
     char e[256];
     int bad = kb_gemm_error(e, sizeof e);
-    double e1 = relerr(got, ref), e2 = relerr(got2, ref2);
+    double e1 = relerr(got, ref), e2 = relerr(got2, ref2), e3 = relerr(gotg, wantg);
+    double worst = e1 > e2 ? e1 : e2;
+    worst = e3 > worst ? e3 : worst;
     int same = memcmp(few.data(), direct.data(), few.size() * sizeof(float)) == 0;
-    report(out, "products on cuBLAS (ZEVAL_GPU_BMM=blas, 200 x 1032, 300 tokens)",
-           bad ? INFINITY : e1 > e2 ? e1 : e2, 1e-6,
-           "%s; plain with a bias %.2g, gathered SwiGLU input with scaled rows %.2g; "
-           "37 tokens %s the direct kernels'%s%s", gblas_name(), e1, e2,
-           same ? "bit-identical to" : "DIFFER from", bad ? "; " : "", bad ? e : "");
+    report(out, "products on cuBLAS (ZEVAL_GPU_BMM=blas, 200 x 1032, 300 tokens; 3 experts)",
+           bad || !untouched ? INFINITY : worst, 1e-6,
+           "%s; plain with a bias %.2g, gathered SwiGLU input with scaled rows %.2g, grouped "
+           "(%d tiles, SwiGLU, scaled, scattered) %.2g, skip-slot rows %s; 37 tokens %s the "
+           "direct kernels'%s%s", gblas_name(), e1, e2, nt, e3,
+           untouched ? "untouched" : "WRITTEN", same ? "bit-identical to" : "DIFFER from",
+           bad ? "; " : "", bad ? e : "");
     if (!same) {
         fails++;
         fprintf(out, "FAIL products on cuBLAS: 37 tokens did not take the direct kernels\n");
