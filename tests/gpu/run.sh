@@ -264,18 +264,19 @@ if [ -x "$rel/zeval-emu" ]; then
   # (a prefill of 70 tokens takes the staged kernel with tensor, not with
   # direct); an unknown one is refused before the upload
   bm=$(printf '%s' "$ba" | sed 's/--prefill 40 --step 32/--prefill 70 --step 70/')
-  timeout "$tmo" "$rel/zeval-emu" bench gpu-batch $bm --bmm direct,tensor >"$log" 2>&1
+  timeout "$tmo" "$rel/zeval-emu" bench gpu-batch $bm --bmm direct,tensor,blas >"$log" 2>&1
   rc=$?
   order=$(sed -n 's/^products: .*(ZEVAL_GPU_BMM=\([a-z]*\))$/\1/p' "$log" | tr '\n' ' ')
   nd=$(grep -c '^decode batch 2, context 40: ' "$log")
   np=$(grep -c '^prefill 70 tokens in runs of 70: ' "$log")
   "$rel/zeval-emu" bench gpu-batch $ba --bmm tensor,tensorcore >"$work/bad.out" 2>&1
   rc2=$?
-  if [ $rc -eq 0 ] && [ "$order" = "direct tensor " ] && [ "$nd" -eq 2 ] && [ "$np" -eq 2 ] &&
+  if [ $rc -eq 0 ] && [ "$order" = "direct tensor blas " ] && [ "$nd" -eq 3 ] && [ "$np" -eq 3 ] &&
+     grep -q '^products: cuBLAS (ZEVAL_GPU_BMM=blas)$' "$log" &&
      [ $rc2 -eq 2 ] && grep -q "a list of tensor, direct, simt, plain and blas" "$work/bad.out"; then
-    echo "PASS [emu-rel] bench gpu-batch --bmm direct,tensor: both timed in one upload; an unknown kind refused"
+    echo "PASS [emu-rel] bench gpu-batch --bmm direct,tensor,blas: the three timed in one upload; an unknown kind refused"
   else
-    echo "FAIL [emu-rel] bench gpu-batch --bmm: status $rc, kinds timed '$order' (want 'direct tensor '), $nd decode and $np prefill lines (want 2 and 2), unknown: exit $rc2"
+    echo "FAIL [emu-rel] bench gpu-batch --bmm: status $rc, kinds timed '$order' (want 'direct tensor blas '), $nd decode and $np prefill lines (want 3 and 3), unknown: exit $rc2"
     show "$log" 20
   fi
 fi
