@@ -629,6 +629,9 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
     char *be_device = be_note;
     if (strncmp(be_device, "GPU backend on ", 15) == 0)
         be_device += 15;
+    if (!resume && strstr(be_device, "products cuBLAS"))
+        fprintf(stderr, "zeval run: products on cuBLAS (ZEVAL_GPU_BMM=blas): its values depend on "
+                "how many tokens share a step, so this run cannot be resumed if it stops\n");
 
     /* Problems of every job, in job order. */
     for (int j = 0; j < nj; j++)

@@ -370,13 +370,14 @@ rsa_gpu() {
   # products on cuBLAS (the emulation's reference kernel): the prompts'
   # steps take it; the run records it, and a resume is refused by name
   if ZEVAL_GPU_BMM=blas timeout "$tmo" "$rel/zeval-emu" run "$@" --backend gpu --db "$d/blas.db" \
-       --name r >"$log" 2>&1 && grep -q 'products cuBLAS' "$log"; then
+       --name r >"$log" 2>&1 && grep -q 'products cuBLAS' "$log" &&
+     grep -q '^zeval run: products on cuBLAS (ZEVAL_GPU_BMM=blas): .* cannot be resumed' "$log"; then
     n=$(sqlite3 "$d/blas.db" "SELECT count(*) FROM samples")
     ZEVAL_GPU_BMM=blas "$rel/zeval-emu" run --resume r --db "$d/blas.db" --backend gpu >"$log" 2>&1
     rc=$?
     if [ "$n" = "$total" ] && [ $rc -eq 2 ] &&
        grep -q "products ran on cuBLAS (ZEVAL_GPU_BMM=blas), whose values depend on how many tokens shared each step" "$log"; then
-      echo "PASS [emu-rel] GPU RSA run with ZEVAL_GPU_BMM=blas: $n samples, 'products cuBLAS' recorded; --resume refused by name"
+      echo "PASS [emu-rel] GPU RSA run with ZEVAL_GPU_BMM=blas: said at the start it cannot be resumed; $n samples, 'products cuBLAS' recorded; --resume refused by name"
     else
       echo "FAIL [emu-rel] GPU RSA run with ZEVAL_GPU_BMM=blas: $n of $total samples, resume exit $rc"
       show "$log" 5
