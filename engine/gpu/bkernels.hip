@@ -878,15 +878,19 @@ static void blas_launch(hipStream_t s, const bgemm *p)
             blas_fail("out of memory for the tile table", "");
             return;
         }
-        if (hipMemcpyAsync(&nt, p->ntiles, sizeof nt, hipMemcpyDeviceToHost, s) != hipSuccess ||
-            hipMemcpyAsync(tl, p->tiles, (size_t)3 * (size_t)p->max_tiles * sizeof(int),
-                           hipMemcpyDeviceToHost, s) != hipSuccess ||
-            hipStreamSynchronize(s) != hipSuccess) {
+        /* the count, then as many entries (the table may hold no more) */
+        int ok = hipMemcpyAsync(&nt, p->ntiles, sizeof nt, hipMemcpyDeviceToHost, s) ==
+                     hipSuccess &&
+                 hipStreamSynchronize(s) == hipSuccess;
+        nt = nt < 0 ? 0 : nt < p->max_tiles ? nt : p->max_tiles;
+        ok = ok && (nt == 0 || (hipMemcpyAsync(tl, p->tiles, (size_t)3 * (size_t)nt * sizeof(int),
+                                               hipMemcpyDeviceToHost, s) == hipSuccess &&
+                                hipStreamSynchronize(s) == hipSuccess));
+        if (!ok) {
             blas_fail("reading the tile table back: ", hipGetErrorString(hipGetLastError()));
             free(tl);
             return;
         }
-        nt = nt < p->max_tiles ? nt : p->max_tiles;
         for (int j = 0; j < nt;) {
             int e = tl[3 * j], r0 = tl[3 * j + 1], n = 0;
             for (; j < nt && tl[3 * j] == e && tl[3 * j + 1] == r0 + n; j++)
