@@ -220,7 +220,7 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
         return NULL;
     }
     char why[256];
-    if (kb_gemm_kind_is_blas() && !gblas_ready(why, sizeof why)) {
+    if (kb_gemm_mode() == GPU_BMM_BLAS && !gblas_ready(why, sizeof why)) {
         berr(err, errlen, "ZEVAL_GPU_BMM=blas: %s", why);
         return NULL;
     }

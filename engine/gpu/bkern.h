@@ -84,9 +84,7 @@ int kb_gemm_env_ok(void);
 void kb_gemm_set(int kind);
 /* 1 when big tiles with split inputs take the staged kernel (k_bmms). */
 int kb_gemm_staged(void);
-/* 1 when the products are ZEVAL_GPU_BMM=blas's (cuBLAS, gblas.h). */
-int kb_gemm_kind_is_blas(void);
-/* The GPU_BMM_ kind in use. */
+/* The GPU_BMM_ kind in use (GPU_BMM_BLAS: cuBLAS, gblas.h). */
 int kb_gemm_mode(void);
 /* 1 when a step of T tokens waits on the device inside kb_gemm (blas's
  * grouped products read the experts' row counts back): such a step cannot

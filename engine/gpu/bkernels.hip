@@ -686,11 +686,6 @@ const char *kb_gemm_kind(void)
     return name[bmm_mode()];
 }
 
-int kb_gemm_kind_is_blas(void)
-{
-    return bmm_mode() == BMM_BLAS;
-}
-
 int kb_gemm_mode(void)
 {
     return bmm_mode();
@@ -795,29 +790,16 @@ __global__ void k_blpack(bgemm p)
     }
 }
 
-/* The bias and the row's scale on what cuBLAS left in y. */
+/* The bias and the row's scale on what cuBLAS left: in y's row r, or in
+ * yt's row r for y's row yidx[r] (scaled by yscale of that index). */
 __global__ void k_blepi(bgemm p)
 {
     int r = (int)blockIdx.y, n = (int)(blockIdx.x * blockDim.x + threadIdx.x);
     if (n >= p.N)
         return;
-    float *y = p.y + (size_t)r * (size_t)p.ldy + (size_t)n;
-    float v = *y;
-    if (p.bias)
-        v += p.bias[n];
-    if (p.yscale)
-        v *= p.yscale[r];
-    *y = v;
-}
-
-/* Scattered rows: y row yidx[r] = (yt row r + bias) * yscale[yidx[r]]. */
-__global__ void k_blscatter(bgemm p)
-{
-    int r = (int)blockIdx.y, n = (int)(blockIdx.x * blockDim.x + threadIdx.x);
-    if (n >= p.N)
-        return;
-    int ry = p.yidx[r];
-    float v = p.yt[(size_t)r * (size_t)p.N + (size_t)n];
+    int ry = p.yidx ? p.yidx[r] : r;
+    float v = p.yidx ? p.yt[(size_t)r * (size_t)p.N + (size_t)n]
+                     : p.y[(size_t)r * (size_t)p.ldy + (size_t)n];
     if (p.bias)
         v += p.bias[n];
     if (p.yscale)
@@ -904,10 +886,7 @@ static void blas_launch(hipStream_t s, const bgemm *p)
     }
     if (rows <= 0)
         return;
-    if (p->yidx)
-        hipLaunchKernelGGL(k_blscatter, dim3((unsigned)((p->N + 255) / 256), (unsigned)rows),
-                           dim3(256), 0, s, *p);
-    else if (p->bias || p->yscale)
+    if (p->yidx || p->bias || p->yscale)
         hipLaunchKernelGGL(k_blepi, dim3((unsigned)((p->N + 255) / 256), (unsigned)rows),
                            dim3(256), 0, s, *p);
 }
