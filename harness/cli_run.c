@@ -556,6 +556,17 @@ static void print_hist(const eng_backend *b)
 /* Prints the metrics of one stored run. */
 static int show_run(store *db, const char *name, FILE *out, char *err, size_t errlen);
 
+/* The BLAS library a GPU device record says its products ran on
+ * (ZEVAL_GPU_BMM=blas: "cuBLAS" or "rocBLAS"), or NULL. */
+static const char *blas_device(const char *device)
+{
+    if (device && strstr(device, "products cuBLAS"))
+        return "cuBLAS";
+    if (device && strstr(device, "products rocBLAS"))
+        return "rocBLAS";
+    return NULL;
+}
+
 /* Whether a GPU device record `now` gives other values than `stored` (the
  * part from ", K/V cache " on: the cache type, then the products' and the
  * attention's kinds; a record from before those were added is held to
@@ -629,9 +640,10 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
     char *be_device = be_note;
     if (strncmp(be_device, "GPU backend on ", 15) == 0)
         be_device += 15;
-    if (!resume && strstr(be_device, "products cuBLAS"))
-        fprintf(stderr, "zeval run: products on cuBLAS (ZEVAL_GPU_BMM=blas): its values depend on "
-                "how many tokens share a step, so this run cannot be resumed if it stops\n");
+    if (!resume && blas_device(be_device))
+        fprintf(stderr, "zeval run: products on %s (ZEVAL_GPU_BMM=blas): its values depend on "
+                "how many tokens share a step, so this run cannot be resumed if it stops\n",
+                blas_device(be_device));
 
     /* Problems of every job, in job order. */
     for (int j = 0; j < nj; j++)
@@ -697,12 +709,12 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
             ut_err(err, errlen, "--resume %s: run %s ran on the %s backend; on the %s backend "
                    "the samples still to come would not be the ones it would have stored "
                    "(--backend %s)", jobs[j].name, jobs[j].name, r.backend, bk, r.backend);
-        } else if (!remote_be && r.device && strstr(r.device, "products cuBLAS")) {
+        } else if (!remote_be && blas_device(r.device)) {
             what = "numerics";
-            ut_err(err, errlen, "--resume %s: run %s's products ran on cuBLAS "
+            ut_err(err, errlen, "--resume %s: run %s's products ran on %s "
                    "(ZEVAL_GPU_BMM=blas), whose values depend on how many tokens shared each "
                    "step, so no resume can reproduce the samples still to come; start a new run",
-                   jobs[j].name, jobs[j].name);
+                   jobs[j].name, jobs[j].name, blas_device(r.device));
         } else if (!remote_be && numerics_differ(r.device, be_device)) {
             what = "numerics";
             ut_err(err, errlen, "--resume %s: run %s's values came from%s; this device gives%s, "

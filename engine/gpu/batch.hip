@@ -131,7 +131,7 @@ extern "C" const char *gpu_numerics_env(void)
     const char *pk = kb_gemm_kind();
     int mma = att && strcmp(att, "mma") == 0;
     snprintf(s, sizeof s, "products %s, attention %s",
-             !strcmp(pk, "tensor cores") || !strcmp(pk, "cuBLAS") ? pk : "SIMT",
+             !strcmp(pk, "tensor cores") || !strcmp(pk, GBLAS_LIB) ? pk : "SIMT",
              mma ? "tensor cores" : "SIMT");
     return s;
 }

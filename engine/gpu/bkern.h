@@ -84,13 +84,13 @@ int kb_gemm_env_ok(void);
 void kb_gemm_set(int kind);
 /* 1 when big tiles with split inputs take the staged kernel (k_bmms). */
 int kb_gemm_staged(void);
-/* The GPU_BMM_ kind in use (GPU_BMM_BLAS: cuBLAS, gblas.h). */
+/* The GPU_BMM_ kind in use (GPU_BMM_BLAS: cuBLAS or rocBLAS, gblas.h). */
 int kb_gemm_mode(void);
 /* 1 when a step of T tokens waits on the device inside kb_gemm (blas's
  * grouped products read the experts' row counts back): such a step cannot
  * be captured as a graph. */
 int kb_gemm_host_sync(int T);
-/* The first error of a product on cuBLAS since the last call (0: none;
+/* The first error of a product on the BLAS library since the last call (0: none;
  * -1 with its message), cleared by the call. */
 int kb_gemm_error(char *err, size_t errlen);
 

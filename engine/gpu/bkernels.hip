@@ -682,7 +682,7 @@ static int bmm4_on(void)
 const char *kb_gemm_kind(void)
 {
     static const char *const name[] = {"tensor cores", "SIMT", "SIMT, one column a thread",
-                                       "tensor cores", "cuBLAS"};
+                                       "tensor cores", GBLAS_LIB};
     return name[bmm_mode()];
 }
 
@@ -745,13 +745,13 @@ static void bmma_launch(hipStream_t s, const bgemm *p0)
                            *p);
 }
 
-/* ------------------------------------------- products on cuBLAS (blas) */
+/* ------------------------- products on cuBLAS or rocBLAS (blas) */
 
 /* ZEVAL_GPU_BMM=blas: products of at least BL_MIN tokens run as three
- * bf16 products on cuBLAS (gblas.h), one per part of the inputs'
+ * bf16 products on cuBLAS or rocBLAS (gblas.h), one per part of the inputs'
  * three-way split (bm_split's: each f32 input is the sum of its parts),
  * summed into the output in f32; so the inputs lose nothing, as on the
- * tensor-core kernels, but the sums' order is cuBLAS's and may change
+ * tensor-core kernels, but the sums' order is the library's and may change
  * with the token count.  The experts' grouped products read the tile
  * table back and run one product per expert over its rows (the stream
  * waits there, so such steps are not captured as graphs: kb_gemm_host_sync).
@@ -790,7 +790,7 @@ __global__ void k_blpack(bgemm p)
     }
 }
 
-/* The bias and the row's scale on what cuBLAS left: in y's row r, or in
+/* The bias and the row's scale on what the library left: in y's row r, or in
  * yt's row r for y's row yidx[r] (scaled by yscale of that index). */
 __global__ void k_blepi(bgemm p)
 {
@@ -812,7 +812,7 @@ int kb_gemm_host_sync(int T)
     return bmm_mode() == BMM_BLAS && T >= BL_MIN;
 }
 
-/* 1 when p takes the cuBLAS path. */
+/* 1 when p takes the library path. */
 static int blas_fits(const bgemm *p)
 {
     return bmm_mode() == BMM_BLAS && p->split && p->T >= BL_MIN && p->ldy >= p->N &&
@@ -823,7 +823,7 @@ static void blas_fail(const char *what, const char *e)
 {
     if (!bl_failed) {
         bl_failed = 1;
-        snprintf(bl_err, sizeof bl_err, "a product on cuBLAS: %s%s", what, e);
+        snprintf(bl_err, sizeof bl_err, "a product on " GBLAS_LIB ": %s%s", what, e);
     }
 }
 

@@ -1,12 +1,12 @@
 /*
- * gblas.hip — gblas.h: cuBLAS by dlopen on NVIDIA, a reference kernel in
- * the CPU emulation, nothing on AMD.
+ * gblas.hip — gblas.h: cuBLAS on NVIDIA and rocBLAS on AMD, both by
+ * dlopen, and a reference kernel in the CPU emulation.
  *
- * cuBLAS is loaded rather than linked: the bundle a GPU machine gets
- * carries no 600 MB of BLAS libraries, a machine without them still runs
- * every other product kernel, and the names used below are declared here
- * with the values of cuBLAS 12 and 13's headers (cublas_api.h,
- * library_types.h), so the build needs only nvcc.
+ * The libraries are loaded rather than linked: the bundle a GPU machine
+ * gets carries no 600 MB of BLAS libraries, a machine without them still
+ * runs every other product kernel, and the few names used below are
+ * declared here with the values of the libraries' headers, so the build
+ * needs only nvcc or hipcc (Debian packages no rocBLAS or hipBLAS).
  */
 #include "gblas.h"
 
@@ -66,18 +66,48 @@ const char *gblas_name(void)
     return "reference kernel (emulation)";
 }
 
-#elif defined(__HIP_PLATFORM_NVIDIA__)
+#else /* NVIDIA: cuBLAS; AMD: rocBLAS */
 
 #include <dlfcn.h>
 
-/* cuBLAS's names, declared with its headers' values. */
+/* The library: the file named by the environment variable env, else the
+ * first of lib[] that loads; NULL with the reason in why. */
+static void *gb_load(const char *env, const char *const *lib, size_t nlib, const char *missing,
+                     char *why, size_t whylen)
+{
+    const char *file = getenv(env);
+    if (file && *file) {
+        void *so = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+        if (!so)
+            snprintf(why, whylen, "%s=%s: %s", env, file, dlerror());
+        return so;
+    }
+    for (size_t i = 0; i < nlib; i++) {
+        void *so = dlopen(lib[i], RTLD_NOW | RTLD_LOCAL);
+        if (so)
+            return so;
+    }
+    const char *e = dlerror();
+    snprintf(why, whylen, "%s (%s=FILE names one): %s", missing, env, e ? e : "?");
+    return NULL;
+}
+
 typedef struct gb_ctx *gb_handle;
+
+static struct {
+    int tried, ok;
+    char why[256], version[64];
+    gb_handle h;
+    int (*set_stream)(gb_handle, hipStream_t);
+    void *gemm;
+} gb;
+
+#if defined(__HIP_PLATFORM_NVIDIA__)
+
+/* cuBLAS's names, declared with the values of its headers (cublas_api.h,
+ * library_types.h of CUDA 12 and 13). */
 enum { GB_OP_N = 0, GB_OP_T = 1, GB_R_32F = 0, GB_R_16BF = 14, GB_COMPUTE_32F = 68,
        GB_GEMM_DEFAULT = -1 };
-typedef int (*gb_create_f)(gb_handle *);
-typedef int (*gb_stream_f)(gb_handle, cudaStream_t);
-typedef int (*gb_workspace_f)(gb_handle, void *, size_t);
-typedef int (*gb_version_f)(gb_handle, int *);
 typedef int (*gb_gemm_f)(gb_handle, int, int, int, int, int, const void *, const void *, int, int,
                          const void *, int, int, const void *, void *, int, int, int, int);
 
@@ -85,57 +115,102 @@ typedef int (*gb_gemm_f)(gb_handle, int, int, int, int, int, const void *, const
  * captured as a graph. */
 enum { GB_WORKSPACE = 32 << 20 };
 
-static struct {
-    int tried, ok, version;
-    char why[256];
-    gb_handle h;
-    gb_stream_f set_stream;
-    gb_gemm_f gemm;
-} gb;
+static void gb_init(void)
+{
+    static const char *const lib[] = {"libcublas.so.13", "libcublas.so.12",
+                                      "/usr/local/cuda/lib64/libcublas.so.13",
+                                      "/usr/local/cuda/lib64/libcublas.so.12"};
+    void *so = gb_load("ZEVAL_CUBLAS", lib, sizeof lib / sizeof *lib,
+                       "cuBLAS not found (libcublas.so.13 or .12 on the library path or in "
+                       "/usr/local/cuda/lib64)", gb.why, sizeof gb.why);
+    if (!so)
+        return;
+    int (*create)(gb_handle *) = (int (*)(gb_handle *))dlsym(so, "cublasCreate_v2");
+    int (*ws)(gb_handle, void *, size_t) =
+        (int (*)(gb_handle, void *, size_t))dlsym(so, "cublasSetWorkspace_v2");
+    int (*ver)(gb_handle, int *) = (int (*)(gb_handle, int *))dlsym(so, "cublasGetVersion_v2");
+    gb.set_stream = (int (*)(gb_handle, hipStream_t))dlsym(so, "cublasSetStream_v2");
+    gb.gemm = dlsym(so, "cublasGemmEx");
+    void *buf = NULL;
+    int st = -1, v = 0;
+    if (!create || !ws || !ver || !gb.set_stream || !gb.gemm)
+        snprintf(gb.why, sizeof gb.why, "cuBLAS: a function is missing from the library");
+    else if ((st = create(&gb.h)) != 0)
+        snprintf(gb.why, sizeof gb.why, "cuBLAS: cublasCreate failed (status %d)", st);
+    else if (hipMalloc(&buf, GB_WORKSPACE) != hipSuccess) {
+        (void)hipGetLastError();
+        snprintf(gb.why, sizeof gb.why, "cuBLAS: no device memory for its workspace");
+    } else if ((st = ws(gb.h, buf, GB_WORKSPACE)) != 0)
+        snprintf(gb.why, sizeof gb.why, "cuBLAS: cublasSetWorkspace failed (status %d)", st);
+    else {
+        (void)ver(gb.h, &v);
+        snprintf(gb.version, sizeof gb.version, "cuBLAS %d", v);
+        gb.ok = 1;
+    }
+}
+
+static int gb_call(int m, int n, int k, const bf16 *A, int lda, const bf16 *B, int ldb,
+                   const float *beta, float *C, int ldc)
+{
+    const float one = 1.0f;
+    return ((gb_gemm_f)gb.gemm)(gb.h, GB_OP_T, GB_OP_N, m, n, k, &one, A, GB_R_16BF, lda, B,
+                                GB_R_16BF, ldb, beta, C, GB_R_32F, ldc, GB_COMPUTE_32F,
+                                GB_GEMM_DEFAULT);
+}
+
+#else /* AMD */
+
+/* rocBLAS's names, declared with the values of its headers
+ * (rocblas-types.h, rocblas-functions.h of ROCm 5 to 7): D = op(A) op(B)
+ * + beta C with D = C, bf16 inputs, f32 output and sums. */
+enum { GB_OP_N = 111, GB_OP_T = 112, GB_R_32F = 151, GB_R_16BF = 168, GB_ALGO_STANDARD = 0 };
+typedef int (*gb_gemm_f)(gb_handle, int, int, int, int, int, const void *, const void *, int, int,
+                         const void *, int, int, const void *, const void *, int, int, void *,
+                         int, int, int, int, int32_t, uint32_t);
+
+static void gb_init(void)
+{
+    static const char *const lib[] = {"librocblas.so.4", "librocblas.so.3",
+                                      "/opt/rocm/lib/librocblas.so.4",
+                                      "/opt/rocm/lib/librocblas.so.3"};
+    void *so = gb_load("ZEVAL_ROCBLAS", lib, sizeof lib / sizeof *lib,
+                       "rocBLAS not found (librocblas.so.4 or .3 on the library path or in "
+                       "/opt/rocm/lib)", gb.why, sizeof gb.why);
+    if (!so)
+        return;
+    int (*create)(gb_handle *) = (int (*)(gb_handle *))dlsym(so, "rocblas_create_handle");
+    int (*ver)(char *, size_t) = (int (*)(char *, size_t))dlsym(so, "rocblas_get_version_string");
+    gb.set_stream = (int (*)(gb_handle, hipStream_t))dlsym(so, "rocblas_set_stream");
+    gb.gemm = dlsym(so, "rocblas_gemm_ex");
+    int st = -1;
+    char v[48] = "?";
+    if (!create || !ver || !gb.set_stream || !gb.gemm)
+        snprintf(gb.why, sizeof gb.why, "rocBLAS: a function is missing from the library");
+    else if ((st = create(&gb.h)) != 0)
+        snprintf(gb.why, sizeof gb.why, "rocBLAS: rocblas_create_handle failed (status %d)", st);
+    else {
+        (void)ver(v, sizeof v);
+        snprintf(gb.version, sizeof gb.version, "rocBLAS %s", v);
+        gb.ok = 1;
+    }
+}
+
+static int gb_call(int m, int n, int k, const bf16 *A, int lda, const bf16 *B, int ldb,
+                   const float *beta, float *C, int ldc)
+{
+    const float one = 1.0f;
+    return ((gb_gemm_f)gb.gemm)(gb.h, GB_OP_T, GB_OP_N, m, n, k, &one, A, GB_R_16BF, lda, B,
+                                GB_R_16BF, ldb, beta, C, GB_R_32F, ldc, C, GB_R_32F, ldc,
+                                GB_R_32F, GB_ALGO_STANDARD, 0, 0);
+}
+
+#endif
 
 int gblas_ready(char *why, size_t whylen)
 {
     if (!gb.tried) {
         gb.tried = 1;
-        /* ZEVAL_CUBLAS (a file), the library path, then the toolkit's */
-        static const char *const lib[] = {"libcublas.so.13", "libcublas.so.12",
-                                          "/usr/local/cuda/lib64/libcublas.so.13",
-                                          "/usr/local/cuda/lib64/libcublas.so.12"};
-        const char *env = getenv("ZEVAL_CUBLAS");
-        void *so = env && *env ? dlopen(env, RTLD_NOW | RTLD_LOCAL) : NULL;
-        const char *e = so || !(env && *env) ? NULL : dlerror();
-        if (e)
-            snprintf(gb.why, sizeof gb.why, "ZEVAL_CUBLAS=%s: %s", env, e);
-        for (size_t i = 0; !so && !e && i < sizeof lib / sizeof *lib; i++)
-            so = dlopen(lib[i], RTLD_NOW | RTLD_LOCAL);
-        if (!so && !e) {
-            e = dlerror();
-            snprintf(gb.why, sizeof gb.why, "cuBLAS not found (libcublas.so.13 or .12 on the "
-                     "library path or in /usr/local/cuda/lib64, or ZEVAL_CUBLAS=FILE: %s)",
-                     e ? e : "?");
-        } else if (so) {
-            gb_create_f create = (gb_create_f)dlsym(so, "cublasCreate_v2");
-            gb_workspace_f ws = (gb_workspace_f)dlsym(so, "cublasSetWorkspace_v2");
-            gb_version_f ver = (gb_version_f)dlsym(so, "cublasGetVersion_v2");
-            gb.set_stream = (gb_stream_f)dlsym(so, "cublasSetStream_v2");
-            gb.gemm = (gb_gemm_f)dlsym(so, "cublasGemmEx");
-            void *buf = NULL;
-            int st = -1;
-            if (!create || !ws || !ver || !gb.set_stream || !gb.gemm)
-                snprintf(gb.why, sizeof gb.why, "cuBLAS: a function is missing from the library");
-            else if ((st = create(&gb.h)) != 0)
-                snprintf(gb.why, sizeof gb.why, "cuBLAS: cublasCreate failed (status %d)", st);
-            else if (hipMalloc(&buf, GB_WORKSPACE) != hipSuccess) {
-                (void)hipGetLastError();
-                snprintf(gb.why, sizeof gb.why, "cuBLAS: no device memory for its workspace");
-            } else if ((st = ws(gb.h, buf, GB_WORKSPACE)) != 0)
-                snprintf(gb.why, sizeof gb.why, "cuBLAS: cublasSetWorkspace failed (status %d)",
-                         st);
-            else {
-                (void)ver(gb.h, &gb.version);
-                gb.ok = 1;
-            }
-        }
+        gb_init();
     }
     if (!gb.ok && why && whylen)
         snprintf(why, whylen, "%s", gb.why);
@@ -152,40 +227,14 @@ int gblas_gemm(hipStream_t s, int m, int n, int k, const bf16 *A, int lda, const
     const float one = 1.0f, zero = 0.0f;
     int st = gb.set_stream(gb.h, s);
     if (st == 0)
-        st = gb.gemm(gb.h, GB_OP_T, GB_OP_N, m, n, k, &one, A, GB_R_16BF, lda, B, GB_R_16BF, ldb,
-                     beta ? &one : &zero, C, GB_R_32F, ldc, GB_COMPUTE_32F, GB_GEMM_DEFAULT);
-    return st == 0 ? 0 : gb_err(err, errlen, "cublasGemmEx (%d x %d x %d): status %d", m, n, k, st);
+        st = gb_call(m, n, k, A, lda, B, ldb, beta ? &one : &zero, C, ldc);
+    return st == 0 ? 0 : gb_err(err, errlen, "%s GEMM (%d x %d x %d): status %d", GBLAS_LIB, m, n,
+                                k, st);
 }
 
 const char *gblas_name(void)
 {
-    static char name[32];
-    if (!gblas_ready(NULL, 0))
-        return "none";
-    snprintf(name, sizeof name, "cuBLAS %d", gb.version);
-    return name;
-}
-
-#else /* AMD */
-
-int gblas_ready(char *why, size_t whylen)
-{
-    if (why && whylen)
-        snprintf(why, whylen, "no BLAS in the AMD build (Debian has no hipBLAS or rocBLAS)");
-    return 0;
-}
-
-int gblas_gemm(hipStream_t s, int m, int n, int k, const bf16 *A, int lda, const bf16 *B, int ldb,
-               int beta, float *C, int ldc, char *err, size_t errlen)
-{
-    (void)s, (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)beta;
-    (void)C, (void)ldc;
-    return gb_err(err, errlen, "no BLAS in the AMD build (Debian has no hipBLAS or rocBLAS)");
-}
-
-const char *gblas_name(void)
-{
-    return "none";
+    return gblas_ready(NULL, 0) ? gb.version : "none";
 }
 
 #endif

@@ -301,7 +301,7 @@ const char *gpu_batch_gemm_kind(const gpu_batch *b);
  *   GPU_BMM_PLAIN   SIMT, one output column a thread (simt's values);
  *   GPU_BMM_DIRECT  tensor cores, every warp reading its own operands
  *                   (tensor's values);
- *   GPU_BMM_BLAS    cuBLAS for every product of a step of 64 tokens or
+ *   GPU_BMM_BLAS    cuBLAS (rocBLAS on AMD) for every product of a step of 64 tokens or
  *                   more (each input split in three bf16 parts, three
  *                   products summed in f32; the experts' one per expert,
  *                   the step not captured), direct's kernels below: values

@@ -456,7 +456,7 @@ static void check_blas(FILE *out)
 {
     char why[256];
     if (!gblas_ready(why, sizeof why)) {
-        fprintf(out, "SKIP products on cuBLAS (ZEVAL_GPU_BMM=blas): %s\n", why);
+        fprintf(out, "SKIP products on " GBLAS_LIB " (ZEVAL_GPU_BMM=blas): %s\n", why);
         return;
     }
     int was = kb_gemm_mode();
@@ -558,7 +558,7 @@ static void check_blas(FILE *out)
     double worst = e1 > e2 ? e1 : e2;
     worst = e3 > worst ? e3 : worst;
     int same = memcmp(few.data(), direct.data(), few.size() * sizeof(float)) == 0;
-    report(out, "products on cuBLAS (ZEVAL_GPU_BMM=blas, 200 x 1032, 300 tokens; 3 experts)",
+    report(out, "products on " GBLAS_LIB " (ZEVAL_GPU_BMM=blas, 200 x 1032, 300 tokens; 3 experts)",
            bad || !untouched ? INFINITY : worst, 1e-6,
            "%s; plain with a bias %.2g, gathered SwiGLU input with scaled rows %.2g, grouped "
            "(%d tiles, SwiGLU, scaled, scattered) %.2g, skip-slot rows %s; 37 tokens %s the "
@@ -567,7 +567,7 @@ static void check_blas(FILE *out)
            bad ? "; " : "", bad ? e : "");
     if (!same) {
         fails++;
-        fprintf(out, "FAIL products on cuBLAS: 37 tokens did not take the direct kernels\n");
+        fprintf(out, "FAIL products on " GBLAS_LIB ": 37 tokens did not take the direct kernels\n");
     }
 }
 

@@ -375,12 +375,18 @@ rsa_gpu() {
     n=$(sqlite3 "$d/blas.db" "SELECT count(*) FROM samples")
     ZEVAL_GPU_BMM=blas "$rel/zeval-emu" run --resume r --db "$d/blas.db" --backend gpu >"$log" 2>&1
     rc=$?
-    if [ "$n" = "$total" ] && [ $rc -eq 2 ] &&
-       grep -q "products ran on cuBLAS (ZEVAL_GPU_BMM=blas), whose values depend on how many tokens shared each step" "$log"; then
-      echo "PASS [emu-rel] GPU RSA run with ZEVAL_GPU_BMM=blas: said at the start it cannot be resumed; $n samples, 'products cuBLAS' recorded; --resume refused by name"
+    # the same run as an AMD machine records it: refused, naming rocBLAS
+    sqlite3 "$d/blas.db" "UPDATE runs SET device = replace(device, 'products cuBLAS', 'products rocBLAS')"
+    "$rel/zeval-emu" run --resume r --db "$d/blas.db" --backend gpu >"$log.amd" 2>&1
+    rc2=$?
+    if [ "$n" = "$total" ] && [ $rc -eq 2 ] && [ $rc2 -eq 2 ] &&
+       grep -q "products ran on cuBLAS (ZEVAL_GPU_BMM=blas), whose values depend on how many tokens shared each step" "$log" &&
+       grep -q "products ran on rocBLAS (ZEVAL_GPU_BMM=blas)" "$log.amd"; then
+      echo "PASS [emu-rel] GPU RSA run with ZEVAL_GPU_BMM=blas: said at the start it cannot be resumed; $n samples, 'products cuBLAS' recorded; --resume refused by name (and a rocBLAS run's)"
     else
-      echo "FAIL [emu-rel] GPU RSA run with ZEVAL_GPU_BMM=blas: $n of $total samples, resume exit $rc"
+      echo "FAIL [emu-rel] GPU RSA run with ZEVAL_GPU_BMM=blas: $n of $total samples, resume exit $rc (rocBLAS record: $rc2)"
       show "$log" 5
+      show "$log.amd" 5
     fi
   else
     echo "FAIL [emu-rel] GPU RSA run with ZEVAL_GPU_BMM=blas failed"
