@@ -35,6 +35,16 @@ static int berr(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/* -1 with the loader's reason when product kernels `kind` need a BLAS
+ * library that cannot be used here (ZEVAL_GPU_BMM=blas); else 0. */
+static int bmm_unready(int kind, char *err, size_t errlen)
+{
+    char why[256];
+    if (kind == GPU_BMM_BLAS && !gblas_ready(why, sizeof why))
+        return berr(err, errlen, "ZEVAL_GPU_BMM=blas: %s", why);
+    return 0;
+}
+
 #define BTRY(call, what)                                                                     \
     do {                                                                                     \
         hipError_t e_ = (call);                                                              \
@@ -219,11 +229,8 @@ extern "C" gpu_batch *gpu_batch_open(const eng_model *m, int seqs, int max_ctx, 
              getenv("ZEVAL_GPU_BMM"));
         return NULL;
     }
-    char why[256];
-    if (kb_gemm_mode() == GPU_BMM_BLAS && !gblas_ready(why, sizeof why)) {
-        berr(err, errlen, "ZEVAL_GPU_BMM=blas: %s", why);
+    if (bmm_unready(kb_gemm_mode(), err, errlen))
         return NULL;
-    }
     const char *att = getenv("ZEVAL_GPU_ATTN");
     int attn = GPU_ATTN_TILE;
     if (att && *att) {
@@ -740,9 +747,8 @@ extern "C" int gpu_batch_set_bmm(gpu_batch *b, int kind, char *err, size_t errle
 {
     if (!gpu_bmm_name(kind))
         return berr(err, errlen, "GPU batch: product kernels %d", kind);
-    char why[256];
-    if (kind == GPU_BMM_BLAS && !gblas_ready(why, sizeof why))
-        return berr(err, errlen, "ZEVAL_GPU_BMM=blas: %s", why);
+    if (bmm_unready(kind, err, errlen))
+        return -1;
     (void)hipStreamSynchronize(b->g->st);
     graphs_drop(b); /* they launch the other kernels */
     kb_gemm_set(kind);
