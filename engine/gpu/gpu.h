@@ -301,12 +301,13 @@ const char *gpu_batch_gemm_kind(const gpu_batch *b);
  *   GPU_BMM_PLAIN   SIMT, one output column a thread (simt's values);
  *   GPU_BMM_DIRECT  tensor cores, every warp reading its own operands
  *                   (tensor's values);
- *   GPU_BMM_BLAS    cuBLAS (rocBLAS on AMD) for every product of a step of 64 tokens or
- *                   more (each input split in three bf16 parts, three
- *                   products summed in f32; the experts' one per expert,
- *                   the step not captured), direct's kernels below: values
- *                   that depend on the step's token count, so not
- *                   batch-invariant, and a run made so cannot be resumed.
+ *   GPU_BMM_BLAS    cuBLAS (rocBLAS on AMD) for every product of a step
+ *                   of 64 tokens or more (each input split in three bf16
+ *                   parts, three products summed in f32; the experts' one
+ *                   per expert, the step not captured), direct's kernels
+ *                   below: values that depend on the step's token count,
+ *                   so not batch-invariant, and a run made so cannot be
+ *                   resumed.
  * gpu_batch_set_bmm switches them for every batch of the process from the
  * next step on (b's captured steps are dropped); 0, or -1 with a message
  * for a kind out of range. */
