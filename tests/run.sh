@@ -9,6 +9,9 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do variants="$variants $1"; shift; done
 [ "${1:-}" = "--" ] && shift
 tests="$*"
 pass=0 fail=0 skip=0
+# The complete lines of a log: a program killed mid-line leaves a last line
+# without its newline, which is no verdict.
+lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
 log=$(mktemp)
 # Hermetic caches (the tokenizer writes one beside nothing shared).
 ZEVAL_CACHE_DIR=$(mktemp -d)
@@ -20,8 +23,9 @@ for v in $variants; do
       UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
       "$v/tests/$t" >"$log" 2>&1
     rc=$?
-    sed "s/^\(PASS\|FAIL\|SKIP\) /\1 [$name] $t: /" "$log" | grep -E '^(PASS|FAIL|SKIP) '
-    p=$(grep -c '^PASS ' "$log"); f=$(grep -c '^FAIL ' "$log"); s=$(grep -c '^SKIP ' "$log")
+    lines "$log" | sed "s/^\(PASS\|FAIL\|SKIP\) /\1 [$name] $t: /" | grep -E '^(PASS|FAIL|SKIP) '
+    p=$(lines "$log" | grep -c '^PASS '); f=$(lines "$log" | grep -c '^FAIL ')
+    s=$(lines "$log" | grep -c '^SKIP ')
     pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
     if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
       echo "FAIL [$name] $t: exited with status $rc without reporting a failing case"

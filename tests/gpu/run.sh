@@ -18,7 +18,8 @@
 # SAN_DIR holds the sanitizer build's zeval-emu.
 # Env: ZEVAL_SHARED (../shared), ZEVAL_MAKE (make), NVCC, CUDA_HOME,
 # CUDA_ARCH, HIPCC, HIP_ARCH (as in the Makefile), CLANG19 (clang++-19),
-# GPU_SELFTEST_TIMEOUT (seconds per gpu-selftest run, 900).
+# GPU_SELFTEST_TIMEOUT (seconds per gpu-selftest run, 900),
+# GPU_SELFTEST_SAN_TIMEOUT (the sanitizer build's, 1800).
 set -u
 rel=${1:?usage: tests/gpu/run.sh REL_DIR [SAN_DIR]}
 san=${2:-}
@@ -31,6 +32,8 @@ st_args="--model $model"
 ids=2,100,200 maxtok=8
 cuda_arch=${CUDA_ARCH:-sm_90} hip_arch=${HIP_ARCH:-gfx90a}
 tmo=${GPU_SELFTEST_TIMEOUT:-900}
+# the sanitizer build's self-test takes about 960 s on 2 cores
+tmo_san=${GPU_SELFTEST_SAN_TIMEOUT:-1800}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 log="$work/log"
@@ -38,6 +41,10 @@ times=""
 
 # The last lines of a log, indented (shown under a failing case).
 show() { tail -n "${2:-30}" "$1" | sed 's/^/    /'; }
+# The complete lines of a log: a program killed mid-line (a timeout) leaves
+# a last line without its newline, which is no verdict, and which would
+# run into the next line printed.
+lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
 # A sub-make sees this make's command-line variables (MAKEFLAGS) but not
 # its jobserver, which a plain sh recipe does not pass on.
 submake() {
@@ -50,15 +57,15 @@ now() { date +%s; }
 # "PASS [$tag] gpu-selftest NAME: ..."; a non-zero exit without a FAIL line
 # and an exit 0 without any case are failures of their own.
 selftest_cases() {
-  tag=$1 bin=$2
+  tag=$1 bin=$2 t=${3:-$tmo}
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-    timeout "$tmo" "$bin" gpu-selftest $st_args >"$log" 2>&1
+    timeout "$t" "$bin" gpu-selftest $st_args >"$log" 2>&1
   rc=$?
-  sed -n "s/^\(PASS\|FAIL\|SKIP\) /\1 [$tag] gpu-selftest /p" "$log"
-  n=$(grep -c -E '^(PASS|FAIL|SKIP) ' "$log")
-  f=$(grep -c '^FAIL ' "$log")
+  lines "$log" | sed -n "s/^\(PASS\|FAIL\|SKIP\) /\1 [$tag] gpu-selftest /p"
+  n=$(lines "$log" | grep -c -E '^(PASS|FAIL|SKIP) ')
+  f=$(lines "$log" | grep -c '^FAIL ')
   if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
-    if [ $rc -eq 124 ]; then why="timed out after ${tmo}s"; else why="exited with status $rc"; fi
+    if [ $rc -eq 124 ]; then why="timed out after ${t}s"; else why="exited with status $rc"; fi
     echo "FAIL [$tag] gpu-selftest: $why without reporting a failing case"
     show "$log"
   elif [ "$f" -ne 0 ]; then
@@ -77,7 +84,8 @@ for v in $rel $san; do
     echo "FAIL [$tag] gpu-selftest: $v/zeval-emu was not built (make $v/zeval-emu)"
     continue
   fi
-  selftest_cases "$tag" "$v/zeval-emu"
+  if [ "$v" = "$san" ]; then selftest_cases "$tag" "$v/zeval-emu" "$tmo_san"
+  else selftest_cases "$tag" "$v/zeval-emu"; fi
 done
 # a 40-token prompt: the batched engine's prefill takes the widest product
 # shapes (more than 16 tokens), whose logits must equal those of the
@@ -131,8 +139,8 @@ if "$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -DZEVAL_GPU_EMU -isystem engine/g
      -o "$work/emu_check" >"$log" 2>&1; then
   timeout 300 "$work/emu_check" >"$log" 2>&1
   rc=$?
-  sed -n 's/^\(PASS\|FAIL\|SKIP\) /\1 [emu-check] /p' "$log"
-  if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$log"; then
+  lines "$log" | sed -n 's/^\(PASS\|FAIL\|SKIP\) /\1 [emu-check] /p'
+  if [ $rc -ne 0 ] && ! lines "$log" | grep -q '^FAIL '; then
     echo "FAIL [emu-check]: exited with status $rc without reporting a failing case"
     show "$log"
   fi
