@@ -32,7 +32,7 @@ st_args="--model $model"
 ids=2,100,200 maxtok=8
 cuda_arch=${CUDA_ARCH:-sm_90} hip_arch=${HIP_ARCH:-gfx90a}
 tmo=${GPU_SELFTEST_TIMEOUT:-900}
-# the sanitizer build's self-test takes about 960 s on 2 cores
+# the sanitizer build's self-test takes about 820 s on 2 cores
 tmo_san=${GPU_SELFTEST_SAN_TIMEOUT:-1800}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -97,17 +97,36 @@ if [ -x "$rel/zeval-emu" ]; then
   st_args_keep=$st_args
   st_args="$st_args --prompt-len 40 --tokens 4"
   selftest_cases "emu-rel-p40" "$rel/zeval-emu"
+  # the kinds below are the batched engine's alone (ZEVAL_GPU_BMM, _ATTN,
+  # _KV_DTYPE), so those runs leave out the single-sequence engine
+  st_args_full=$st_args
+  st_args="$st_args --only kernels,batch"
   for mode in simt plain; do
     export ZEVAL_GPU_BMM=$mode
     selftest_cases "emu-rel-p40-$mode" "$rel/zeval-emu"
   done
   unset ZEVAL_GPU_BMM
+  if grep -q -E '^(PASS|FAIL) model' "$log" || ! grep -q -E '^PASS (batch|embed)' "$log"; then
+    echo "FAIL [emu-rel] gpu-selftest --only kernels,batch: ran another part or not its own"
+    show "$log"
+  else
+    echo "PASS [emu-rel] gpu-selftest --only kernels,batch: the kernels and the batched engine alone"
+  fi
+  "$rel/zeval-emu" gpu-selftest --only kernels,graph >"$log" 2>&1
+  rc=$?
+  if [ $rc -eq 2 ] && grep -q "'graph' is not a part" "$log"; then
+    echo "PASS [emu-rel] gpu-selftest --only with an unknown part: usage error naming it"
+  else
+    echo "FAIL [emu-rel] gpu-selftest --only with an unknown part: exit $rc"
+    show "$log"
+  fi
+  st_args=$st_args_full
   # attention on tensor cores: within the CPU's limits, and invariant in
   # its own right (its sums are not the SIMT kernels'); 130 tokens, so
   # that three of a block's four warps hold keys and are merged
   export ZEVAL_GPU_ATTN=mma
   st_args_p40=$st_args
-  st_args="$st_args_keep --prompt-len 130 --tokens 4"
+  st_args="$st_args_keep --prompt-len 130 --tokens 4 --only kernels,batch"
   selftest_cases "emu-rel-p130-mma" "$rel/zeval-emu"
   # and at ZAYA1-8B's 4 query heads per KV head (the golden checkpoint has
   # 2): prompt runs of 4 tokens are 16 rows, the kernel's two column tiles
@@ -124,6 +143,7 @@ if [ -x "$rel/zeval-emu" ]; then
   # the K/V cache in f32 (bf16 by default): within the CPU's limits, and
   # still invariant
   export ZEVAL_GPU_KV_DTYPE=f32
+  st_args="$st_args_p40 --only kernels,batch"
   selftest_cases "emu-rel-p40-kvf32" "$rel/zeval-emu"
   unset ZEVAL_GPU_KV_DTYPE
   st_args=$st_args_keep
