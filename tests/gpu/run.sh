@@ -32,7 +32,8 @@ st_args="--model $model"
 ids=2,100,200 maxtok=8
 cuda_arch=${CUDA_ARCH:-sm_90} hip_arch=${HIP_ARCH:-gfx90a}
 tmo=${GPU_SELFTEST_TIMEOUT:-900}
-# the sanitizer build's self-test takes about 820 s on 2 cores
+# the sanitizer build's self-test takes about 300 s on 2 cores (950 s before
+# its fibers switched without swapcontext's syscall)
 tmo_san=${GPU_SELFTEST_SAN_TIMEOUT:-1800}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
