@@ -9,9 +9,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do variants="$variants $1"; shift; done
 [ "${1:-}" = "--" ] && shift
 tests="$*"
 pass=0 fail=0 skip=0
-# The complete lines of a log: a program killed mid-line leaves a last line
-# without its newline, which is no verdict.
-lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
+. tests/lib.sh
 log=$(mktemp)
 # Hermetic caches (the tokenizer writes one beside nothing shared).
 ZEVAL_CACHE_DIR=$(mktemp -d)

@@ -42,10 +42,7 @@ times=""
 
 # The last lines of a log, indented (shown under a failing case).
 show() { tail -n "${2:-30}" "$1" | sed 's/^/    /'; }
-# The complete lines of a log: a program killed mid-line (a timeout) leaves
-# a last line without its newline, which is no verdict, and which would
-# run into the next line printed.
-lines() { if [ -n "$(tail -c 1 "$1")" ]; then sed '$d' "$1"; else cat "$1"; fi; }
+. tests/lib.sh  # lines
 # A sub-make sees this make's command-line variables (MAKEFLAGS) but not
 # its jobserver, which a plain sh recipe does not pass on.
 submake() {
