@@ -1575,9 +1575,12 @@ int cli_regrade(int argc, char **argv)
 
 int cli_presets(int argc, char **argv)
 {
-    if (argc > 0 && strcmp(argv[0], "--help") != 0) {
-        fprintf(stderr, "usage: zeval presets\n");
-        return 2;
+    static const char usage[] = "usage: zeval presets\n"
+                                "  the named RSA settings, with their spec and token cap\n";
+    if (argc > 0) {
+        int help = strcmp(argv[0], "--help") == 0;
+        fputs(usage, help ? stdout : stderr);
+        return help ? 0 : 2;
     }
     size_t n;
     const rsa_preset *p = rsa_presets(&n);
