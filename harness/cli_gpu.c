@@ -344,7 +344,7 @@ static int st_parts(const char *s, int *parts, char *err, size_t errlen)
     while (*s) {
         size_t n = strcspn(s, ",");
         int k = -1;
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
             if (strlen(names[i]) == n && strncmp(s, names[i], n) == 0)
                 k = i;
         if (k < 0) {
