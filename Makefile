@@ -37,6 +37,7 @@ TESTS = $(sort $(basename $(notdir $(wildcard tests/test_*.c))))
 
 B  = build/rel
 BS = build/asan
+BR = build/race
 
 HDRS = $(wildcard engine/*.h graders/*.h harness/*.h datasets/*.h reports/*.h tests/*.h) \
        $(filter-out engine/gpu/gpu_compat.h,$(wildcard engine/gpu/*.h))
@@ -83,6 +84,10 @@ EMU_SRC    = $(EMU_DIR)/emu.cc
 EMU_ARCH  := $(if $(filter x86_64,$(shell uname -m)),-mfma)
 EMU_FLAGS  = -std=c++17 -DZEVAL_GPU_EMU -Wall -Wextra -Werror -I. -isystem $(EMU_DIR) $(EMU_ARCH)
 EMU_LIBS   = -lstdc++
+# The race-check emulation ($(BR)/zeval-emu): the kernels compiled with
+# ThreadSanitizer's instrumentation only, its calls answered by emu.cc's
+# shared-memory race check (ZEMU_RACE), no ThreadSanitizer runtime.
+RACE_FLAGS = -O2 -g -fsanitize=thread --param tsan-instrument-func-entry-exit=0 -Wno-tsan
 
 ZEVAL_BIN  = $(B)/zeval$(if $(GPU),-$(GPU))
 
@@ -147,6 +152,14 @@ $(BS)/gpu-emu/%.o: %.cc $(EMU_HDRS)
 	@mkdir -p $(dir $@)
 	$(EMU_CXX) $(EMU_FLAGS) $(SAN_FLAGS) -x c++ -c $< -o $@
 
+$(BR)/gpu-emu/%.o: %.hip $(GPU_HDRS) $(EMU_HDRS)
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_FLAGS) $(RACE_FLAGS) -x c++ -c $< -o $@
+
+$(BR)/gpu-emu/%.o: %.cc $(EMU_HDRS)
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_FLAGS) -DZEMU_RACE -O2 -g -x c++ -c $< -o $@
+
 $(B)/zeval-cuda: $(addprefix $(B)/,$(CPU_OBJ)) $(addprefix $(B)/gpu-cuda/,$(GPU_OBJ))
 	$(CC) $(OPT) -o $@ $^ $(LIBS) $(CUDA_LIBS)
 
@@ -158,6 +171,9 @@ $(B)/zeval-emu: $(addprefix $(B)/,$(CPU_OBJ)) $(addprefix $(B)/gpu-emu/,$(GPU_OB
 
 $(BS)/zeval-emu: $(addprefix $(BS)/,$(CPU_OBJ)) $(addprefix $(BS)/gpu-emu/,$(GPU_OBJ) $(EMU_SRC:.cc=.o))
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS) $(EMU_LIBS)
+
+$(BR)/zeval-emu: $(addprefix $(B)/,$(CPU_OBJ)) $(addprefix $(BR)/gpu-emu/,$(GPU_OBJ) $(EMU_SRC:.cc=.o))
+	$(CC) $(OPT) -o $@ $^ $(LIBS) $(EMU_LIBS)
 
 .SECONDARY:
 
@@ -191,11 +207,12 @@ endif
 # The GPU section (tests/gpu/run.sh) runs both emulator builds and builds
 # the nvcc/hipcc binaries itself, counting a failed build as a failed case.
 test: fuzz $(B)/zeval $(BS)/zeval $(addprefix $(B)/tests/,$(TESTS)) $(addprefix $(BS)/tests/,$(TESTS)) \
-      $(B)/zeval-emu $(BS)/zeval-emu
-	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_DIR=$(if $(HAVE_FUZZ),$(BF),none) sh tests/run.sh $(B) $(BS) -- $(TESTS)
+      $(B)/zeval-emu $(BS)/zeval-emu $(BR)/zeval-emu
+	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_DIR=$(if $(HAVE_FUZZ),$(BF),none) RACE_DIR=$(BR) \
+	  sh tests/run.sh $(B) $(BS) -- $(TESTS)
 
-test-gpu: $(B)/zeval $(B)/zeval-emu $(BS)/zeval-emu
-	@sh tests/gpu/run.sh $(B) $(BS)
+test-gpu: $(B)/zeval $(B)/zeval-emu $(BS)/zeval-emu $(BR)/zeval-emu
+	@RACE_DIR=$(BR) sh tests/gpu/run.sh $(B) $(BS)
 
 bench: $(B)/zeval
 	@sh bench/run.sh $(B)

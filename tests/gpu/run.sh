@@ -2,8 +2,9 @@
 # The GPU backend's checks (engine/gpu/), one PASS/FAIL/SKIP line per case
 # for tests/run.sh to count:
 #   emu      zeval-emu gpu-selftest (the kernels on the CPU emulation of
-#            HIP, single-sequence and batched engines), in the optimised and
-#            the sanitizer build; the GPU backend behind generate and bench;
+#            HIP, single-sequence and batched engines), in the optimised,
+#            the sanitizer and the race-check build; the GPU backend behind
+#            generate and bench;
 #            an RSA run on it killed and resumed
 #   cuda     nvcc: tests/gpu/hip_api.hip (every HIP name of the NVIDIA
 #            shim) compiles; build zeval-cuda (make), then without a GPU:
@@ -13,9 +14,10 @@
 #   clang-19 compile-only check of every engine/gpu/*.hip for gfx942 and
 #            gfx1100 (Debian's HIP 5.2 headers + scripts/hip-devlibs.sh)
 # A toolchain that is not installed is reported as skipped, with the reason.
-#   usage: tests/gpu/run.sh REL_DIR [SAN_DIR]   (build/rel build/asan)
+#   usage: [RACE_DIR=build/race] tests/gpu/run.sh REL_DIR [SAN_DIR]   (build/rel build/asan)
 # REL_DIR holds zeval and zeval-emu (zeval-cuda/-hip are built into it);
-# SAN_DIR holds the sanitizer build's zeval-emu.
+# SAN_DIR holds the sanitizer build's zeval-emu, RACE_DIR the race-check
+# build's (without it, the race checks are left out).
 # Env: ZEVAL_SHARED (../shared), ZEVAL_MAKE (make), NVCC, CUDA_HOME,
 # CUDA_ARCH, HIPCC, HIP_ARCH (as in the Makefile), CLANG19 (clang++-19),
 # GPU_SELFTEST_TIMEOUT (seconds per gpu-selftest run, 900),
@@ -23,6 +25,7 @@
 set -u
 rel=${1:?usage: tests/gpu/run.sh REL_DIR [SAN_DIR]}
 san=${2:-}
+race=${RACE_DIR:-}
 shared=${ZEVAL_SHARED:-../shared}
 model="$shared/golden/zaya-tiny"
 # gpu-selftest compares the model with the CPU backend on the same (bf16)
@@ -145,6 +148,33 @@ if [ -x "$rel/zeval-emu" ]; then
 fi
 times="$times emu $(( $(now) - t0 ))s"
 
+# ---- a0. the race check ($RACE_DIR/zeval-emu: the kernels built with
+# ThreadSanitizer's instrumentation, every shared-memory access checked by
+# emu.cc, which aborts on a race or a read of unwritten shared memory):
+# the whole self-test; the tensor-core attention over 130 tokens; the
+# kernels with the SIMT and the one-column products
+if [ -n "$race" ]; then
+  t0=$(now)
+  if [ ! -x "$race/zeval-emu" ]; then
+    echo "FAIL [emu-race] gpu-selftest: $race/zeval-emu was not built (make $race/zeval-emu)"
+  else
+    st_args_keep=$st_args
+    selftest_cases "emu-race" "$race/zeval-emu"
+    st_args="$st_args_keep --prompt-len 130 --tokens 4 --only batch"
+    export ZEVAL_GPU_ATTN=mma
+    selftest_cases "emu-race-p130-mma" "$race/zeval-emu"
+    unset ZEVAL_GPU_ATTN
+    st_args="--only kernels"
+    for mode in simt plain; do
+      export ZEVAL_GPU_BMM=$mode
+      selftest_cases "emu-race-$mode" "$race/zeval-emu"
+    done
+    unset ZEVAL_GPU_BMM
+    st_args=$st_args_keep
+  fi
+  times="$times, emu race $(( $(now) - t0 ))s"
+fi
+
 # ---- a1. the emulation itself (tests/gpu/emu_check.hip: barriers,
 # shuffles, shared memory, launch limits, graphs, kernel bugs caught)
 t0=$(now)
@@ -162,6 +192,29 @@ if "$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -DZEVAL_GPU_EMU -isystem engine/g
 else
   echo "FAIL [emu-check] build: tests/gpu/emu_check.hip did not compile"
   show "$log"
+fi
+# and with the race check (the Makefile's RACE_FLAGS): its own checks, and
+# races of each kind caught
+if [ -n "$race" ]; then
+  efl="-std=c++17 -O2 -g -Wall -Wextra -Werror -DZEVAL_GPU_EMU -isystem engine/gpu/compat/cpu -Iengine/gpu"
+  if "$cxx" $efl -fsanitize=thread --param tsan-instrument-func-entry-exit=0 -Wno-tsan \
+       -DZEMU_CHECK_RACE -x c++ -c tests/gpu/emu_check.hip -o "$work/emu_check_race.o" >"$log" 2>&1 &&
+     "$cxx" $efl -DZEMU_RACE -x c++ -c engine/gpu/compat/cpu/emu.cc -o "$work/emu_race.o" >>"$log" 2>&1 &&
+     "$cxx" -o "$work/emu_check_race" "$work/emu_check_race.o" "$work/emu_race.o" >>"$log" 2>&1; then
+    timeout 300 "$work/emu_check_race" >"$log" 2>&1
+    rc=$?
+    lines "$log" | sed -n 's/^\(PASS\|FAIL\|SKIP\) /\1 [emu-check-race] /p'
+    if [ $rc -ne 0 ] && ! lines "$log" | grep -q '^FAIL '; then
+      echo "FAIL [emu-check-race]: exited with status $rc without reporting a failing case"
+      show "$log"
+    elif ! lines "$log" | grep -q '^PASS race check'; then
+      echo "FAIL [emu-check-race]: the race cases did not run"
+      show "$log"
+    fi
+  else
+    echo "FAIL [emu-check-race] build: tests/gpu/emu_check.hip with the race check did not compile"
+    show "$log"
+  fi
 fi
 times="$times, emu check $(( $(now) - t0 ))s"
 

@@ -26,10 +26,15 @@
  * lane has passed the next one's barrier, by which time all have read this
  * one's slots.  The bf16 tile product (PTX's mma.m16n8k16) is a warp
  * exchange of the same kind, 6 words per lane, then each lane's sums.
+ *
+ * With ZEMU_RACE, the shared-memory race check below answers the calls of
+ * kernels compiled with -fsanitize=thread's instrumentation.
  */
 #include "hip/hip_runtime.h"
 
+#include <dlfcn.h>
 #include <limits.h>
+#include <link.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +46,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -165,6 +171,8 @@ struct Sched {
     unsigned ring[kMaxThreads]; /* run queue */
     unsigned head = 0, queued = 0;
     void *shared = nullptr;
+    uint32_t epoch = 0;       /* barrier intervals run on this OS thread (race check) */
+    uint32_t block_epoch = 0; /* the running block's first one */
 
     Sched();
     ~Sched();
@@ -368,6 +376,7 @@ void run_next(Sched &s, Fiber *f)
  * running one, if waiting, just goes on). */
 void release_sync(Sched &s, Fiber *running)
 {
+    s.epoch = s.epoch + 1 ? s.epoch + 1 : 1;
     for (unsigned i = 0; i < s.n; i++) {
         Fiber *f = s.fibers[i].get();
         if (f->st == St::AtSync) {
@@ -413,6 +422,8 @@ void prepare_threads(Sched &s, unsigned n)
 
 void run_block(Sched &s)
 {
+    s.epoch = s.epoch + 1 ? s.epoch + 1 : 1;
+    s.block_epoch = s.epoch;
     s.at_sync = s.done = 0;
     for (Warp &w : s.warps)
         w.arrived = w.done = w.round = 0;
@@ -425,6 +436,223 @@ void run_block(Sched &s)
         memset(s.shared, 0xcd, s.launch->shmem); /* shared memory starts as garbage */
     switch_to(s, &s.host, s.fibers[0].get());
 }
+
+#ifdef ZEMU_RACE
+/* ---- the shared-memory race check (ZEMU_RACE builds) ----
+ *
+ * The kernel sources are compiled with -fsanitize=thread's instrumentation
+ * but linked without ThreadSanitizer's runtime: every load and store calls
+ * __tsan_readN / __tsan_writeN, which are defined at the end of this file.
+ * While a launch runs, an access to the block's shared memory (the OS
+ * thread's static TLS, where __shared__ lives, and the dynamic shared
+ * memory) is checked against a shadow cell per 2 bytes, which holds the
+ * last writer and the readers of the current barrier interval.  Two
+ * accesses of one interval by different threads, one of them a write, are
+ * a race on the GPU whatever order they ran in here, unless both threads
+ * are lanes of one warp and a warp exchange (shuffle, tile product) lies
+ * between them; so is a read of shared memory that nothing of this block
+ * wrote.  The first found aborts the run, naming the kernel, block,
+ * threads, hazard and source lines.  Atomics are not checked. */
+
+struct RaceCell {
+    uint32_t wep, wround;         /* last write: its interval, its warp's exchange count */
+    uint32_t rep, rround, rwarps; /* reads of interval rep: the last reader's exchange count, the warps */
+    uint16_t wtid, rtid;          /* last writer; last reader (of its warp, if rwarps has one) */
+    const void *wpc, *rpc;        /* where they were */
+};
+
+struct RaceRegion {
+    uintptr_t lo = 0;
+    size_t size = 0; /* bytes */
+    RaceCell *cells = nullptr;
+    size_t mapped = 0; /* bytes of cells */
+};
+
+struct RaceState {
+    bool on = false;
+    RaceRegion tls, dyn;
+    uintptr_t exempt[4] = {}; /* the emulation's own thread-locals (up to 16 bytes each) */
+};
+
+thread_local RaceState t_race;
+
+void race_cells(RaceRegion &g, size_t bytes)
+{
+    size_t need = (bytes + 1) / 2 * sizeof(RaceCell);
+    if (need <= g.mapped)
+        return;
+    if (g.cells)
+        munmap(g.cells, g.mapped);
+    void *m = mmap(nullptr, need, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        fatal("cannot map %zu bytes of race-check shadow", need);
+    g.cells = static_cast<RaceCell *>(m);
+    g.mapped = need;
+}
+
+int race_tls_phdr(struct dl_phdr_info *info, size_t, void *arg)
+{
+    RaceRegion &g = *static_cast<RaceRegion *>(arg);
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_TLS && info->dlpi_tls_data) {
+            g.lo = reinterpret_cast<uintptr_t>(info->dlpi_tls_data);
+            g.size = info->dlpi_phdr[i].p_memsz;
+        }
+    return 1; /* the executable only: the first object listed */
+}
+
+/* A launch starts on this OS thread: find its static TLS (once) and the
+ * dynamic shared memory, and check from now on. */
+void race_begin(Sched &s)
+{
+    RaceState &r = t_race;
+    if (!r.tls.size) {
+        dl_iterate_phdr(race_tls_phdr, &r.tls);
+        if (!r.tls.size)
+            fatal("race check: this executable's thread-local storage was not found");
+        race_cells(r.tls, r.tls.size);
+        /* zemu::t_thread_idx and the launch's shape: set here, read by every thread */
+        r.exempt[0] = reinterpret_cast<uintptr_t>(&zemu::t_thread_idx);
+        r.exempt[1] = reinterpret_cast<uintptr_t>(&zemu::t_block_idx);
+        r.exempt[2] = reinterpret_cast<uintptr_t>(&zemu::t_block_dim);
+        r.exempt[3] = reinterpret_cast<uintptr_t>(&zemu::t_grid_dim);
+    }
+    r.dyn.lo = reinterpret_cast<uintptr_t>(s.shared);
+    r.dyn.size = s.shared ? s.launch->shmem : 0;
+    race_cells(r.dyn, r.dyn.size);
+    r.on = true;
+}
+
+void race_end() { t_race.on = false; }
+
+/* "file:line (function)" of a code address of this executable, by
+ * addr2line where it is installed; else the address. */
+std::string race_where(const void *pc)
+{
+    char buf[512];
+    Dl_info di;
+    uintptr_t a = reinterpret_cast<uintptr_t>(pc) - 1; /* the call, not the return address */
+    if (!dladdr(pc, &di) || !di.dli_fbase)
+        return (snprintf(buf, sizeof buf, "%p", pc), buf);
+    uintptr_t off = a - reinterpret_cast<uintptr_t>(di.dli_fbase);
+    std::string out;
+    char cmd[PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "addr2line -C -f -e '%s' 0x%zx 2>/dev/null",
+             di.dli_fname && *di.dli_fname ? di.dli_fname : "/proc/self/exe", (size_t)off);
+    if (FILE *p = popen(cmd, "r")) {
+        char fn[256] = "", line[256] = "";
+        if (fgets(fn, sizeof fn, p) && fgets(line, sizeof line, p) && line[0] != '?') {
+            fn[strcspn(fn, "\n")] = 0;
+            line[strcspn(line, " \n")] = 0; /* without " (discriminator N)" */
+            const char *base = strrchr(line, '/');
+            out = std::string(base ? base + 1 : line) + " (" + fn + ")";
+        }
+        pclose(p);
+    }
+    if (out.empty())
+        out = (snprintf(buf, sizeof buf, "%s+0x%zx", di.dli_fname, (size_t)off), buf);
+    return out;
+}
+
+/* The running thread's access at pc (a write if write) conflicts with
+ * thread other's, a write if other_wrote, at other_pc (null: where is not
+ * known, nor which lane of other's warp it was).  other UINT_MAX: the
+ * access is a read of memory that no thread of the block wrote. */
+[[noreturn]] void race_report(const Sched &s, bool write, unsigned other, bool other_wrote,
+                              const void *other_pc, const void *pc, uintptr_t addr,
+                              const RaceRegion &g)
+{
+    const zemu::uint3 &b = zemu::t_block_idx, &t = s.cur->tid;
+    const dim3 &bd = s.launch->block;
+    std::string with;
+    char buf[128];
+    if (other == UINT_MAX)
+        with = "reads shared memory that no thread of this block wrote";
+    else {
+        if (other_pc)
+            snprintf(buf, sizeof buf, "thread (%u,%u,%u) at ", other % bd.x, other / bd.x % bd.y,
+                     other / (bd.x * bd.y));
+        else
+            snprintf(buf, sizeof buf, "a thread of warp %u", other / 32);
+        with = std::string(write ? "writes" : "reads") + " what " + buf +
+               (other_pc ? race_where(other_pc) : std::string()) +
+               (other_wrote ? " wrote" : " read") + ", with no __syncthreads between them";
+    }
+    fatal("kernel %s, block (%u,%u,%u): shared-memory race: thread (%u,%u,%u) at %s %s "
+          "(%s shared memory, byte %zu)",
+          s.launch->name, b.x, b.y, b.z, t.x, t.y, t.z, race_where(pc).c_str(), with.c_str(),
+          &g == &t_race.dyn ? "dynamic" : "static", (size_t)(addr - g.lo));
+}
+
+/* One access of n bytes at a by the running GPU thread. */
+void race_check(RaceRegion &g, uintptr_t a, size_t n, bool write, const void *pc)
+{
+    Sched &s = *t_sched;
+    RaceState &r = t_race;
+    for (uintptr_t x : r.exempt)
+        if (a < x + 16 && a + n > x)
+            return;
+    unsigned me = s.cur->linear, w = me / 32;
+    uint32_t ep = s.epoch, wr = s.warps[w].round;
+    size_t i0 = (a - g.lo) / 2, i1 = (a - g.lo + n - 1) / 2, last = (g.size - 1) / 2;
+    /* another thread's access of this interval conflicts with this one
+     * unless it was this warp's before an exchange */
+    auto conflict = [&](unsigned t, uint32_t round) {
+        return t != me && (t / 32 != w || round == wr);
+    };
+    for (size_t i = i0; i <= i1 && i <= last; i++) {
+        RaceCell &c = g.cells[i];
+        uintptr_t at = g.lo + 2 * i;
+        if (c.wep == ep && conflict(c.wtid, c.wround))
+            race_report(s, write, c.wtid, true, c.wpc, pc, at, g);
+        if (!write && c.wep < s.block_epoch)
+            race_report(s, false, UINT_MAX, false, nullptr, pc, at, g);
+        if (write) {
+            if (c.rep == ep) {
+                uint32_t others = c.rwarps & ~(1u << w);
+                if (others) {
+                    unsigned ow = (unsigned)__builtin_ctz(others);
+                    bool named = c.rtid / 32 == ow;
+                    race_report(s, true, named ? c.rtid : 32 * ow, false, named ? c.rpc : nullptr,
+                                pc, at, g);
+                }
+                if (conflict(c.rtid, c.rround))
+                    race_report(s, true, c.rtid, false, c.rpc, pc, at, g);
+            }
+            c.wep = ep;
+            c.wround = wr;
+            c.wtid = (uint16_t)me;
+            c.wpc = pc;
+        } else if (c.rep != ep) {
+            c.rep = ep;
+            c.rround = wr;
+            c.rtid = (uint16_t)me;
+            c.rwarps = 1u << w;
+            c.rpc = pc;
+        } else {
+            c.rwarps |= 1u << w;
+            if (c.rtid / 32 == w) {
+                c.rround = wr;
+                c.rtid = (uint16_t)me;
+                c.rpc = pc;
+            }
+        }
+    }
+}
+
+inline void race_access(const void *p, size_t n, bool write, const void *pc)
+{
+    RaceState &r = t_race;
+    if (!r.on || !n)
+        return;
+    uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    if (a - r.tls.lo < r.tls.size)
+        race_check(r.tls, a, n, write, pc);
+    else if (a - r.dyn.lo < r.dyn.size)
+        race_check(r.dyn, a, n, write, pc);
+}
+#endif
 
 /* Blocks first .. first+count-1 of l (x fastest) on the calling OS
  * thread, one after another. */
@@ -440,10 +668,16 @@ void run_blocks(const zemu::Launch &l, unsigned first, unsigned count)
     zemu::t_grid_dim = {l.grid.x, l.grid.y, l.grid.z};
     if (l.shmem && posix_memalign(&s.shared, 16, l.shmem) != 0)
         fatal("out of memory for %zu bytes of shared memory", l.shmem);
+#ifdef ZEMU_RACE
+    race_begin(s);
+#endif
     for (unsigned b = first; b < first + count; b++) {
         zemu::t_block_idx = {b % l.grid.x, b / l.grid.x % l.grid.y, b / (l.grid.x * l.grid.y)};
         run_block(s);
     }
+#ifdef ZEMU_RACE
+    race_end();
+#endif
     free(s.shared);
     s.shared = nullptr;
     s.launch = nullptr;
@@ -1080,3 +1314,70 @@ hipError_t hipGraphExecDestroy(hipGraphExec_t exec)
     delete exec;
     return hipSuccess;
 }
+
+#ifdef ZEMU_RACE
+/* ---- the instrumentation's entry points (ZEMU_RACE builds) ----
+ * What g++'s -fsanitize=thread calls in the instrumented kernel sources:
+ * accesses go to the race check; atomics and fences are done here as the
+ * compiler would have done them (sequentially consistent, a stronger order
+ * than asked, which is always allowed). */
+#define ZEMU_RET __builtin_return_address(0)
+extern "C" {
+void __tsan_init(void) {}
+void __tsan_func_entry(void *) {}
+void __tsan_func_exit(void) {}
+void __tsan_vptr_update(void **, void *) {}
+void __tsan_vptr_read(void **) {}
+void __tsan_read_range(void *p, unsigned long n) { race_access(p, n, false, ZEMU_RET); }
+void __tsan_write_range(void *p, unsigned long n) { race_access(p, n, true, ZEMU_RET); }
+#define ZEMU_TSAN_ACCESS(N)                                                                  \
+    void __tsan_read##N(void *p) { race_access(p, N, false, ZEMU_RET); }                    \
+    void __tsan_write##N(void *p) { race_access(p, N, true, ZEMU_RET); }                    \
+    void __tsan_unaligned_read##N(void *p) { race_access(p, N, false, ZEMU_RET); }          \
+    void __tsan_unaligned_write##N(void *p) { race_access(p, N, true, ZEMU_RET); }          \
+    void __tsan_volatile_read##N(void *p) { race_access(p, N, false, ZEMU_RET); }           \
+    void __tsan_volatile_write##N(void *p) { race_access(p, N, true, ZEMU_RET); }
+ZEMU_TSAN_ACCESS(1)
+ZEMU_TSAN_ACCESS(2)
+ZEMU_TSAN_ACCESS(4)
+ZEMU_TSAN_ACCESS(8)
+ZEMU_TSAN_ACCESS(16)
+#undef ZEMU_TSAN_ACCESS
+
+#define ZEMU_TSAN_ATOMIC(N, T)                                                               \
+    T __tsan_atomic##N##_load(const volatile T *a, int)                                      \
+    { return __atomic_load_n(a, __ATOMIC_SEQ_CST); }                                         \
+    void __tsan_atomic##N##_store(volatile T *a, T v, int)                                   \
+    { __atomic_store_n(a, v, __ATOMIC_SEQ_CST); }                                            \
+    T __tsan_atomic##N##_exchange(volatile T *a, T v, int)                                   \
+    { return __atomic_exchange_n(a, v, __ATOMIC_SEQ_CST); }                                  \
+    T __tsan_atomic##N##_fetch_add(volatile T *a, T v, int)                                  \
+    { return __atomic_fetch_add(a, v, __ATOMIC_SEQ_CST); }                                   \
+    T __tsan_atomic##N##_fetch_sub(volatile T *a, T v, int)                                  \
+    { return __atomic_fetch_sub(a, v, __ATOMIC_SEQ_CST); }                                   \
+    T __tsan_atomic##N##_fetch_and(volatile T *a, T v, int)                                  \
+    { return __atomic_fetch_and(a, v, __ATOMIC_SEQ_CST); }                                   \
+    T __tsan_atomic##N##_fetch_or(volatile T *a, T v, int)                                   \
+    { return __atomic_fetch_or(a, v, __ATOMIC_SEQ_CST); }                                    \
+    T __tsan_atomic##N##_fetch_xor(volatile T *a, T v, int)                                  \
+    { return __atomic_fetch_xor(a, v, __ATOMIC_SEQ_CST); }                                   \
+    T __tsan_atomic##N##_fetch_nand(volatile T *a, T v, int)                                 \
+    { return __atomic_fetch_nand(a, v, __ATOMIC_SEQ_CST); }                                  \
+    int __tsan_atomic##N##_compare_exchange_strong(volatile T *a, T *c, T v, int, int)       \
+    { return __atomic_compare_exchange_n(a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); } \
+    int __tsan_atomic##N##_compare_exchange_weak(volatile T *a, T *c, T v, int, int)         \
+    { return __atomic_compare_exchange_n(a, c, v, true, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); } \
+    T __tsan_atomic##N##_compare_exchange_val(volatile T *a, T c, T v, int, int)             \
+    {                                                                                        \
+        __atomic_compare_exchange_n(a, &c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);    \
+        return c;                                                                            \
+    }
+ZEMU_TSAN_ATOMIC(8, uint8_t)
+ZEMU_TSAN_ATOMIC(16, uint16_t)
+ZEMU_TSAN_ATOMIC(32, uint32_t)
+ZEMU_TSAN_ATOMIC(64, uint64_t)
+#undef ZEMU_TSAN_ATOMIC
+void __tsan_atomic_thread_fence(int) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+void __tsan_atomic_signal_fence(int) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
+}
+#endif
