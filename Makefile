@@ -185,7 +185,7 @@ FUZZ_RUNS  ?= 100000
 BF          = build/fuzz
 FUZZ_SAN    = address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_FLAGS  = $(CSTD) -D_DEFAULT_SOURCE -I. -g -O1
-FUZZ_BIN    = $(addprefix $(BF)/fuzz_,safetensors index config grade)
+FUZZ_BIN    = $(addprefix $(BF)/fuzz_,safetensors index config grade dataset chat tokenizer tokjson)
 HAVE_FUZZ  := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,long n){(void)d;(void)n;return 0;}' | \
                 $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null && echo yes)
 
@@ -193,7 +193,9 @@ $(BF)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
 
-$(BF)/fuzz_%: $(BF)/obj/tests/fuzz/fuzz_%.o $(addprefix $(BF)/obj/,$(ENGINE_SRC:.c=.o) $(GRADERS_SRC:.c=.o) $(NONE_SRC:.c=.o))
+FUZZ_OBJ    = $(ENGINE_SRC:.c=.o) $(GRADERS_SRC:.c=.o) $(DATASETS_SRC:.c=.o) harness/fetch.o \
+              harness/sha256.o $(NONE_SRC:.c=.o)
+$(BF)/fuzz_%: $(BF)/obj/tests/fuzz/fuzz_%.o $(addprefix $(BF)/obj/,$(FUZZ_OBJ))
 	$(FUZZ_CC) -g -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(LIBS)
 
 ifeq ($(HAVE_FUZZ),yes)

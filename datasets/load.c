@@ -489,20 +489,19 @@ static int row_mathai(void *vc, const cJSON *j, long line, char *err, size_t err
     if (!problem)
         return ut_err(err, errlen, "%s:%ld: field 'problem': missing or not a string", c->file,
                       line);
-    if (!cJSON_IsNumber(id) || id->valuedouble != (double)(int)id->valuedouble ||
-        id->valueint < 1 || id->valueint > 30)
+    long long n, av;
+    if (!cJSON_IsNumber(id) || !ut_double_to_ll(id->valuedouble, &n) || n < 1 || n > 30)
         return ut_err(err, errlen, "%s:%ld: field 'id': expected an integer 1..30", c->file,
                       line);
     char ans[64];
-    if (cJSON_IsNumber(a) && a->valuedouble == (double)(long long)a->valuedouble)
-        snprintf(ans, sizeof ans, "%lld", (long long)a->valuedouble);
+    if (cJSON_IsNumber(a) && ut_double_to_ll(a->valuedouble, &av))
+        snprintf(ans, sizeof ans, "%lld", av);
     else if (cJSON_IsString(a) && strlen(a->valuestring) < sizeof ans)
         snprintf(ans, sizeof ans, "%s", a->valuestring);
     else
         return ut_err(err, errlen, "%s:%ld: field 'answer': expected an integer", c->file,
                       line);
-    int n = id->valueint;
-    math_in in = {n <= 15 ? "AIME I" : "AIME II", n <= 15 ? "I" : "II", n <= 15 ? n : n - 15,
+    math_in in = {n <= 15 ? "AIME I" : "AIME II", n <= 15 ? "I" : "II", (int)(n <= 15 ? n : n - 15),
                   problem, ans, c->rpath, c->rpath, c->file, line};
     return add_math(c->e, c->out, &in, err, errlen);
 }
@@ -517,15 +516,17 @@ static int row_matharena(void *vc, const cJSON *j, long line, char *err, size_t 
     if (!problem)
         return ut_err(err, errlen, "%s:%ld: field 'problem': missing or not a string", c->file,
                       line);
-    if (!cJSON_IsNumber(idx) || idx->valueint < 1 || idx->valueint > 1000)
+    long long pidx, av;
+    if (!cJSON_IsNumber(idx) || !ut_double_to_ll(idx->valuedouble, &pidx) || pidx < 1 ||
+        pidx > 1000)
         return ut_err(err, errlen, "%s:%ld: field 'problem_idx': expected a positive integer",
                       c->file, line);
     char num[64];
     const char *ans = NULL;
     if (cJSON_IsString(a))
         ans = a->valuestring;
-    else if (cJSON_IsNumber(a) && a->valuedouble == (double)(long long)a->valuedouble) {
-        snprintf(num, sizeof num, "%lld", (long long)a->valuedouble);
+    else if (cJSON_IsNumber(a) && ut_double_to_ll(a->valuedouble, &av)) {
+        snprintf(num, sizeof num, "%lld", av);
         ans = num;
     }
     if (!ans)
@@ -536,7 +537,7 @@ static int row_matharena(void *vc, const cJSON *j, long line, char *err, size_t 
     if (!pt || !at)
         r = ut_err(err, errlen, "out of memory");
     else {
-        math_in in = {c->e->parts[0].contest, NULL, idx->valueint, pt, at, c->rpath, c->rpath,
+        math_in in = {c->e->parts[0].contest, NULL, (int)pidx, pt, at, c->rpath, c->rpath,
                       c->file, line};
         r = add_math(c->e, c->out, &in, err, errlen);
     }

@@ -71,4 +71,9 @@ float ut_f16_to_f32(uint16_t h);
 /* Monotonic wall-clock seconds. */
 double ut_now(void);
 
+/* 1 with *out = v when v is a whole number a long long holds; 0 for
+ * fractions, NaN, infinities and magnitudes of 2^63 or more (converting
+ * those would be undefined behaviour).  For numbers read from JSON. */
+int ut_double_to_ll(double v, long long *out);
+
 #endif

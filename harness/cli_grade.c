@@ -10,6 +10,7 @@
  */
 #include "args.h"
 #include "cli.h"
+#include "../engine/util.h"
 #include "../graders/math_grade.h"
 
 #include <cjson/cJSON.h>
@@ -46,16 +47,16 @@ static int read_spec(const cJSON *o, math_gold_spec *spec, char *err, size_t err
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "integer_range");
     if (r && !cJSON_IsNull(r)) {
         const cJSON *lo = cJSON_GetArrayItem(r, 0), *hi = cJSON_GetArrayItem(r, 1);
+        long long l, h;
         if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 2 || !cJSON_IsNumber(lo) ||
-            !cJSON_IsNumber(hi) || lo->valuedouble != (double)(long long)lo->valuedouble ||
-            hi->valuedouble != (double)(long long)hi->valuedouble ||
-            lo->valuedouble > hi->valuedouble) {
+            !cJSON_IsNumber(hi) || !ut_double_to_ll(lo->valuedouble, &l) ||
+            !ut_double_to_ll(hi->valuedouble, &h) || l > h) {
             snprintf(err, errlen, "field 'integer_range' must be [lo, hi] with integers lo <= hi");
             return -1;
         }
         spec->has_range = 1;
-        spec->range_lo = (long long)lo->valuedouble;
-        spec->range_hi = (long long)hi->valuedouble;
+        spec->range_lo = l;
+        spec->range_hi = h;
     }
     return 0;
 }
@@ -75,10 +76,11 @@ static int grade_line(cJSON *o, char *err, size_t errlen)
     }
     char numbuf[64];
     const char *g = NULL;
+    long long gi;
     if (cJSON_IsString(gold)) {
         g = gold->valuestring;
-    } else if (cJSON_IsNumber(gold) && gold->valuedouble == (double)(long long)gold->valuedouble) {
-        snprintf(numbuf, sizeof numbuf, "%lld", (long long)gold->valuedouble);
+    } else if (cJSON_IsNumber(gold) && ut_double_to_ll(gold->valuedouble, &gi)) {
+        snprintf(numbuf, sizeof numbuf, "%lld", gi);
         g = numbuf;
     } else {
         snprintf(err, errlen, "field 'gold' must be a string (or an integer)");

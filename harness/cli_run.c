@@ -30,6 +30,7 @@
 #include "../graders/math_grade.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,6 +267,21 @@ static double jnum(const cJSON *o, const char *k, double dflt)
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
+/* Integer field k of a stored configuration, dflt where absent: 0, or -1
+ * (naming k in err) when it is not an integer in [lo, hi]. */
+static int jint(const cJSON *o, const char *k, long long dflt, long long lo, long long hi,
+                long long *out, const char *name, char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    *out = dflt;
+    if (!v)
+        return 0;
+    if (!cJSON_IsNumber(v) || !ut_double_to_ll(v->valuedouble, out) || *out < lo || *out > hi)
+        return ut_err(err, errlen, "run %s: the stored configuration's field '%s' is not an "
+                      "integer in [%lld, %lld]", name, k, lo, hi);
+    return 0;
+}
+
 /* Reads a stored configuration back into c. */
 static int config_read(const char *text, const char *name, runcfg *c, char **dataset_spec,
                        char *err, size_t errlen)
@@ -285,20 +301,28 @@ static int config_read(const char *text, const char *name, runcfg *c, char **dat
     snprintf(c->spec, sizeof c->spec, "%s", spec);
     if (jstr(j, "preset"))
         snprintf(c->preset, sizeof c->preset, "%s", jstr(j, "preset"));
-    c->samples = (int)jnum(j, "samples", 0);
+    long long samples, top_k, limit, inflight;
+    if (jint(j, "samples", 0, 0, RSA_MAX_WIDTH, &samples, name, err, errlen) ||
+        jint(j, "top_k", 0, 0, INT_MAX, &top_k, name, err, errlen) ||
+        jint(j, "limit", 0, 0, LONG_MAX, &limit, name, err, errlen) ||
+        jint(j, "max_inflight", 0, 0, INT_MAX, &inflight, name, err, errlen)) {
+        cJSON_Delete(j);
+        return -1;
+    }
+    c->samples = (int)samples;
     c->sp.temperature = (float)jnum(j, "temperature", 1);
     c->sp.top_p = (float)jnum(j, "top_p", 1);
-    c->sp.top_k = (int)jnum(j, "top_k", 0);
+    c->sp.top_k = (int)top_k;
     c->sp.min_p = (float)jnum(j, "min_p", 0);
     c->seed = strtoull(seed, NULL, 10);
-    c->limit = (long)jnum(j, "limit", 0);
+    c->limit = (long)limit;
     c->model = ut_strdup(model);
     c->weights = jstr(j, "weights") ? ut_strdup(jstr(j, "weights")) : NULL;
     c->chat_template = jstr(j, "chat_template_spec") ? ut_strdup(jstr(j, "chat_template_spec"))
                                                      : NULL;
     c->thinking = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "thinking"));
     c->store_prompts = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "store_prompts"));
-    c->max_inflight = (int)jnum(j, "max_inflight", 0);
+    c->max_inflight = (int)inflight;
     if (jstr(j, "served_model")) {
         c->served_model = ut_strdup(jstr(j, "served_model"));
         c->endpoints = ut_strdup(jstr(j, "endpoints") ? jstr(j, "endpoints") : "");

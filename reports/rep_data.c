@@ -7,9 +7,11 @@
  */
 #include "rep_int.h"
 #include "../engine/util.h"
+#include "../harness/rsa.h"
 #include "../graders/math_extract.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,12 +181,16 @@ static void read_config(rep_run *r, const char *config)
 {
     cJSON *j = config ? cJSON_Parse(config) : NULL;
     const cJSON *v;
-    if ((v = cJSON_GetObjectItemCaseSensitive(j, "T")) && cJSON_IsNumber(v))
+    if ((v = cJSON_GetObjectItemCaseSensitive(j, "T")) && cJSON_IsNumber(v) && v->valueint >= 0 &&
+        v->valueint < RSA_MAX_ROUNDS)
         r->nrounds = v->valueint + 1;
-    if ((v = cJSON_GetObjectItemCaseSensitive(j, "beta")) && cJSON_IsNumber(v))
-        r->beta = (long)v->valuedouble;
-    if ((v = cJSON_GetObjectItemCaseSensitive(j, "final")) && cJSON_IsNumber(v))
-        r->final_budget = (long)v->valuedouble;
+    long long x;
+    if ((v = cJSON_GetObjectItemCaseSensitive(j, "beta")) && cJSON_IsNumber(v) &&
+        ut_double_to_ll(v->valuedouble, &x) && x >= 0 && x <= LONG_MAX)
+        r->beta = (long)x;
+    if ((v = cJSON_GetObjectItemCaseSensitive(j, "final")) && cJSON_IsNumber(v) &&
+        ut_double_to_ll(v->valuedouble, &x) && x >= 0 && x <= LONG_MAX)
+        r->final_budget = (long)x;
     const char *preset = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "preset"));
     const char *spec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "rsa"));
     if (preset && spec) {
@@ -256,6 +262,11 @@ int rep_run_load(sqlite3 *db, const char *path, long long id, rep_run *r, char *
         }
         m->problem_id = last_pid;
         m->round = sqlite3_column_int(st, 1);
+        if (m->round < 0 || m->round >= RSA_MAX_ROUNDS) {
+            ut_err(err, errlen, "%s: run %lld: a sample of problem '%.60s' has round %d, outside "
+                   "0..%d", path, id, pid, m->round, RSA_MAX_ROUNDS - 1);
+            goto done;
+        }
         m->correct = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 2);
         const char *ex = (const char *)sqlite3_column_text(st, 3);
         if (ex) {

@@ -387,6 +387,16 @@ static void test_hostile(void)
     expect_load_error("aime_2026", bad, strlen(bad), ":3: not a JSON object", NULL);
     const char *noid = "{\"problem\": \"p\", \"answer\": 5}\n";
     expect_load_error("aime_2026", noid, strlen(noid), ":1: field 'id'", NULL);
+    /* numbers no integer type holds: an error, not an undefined conversion
+     * (found by tests/fuzz/fuzz_dataset.c; UBSan stopped the sanitizer build) */
+    const char *huge = "{\"problem\": \"p\", \"answer\": 2.2e56, \"id\": 1}\n";
+    expect_load_error("aime_2026", huge, strlen(huge), ":1: field 'answer'", NULL);
+    const char *hugeid = "{\"problem\": \"p\", \"answer\": 5, \"id\": -1e300}\n";
+    expect_load_error("aime_2026", hugeid, strlen(hugeid), ":1: field 'id'", NULL);
+    const char *fracid = "{\"problem\": \"p\", \"answer\": 5, \"problem_idx\": 1.5}\n";
+    expect_load_error("hmmt_nov_2025", fracid, strlen(fracid), ":1: field 'problem_idx'", NULL);
+    const char *hugema = "{\"problem\": \"p\", \"answer\": 1e19, \"problem_idx\": 1}\n";
+    expect_load_error("hmmt_nov_2025", hugema, strlen(hugema), ":1: field 'answer'", NULL);
     const char *ma = "{\"problem\": 7, \"answer\": \"1\", \"problem_idx\": 1}\n";
     expect_load_error("hmmt_nov_2025", ma, strlen(ma), ":1: field 'problem'", NULL);
     const char *he = "{\"task_id\": \"HumanEval/0\", \"prompt\": \"x\"}\n";

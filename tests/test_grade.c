@@ -229,7 +229,11 @@ static void cli_errors(void)
         "\n"
         "{\"response\": \"\\\\boxed{7}\", \"gold\": \"70\", \"answer_type\": \"number\"}\n"
         "{\"response\": \"x \\\\boxed{\\\\frac{1}{2}}\", \"gold\": \"0.5\", \"answer_type\": "
-        "\"expression\", \"id\": 5}\n";
+        "\"expression\", \"id\": 5}\n"
+        /* numbers no integer type holds (an undefined conversion before) */
+        "{\"response\": \"\\\\boxed{7}\", \"gold\": \"7\", \"answer_type\": \"integer\", "
+        "\"integer_range\": [-1e300, 9]}\n"
+        "{\"response\": \"\\\\boxed{7}\", \"gold\": 9.3e18}\n";
     ck_write(in, text, strlen(text));
     char *argv[] = {(char *)ck_zeval(), "grade", "--jsonl", in, NULL};
     int rc = ck_run(argv, out, err, sizeof err);
@@ -237,6 +241,8 @@ static void cli_errors(void)
     CK(rc == 1, "exit %d, want 1", rc);
     CK(strstr(err, "in.jsonl:2: malformed JSON") != NULL, "stderr: %s", err);
     CK(strstr(err, "in.jsonl:4: field 'answer_type'") != NULL, "stderr: %s", err);
+    CK(strstr(err, "in.jsonl:6: field 'integer_range'") != NULL, "stderr: %s", err);
+    CK(strstr(err, "in.jsonl:7: field 'gold'") != NULL, "stderr: %s", err);
     CK(got && strstr(got, "\"id\":1,\"extracted\":\"70\",\"normalized\":\"70\",\"correct\":true,"
                           "\"reason\":\"ok\"}\n") != NULL,
        "output: %s", got ? got : "(none)");

@@ -227,6 +227,29 @@ static void test_report_select(const char *db)
     const char *g[] = {"report", "--db", path("junk.db"), "--out", out, NULL};
     rc = zeval(NULL, g);
     CK(rc == 1, "junk db: exit %d, %s", rc, errbuf);
+    /* a database whose configuration and rows no run could have written:
+     * numbers past every integer type, a round past T's limit */
+    store *s;
+    char em[512];
+    if (store_open(path("odd.db"), &s, em, sizeof em) == 0) {
+        store_run r = {0};
+        r.name = "odd";
+        r.config = "{\"rsa\":\"N=2,C=2,T=1,beta=64\",\"T\":2147483647,\"beta\":1e300,"
+                   "\"final\":-1e300}";
+        r.model_path = "m";
+        r.dataset = "mini";
+        long long id = -1;
+        CK(store_run_create(s, &r, &id, em, sizeof em) == 0, "%s", em);
+        put(s, id, "p00", 0, 0, 1, "text", "3", "stop", 5);
+        put(s, id, "p00", 2147483647, 0, 1, "text", "3", "stop", 5);
+        store_close(s);
+    } else
+        CK(0, "%s", em);
+    const char *odd[] = {"report", "--db", path("odd.db"), "--out", out, NULL};
+    rc = zeval(NULL, odd);
+    CK(rc == 1 && strstr(errbuf, "run 1: a sample of problem 'p00' has round 2147483647, "
+                                 "outside 0..63"),
+       "odd db: exit %d, %s", rc, errbuf);
     ck_end();
 }
 

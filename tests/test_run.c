@@ -532,6 +532,15 @@ static void test_carry(void)
     CK(rc == 2 && strstr(errbuf, "ran on the gpu backend; on the cpu backend"),
        "another backend: exit %d: %s", rc, errbuf);
     CK(exec_sql(back, "UPDATE runs SET backend = 'cpu', device = 'cpu'") == 0, "sql");
+    /* a stored configuration no run writes: a number past every integer type */
+    CK(exec_sql(back, "CREATE TABLE keep AS SELECT config FROM runs;"
+                      "UPDATE runs SET config = json_set(config, '$.top_k', 1e300)") == 0, "sql");
+    rc = zeval(NULL, r);
+    CK(rc != 0 && strstr(errbuf, "run r: the stored configuration's field 'top_k' is not an "
+                                 "integer in [0, 2147483647]"),
+       "stored top_k 1e300: exit %d: %s", rc, errbuf);
+    CK(exec_sql(back, "UPDATE runs SET config = (SELECT config FROM keep); DROP TABLE keep") == 0,
+       "sql");
     CK(q1(back, "SELECT count(*) FROM samples") == 16, "a refused resume changed the rows");
     ck_end();
 

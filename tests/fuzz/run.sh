@@ -2,17 +2,18 @@
 # Runs each libFuzzer target for a bounded number of executions over seed
 # corpora made here from real files, printing one PASS/FAIL/SKIP line per
 # target for tests/run.sh to count.   usage: tests/fuzz/run.sh BUILD_DIR RUNS
-# BUILD_DIR "none" (no clang/libFuzzer) reports every target as skipped.
+# BUILD_DIR "none" (no clang/libFuzzer) reports every target as skipped;
+# FUZZ_TARGETS names a subset (default: all).
 # A crashing input is kept as BUILD_DIR/<target>-crash-*; reproduce with
 # BUILD_DIR/fuzz_<target> FILE.
 set -u
 bdir=$1 runs=$2
-targets="safetensors index config grade"
+targets=${FUZZ_TARGETS:-safetensors index config grade dataset chat tokenizer tokjson}
 shared=${ZEVAL_SHARED:-../shared}
 g="$shared/golden/zaya-tiny"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/st" "$work/idx" "$work/cfg" "$work/grade"
+mkdir -p "$work/st" "$work/idx" "$work/cfg" "$work/grade" "$work/ds" "$work/chat" "$work/tok" "$work/tj"
 
 # Writes $2 as an 8-byte little-endian integer (below 2^32) to stdout.
 le64() {
@@ -43,13 +44,74 @@ printf '\001**Final Answer:** $\\dfrac{9}{\\sqrt{23}} \\approx 1.877$\000\\frac{
 printf '\002x = \\boxed{\\frac{-1+\\sqrt{17}}{2}}, \\boxed{\\frac{-1-\\sqrt{17}}{2}}\000\\frac{-1+\\sqrt{17}}{2}, \\frac{-1-\\sqrt{17}}{2}' >"$work/grade/list"
 printf '\004\\boxed{2^{25}\\cdot 26!} or \\boxed{149\\frac13 \\pm \\sqrt[3]{8}}\0003375' >"$work/grade/hedge"
 
+# dataset: a type byte (0: normalized JSONL, k: registry entry k - 1, in
+# `zeval datasets` order), then the first records of a file in that format
+# (tests/ds_sources.py makes the source formats from the normalized files).
+d="$shared/datasets"
+{ printf '\000'; head -n 2 "$d/math/aime_2025.jsonl"; } >"$work/ds/normalized-math"
+{ printf '\000'; head -n 2 "$d/code/humaneval.jsonl"; } >"$work/ds/normalized-code"
+for s in "3 mathai_jsonl math/aime_2026.jsonl" "5 matharena_jsonl math/hmmt_feb_2026.jsonl" \
+         "9 mbpp_json code/mbpp_sanitized.jsonl" "10 rllm_lcb_json code/livecodebench_2408_2502_public.jsonl" \
+         "11 lcb_jsonl code/livecodebench_2408_2502_public.jsonl"; do
+  set -- $s
+  python3 tests/ds_sources.py "$2" "$d/$3" "$work/ds.src" >/dev/null 2>&1 || continue
+  { printf "\\$(printf %03o "$1")"
+    python3 -c 'import json, sys
+t = open(sys.argv[1]).read()
+try:
+    json.dump(json.loads(t)[:2], sys.stdout)
+except ValueError:
+    sys.stdout.write("".join(t.splitlines(True)[:2]))' "$work/ds.src"; } >"$work/ds/$2"
+done
+rm -f "$work/ds.src"
+
+# chat: template files of the FILE syntax (chat.h).
+printf '# chatml\n[bos]\n{bos}\n[system]\n<|im_start|>system\\n{content}<|im_end|>\\n\n[user]\n<|im_start|>user\\n\n{content}<|im_end|>\\n\n[assistant]\n<|im_start|>assistant\\n{content}<|im_end|>\\n\n[generation]\n<|im_start|>assistant\\n\n[generation_nothink]\n<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n\n' >"$work/chat/chatml"
+printf '[user]\r\nU: {content}\\t\\{x\\#\\[\r\n[assistant]\r\nA: {content}{eos}\r\n' >"$work/chat/crlf"
+
+# tokenizer: text (even first byte) and 3-byte ids (odd), for the real
+# Gemma 3 tokenizer.json (the target loads $ZEVAL_FUZZ_TOKENIZER).
+export ZEVAL_FUZZ_TOKENIZER="$shared/tokenizer/gemma3/tokenizer.json"
+printf '\000Hello, world!  <start_of_turn>user\n\tcaf\303\251 \344\275\240\345\245\275 \360\237\230\200 x\302\240y 12345.678' >"$work/tok/text"
+printf '\000\377\376 invalid \300\200 and \355\240\200' >"$work/tok/bytes"
+printf '\001\002\000\000\150\000\000\344\000\000\040\001\000\003\001\000\377\377\003' >"$work/tok/ids"
+
+# tokjson: small tokenizer.json files in Gemma 3's schema (BPE with byte
+# fallback, added tokens, the space normalizer, bos post-processor).
+python3 - "$work/tj" <<'PY'
+import json, sys
+added = [{"id": i, "content": c, "single_word": False, "lstrip": False, "rstrip": False,
+          "normalized": False, "special": True} for i, c in enumerate(["<pad>", "<eos>", "<bos>", "<unk>"])]
+vocab = {a["content"]: a["id"] for a in added}
+for b in range(256):
+    vocab["<0x%02X>" % b] = len(vocab)
+for p in ["\u2581", "a", "b", "c", "ab", "\u2581a", "\u2581ab", "abc", "\n", "\u2581\u2581"]:
+    vocab.setdefault(p, len(vocab))
+t = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+     "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
+     "pre_tokenizer": {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": False},
+     "post_processor": {"type": "TemplateProcessing",
+                        "single": [{"SpecialToken": {"id": "<bos>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                        "pair": [], "special_tokens": {"<bos>": {"id": "<bos>", "ids": [2], "tokens": ["<bos>"]}}},
+     "decoder": {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                                                  {"type": "ByteFallback"}, {"type": "Fuse"}]},
+     "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "fuse_unk": True, "byte_fallback": True,
+               "vocab": vocab, "merges": [["a", "b"], ["\u2581", "a"], ["\u2581a", "b"], ["ab", "c"], ["\u2581", "\u2581"]]}}
+open(sys.argv[1] + "/small.json", "w").write(json.dumps(t))
+t["model"]["merges"] = [" ".join(m) for m in t["model"]["merges"]]  # the older "left right" form
+del t["normalizer"], t["post_processor"]
+open(sys.argv[1] + "/old-merges.json", "w").write(json.dumps(t, indent=1))
+PY
+
 t0=$(date +%s)
 for t in $targets; do
   if [ ! -x "$bdir/fuzz_$t" ]; then
     echo "SKIP fuzz_$t: clang with libFuzzer not found (install clang and libclang-rt-14-dev)"
     continue
   fi
-  case $t in safetensors) c=st; ml=20000;; index) c=idx; ml=4096;; config) c=cfg; ml=4096;; grade) c=grade; ml=4096;; esac
+  case $t in safetensors) c=st; ml=20000;; index) c=idx; ml=4096;; config) c=cfg; ml=4096;;
+    grade) c=grade; ml=4096;; dataset) c=ds; ml=8192;; chat) c=chat; ml=4096;; tokenizer) c=tok; ml=4096;;
+    tokjson) c=tj; ml=16384;; esac
   log="$work/$t.log"
   start=$(date +%s)
   ASAN_OPTIONS=detect_leaks=1 "$bdir/fuzz_$t" -runs="$runs" -max_len=$ml -rss_limit_mb=2048 \
