@@ -1318,7 +1318,8 @@ struct ba_tbf16 {
 };
 
 /* 16 bytes from global src to shared dst, zeros when !ok: on NVIDIA
- * (sm_80 on) an asynchronous copy (cp.async, waited for by ba_wait),
+ * (sm_80 on) an asynchronous copy (cp.async, waited for by ba_wait), in
+ * the CPU emulation one that lands as late as that (zemu::async_copy16),
  * elsewhere a load and a store. */
 __device__ __forceinline__ void ba_copy16(void *dst, const void *src, bool ok)
 {
@@ -1327,6 +1328,8 @@ __device__ __forceinline__ void ba_copy16(void *dst, const void *src, bool ok)
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(sa), "l"(src),
                  "r"(ok ? 16 : 0)
                  : "memory");
+#elif defined(ZEVAL_GPU_EMU)
+    zemu::async_copy16(dst, src, ok);
 #else
     u32x4 v = {0, 0, 0, 0};
     if (ok)
@@ -1340,6 +1343,8 @@ __device__ __forceinline__ void ba_commit(void)
 {
 #if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     asm volatile("cp.async.commit_group;" ::: "memory");
+#elif defined(ZEVAL_GPU_EMU)
+    zemu::async_commit();
 #endif
 }
 
@@ -1349,6 +1354,8 @@ __device__ __forceinline__ void ba_wait1(void)
 {
 #if defined(__HIP_PLATFORM_NVIDIA__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     asm volatile("cp.async.wait_group 1;" ::: "memory");
+#elif defined(ZEVAL_GPU_EMU)
+    zemu::async_wait(1);
 #endif
 }
 

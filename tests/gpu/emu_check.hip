@@ -787,6 +787,56 @@ static void check_aborts(void)
     report("kernel bugs abort naming the kernel: deadlock, lanes gone, divergence", before);
 }
 
+/* ---- asynchronous copies (cp.async) land at the wait that retires them ---- */
+
+/* Each thread copies 16 bytes of src into its slot of a stage holding a
+ * sentinel, in two groups (slot halves); out gets, per thread: its slot's
+ * first word before any wait, after waiting for all but the newest group
+ * (the first half landed, the second not), after waiting for all, and a
+ * neighbour's slot after a barrier. */
+__global__ void k_async(const uint32_t *src, uint32_t *out)
+{
+    __shared__ __attribute__((aligned(16))) uint32_t stage[64][8];
+    unsigned t = threadIdx.x;
+    for (int i = 0; i < 8; i++)
+        stage[t][i] = 0xdeadu;
+    zemu::async_copy16(&stage[t][0], src + 8 * t, true);
+    zemu::async_commit();
+    zemu::async_copy16(&stage[t][4], src + 8 * t + 4, t % 2 == 0); /* odd threads: zeros */
+    zemu::async_commit();
+    out[5 * t] = stage[t][0];
+    zemu::async_wait(1);
+    out[5 * t + 1] = stage[t][0];
+    out[5 * t + 2] = stage[t][4];
+    zemu::async_wait(0);
+    out[5 * t + 3] = stage[t][4];
+    __syncthreads();
+    out[5 * t + 4] = stage[(t + 1) % 64][4];
+}
+
+static void check_async(void)
+{
+    int before = g_failures;
+    uint32_t *src, *out;
+    HIP(hipMalloc(&src, 64 * 8 * sizeof(uint32_t)));
+    HIP(hipMalloc(&out, 64 * 5 * sizeof(uint32_t)));
+    for (uint32_t i = 0; i < 64 * 8; i++)
+        src[i] = 1000 + i;
+    hipLaunchKernelGGL(k_async, 1, 64, 0, 0, src, out);
+    HIP(hipGetLastError());
+    bool ok = true;
+    for (uint32_t t = 0; t < 64; t++) {
+        uint32_t n = (t + 1) % 64, hi = t % 2 ? 0 : 1000 + 8 * t + 4;
+        ok &= out[5 * t] == 0xdeadu && out[5 * t + 1] == 1000 + 8 * t &&
+              out[5 * t + 2] == 0xdeadu && out[5 * t + 3] == hi &&
+              out[5 * t + 4] == (n % 2 ? 0 : 1000 + 8 * n + 4);
+    }
+    expect(ok, "copies land at the wait that retires their group, zeros where not ok");
+    HIP(hipFree(src));
+    HIP(hipFree(out));
+    report("asynchronous copies: groups, waits, zero fill", before);
+}
+
 /* ---- the race check (built with ZEMU_CHECK_RACE: the kernels under
  * -fsanitize=thread's instrumentation, emu.cc with ZEMU_RACE) ---- */
 
@@ -843,6 +893,18 @@ __global__ void k_race_lanes(float *out)
     out[t] = s[t ^ 1];
 }
 
+/* an asynchronous copy waited for but no barrier after it: thread 0
+ * reads thread 1's slot before thread 1 has even issued its copy */
+__global__ void k_race_async(float *out)
+{
+    __shared__ __attribute__((aligned(16))) float s[64][4];
+    unsigned t = threadIdx.x;
+    zemu::async_copy16(s[t], out + 4 * t, true);
+    zemu::async_commit();
+    zemu::async_wait(0);
+    out[t] = s[(t + 1) % 64][0];
+}
+
 /* dynamic shared memory: warp 0 reads warp 1's half */
 __global__ void k_race_dyn(float *out)
 {
@@ -884,6 +946,7 @@ static void race_waw(void) { hipLaunchKernelGGL(k_race_waw, 2, 64, 0, 0, g_buf);
 static void race_uninit(void) { hipLaunchKernelGGL(k_race_uninit, 2, 64, 0, 0, g_buf); }
 static void race_lanes(void) { hipLaunchKernelGGL(k_race_lanes, 1, 64, 0, 0, g_buf); }
 static void race_dyn(void) { hipLaunchKernelGGL(k_race_dyn, 1, 64, 64 * sizeof(float), 0, g_buf); }
+static void race_async(void) { hipLaunchKernelGGL(k_race_async, 1, 64, 0, 0, g_buf); }
 
 static void check_races(void)
 {
@@ -908,6 +971,7 @@ static void check_races(void)
          {"kernel k_race_lanes", "thread (0,0,0)", "no thread of this block wrote", nullptr}},
         {race_dyn,
          {"kernel k_race_dyn", "thread (0,0,0)", "(dynamic shared memory, byte 128)", nullptr}},
+        {race_async, {"kernel k_race_async", "thread (0,0,0)", "no thread of this block wrote", nullptr}},
     };
     for (auto &c : cases) {
         std::string msg;
@@ -1066,6 +1130,7 @@ int main(void)
     check_barriers();
     check_shuffles();
     check_dyn_shared();
+    check_async();
     check_math();
     check_config();
     check_streams_events();

@@ -134,7 +134,18 @@ bool shadow_stack_on()
 
 enum class St : uint8_t { Ready, AtSync, AtShuffle, Done };
 
+/* A cp.async copy in flight: its bytes (read at issue), where they land,
+ * its group (0: not yet committed) and where it was issued. */
+struct AsyncCopy {
+    void *dst;
+    unsigned char bytes[16];
+    unsigned group;
+    const void *pc;
+};
+
 struct Fiber {
+    std::vector<AsyncCopy> async; /* cp.async copies in flight, oldest first */
+    unsigned groups = 0;          /* cp.async groups committed */
     void *sp = nullptr; /* saved stack pointer (asm switch) */
     ucontext_t uc{};    /* saved context (ucontext switch) */
     char *map = nullptr;
@@ -388,12 +399,16 @@ void release_sync(Sched &s, Fiber *running)
     s.at_sync = 0;
 }
 
+void async_retire(Sched &s, Fiber *f, unsigned upto);
+
 void thread_returned(Sched &s)
 {
     Fiber *f = s.cur;
     Warp &w = s.warps[f->linear / 32];
     if (w.arrived)
         kernel_bug(s, "returned while other lanes of its warp wait in a shuffle");
+    if (!f->async.empty()) /* what is still in flight lands, uncommitted copies too */
+        async_retire(s, f, UINT_MAX);
     f->st = St::Done;
     w.done++;
     s.done++;
@@ -427,8 +442,10 @@ void run_block(Sched &s)
     s.at_sync = s.done = 0;
     for (Warp &w : s.warps)
         w.arrived = w.done = w.round = 0;
-    for (unsigned i = 0; i < s.n; i++)
+    for (unsigned i = 0; i < s.n; i++) {
         s.fibers[i]->st = St::Ready;
+        s.fibers[i]->groups = 0;
+    }
     s.head = s.queued = 0;
     for (unsigned i = 1; i < s.n; i++)
         push(s, i);
@@ -653,6 +670,26 @@ inline void race_access(const void *p, size_t n, bool write, const void *pc)
         race_check(r.dyn, a, n, write, pc);
 }
 #endif
+
+/* Lands f's copies of groups up to upto (UINT_MAX: every copy, committed
+ * or not), in issue order, each a write by f now (for the race check). */
+void async_retire(Sched &s, Fiber *f, unsigned upto)
+{
+    (void)s;
+    size_t keep = 0;
+    for (size_t i = 0; i < f->async.size(); i++) {
+        AsyncCopy &c = f->async[i];
+        if (upto == UINT_MAX || (c.group && c.group <= upto)) {
+#ifdef ZEMU_RACE
+            race_access(c.dst, sizeof c.bytes, true, c.pc);
+#endif
+            memcpy(c.dst, c.bytes, sizeof c.bytes);
+        } else {
+            f->async[keep++] = c;
+        }
+    }
+    f->async.resize(keep);
+}
 
 /* Blocks first .. first+count-1 of l (x fastest) on the calling OS
  * thread, one after another. */
@@ -920,6 +957,33 @@ void __syncthreads(void)
 }
 
 void *zemu_dyn_shared(void) { return in_kernel("zemu_dyn_shared").shared; }
+
+void zemu::async_copy16(void *dst, const void *src, bool ok)
+{
+    Sched &s = in_kernel("an asynchronous copy");
+    AsyncCopy c{dst, {}, 0, __builtin_return_address(0)};
+    if (ok)
+        memcpy(c.bytes, src, sizeof c.bytes);
+    s.cur->async.push_back(c);
+}
+
+void zemu::async_commit()
+{
+    Fiber *f = in_kernel("an asynchronous copy's commit").cur;
+    f->groups++;
+    for (auto it = f->async.rbegin(); it != f->async.rend() && !it->group; ++it)
+        it->group = f->groups;
+}
+
+void zemu::async_wait(int n)
+{
+    Sched &s = in_kernel("an asynchronous copy's wait");
+    Fiber *f = s.cur;
+    if (n < 0)
+        kernel_bug(s, "waits for asynchronous copies with %d groups in flight", n);
+    if ((unsigned)n < f->groups)
+        async_retire(s, f, f->groups - (unsigned)n);
+}
 
 void zemu_spin_pause(void) { sched_yield(); }
 

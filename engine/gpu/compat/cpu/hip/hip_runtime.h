@@ -76,6 +76,16 @@ uint32_t shuffle(Shfl kind, uint32_t bits, int arg, int width);
  * register layout of PTX's mma.m16n8k16.row.col; kern_dev.h). */
 void mma_bf16_16816(float c[4], const uint32_t a[4], const uint32_t b[2]);
 
+/* PTX's cp.async, as NVIDIA runs it: a 16-byte copy (zeros where !ok) from
+ * global src to shared dst that lands only when the issuing thread's
+ * async_wait retires its group (or when the thread returns), so a read
+ * before that wait sees the old bytes (and, in a race-check build, is
+ * reported); async_commit closes the thread's copies since the last one
+ * into a group, async_wait(n) retires all but its n newest groups. */
+void async_copy16(void *dst, const void *src, bool ok);
+void async_commit();
+void async_wait(int n);
+
 template <typename T> inline T shuffle_as(Shfl kind, T v, int arg, int width)
 {
     static_assert(sizeof(T) == 4, "shuffles move 32-bit values");
