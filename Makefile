@@ -21,7 +21,8 @@ OPT     ?= -O2 -g
 CFLAGS_BASE = $(CSTD) $(WARN) -D_DEFAULT_SOURCE -I.
 LIBS     = -lcjson -lpcre2-8 -lmpfr -lgmp -lcurl -lz -lsqlite3 -lm -lpthread -lseccomp
 
-SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined,float-cast-overflow
 
 # Every .c file of a module directory is part of the build; every
 # tests/test_*.c is a test program.

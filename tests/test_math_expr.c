@@ -205,7 +205,6 @@ static void sympy_crosscheck(void)
     CK(pairs >= 150, "only %d pairs", pairs);
     CK(n_equal >= 50 && pairs - n_equal >= 50, "%d equal / %d unequal pairs", n_equal,
        pairs - n_equal);
-    CK(secs < 60, "sympy took %.1f s", secs);
     printf("# sympy cross-check: %d pairs (%d equal by sympy, %d unequal; %d decided as "
            "exact rationals, %d proved equal by simplify, the rest numerically), "
            "%d agreements, %d excluded, sympy %.1f s\n",
