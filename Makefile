@@ -40,7 +40,7 @@ B  = build/rel
 BS = build/asan
 BR = build/race
 
-HDRS = $(wildcard engine/*.h graders/*.h harness/*.h datasets/*.h reports/*.h tests/*.h) \
+HDRS = $(wildcard engine/*.h graders/*.h harness/*.h datasets/*.h reports/*.h tests/*.h tests/fuzz/*.h) \
        $(filter-out engine/gpu/gpu_compat.h,$(wildcard engine/gpu/*.h))
 
 # The GPU interface of CPU-only binaries (and of the test programs).

@@ -7,25 +7,20 @@
  */
 #define _GNU_SOURCE
 #include "../../engine/chat.h"
+#include "fuzz_file.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int fd = memfd_create("fuzz", 0);
+    char path[64], err[512] = "";
+    int fd = fuzz_mem_file(data, size, path);
     if (fd < 0)
         return 0;
-    if (size && write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        return 0;
-    }
-    char path[64], err[512] = "";
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     chat_template *t = NULL;
     if (chat_load(path, NULL, &t, err, sizeof err) != 0) {
         if (!err[0])

@@ -8,32 +8,18 @@
  */
 #define _GNU_SOURCE
 #include "../../datasets/registry.h"
+#include "fuzz_file.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
-
-/* data in a memory file; path gets its /proc name.  The fd, or -1. */
-static int mem_file(const uint8_t *data, size_t size, char path[64])
-{
-    int fd = memfd_create("fuzz", 0);
-    if (fd < 0)
-        return -1;
-    if (size && write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        return -1;
-    }
-    snprintf(path, 64, "/proc/self/fd/%d", fd);
-    return fd;
-}
 
 static void round_trip(const ds_set *s)
 {
     char path[64], err[512], a[65], b[65];
-    int fd = mem_file(NULL, 0, path);
+    int fd = fuzz_mem_file(NULL, 0, path);
     if (fd < 0)
         return;
     FILE *f = fopen(path, "w");
@@ -70,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const ds_entry *reg = ds_registry(&nreg);
     unsigned pick = data[0];
     char path[64], err[512] = "";
-    int fd = mem_file(data + 1, size - 1, path);
+    int fd = fuzz_mem_file(data + 1, size - 1, path);
     if (fd < 0)
         return 0;
     ds_set s;

@@ -6,12 +6,12 @@
  */
 #define _GNU_SOURCE
 #include "../../engine/tokenizer.h"
+#include "fuzz_file.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 static void use(const tok_tokenizer *t, const char *s)
@@ -55,15 +55,10 @@ static void use(const tok_tokenizer *t, const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int fd = memfd_create("fuzz", 0);
+    char path[64], err[512] = "";
+    int fd = fuzz_mem_file(data, size, path);
     if (fd < 0)
         return 0;
-    if (size && write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        return 0;
-    }
-    char path[64], err[512] = "";
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     tok_tokenizer *t = NULL;
     if (tok_load(path, &t, err, sizeof err) != 0) {
         if (!err[0])
