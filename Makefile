@@ -2,6 +2,8 @@
 #
 #   make            build ./zeval (CPU backend)
 #   make test       build normal and ASan+UBSan variants, run every test under both
+#                   (and the GPU kernels on the CPU emulation, also with its
+#                   shared-memory race check, build/race/zeval-emu)
 #   make bench      run the benchmarks in bench/
 #   make GPU=cuda   build ./zeval with the HIP backend through nvcc (NVIDIA)
 #   make GPU=hip    ... through hipcc (AMD)
