@@ -352,6 +352,10 @@ Sched::~Sched()
 
 /* ---- the scheduler ---- */
 
+/* A barrier interval begins (a block's start, a released __syncthreads);
+ * never 0, the shadow cells' "no access yet". */
+void next_epoch(Sched &s) { s.epoch = s.epoch + 1 ? s.epoch + 1 : 1; }
+
 void push(Sched &s, unsigned i)
 {
     s.ring[(s.head + s.queued++) % kMaxThreads] = i;
@@ -387,7 +391,7 @@ void run_next(Sched &s, Fiber *f)
  * running one, if waiting, just goes on). */
 void release_sync(Sched &s, Fiber *running)
 {
-    s.epoch = s.epoch + 1 ? s.epoch + 1 : 1;
+    next_epoch(s);
     for (unsigned i = 0; i < s.n; i++) {
         Fiber *f = s.fibers[i].get();
         if (f->st == St::AtSync) {
@@ -399,7 +403,7 @@ void release_sync(Sched &s, Fiber *running)
     s.at_sync = 0;
 }
 
-void async_retire(Sched &s, Fiber *f, unsigned upto);
+void async_retire(Fiber *f, unsigned upto);
 
 void thread_returned(Sched &s)
 {
@@ -408,7 +412,7 @@ void thread_returned(Sched &s)
     if (w.arrived)
         kernel_bug(s, "returned while other lanes of its warp wait in a shuffle");
     if (!f->async.empty()) /* what is still in flight lands, uncommitted copies too */
-        async_retire(s, f, UINT_MAX);
+        async_retire(f, UINT_MAX);
     f->st = St::Done;
     w.done++;
     s.done++;
@@ -437,7 +441,7 @@ void prepare_threads(Sched &s, unsigned n)
 
 void run_block(Sched &s)
 {
-    s.epoch = s.epoch + 1 ? s.epoch + 1 : 1;
+    next_epoch(s);
     s.block_epoch = s.epoch;
     s.at_sync = s.done = 0;
     for (Warp &w : s.warps)
@@ -673,9 +677,8 @@ inline void race_access(const void *p, size_t n, bool write, const void *pc)
 
 /* Lands f's copies of groups up to upto (UINT_MAX: every copy, committed
  * or not), in issue order, each a write by f now (for the race check). */
-void async_retire(Sched &s, Fiber *f, unsigned upto)
+void async_retire(Fiber *f, unsigned upto)
 {
-    (void)s;
     size_t keep = 0;
     for (size_t i = 0; i < f->async.size(); i++) {
         AsyncCopy &c = f->async[i];
@@ -982,7 +985,7 @@ void zemu::async_wait(int n)
     if (n < 0)
         kernel_bug(s, "waits for asynchronous copies with %d groups in flight", n);
     if ((unsigned)n < f->groups)
-        async_retire(s, f, f->groups - (unsigned)n);
+        async_retire(f, f->groups - (unsigned)n);
 }
 
 void zemu_spin_pause(void) { sched_yield(); }
