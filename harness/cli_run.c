@@ -15,6 +15,7 @@
 #include "args.h"
 #include "cli.h"
 #include "metrics.h"
+#include "published.h"
 #include "remote.h"
 #include "rsa.h"
 #include "sha256.h"
@@ -1393,6 +1394,37 @@ static double spans_busy(double *s, size_t n)
     return n ? busy + hi - lo : 0;
 }
 
+/* The published ZAYA1-8B score for the run's benchmark and setting, if
+ * ZR has one (published.h), against the final round's avg@n m. */
+static void show_published(FILE *out, const char *bench, const runcfg *c, const met_round *m)
+{
+    const pub_ref *p = pub_find(bench, &c->p);
+    if (!p)
+        return;
+    const ds_entry *e = ds_find(bench);
+    int total = e ? e->nrecords : 0;
+    fprintf(out, "  published: ZAYA1-8B %s, %s: %.1f%% (%s; %s checkpoint", p->benchmark,
+            p->setting, p->score, p->source, p->checkpoint);
+    if (p->temperature >= 0)
+        fprintf(out, "; temperature %g, top-p %g", p->temperature, p->top_p);
+    else
+        fprintf(out, "; sampling not stated");
+    fprintf(out, "%s%s)\n", p->note ? "; " : "", p->note ? p->note : "");
+    pub_verdict v = pub_compare(p, m->avg_lo, m->avg_hi, m->problems, total);
+    fprintf(out, "  this run: %.2f%% [%.2f, %.2f] over %d", 100 * m->avg, 100 * m->avg_lo,
+            100 * m->avg_hi, m->problems);
+    if (total > 0)
+        fprintf(out, " of %d", total);
+    if (v == PUB_SUBSET)
+        fprintf(out, " problems: part of the benchmark, not comparable");
+    else
+        fprintf(out, " problems: the published score is %s the 95%% CI", pub_verdict_name(v));
+    if (pub_sampling_differs(p, c->sp.temperature, c->sp.top_p, c->sp.top_k, c->sp.min_p))
+        fprintf(out, "; this run sampled otherwise (temperature %g, top-p %g, top-k %d, "
+                     "min-p %g)", c->sp.temperature, c->sp.top_p, c->sp.top_k, c->sp.min_p);
+    fprintf(out, "\n");
+}
+
 /* Loads run name's samples into metrics form (answers normalized). */
 static int show_run(store *db, const char *name, FILE *out, char *err, size_t errlen)
 {
@@ -1471,6 +1503,7 @@ static int show_run(store *db, const char *name, FILE *out, char *err, size_t er
             100 * mr[nr - 1].maj, mr[nr - 1].n_min, 100 * mr[nr - 1].pass_n,
             mr[nr - 1].tokens_cum, wall, wall > 0 ? (double)toks / wall : 0.0, busy,
             busy > 0 ? (double)toks / busy : 0.0);
+    show_published(out, r.dataset, &c, &mr[nr - 1]);
     rc = 0;
 done:
     if (norm)
@@ -1506,7 +1539,8 @@ static int show_or_regrade(int argc, char **argv, int regrade)
         return 0;
     }
     if (!name) {
-        fprintf(stderr, "usage: zeval %s NAME [--db FILE]\n", cmd);
+        fprintf(stderr, "usage: zeval %s NAME [--db FILE]\n(zeval runs [--db FILE] lists the "
+                        "stored runs)\n", cmd);
         return 2;
     }
     const char *dbpath = args_get(o, no, "db") ? args_get(o, no, "db") : DEFAULT_DB;
@@ -1522,7 +1556,8 @@ static int show_or_regrade(int argc, char **argv, int regrade)
         store_run_names(db, name, &names, &nn, err, sizeof err))
         goto done;
     if (nn == 0) {
-        snprintf(err, sizeof err, "%s: no run named '%s'", dbpath, name);
+        snprintf(err, sizeof err, "%s: no run named '%s' (zeval runs --db %s lists them)", dbpath,
+                 name, dbpath);
         goto done;
     }
     for (size_t i = 0; i < nn; i++) {
@@ -1584,6 +1619,247 @@ done:
         cli_fail(1, err);
     store_names_free(names, nn);
     store_close(db);
+    return status;
+}
+
+/* ------------------------------------------------------------ zeval runs */
+
+/* One listed run, every field formatted. */
+typedef struct {
+    char id[24], name[512], dataset[128], setting[280], backend[32], samples[64];
+    char state[64], final[96], published[16], started[24];
+    cJSON *json;
+} run_row;
+
+/* Fills w with run name's line (and its JSON object). 0 or -1. */
+static int runs_row(store *db, const char *name, run_row *w, char *err, size_t errlen)
+{
+    store_run r;
+    int e = store_run_get(db, name, &r, err, errlen);
+    if (e <= 0)
+        return e < 0 ? -1 : ut_err(err, errlen, "%s: run '%s' vanished", store_path(db), name);
+    runcfg c;
+    char *ds = NULL;
+    store_counts k = {0};
+    cJSON *cfg = NULL;
+    int rc = -1;
+    /* A run whose configuration cannot be read is still listed, saying so. */
+    char why[512] = "";
+    int bad = config_read(r.config, name, &c, &ds, why, sizeof why) != 0;
+    int nr = bad ? 0 : c.p.T + 1;
+    if (store_run_counts(db, r.id, nr - 1, &k, err, errlen))
+        goto done;
+    cfg = cJSON_Parse(r.config);
+    const cJSON *jp = cJSON_GetObjectItemCaseSensitive(cfg, "problems");
+    long long problems = cJSON_IsNumber(jp) && jp->valuedouble >= 0 && jp->valuedouble < 1e9
+                             ? (long long)jp->valuedouble : -1;
+    long long expected = 0;
+    for (int t = 0; t < nr; t++)
+        expected += rsa_width(&c.p, c.samples, t);
+    expected = problems >= 0 && !bad ? expected * problems : -1;
+    const pub_ref *pub = bad ? NULL : pub_find(r.dataset, &c.p);
+    double avg = met_mean(k.mean, (int)k.problems);
+
+    snprintf(w->id, sizeof w->id, "%lld", r.id);
+    snprintf(w->name, sizeof w->name, "%s", r.name);
+    snprintf(w->dataset, sizeof w->dataset, "%s", r.dataset ? r.dataset : "?");
+    char shortspec[256];
+    rsa_format_short(&c.p, shortspec, sizeof shortspec);
+    if (bad)
+        snprintf(w->setting, sizeof w->setting, "?");
+    else if (c.preset[0])
+        snprintf(w->setting, sizeof w->setting, "%s", c.preset);
+    else if (c.p.T == 0 && c.samples > 0)
+        snprintf(w->setting, sizeof w->setting, "%s,samples=%d", shortspec, c.samples);
+    else
+        snprintf(w->setting, sizeof w->setting, "%s", shortspec);
+    snprintf(w->backend, sizeof w->backend, "%s", r.backend ? r.backend : "?");
+    if (expected >= 0)
+        snprintf(w->samples, sizeof w->samples, "%lld/%lld", k.samples - k.failed, expected);
+    else
+        snprintf(w->samples, sizeof w->samples, "%lld", k.samples - k.failed);
+    const char *state = bad                ? "unreadable configuration"
+                        : r.finished_at < 0 ? "incomplete"
+                        : k.failed          ? "finished"
+                                            : "complete";
+    if (k.failed)
+        snprintf(w->state, sizeof w->state, "%s, %lld failed", state, k.failed);
+    else
+        snprintf(w->state, sizeof w->state, "%s", state);
+    if (k.problems == 0)
+        snprintf(w->final, sizeof w->final, "-");
+    else if (problems >= 0 && (long long)k.problems < problems)
+        snprintf(w->final, sizeof w->final, "%.2f%% (%zu/%lld)", 100 * avg, k.problems,
+                 problems);
+    else
+        snprintf(w->final, sizeof w->final, "%.2f%%", 100 * avg);
+    if (pub)
+        snprintf(w->published, sizeof w->published, "%.1f%%", pub->score);
+    else
+        snprintf(w->published, sizeof w->published, "-");
+    time_t t0 = (time_t)r.started_at;
+    struct tm tm;
+    if (gmtime_r(&t0, &tm))
+        strftime(w->started, sizeof w->started, "%Y-%m-%d %H:%M:%S", &tm);
+    else
+        snprintf(w->started, sizeof w->started, "?");
+
+    cJSON *j = w->json = cJSON_CreateObject();
+    if (!j)
+        goto oom;
+    cJSON_AddNumberToObject(j, "id", (double)r.id);
+    cJSON_AddStringToObject(j, "name", r.name);
+    cJSON_AddStringToObject(j, "dataset", w->dataset);
+    if (bad)
+        cJSON_AddStringToObject(j, "error", why);
+    else
+        cJSON_AddStringToObject(j, "rsa", c.spec);
+    if (c.preset[0])
+        cJSON_AddStringToObject(j, "preset", c.preset);
+    cJSON_AddStringToObject(j, "backend", w->backend);
+    if (r.device)
+        cJSON_AddStringToObject(j, "device", r.device);
+    cJSON_AddStringToObject(j, "model", r.model_path ? r.model_path : "");
+    cJSON_AddNumberToObject(j, "samples", (double)(k.samples - k.failed));
+    if (expected >= 0)
+        cJSON_AddNumberToObject(j, "expected", (double)expected);
+    cJSON_AddNumberToObject(j, "failed", (double)k.failed);
+    cJSON_AddStringToObject(j, "state", state);
+    if (k.problems)
+        cJSON_AddNumberToObject(j, "final_avg", avg);
+    cJSON_AddNumberToObject(j, "final_problems", (double)k.problems);
+    if (problems >= 0)
+        cJSON_AddNumberToObject(j, "problems", (double)problems);
+    if (pub) {
+        cJSON *o = cJSON_AddObjectToObject(j, "published");
+        if (!o)
+            goto oom;
+        cJSON_AddNumberToObject(o, "score", pub->score);
+        cJSON_AddStringToObject(o, "source", pub->source);
+        cJSON_AddStringToObject(o, "checkpoint", pub->checkpoint);
+    }
+    cJSON_AddNumberToObject(j, "started_at", r.started_at);
+    if (r.finished_at >= 0)
+        cJSON_AddNumberToObject(j, "finished_at", r.finished_at);
+    else
+        cJSON_AddNullToObject(j, "finished_at");
+    rc = 0;
+    goto done;
+oom:
+    ut_err(err, errlen, "out of memory");
+done:
+    cJSON_Delete(cfg);
+    store_counts_free(&k);
+    free(ds);
+    runcfg_free(&c);
+    store_run_free(&r);
+    return rc;
+}
+
+enum { RUNS_COLS = 10 };
+
+/* Row i's cells (i == 0: the header; row i - 1 of w otherwise). */
+static void runs_cells(const run_row *w, size_t i, const char **v)
+{
+    static const char *const head[RUNS_COLS] = {
+        "ID", "NAME", "DATASET", "SETTING", "BACKEND", "SAMPLES", "STATE", "FINAL avg@n",
+        "PUBLISHED", "STARTED (UTC)"};
+    if (i == 0) {
+        memcpy(v, head, sizeof head);
+        return;
+    }
+    const run_row *r = &w[i - 1];
+    const char *c[RUNS_COLS] = {r->id,      r->name,  r->dataset, r->setting,   r->backend,
+                                r->samples, r->state, r->final,   r->published, r->started};
+    memcpy(v, c, sizeof c);
+}
+
+/* The header and the n rows, each column as wide as its widest cell. */
+static void runs_table(FILE *out, const run_row *w, size_t n)
+{
+    int width[RUNS_COLS] = {0};
+    const char *v[RUNS_COLS];
+    for (size_t i = 0; i <= n; i++) {
+        runs_cells(w, i, v);
+        for (int k = 0; k < RUNS_COLS; k++)
+            if ((int)strlen(v[k]) > width[k])
+                width[k] = (int)strlen(v[k]);
+    }
+    for (size_t i = 0; i <= n; i++) {
+        runs_cells(w, i, v);
+        for (int k = 0; k + 1 < RUNS_COLS; k++)
+            fprintf(out, "%-*s  ", width[k], v[k]);
+        fprintf(out, "%s\n", v[RUNS_COLS - 1]);
+    }
+}
+
+int cli_runs(int argc, char **argv)
+{
+    static const char usage[] = "usage: zeval runs [--db FILE] [--format text|json]\n";
+    args_opt o[] = {{"db", 1, NULL}, {"format", 1, NULL}, {"help", 0, NULL}};
+    int no = 3;
+    char err[4096];
+    if (args_parse(argc, argv, o, no, err, sizeof err)) {
+        fprintf(stderr, "zeval runs: %s\n%s", err, usage);
+        return 2;
+    }
+    if (args_get(o, no, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    const char *fmt = args_get(o, no, "format") ? args_get(o, no, "format") : "text";
+    if (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0) {
+        fprintf(stderr, "zeval runs: --format must be text or json, not '%s'\n%s", fmt, usage);
+        return 2;
+    }
+    const char *dbpath = args_get(o, no, "db") ? args_get(o, no, "db") : DEFAULT_DB;
+    store *db = NULL;
+    char **names = NULL;
+    size_t nn = 0, nw = 0;
+    run_row *w = NULL;
+    int status = 1;
+    if (access(dbpath, F_OK) != 0) {
+        snprintf(err, sizeof err, "%s: no such database", dbpath);
+        goto done;
+    }
+    if (store_open(dbpath, &db, err, sizeof err) ||
+        store_run_names(db, NULL, &names, &nn, err, sizeof err))
+        goto done;
+    if (!(w = calloc(nn + 1, sizeof *w))) {
+        snprintf(err, sizeof err, "out of memory");
+        goto done;
+    }
+    for (; nw < nn; nw++)
+        if (runs_row(db, names[nw], &w[nw], err, sizeof err))
+            goto done;
+    if (!strcmp(fmt, "json")) {
+        cJSON *a = cJSON_CreateArray();
+        for (size_t i = 0; a && i < nw; i++) {
+            cJSON_AddItemToArray(a, w[i].json);
+            w[i].json = NULL;
+        }
+        char *t = a ? cJSON_Print(a) : NULL;
+        cJSON_Delete(a);
+        if (!t) {
+            snprintf(err, sizeof err, "out of memory");
+            goto done;
+        }
+        printf("%s\n", t);
+        free(t);
+    } else if (nw == 0) {
+        printf("%s: no runs\n", dbpath);
+    } else {
+        runs_table(stdout, w, nw);
+    }
+    status = 0;
+done:
+    for (size_t i = 0; w && i <= nw && i < nn + 1; i++)
+        cJSON_Delete(w[i].json);
+    free(w);
+    store_names_free(names, nn);
+    store_close(db);
+    if (status)
+        fprintf(stderr, "zeval runs: %s\n", err);
     return status;
 }
 

@@ -34,6 +34,7 @@ static const struct {
     {"fetch", "download a dataset or model from Hugging Face / GitHub into the cache", cli_fetch},
     {"datasets", "list the known benchmark sets and whether they are cached", cli_datasets},
     {"run", "evaluate a model on benchmark sets with Markovian RSA into SQLite", cli_run},
+    {"runs", "list the runs stored in a database, with their state and score", cli_runs},
     {"show", "print the metrics of a stored run", cli_show},
     {"regrade", "re-grade the stored samples of a run", cli_regrade},
     {"presets", "list the named RSA settings and their token cost", cli_presets},

@@ -148,6 +148,30 @@ void rsa_format(const rsa_params *p, char *buf, size_t n)
              p->c1 == RSA_C1_OWN ? "own" : "random");
 }
 
+/* n tokens, as a multiple of 1024 with a K where it is one. */
+static void tok_count(char *buf, size_t n, long v)
+{
+    if (v >= 1024 && v % 1024 == 0)
+        snprintf(buf, n, "%ldK", v / 1024);
+    else
+        snprintf(buf, n, "%ld", v);
+}
+
+void rsa_format_short(const rsa_params *p, char *buf, size_t n)
+{
+    char b[24], f[24], t[24];
+    tok_count(b, sizeof b, p->beta);
+    tok_count(f, sizeof f, p->final_budget);
+    tok_count(t, sizeof t, p->tau);
+    long tau0 = p->beta / 4 > 0 ? p->beta / 4 : 1;
+    snprintf(buf, n, "N=%d,C=%d,T=%d,beta=%s%s%s%s%s%s%s%s", p->N, p->C, p->T, b,
+             p->final_budget != p->beta ? ",final=" : "", p->final_budget != p->beta ? f : "",
+             p->tau != tau0 ? ",tau=" : "", p->tau != tau0 ? t : "",
+             p->tail != RSA_TAIL_REASONING ? ",tail=" : "",
+             p->tail != RSA_TAIL_REASONING ? rsa_tail_name(p->tail) : "",
+             p->c1 == RSA_C1_RANDOM ? ",c1=random" : "");
+}
+
 static const rsa_preset PRESETS[] = {
     {"zaya-40k", "N=16,C=4,T=2,beta=40K,final=40K,tau=4K",
      "headline \"40K/4K\": AIME'25 91.9, HMMT'25 89.6, LCB-v6 69.2; ~740K tokens/problem realized"},

@@ -43,6 +43,10 @@ typedef struct {
 int rsa_parse(const char *spec, rsa_params *out, char *err, size_t errlen);
 /* The canonical SPEC text of p ("N=16,C=4,T=2,beta=16384,..."). */
 void rsa_format(const rsa_params *p, char *buf, size_t n);
+/* The shortest SPEC text that parses back to p: defaults left out, token
+ * counts that are multiples of 1024 with a K ("N=16,C=4,T=2,beta=16K,
+ * final=40K"). */
+void rsa_format_short(const rsa_params *p, char *buf, size_t n);
 const char *rsa_tail_name(rsa_tail_mode m);
 
 typedef struct {

@@ -235,11 +235,13 @@ int store_run_names(store *s, const char *prefix, char ***names, size_t *n, char
     *names = NULL;
     *n = 0;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT name FROM runs WHERE name = ?1 OR substr(name, 1, length(?1) + 1)"
-                           " = ?1 || '/' ORDER BY name", -1, &st, NULL) != SQLITE_OK)
+    const char *q = prefix ? "SELECT name FROM runs WHERE name = ?1 OR substr(name, 1,"
+                             " length(?1) + 1) = ?1 || '/' ORDER BY name"
+                           : "SELECT name FROM runs ORDER BY id";
+    if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK)
         return db_err(s, err, errlen, "listing runs");
-    sqlite3_bind_text(st, 1, prefix, -1, SQLITE_TRANSIENT);
+    if (prefix)
+        sqlite3_bind_text(st, 1, prefix, -1, SQLITE_TRANSIENT);
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -476,6 +478,58 @@ int store_samples_drop_errors(store *s, long long run_id, long long *n, char *er
         return db_err(s, err, errlen, "deleting failed samples");
     *n = sqlite3_changes(s->db);
     return 0;
+}
+
+int store_run_counts(store *s, long long run_id, int round, store_counts *out, char *err,
+                     size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*), coalesce(sum(finish_reason = 'error'), 0)"
+                           " FROM samples WHERE run_id = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, err, errlen, "counting samples");
+    sqlite3_bind_int64(st, 1, run_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return db_err(s, err, errlen, "counting samples");
+    }
+    out->samples = sqlite3_column_int64(st, 0);
+    out->failed = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*), sum(correct) FROM samples WHERE run_id = ?"
+                           " AND round = ? AND correct IS NOT NULL GROUP BY problem_id"
+                           " ORDER BY problem_id", -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, err, errlen, "counting samples");
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int(st, 2, round);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->problems == cap) {
+            cap = cap ? 2 * cap : 64;
+            double *m = realloc(out->mean, cap * sizeof *m);
+            if (!m) {
+                sqlite3_finalize(st);
+                store_counts_free(out);
+                return ut_err(err, errlen, "out of memory");
+            }
+            out->mean = m;
+        }
+        long long g = sqlite3_column_int64(st, 0), c = sqlite3_column_int64(st, 1);
+        out->mean[out->problems++] = (double)c / (double)g;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        store_counts_free(out);
+        return db_err(s, err, errlen, "counting samples");
+    }
+    return 0;
+}
+
+void store_counts_free(store_counts *c)
+{
+    free(c->mean);
+    memset(c, 0, sizeof *c);
 }
 
 int store_begin(store *s, char *err, size_t errlen)

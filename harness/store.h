@@ -65,7 +65,8 @@ int store_run_create(store *s, const store_run *r, long long *id, char *err, siz
 int store_run_get(store *s, const char *name, store_run *out, char *err, size_t errlen);
 void store_run_free(store_run *r);
 /* The names of runs equal to prefix or starting with prefix + "/", in
- * name order: *names malloc'd array of malloc'd strings. 0 or -1. */
+ * name order (prefix NULL: every run, in id order): *names malloc'd array
+ * of malloc'd strings. 0 or -1. */
 int store_run_names(store *s, const char *prefix, char ***names, size_t *n, char *err,
                     size_t errlen);
 void store_names_free(char **names, size_t n);
@@ -108,6 +109,19 @@ int store_sample_grade(store *s, long long run_id, const char *problem_id, int r
  * *n gets the count.  0 or -1. */
 int store_samples_drop_errors(store *s, long long run_id, long long *n, char *err,
                               size_t errlen);
+/* What `zeval runs` lists of a run without reading its samples: every
+ * stored row, the failed requests among them, and for one round each
+ * problem's mean correctness over its graded samples (problems with none
+ * left out), in problem_id order. */
+typedef struct {
+    long long samples, failed;
+    double *mean;   /* problems entries, malloc'd (store_counts_free) */
+    size_t problems;
+} store_counts;
+int store_run_counts(store *s, long long run_id, int round, store_counts *out, char *err,
+                     size_t errlen);
+void store_counts_free(store_counts *c);
+
 /* Runs fn inside one transaction (for bulk updates such as regrade). */
 int store_begin(store *s, char *err, size_t errlen);
 int store_commit(store *s, char *err, size_t errlen);

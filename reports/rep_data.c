@@ -7,6 +7,7 @@
  */
 #include "rep_int.h"
 #include "../engine/util.h"
+#include "../harness/published.h"
 #include "../harness/rsa.h"
 #include "../graders/math_extract.h"
 
@@ -199,6 +200,17 @@ static void read_config(rep_run *r, const char *config)
             snprintf(r->setting, k, "%s (%s)", preset, spec);
     } else if (spec || preset)
         r->setting = ut_strdup(spec ? spec : preset);
+    rsa_params p;
+    char e[256];
+    if (spec && rsa_parse(spec, &p, e, sizeof e) == 0 && (r->pub = pub_find(r->dataset, &p))) {
+        double num[4] = {1, 1, 0, 0};
+        const char *key[4] = {"temperature", "top_p", "top_k", "min_p"};
+        for (int i = 0; i < 4; i++)
+            if ((v = cJSON_GetObjectItemCaseSensitive(j, key[i])) && cJSON_IsNumber(v))
+                num[i] = v->valuedouble;
+        r->pub_sampling_differs =
+            pub_sampling_differs(r->pub, num[0], num[1], num[2] > 0 ? 1 : 0, num[3]);
+    }
     cJSON_Delete(j);
 }
 

@@ -6,6 +6,7 @@
 #define ZEVAL_REP_INT_H
 
 #include "../harness/metrics.h"
+#include "../harness/published.h"
 
 #include <sqlite3.h>
 #include <stddef.h>
@@ -15,6 +16,8 @@ enum { REP_FIN_STOP, REP_FIN_LENGTH, REP_FIN_ERROR, REP_FIN_OTHER, REP_FIN_N };
 typedef struct {
     long long id;
     char *name, *model, *weights, *dataset, *dataset_sha, *setting; /* setting: preset or spec */
+    const pub_ref *pub;               /* ZAYA1-8B's published score here, or NULL */
+    int pub_sampling_differs;         /* the run sampled otherwise than ZR did */
     double started_at, finished_at;   /* finished_at < 0: incomplete */
     int nrounds;                      /* T + 1 (or the rounds present) */
     long beta, final_budget;          /* 0 when the configuration lacks them */

@@ -24,6 +24,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "report.h"
 #include "rep_int.h"
+#include "../datasets/registry.h"
 #include "../engine/util.h"
 #include "../harness/version.h"
 
@@ -401,11 +402,39 @@ static void fmt_wall(double s, char *b, size_t n)
         snprintf(b, n, "%.1f s", s);
 }
 
+/* The summary's cell for ZAYA1-8B's published score (published.h): the
+ * score, where it lies against the run's interval, and in its title the
+ * source, checkpoint and sampling. */
+static void published_cell(FILE *f, const rep_run *r, const met_round *m)
+{
+    const pub_ref *p = r->pub;
+    if (!p) {
+        fputs("<td class=\"n\">-</td>", f);
+        return;
+    }
+    const ds_entry *e = ds_find(r->dataset);
+    pub_verdict v = pub_compare(p, m->avg_lo, m->avg_hi, m->problems, e ? e->nrecords : 0);
+    static const char *const word[] = {"within the CI", "above the CI", "below the CI",
+                                       "subset: not comparable"};
+    char smp[64], t[512];
+    if (p->temperature >= 0)
+        snprintf(smp, sizeof smp, "temperature %g, top-p %g", p->temperature, p->top_p);
+    else
+        snprintf(smp, sizeof smp, "sampling not stated");
+    snprintf(t, sizeof t, "%s, %s: %s; %s checkpoint; %s%s%s", p->benchmark, p->setting,
+             p->source, p->checkpoint, smp, p->note ? "; " : "", p->note ? p->note : "");
+    fputs("<td class=\"n\" title=\"", f);
+    esc(f, t);
+    fprintf(f, "\">%.1f%% <small class=\"pub-%s\">%s%s</small></td>", p->score,
+            pub_verdict_name(v), word[v], r->pub_sampling_differs ? "; sampled otherwise" : "");
+}
+
 static void summary_table(FILE *f, rep_run *r, int nr)
 {
     fputs("<h2>Summary</h2>\n<table class=\"summary\"><tr><th>run</th><th>model</th>"
           "<th>checkpoint sha256</th><th>dataset</th><th>RSA setting</th><th>problems</th>"
-          "<th>n</th><th>avg@n [95% CI]</th><th>maj@n</th><th>pass@n</th>"
+          "<th>n</th><th>avg@n [95% CI]</th><th>ZAYA1-8B published</th><th>maj@n</th>"
+          "<th>pass@n</th>"
           "<th>generated tokens / problem</th><th>samples</th><th>wall</th><th>tokens/s</th>"
           "</tr>\n", f);
     for (int i = 0; i < nr; i++) {
@@ -430,15 +459,20 @@ static void summary_table(FILE *f, rep_run *r, int nr)
         char wall[32];
         fmt_wall(r[i].wall, wall, sizeof wall);
         fprintf(f, "</td><td class=\"n\">%d</td><td class=\"n\">%d</td>"
-                   "<td class=\"n\">%.2f%% [%.2f, %.2f]</td><td class=\"n\">%.2f%%</td>"
-                   "<td class=\"n\">%.2f%%</td><td class=\"n\">%.0f</td><td class=\"n\">%zu</td>"
-                   "<td class=\"n\">%s</td><td class=\"n\">%.1f</td></tr>\n",
-                m->problems, m->n_min, 100 * m->avg, 100 * m->avg_lo, 100 * m->avg_hi,
+                   "<td class=\"n\">%.2f%% [%.2f, %.2f]</td>",
+                m->problems, m->n_min, 100 * m->avg, 100 * m->avg_lo, 100 * m->avg_hi);
+        published_cell(f, &r[i], m);
+        fprintf(f, "<td class=\"n\">%.2f%%</td><td class=\"n\">%.2f%%</td><td class=\"n\">%.0f</td>"
+                   "<td class=\"n\">%zu</td><td class=\"n\">%s</td><td class=\"n\">%.1f</td>"
+                   "</tr>\n",
                 100 * m->maj, 100 * m->pass_n, m->tokens_cum, r[i].n, wall, r[i].tok_s);
     }
     fputs("</table>\n<p><small>Final round of each run. avg@n: mean over problems of the share of"
           " correct samples (pass@1); maj@n: majority vote over equivalent answers; pass@n:"
-          " unbiased estimator with k = n; generated tokens / problem: D(q), decode tokens"
+          " unbiased estimator with k = n; ZAYA1-8B published: the score ZR (the ZAYA1-8B"
+          " Technical Report) gives for this benchmark and setting, and where it lies against"
+          " the run's 95% CI (hover for its source and sampling); generated tokens / problem:"
+          " D(q), decode tokens"
           " summed over all rounds. CI: percentile bootstrap over problems (seed 1234)."
           "</small></p>\n", f);
 }

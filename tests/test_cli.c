@@ -68,7 +68,7 @@ int main(void)
         CK(rc == 0, "exit %d", rc);
         n = out ? listed(out, names, 64) : 0;
         CK(n >= 19, "%d commands listed", n);
-        static const char *const want[] = {"run", "show", "report", "compare", "generate",
+        static const char *const want[] = {"run", "runs", "show", "report", "compare", "generate",
                                            "fetch", "grade", "grade-code", "gpu-selftest"};
         for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
             int found = 0;

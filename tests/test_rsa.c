@@ -38,6 +38,32 @@ static void test_parse(void)
        "canonical text parses back to the same parameters");
     ck_end();
 
+    ck_begin("SPEC: the short form leaves defaults out and parses back the same");
+    static const struct { const char *spec, *want; } shortf[] = {
+        {"N=16,C=4,T=2,beta=16K", "N=16,C=4,T=2,beta=16K"},
+        {"N=16,C=4,T=2,beta=16384,final=16384,tau=4096,tail=reasoning,c1=own",
+         "N=16,C=4,T=2,beta=16K"},
+        {"N=16,C=4,T=2,beta=40K,final=40K,tau=4K", "N=16,C=4,T=2,beta=40K,tau=4K"},
+        {"N=8,C=1,T=4,beta=8k,final=40K,tau=4K,tail=hybrid,c1=random",
+         "N=8,C=1,T=4,beta=8K,final=40K,tau=4K,tail=hybrid,c1=random"},
+        {"N=4,C=2,T=1,beta=3", "N=4,C=2,T=1,beta=3"},
+        {"N=4,C=2,T=1,beta=3,tau=1", "N=4,C=2,T=1,beta=3"},
+        {"N=4,C=2,T=1,beta=3,tau=2", "N=4,C=2,T=1,beta=3,tau=2"},
+        {"N=4,C=2,T=1,beta=1500,final=2048,tail=full", "N=4,C=2,T=1,beta=1500,final=2K,tail=full"},
+    };
+    for (size_t i = 0; i < sizeof shortf / sizeof shortf[0]; i++) {
+        rsa_params a, b;
+        CK(rsa_parse(shortf[i].spec, &a, err, sizeof err) == 0, "%s", err);
+        rsa_format_short(&a, buf, sizeof buf);
+        CK(!strcmp(buf, shortf[i].want), "'%s' -> '%s' (want '%s')", shortf[i].spec, buf,
+           shortf[i].want);
+        CK(rsa_parse(buf, &b, err, sizeof err) == 0 && a.N == b.N && a.C == b.C && a.T == b.T &&
+               a.beta == b.beta && a.final_budget == b.final_budget && a.tau == b.tau &&
+               a.tail == b.tail && a.c1 == b.c1,
+           "'%s' does not parse back to '%s'", buf, shortf[i].spec);
+    }
+    ck_end();
+
     ck_begin("SPEC: bad input names the key");
     static const struct { const char *spec, *want; } bad[] = {
         {"N=4,C=2,T=2", "'beta' is required"},

@@ -1,0 +1,498 @@
+/*
+ * test_runs.c — `zeval runs` and the published scores in `zeval show`.
+ *
+ * A database written through store.h holds runs a user would meet: the
+ * headline zaya-40k setting on all of AIME 2025 (scoring near and far from
+ * ZR's 91.9), the same on three problems only, one sampled at another
+ * temperature, a single-rollout run on AIME 2026, an incomplete run with
+ * failed requests, and a run on a benchmark ZR never reported.
+ *
+ *   1. `zeval runs` lists each (and one whose stored configuration no zeval
+ *      wrote, saying so) with its setting, stored/expected samples,
+ *      state, final-round avg@n and the published score, in aligned
+ *      columns; --format json gives the same fields; an empty database
+ *      says so; a missing database, a bad --format are errors.
+ *   2. The final avg@n `zeval runs` lists is the one `zeval show` prints.
+ *   3. `zeval show` names the published score, its source and sampling,
+ *      and says whether it lies within the run's 95% CI, whether the run
+ *      covers only part of the benchmark, and whether it sampled otherwise.
+ *   4. `zeval report`'s summary has the same, per run.
+ *   5. pub_find matches only the exact published setting.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "check.h"
+#include "../harness/published.h"
+#include "../harness/store.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char dir[512], errbuf[16384];
+
+static int zeval(const char *out, const char *const *args)
+{
+    char *argv[32];
+    int n = 0;
+    argv[n++] = (char *)ck_zeval();
+    for (; args[n - 1] && n < 31; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    return ck_run(argv, out, errbuf, sizeof errbuf);
+}
+
+static const char *path(const char *name)
+{
+    static char b[8][700];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(b[k], sizeof b[k], "%s/%s", dir, name);
+    return b[k];
+}
+
+static long long make_run(store *s, const char *name, const char *dataset, const char *rsa,
+                          const char *preset, int samples, int problems, double temperature)
+{
+    char conf[1024];
+    snprintf(conf, sizeof conf,
+             "{\"rsa\":\"%s\",%s%s%s\"samples\":%d,\"temperature\":%g,\"top_p\":1,"
+             "\"seed\":\"1\",\"model\":\"models/zaya\",\"dataset\":\"%s\","
+             "\"dataset_spec\":\"%s\",\"problems\":%d}",
+             rsa, preset ? "\"preset\":\"" : "", preset ? preset : "", preset ? "\"," : "",
+             samples, temperature, dataset, dataset, problems);
+    store_run r = {0};
+    r.name = (char *)name;
+    r.config = conf;
+    r.model_path = "models/zaya";
+    r.dataset = (char *)dataset;
+    r.backend = "cpu";
+    r.started_at = 1796153762; /* 2026-12-01 19:36:02 UTC */
+    long long id = -1;
+    char e[512];
+    if (store_run_create(s, &r, &id, e, sizeof e))
+        CK(0, "%s", e);
+    return id;
+}
+
+static int32_t zeros[8];
+
+static void put(store *s, long long run, int problem, int round, int cand, int correct,
+                const char *finish)
+{
+    store_sample x = {0};
+    char pid[32];
+    snprintf(pid, sizeof pid, "p%03d", problem);
+    x.problem_id = pid;
+    x.round = round;
+    x.candidate = cand;
+    x.parents = "[]";
+    x.gen_tokens = 4;
+    x.gen_ids = zeros;
+    x.finish_reason = (char *)finish;
+    x.text = "\\boxed{1}";
+    x.extracted = correct >= 0 ? "1" : NULL;
+    x.correct = correct;
+    x.started_at = 1796153762 + round;
+    x.finished_at = 1796153763 + round;
+    char e[512];
+    if (store_sample_put(s, run, &x, e, sizeof e))
+        CK(0, "%s", e);
+}
+
+/* Every sample of P problems x (T+1) rounds x W candidates; candidate c of
+ * problem p correct when (p * W + c) % 100 < pct. */
+static void fill(store *s, long long id, int P, int T, int W, int pct)
+{
+    char e[512];
+    store_begin(s, e, sizeof e);
+    for (int p = 0; p < P; p++)
+        for (int t = 0; t <= T; t++)
+            for (int c = 0; c < W; c++)
+                put(s, id, p, t, c, (p * W + c) % 100 < pct, "stop");
+    store_commit(s, e, sizeof e);
+}
+
+#define ZAYA40K "N=16,C=4,T=2,beta=40K,final=40K,tau=4K"
+
+static void build_db(const char *db)
+{
+    store *s;
+    char e[512];
+    if (store_open(db, &s, e, sizeof e)) {
+        CK(0, "%s", e);
+        return;
+    }
+    /* 92 of every 100 correct: 91.9 lies within the CI. */
+    long long id = make_run(s, "near", "aime_2025", ZAYA40K, "zaya-40k", 0, 30, 1.0);
+    fill(s, id, 30, 2, 16, 92);
+    store_run_finish(s, id, 1796160000, e, sizeof e);
+    /* 25 of 100: far below. */
+    id = make_run(s, "far", "aime_2025", ZAYA40K, "zaya-40k", 0, 30, 1.0);
+    fill(s, id, 30, 2, 16, 25);
+    store_run_finish(s, id, 1796160000, e, sizeof e);
+    id = make_run(s, "few", "aime_2025", ZAYA40K, "zaya-40k", 0, 3, 1.0);
+    fill(s, id, 3, 2, 16, 92);
+    store_run_finish(s, id, 1796160000, e, sizeof e);
+    id = make_run(s, "cold", "aime_2025", ZAYA40K, NULL, 0, 30, 0.6);
+    fill(s, id, 30, 2, 16, 92);
+    store_run_finish(s, id, 1796160000, e, sizeof e);
+    /* Single rollouts, 8 samples each. */
+    id = make_run(s, "single", "aime_2026", "N=16,C=1,T=0,beta=40K", NULL, 8, 30, 1.0);
+    fill(s, id, 30, 0, 8, 50);
+    store_run_finish(s, id, 1796160000, e, sizeof e);
+    /* Incomplete: 2 problems through round 1 of T=1, N=4 over 5 problems,
+     * two failed requests. */
+    id = make_run(s, "killed", "mini", "N=4,C=2,T=1,beta=64", NULL, 0, 5, 1.0);
+    store_begin(s, e, sizeof e);
+    for (int p = 0; p < 2; p++)
+        for (int t = 0; t < 2; t++)
+            for (int c = 0; c < 4; c++)
+                put(s, id, p, t, c, p == 0 ? c < 3 : c < 1, "stop");
+    put(s, id, 2, 0, 0, -1, "error");
+    put(s, id, 2, 0, 1, -1, "error");
+    put(s, id, 2, 0, 2, 1, "stop");
+    store_commit(s, e, sizeof e);
+    /* A configuration no zeval wrote. */
+    store_run r = {.name = "broken", .config = "{\"rsa\": 3}", .dataset = "mini",
+                   .started_at = 1796153762};
+    CK(store_run_create(s, &r, &id, e, sizeof e) == 0, "%s", e);
+    put(s, id, 0, 0, 0, 1, "stop");
+    store_close(s);
+}
+
+/* avg@n of fill's final round: the mean over problems of each one's share. */
+static double expect_avg(int P, int W, int pct)
+{
+    double sum = 0;
+    for (int p = 0; p < P; p++) {
+        int c = 0;
+        for (int k = 0; k < W; k++)
+            c += (p * W + k) % 100 < pct;
+        sum += (double)c / W;
+    }
+    return sum / P;
+}
+
+/* The line of `zeval runs` text output that starts with "id  name". */
+static const char *row_of(const char *txt, const char *id_name)
+{
+    for (const char *l = txt; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *sp = strchr(l, ' ');
+        size_t idl = strcspn(id_name, " ");
+        if (sp && (size_t)(sp - l) == idl && !strncmp(l, id_name, idl)) {
+            const char *nm = sp;
+            while (*nm == ' ')
+                nm++;
+            size_t nl = strlen(id_name + idl + 1);
+            if (!strncmp(nm, id_name + idl + 1, nl) && nm[nl] == ' ')
+                return l;
+        }
+    }
+    return NULL;
+}
+
+/* Whether the line at l (up to its newline) contains s. */
+static int line_has(const char *l, const char *s)
+{
+    if (!l)
+        return 0;
+    size_t n = strcspn(l, "\n");
+    const char *f = strstr(l, s);
+    return f && f < l + n;
+}
+
+static void test_runs_text(const char *db)
+{
+    ck_begin("runs_lists_every_run");
+    const char *a[] = {"runs", "--db", db, NULL};
+    const char *out = path("runs.txt");
+    int rc = zeval(out, a);
+    char *t = ck_slurp(out, NULL);
+    CK(rc == 0 && t, "exit %d: %s", rc, errbuf);
+    if (!t)
+        return;
+    CK(!strncmp(t, "ID  NAME", 8) && strstr(t, "SAMPLES") && strstr(t, "FINAL avg@n") &&
+           strstr(t, "PUBLISHED"), "header: %s", t);
+    const char *near = row_of(t, "1 near"), *far = row_of(t, "2 far"), *few = row_of(t, "3 few");
+    const char *cold = row_of(t, "4 cold"), *single = row_of(t, "5 single");
+    const char *killed = row_of(t, "6 killed"), *broken = row_of(t, "7 broken");
+    CK(near && far && few && cold && single && killed && broken, "rows missing:\n%s", t);
+    CK(line_has(broken, " ? ") && line_has(broken, " 1 ") &&
+           line_has(broken, "unreadable configuration"), "broken row: %.200s", broken);
+    /* near: 92 of 100 over 30 x 16 (p * 16 + c) % 100 < 92 */
+    char want[32];
+    snprintf(want, sizeof want, "%.2f%%", 100 * expect_avg(30, 16, 92));
+    CK(line_has(near, "zaya-40k") && line_has(near, "1440/1440") &&
+           line_has(near, " complete ") && line_has(near, want) && line_has(near, "91.9%") &&
+           line_has(near, "2026-12-01 19:36:02"), "near row (want %s): %.200s", want, near);
+    CK(line_has(few, "144/144") && line_has(few, "91.9%"), "few row: %.200s", few);
+    /* No preset: the shortest spec (final = beta left out). */
+    CK(line_has(cold, "N=16,C=4,T=2,beta=40K,tau=4K ") && line_has(cold, "91.9%"),
+       "cold row: %.200s", cold);
+    snprintf(want, sizeof want, "%.2f%%", 100 * expect_avg(30, 8, 50));
+    CK(line_has(single, "N=16,C=1,T=0,beta=40K,samples=8") && line_has(single, "240/240") &&
+           line_has(single, want) && line_has(single, "89.1%"), "single row: %.200s", single);
+    /* killed: 8 + 8 + 1 stored (the 2 failed ones not counted) of 5 x 8;
+     * final round: p000 3/4, p001 1/4 -> 50% over 2 of 5 problems. */
+    CK(line_has(killed, "17/40") && line_has(killed, "incomplete, 2 failed") &&
+           line_has(killed, "50.00% (2/5)") && line_has(killed, " -  "),
+       "killed row: %.200s", killed);
+    /* Columns line up: each row's FINAL avg@n starts where the header's does. */
+    const char *hf = strstr(t, "FINAL avg@n");
+    size_t col = (size_t)(hf - t);
+    const char *rows[] = {near, far, few, cold, single, killed, broken};
+    for (int i = 0; i < 7; i++) {
+        const char *r = rows[i];
+        CK(r && (r[col - 1] == ' ' && r[col - 2] == ' ' && r[col] != ' '),
+           "row %d not aligned at column %zu: %.200s", i + 1, col, r);
+    }
+    free(t);
+    ck_end();
+}
+
+static void test_runs_json(const char *db)
+{
+    ck_begin("runs_json");
+    const char *a[] = {"runs", "--db", db, "--format", "json", NULL};
+    const char *out = path("runs.json");
+    int rc = zeval(out, a);
+    char *t = ck_slurp(out, NULL);
+    cJSON *j = t ? cJSON_Parse(t) : NULL;
+    CK(rc == 0 && cJSON_IsArray(j) && cJSON_GetArraySize(j) == 7, "exit %d: %s", rc, errbuf);
+    cJSON *b = cJSON_GetArrayItem(j, 6);
+    const char *why = b ? cJSON_GetStringValue(cJSON_GetObjectItem(b, "error")) : NULL;
+    CK(why && strstr(why, "lacks rsa, model, dataset_spec or seed") &&
+           !cJSON_GetObjectItem(b, "expected"), "broken: %s", t);
+    cJSON *k = cJSON_GetArrayItem(j, 5), *n = cJSON_GetArrayItem(j, 0);
+    CK(k && !strcmp(cJSON_GetObjectItem(k, "name")->valuestring, "killed") &&
+           cJSON_GetObjectItem(k, "samples")->valueint == 17 &&
+           cJSON_GetObjectItem(k, "expected")->valueint == 40 &&
+           cJSON_GetObjectItem(k, "failed")->valueint == 2 &&
+           !strcmp(cJSON_GetObjectItem(k, "state")->valuestring, "incomplete") &&
+           fabs(cJSON_GetObjectItem(k, "final_avg")->valuedouble - 0.5) < 1e-12 &&
+           cJSON_GetObjectItem(k, "final_problems")->valueint == 2 &&
+           cJSON_IsNull(cJSON_GetObjectItem(k, "finished_at")) &&
+           !cJSON_GetObjectItem(k, "published"), "killed: %s", t);
+    cJSON *p = n ? cJSON_GetObjectItem(n, "published") : NULL;
+    CK(p && cJSON_GetObjectItem(p, "score")->valuedouble == 91.9 &&
+           !strcmp(cJSON_GetObjectItem(p, "source")->valuestring, "ZR Table XII") &&
+           !strcmp(cJSON_GetObjectItem(n, "preset")->valuestring, "zaya-40k") &&
+           !strcmp(cJSON_GetObjectItem(n, "rsa")->valuestring, ZAYA40K), "near: %s", t);
+    cJSON_Delete(j);
+    free(t);
+    ck_end();
+
+    ck_begin("runs_errors");
+    const char *e1[] = {"runs", "--db", path("none.db"), NULL};
+    rc = zeval(NULL, e1);
+    CK(rc == 1 && strstr(errbuf, "none.db: no such database"), "exit %d: %s", rc, errbuf);
+    const char *e2[] = {"runs", "--db", db, "--format", "xml", NULL};
+    rc = zeval(NULL, e2);
+    CK(rc == 2 && strstr(errbuf, "--format must be text or json"), "exit %d: %s", rc, errbuf);
+    store *s;
+    char e[512];
+    CK(store_open(path("empty.db"), &s, e, sizeof e) == 0, "%s", e);
+    store_close(s);
+    const char *e3[] = {"runs", "--db", path("empty.db"), NULL};
+    out = path("empty.txt");
+    rc = zeval(out, e3);
+    t = ck_slurp(out, NULL);
+    CK(rc == 0 && t && strstr(t, "empty.db: no runs"), "exit %d: %s", rc, t ? t : errbuf);
+    free(t);
+    const char *e4[] = {"show", "nope", "--db", db, NULL};
+    rc = zeval(NULL, e4);
+    CK(rc == 1 && strstr(errbuf, "no run named 'nope'") && strstr(errbuf, "zeval runs"),
+       "exit %d: %s", rc, errbuf);
+    ck_end();
+}
+
+/* `zeval show NAME` into a malloc'd string. */
+static char *show(const char *db, const char *name)
+{
+    const char *a[] = {"show", name, "--db", db, NULL};
+    const char *out = path("show.txt");
+    int rc = zeval(out, a);
+    char *t = ck_slurp(out, NULL);
+    CK(rc == 0 && t, "show %s: exit %d: %s", name, rc, errbuf);
+    return t;
+}
+
+static void test_show_published(const char *db)
+{
+    ck_begin("show_published_within_ci");
+    char *t = show(db, "near");
+    CK(t && strstr(t, "published: ZAYA1-8B AIME'25, Markovian RSA 40K/4K: 91.9% (ZR Table XII; "
+                      "pre-behavioral checkpoint; temperature 1, top-p 1;") &&
+           strstr(t, "over 30 of 30 problems: the published score is within the 95% CI") &&
+           !strstr(t, "sampled otherwise"), "%s", t);
+    /* The listed final avg@n is show's. */
+    const char *f = t ? strstr(t, "final (round 2): avg@16 ") : NULL;
+    double avg = f ? atof(f + strlen("final (round 2): avg@16 ")) : -1;
+    char *l = NULL;
+    const char *a[] = {"runs", "--db", db, "--format", "json", NULL};
+    if (zeval(path("r.json"), a) == 0)
+        l = ck_slurp(path("r.json"), NULL);
+    cJSON *j = l ? cJSON_Parse(l) : NULL;
+    cJSON *n = cJSON_GetArrayItem(j, 0);
+    double lavg = n ? cJSON_GetObjectItem(n, "final_avg")->valuedouble : -2;
+    CK(fabs(100 * lavg - avg) < 0.006, "runs %.4f vs show %.2f", 100 * lavg, avg);
+    cJSON_Delete(j);
+    free(l);
+    free(t);
+    ck_end();
+
+    ck_begin("show_published_outside_ci");
+    t = show(db, "far");
+    CK(t && strstr(t, "the published score is above the 95% CI"), "%s", t);
+    free(t);
+    ck_end();
+
+    ck_begin("show_published_subset_and_sampling");
+    t = show(db, "few");
+    CK(t && strstr(t, "over 3 of 30 problems: part of the benchmark, not comparable"), "%s", t);
+    free(t);
+    t = show(db, "cold");
+    CK(t && strstr(t, "91.9%") && strstr(t, "this run sampled otherwise (temperature 0.6, "
+                                             "top-p 1, top-k 0, min-p 0)"), "%s", t);
+    free(t);
+    t = show(db, "single");
+    CK(t && strstr(t, "published: ZAYA1-8B AIME'26, single rollout, avg@64: 89.1% (ZR Table VII; "
+                      "final (released) checkpoint; temperature 1, top-p 0.95") &&
+           strstr(t, "the published score is above the 95% CI") &&
+           strstr(t, "this run sampled otherwise (temperature 1, top-p 1"), "%s", t);
+    free(t);
+    t = show(db, "killed");
+    CK(t && !strstr(t, "published"), "%s", t);
+    free(t);
+    ck_end();
+}
+
+/* The report's summary row of run name (from "<tr><td>" up to "</tr>"),
+ * malloc'd; NULL when missing. */
+static char *summary_row(const char *html, const char *name)
+{
+    char key[128];
+    snprintf(key, sizeof key, "></span>%s", name);
+    const char *a = html;
+    while ((a = strstr(a, key)) && a[strlen(key)] != '<' && a[strlen(key)] != ' ')
+        a += strlen(key);
+    const char *b = a ? strstr(a, "</tr>") : NULL;
+    if (!b)
+        return NULL;
+    char *r = malloc((size_t)(b - a) + 1);
+    if (r) {
+        memcpy(r, a, (size_t)(b - a));
+        r[b - a] = 0;
+    }
+    return r;
+}
+
+static void test_report_published(const char *db)
+{
+    ck_begin("report_summary_published");
+    const char *out = path("report.html");
+    const char *a[] = {"report", "--db", db, "--out", out, NULL};
+    int rc = zeval(NULL, a);
+    char *h = ck_slurp(out, NULL);
+    CK(rc == 0 && h && strstr(h, "<th>ZAYA1-8B published</th>"), "exit %d: %s", rc, errbuf);
+    static const struct {
+        const char *run, *want;
+    } rows[] = {
+        {"near", "91.9% <small class=\"pub-within\">within the CI</small>"},
+        {"far", "91.9% <small class=\"pub-above\">above the CI</small>"},
+        {"few", "91.9% <small class=\"pub-subset\">subset: not comparable</small>"},
+        {"cold", "91.9% <small class=\"pub-within\">within the CI; sampled otherwise</small>"},
+        {"single", "89.1% <small class=\"pub-above\">above the CI; sampled otherwise</small>"},
+        {"killed", "<td class=\"n\">-</td>"},
+    };
+    for (size_t i = 0; h && i < sizeof rows / sizeof rows[0]; i++) {
+        char *r = summary_row(h, rows[i].run);
+        CK(r && strstr(r, rows[i].want), "%s: want %s in %s", rows[i].run, rows[i].want,
+           r ? r : "(no row)");
+        if (i == 0)
+            CK(r && strstr(r, "title=\"AIME&#39;25, Markovian RSA 40K/4K: ZR Table XII; "
+                              "pre-behavioral checkpoint; temperature 1, top-p 1; 40K-token"),
+               "near's title: %s", r ? r : "(no row)");
+        free(r);
+    }
+    free(h);
+    ck_end();
+}
+
+static void test_pub_find(void)
+{
+    ck_begin("pub_find_exact_setting");
+    rsa_params p;
+    char e[256];
+    CK(rsa_parse(ZAYA40K, &p, e, sizeof e) == 0, "%s", e);
+    const pub_ref *r = pub_find("aime_2025", &p);
+    CK(r && r->score == 91.9, "aime_2025 zaya-40k");
+    r = pub_find("hmmt_feb_2025", &p);
+    CK(r && r->score == 89.6, "hmmt_feb_2025 zaya-40k");
+    CK(!pub_find("aime_2024", &p) && !pub_find(NULL, &p), "no reference for AIME'24");
+    p.final_budget = 32 * 1024;
+    CK(!pub_find("aime_2025", &p), "another final budget matched");
+    CK(rsa_parse(ZAYA40K ",tail=full", &p, e, sizeof e) == 0 && !pub_find("aime_2025", &p),
+       "another tail mode matched");
+    CK(rsa_parse("N=16,C=4,T=2,beta=16K,final=40K,tau=4K", &p, e, sizeof e) == 0 &&
+           (r = pub_find("aime_2025", &p)) && r->score == 88.8, "zaya-16k");
+    CK(rsa_parse("N=1,C=1,T=0,beta=1K", &p, e, sizeof e) == 0 &&
+           (r = pub_find("hmmt_feb_2025", &p)) && r->score == 82.7 && r->temperature < 0,
+       "single rollout HMMT'25");
+    /* Every reference's setting parses, and every preset ZR scored finds its numbers. */
+    size_t n;
+    const pub_ref *all = pub_refs(&n);
+    for (size_t i = 0; i < n; i++)
+        CK(!all[i].spec || rsa_parse(all[i].spec, &p, e, sizeof e) == 0, "%s: %s",
+           all[i].spec, e);
+    /* Presets whose note quotes an AIME'25 score find that score;
+     * delethink-c1 is zaya-c1-baseline's setting under another name. */
+    size_t np;
+    const rsa_preset *ps = rsa_presets(&np);
+    int found = 0;
+    for (size_t i = 0; i < np; i++) {
+        CK(rsa_parse(ps[i].spec, &p, e, sizeof e) == 0, "%s", e);
+        const pub_ref *a = pub_find("aime_2025", &p);
+        const char *q = strstr(ps[i].note, "AIME'25 ");
+        if (q) {
+            CK(a && a->spec && fabs(atof(q + 8) - a->score) < 1e-9, "preset %s: %s vs %.1f",
+               ps[i].name, q, a ? a->score : -1.0);
+            found++;
+        }
+        if (!strcmp(ps[i].name, "delethink-c1"))
+            CK(a && a->score == 82.1, "delethink-c1");
+    }
+    CK(found == 5, "presets quoting AIME'25: %d", found);
+    /* The verdict. */
+    r = pub_find("aime_2025", &p);
+    CK(rsa_parse(ZAYA40K, &p, e, sizeof e) == 0 && (r = pub_find("aime_2025", &p)), "ref");
+    if (r) {
+        CK(pub_compare(r, 0.90, 0.95, 30, 30) == PUB_INSIDE, "inside");
+        CK(pub_compare(r, 0.80, 0.9186, 30, 30) == PUB_INSIDE, "within rounding");
+        CK(pub_compare(r, 0.80, 0.918, 30, 30) == PUB_ABOVE, "above");
+        CK(pub_compare(r, 0.925, 0.99, 30, 30) == PUB_BELOW, "below");
+        CK(pub_compare(r, 0.90, 0.95, 29, 30) == PUB_SUBSET, "subset");
+        CK(!pub_sampling_differs(r, 1.0, 1.0, 0, 0) && pub_sampling_differs(r, 1.0, 0.95, 0, 0) &&
+               pub_sampling_differs(r, 1.0, 1.0, 20, 0), "sampling");
+    }
+    ck_end();
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "%s", ck_tmpdir());
+    char db[700];
+    snprintf(db, sizeof db, "%s/runs.db", dir);
+    ck_begin("build_database");
+    build_db(db);
+    ck_end();
+    test_runs_text(db);
+    test_runs_json(db);
+    test_show_published(db);
+    test_report_published(db);
+    test_pub_find();
+    ck_rmtree(dir);
+    return ck_status();
+}
