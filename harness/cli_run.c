@@ -1638,21 +1638,35 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
     int e = store_run_get(db, name, &r, err, errlen);
     if (e <= 0)
         return e < 0 ? -1 : ut_err(err, errlen, "%s: run '%s' vanished", store_path(db), name);
-    runcfg c;
-    char *ds = NULL;
     store_counts k = {0};
-    cJSON *cfg = NULL;
     int rc = -1;
-    /* A run whose configuration cannot be read is still listed, saying so. */
+    /* Only what the listing shows is read from the configuration (the
+     * setting, and the sample and problem counts); a run whose setting
+     * cannot be read is still listed, saying so. */
+    runcfg c;
+    memset(&c, 0, sizeof c);
     char why[512] = "";
-    int bad = config_read(r.config, name, &c, &ds, why, sizeof why) != 0;
+    long long samples = 0, problems = -1;
+    cJSON *cfg = cJSON_Parse(r.config);
+    const char *spec = cfg ? jstr(cfg, "rsa") : NULL;
+    int bad = 1;
+    if (!cfg)
+        snprintf(why, sizeof why, "the stored configuration is not JSON");
+    else if (!spec)
+        snprintf(why, sizeof why, "the stored configuration has no rsa setting");
+    else if (!rsa_parse(spec, &c.p, why, sizeof why) &&
+             !jint(cfg, "samples", 0, 0, RSA_MAX_WIDTH, &samples, name, why, sizeof why) &&
+             !jint(cfg, "problems", -1, 0, INT_MAX, &problems, name, why, sizeof why))
+        bad = 0;
+    if (!bad) {
+        snprintf(c.spec, sizeof c.spec, "%s", spec);
+        if (jstr(cfg, "preset"))
+            snprintf(c.preset, sizeof c.preset, "%s", jstr(cfg, "preset"));
+        c.samples = (int)samples;
+    }
     int nr = bad ? 0 : c.p.T + 1;
     if (store_run_counts(db, r.id, nr - 1, &k, err, errlen))
         goto done;
-    cfg = cJSON_Parse(r.config);
-    const cJSON *jp = cJSON_GetObjectItemCaseSensitive(cfg, "problems");
-    long long problems = cJSON_IsNumber(jp) && jp->valuedouble >= 0 && jp->valuedouble < 1e9
-                             ? (long long)jp->valuedouble : -1;
     long long expected = 0;
     for (int t = 0; t < nr; t++)
         expected += rsa_width(&c.p, c.samples, t);
@@ -1750,8 +1764,6 @@ oom:
 done:
     cJSON_Delete(cfg);
     store_counts_free(&k);
-    free(ds);
-    runcfg_free(&c);
     store_run_free(&r);
     return rc;
 }
