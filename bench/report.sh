@@ -5,7 +5,8 @@
 # texts of 0.5-6 KB, written through store.h by the hidden
 # `zeval report gen-bench-db`), then times `zeval report` over all runs and
 # prints time and file size against the targets (< 5 s, < 20 MB; long texts
-# are cut to a per-sample cap behind the <details> expanders).
+# are cut to a per-sample cap behind the <details> expanders), and times
+# `zeval runs` on the same database.
 set -eu
 B=${1:-build/rel}
 N=${2:-100000}
@@ -38,3 +39,8 @@ if awk "BEGIN{exit !($secs < 5 && $mb < 20)}"; then
 else
   echo "report bench: OUTSIDE targets"
 fi
+echo "== zeval runs --db $DB"
+t0=$(date +%s.%N)
+"$Z" runs --db "$DB" >/dev/null
+t1=$(date +%s.%N)
+echo "runs_s=$(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") (the listing reads counts, not texts)"
