@@ -579,7 +579,8 @@ static void print_hist(const eng_backend *b)
 }
 
 /* Prints the metrics of one stored run. */
-static int show_run(store *db, const char *name, FILE *out, char *err, size_t errlen);
+static int show_run(store *db, const char *name, FILE *out, cJSON *arr, char *err,
+                    size_t errlen);
 
 /* The BLAS library a GPU device record says its products ran on
  * (ZEVAL_GPU_BMM=blas: "cuBLAS" or "rocBLAS"), or NULL. */
@@ -913,7 +914,7 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
                              errlen))
             goto done;
     for (int j = 0; j < nj; j++)
-        if (show_run(db, jobs[j].name, stdout, err, errlen))
+        if (show_run(db, jobs[j].name, stdout, NULL, err, errlen))
             goto done;
     rc = 0;
 done:
@@ -1425,8 +1426,78 @@ static void show_published(FILE *out, const char *bench, const runcfg *c, const 
     fprintf(out, "\n");
 }
 
+/* One run's metrics as `zeval show --format json` gives them, appended to
+ * arr: the text output's fields, by name.  0 or -1 (out of memory). */
+static int show_json(cJSON *arr, const store_run *r, const runcfg *c, const met_round *mr,
+                     int nr, size_t n, long long toks, double wall, double busy)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return -1;
+    cJSON_AddItemToArray(arr, j);
+    cJSON_AddStringToObject(j, "name", r->name);
+    cJSON_AddStringToObject(j, "rsa", c->spec);
+    if (c->preset[0])
+        cJSON_AddStringToObject(j, "preset", c->preset);
+    cJSON_AddStringToObject(j, "dataset", r->dataset ? r->dataset : "");
+    cJSON_AddStringToObject(j, "model", r->model_path ? r->model_path : "");
+    cJSON_AddNumberToObject(j, "samples", (double)n);
+    cJSON_AddBoolToObject(j, "complete", r->finished_at >= 0);
+    cJSON_AddNumberToObject(j, "final_round", nr - 1);
+    cJSON *rounds = cJSON_AddArrayToObject(j, "rounds");
+    if (!rounds)
+        return -1;
+    for (int i = 0; i < nr; i++) {
+        const met_round *m = &mr[i];
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            return -1;
+        cJSON_AddItemToArray(rounds, o);
+        cJSON_AddNumberToObject(o, "round", m->round);
+        cJSON_AddNumberToObject(o, "problems", m->problems);
+        cJSON_AddNumberToObject(o, "n", m->n_min);
+        cJSON_AddNumberToObject(o, "samples", m->samples);
+        cJSON_AddNumberToObject(o, "graded", m->graded);
+        cJSON_AddNumberToObject(o, "avg", m->avg);
+        cJSON_AddNumberToObject(o, "avg_lo", m->avg_lo);
+        cJSON_AddNumberToObject(o, "avg_hi", m->avg_hi);
+        cJSON_AddNumberToObject(o, "maj", m->maj);
+        cJSON_AddNumberToObject(o, "pass_n", m->pass_n);
+        cJSON_AddNumberToObject(o, "no_answer", m->no_answer_rate);
+        cJSON_AddNumberToObject(o, "truncated", m->trunc_rate);
+        cJSON_AddNumberToObject(o, "tokens_round", m->tokens_round);
+        cJSON_AddNumberToObject(o, "tokens_cum", m->tokens_cum);
+    }
+    cJSON_AddNumberToObject(j, "generated_tokens", (double)toks);
+    cJSON_AddNumberToObject(j, "wall_s", wall);
+    cJSON_AddNumberToObject(j, "tok_s", wall > 0 ? (double)toks / wall : 0.0);
+    cJSON_AddNumberToObject(j, "in_flight_s", busy);
+    cJSON_AddNumberToObject(j, "in_flight_tok_s", busy > 0 ? (double)toks / busy : 0.0);
+    const pub_ref *p = pub_find(r->dataset, &c->p);
+    if (p) {
+        const met_round *m = &mr[nr - 1];
+        const ds_entry *e = ds_find(r->dataset);
+        cJSON *o = cJSON_AddObjectToObject(j, "published");
+        if (!o)
+            return -1;
+        cJSON_AddNumberToObject(o, "score", p->score / 100.0);
+        cJSON_AddStringToObject(o, "benchmark", p->benchmark);
+        cJSON_AddStringToObject(o, "setting", p->setting);
+        cJSON_AddStringToObject(o, "source", p->source);
+        cJSON_AddStringToObject(o, "checkpoint", p->checkpoint);
+        cJSON_AddStringToObject(o, "verdict", pub_verdict_name(pub_compare(
+                                                  p, m->avg_lo, m->avg_hi, m->problems,
+                                                  e ? e->nrecords : 0)));
+        cJSON_AddBoolToObject(o, "sampled_otherwise",
+                              pub_sampling_differs(p, c->sp.temperature, c->sp.top_p,
+                                                   c->sp.top_k, c->sp.min_p));
+    }
+    return 0;
+}
+
 /* Loads run name's samples into metrics form (answers normalized). */
-static int show_run(store *db, const char *name, FILE *out, char *err, size_t errlen)
+static int show_run(store *db, const char *name, FILE *out, cJSON *arr, char *err,
+                    size_t errlen)
 {
     store_run r;
     int e = store_run_get(db, name, &r, err, errlen);
@@ -1482,6 +1553,12 @@ static int show_run(store *db, const char *name, FILE *out, char *err, size_t er
     }
     double wall = r.finished_at >= 0 ? r.finished_at - r.started_at : t_hi - r.started_at;
     double busy = spans_busy(spans, n);
+    if (arr) {
+        rc = show_json(arr, &r, &c, mr, nr, n, toks, wall, busy) ? ut_err(err, errlen,
+                                                                           "out of memory")
+                                                                  : 0;
+        goto done;
+    }
     fprintf(out, "run %s: %s, dataset %s, %s, %zu samples%s\n", name, c.spec,
             r.dataset ? r.dataset : "?", r.model_path ? r.model_path : "?", n,
             r.finished_at >= 0 ? "" : " (incomplete)");
@@ -1521,8 +1598,8 @@ done:
 static int show_or_regrade(int argc, char **argv, int regrade)
 {
     const char *cmd = regrade ? "regrade" : "show";
-    args_opt o[] = {{"db", 1, NULL}, {"help", 0, NULL}};
-    int no = 2;
+    args_opt o[] = {{"db", 1, NULL}, {"format", 1, NULL}, {"help", 0, NULL}};
+    int no = 3;
     char err[4096];
     const char *name = NULL;
     if (argc >= 1 && strncmp(argv[0], "--", 2) != 0) {
@@ -1531,18 +1608,27 @@ static int show_or_regrade(int argc, char **argv, int regrade)
         argv++;
     }
     if (args_parse(argc, argv, o, no, err, sizeof err)) {
-        fprintf(stderr, "zeval %s: %s\nusage: zeval %s NAME [--db FILE]\n", cmd, err, cmd);
+        fprintf(stderr, "zeval %s: %s\nusage: zeval %s NAME [--db FILE] [--format text|json]\n",
+                cmd, err, cmd);
         return 2;
     }
     if (args_get(o, no, "help")) {
-        printf("usage: zeval %s NAME [--db FILE]\n", cmd);
+        printf("usage: zeval %s NAME [--db FILE] [--format text|json]\n", cmd);
         return 0;
     }
     if (!name) {
-        fprintf(stderr, "usage: zeval %s NAME [--db FILE]\n(zeval runs [--db FILE] lists the "
-                        "stored runs)\n", cmd);
+        fprintf(stderr, "usage: zeval %s NAME [--db FILE] [--format text|json]\n(zeval runs "
+                        "[--db FILE] lists the stored runs)\n", cmd);
         return 2;
     }
+    const char *fmt = args_get(o, no, "format") ? args_get(o, no, "format") : "text";
+    if (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0) {
+        fprintf(stderr, "zeval %s: --format must be text or json, not '%s'\n", cmd, fmt);
+        return 2;
+    }
+    cJSON *arr = NULL;
+    if (!strcmp(fmt, "json") && !(arr = cJSON_CreateArray()))
+        return cli_fail(1, "out of memory");
     const char *dbpath = args_get(o, no, "db") ? args_get(o, no, "db") : DEFAULT_DB;
     store *db = NULL;
     char **names = NULL;
@@ -1610,13 +1696,23 @@ static int show_or_regrade(int argc, char **argv, int regrade)
             if (e)
                 goto done;
         }
-        if (show_run(db, names[i], stdout, err, sizeof err))
+        if (show_run(db, names[i], stdout, arr, err, sizeof err))
             goto done;
+    }
+    if (arr) {
+        char *t = cJSON_Print(arr);
+        if (!t) {
+            snprintf(err, sizeof err, "out of memory");
+            goto done;
+        }
+        printf("%s\n", t);
+        free(t);
     }
     status = 0;
 done:
     if (status)
         cli_fail(1, err);
+    cJSON_Delete(arr);
     store_names_free(names, nn);
     store_close(db);
     return status;

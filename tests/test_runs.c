@@ -16,7 +16,8 @@
  *   3. `zeval show` names the published score, its source and sampling,
  *      and says whether it lies within the run's 95% CI, whether the run
  *      covers only part of the benchmark, and whether it sampled otherwise.
- *   4. `zeval report`'s summary has the same, per run.
+ *   4. `zeval show --format json` gives the same by field name; `zeval
+ *      report`'s summary has the published score per run.
  *   5. pub_find matches only the exact published setting.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -421,6 +422,57 @@ static void test_report_published(const char *db)
     ck_end();
 }
 
+static void test_show_json(const char *db)
+{
+    ck_begin("show_json");
+    const char *a[] = {"show", "near", "--db", db, "--format", "json", NULL};
+    const char *out = path("show.json");
+    int rc = zeval(out, a);
+    char *t = ck_slurp(out, NULL);
+    cJSON *j = t ? cJSON_Parse(t) : NULL, *r = cJSON_GetArrayItem(j, 0);
+    cJSON *rounds = cJSON_GetObjectItem(r, "rounds"), *fin = cJSON_GetArrayItem(rounds, 2);
+    cJSON *pub = cJSON_GetObjectItem(r, "published");
+    CK(rc == 0 && cJSON_GetArraySize(j) == 1 && cJSON_GetArraySize(rounds) == 3 && fin &&
+           cJSON_GetObjectItem(r, "final_round")->valueint == 2 &&
+           cJSON_GetObjectItem(r, "samples")->valueint == 1440 &&
+           cJSON_IsTrue(cJSON_GetObjectItem(r, "complete")),
+       "exit %d: %s %s", rc, errbuf, t ? t : "");
+    CK(fin && fabs(cJSON_GetObjectItem(fin, "avg")->valuedouble - expect_avg(30, 16, 92)) <
+                  1e-12 && cJSON_GetObjectItem(fin, "n")->valueint == 16 &&
+           cJSON_GetObjectItem(fin, "problems")->valueint == 30 &&
+           cJSON_GetObjectItem(fin, "avg_lo")->valuedouble <= 0.919 &&
+           cJSON_GetObjectItem(fin, "avg_hi")->valuedouble >= 0.919,
+       "final round: %s", t ? t : "");
+    CK(pub && fabs(cJSON_GetObjectItem(pub, "score")->valuedouble - 0.919) < 1e-12 &&
+           !strcmp(cJSON_GetObjectItem(pub, "verdict")->valuestring, "within") &&
+           cJSON_IsFalse(cJSON_GetObjectItem(pub, "sampled_otherwise")), "published: %s",
+       t ? t : "");
+    cJSON_Delete(j);
+    free(t);
+    const char *b[] = {"show", "cold", "--db", db, "--format", "json", NULL};
+    rc = zeval(out, b);
+    t = ck_slurp(out, NULL);
+    j = t ? cJSON_Parse(t) : NULL;
+    pub = cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "published");
+    CK(rc == 0 && pub && cJSON_IsTrue(cJSON_GetObjectItem(pub, "sampled_otherwise")), "cold: %s",
+       t ? t : "");
+    cJSON_Delete(j);
+    free(t);
+    const char *c[] = {"show", "killed", "--db", db, "--format", "json", NULL};
+    rc = zeval(out, c);
+    t = ck_slurp(out, NULL);
+    j = t ? cJSON_Parse(t) : NULL;
+    r = cJSON_GetArrayItem(j, 0);
+    CK(rc == 0 && r && cJSON_IsFalse(cJSON_GetObjectItem(r, "complete")) &&
+           !cJSON_GetObjectItem(r, "published"), "killed: %s", t ? t : "");
+    cJSON_Delete(j);
+    free(t);
+    const char *d[] = {"show", "near", "--db", db, "--format", "yaml", NULL};
+    rc = zeval(NULL, d);
+    CK(rc == 2 && strstr(errbuf, "--format must be text or json"), "exit %d: %s", rc, errbuf);
+    ck_end();
+}
+
 static void test_pub_find(void)
 {
     ck_begin("pub_find_exact_setting");
@@ -491,6 +543,7 @@ int main(void)
     test_runs_text(db);
     test_runs_json(db);
     test_show_published(db);
+    test_show_json(db);
     test_report_published(db);
     test_pub_find();
     ck_rmtree(dir);
