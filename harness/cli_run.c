@@ -1426,6 +1426,19 @@ static void show_published(FILE *out, const char *bench, const runcfg *c, const 
     fprintf(out, "\n");
 }
 
+/* The double with the fewest digits that is the float v (0.8, not
+ * 0.800000011920929). */
+static double f32_shortest(float v)
+{
+    char b[32];
+    for (int p = 1; p < 9; p++) {
+        snprintf(b, sizeof b, "%.*g", p, (double)v);
+        if ((float)strtod(b, NULL) == v)
+            return strtod(b, NULL);
+    }
+    return (double)v;
+}
+
 /* One run's metrics as `zeval show --format json` gives them, appended to
  * arr: the text output's fields, by name.  0 or -1 (out of memory). */
 static int show_json(cJSON *arr, const store_run *r, const runcfg *c, const met_round *mr,
@@ -1441,6 +1454,22 @@ static int show_json(cJSON *arr, const store_run *r, const runcfg *c, const met_
         cJSON_AddStringToObject(j, "preset", c->preset);
     cJSON_AddStringToObject(j, "dataset", r->dataset ? r->dataset : "");
     cJSON_AddStringToObject(j, "model", r->model_path ? r->model_path : "");
+    const char *prov[][2] = {{"weights_sha256", r->weights_sha256},
+                             {"tokenizer_sha256", r->tokenizer_sha256},
+                             {"dataset_sha256", r->dataset_sha256},
+                             {"zeval_version", r->zeval_version},
+                             {"backend", r->backend},
+                             {"device", r->device}};
+    for (size_t i = 0; i < sizeof prov / sizeof prov[0]; i++)
+        if (prov[i][1])
+            cJSON_AddStringToObject(j, prov[i][0], prov[i][1]);
+    char seed[24];
+    snprintf(seed, sizeof seed, "%llu", c->seed);
+    cJSON_AddStringToObject(j, "seed", seed);
+    cJSON_AddNumberToObject(j, "temperature", f32_shortest(c->sp.temperature));
+    cJSON_AddNumberToObject(j, "top_p", f32_shortest(c->sp.top_p));
+    cJSON_AddNumberToObject(j, "top_k", c->sp.top_k);
+    cJSON_AddNumberToObject(j, "min_p", f32_shortest(c->sp.min_p));
     cJSON_AddNumberToObject(j, "samples", (double)n);
     cJSON_AddBoolToObject(j, "complete", r->finished_at >= 0);
     cJSON_AddNumberToObject(j, "final_round", nr - 1);
@@ -1562,6 +1591,13 @@ static int show_run(store *db, const char *name, FILE *out, cJSON *arr, char *er
     fprintf(out, "run %s: %s, dataset %s, %s, %zu samples%s\n", name, c.spec,
             r.dataset ? r.dataset : "?", r.model_path ? r.model_path : "?", n,
             r.finished_at >= 0 ? "" : " (incomplete)");
+    fprintf(out, "  weights %.12s, tokenizer %.12s, dataset %.12s (sha256); zeval %s, backend %s"
+                 " (%s); seed %llu, temperature %g, top-p %g, top-k %d, min-p %g\n",
+            r.weights_sha256 ? r.weights_sha256 : "?", r.tokenizer_sha256 ? r.tokenizer_sha256
+                                                                          : "?",
+            r.dataset_sha256 ? r.dataset_sha256 : "?", r.zeval_version ? r.zeval_version : "?",
+            r.backend ? r.backend : "?", r.device ? r.device : "?", c.seed, c.sp.temperature,
+            c.sp.top_p, c.sp.top_k, c.sp.min_p);
     fprintf(out, "  round  problems  n   avg@n  [95%% CI]         maj@n   pass@n  no-answer  "
                  "truncated  tokens/problem (round, cumulative D(q))\n");
     for (int i = 0; i < nr; i++) {

@@ -67,6 +67,8 @@ static long long make_run(store *s, const char *name, const char *dataset, const
     r.name = (char *)name;
     r.config = conf;
     r.model_path = "models/zaya";
+    r.weights_sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    r.zeval_version = "9.9.9";
     r.dataset = (char *)dataset;
     r.backend = "cpu";
     r.started_at = 1796153762; /* 2026-12-01 19:36:02 UTC */
@@ -328,6 +330,9 @@ static void test_show_published(const char *db)
                       "pre-behavioral checkpoint; temperature 1, top-p 1;") &&
            strstr(t, "over 30 of 30 problems: the published score is within the 95% CI") &&
            !strstr(t, "sampled otherwise"), "%s", t);
+    CK(t && strstr(t, "\n  weights 0123456789ab, tokenizer ?, dataset ? (sha256); zeval 9.9.9, "
+                      "backend cpu (?); seed 1, temperature 1, top-p 1, top-k 0, min-p 0\n"),
+       "provenance: %s", t);
     /* The listed final avg@n is show's. */
     const char *f = t ? strstr(t, "final (round 2): avg@16 ") : NULL;
     double avg = f ? atof(f + strlen("final (round 2): avg@16 ")) : -1;
@@ -454,8 +459,12 @@ static void test_show_json(const char *db)
     t = ck_slurp(out, NULL);
     j = t ? cJSON_Parse(t) : NULL;
     pub = cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "published");
-    CK(rc == 0 && pub && cJSON_IsTrue(cJSON_GetObjectItem(pub, "sampled_otherwise")), "cold: %s",
-       t ? t : "");
+    r = cJSON_GetArrayItem(j, 0);
+    CK(rc == 0 && pub && cJSON_IsTrue(cJSON_GetObjectItem(pub, "sampled_otherwise")) &&
+           cJSON_GetObjectItem(r, "temperature")->valuedouble == 0.6 &&
+           !strcmp(cJSON_GetObjectItem(r, "weights_sha256")->valuestring,
+                   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef") &&
+           !strcmp(cJSON_GetObjectItem(r, "seed")->valuestring, "1"), "cold: %s", t ? t : "");
     cJSON_Delete(j);
     free(t);
     const char *c[] = {"show", "killed", "--db", db, "--format", "json", NULL};
