@@ -2007,6 +2007,109 @@ done:
     return status;
 }
 
+/* ---------------------------------------------------------- zeval delete */
+
+int cli_delete(int argc, char **argv)
+{
+    static const char usage[] = "usage: zeval delete NAME [NAME ...] [--db FILE] [--force]\n";
+    args_opt o[] = {{"db", 1, NULL}, {"force", 0, NULL}, {"help", 0, NULL}};
+    int no = 3, nsel = 0;
+    char err[4096];
+    char **sel = calloc((size_t)argc + 1, sizeof *sel);
+    if (!sel)
+        return cli_fail(1, "out of memory");
+    int w = 0; /* the options, moved to the front of argv as compare does */
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0) {
+            sel[nsel++] = argv[i];
+            continue;
+        }
+        argv[w++] = argv[i];
+        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+            argv[w++] = argv[++i];
+    }
+    int status = 2;
+    store *db = NULL;
+    char ***names = calloc((size_t)nsel + 1, sizeof *names);
+    size_t *nn = calloc((size_t)nsel + 1, sizeof *nn);
+    if (!names || !nn) {
+        snprintf(err, sizeof err, "out of memory");
+        status = 1;
+        goto done;
+    }
+    if (args_parse(w, argv, o, no, err, sizeof err)) {
+        fprintf(stderr, "zeval delete: %s\n%s", err, usage);
+        goto quiet;
+    }
+    if (args_get(o, no, "help")) {
+        fputs(usage, stdout);
+        status = 0;
+        goto quiet;
+    }
+    if (nsel == 0) {
+        fputs(usage, stderr);
+        goto quiet;
+    }
+    status = 1;
+    const char *dbpath = args_get(o, no, "db") ? args_get(o, no, "db") : DEFAULT_DB;
+    int force = args_get(o, no, "force") != NULL;
+    if (access(dbpath, F_OK) != 0) {
+        snprintf(err, sizeof err, "%s: no such database", dbpath);
+        goto done;
+    }
+    if (store_open(dbpath, &db, err, sizeof err))
+        goto done;
+    /* Every name is checked before anything is deleted. */
+    for (int i = 0; i < nsel; i++) {
+        if (store_run_names(db, sel[i], &names[i], &nn[i], err, sizeof err))
+            goto done;
+        if (nn[i] == 0) {
+            snprintf(err, sizeof err, "%s: no run named '%s'; nothing deleted", dbpath, sel[i]);
+            goto done;
+        }
+        for (size_t k = 0; k < nn[i] && !force; k++) {
+            store_run r;
+            if (store_run_get(db, names[i][k], &r, err, sizeof err) != 1)
+                goto done;
+            int open_run = r.finished_at < 0;
+            store_run_free(&r);
+            if (open_run) {
+                snprintf(err, sizeof err, "%s: run '%s' is incomplete (still running, or to be "
+                         "resumed with --resume); --force deletes it anyway; nothing deleted",
+                         dbpath, names[i][k]);
+                goto done;
+            }
+        }
+    }
+    for (int i = 0; i < nsel; i++)
+        for (size_t k = 0; k < nn[i]; k++) {
+            store_run r;
+            int e = store_run_get(db, names[i][k], &r, err, sizeof err);
+            if (e < 0)
+                goto done;
+            if (e == 0)
+                continue; /* named twice */
+            long long ns = 0;
+            e = store_run_delete(db, r.id, &ns, err, sizeof err);
+            store_run_free(&r);
+            if (e)
+                goto done;
+            printf("deleted run %s (%lld samples)\n", names[i][k], ns);
+        }
+    status = 0;
+done:
+    if (status)
+        cli_fail(status, err);
+quiet:
+    for (int i = 0; names && i < nsel; i++)
+        store_names_free(names[i], nn[i]);
+    free(names);
+    free(nn);
+    free(sel);
+    store_close(db);
+    return status;
+}
+
 int cli_show(int argc, char **argv)
 {
     return show_or_regrade(argc, argv, 0);

@@ -532,6 +532,32 @@ void store_counts_free(store_counts *c)
     memset(c, 0, sizeof *c);
 }
 
+int store_run_delete(store *s, long long run_id, long long *nsamples, char *err, size_t errlen)
+{
+    *nsamples = 0;
+    if (store_begin(s, err, errlen))
+        return -1;
+    static const char *const q[2] = {"DELETE FROM samples WHERE run_id = ?",
+                                     "DELETE FROM runs WHERE id = ?"};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db, q[i], -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, run_id);
+            rc = sqlite3_step(st);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            db_err(s, err, errlen, "deleting a run");
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        if (i == 0)
+            *nsamples = sqlite3_changes(s->db);
+    }
+    return store_commit(s, err, errlen);
+}
+
 int store_begin(store *s, char *err, size_t errlen)
 {
     return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK

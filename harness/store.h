@@ -122,6 +122,10 @@ int store_run_counts(store *s, long long run_id, int round, store_counts *out, c
                      size_t errlen);
 void store_counts_free(store_counts *c);
 
+/* Deletes run_id and its samples in one transaction (*nsamples gets the
+ * samples' count); on failure nothing is deleted.  0 or -1. */
+int store_run_delete(store *s, long long run_id, long long *nsamples, char *err, size_t errlen);
+
 /* Runs fn inside one transaction (for bulk updates such as regrade). */
 int store_begin(store *s, char *err, size_t errlen);
 int store_commit(store *s, char *err, size_t errlen);

@@ -18,7 +18,9 @@
  *      covers only part of the benchmark, and whether it sampled otherwise.
  *   4. `zeval show --format json` gives the same by field name; `zeval
  *      report`'s summary has the published score per run.
- *   5. pub_find matches only the exact published setting.
+ *   5. `zeval delete` removes runs with their samples, refuses an incomplete
+ *      one without --force and an unknown name, deleting nothing then.
+ *   6. pub_find matches only the exact published setting.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
@@ -27,6 +29,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +485,70 @@ static void test_show_json(const char *db)
     ck_end();
 }
 
+/* SELECT count(*) ... on db; -1 on error. */
+static long long count(const char *db, const char *sql)
+{
+    sqlite3 *h;
+    long long v = -1;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                v = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(h);
+    return v;
+}
+
+static void test_delete(const char *db0)
+{
+    ck_begin("delete");
+    const char *db = path("del.db");
+    CK(ck_copy(db0, db) == 0, "copy");
+    long long runs = count(db, "SELECT count(*) FROM runs");
+    long long samples = count(db, "SELECT count(*) FROM samples");
+    CK(runs == 7 && samples > 2880, "%lld runs, %lld samples", runs, samples);
+    /* Nothing is deleted when any name is refused. */
+    const char *a1[] = {"delete", "near", "killed", "--db", db, NULL};
+    int rc = zeval(NULL, a1);
+    CK(rc == 1 && strstr(errbuf, "run 'killed' is incomplete") && strstr(errbuf, "--force") &&
+           strstr(errbuf, "nothing deleted"), "exit %d: %s", rc, errbuf);
+    const char *a2[] = {"delete", "near", "nope", "--db", db, NULL};
+    rc = zeval(NULL, a2);
+    CK(rc == 1 && strstr(errbuf, "no run named 'nope'; nothing deleted"), "exit %d: %s", rc,
+       errbuf);
+    CK(count(db, "SELECT count(*) FROM runs") == 7 &&
+           count(db, "SELECT count(*) FROM samples") == samples, "a refused delete deleted");
+    const char *a3[] = {"delete", "--db", db, "near", "far", NULL};
+    const char *out = path("del.txt");
+    rc = zeval(out, a3);
+    char *t = ck_slurp(out, NULL);
+    CK(rc == 0 && t && strstr(t, "deleted run near (1440 samples)\ndeleted run far (1440 "
+                                 "samples)\n"), "exit %d: %s %s", rc, errbuf, t ? t : "");
+    free(t);
+    CK(count(db, "SELECT count(*) FROM runs") == 5 &&
+           count(db, "SELECT count(*) FROM samples") == samples - 2880 &&
+           count(db, "SELECT count(*) FROM runs WHERE name IN ('near', 'far')") == 0 &&
+           count(db, "SELECT count(*) FROM samples WHERE run_id NOT IN (SELECT id FROM runs)") ==
+               0, "after deleting near and far");
+    const char *a4[] = {"delete", "killed", "--force", "--db", db, NULL};
+    rc = zeval(out, a4);
+    t = ck_slurp(out, NULL);
+    CK(rc == 0 && t && strstr(t, "deleted run killed (19 samples)"), "exit %d: %s %s", rc,
+       errbuf, t ? t : "");
+    free(t);
+    /* What is left still shows and lists. */
+    const char *a5[] = {"show", "few", "--db", db, NULL};
+    rc = zeval(NULL, a5);
+    CK(rc == 0, "show after delete: exit %d: %s", rc, errbuf);
+    const char *a6[] = {"delete", "--db", db, NULL};
+    rc = zeval(NULL, a6);
+    CK(rc == 2 && strstr(errbuf, "usage: zeval delete NAME"), "exit %d: %s", rc, errbuf);
+    ck_end();
+}
+
 static void test_pub_find(void)
 {
     ck_begin("pub_find_exact_setting");
@@ -554,6 +621,7 @@ int main(void)
     test_show_published(db);
     test_show_json(db);
     test_report_published(db);
+    test_delete(db);
     test_pub_find();
     ck_rmtree(dir);
     return ck_status();
