@@ -220,3 +220,14 @@ const st_tensor *ck_tensor(const st_file *f, const char *fmt, int k)
     }
     return t;
 }
+
+int ck_zeval_run(const char *const *args, const char *out_path, char *errbuf, size_t errlen)
+{
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)ck_zeval();
+    for (; args[n - 1] && n < 63; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    return ck_run(argv, out_path, errbuf, errlen);
+}

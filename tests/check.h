@@ -42,6 +42,10 @@ void ck_rmtree(const char *dir);
  * stderr captured into errbuf; returns the exit status, or 128+signal. */
 int ck_run(char *const argv[], const char *out_path, char *errbuf, size_t errlen);
 
+/* Runs the zeval binary under test with args (NULL-terminated, at most
+ * 62), like ck_run. */
+int ck_zeval_run(const char *const *args, const char *out_path, char *errbuf, size_t errlen);
+
 /* Reads a whole file (malloc'd, NUL-terminated); NULL on failure. */
 char *ck_slurp(const char *path, size_t *len);
 int ck_write(const char *path, const void *data, size_t len);

@@ -21,13 +21,7 @@ static char root[512]; /* temp dir holding every checkpoint of this run */
 
 static int run_zeval(const char *const *args, const char *out, char *errbuf, size_t errlen)
 {
-    char *argv[64];
-    int n = 0;
-    argv[n++] = (char *)ck_zeval();
-    for (; args[n - 1] && n < 63; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    return ck_run(argv, out, errbuf, errlen);
+    return ck_zeval_run(args, out, errbuf, errlen);
 }
 
 /* 1 if the two files have the same bytes (streamed, they can be large). */

@@ -116,13 +116,7 @@ static void srv_stop(srv *s)
 
 static int zeval(const char *const *args)
 {
-    char *argv[64];
-    int n = 0;
-    argv[n++] = (char *)ck_zeval();
-    for (; args[n - 1] && n < 63; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    return ck_run(argv, NULL, errbuf, sizeof errbuf);
+    return ck_zeval_run(args, NULL, errbuf, sizeof errbuf);
 }
 
 #define RETRY_OPTS "retries=3,backoff=0.05,stall=5,connect=2,timeout=60"

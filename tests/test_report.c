@@ -40,13 +40,7 @@ static char dir[512], errbuf[16384];
 
 static int zeval(const char *out, const char *const *args)
 {
-    char *argv[64];
-    int n = 0;
-    argv[n++] = (char *)ck_zeval();
-    for (; args[n - 1] && n < 63; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    return ck_run(argv, out, errbuf, sizeof errbuf);
+    return ck_zeval_run(args, out, errbuf, sizeof errbuf);
 }
 
 static const char *path(const char *name)

@@ -45,13 +45,7 @@ static char errbuf[16384];
 
 static int zeval(const char *out, const char *const *args)
 {
-    char *argv[64];
-    int n = 0;
-    argv[n++] = (char *)ck_zeval();
-    for (; args[n - 1] && n < 63; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    return ck_run(argv, out, errbuf, sizeof errbuf);
+    return ck_zeval_run(args, out, errbuf, sizeof errbuf);
 }
 
 /* One integer from a query on db (or -1). */
