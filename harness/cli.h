@@ -25,6 +25,7 @@ int cli_datasets(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_runs(int argc, char **argv);
 int cli_delete(int argc, char **argv);
+int cli_export(int argc, char **argv);
 int cli_show(int argc, char **argv);
 int cli_regrade(int argc, char **argv);
 int cli_presets(int argc, char **argv);

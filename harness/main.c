@@ -37,6 +37,7 @@ static const struct {
     {"runs", "list the runs stored in a database, with their state and score", cli_runs},
     {"show", "print the metrics of a stored run", cli_show},
     {"regrade", "re-grade the stored samples of a run", cli_regrade},
+    {"export", "a stored run's samples as JSON Lines", cli_export},
     {"delete", "delete stored runs and their samples", cli_delete},
     {"presets", "list the named RSA settings and their token cost", cli_presets},
     {"report", "write a self-contained HTML report of stored runs", cli_report},

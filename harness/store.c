@@ -336,30 +336,35 @@ int store_sample_put(store *s, long long run_id, const store_sample *x, char *er
     return 0;
 }
 
+/* Frees the strings and ids of one sample (not x itself). */
+static void sample_clear(store_sample *x)
+{
+    free(x->problem_id);
+    free(x->parents);
+    free(x->gen_ids);
+    free(x->finish_reason);
+    free(x->text);
+    free(x->tail);
+    free(x->prompt);
+    free(x->extracted);
+    free(x->reason);
+    memset(x, 0, sizeof *x);
+}
+
 void store_samples_free(store_sample *x, size_t n)
 {
     if (!x)
         return;
-    for (size_t i = 0; i < n; i++) {
-        free(x[i].problem_id);
-        free(x[i].parents);
-        free(x[i].gen_ids);
-        free(x[i].finish_reason);
-        free(x[i].text);
-        free(x[i].tail);
-        free(x[i].prompt);
-        free(x[i].extracted);
-        free(x[i].reason);
-    }
+    for (size_t i = 0; i < n; i++)
+        sample_clear(&x[i]);
     free(x);
 }
 
-int store_samples_get(store *s, long long run_id, int with_text, store_sample **out, size_t *n,
-                      char *err, size_t errlen)
+/* The samples query of run_id (texts left NULL unless with_text), in
+ * (problem_id, round, candidate) order.  0 or -1. */
+static int samples_query(store *s, long long run_id, int with_text, sqlite3_stmt **st, char *err,
+                         size_t errlen)
 {
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *st = NULL;
     const char *sql = with_text
         ? "SELECT problem_id, round, candidate, parents, seed, prompt_tokens, gen_tokens, gen_ids,"
           " finish_reason, text, tail, tail_tokens, prompt, extracted, correct, reason,"
@@ -369,9 +374,59 @@ int store_samples_get(store *s, long long run_id, int with_text, store_sample **
           " finish_reason, NULL, NULL, tail_tokens, NULL, extracted, correct, reason,"
           " started_at, finished_at FROM samples WHERE run_id = ?"
           " ORDER BY problem_id, round, candidate";
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
         return db_err(s, err, errlen, "reading samples");
-    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(*st, 1, run_id);
+    return 0;
+}
+
+/* The current row of samples_query into x (zeroed first; sample_clear
+ * frees it, also after a failure).  0 or -1. */
+static int sample_read(store *s, sqlite3_stmt *st, store_sample *x, char *err, size_t errlen)
+{
+    memset(x, 0, sizeof *x);
+    x->problem_id = col_dup(st, 0);
+    x->round = sqlite3_column_int(st, 1);
+    x->candidate = sqlite3_column_int(st, 2);
+    x->parents = col_dup(st, 3);
+    x->seed = (uint64_t)sqlite3_column_int64(st, 4);
+    x->prompt_tokens = sqlite3_column_int(st, 5);
+    int nb = sqlite3_column_bytes(st, 7);
+    const unsigned char *b = sqlite3_column_blob(st, 7);
+    x->gen_tokens = nb / 4;
+    x->gen_ids = malloc((size_t)(nb / 4 + 1) * sizeof(int32_t));
+    if (!x->gen_ids)
+        return ut_err(err, errlen, "out of memory reading samples of %s", s->path);
+    for (int i = 0; i < nb / 4; i++)
+        x->gen_ids[i] = (int32_t)((uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 |
+                                  (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24);
+    if (sqlite3_column_int(st, 6) != x->gen_tokens)
+        return ut_err(err, errlen, "%s: sample (%s, round %d, candidate %d): gen_tokens %d but "
+                      "gen_ids holds %d ids", s->path, x->problem_id ? x->problem_id : "?",
+                      x->round, x->candidate, sqlite3_column_int(st, 6), x->gen_tokens);
+    x->finish_reason = col_dup(st, 8);
+    x->text = col_dup(st, 9);
+    x->tail = col_dup(st, 10);
+    x->tail_tokens = sqlite3_column_int(st, 11);
+    x->prompt = col_dup(st, 12);
+    x->extracted = col_dup(st, 13);
+    x->correct = sqlite3_column_type(st, 14) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 14);
+    x->reason = col_dup(st, 15);
+    x->started_at = sqlite3_column_double(st, 16);
+    x->finished_at = sqlite3_column_double(st, 17);
+    if (!x->problem_id || !x->parents || !x->finish_reason)
+        return ut_err(err, errlen, "out of memory reading samples of %s", s->path);
+    return 0;
+}
+
+int store_samples_get(store *s, long long run_id, int with_text, store_sample **out, size_t *n,
+                      char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = NULL;
+    if (samples_query(s, run_id, with_text, &st, err, errlen))
+        return -1;
     size_t cap = 0;
     store_sample *v = NULL;
     int rc;
@@ -379,63 +434,46 @@ int store_samples_get(store *s, long long run_id, int with_text, store_sample **
         if (*n == cap) {
             cap = cap ? 2 * cap : 64;
             store_sample *nv = realloc(v, cap * sizeof *nv);
-            if (!nv)
-                goto oom;
+            if (!nv) {
+                ut_err(err, errlen, "out of memory reading samples of %s", s->path);
+                goto fail;
+            }
             v = nv;
         }
-        store_sample *x = &v[*n];
-        memset(x, 0, sizeof *x);
-        (*n)++;
-        x->problem_id = col_dup(st, 0);
-        x->round = sqlite3_column_int(st, 1);
-        x->candidate = sqlite3_column_int(st, 2);
-        x->parents = col_dup(st, 3);
-        x->seed = (uint64_t)sqlite3_column_int64(st, 4);
-        x->prompt_tokens = sqlite3_column_int(st, 5);
-        int nb = sqlite3_column_bytes(st, 7);
-        const unsigned char *b = sqlite3_column_blob(st, 7);
-        x->gen_tokens = nb / 4;
-        x->gen_ids = malloc((size_t)(nb / 4 + 1) * sizeof(int32_t));
-        if (!x->gen_ids)
-            goto oom;
-        for (int i = 0; i < nb / 4; i++)
-            x->gen_ids[i] = (int32_t)((uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 |
-                                      (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24);
-        if (sqlite3_column_int(st, 6) != x->gen_tokens) {
-            sqlite3_finalize(st);
-            ut_err(err, errlen, "%s: sample (%s, round %d, candidate %d): gen_tokens %d but "
-                   "gen_ids holds %d ids", s->path, x->problem_id ? x->problem_id : "?",
-                   x->round, x->candidate, sqlite3_column_int(st, 6), x->gen_tokens);
-            store_samples_free(v, *n);
-            *n = 0;
-            return -1;
-        }
-        x->finish_reason = col_dup(st, 8);
-        x->text = col_dup(st, 9);
-        x->tail = col_dup(st, 10);
-        x->tail_tokens = sqlite3_column_int(st, 11);
-        x->prompt = col_dup(st, 12);
-        x->extracted = col_dup(st, 13);
-        x->correct = sqlite3_column_type(st, 14) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 14);
-        x->reason = col_dup(st, 15);
-        x->started_at = sqlite3_column_double(st, 16);
-        x->finished_at = sqlite3_column_double(st, 17);
-        if (!x->problem_id || !x->parents || !x->finish_reason)
-            goto oom;
+        if (sample_read(s, st, &v[(*n)++], err, errlen))
+            goto fail;
+    }
+    if (rc != SQLITE_DONE) {
+        db_err(s, err, errlen, "reading samples");
+        goto fail;
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        store_samples_free(v, *n);
-        *n = 0;
-        return db_err(s, err, errlen, "reading samples");
-    }
     *out = v;
     return 0;
-oom:
+fail:
     sqlite3_finalize(st);
     store_samples_free(v, *n);
     *n = 0;
-    return ut_err(err, errlen, "out of memory reading samples of %s", s->path);
+    return -1;
+}
+
+int store_samples_each(store *s, long long run_id, int with_text,
+                       int (*fn)(const store_sample *x, void *ctx), void *ctx, char *err,
+                       size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    if (samples_query(s, run_id, with_text, &st, err, errlen))
+        return -1;
+    int rc, e = 0;
+    while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_sample x;
+        e = sample_read(s, st, &x, err, errlen) || fn(&x, ctx) ? -1 : 0;
+        sample_clear(&x);
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = db_err(s, err, errlen, "reading samples");
+    sqlite3_finalize(st);
+    return e;
 }
 
 int store_sample_grade(store *s, long long run_id, const char *problem_id, int round,

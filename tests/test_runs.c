@@ -20,7 +20,9 @@
  *      report`'s summary has the published score per run.
  *   5. `zeval delete` removes runs with their samples, refuses an incomplete
  *      one without --force and an unknown name, deleting nothing then.
- *   6. pub_find matches only the exact published setting.
+ *   6. `zeval export` writes every sample as a JSON line, bounded in memory;
+ *      a failed write is an error that leaves no file.
+ *   7. pub_find matches only the exact published setting.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
@@ -33,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char dir[512], errbuf[16384];
 
@@ -543,6 +546,64 @@ static void test_delete(const char *db0)
     ck_end();
 }
 
+static void test_export(const char *db)
+{
+    ck_begin("export_jsonl");
+    const char *out = path("near.jsonl");
+    const char *a[] = {"export", "near", "--db", db, "--ids", NULL};
+    int rc = zeval(out, a);
+    char *t = ck_slurp(out, NULL);
+    CK(rc == 0 && t, "exit %d: %s", rc, errbuf);
+    int lines = 0, ok = 0, correct = 0;
+    for (char *l = t, *e; l && *l; l = e + 1) {
+        if (!(e = strchr(l, '\n')))
+            break;
+        *e = 0;
+        cJSON *j = cJSON_Parse(l);
+        lines++;
+        cJSON *ids = cJSON_GetObjectItem(j, "gen_ids");
+        ok += j && !strcmp(cJSON_GetObjectItem(j, "run")->valuestring, "near") &&
+              cJSON_GetArraySize(ids) == cJSON_GetObjectItem(j, "gen_tokens")->valueint &&
+              cJSON_IsArray(cJSON_GetObjectItem(j, "parents")) &&
+              cJSON_IsString(cJSON_GetObjectItem(j, "seed")) &&
+              !strcmp(cJSON_GetObjectItem(j, "text")->valuestring, "\\boxed{1}");
+        correct += cJSON_IsTrue(cJSON_GetObjectItem(j, "correct"));
+        cJSON_Delete(j);
+    }
+    /* fill(): 92 of every 100 (problem, candidate) pairs, in each of 3 rounds */
+    int want = 0;
+    for (int p = 0; p < 30; p++)
+        for (int c = 0; c < 16; c++)
+            want += 3 * ((p * 16 + c) % 100 < 92);
+    CK(lines == 1440 && ok == 1440 && correct == want, "%d lines, %d well-formed, %d correct "
+       "(want 1440, 1440, %d)", lines, ok, correct, want);
+    free(t);
+    /* killed: its failed requests too, correct null */
+    const char *b[] = {"export", "killed", "--db", db, "--out", path("k.jsonl"), NULL};
+    rc = zeval(NULL, b);
+    t = ck_slurp(path("k.jsonl"), NULL);
+    CK(rc == 0 && t && strstr(errbuf, "19 samples of 1 run to ") &&
+           strstr(t, "\"finish_reason\":\"error\",\"correct\":null"), "exit %d: %s", rc,
+       errbuf);
+    free(t);
+    ck_end();
+
+    ck_begin("export_errors");
+    const char *c[] = {"export", "nope", "--db", db, NULL};
+    rc = zeval(NULL, c);
+    CK(rc == 1 && strstr(errbuf, "no run named 'nope'"), "exit %d: %s", rc, errbuf);
+    /* A write that fails is an error, and --out leaves no file behind. */
+    const char *d[] = {"export", "near", "--db", db, NULL};
+    rc = zeval("/dev/full", d);
+    CK(rc == 1 && strstr(errbuf, "write failed"), "stdout full: exit %d: %s", rc, errbuf);
+    const char *f = path("no-such-dir/x.jsonl");
+    const char *e[] = {"export", "near", "--db", db, "--out", f, NULL};
+    rc = zeval(NULL, e);
+    CK(rc == 1 && strstr(errbuf, "x.jsonl.part: cannot write") && access(f, F_OK) != 0,
+       "exit %d: %s", rc, errbuf);
+    ck_end();
+}
+
 static void test_pub_find(void)
 {
     ck_begin("pub_find_exact_setting");
@@ -615,6 +676,7 @@ int main(void)
     test_show_published(db);
     test_show_json(db);
     test_report_published(db);
+    test_export(db);
     test_delete(db);
     test_pub_find();
     ck_rmtree(dir);
