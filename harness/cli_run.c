@@ -1781,7 +1781,7 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
     long long samples = 0, problems = -1;
     cJSON *cfg = cJSON_Parse(r.config);
     const char *spec = cfg ? jstr(cfg, "rsa") : NULL;
-    int bad = 1;
+    int bad = 1; /* 1: the configuration, 2: the samples cannot be read */
     if (!cfg)
         snprintf(why, sizeof why, "the stored configuration is not JSON");
     else if (!spec)
@@ -1797,8 +1797,12 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
         c.samples = (int)samples;
     }
     int nr = bad ? 0 : c.p.T + 1;
-    if (store_run_counts(db, r.id, nr - 1, &k, err, errlen))
-        goto done;
+    if (store_run_counts(db, r.id, nr - 1, &k, why, sizeof why)) {
+        /* listed all the same, with the reason */
+        bad = 2;
+        nr = 0;
+        store_counts_free(&k);
+    }
     long long expected = 0;
     for (int t = 0; t < nr; t++)
         expected += rsa_width(&c.p, c.samples, t);
@@ -1811,7 +1815,7 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
     snprintf(w->dataset, sizeof w->dataset, "%s", r.dataset ? r.dataset : "?");
     char shortspec[256];
     rsa_format_short(&c.p, shortspec, sizeof shortspec);
-    if (bad)
+    if (bad == 1)
         snprintf(w->setting, sizeof w->setting, "?");
     else if (c.preset[0])
         snprintf(w->setting, sizeof w->setting, "%s", c.preset);
@@ -1820,11 +1824,14 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
     else
         snprintf(w->setting, sizeof w->setting, "%s", shortspec);
     snprintf(w->backend, sizeof w->backend, "%s", r.backend ? r.backend : "?");
-    if (expected >= 0)
+    if (bad == 2)
+        snprintf(w->samples, sizeof w->samples, "?");
+    else if (expected >= 0)
         snprintf(w->samples, sizeof w->samples, "%lld/%lld", k.samples - k.failed, expected);
     else
         snprintf(w->samples, sizeof w->samples, "%lld", k.samples - k.failed);
-    const char *state = bad                ? "unreadable configuration"
+    const char *state = bad == 2           ? "unreadable samples"
+                        : bad              ? "unreadable configuration"
                         : r.finished_at < 0 ? "incomplete"
                         : k.failed          ? "finished"
                                             : "complete";
@@ -1858,7 +1865,7 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
     cJSON_AddStringToObject(j, "dataset", w->dataset);
     if (bad)
         cJSON_AddStringToObject(j, "error", why);
-    else
+    if (bad != 1)
         cJSON_AddStringToObject(j, "rsa", c.spec);
     if (c.preset[0])
         cJSON_AddStringToObject(j, "preset", c.preset);
@@ -1866,10 +1873,12 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
     if (r.device)
         cJSON_AddStringToObject(j, "device", r.device);
     cJSON_AddStringToObject(j, "model", r.model_path ? r.model_path : "");
-    cJSON_AddNumberToObject(j, "samples", (double)(k.samples - k.failed));
+    if (bad != 2) {
+        cJSON_AddNumberToObject(j, "samples", (double)(k.samples - k.failed));
+        cJSON_AddNumberToObject(j, "failed", (double)k.failed);
+    }
     if (expected >= 0)
         cJSON_AddNumberToObject(j, "expected", (double)expected);
-    cJSON_AddNumberToObject(j, "failed", (double)k.failed);
     cJSON_AddStringToObject(j, "state", state);
     if (k.problems)
         cJSON_AddNumberToObject(j, "final_avg", avg);

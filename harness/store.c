@@ -1,5 +1,6 @@
 /* store.c — see store.h. */
 #include "store.h"
+#include "rsa.h"
 #include "sha256.h"
 #include "../engine/util.h"
 
@@ -416,6 +417,20 @@ static int sample_read(store *s, sqlite3_stmt *st, store_sample *x, char *err, s
     x->finished_at = sqlite3_column_double(st, 17);
     if (!x->problem_id || !x->parents || !x->finish_reason)
         return ut_err(err, errlen, "out of memory reading samples of %s", s->path);
+    /* What zeval never writes is refused rather than counted. */
+    int t = sqlite3_column_type(st, 14), col = -1;
+    if (x->round < 0 || x->round >= RSA_MAX_ROUNDS)
+        col = 1;
+    else if (x->candidate < 0 || x->candidate >= RSA_MAX_WIDTH)
+        col = 2;
+    else if (t != SQLITE_NULL && (t != SQLITE_INTEGER || (unsigned)x->correct > 1))
+        col = 14;
+    if (col >= 0)
+        return ut_err(err, errlen, "%s: a sample of problem '%.60s' has %s '%.20s', outside what "
+                      "zeval stores (round 0..%d, candidate 0..%d, correct 0, 1 or NULL)",
+                      s->path, x->problem_id, sqlite3_column_name(st, col),
+                      (const char *)sqlite3_column_text(st, col), RSA_MAX_ROUNDS - 1,
+                      RSA_MAX_WIDTH - 1);
     return 0;
 }
 
@@ -533,6 +548,20 @@ int store_run_counts(store *s, long long run_id, int round, store_counts *out, c
     }
     out->samples = sqlite3_column_int64(st, 0);
     out->failed = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    /* The same refusal as sample_read's, for the verdicts summed below. */
+    if (sqlite3_prepare_v2(s->db, "SELECT problem_id, correct FROM samples WHERE run_id = ? AND"
+                           " correct IS NOT NULL AND (typeof(correct) <> 'integer' OR correct"
+                           " NOT IN (0, 1)) LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, err, errlen, "counting samples");
+    sqlite3_bind_int64(st, 1, run_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        ut_err(err, errlen, "%s: a sample of problem '%.60s' has correct '%.20s', not 0, 1 or "
+               "NULL", s->path, (const char *)sqlite3_column_text(st, 0),
+               (const char *)sqlite3_column_text(st, 1));
+        sqlite3_finalize(st);
+        return -1;
+    }
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(s->db, "SELECT count(*), sum(correct) FROM samples WHERE run_id = ?"
                            " AND round = ? AND correct IS NOT NULL GROUP BY problem_id"

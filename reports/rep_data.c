@@ -279,7 +279,13 @@ int rep_run_load(sqlite3 *db, const char *path, long long id, rep_run *r, char *
                    "0..%d", path, id, pid, m->round, RSA_MAX_ROUNDS - 1);
             goto done;
         }
-        m->correct = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 2);
+        int ct = sqlite3_column_type(st, 2);
+        m->correct = ct == SQLITE_NULL ? -1 : sqlite3_column_int(st, 2);
+        if (ct != SQLITE_NULL && (ct != SQLITE_INTEGER || (unsigned)m->correct > 1)) {
+            ut_err(err, errlen, "%s: run %lld: a sample of problem '%.60s' has correct '%.20s', "
+                   "not 0, 1 or NULL", path, id, pid, (const char *)sqlite3_column_text(st, 2));
+            goto done;
+        }
         const char *ex = (const char *)sqlite3_column_text(st, 3);
         if (ex) {
             char *norm = math_normalize(ex, strlen(ex), 0);

@@ -22,7 +22,9 @@
  *      one without --force and an unknown name, deleting nothing then.
  *   6. `zeval export` writes every sample as a JSON line, bounded in memory;
  *      a failed write is an error that leaves no file.
- *   7. pub_find matches only the exact published setting.
+ *   7. Values zeval never stores (a verdict of 7, round 64) are refused by
+ *      every reader with the sample named, and `zeval runs` goes on.
+ *   8. pub_find matches only the exact published setting.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
@@ -604,6 +606,66 @@ static void test_export(const char *db)
     ck_end();
 }
 
+/* Runs sql on db; 0 or -1. */
+static int exec(const char *db, const char *sql)
+{
+    sqlite3 *h;
+    int rc = sqlite3_open(db, &h) == SQLITE_OK &&
+             sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    sqlite3_close(h);
+    return rc;
+}
+
+/* Values zeval never stores, written behind its back: every reader names
+ * the sample and the value instead of counting it (a verdict of 7 once
+ * made avg@n 233%). */
+static void test_odd_values(const char *db0)
+{
+    ck_begin("odd_values_refused");
+    static const struct {
+        const char *sql, *want;
+    } odd[] = {
+        {"UPDATE samples SET correct = 7 WHERE candidate = 2 AND run_id = 1",
+         "has correct '7'"},
+        {"UPDATE samples SET correct = 'yes' WHERE candidate = 2 AND run_id = 1",
+         "has correct 'yes'"},
+        {"UPDATE samples SET round = 64 WHERE candidate = 2 AND round = 2 AND run_id = 1",
+         "round '64'"},
+        {"UPDATE samples SET candidate = -1 WHERE candidate = 2 AND round = 2 AND problem_id ="
+         " 'p000' AND run_id = 1", "candidate '-1'"},
+    };
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        const char *db = path("odd.db");
+        unlink(db);
+        CK(ck_copy(db0, db) == 0 && exec(db, odd[i].sql) == 0, "%s", odd[i].sql);
+        const char *show[] = {"show", "near", "--db", db, NULL};
+        int rc = zeval(NULL, show);
+        CK(rc == 1 && strstr(errbuf, "a sample of problem 'p0") && strstr(errbuf, odd[i].want),
+           "show after %s: exit %d: %s", odd[i].sql, rc, errbuf);
+        const char *exp[] = {"export", "near", "--db", db, "--out", path("odd.jsonl"), NULL};
+        rc = zeval(NULL, exp);
+        CK(rc == 1 && strstr(errbuf, odd[i].want) && access(path("odd.jsonl"), F_OK) != 0,
+           "export after %s: exit %d: %s", odd[i].sql, rc, errbuf);
+        const char *rep[] = {"report", "--db", db, "--run", "near", "--out", path("o.html"),
+                             NULL};
+        rc = zeval(NULL, rep);
+        if (i < 3) /* the report counts verdicts and rounds; it only shows candidates */
+            CK(rc == 1 && strstr(errbuf, "a sample of problem 'p0"),
+               "report after %s: exit %d: %s", odd[i].sql, rc, errbuf);
+        if (i < 2) { /* the listing names the run and goes on */
+            const char *runs[] = {"runs", "--db", db, NULL};
+            const char *out = path("odd.txt");
+            rc = zeval(out, runs);
+            char *t = ck_slurp(out, NULL);
+            const char *near = t ? row_of(t, "1 near") : NULL;
+            CK(rc == 0 && line_has(near, "unreadable samples") && row_of(t, "2 far"),
+               "runs after %s: exit %d: %s", odd[i].sql, rc, t ? t : errbuf);
+            free(t);
+        }
+    }
+    ck_end();
+}
+
 static void test_pub_find(void)
 {
     ck_begin("pub_find_exact_setting");
@@ -677,6 +739,7 @@ int main(void)
     test_show_json(db);
     test_report_published(db);
     test_export(db);
+    test_odd_values(db);
     test_delete(db);
     test_pub_find();
     ck_rmtree(dir);
