@@ -188,7 +188,8 @@ FUZZ_RUNS  ?= 100000
 BF          = build/fuzz
 FUZZ_SAN    = address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_FLAGS  = $(CSTD) -D_DEFAULT_SOURCE -I. -g -O1
-FUZZ_BIN    = $(addprefix $(BF)/fuzz_,safetensors index config grade dataset chat tokenizer tokjson)
+FUZZ_BIN    = $(addprefix $(BF)/fuzz_,safetensors index config grade dataset chat tokenizer tokjson \
+                store)
 HAVE_FUZZ  := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,long n){(void)d;(void)n;return 0;}' | \
                 $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null && echo yes)
 
@@ -199,6 +200,10 @@ $(BF)/obj/%.o: %.c $(HDRS)
 FUZZ_OBJ    = $(ENGINE_SRC:.c=.o) $(GRADERS_SRC:.c=.o) $(DATASETS_SRC:.c=.o) harness/fetch.o \
               harness/sha256.o $(NONE_SRC:.c=.o)
 $(BF)/fuzz_%: $(BF)/obj/tests/fuzz/fuzz_%.o $(addprefix $(BF)/obj/,$(FUZZ_OBJ))
+	$(FUZZ_CC) -g -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(LIBS)
+# fuzz_store calls the commands that read a database: the whole library.
+$(BF)/fuzz_store: $(BF)/obj/tests/fuzz/fuzz_store.o $(addprefix $(BF)/obj/,$(LIB_SRC:.c=.o) \
+                  $(NONE_SRC:.c=.o))
 	$(FUZZ_CC) -g -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(LIBS)
 
 ifeq ($(HAVE_FUZZ),yes)

@@ -8,12 +8,13 @@
 # BUILD_DIR/fuzz_<target> FILE.
 set -u
 bdir=$1 runs=$2
-targets=${FUZZ_TARGETS:-safetensors index config grade dataset chat tokenizer tokjson}
+targets=${FUZZ_TARGETS:-safetensors index config grade dataset chat tokenizer tokjson store}
 shared=${ZEVAL_SHARED:-../shared}
 g="$shared/golden/zaya-tiny"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/st" "$work/idx" "$work/cfg" "$work/grade" "$work/ds" "$work/chat" "$work/tok" "$work/tj"
+mkdir -p "$work/st" "$work/idx" "$work/cfg" "$work/grade" "$work/ds" "$work/chat" "$work/tok" "$work/tj" \
+  "$work/store"
 
 # Writes $2 as an 8-byte little-endian integer (below 2^32) to stdout.
 le64() {
@@ -103,6 +104,31 @@ del t["normalizer"], t["post_processor"]
 open(sys.argv[1] + "/old-merges.json", "w").write(json.dumps(t, indent=1))
 PY
 
+# store: a run configuration as `zeval run` writes it, NUL, a dataset name,
+# NUL, sample rows (problem, round, candidate, correct, gen_tokens,
+# id_bytes, finish, extracted, text, started, finished; tab-separated).
+store_seed() { # $1 file, $2 rsa, $3 dataset, then the rows on stdin
+  { printf '{"rsa":"%s","N":4,"T":1,"samples":0,"temperature":1,"top_p":1,"seed":"1",' "$2"
+    printf '"model":"m","dataset_spec":"%s","problems":2,"preset":"p"}\000%s\000' "$3" "$3"
+    tr '|' '\t'; } >"$work/store/$1"
+}
+store_seed rsa "N=2,C=2,T=1,beta=16" aime_2025 <<'ROWS'
+p1|0|0|1|4|16|stop|7|\boxed{7}|10|11
+p1|0|1|0|4|16|length||no answer|10|12
+p1|1|0|1|4|16|stop|7|\boxed{7}|12|13
+p1|1|1||4|16|error||timeout|12|14
+p2|0|0|0|2|8|stop|3|\boxed{3}|10|11
+p2|1|0|1|2|8|stop|5|\boxed{5}|12|13
+ROWS
+store_seed published "N=16,C=4,T=2,beta=40K,final=40K,tau=4K" aime_2025 <<'ROWS'
+p1|2|0|1|1|4|stop|1|x|1|2
+p1|2|1|0|1|4|stop|2|y|1|2
+ROWS
+store_seed odd "N=1,C=1,T=0,beta=8" hmmt_feb_2025 <<'ROWS'
+p1|0|0|7|3|5|stop|1|x|2|1
+p1|64|0|yes|-1|0|stop
+ROWS
+
 t0=$(date +%s)
 for t in $targets; do
   if [ ! -x "$bdir/fuzz_$t" ]; then
@@ -111,16 +137,20 @@ for t in $targets; do
   fi
   case $t in safetensors) c=st; ml=20000;; index) c=idx; ml=4096;; config) c=cfg; ml=4096;;
     grade) c=grade; ml=4096;; dataset) c=ds; ml=8192;; chat) c=chat; ml=4096;; tokenizer) c=tok; ml=4096;;
-    tokjson) c=tj; ml=16384;; esac
+    tokjson) c=tj; ml=16384;; store) c=store; ml=4096;; esac
+  n=$runs
+  # a store input writes a database and runs nine commands on it (about
+  # 20 ms): a fiftieth of the runs
+  [ "$t" = store ] && n=$(( (runs + 49) / 50 ))
   log="$work/$t.log"
   start=$(date +%s)
-  ASAN_OPTIONS=detect_leaks=1 "$bdir/fuzz_$t" -runs="$runs" -max_len=$ml -rss_limit_mb=2048 \
+  ASAN_OPTIONS=detect_leaks=1 "$bdir/fuzz_$t" -runs="$n" -max_len=$ml -rss_limit_mb=2048 \
       -seed=1 -timeout=20 -max_total_time=150 -print_final_stats=1 \
       -artifact_prefix="$bdir/$t-" "$work/$c" >"$log" 2>&1
   rc=$?
   secs=$(( $(date +%s) - start ))
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
-  if [ $rc -eq 0 ] && [ "${execs:-0}" -ge "$runs" ]; then
+  if [ $rc -eq 0 ] && [ "${execs:-0}" -ge "$n" ]; then
     echo "PASS fuzz_$t: ${execs} executions (${secs}s)"
   else
     why=$(grep -E '^SUMMARY|ERROR: libFuzzer|runtime error' "$log" | head -1)
