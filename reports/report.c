@@ -161,7 +161,13 @@ static void plot_rounds(FILE *f, rep_run *r, int nr)
         if (r[i].nrounds - 1 > maxr)
             maxr = r[i].nrounds - 1;
     frame p = {0, maxr, 0, 100, 520, 300, 50, 20, 15, 40};
-    fig_open(f, "rounds", "Accuracy by RSA round", "avg@n per round with 95% bootstrap CI");
+    int any_pub = 0;
+    for (int i = 0; i < nr; i++)
+        any_pub |= r[i].pub != NULL;
+    fig_open(f, "rounds", "Accuracy by RSA round",
+             any_pub ? "avg@n per round with 95% bootstrap CI; a diamond at the last round: "
+                       "ZAYA1-8B's published score for that run's benchmark and setting"
+                     : "avg@n per round with 95% bootstrap CI");
     svg_open(f, "rounds", &p);
     axes(f, &p, "round", "avg@n (%)", 1);
     for (int i = 0; i < nr; i++) {
@@ -179,6 +185,15 @@ static void plot_rounds(FILE *f, rep_run *r, int nr)
             esc(f, r[i].name);
             fprintf(f, ": round %d, avg@%d %.2f%% [%.2f, %.2f]</title></circle>", k, m->n_min,
                     100 * m->avg, 100 * m->avg_lo, 100 * m->avg_hi);
+        }
+        const pub_ref *pr = r[i].pub;
+        if (pr) { /* the published score, a hollow diamond at the final round */
+            double x = fx(&p, r[i].nrounds - 1), y = fy(&p, pr->score);
+            fprintf(f, "<path class=\"pub\" fill=\"none\" d=\"M%.1f %.1fL%.1f %.1fL%.1f %.1fL%.1f "
+                       "%.1fZ\"><title>", x, y - 6, x + 6, y, x, y + 6, x - 6, y);
+            esc(f, r[i].name);
+            fprintf(f, ": ZAYA1-8B published %s, %s: %.1f%% (%s)</title></path>", pr->benchmark,
+                    pr->setting, pr->score, pr->source);
         }
         fputs("</g>\n", f);
     }

@@ -415,6 +415,13 @@ static void test_report_published(const char *db)
         {"single", "89.1% <small class=\"pub-above\">above the CI; sampled otherwise</small>"},
         {"killed", "<td class=\"n\">-</td>"},
     };
+    /* A diamond at the last round of each run with a published score. */
+    int diamonds = 0;
+    for (const char *q = h; q && (q = strstr(q, "<path class=\"pub\"")); q++)
+        diamonds++;
+    CK(h && diamonds == 5 &&
+           strstr(h, "<title>near: ZAYA1-8B published AIME'25, Markovian RSA 40K/4K: 91.9% "
+                     "(ZR Table XII)</title></path>"), "%d diamonds", diamonds);
     for (size_t i = 0; h && i < sizeof rows / sizeof rows[0]; i++) {
         char *r = summary_row(h, rows[i].run);
         CK(r && strstr(r, rows[i].want), "%s: want %s in %s", rows[i].run, rows[i].want,
