@@ -1758,7 +1758,7 @@ done:
 
 /* One listed run, every field formatted. */
 typedef struct {
-    char id[24], name[512], dataset[128], setting[280], backend[32], samples[64];
+    char id[24], name[512], dataset[128], setting[300], backend[32], samples[64];
     char state[64], final[96], published[16], started[24];
     cJSON *json;
 } run_row;
@@ -1775,8 +1775,8 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
     /* Only what the listing shows is read from the configuration (the
      * setting, and the sample and problem counts); a run whose setting
      * cannot be read is still listed, saying so. */
-    runcfg c;
-    memset(&c, 0, sizeof c);
+    rsa_params p;
+    memset(&p, 0, sizeof p);
     char why[512] = "";
     long long samples = 0, problems = -1;
     cJSON *cfg = cJSON_Parse(r.config);
@@ -1786,17 +1786,12 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
         snprintf(why, sizeof why, "the stored configuration is not JSON");
     else if (!spec)
         snprintf(why, sizeof why, "the stored configuration has no rsa setting");
-    else if (!rsa_parse(spec, &c.p, why, sizeof why) &&
+    else if (!rsa_parse(spec, &p, why, sizeof why) &&
              !jint(cfg, "samples", 0, 0, RSA_MAX_WIDTH, &samples, name, why, sizeof why) &&
              !jint(cfg, "problems", -1, 0, INT_MAX, &problems, name, why, sizeof why))
         bad = 0;
-    if (!bad) {
-        snprintf(c.spec, sizeof c.spec, "%s", spec);
-        if (jstr(cfg, "preset"))
-            snprintf(c.preset, sizeof c.preset, "%s", jstr(cfg, "preset"));
-        c.samples = (int)samples;
-    }
-    int nr = bad ? 0 : c.p.T + 1;
+    const char *preset = bad ? NULL : jstr(cfg, "preset");
+    int nr = bad ? 0 : p.T + 1;
     if (store_run_counts(db, r.id, nr - 1, &k, why, sizeof why)) {
         /* listed all the same, with the reason */
         bad = 2;
@@ -1805,22 +1800,22 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
     }
     long long expected = 0;
     for (int t = 0; t < nr; t++)
-        expected += rsa_width(&c.p, c.samples, t);
+        expected += rsa_width(&p, (int)samples, t);
     expected = problems >= 0 && !bad ? expected * problems : -1;
-    const pub_ref *pub = bad ? NULL : pub_find(r.dataset, &c.p);
+    const pub_ref *pub = bad ? NULL : pub_find(r.dataset, &p);
     double avg = met_mean(k.mean, (int)k.problems);
 
     snprintf(w->id, sizeof w->id, "%lld", r.id);
     snprintf(w->name, sizeof w->name, "%s", r.name);
     snprintf(w->dataset, sizeof w->dataset, "%s", r.dataset ? r.dataset : "?");
     char shortspec[256];
-    rsa_format_short(&c.p, shortspec, sizeof shortspec);
+    rsa_format_short(&p, shortspec, sizeof shortspec);
     if (bad == 1)
         snprintf(w->setting, sizeof w->setting, "?");
-    else if (c.preset[0])
-        snprintf(w->setting, sizeof w->setting, "%s", c.preset);
-    else if (c.p.T == 0 && c.samples > 0)
-        snprintf(w->setting, sizeof w->setting, "%s,samples=%d", shortspec, c.samples);
+    else if (preset)
+        snprintf(w->setting, sizeof w->setting, "%s", preset);
+    else if (p.T == 0 && samples > 0)
+        snprintf(w->setting, sizeof w->setting, "%s,samples=%lld", shortspec, samples);
     else
         snprintf(w->setting, sizeof w->setting, "%s", shortspec);
     snprintf(w->backend, sizeof w->backend, "%s", r.backend ? r.backend : "?");
@@ -1866,9 +1861,9 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
     if (bad)
         cJSON_AddStringToObject(j, "error", why);
     if (bad != 1)
-        cJSON_AddStringToObject(j, "rsa", c.spec);
-    if (c.preset[0])
-        cJSON_AddStringToObject(j, "preset", c.preset);
+        cJSON_AddStringToObject(j, "rsa", spec);
+    if (preset)
+        cJSON_AddStringToObject(j, "preset", preset);
     cJSON_AddStringToObject(j, "backend", w->backend);
     if (r.device)
         cJSON_AddStringToObject(j, "device", r.device);
@@ -1889,7 +1884,7 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
         cJSON *o = cJSON_AddObjectToObject(j, "published");
         if (!o)
             goto oom;
-        cJSON_AddNumberToObject(o, "score", pub->score);
+        cJSON_AddNumberToObject(o, "score", pub->score / 100.0); /* a fraction, as final_avg */
         cJSON_AddStringToObject(o, "source", pub->source);
         cJSON_AddStringToObject(o, "checkpoint", pub->checkpoint);
     }
