@@ -58,6 +58,15 @@ int cli_chat_opts(const char *thinking, chat_opts *o, char *err, size_t errlen);
  * online CPU) to the engine's pool.  Returns 0, or -1 with a message. */
 int cli_threads(const char *v, char *err, size_t errlen);
 
+/* Opens the existing database at path (a missing file is an error, not a
+ * new database).  0 or -1 with a message. */
+struct store;
+int cli_db_open(const char *path, struct store **db, char *err, size_t errlen);
+/* The runs NAME selects (NAME itself and NAME/...) into *names
+ * (store_names_free); none is an error that says how to list them. */
+int cli_run_names(struct store *db, const char *name, char ***names, size_t *n, char *err,
+                  size_t errlen);
+
 /* Prints "zeval: msg" to stderr and returns status. */
 int cli_fail(int status, const char *msg);
 

@@ -122,18 +122,9 @@ int cli_export(int argc, char **argv)
     int status = 1;
     export_ctx c = {stdout, NULL, out ? out : "standard output", args_get(o, no, "ids") != NULL,
                     0, 0};
-    if (access(dbpath, F_OK) != 0) {
-        snprintf(err, sizeof err, "%s: no such database", dbpath);
+    if (cli_db_open(dbpath, &db, err, sizeof err) ||
+        cli_run_names(db, name, &names, &nn, err, sizeof err))
         goto done;
-    }
-    if (store_open(dbpath, &db, err, sizeof err) ||
-        store_run_names(db, name, &names, &nn, err, sizeof err))
-        goto done;
-    if (nn == 0) {
-        snprintf(err, sizeof err, "%s: no run named '%s' (zeval runs --db %s lists them)", dbpath,
-                 name, dbpath);
-        goto done;
-    }
     if (out) {
         size_t k = strlen(out) + 16;
         if (!(tmp = malloc(k))) {

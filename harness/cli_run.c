@@ -1670,18 +1670,9 @@ static int show_or_regrade(int argc, char **argv, int regrade)
     char **names = NULL;
     size_t nn = 0;
     int status = 1;
-    if (access(dbpath, F_OK) != 0) {
-        snprintf(err, sizeof err, "%s: no such database", dbpath);
+    if (cli_db_open(dbpath, &db, err, sizeof err) ||
+        cli_run_names(db, name, &names, &nn, err, sizeof err))
         goto done;
-    }
-    if (store_open(dbpath, &db, err, sizeof err) ||
-        store_run_names(db, name, &names, &nn, err, sizeof err))
-        goto done;
-    if (nn == 0) {
-        snprintf(err, sizeof err, "%s: no run named '%s' (zeval runs --db %s lists them)", dbpath,
-                 name, dbpath);
-        goto done;
-    }
     for (size_t i = 0; i < nn; i++) {
         if (regrade) {
             store_run r;
@@ -1752,6 +1743,25 @@ done:
     store_names_free(names, nn);
     store_close(db);
     return status;
+}
+
+int cli_db_open(const char *path, store **db, char *err, size_t errlen)
+{
+    *db = NULL;
+    if (access(path, F_OK) != 0)
+        return ut_err(err, errlen, "%s: no such database", path);
+    return store_open(path, db, err, errlen);
+}
+
+int cli_run_names(store *db, const char *name, char ***names, size_t *n, char *err,
+                  size_t errlen)
+{
+    if (store_run_names(db, name, names, n, err, errlen))
+        return -1;
+    if (*n == 0)
+        return ut_err(err, errlen, "%s: no run named '%s' (zeval runs --db %s lists them)",
+                      store_path(db), name, store_path(db));
+    return 0;
 }
 
 /* ------------------------------------------------------------ zeval runs */
@@ -1966,11 +1976,7 @@ int cli_runs(int argc, char **argv)
     size_t nn = 0, nw = 0;
     run_row *w = NULL;
     int status = 1;
-    if (access(dbpath, F_OK) != 0) {
-        snprintf(err, sizeof err, "%s: no such database", dbpath);
-        goto done;
-    }
-    if (store_open(dbpath, &db, err, sizeof err) ||
+    if (cli_db_open(dbpath, &db, err, sizeof err) ||
         store_run_names(db, NULL, &names, &nn, err, sizeof err))
         goto done;
     if (!(w = calloc(nn + 1, sizeof *w))) {
@@ -2057,18 +2063,12 @@ int cli_delete(int argc, char **argv)
     status = 1;
     const char *dbpath = args_get(o, no, "db") ? args_get(o, no, "db") : DEFAULT_DB;
     int force = args_get(o, no, "force") != NULL;
-    if (access(dbpath, F_OK) != 0) {
-        snprintf(err, sizeof err, "%s: no such database", dbpath);
-        goto done;
-    }
-    if (store_open(dbpath, &db, err, sizeof err))
+    if (cli_db_open(dbpath, &db, err, sizeof err))
         goto done;
     /* Every name is checked before anything is deleted. */
     for (int i = 0; i < nsel; i++) {
-        if (store_run_names(db, sel[i], &names[i], &nn[i], err, sizeof err))
-            goto done;
-        if (nn[i] == 0) {
-            snprintf(err, sizeof err, "%s: no run named '%s'; nothing deleted", dbpath, sel[i]);
+        if (cli_run_names(db, sel[i], &names[i], &nn[i], err, sizeof err)) {
+            snprintf(err + strlen(err), sizeof err - strlen(err), "; nothing deleted");
             goto done;
         }
         for (size_t k = 0; k < nn[i] && !force; k++) {
