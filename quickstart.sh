@@ -21,4 +21,6 @@ NAME=quickstart-$(date +%Y%m%d-%H%M%S)
 ./zeval run --model "$MODEL" --dataset "$DATASET" --limit "$LIMIT" --rsa "$RSA" \
     --temperature 0.8 --top-p 0.95 --seed 1 --db "$DB" --name "$NAME"
 ./zeval show "$NAME" --db "$DB"
-echo "(random weights: the scores are ~0; the run, its samples and lineage are in $DB)"
+./zeval runs --db "$DB"
+echo "(random weights: the scores are ~0; the run, its samples and lineage are in $DB;"
+echo " zeval export $NAME --db $DB writes them as JSON Lines)"
