@@ -1411,7 +1411,7 @@ static void show_published(FILE *out, const char *bench, const runcfg *c, const 
     else
         fprintf(out, "; sampling not stated");
     fprintf(out, "%s%s)\n", p->note ? "; " : "", p->note ? p->note : "");
-    pub_verdict v = pub_compare(p, m->avg_lo, m->avg_hi, m->problems, total);
+    pub_verdict v = pub_compare(p, m->avg_lo, m->avg_hi, m->problems);
     fprintf(out, "  this run: %.2f%% [%.2f, %.2f] over %d", 100 * m->avg, 100 * m->avg_lo,
             100 * m->avg_hi, m->problems);
     if (total > 0)
@@ -1505,7 +1505,6 @@ static int show_json(cJSON *arr, const store_run *r, const runcfg *c, const met_
     const pub_ref *p = pub_find(r->dataset, &c->p);
     if (p) {
         const met_round *m = &mr[nr - 1];
-        const ds_entry *e = ds_find(r->dataset);
         cJSON *o = cJSON_AddObjectToObject(j, "published");
         if (!o)
             return -1;
@@ -1515,8 +1514,7 @@ static int show_json(cJSON *arr, const store_run *r, const runcfg *c, const met_
         cJSON_AddStringToObject(o, "source", p->source);
         cJSON_AddStringToObject(o, "checkpoint", p->checkpoint);
         cJSON_AddStringToObject(o, "verdict", pub_verdict_name(pub_compare(
-                                                  p, m->avg_lo, m->avg_hi, m->problems,
-                                                  e ? e->nrecords : 0)));
+                                                  p, m->avg_lo, m->avg_hi, m->problems)));
         cJSON_AddBoolToObject(o, "sampled_otherwise",
                               pub_sampling_differs(p, c->sp.temperature, c->sp.top_p,
                                                    c->sp.top_k, c->sp.min_p));

@@ -32,15 +32,15 @@ typedef struct {
 const pub_ref *pub_find(const char *dataset, const rsa_params *p);
 
 /* Where the published score lies against a run's final-round avg@n and
- * its 95% interval (fractions in [0, 1]), the run having `problems` of
- * the benchmark's `total` problems (total <= 0: unknown). */
+ * its 95% interval (fractions in [0, 1]) over `problems` problems: fewer
+ * than the registry's count for r's benchmark is a subset. */
 typedef enum {
     PUB_INSIDE,  /* within the interval */
     PUB_ABOVE,   /* above the interval: the run scores lower */
     PUB_BELOW,   /* below the interval: the run scores higher */
     PUB_SUBSET   /* the run has only part of the benchmark: not comparable */
 } pub_verdict;
-pub_verdict pub_compare(const pub_ref *r, double lo, double hi, int problems, int total);
+pub_verdict pub_compare(const pub_ref *r, double lo, double hi, int problems);
 /* "within", "above", "below", "subset": the verdict in words. */
 const char *pub_verdict_name(pub_verdict v);
 /* Whether a run's sampling differs from r's published one (an unstated

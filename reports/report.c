@@ -24,7 +24,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "report.h"
 #include "rep_int.h"
-#include "../datasets/registry.h"
 #include "../engine/util.h"
 #include "../harness/version.h"
 
@@ -427,8 +426,7 @@ static void published_cell(FILE *f, const rep_run *r, const met_round *m)
         fputs("<td class=\"n\">-</td>", f);
         return;
     }
-    const ds_entry *e = ds_find(r->dataset);
-    pub_verdict v = pub_compare(p, m->avg_lo, m->avg_hi, m->problems, e ? e->nrecords : 0);
+    pub_verdict v = pub_compare(p, m->avg_lo, m->avg_hi, m->problems);
     static const char *const word[] = {"within the CI", "above the CI", "below the CI",
                                        "subset: not comparable"};
     char smp[64], t[512];
