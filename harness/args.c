@@ -155,3 +155,28 @@ int cli_threads(const char *v, char *err, size_t errlen)
         return ut_err(err, errlen, "--threads must be in [1, 256], got %s", v);
     return pool_set_threads((int)n, err, errlen);
 }
+
+int args_take(int *argc, char **argv, const char *name, const char ***vals, int *nvals,
+              char *err, size_t errlen)
+{
+    size_t nl = strlen(name);
+    *vals = malloc((size_t)(*argc + 1) * sizeof **vals);
+    *nvals = 0;
+    if (!*vals)
+        return snprintf(err, errlen, "out of memory"), -1;
+    int w = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i];
+        if (a[0] == '-' && a[1] == '-' && !strncmp(a + 2, name, nl) && a[2 + nl] == 0) {
+            if (i + 1 >= *argc)
+                return snprintf(err, errlen, "option '--%s' needs a value", name), -1;
+            (*vals)[(*nvals)++] = argv[++i];
+        } else if (a[0] == '-' && a[1] == '-' && !strncmp(a + 2, name, nl) && a[2 + nl] == '=') {
+            (*vals)[(*nvals)++] = a + 3 + nl;
+        } else {
+            argv[w++] = argv[i];
+        }
+    }
+    *argc = w;
+    return 0;
+}

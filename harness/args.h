@@ -19,6 +19,12 @@ typedef struct {
 /* Parses argv[0..argc) against opts; returns 0 or -1 with a message. */
 int args_parse(int argc, char **argv, args_opt *opts, int nopts, char *err, size_t errlen);
 
+/* Moves every `--NAME X` / `--NAME=X` out of argv into *vals (malloc'd, in
+ * order; free it also on error): for options that may repeat.  The rest
+ * stays in argv, compacted, with *argc updated.  0, or -1 with a message. */
+int args_take(int *argc, char **argv, const char *name, const char ***vals, int *nvals,
+              char *err, size_t errlen);
+
 /* The option's value or NULL. */
 const char *args_get(const args_opt *opts, int nopts, const char *name);
 

@@ -34,30 +34,6 @@ static const char compare_usage[] =
     "  than --max-drop points (default 2) with p < --alpha (default 0.05); 2 for usage or\n"
     "  data errors; else 0.\n";
 
-/* Moves every `--run X` / `--run=X` out of argv into runs (malloc'd);
- * the rest stays in argv (compacted, *argc updated).  0 or -1. */
-static int take_runs(int *argc, char **argv, const char ***runs, int *nruns, char *err,
-                     size_t errlen)
-{
-    *runs = malloc((size_t)(*argc + 1) * sizeof **runs);
-    *nruns = 0;
-    if (!*runs)
-        return snprintf(err, errlen, "out of memory"), -1;
-    int w = 0;
-    for (int i = 0; i < *argc; i++) {
-        if (!strcmp(argv[i], "--run")) {
-            if (i + 1 >= *argc)
-                return snprintf(err, errlen, "option '--run' needs a value"), -1;
-            (*runs)[(*nruns)++] = argv[++i];
-        } else if (!strncmp(argv[i], "--run=", 6))
-            (*runs)[(*nruns)++] = argv[i] + 6;
-        else
-            argv[w++] = argv[i];
-    }
-    *argc = w;
-    return 0;
-}
-
 int cli_report(int argc, char **argv)
 {
     char err[4096];
@@ -75,7 +51,7 @@ int cli_report(int argc, char **argv)
     }
     const char **runs = NULL;
     int nruns = 0;
-    if (take_runs(&argc, argv, &runs, &nruns, err, sizeof err)) {
+    if (args_take(&argc, argv, "run", &runs, &nruns, err, sizeof err)) {
         free(runs);
         fprintf(stderr, "zeval report: %s\n%s", err, report_usage);
         return 2;

@@ -56,7 +56,7 @@
 static const char *backend_spec;
 
 static const char run_usage[] =
-    "usage: zeval run --model DIR --dataset NAME|FILE[,...] (--rsa SPEC | --preset NAME)\n"
+    "usage: zeval run --model DIR --dataset NAME|FILE[,...] (--rsa SPEC ... | --preset NAME[,...])\n"
     "                 [--limit K] [--samples K] [--temperature X] [--top-p X] [--top-k N]\n"
     "                 [--min-p X] [--seed S] [--db FILE] [--name NAME | --resume NAME]\n"
     "                 [--weights FILE] [--chat-template NAME|FILE] [--thinking on|off]\n"
@@ -68,6 +68,8 @@ static const char run_usage[] =
     "  SPEC: N=..,C=..,T=..,beta=..[,final=..][,tau=..][,tail=reasoning|hybrid|full]"
     "[,c1=own|random]\n"
     "  (token counts take a K suffix: 16K = 16384; `zeval presets` lists the presets)\n"
+    "  Several settings (--rsa repeated, --preset A,B, or both) sweep: one run per setting\n"
+    "  and dataset, named NAME/SETTING[/DATASET], scheduled together.\n"
     "  --remote: concurrency=64 (per endpoint),connect=10,stall=300,timeout=3600 (s, per\n"
     "            request),retries=4,backoff=0.5,prompt=ids|text,stream=on|off\n";
 
@@ -404,8 +406,13 @@ static int grade_text(const dataset *d, const cJSON *rec, const char *text, grad
 
 typedef struct {
     char *name;
+    const char *label;       /* what the progress line calls it: the name past the base */
     long long id;
     dataset d;
+    rsa_params p;            /* its setting (a sweep runs several at once) */
+    char spec[256];
+    char preset[64];
+    int samples;
     int first;               /* index of its first problem in the scheduler */
     long long done[RSA_MAX_ROUNDS], total[RSA_MAX_ROUNDS];
 } job;
@@ -423,8 +430,6 @@ typedef struct {
     const int32_t *stop;
     int nstop;
     int store_prompts;
-    const rsa_params *p;
-    int samples;
     int mode;                /* 0 off, 1 plain lines, 2 tty */
     double last_print, t0;
     long long done0;         /* samples done before this process */
@@ -521,10 +526,10 @@ static void progress(runctx *c, const rsa_stats *st, int final)
     for (int j = 0; j < c->nj && l + 80 < sizeof line; j++) {
         job *J = &c->jobs[j];
         int r = 0;
-        while (r < c->p->T && J->done[r] >= J->total[r])
+        while (r < J->p.T && J->done[r] >= J->total[r])
             r++;
         l += (size_t)snprintf(line + l, sizeof line - l, "%s%s stage %d/%d %lld/%lld",
-                              j ? " | " : "", J->d.label, r, c->p->T, J->done[r], J->total[r]);
+                              j ? " | " : "", J->label, r, J->p.T, J->done[r], J->total[r]);
     }
     if (c->mode == 2)
         fprintf(stderr, "\r\033[K%s | %lld/%lld samples, %.1f tok/s, ETA %s%s", line, st->done,
@@ -581,6 +586,8 @@ static void print_hist(const eng_backend *b)
 /* Prints the metrics of one stored run. */
 static int show_run(store *db, const char *name, FILE *out, cJSON *arr, char *err,
                     size_t errlen);
+static int runs_print(FILE *out, store *db, char **names, size_t n, int json, char *err,
+                      size_t errlen);
 
 /* The BLAS library a GPU device record says its products ran on
  * (ZEVAL_GPU_BMM=blas: "cuBLAS" or "rocBLAS"), or NULL. */
@@ -685,8 +692,8 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
     for (int j = 0; j < nj; j++) {
         job *J = &jobs[j];
         J->first = k;
-        for (int r = 0; r <= cfg->p.T; r++)
-            J->total[r] = (long long)J->d.set.n * rsa_width(&cfg->p, cfg->samples, r);
+        for (int r = 0; r <= J->p.T; r++)
+            J->total[r] = (long long)J->d.set.n * rsa_width(&J->p, J->samples, r);
         for (size_t i = 0; i < J->d.set.n; i++, k++) {
             const cJSON *rec = J->d.set.rec[i];
             c.pjob[k] = j;
@@ -704,6 +711,8 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
             c.pr[k].round0 = p0;
             c.pr[k].question = qq;
             c.pr[k].code = J->d.is_code;
+            c.pr[k].p = &J->p;
+            c.pr[k].samples = J->samples;
         }
     }
     /* New runs: record configuration and provenance; resumed ones: check
@@ -786,7 +795,12 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         size_t exl;
         if (chat_render(ct, &m0, 1, &co, &ex, &exl, err, errlen))
             goto done;
-        cJSON *cj = config_json(cfg, &J->d, ex, chat_name(ct), stop, nstop);
+        runcfg jc = *cfg; /* the job's setting; the strings stay cfg's */
+        jc.p = J->p;
+        jc.samples = J->samples;
+        memcpy(jc.spec, J->spec, sizeof jc.spec);
+        memcpy(jc.preset, J->preset, sizeof jc.preset);
+        cJSON *cj = config_json(&jc, &J->d, ex, chat_name(ct), stop, nstop);
         free(ex);
         char *ctext = cj ? cJSON_PrintUnformatted(cj) : NULL;
         cJSON_Delete(cj);
@@ -816,7 +830,7 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
         free(ctext);
         if (e)
             goto done;
-        fprintf(stderr, "zeval run: run %s (%zu problems, %s)\n", J->name, J->d.set.n, cfg->spec);
+        fprintf(stderr, "zeval run: run %s (%zu problems, %s)\n", J->name, J->d.set.n, J->spec);
     }
     /* Stored samples become priors (their ids rebuild tails). */
     if (nprior) {
@@ -868,8 +882,6 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
     c.stop = stop;
     c.nstop = nstop;
     c.store_prompts = cfg->store_prompts;
-    c.p = &cfg->p;
-    c.samples = cfg->samples;
     c.mode = progress_mode;
     c.t0 = ut_now();
     c.done0 = (long long)nprior;
@@ -883,7 +895,7 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
     }
     rsa_stats fin = {0, 0, 0, 0, 0};
     for (int j = 0; j < nj; j++)
-        for (int r = 0; r <= cfg->p.T; r++) {
+        for (int r = 0; r <= jobs[j].p.T; r++) {
             fin.done += jobs[j].done[r];
             fin.total += jobs[j].total[r];
         }
@@ -916,6 +928,20 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
     for (int j = 0; j < nj; j++)
         if (show_run(db, jobs[j].name, stdout, NULL, err, errlen))
             goto done;
+    if (nj > 1) { /* the runs side by side: settings against their compute */
+        char **names = malloc((size_t)nj * sizeof *names);
+        if (!names) {
+            ut_err(err, errlen, "out of memory");
+            goto done;
+        }
+        for (int j = 0; j < nj; j++)
+            names[j] = jobs[j].name;
+        printf("\n");
+        int e = runs_print(stdout, db, names, (size_t)nj, 0, err, errlen);
+        free(names);
+        if (e)
+            goto done;
+    }
     rc = 0;
 done:
     if (c.owned)
@@ -980,10 +1006,84 @@ static int progress_mode_of(const char *v)
     return -1;
 }
 
+/* One RSA setting of a run command: several make a sweep, one run each
+ * (per dataset), scheduled together. */
+typedef struct {
+    rsa_params p;
+    char spec[256];   /* canonical SPEC, as stored */
+    char preset[64];  /* "" unless from --preset */
+    char label[256];  /* in run names: the preset, or the shortest SPEC */
+} setting;
+
+#define MAX_SETTINGS 64
+
+/* The settings of --preset A,B,... then of every --rsa, in order. */
+static int settings_parse(const char *presets, const char *const *rsas, int nrsa, setting *st,
+                          int *n, char *err, size_t errlen)
+{
+    *n = 0;
+    char *list = presets ? ut_strdup(presets) : NULL;
+    if (presets && !list)
+        return ut_err(err, errlen, "out of memory");
+    int rc = 0;
+    char *save = NULL;
+    for (char *t = list ? strtok_r(list, ",", &save) : NULL; t && !rc;
+         t = strtok_r(NULL, ",", &save)) {
+        const rsa_preset *ps = rsa_preset_find(t);
+        if (!ps) {
+            rc = ut_err(err, errlen, "unknown preset '%s' (see `zeval presets`)", t);
+        } else if (*n == MAX_SETTINGS) {
+            rc = ut_err(err, errlen, "more than %d settings", MAX_SETTINGS);
+        } else {
+            setting *x = &st[(*n)++];
+            rc = rsa_parse(ps->spec, &x->p, err, errlen);
+            snprintf(x->preset, sizeof x->preset, "%s", t);
+            snprintf(x->label, sizeof x->label, "%s", t);
+        }
+    }
+    free(list);
+    for (int i = 0; i < nrsa && !rc; i++) {
+        if (*n == MAX_SETTINGS) {
+            rc = ut_err(err, errlen, "more than %d settings", MAX_SETTINGS);
+            break;
+        }
+        setting *x = &st[*n];
+        if ((rc = rsa_parse(rsas[i], &x->p, err, errlen)))
+            break;
+        x->preset[0] = 0;
+        rsa_format_short(&x->p, x->label, sizeof x->label);
+        (*n)++;
+    }
+    for (int i = 0; i < *n && !rc; i++) {
+        rsa_format(&st[i].p, st[i].spec, sizeof st[i].spec);
+        for (int j = 0; j < i && !rc; j++)
+            if (!strcmp(st[i].label, st[j].label))
+                rc = ut_err(err, errlen, "setting %s is given twice", st[i].label);
+    }
+    return rc;
+}
+
+static int run_main(int argc, char **argv, const char *const *rsas, int nrsa);
+
 int cli_run(int argc, char **argv)
 {
+    const char **rsas = NULL;
+    int nrsa = 0;
+    char err[256];
+    if (args_take(&argc, argv, "rsa", &rsas, &nrsa, err, sizeof err)) {
+        free(rsas);
+        fprintf(stderr, "zeval run: %s\n%s", err, run_usage);
+        return 2;
+    }
+    int rc = run_main(argc, argv, rsas, nrsa);
+    free(rsas);
+    return rc;
+}
+
+static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
+{
     args_opt o[] = {{"model", 1, NULL},       {"weights", 1, NULL},     {"dataset", 1, NULL},
-                    {"limit", 1, NULL},       {"rsa", 1, NULL},         {"preset", 1, NULL},
+                    {"limit", 1, NULL},       {"preset", 1, NULL},
                     {"samples", 1, NULL},     {"temperature", 1, NULL}, {"top-p", 1, NULL},
                     {"top-k", 1, NULL},       {"min-p", 1, NULL},       {"seed", 1, NULL},
                     {"db", 1, NULL},          {"name", 1, NULL},        {"resume", 1, NULL},
@@ -1013,13 +1113,15 @@ int cli_run(int argc, char **argv)
     }
     const char *dbpath = args_get(o, no, "db") ? args_get(o, no, "db") : DEFAULT_DB;
     const char *resume = args_get(o, no, "resume"), *name = args_get(o, no, "name");
-    const char *rsa_s = args_get(o, no, "rsa"), *preset = args_get(o, no, "preset");
+    const char *preset = args_get(o, no, "preset");
     if (resume && name) {
         fprintf(stderr, "zeval run: give --name or --resume, not both\n");
         return 2;
     }
-    if (rsa_s && preset) {
-        fprintf(stderr, "zeval run: give --rsa or --preset, not both\n");
+    setting sets[MAX_SETTINGS];
+    int nset = 0;
+    if (settings_parse(preset, rsas, nrsa, sets, &nset, err, sizeof err)) {
+        fprintf(stderr, "zeval run: %s\n", err);
         return 2;
     }
     /* Parse every flag that defines a configuration. */
@@ -1031,19 +1133,11 @@ int cli_run(int argc, char **argv)
     const char *v;
     long lv;
     unsigned long long seed = 0;
-    if (preset) {
-        const rsa_preset *ps = rsa_preset_find(preset);
-        if (!ps) {
-            fprintf(stderr, "zeval run: unknown preset '%s' (see `zeval presets`)\n", preset);
-            return 2;
-        }
-        snprintf(cfg.preset, sizeof cfg.preset, "%s", preset);
-        rsa_s = ps->spec;
+    if (nset) { /* the first; every job carries its own */
+        cfg.p = sets[0].p;
+        memcpy(cfg.spec, sets[0].spec, sizeof cfg.spec);
+        memcpy(cfg.preset, sets[0].preset, sizeof cfg.preset);
     }
-    if (rsa_s && rsa_parse(rsa_s, &cfg.p, err, sizeof err))
-        goto usage_err;
-    if (rsa_s)
-        rsa_format(&cfg.p, cfg.spec, sizeof cfg.spec);
     if (parse_sampling(o, no, &cfg.sp, &sampling_given, err, sizeof err))
         goto usage_err;
     if ((v = args_get(o, no, "samples"))) {
@@ -1113,9 +1207,15 @@ int cli_run(int argc, char **argv)
             /* Flags may repeat the stored configuration, never change it. */
             const char *conflict = NULL;
             char a[512] = "", b[512] = "";
-            if (rsa_s && strcmp(cfg.spec, sc.spec)) {
-                conflict = preset ? "--preset" : "--rsa";
-                snprintf(a, sizeof a, "%s", cfg.spec);
+            int listed = 0;
+            for (int k = 0; k < nset; k++)
+                listed |= !strcmp(sets[k].spec, sc.spec);
+            if (nset && !listed) {
+                conflict = !nrsa ? "--preset" : !preset ? "--rsa" : "--rsa/--preset";
+                size_t al = 0;
+                for (int k = 0; k < nset && al + 1 < sizeof a; k++)
+                    al += (size_t)snprintf(a + al, sizeof a - al, "%s%s", k ? "; " : "",
+                                           sets[k].label);
                 snprintf(b, sizeof b, "%s", sc.spec);
             } else if (args_get(o, no, "samples") && cfg.samples != sc.samples) {
                 conflict = "--samples";
@@ -1188,13 +1288,25 @@ int cli_run(int argc, char **argv)
                 status = 2;
                 goto fail_quiet;
             }
+            jobs[nj].p = sc.p;
+            jobs[nj].samples = sc.samples;
+            memcpy(jobs[nj].spec, sc.spec, sizeof jobs[nj].spec);
+            memcpy(jobs[nj].preset, sc.preset, sizeof jobs[nj].preset);
             if (i == 0) {
                 stored0 = sc;
             } else {
-                /* one scheduler for all: the configurations must agree */
-                int same = !strcmp(sc.spec, stored0.spec) && sc.samples == stored0.samples &&
-                           sc.seed == stored0.seed && !memcmp(&sc.sp, &stored0.sp, sizeof sc.sp) &&
-                           !strcmp(sc.model, stored0.model) && sc.thinking == stored0.thinking;
+                /* one scheduler for all: the configurations may differ in
+                 * their RSA setting (a sweep) but in nothing else */
+                int same = sc.seed == stored0.seed &&
+                           !memcmp(&sc.sp, &stored0.sp, sizeof sc.sp) &&
+                           !strcmp(sc.model, stored0.model) && sc.thinking == stored0.thinking &&
+                           sc.limit == stored0.limit && sc.store_prompts == stored0.store_prompts &&
+                           !strcmp(sc.weights ? sc.weights : "",
+                                   stored0.weights ? stored0.weights : "") &&
+                           !strcmp(sc.chat_template ? sc.chat_template : "",
+                                   stored0.chat_template ? stored0.chat_template : "") &&
+                           !strcmp(sc.served_model ? sc.served_model : "",
+                                   stored0.served_model ? stored0.served_model : "");
                 runcfg_free(&sc);
                 if (!same) {
                     free(ds);
@@ -1257,7 +1369,7 @@ int cli_run(int argc, char **argv)
         runcfg_free(&cfg);
         return 2;
     }
-    if ((!args_get(o, no, "model") && !endpoint) || !args_get(o, no, "dataset") || !rsa_s) {
+    if ((!args_get(o, no, "model") && !endpoint) || !args_get(o, no, "dataset") || !nset) {
         fprintf(stderr, "zeval run: --model (or --endpoint), --dataset and --rsa or --preset are "
                 "required\n%s", run_usage);
         runcfg_free(&cfg);
@@ -1274,10 +1386,13 @@ int cli_run(int argc, char **argv)
             !(cfg.remote = ut_strdup(rs)))
             goto oom;
     }
-    if (cfg.samples && cfg.p.T != 0) {
-        fprintf(stderr, "zeval run: --samples goes with T=0 (with T >= 1, N sets the width)\n");
-        return 2;
-    }
+    for (int k = 0; k < nset; k++)
+        if (cfg.samples && sets[k].p.T != 0) {
+            fprintf(stderr, "zeval run: --samples goes with T=0 (with T >= 1, N sets the "
+                    "width)%s%s\n", nset > 1 ? ": " : "", nset > 1 ? sets[k].label : "");
+            runcfg_free(&cfg);
+            return 2;
+        }
     if (!(cfg.model = ut_strdup(endpoint ? tokdir : args_get(o, no, "model"))))
         goto oom;
     if ((v = args_get(o, no, "weights")) && !(cfg.weights = ut_strdup(v)))
@@ -1288,10 +1403,20 @@ int cli_run(int argc, char **argv)
         goto fail;
     if (!(dspec_list = ut_strdup(args_get(o, no, "dataset"))))
         goto oom;
-    size_t ncomma = 1;
-    for (const char *p = dspec_list; *p; p++)
-        ncomma += *p == ',';
-    jobs = calloc(ncomma, sizeof *jobs);
+    size_t nds = 0;
+    char *dss[256], *save = NULL;
+    for (char *tok = strtok_r(dspec_list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (nds == sizeof dss / sizeof dss[0]) {
+            snprintf(err, sizeof err, "--dataset: more than %zu datasets", nds);
+            goto usage_err;
+        }
+        dss[nds++] = tok;
+    }
+    if (nds == 0) {
+        snprintf(err, sizeof err, "--dataset: no dataset named");
+        goto usage_err;
+    }
+    jobs = calloc(nds * (size_t)nset, sizeof *jobs);
     if (!jobs)
         goto oom;
     char *gen = name ? NULL : gen_name();
@@ -1300,42 +1425,60 @@ int cli_run(int argc, char **argv)
         goto oom;
     if (!name)
         fprintf(stderr, "zeval run: name %s\n", base);
-    for (char *tok = strtok(dspec_list, ","); tok; tok = strtok(NULL, ",")) {
-        if (dataset_open(tok, cfg.limit, &jobs[nj].d, err, sizeof err)) {
-            nj++;
-            free(gen);
-            goto fail;
-        }
-        nj++;
-        char full[1024];
-        if (ncomma > 1)
-            snprintf(full, sizeof full, "%s/%s", base, jobs[nj - 1].d.label);
-        else
-            snprintf(full, sizeof full, "%s", base);
-        for (int j = 0; j < nj - 1; j++)
-            if (!strcmp(jobs[j].name, full)) {
-                snprintf(err, sizeof err, "--dataset: two datasets would both make run '%s'",
-                         full);
+    /* one run per (setting, dataset): NAME, NAME/DATASET, NAME/SETTING or
+     * NAME/SETTING/DATASET as there are several of either */
+    for (int si = 0; si < nset; si++)
+        for (size_t di = 0; di < nds; di++) {
+            job *J = &jobs[nj++];
+            J->p = sets[si].p;
+            J->samples = cfg.samples;
+            memcpy(J->spec, sets[si].spec, sizeof J->spec);
+            memcpy(J->preset, sets[si].preset, sizeof J->preset);
+            if (dataset_open(dss[di], cfg.limit, &J->d, err, sizeof err)) {
                 free(gen);
                 goto fail;
             }
-        store_run r;
-        int e = store_run_get(db, full, &r, err, sizeof err);
-        store_run_free(&r);
-        if (e) {
-            if (e > 0)
-                snprintf(err, sizeof err, "%s: a run named '%s' exists already (use --resume "
-                         "%s, or another --name)", dbpath, full, name ? name : full);
-            free(gen);
-            goto fail;
+            char full[1024];
+            if (nset > 1 && nds > 1)
+                snprintf(full, sizeof full, "%s/%s/%s", base, sets[si].label, J->d.label);
+            else if (nset > 1)
+                snprintf(full, sizeof full, "%s/%s", base, sets[si].label);
+            else if (nds > 1)
+                snprintf(full, sizeof full, "%s/%s", base, J->d.label);
+            else
+                snprintf(full, sizeof full, "%s", base);
+            for (int j = 0; j < nj - 1; j++)
+                if (!strcmp(jobs[j].name, full)) {
+                    snprintf(err, sizeof err, "--dataset: two datasets would both make run '%s'",
+                             full);
+                    free(gen);
+                    goto fail;
+                }
+            store_run r;
+            int e = store_run_get(db, full, &r, err, sizeof err);
+            store_run_free(&r);
+            if (e) {
+                if (e > 0)
+                    snprintf(err, sizeof err, "%s: a run named '%s' exists already (use --resume "
+                             "%s, or another --name)", dbpath, full, name ? name : full);
+                free(gen);
+                goto fail;
+            }
+            if (!(J->name = ut_strdup(full))) {
+                free(gen);
+                goto oom;
+            }
+            J->label = nset > 1 || nds > 1 ? J->name + strlen(base) + 1 : J->d.label;
         }
-        if (!(jobs[nj - 1].name = ut_strdup(full))) {
-            free(gen);
-            goto oom;
-        }
-    }
     free(gen);
 run:
+    /* progress names a job by its name past the base (SETTING/DATASET) */
+    for (int j = 0; resume && j < nj; j++) {
+        size_t bl = strlen(resume);
+        jobs[j].label = jobs[j].d.label;
+        if (nj > 1 && !strncmp(jobs[j].name, resume, bl) && jobs[j].name[bl] == '/')
+            jobs[j].label = jobs[j].name + bl + 1;
+    }
     status = execute(&cfg, jobs, nj, db, resume != NULL, pmode, err, sizeof err);
     status = status == -2 ? 2 : status ? 1 : 0; /* 2: the stored run refuses this resume */
     if (status)
@@ -1767,7 +1910,7 @@ int cli_run_names(store *db, const char *name, char ***names, size_t *n, char *e
 /* One listed run, every field formatted. */
 typedef struct {
     char id[24], name[512], dataset[128], setting[300], backend[32], samples[64];
-    char state[64], final[96], published[16], started[24];
+    char state[64], final[96], tokens[32], published[16], started[24];
     cJSON *json;
 } run_row;
 
@@ -1849,6 +1992,12 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
                  problems);
     else
         snprintf(w->final, sizeof w->final, "%.2f%%", 100 * avg);
+    /* generated tokens per problem: D(q) of the last round reached */
+    double tpp = k.gen_problems ? (double)k.gen_tokens / (double)k.gen_problems : 0;
+    if (bad == 2 || k.gen_problems == 0)
+        snprintf(w->tokens, sizeof w->tokens, "-");
+    else
+        snprintf(w->tokens, sizeof w->tokens, "%.0f", tpp);
     if (pub)
         snprintf(w->published, sizeof w->published, "%.1f%%", pub->score);
     else
@@ -1886,6 +2035,8 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
     if (k.problems)
         cJSON_AddNumberToObject(j, "final_avg", avg);
     cJSON_AddNumberToObject(j, "final_problems", (double)k.problems);
+    if (bad != 2 && k.gen_problems)
+        cJSON_AddNumberToObject(j, "tokens_per_problem", tpp);
     if (problems >= 0)
         cJSON_AddNumberToObject(j, "problems", (double)problems);
     if (pub) {
@@ -1912,21 +2063,22 @@ done:
     return rc;
 }
 
-enum { RUNS_COLS = 10 };
+enum { RUNS_COLS = 11 };
 
 /* Row i's cells (i == 0: the header; row i - 1 of w otherwise). */
 static void runs_cells(const run_row *w, size_t i, const char **v)
 {
     static const char *const head[RUNS_COLS] = {
         "ID", "NAME", "DATASET", "SETTING", "BACKEND", "SAMPLES", "STATE", "FINAL avg@n",
-        "PUBLISHED", "STARTED (UTC)"};
+        "TOKENS/PROBLEM", "PUBLISHED", "STARTED (UTC)"};
     if (i == 0) {
         memcpy(v, head, sizeof head);
         return;
     }
     const run_row *r = &w[i - 1];
-    const char *c[RUNS_COLS] = {r->id,      r->name,  r->dataset, r->setting,   r->backend,
-                                r->samples, r->state, r->final,   r->published, r->started};
+    const char *c[RUNS_COLS] = {r->id,      r->name,  r->dataset, r->setting,
+                                r->backend, r->samples, r->state, r->final,
+                                r->tokens,  r->published, r->started};
     memcpy(v, c, sizeof c);
 }
 
@@ -1949,42 +2101,27 @@ static void runs_table(FILE *out, const run_row *w, size_t n)
     }
 }
 
-int cli_runs(int argc, char **argv)
+/* The listing of runs names[0..n) (all of db's when NULL) to out, as
+ * text or JSON.  0 or -1. */
+static int runs_print(FILE *out, store *db, char **names, size_t n, int json, char *err,
+                      size_t errlen)
 {
-    static const char usage[] = "usage: zeval runs [--db FILE] [--format text|json]\n";
-    args_opt o[] = {{"db", 1, NULL}, {"format", 1, NULL}, {"help", 0, NULL}};
-    int no = 3;
-    char err[4096];
-    if (args_parse(argc, argv, o, no, err, sizeof err)) {
-        fprintf(stderr, "zeval runs: %s\n%s", err, usage);
-        return 2;
-    }
-    if (args_get(o, no, "help")) {
-        fputs(usage, stdout);
-        return 0;
-    }
-    const char *fmt = args_get(o, no, "format") ? args_get(o, no, "format") : "text";
-    if (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0) {
-        fprintf(stderr, "zeval runs: --format must be text or json, not '%s'\n%s", fmt, usage);
-        return 2;
-    }
-    const char *dbpath = args_get(o, no, "db") ? args_get(o, no, "db") : DEFAULT_DB;
-    store *db = NULL;
-    char **names = NULL;
-    size_t nn = 0, nw = 0;
-    run_row *w = NULL;
-    int status = 1;
-    if (cli_db_open(dbpath, &db, err, sizeof err) ||
-        store_run_names(db, NULL, &names, &nn, err, sizeof err))
-        goto done;
-    if (!(w = calloc(nn + 1, sizeof *w))) {
-        snprintf(err, sizeof err, "out of memory");
+    char **all = NULL;
+    size_t nall = 0, nw = 0;
+    if (!names && store_run_names(db, NULL, &all, &nall, err, errlen))
+        return -1;
+    if (!names)
+        names = all, n = nall;
+    int rc = -1;
+    run_row *w = calloc(n + 1, sizeof *w);
+    if (!w) {
+        ut_err(err, errlen, "out of memory");
         goto done;
     }
-    for (; nw < nn; nw++)
-        if (runs_row(db, names[nw], &w[nw], err, sizeof err))
+    for (; nw < n; nw++)
+        if (runs_row(db, names[nw], &w[nw], err, errlen))
             goto done;
-    if (!strcmp(fmt, "json")) {
+    if (json) {
         cJSON *a = cJSON_CreateArray();
         for (size_t i = 0; a && i < nw; i++) {
             cJSON_AddItemToArray(a, w[i].json);
@@ -1993,23 +2130,125 @@ int cli_runs(int argc, char **argv)
         char *t = a ? cJSON_Print(a) : NULL;
         cJSON_Delete(a);
         if (!t) {
+            ut_err(err, errlen, "out of memory");
+            goto done;
+        }
+        fprintf(out, "%s\n", t);
+        free(t);
+    } else if (nw == 0) {
+        fprintf(out, "%s: no runs\n", store_path(db));
+    } else {
+        runs_table(out, w, nw);
+    }
+    rc = 0;
+done:
+    for (size_t i = 0; w && i <= nw && i < n + 1; i++)
+        cJSON_Delete(w[i].json);
+    free(w);
+    store_names_free(all, nall);
+    return rc;
+}
+
+int cli_runs(int argc, char **argv)
+{
+    static const char usage[] = "usage: zeval runs [NAME ...] [--db FILE] [--format text|json]\n"
+                                "  every run of the database, or the named ones (a NAME also "
+                                "selects NAME/...)\n";
+    args_opt o[] = {{"db", 1, NULL}, {"format", 1, NULL}, {"help", 0, NULL}};
+    int no = 3, nsel = 0;
+    char err[4096];
+    char **sel = calloc((size_t)argc + 1, sizeof *sel);
+    if (!sel)
+        return cli_fail(1, "out of memory");
+    int w = 0; /* the options, moved to the front of argv */
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0) {
+            sel[nsel++] = argv[i];
+            continue;
+        }
+        argv[w++] = argv[i];
+        if ((!strcmp(argv[i], "--db") || !strcmp(argv[i], "--format")) && i + 1 < argc)
+            argv[w++] = argv[++i];
+    }
+    if (args_parse(w, argv, o, no, err, sizeof err)) {
+        fprintf(stderr, "zeval runs: %s\n%s", err, usage);
+        free(sel);
+        return 2;
+    }
+    if (args_get(o, no, "help")) {
+        fputs(usage, stdout);
+        free(sel);
+        return 0;
+    }
+    const char *fmt = args_get(o, no, "format") ? args_get(o, no, "format") : "text";
+    if (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0) {
+        fprintf(stderr, "zeval runs: --format must be text or json, not '%s'\n%s", fmt, usage);
+        free(sel);
+        return 2;
+    }
+    const char *dbpath = args_get(o, no, "db") ? args_get(o, no, "db") : DEFAULT_DB;
+    store *db = NULL;
+    char **names = NULL;
+    size_t nn = 0;
+    int status = 1;
+    if (cli_db_open(dbpath, &db, err, sizeof err))
+        goto done;
+    /* the selected runs, each once, in id order as the whole listing */
+    for (int i = 0; i < nsel; i++) {
+        char **one = NULL;
+        size_t n1 = 0;
+        if (cli_run_names(db, sel[i], &one, &n1, err, sizeof err))
+            goto done;
+        char **grown = realloc(names, (nn + n1 + 1) * sizeof *names);
+        if (!grown) {
+            store_names_free(one, n1);
             snprintf(err, sizeof err, "out of memory");
             goto done;
         }
-        printf("%s\n", t);
-        free(t);
-    } else if (nw == 0) {
-        printf("%s: no runs\n", dbpath);
-    } else {
-        runs_table(stdout, w, nw);
+        names = grown;
+        for (size_t k = 0; k < n1; k++) {
+            int dup = 0;
+            for (size_t q = 0; q < nn && !dup; q++)
+                dup = !strcmp(names[q], one[k]);
+            if (dup)
+                free(one[k]);
+            else
+                names[nn++] = one[k];
+        }
+        free(one);
     }
+    if (nsel) {
+        char **all = NULL;
+        size_t nall = 0, k = 0;
+        if (store_run_names(db, NULL, &all, &nall, err, sizeof err))
+            goto done;
+        char **ord = malloc((nn + 1) * sizeof *ord);
+        if (!ord) {
+            store_names_free(all, nall);
+            snprintf(err, sizeof err, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < nall && k < nn; i++) {
+            int in = 0;
+            for (size_t q = 0; q < nn && !in; q++)
+                in = !strcmp(all[i], names[q]);
+            if (in) {
+                ord[k++] = all[i];
+                all[i] = NULL;
+            }
+        }
+        store_names_free(all, nall);
+        store_names_free(names, nn);
+        names = ord;
+        nn = k;
+    }
+    if (runs_print(stdout, db, nsel ? names : NULL, nn, !strcmp(fmt, "json"), err, sizeof err))
+        goto done;
     status = 0;
 done:
-    for (size_t i = 0; w && i <= nw && i < nn + 1; i++)
-        cJSON_Delete(w[i].json);
-    free(w);
     store_names_free(names, nn);
     store_close(db);
+    free(sel);
     if (status)
         fprintf(stderr, "zeval runs: %s\n", err);
     return status;

@@ -630,6 +630,23 @@ typedef struct {
     long long failed;     /* errors kept (keep_errors) */
 } run;
 
+/* Problem p's setting and its T = 0 width. */
+static const rsa_params *prm(const run *R, int p)
+{
+    return R->pr[p].p ? R->pr[p].p : &R->s->p;
+}
+
+static int nsamples(const run *R, int p)
+{
+    return R->pr[p].p ? R->pr[p].samples : R->s->samples;
+}
+
+/* Candidates of problem p in round r. */
+static int width(const run *R, int p, int r)
+{
+    return rsa_width(prm(R, p), nsamples(R, p), r);
+}
+
 static double unix_now(void)
 {
     struct timespec ts;
@@ -688,22 +705,22 @@ static int enqueue(run *R, int p, int r, int c)
 /* Starts rounds of problem p until one has work left (or all are done). */
 static int advance(run *R, int p, char *err, size_t errlen)
 {
-    const rsa_sched *s = R->s;
+    const rsa_params *rp = prm(R, p);
     pstate *P = &R->ps[p];
     for (;;) {
         if (P->cur_tails && P->cur_left == 0) { /* the round is complete */
             free_tails(P->prev_tails, P->prev_width);
             P->prev_tails = P->cur_tails;
-            P->prev_width = rsa_width(&s->p, s->samples, P->round);
+            P->prev_width = width(R, p, P->round);
             P->cur_tails = NULL;
             P->round++;
         }
-        if (P->round > s->p.T) {
+        if (P->round > rp->T) {
             free_tails(P->prev_tails, P->prev_width);
             P->prev_tails = NULL;
             return 0;
         }
-        int w = rsa_width(&s->p, s->samples, P->round);
+        int w = width(R, p, P->round);
         P->cur_tails = calloc((size_t)w, sizeof *P->cur_tails);
         if (!P->cur_tails)
             return ut_err(err, errlen, "out of memory");
@@ -712,7 +729,7 @@ static int advance(run *R, int p, char *err, size_t errlen)
             const rsa_prior *pr = P->prior ? P->prior[P->round * RSA_MAX_WIDTH + c] : NULL;
             if (pr) {
                 int nt, st0;
-                if (rsa_tail(R->tailer, pr->ids, pr->n_ids, s->p.tau, s->p.tail,
+                if (rsa_tail(R->tailer, pr->ids, pr->n_ids, rp->tau, rp->tail,
                              &P->cur_tails[c], &nt, &st0, err, errlen))
                     return -1;
                 P->cur_left--;
@@ -729,6 +746,7 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
 {
     const rsa_sched *s = R->s;
     const rsa_problem *pb = &R->pr[it.p];
+    const rsa_params *rp = prm(R, it.p);
     pstate *P = &R->ps[it.p];
     sreq *q = calloc(1, sizeof *q);
     char *msg = NULL, *text = NULL;
@@ -740,13 +758,13 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
     q->cand = it.c;
     q->seed = rsa_seed(s->seed, pb->id, it.r, it.c);
     if (it.r > 0) {
-        q->parents = malloc((size_t)s->p.C * sizeof *q->parents);
-        const char **tails = malloc((size_t)s->p.C * sizeof *tails);
+        q->parents = malloc((size_t)rp->C * sizeof *q->parents);
+        const char **tails = malloc((size_t)rp->C * sizeof *tails);
         if (!q->parents || !tails) {
             free(tails);
             goto oom;
         }
-        q->nparents = rsa_parents(&s->p, s->seed, pb->id, it.r, it.c, P->prev_width, q->parents);
+        q->nparents = rsa_parents(rp, s->seed, pb->id, it.r, it.c, P->prev_width, q->parents);
         for (int i = 0; i < q->nparents; i++)
             tails[i] = P->prev_tails[q->parents[i]];
         msg = rsa_agg_prompt(pb->question, tails, q->nparents, pb->code);
@@ -769,7 +787,7 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
     text = NULL;
     q->prompt_tokens = (int)nids;
     q->started = unix_now();
-    eng_request rq = {ids, (int)nids, (int)rsa_budget(&s->p, it.r), s->sampling, q->seed,
+    eng_request rq = {ids, (int)nids, (int)rsa_budget(rp, it.r), s->sampling, q->seed,
                       s->stop, s->nstop, s->vocab_limit, q};
     if (R->be->submit(R->be, &rq, err, errlen)) {
         ut_err_prefix(err, errlen, "problem %s round %d candidate %d", pb->id, it.r, it.c);
@@ -818,7 +836,8 @@ static int finished(run *R, const eng_event *e, char *err, size_t errlen)
     }
     char *tail = NULL;
     int nt = 0, t0 = 0;
-    if (rsa_tail(R->tailer, e->ids, e->n_ids, s->p.tau, s->p.tail, &tail, &nt, &t0, err,
+    const rsa_params *rp = prm(R, q->problem);
+    if (rsa_tail(R->tailer, e->ids, e->n_ids, rp->tau, rp->tail, &tail, &nt, &t0, err,
                  errlen)) {
         sreq_free(q);
         return -1;
@@ -856,19 +875,22 @@ int rsa_run(const rsa_sched *s, eng_backend *be, const rsa_problem *problems, in
         ut_err(err, errlen, "out of memory");
         goto done;
     }
-    for (int r = 0; r <= s->p.T; r++)
-        R.st.total += (long long)np * rsa_width(&s->p, s->samples, r);
+    for (int p = 0; p < np; p++)
+        for (int r = 0; r <= prm(&R, p)->T; r++)
+            R.st.total += width(&R, p, r);
     for (size_t i = 0; i < nprior; i++) {
         const rsa_prior *x = &prior[i];
-        if (x->problem < 0 || x->problem >= np || x->round < 0 || x->round > s->p.T ||
-            x->cand < 0 || x->cand >= rsa_width(&s->p, s->samples, x->round)) {
+        if (x->problem < 0 || x->problem >= np || x->round < 0 ||
+            x->round > prm(&R, x->problem)->T || x->cand < 0 ||
+            x->cand >= width(&R, x->problem, x->round)) {
             ut_err(err, errlen, "stored sample (problem %d, round %d, candidate %d) is outside "
                    "this run's configuration", x->problem, x->round, x->cand);
             goto done;
         }
         pstate *P = &R.ps[x->problem];
         if (!P->prior) {
-            P->prior = calloc((size_t)(s->p.T + 1) * RSA_MAX_WIDTH, sizeof *P->prior);
+            P->prior = calloc((size_t)(prm(&R, x->problem)->T + 1) * RSA_MAX_WIDTH,
+                              sizeof *P->prior);
             if (!P->prior) {
                 ut_err(err, errlen, "out of memory");
                 goto done;
@@ -924,9 +946,9 @@ done:
         for (int p = 0; p < np; p++) {
             pstate *P = &R.ps[p];
             free_tails(P->prev_tails, P->prev_width);
+            int T = prm(&R, p)->T;
             if (P->cur_tails)
-                free_tails(P->cur_tails, rsa_width(&s->p, s->samples,
-                                                   P->round <= s->p.T ? P->round : s->p.T));
+                free_tails(P->cur_tails, width(&R, p, P->round <= T ? P->round : T));
             free(P->prior);
         }
     }

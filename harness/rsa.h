@@ -107,6 +107,10 @@ typedef struct {
     const char *round0;    /* the round-0 user message */
     const char *question;  /* problem text for aggregation prompts */
     int code;              /* a code problem: the code aggregation wording */
+    /* The problem's own setting (a sweep schedules several at once), or
+     * NULL for the scheduler's p and samples. */
+    const rsa_params *p;
+    int samples;           /* with p: T = 0 samples per problem (0: N) */
 } rsa_problem;
 
 /* A sample already stored (resume): its ids rebuild its tail. */

@@ -538,8 +538,11 @@ int store_run_counts(store *s, long long run_id, int round, store_counts *out, c
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT count(*), coalesce(sum(finish_reason = 'error'), 0)"
-                           " FROM samples WHERE run_id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*), coalesce(sum(finish_reason = 'error'), 0),"
+                           " coalesce(sum(CASE WHEN finish_reason <> 'error' THEN gen_tokens"
+                           " END), 0), count(DISTINCT CASE WHEN finish_reason <> 'error' THEN"
+                           " problem_id END) FROM samples WHERE run_id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
         return db_err(s, err, errlen, "counting samples");
     sqlite3_bind_int64(st, 1, run_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -548,6 +551,8 @@ int store_run_counts(store *s, long long run_id, int round, store_counts *out, c
     }
     out->samples = sqlite3_column_int64(st, 0);
     out->failed = sqlite3_column_int64(st, 1);
+    out->gen_tokens = sqlite3_column_int64(st, 2);
+    out->gen_problems = sqlite3_column_int64(st, 3);
     sqlite3_finalize(st);
     /* The same refusal as sample_read's, for the verdicts summed below. */
     if (sqlite3_prepare_v2(s->db, "SELECT problem_id, correct FROM samples WHERE run_id = ? AND"

@@ -116,11 +116,13 @@ int store_sample_grade(store *s, long long run_id, const char *problem_id, int r
 int store_samples_drop_errors(store *s, long long run_id, long long *n, char *err,
                               size_t errlen);
 /* What `zeval runs` lists of a run without reading its samples: every
- * stored row, the failed requests among them, and for one round each
+ * stored row, the failed requests among them, the generated tokens of the
+ * others and how many problems they cover, and for one round each
  * problem's mean correctness over its graded samples (problems with none
  * left out), in problem_id order. */
 typedef struct {
     long long samples, failed;
+    long long gen_tokens, gen_problems;
     double *mean;   /* problems entries, malloc'd (store_counts_free) */
     size_t problems;
 } store_counts;

@@ -13,6 +13,10 @@
  *   5. a cut-short run's database carried in parts (scripts/db-carry.sh)
  *      resumes elsewhere to the uninterrupted run; a resume refuses changed
  *      weights or tokenizer; the busy time skips the pause between sittings.
+ *   6. a sweep (two settings x two datasets in one command): one run each,
+ *      named NAME/SETTING/DATASET, each with its own setting's lineage and
+ *      the very samples the setting gives alone; killed and resumed, the
+ *      same samples again.
  *
  * The full-size versions (all 30 AIME problems; 90 problems at N=16) are
  * bench/rsa_accept.sh: this CPU engine needs minutes for them.
@@ -603,6 +607,156 @@ static void test_code_and_batches(const char *db)
     ck_end();
 }
 
+/* Rows of run a in db that differ from those of run b in db_b (all columns
+ * but the timings; of round `round` only when >= 0), or -1. */
+static long long run_rows_differ(const char *db, const char *a, const char *db_b, const char *b,
+                                 int round)
+{
+    sqlite3 *h;
+    if (sqlite3_open(db, &h) != SQLITE_OK) {
+        sqlite3_close(h);
+        return -1;
+    }
+    char sql[2400];
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS w", db_b);
+    long long diff = -1;
+    sqlite3_stmt *st;
+    static const char cols[] = "problem_id, round, candidate, parents, seed, prompt_tokens,"
+                               " gen_tokens, gen_ids, finish_reason, text, tail, tail_tokens,"
+                               " prompt, extracted, correct, reason";
+    char rw[48] = "";
+    if (round >= 0)
+        snprintf(rw, sizeof rw, " AND round = %d", round);
+    if (sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK) {
+        snprintf(sql, sizeof sql,
+                 "SELECT (SELECT count(*) FROM (SELECT %s FROM main.samples WHERE run_id = (SELECT"
+                 " id FROM main.runs WHERE name = ?1)%s EXCEPT SELECT %s FROM w.samples WHERE"
+                 " run_id = (SELECT id FROM w.runs WHERE name = ?2)%s)) + (SELECT count(*) FROM"
+                 " (SELECT %s FROM w.samples WHERE run_id = (SELECT id FROM w.runs WHERE name ="
+                 " ?2)%s EXCEPT SELECT %s FROM main.samples WHERE run_id = (SELECT id FROM"
+                 " main.runs WHERE name = ?1)%s))", cols, rw, cols, rw, cols, rw, cols, rw);
+        if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                diff = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(h);
+    return diff;
+}
+
+/* Acceptance 6: settings swept in one command. */
+static void test_sweep(void)
+{
+    char db1[700], db2[700], list[1400];
+    snprintf(db1, sizeof db1, "%s/sweep.db", dir);
+    snprintf(db2, sizeof db2, "%s/sweep-killed.db", dir);
+    snprintf(list, sizeof list, "%s,%s", data, ck_shared("datasets/math/aime_2024.jsonl"));
+    /* the same round-0 width, budget and tail: the same round-0 rows */
+    const char *s1 = "N=2,C=2,T=1,beta=4,tau=2", *s2 = "N=2,C=1,T=2,beta=4,tau=2";
+    const char *names[] = {"sw/N=2,C=2,T=1,beta=4,tau=2/aime_2025",
+                           "sw/N=2,C=2,T=1,beta=4,tau=2/aime_2024",
+                           "sw/N=2,C=1,T=2,beta=4,tau=2/aime_2025",
+                           "sw/N=2,C=1,T=2,beta=4,tau=2/aime_2024"};
+    ck_begin("acceptance 6: two settings x two datasets in one command: 4 runs named "
+             "NAME/SETTING/DATASET, each its own setting's lineage, the samples each setting "
+             "gives alone, and a table of the four");
+    const char *a[] = {"run", "--model", model, "--dataset", list, "--limit", "1", "--rsa", s1,
+                       "--rsa", s2, "--temperature", "0.7", "--seed", "21", "--db", db1,
+                       "--name", "sw", "--store-prompts", NULL};
+    char out[700];
+    snprintf(out, sizeof out, "%s/sweep.out", dir);
+    int rc = zeval(out, a);
+    CK(rc == 0, "exit %d: %s", rc, errbuf);
+    CK(q1(db1, "SELECT count(*) FROM runs") == 4, "%lld runs", q1(db1, "SELECT count(*) FROM runs"));
+    check_run(db1, names[0], 1, 2, 2, 1, 4, 4, 2, 1, 21, 1);
+    check_run(db1, names[1], 1, 2, 2, 1, 4, 4, 2, 1, 21, 1);
+    check_run(db1, names[2], 1, 2, 1, 2, 4, 4, 2, 1, 21, 1);
+    check_run(db1, names[3], 1, 2, 1, 2, 4, 4, 2, 1, 21, 1);
+    char *o = ck_slurp(out, NULL);
+    const char *tab = o ? strstr(o, "ID  NAME") : NULL;
+    int listed = 0;
+    for (int i = 0; i < 4; i++)
+        listed += tab && strstr(tab, names[i]) != NULL;
+    CK(tab && strstr(tab, "TOKENS/PROBLEM") && listed == 4, "no table of the 4 runs: %s",
+       o ? o : "");
+    free(o);
+    /* the second setting alone, on the first dataset */
+    const char *b[] = {"run", "--model", model, "--dataset", data, "--limit", "1", "--rsa", s2,
+                       "--temperature", "0.7", "--seed", "21", "--db", db1, "--name", "alone",
+                       "--store-prompts", NULL};
+    rc = zeval(NULL, b);
+    CK(rc == 0, "alone: exit %d: %s", rc, errbuf);
+    long long d = run_rows_differ(db1, names[2], db1, "alone", -1);
+    CK(d == 0, "%lld rows of %s differ from the setting run alone", d, names[2]);
+    CK(run_rows_differ(db1, names[0], db1, "alone", -1) > 0,
+       "the comparison cannot tell runs apart");
+    d = run_rows_differ(db1, names[0], db1, names[2], 0);
+    CK(d == 0, "%lld round-0 rows differ between settings of one round-0 width and budget", d);
+    CK(run_rows_differ(db1, names[0], db1, names[1], 0) > 0, "two datasets' round 0 agree");
+    ck_end();
+
+    ck_begin("a sweep killed after some samples and resumed by its NAME stores the same "
+             "samples; settings given twice, --samples with T >= 1 and a resume naming "
+             "another setting are refused");
+    long long total = q1(db1, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id"
+                              " WHERE r.name LIKE 'sw/%'");
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(127);
+        execl(ck_zeval(), ck_zeval(), "run", "--model", model, "--dataset", list, "--limit",
+              "1", "--rsa", s1, "--rsa", s2, "--temperature", "0.7", "--seed", "21", "--db",
+              db2, "--name", "sw", "--store-prompts", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0, killed = 0;
+    for (;;) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            break;
+        long long n = q1(db2, "SELECT count(*) FROM samples");
+        if (n >= total / 3) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            killed = 1;
+            break;
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    long long at = q1(db2, "SELECT count(*) FROM samples");
+    CK(killed && at < total, "not killed before the end (%lld of %lld)", at, total);
+    const char *r[] = {"run", "--resume", "sw", "--db", db2, NULL};
+    rc = zeval(NULL, r);
+    CK(rc == 0, "resume: exit %d: %s", rc, errbuf);
+    for (int i = 0; i < 4; i++) {
+        d = run_rows_differ(db2, names[i], db1, names[i], -1);
+        CK(d == 0, "%s: %lld rows differ from the uninterrupted sweep (killed at %lld of %lld)",
+           names[i], d, at, total);
+    }
+    const char *t1[] = {"run", "--model", model, "--dataset", data, "--rsa", s1, "--rsa",
+                        "beta=4,T=1,C=2,N=2,tau=2", "--db", db2, "--name", "twice", NULL};
+    rc = zeval(NULL, t1);
+    CK(rc == 2 && strstr(errbuf, "setting N=2,C=2,T=1,beta=4,tau=2 is given twice"), "exit %d: %s", rc,
+       errbuf);
+    const char *t2[] = {"run", "--model", model, "--dataset", data, "--rsa", "N=2,C=1,T=0,beta=4",
+                        "--rsa", s1, "--samples", "3", "--db", db2, "--name", "t0", NULL};
+    rc = zeval(NULL, t2);
+    CK(rc == 2 && strstr(errbuf, "--samples goes with T=0") && strstr(errbuf, s1), "exit %d: %s",
+       rc, errbuf);
+    const char *t3[] = {"run", "--resume", "sw", "--db", db2, "--rsa", s1, NULL};
+    rc = zeval(NULL, t3);
+    CK(rc == 2 && strstr(errbuf, "--rsa N=2,C=2,T=1,beta=4,tau=2 conflicts"), "exit %d: %s", rc,
+       errbuf);
+    const char *t4[] = {"run", "--resume", "sw", "--db", db2, "--rsa", s2, "--rsa", s1, NULL};
+    rc = zeval(NULL, t4);
+    CK(rc == 0, "naming every setting of the sweep: exit %d: %s", rc, errbuf);
+    CK(q1(db2, "SELECT count(*) FROM samples") == total, "a finished resume added rows");
+    ck_end();
+}
+
 int main(void)
 {
     if (setup()) {
@@ -615,6 +769,7 @@ int main(void)
     test_resume();
     test_carry();
     test_code_and_batches(db);
+    test_sweep();
     ck_rmtree(dir);
     return ck_status();
 }

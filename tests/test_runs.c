@@ -9,9 +9,11 @@
  *
  *   1. `zeval runs` lists each (and one whose stored configuration no zeval
  *      wrote, saying so) with its setting, stored/expected samples,
- *      state, final-round avg@n and the published score, in aligned
- *      columns; --format json gives the same fields; an empty database
- *      says so; a missing database, a bad --format are errors.
+ *      state, final-round avg@n, generated tokens per problem and the
+ *      published score, in aligned columns; --format json gives the same
+ *      fields; NAME arguments select runs (in id order); an empty database
+ *      says so; a missing database, a bad --format, an unknown name are
+ *      errors.
  *   2. The final avg@n `zeval runs` lists is the one `zeval show` prints.
  *   3. `zeval show` names the published score, its source and sampling,
  *      and says whether it lies within the run's 95% CI, whether the run
@@ -219,7 +221,7 @@ static void test_runs_text(const char *db)
     if (!t)
         return;
     CK(!strncmp(t, "ID  NAME", 8) && strstr(t, "SAMPLES") && strstr(t, "FINAL avg@n") &&
-           strstr(t, "PUBLISHED"), "header: %s", t);
+           strstr(t, "TOKENS/PROBLEM") && strstr(t, "PUBLISHED"), "header: %s", t);
     const char *near = row_of(t, "1 near"), *far = row_of(t, "2 far"), *few = row_of(t, "3 few");
     const char *cold = row_of(t, "4 cold"), *single = row_of(t, "5 single");
     const char *killed = row_of(t, "6 killed"), *broken = row_of(t, "7 broken");
@@ -229,6 +231,8 @@ static void test_runs_text(const char *db)
     /* near: 92 of 100 over 30 x 16 (p * 16 + c) % 100 < 92 */
     char want[32];
     snprintf(want, sizeof want, "%.2f%%", 100 * expect_avg(30, 16, 92));
+    /* 3 rounds x 16 candidates x 4 tokens a problem */
+    CK(line_has(near, "  192  "), "near tokens/problem: %.200s", near);
     CK(line_has(near, "zaya-40k") && line_has(near, "1440/1440") &&
            line_has(near, " complete ") && line_has(near, want) && line_has(near, "91.9%") &&
            line_has(near, "2026-12-01 19:36:02"), "near row (want %s): %.200s", want, near);
@@ -241,6 +245,9 @@ static void test_runs_text(const char *db)
            line_has(single, want) && line_has(single, "89.1%"), "single row: %.200s", single);
     /* killed: 8 + 8 + 1 stored (the 2 failed ones not counted) of 5 x 8;
      * final round: p000 3/4, p001 1/4 -> 50% over 2 of 5 problems. */
+    /* 17 samples of 4 tokens over the 3 problems they cover (failed ones
+     * have none) */
+    CK(line_has(killed, "  23  "), "killed tokens/problem: %.200s", killed);
     CK(line_has(killed, "17/40") && line_has(killed, "incomplete, 2 failed") &&
            line_has(killed, "50.00% (2/5)") && line_has(killed, " -  "),
        "killed row: %.200s", killed);
@@ -278,6 +285,7 @@ static void test_runs_json(const char *db)
            !strcmp(cJSON_GetObjectItem(k, "state")->valuestring, "incomplete") &&
            fabs(cJSON_GetObjectItem(k, "final_avg")->valuedouble - 0.5) < 1e-12 &&
            cJSON_GetObjectItem(k, "final_problems")->valueint == 2 &&
+           fabs(cJSON_GetObjectItem(k, "tokens_per_problem")->valuedouble - 68.0 / 3) < 1e-9 &&
            cJSON_IsNull(cJSON_GetObjectItem(k, "finished_at")) &&
            !cJSON_GetObjectItem(k, "published"), "killed: %s", t);
     cJSON *p = n ? cJSON_GetObjectItem(n, "published") : NULL;
@@ -286,6 +294,28 @@ static void test_runs_json(const char *db)
            !strcmp(cJSON_GetObjectItem(n, "preset")->valuestring, "zaya-40k") &&
            !strcmp(cJSON_GetObjectItem(n, "rsa")->valuestring, ZAYA40K), "near: %s", t);
     cJSON_Delete(j);
+    free(t);
+    ck_end();
+
+    ck_begin("runs_select_by_name");
+    const char *s1[] = {"runs", "killed", "--db", db, "near", NULL};
+    out = path("runs-sel.txt");
+    rc = zeval(out, s1);
+    t = ck_slurp(out, NULL);
+    const char *rn = t ? row_of(t, "1 near") : NULL, *rk = t ? row_of(t, "6 killed") : NULL;
+    CK(rc == 0 && rn && rk && rn < rk && !row_of(t, "2 far") && !row_of(t, "7 broken"),
+       "exit %d: %s %s", rc, t ? t : "", errbuf);
+    free(t);
+    const char *s2[] = {"runs", "near", "nope", "--db", db, NULL};
+    rc = zeval(NULL, s2);
+    CK(rc == 1 && strstr(errbuf, "no run named 'nope'"), "exit %d: %s", rc, errbuf);
+    /* the listing's tokens per problem is the D(q) `zeval show` prints */
+    const char *s3[] = {"show", "near", "--db", db, NULL};
+    out = path("show-near.txt");
+    rc = zeval(out, s3);
+    t = ck_slurp(out, NULL);
+    CK(rc == 0 && t && strstr(t, "D(q) 192 generated tokens/problem"), "exit %d: %s", rc,
+       t ? t : errbuf);
     free(t);
     ck_end();
 

@@ -186,7 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sqlite3_close(h);
 
     const char *runs[] = {"--db", db, NULL};
-    const char *runs_json[] = {"--db", db, "--format", "json", NULL};
+    const char *runs_json[] = {"a/b", "--db", db, "--format", "json", "a", NULL};
     const char *show[] = {"a", "--db", db, NULL};
     const char *show_json[] = {"a", "--db", db, "--format", "json", NULL};
     const char *export[] = {"a", "--db", db, "--ids", NULL};
