@@ -33,6 +33,7 @@
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -617,8 +618,43 @@ static int numerics_differ(const char *stored, const char *now)
 }
 
 /* Sets up jobs for runs that exist (resume) or are new, then generates. */
-static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int progress_mode,
-                   char *err, size_t errlen)
+/* What SIGINT or SIGTERM prints before the run dies of it: every finished
+ * sample is already committed, so the resume command is all that's left
+ * to say.  Written with write(2) alone (async-signal-safe). */
+static char interrupt_msg[2048];
+static size_t interrupt_len;
+
+static void on_interrupt(int sig)
+{
+    ssize_t w = write(2, interrupt_msg, interrupt_len);
+    (void)w;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void interrupt_arm(const char *base, const char *db)
+{
+    int n = snprintf(interrupt_msg, sizeof interrupt_msg,
+                     "\nzeval run: interrupted; every finished sample is stored, and `zeval run "
+                     "--resume %s --db %s` generates the rest\n", base, db);
+    interrupt_len = n < 0 ? 0 : (size_t)n < sizeof interrupt_msg ? (size_t)n
+                                                                   : sizeof interrupt_msg - 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void interrupt_disarm(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
+static int execute(runcfg *cfg, job *jobs, int nj, store *db, const char *base, int resume,
+                   int progress_mode, char *err, size_t errlen)
 {
     int rc = -1;
     eng_model *m = NULL;
@@ -888,7 +924,10 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, int resume, int pr
     rsa_sched s = {cfg->p, cfg->samples, cfg->sp, cfg->seed, tk, ct, co, stop, nstop, vlimit,
                    cfg->max_inflight, on_sample, on_step, &c,
                    1 /* keep_errors: failed requests become error rows; --resume retries them */};
-    if (rsa_run(&s, be, c.pr, c.np, prior, nprior, err, errlen)) {
+    interrupt_arm(base, store_path(db));
+    int failed = rsa_run(&s, be, c.pr, c.np, prior, nprior, err, errlen);
+    interrupt_disarm();
+    if (failed) {
         if (c.mode == 2)
             fprintf(stderr, "\n");
         goto done;
@@ -1177,6 +1216,7 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
     size_t nnames = 0;
     char *dspec_list = NULL;
     runcfg stored0 = {0};
+    char basebuf[512] = ""; /* the name --resume takes */
     if (resume) {
         if (store_open(dbpath, &db, err, sizeof err))
             goto fail;
@@ -1423,6 +1463,7 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
     const char *base = name ? name : gen;
     if (!base)
         goto oom;
+    snprintf(basebuf, sizeof basebuf, "%s", base);
     if (!name)
         fprintf(stderr, "zeval run: name %s\n", base);
     /* one run per (setting, dataset): NAME, NAME/DATASET, NAME/SETTING or
@@ -1479,7 +1520,8 @@ run:
         if (nj > 1 && !strncmp(jobs[j].name, resume, bl) && jobs[j].name[bl] == '/')
             jobs[j].label = jobs[j].name + bl + 1;
     }
-    status = execute(&cfg, jobs, nj, db, resume != NULL, pmode, err, sizeof err);
+    status = execute(&cfg, jobs, nj, db, resume ? resume : basebuf, resume != NULL, pmode, err,
+                     sizeof err);
     status = status == -2 ? 2 : status ? 1 : 0; /* 2: the stored run refuses this resume */
     if (status)
         cli_fail(status, err);

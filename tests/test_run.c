@@ -698,14 +698,16 @@ static void test_sweep(void)
     CK(run_rows_differ(db1, names[0], db1, names[1], 0) > 0, "two datasets' round 0 agree");
     ck_end();
 
-    ck_begin("a sweep killed after some samples and resumed by its NAME stores the same "
-             "samples; settings given twice, --samples with T >= 1 and a resume naming "
-             "another setting are refused");
+    ck_begin("a sweep interrupted (SIGINT) after some samples says how to resume, and resumed "
+             "by its NAME stores the same samples; settings given twice, --samples with T >= 1 "
+             "and a resume naming another setting are refused");
+    char errf[700];
+    snprintf(errf, sizeof errf, "%s/sweep-killed.err", dir);
     long long total = q1(db1, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id"
                               " WHERE r.name LIKE 'sw/%'");
     pid_t pid = fork();
     if (pid == 0) {
-        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+        if (!freopen("/dev/null", "w", stdout) || !freopen(errf, "w", stderr))
             _exit(127);
         execl(ck_zeval(), ck_zeval(), "run", "--model", model, "--dataset", list, "--limit",
               "1", "--rsa", s1, "--rsa", s2, "--temperature", "0.7", "--seed", "21", "--db",
@@ -718,7 +720,7 @@ static void test_sweep(void)
             break;
         long long n = q1(db2, "SELECT count(*) FROM samples");
         if (n >= total / 3) {
-            kill(pid, SIGKILL);
+            kill(pid, SIGINT);
             waitpid(pid, &status, 0);
             killed = 1;
             break;
@@ -727,7 +729,14 @@ static void test_sweep(void)
         nanosleep(&ts, NULL);
     }
     long long at = q1(db2, "SELECT count(*) FROM samples");
-    CK(killed && at < total, "not killed before the end (%lld of %lld)", at, total);
+    CK(killed && at < total, "not interrupted before the end (%lld of %lld)", at, total);
+    char *em = ck_slurp(errf, NULL);
+    char want[1000];
+    snprintf(want, sizeof want, "interrupted; every finished sample is stored, and `zeval run "
+             "--resume sw --db %s` generates the rest", db2);
+    CK(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT && em && strstr(em, want),
+       "status %d: %s", status, em ? em : "");
+    free(em);
     const char *r[] = {"run", "--resume", "sw", "--db", db2, NULL};
     rc = zeval(NULL, r);
     CK(rc == 0, "resume: exit %d: %s", rc, errbuf);
