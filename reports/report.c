@@ -254,6 +254,26 @@ static void heat_color(double m, char *b, size_t n)
     snprintf(b, n, "rgb(%d,%d,%d)", rr, gg, bb);
 }
 
+/* A run's name as a plot's row label (inside <text>): whole up to 22
+ * bytes, else an ellipsis and its last 21 bytes from a character boundary
+ * (a sweep's runs share their start: NAME/SETTING/DATASET), the whole
+ * name on hover. */
+static void run_label(FILE *f, const char *name)
+{
+    size_t nl = strlen(name);
+    if (nl <= 22) {
+        esc(f, name);
+        return;
+    }
+    const char *t = name + nl - 21;
+    while (((unsigned char)*t & 0xC0) == 0x80)
+        t++;
+    fputs("<title>", f);
+    esc(f, name);
+    fputs("</title>\xe2\x80\xa6", f);
+    esc(f, t);
+}
+
 static void plot_heat(FILE *f, rep_run *r, int nr, const char **pids, size_t np)
 {
     double cw = np ? fmin(24, fmax(3, 900.0 / (double)np)) : 24, ch = 18, L = 150;
@@ -267,8 +287,7 @@ static void plot_heat(FILE *f, rep_run *r, int nr, const char **pids, size_t np)
     for (int i = 0; i < nr; i++) {
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", L - 6,
                 20 + ch * i + ch * 0.7);
-        size_t nl = strlen(r[i].name);
-        rep_esc(f, r[i].name, nl > 22 ? 22 : nl);
+        run_label(f, r[i].name);
         fputs("</text>\n", f);
         for (size_t k = 0; k < np; k++) {
             double m = run_fmean(&r[i], pids[k]);
@@ -330,6 +349,9 @@ static void plot_hist(FILE *f, rep_run *r, int nr)
         }
         fputs("</g>\n", f);
     }
+    /* labels of budgets close together go on lines below each other */
+    double *lx = malloc((size_t)(2 * nr + 1) * sizeof *lx);
+    int *lrow = malloc((size_t)(2 * nr + 1) * sizeof *lrow), nl = 0;
     for (int i = 0; i < nr; i++) {
         long bud[2] = {r[i].beta, r[i].final_budget};
         for (int k = 0; k < 2; k++) {
@@ -339,12 +361,25 @@ static void plot_hist(FILE *f, rep_run *r, int nr)
             if (dup)
                 continue;
             double x = fx(&p, (double)bud[k]);
+            int row = 0;
+            for (int taken = 1; lx && lrow && taken && row < 8;) {
+                taken = 0;
+                for (int q = 0; q < nl && !taken; q++)
+                    taken = lrow[q] == row && fabs(lx[q] - x) < 72;
+                row += taken;
+            }
+            if (lx && lrow) {
+                lx[nl] = x;
+                lrow[nl++] = row;
+            }
             fprintf(f, "<line class=\"budget\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
                        "<text class=\"budget\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">"
-                       "budget %ld</text>\n", x, fy(&p, 0), x, (double)p.T, x - 3, p.T + 10.0,
-                    bud[k]);
+                       "budget %ld</text>\n", x, fy(&p, 0), x, (double)p.T, x - 3,
+                    p.T + 10.0 + 11.0 * row, bud[k]);
         }
     }
+    free(lx);
+    free(lrow);
     fputs("</svg>", f);
     legend(f, r, nc);
 }
@@ -362,8 +397,7 @@ static void plot_finish(FILE *f, rep_run *r, int nr)
         for (int k = 0; k < REP_FIN_N; k++)
             tot += (double)r[i].fin[k];
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", L - 6, 10 + ch * i + 14);
-        size_t nl = strlen(r[i].name);
-        rep_esc(f, r[i].name, nl > 22 ? 22 : nl);
+        run_label(f, r[i].name);
         fputs("</text>", f);
         for (int k = 0; k < REP_FIN_N && tot > 0; k++) {
             if (!r[i].fin[k])

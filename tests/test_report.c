@@ -528,6 +528,54 @@ static void test_compare(const char *db)
     ck_end();
 }
 
+/* Runs of a sweep share the start of their names: a plot's row label
+ * keeps the end, from a character boundary, with the whole name on hover. */
+static void test_report_labels(void)
+{
+    ck_begin("report_long_names_keep_their_end");
+    const char *db = path("sweep.db"), *out = path("sweep.html");
+    static const char *const names[] = {
+        "sweep-20261202/N=16,C=4,T=2,beta=4K,tau=1K/aime_2025",
+        "sweep-20261202/N=16,C=4,T=2,beta=4K,tau=1K/hmmt_feb_2025",
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\xc3\xa9", /* 12 x U+00E9: 24 bytes */
+        "short"};
+    store *s;
+    char e[512];
+    if (store_open(db, &s, e, sizeof e)) {
+        CK(0, "%s", e);
+        ck_end();
+        return;
+    }
+    for (int k = 0; k < 4; k++) {
+        long long id = make_run(s, names[k], "mini", 0, 2);
+        put(s, id, "p00", 0, 0, 1, "\\boxed{3}", "3", "stop", 10);
+        put(s, id, "p00", 0, 1, 0, "\\boxed{4}", "4", "length", 64);
+        store_run_finish(s, id, 160, e, sizeof e);
+    }
+    store_close(s);
+    const char *a[] = {"report", "--db", db, "--out", out, NULL};
+    int rc = zeval(NULL, a);
+    char *h = ck_slurp(out, NULL);
+    CK(rc == 0 && h, "exit %d: %s", rc, errbuf);
+    /* each label is in two plots: the heat map and the finish reasons */
+    for (int k = 0; h && k < 4; k++) {
+        char want[400];
+        size_t nl = strlen(names[k]);
+        if (k == 3) {
+            snprintf(want, sizeof want, "\">short</text>");
+        } else {
+            const char *t = names[k] + nl - 21;
+            if (k == 2)
+                t++; /* 21 bytes back is the middle of a character */
+            snprintf(want, sizeof want, "<title>%s</title>\xe2\x80\xa6%s</text>", names[k], t);
+        }
+        CK(count(h, want) == 2, "label of %s: %d times '%s'", names[k], count(h, want), want);
+    }
+    free(h);
+    ck_end();
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "%s", ck_tmpdir());
@@ -541,6 +589,7 @@ int main(void)
     ck_end();
     test_report_file(db, html);
     test_report_select(db);
+    test_report_labels();
     test_browser(html);
     test_mcnemar();
     test_compare(cdb);
