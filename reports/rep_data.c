@@ -143,6 +143,7 @@ void rep_run_free(rep_run *r)
     free(r->dataset);
     free(r->dataset_sha);
     free(r->setting);
+    free(r->spec);
     for (size_t i = 0; i < r->nown; i++)
         free(r->own[i]);
     free(r->own);
@@ -194,15 +195,16 @@ static void read_config(rep_run *r, const char *config)
         r->final_budget = (long)x;
     const char *preset = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "preset"));
     const char *spec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "rsa"));
-    if (preset && spec) {
-        size_t k = strlen(preset) + strlen(spec) + 4;
-        if ((r->setting = malloc(k)))
-            snprintf(r->setting, k, "%s (%s)", preset, spec);
-    } else if (spec || preset)
-        r->setting = ut_strdup(spec ? spec : preset);
     rsa_params p;
-    char e[256];
-    if (spec && rsa_parse(spec, &p, e, sizeof e) == 0 && (r->pub = pub_find(r->dataset, &p))) {
+    char e[256], shortspec[256];
+    int parsed = spec && rsa_parse(spec, &p, e, sizeof e) == 0;
+    if (parsed)
+        rsa_format_short(&p, shortspec, sizeof shortspec);
+    if (preset || spec)
+        r->setting = ut_strdup(preset ? preset : parsed ? shortspec : spec);
+    if (spec)
+        r->spec = ut_strdup(spec);
+    if (parsed && (r->pub = pub_find(r->dataset, &p))) {
         double num[4] = {1, 1, 0, 0};
         const char *key[4] = {"temperature", "top_p", "top_k", "min_p"};
         for (int i = 0; i < 4; i++)

@@ -15,7 +15,8 @@ enum { REP_FIN_STOP, REP_FIN_LENGTH, REP_FIN_ERROR, REP_FIN_OTHER, REP_FIN_N };
 
 typedef struct {
     long long id;
-    char *name, *model, *weights, *dataset, *dataset_sha, *setting; /* setting: preset or spec */
+    char *name, *model, *weights, *dataset, *dataset_sha;
+    char *setting, *spec; /* the preset or the shortest SPEC; the stored SPEC in full */
     const pub_ref *pub;               /* ZAYA1-8B's published score here, or NULL */
     int pub_sampling_differs;         /* the run sampled otherwise than ZR did */
     double started_at, finished_at;   /* finished_at < 0: incomplete */

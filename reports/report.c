@@ -501,7 +501,9 @@ static void summary_table(FILE *f, rep_run *r, int nr)
             fputs("?", f);
         fputs("</code></td><td>", f);
         esc(f, r[i].dataset ? r[i].dataset : "?");
-        fputs("</td><td>", f);
+        fputs("</td><td title=\"", f);
+        esc(f, r[i].spec ? r[i].spec : "");
+        fputs("\">", f);
         esc(f, r[i].setting ? r[i].setting : "?");
         char wall[32];
         fmt_wall(r[i].wall, wall, sizeof wall);

@@ -460,6 +460,13 @@ static void test_report_published(const char *db)
             CK(r && strstr(r, "title=\"AIME&#39;25, Markovian RSA 40K/4K: ZR Table XII; "
                               "pre-behavioral checkpoint; temperature 1, top-p 1; 40K-token"),
                "near's title: %s", r ? r : "(no row)");
+        /* the setting: the preset or the shortest SPEC, the stored SPEC on hover */
+        if (i == 0)
+            CK(r && strstr(r, "<td title=\"" ZAYA40K "\">zaya-40k</td>"), "near's setting: %s",
+               r ? r : "(no row)");
+        if (i == 3)
+            CK(r && strstr(r, "<td title=\"" ZAYA40K "\">N=16,C=4,T=2,beta=40K,tau=4K</td>"),
+               "cold's setting: %s", r ? r : "(no row)");
         free(r);
     }
     free(h);
