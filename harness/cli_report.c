@@ -32,7 +32,8 @@ static const char compare_usage[] =
     "  paired per-problem comparison of B against A (final round), paired-bootstrap CI,\n"
     "  McNemar's test and the problems that flipped.  Exit 1 when B is worse than A by more\n"
     "  than --max-drop points (default 2) with p < --alpha (default 0.05); 2 for usage or\n"
-    "  data errors; else 0.\n";
+    "  data errors; else 0.  A NAME with NAME/... runs (several datasets, a sweep) compares\n"
+    "  each of them with B's run of the same name past B (Holm-adjusted p-values).\n";
 
 int cli_report(int argc, char **argv)
 {
@@ -148,20 +149,30 @@ int cli_compare(int argc, char **argv)
         snprintf(err, sizeof err, "%s: no such database", db);
         return cli_fail(2, err);
     }
-    rep_cmp c;
-    if (rep_compare(db, pos[0], pos[1], seed, &c, err, sizeof err))
+    rep_cmp_set cs;
+    int e = rep_compare_set(db, pos[0], pos[1], seed, &cs, err, sizeof err);
+    if (e)
         return cli_fail(2, err);
-    int gate = -c.delta > max_drop && c.p < alpha;
-    if (!strcmp(fmt, "json")) {
-        if (rep_cmp_json(&c, max_drop, alpha, gate, stdout)) {
-            rep_cmp_free(&c);
-            return cli_fail(2, "out of memory");
-        }
-    } else if (!strcmp(fmt, "html"))
-        rep_cmp_html(&c, max_drop, alpha, gate, stdout);
-    else
-        rep_cmp_text(&c, max_drop, alpha, gate, stdout);
-    rep_cmp_free(&c);
+    int gate = 0, bad = 0;
+    for (int i = 0; i < cs.n; i++)
+        gate |= rep_cmp_gate(&cs.c[i], max_drop, alpha);
+    if (cs.n == 1 && !cs.n_only_a && !cs.n_only_b) { /* two runs */
+        if (!strcmp(fmt, "json"))
+            bad = rep_cmp_json(&cs.c[0], max_drop, alpha, gate, stdout);
+        else if (!strcmp(fmt, "html"))
+            rep_cmp_html(&cs.c[0], max_drop, alpha, gate, stdout);
+        else
+            rep_cmp_text(&cs.c[0], max_drop, alpha, gate, stdout);
+    } else if (!strcmp(fmt, "json")) {
+        bad = rep_cmp_set_json(&cs, pos[0], pos[1], max_drop, alpha, stdout);
+    } else if (!strcmp(fmt, "html")) {
+        rep_cmp_set_html(&cs, pos[0], pos[1], max_drop, alpha, stdout);
+    } else {
+        rep_cmp_set_text(&cs, pos[0], pos[1], max_drop, alpha, stdout);
+    }
+    rep_cmp_set_free(&cs);
+    if (bad)
+        return cli_fail(2, "out of memory");
     if (fflush(stdout))
         return cli_fail(2, "cannot write the output");
     return gate ? 1 : 0;

@@ -64,32 +64,16 @@ static int same(const char *x, const char *y)
     return !x || !y || !strcmp(x, y);
 }
 
-int rep_compare(const char *path, const char *a, const char *b, uint64_t seed, rep_cmp *c,
-                char *err, size_t errlen)
+/* Compares runs ia (A) and ib (B) of db; rep_compare's returns. */
+static int compare_ids(sqlite3 *db, const char *path, long long ia, long long ib, uint64_t seed,
+                       rep_cmp *c, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
-    sqlite3 *db = NULL;
     rep_run ra = {0}, rb = {0};
-    long long *ia = NULL, *ib = NULL;
-    int na = 0, nb = 0, rc = -1;
+    int rc = -1;
     double *d = NULL;
-    if (rep_db_open(path, &db, err, errlen))
-        goto done;
-    int e = rep_resolve(db, path, &a, 1, &ia, &na, err, errlen);
-    if (!e)
-        e = rep_resolve(db, path, &b, 1, &ib, &nb, err, errlen);
-    if (e) {
-        rc = e > 0 ? -2 : -1;
-        goto done;
-    }
-    if (na != 1 || nb != 1) {
-        ut_err(err, errlen, "%s: '%s' names %d runs: compare takes exactly one run each side",
-               path, na != 1 ? a : b, na != 1 ? na : nb);
-        rc = -2;
-        goto done;
-    }
-    if (rep_run_load(db, path, ia[0], &ra, err, errlen) ||
-        rep_run_load(db, path, ib[0], &rb, err, errlen))
+    if (rep_run_load(db, path, ia, &ra, err, errlen) ||
+        rep_run_load(db, path, ib, &rb, err, errlen))
         goto done;
     if (!same(ra.dataset, rb.dataset) || !same(ra.dataset_sha, rb.dataset_sha)) {
         ut_err(err, errlen, "%s: runs %s and %s are on different datasets (%s, %s)", path,
@@ -149,6 +133,8 @@ int rep_compare(const char *path, const char *a, const char *b, uint64_t seed, r
     c->iters = 2000;
     met_bootstrap(d, c->paired, c->iters, seed, 0.95, &c->delta_lo, &c->delta_hi);
     c->p = rep_mcnemar(c->lost, c->gained, &c->exact, &c->chi2);
+    c->p_adj = c->p;
+    c->m = 1;
     rc = 0;
     goto done;
 oom:
@@ -157,10 +143,191 @@ done:
     if (rc)
         rep_cmp_free(c);
     free(d);
-    free(ia);
-    free(ib);
     rep_run_free(&ra);
     rep_run_free(&rb);
+    return rc;
+}
+
+int rep_compare(const char *path, const char *a, const char *b, uint64_t seed, rep_cmp *c,
+                char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    sqlite3 *db = NULL;
+    long long *ia = NULL, *ib = NULL;
+    int na = 0, nb = 0, rc = -1;
+    if (rep_db_open(path, &db, err, errlen))
+        goto done;
+    int e = rep_resolve(db, path, &a, 1, &ia, &na, err, errlen);
+    if (!e)
+        e = rep_resolve(db, path, &b, 1, &ib, &nb, err, errlen);
+    if (e) {
+        rc = e > 0 ? -2 : -1;
+        goto done;
+    }
+    if (na != 1 || nb != 1) {
+        ut_err(err, errlen, "%s: '%s' names %d runs: compare takes exactly one run each side",
+               path, na != 1 ? a : b, na != 1 ? na : nb);
+        rc = -2;
+        goto done;
+    }
+    rc = compare_ids(db, path, ia[0], ib[0], seed, c, err, errlen);
+done:
+    free(ia);
+    free(ib);
+    sqlite3_close(db);
+    return rc;
+}
+
+int rep_cmp_gate(const rep_cmp *c, double max_drop, double alpha)
+{
+    return -c->delta > max_drop && c->p_adj < alpha;
+}
+
+void rep_cmp_set_free(rep_cmp_set *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n; i++)
+        rep_cmp_free(&s->c[i]);
+    free(s->c);
+    for (int i = 0; i < s->n_only_a; i++)
+        free(s->only_a[i]);
+    for (int i = 0; i < s->n_only_b; i++)
+        free(s->only_b[i]);
+    free(s->only_a);
+    free(s->only_b);
+    memset(s, 0, sizeof *s);
+}
+
+/* The names of runs ids[0..n) (malloc'd array of malloc'd strings). */
+static char **run_names(sqlite3 *db, const long long *ids, int n)
+{
+    char **v = calloc((size_t)n + 1, sizeof *v);
+    sqlite3_stmt *st = NULL;
+    if (!v || sqlite3_prepare_v2(db, "SELECT name FROM runs WHERE id = ?", -1, &st, NULL)) {
+        free(v);
+        return NULL;
+    }
+    int ok = 1;
+    for (int i = 0; i < n && ok; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, ids[i]);
+        const char *t = sqlite3_step(st) == SQLITE_ROW
+                            ? (const char *)sqlite3_column_text(st, 0) : NULL;
+        ok = (v[i] = ut_strdup(t ? t : "")) != NULL;
+    }
+    sqlite3_finalize(st);
+    if (!ok) {
+        for (int i = 0; i < n; i++)
+            free(v[i]);
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* What follows the selector sel in run name (sel itself, or an id: "") */
+static const char *past(const char *name, const char *sel)
+{
+    size_t l = strlen(sel);
+    return !strncmp(name, sel, l) && name[l] == '/' ? name + l : "";
+}
+
+static int by_p(const void *x, const void *y)
+{
+    const rep_cmp *a = *(const rep_cmp *const *)x, *b = *(const rep_cmp *const *)y;
+    return (a->p > b->p) - (a->p < b->p);
+}
+
+int rep_compare_set(const char *path, const char *a, const char *b, uint64_t seed,
+                    rep_cmp_set *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3 *db = NULL;
+    long long *ia = NULL, *ib = NULL;
+    char **na_ = NULL, **nb_ = NULL;
+    int na = 0, nb = 0, rc = -1;
+    int *used = NULL;
+    rep_cmp **ord = NULL;
+    if (rep_db_open(path, &db, err, errlen))
+        goto done;
+    int e = rep_resolve(db, path, &a, 1, &ia, &na, err, errlen);
+    if (!e)
+        e = rep_resolve(db, path, &b, 1, &ib, &nb, err, errlen);
+    if (e) {
+        rc = e > 0 ? -2 : -1;
+        goto done;
+    }
+    out->c = calloc((size_t)(na < nb ? na : nb) + 1, sizeof *out->c);
+    out->only_a = calloc((size_t)na + 1, sizeof *out->only_a);
+    out->only_b = calloc((size_t)nb + 1, sizeof *out->only_b);
+    used = calloc((size_t)nb + 1, sizeof *used);
+    if (!out->c || !out->only_a || !out->only_b || !used)
+        goto oom;
+    if (na == 1 && nb == 1) { /* two runs, whatever their names */
+        if ((rc = compare_ids(db, path, ia[0], ib[0], seed, &out->c[0], err, errlen)))
+            goto done;
+        out->n = 1;
+        goto done;
+    }
+    if (!(na_ = run_names(db, ia, na)) || !(nb_ = run_names(db, ib, nb)))
+        goto oom;
+    for (int i = 0; i < na; i++) {
+        int j = 0;
+        while (j < nb && (used[j] || strcmp(past(na_[i], a), past(nb_[j], b))))
+            j++;
+        if (j == nb) {
+            out->only_a[out->n_only_a++] = na_[i];
+            na_[i] = NULL;
+            continue;
+        }
+        used[j] = 1;
+        if ((rc = compare_ids(db, path, ia[i], ib[j], seed, &out->c[out->n], err, errlen)))
+            goto done;
+        out->n++;
+        rc = -1;
+    }
+    for (int j = 0; j < nb; j++)
+        if (!used[j]) {
+            out->only_b[out->n_only_b++] = nb_[j];
+            nb_[j] = NULL;
+        }
+    if (out->n == 0) {
+        ut_err(err, errlen, "%s: no run of '%s' pairs with one of '%s' (runs pair by the "
+               "name past each: %s/X with %s/X)", path, a, b, a, b);
+        rc = -2;
+        goto done;
+    }
+    /* Holm: the k-th smallest p times (m - k), made monotone, at most 1 */
+    if (!(ord = malloc((size_t)out->n * sizeof *ord)))
+        goto oom;
+    for (int i = 0; i < out->n; i++)
+        ord[i] = &out->c[i];
+    qsort(ord, (size_t)out->n, sizeof *ord, by_p);
+    double run = 0;
+    for (int k = 0; k < out->n; k++) {
+        double v = fmin(1, (double)(out->n - k) * ord[k]->p);
+        run = fmax(run, v);
+        ord[k]->p_adj = run;
+        ord[k]->m = out->n;
+    }
+    rc = 0;
+    goto done;
+oom:
+    ut_err(err, errlen, "out of memory");
+done:
+    if (rc)
+        rep_cmp_set_free(out);
+    for (int i = 0; na_ && i < na; i++)
+        free(na_[i]);
+    for (int j = 0; nb_ && j < nb; j++)
+        free(nb_[j]);
+    free(na_);
+    free(nb_);
+    free(ord);
+    free(used);
+    free(ia);
+    free(ib);
     sqlite3_close(db);
     return rc;
 }
@@ -194,15 +361,21 @@ void rep_cmp_text(const rep_cmp *c, double max_drop, double alpha, int gate, FIL
             fprintf(f, "    %-6s %s  %.2f -> %.2f\n", sa ? "lost" : "gained", p->problem_id,
                     p->a, p->b);
     }
-    fprintf(f, "  gate: drop %.2f points (max %.2f), p = %.4g (alpha %.3g): %s\n", -c->delta,
-            max_drop, c->p, alpha, gate ? "FAIL (significant regression)" : "pass");
+    if (c->m > 1)
+        fprintf(f, "  gate: drop %.2f points (max %.2f), Holm-adjusted p = %.4g over %d "
+                   "comparisons (alpha %.3g): %s\n", -c->delta + 0.0, max_drop, c->p_adj, c->m,
+                alpha, gate ? "FAIL (significant regression)" : "pass");
+    else
+        fprintf(f, "  gate: drop %.2f points (max %.2f), p = %.4g (alpha %.3g): %s\n",
+                -c->delta + 0.0, max_drop, c->p, alpha,
+                gate ? "FAIL (significant regression)" : "pass");
 }
 
-int rep_cmp_json(const rep_cmp *c, double max_drop, double alpha, int gate, FILE *f)
+static cJSON *cmp_json(const rep_cmp *c, double max_drop, double alpha, int gate)
 {
     cJSON *j = cJSON_CreateObject();
     if (!j)
-        return -1;
+        return NULL;
     cJSON_AddStringToObject(j, "run_a", c->name_a);
     cJSON_AddStringToObject(j, "run_b", c->name_b);
     cJSON_AddStringToObject(j, "dataset", c->dataset);
@@ -222,6 +395,10 @@ int rep_cmp_json(const rep_cmp *c, double max_drop, double alpha, int gate, FILE
     if (!c->exact)
         cJSON_AddNumberToObject(j, "chi2", c->chi2);
     cJSON_AddNumberToObject(j, "p", c->p);
+    if (c->m > 1) {
+        cJSON_AddNumberToObject(j, "p_holm", c->p_adj);
+        cJSON_AddNumberToObject(j, "comparisons", c->m);
+    }
     cJSON_AddNumberToObject(j, "max_drop", max_drop);
     cJSON_AddNumberToObject(j, "alpha", alpha);
     cJSON_AddBoolToObject(j, "regression", gate);
@@ -240,7 +417,12 @@ int rep_cmp_json(const rep_cmp *c, double max_drop, double alpha, int gate, FILE
         cJSON_AddNumberToObject(o, "b", p->b);
         cJSON_AddItemToArray(fl, o);
     }
-    char *s = cJSON_Print(j);
+    return j;
+}
+
+static int print_json(cJSON *j, FILE *f)
+{
+    char *s = j ? cJSON_Print(j) : NULL;
     cJSON_Delete(j);
     if (!s)
         return -1;
@@ -249,19 +431,107 @@ int rep_cmp_json(const rep_cmp *c, double max_drop, double alpha, int gate, FILE
     return 0;
 }
 
+int rep_cmp_json(const rep_cmp *c, double max_drop, double alpha, int gate, FILE *f)
+{
+    return print_json(cmp_json(c, max_drop, alpha, gate), f);
+}
+
+static int set_gates(const rep_cmp_set *s, double max_drop, double alpha)
+{
+    int n = 0;
+    for (int i = 0; i < s->n; i++)
+        n += rep_cmp_gate(&s->c[i], max_drop, alpha);
+    return n;
+}
+
+void rep_cmp_set_text(const rep_cmp_set *s, const char *a, const char *b, double max_drop,
+                      double alpha, FILE *f)
+{
+    fprintf(f, "compare %s (A) -> %s (B): %d pairs of runs, paired by the names past %s and "
+               "%s\n\n", a, b, s->n, a, b);
+    for (int i = 0; i < s->n; i++) {
+        rep_cmp_text(&s->c[i], max_drop, alpha, rep_cmp_gate(&s->c[i], max_drop, alpha), f);
+        fputc('\n', f);
+    }
+    int w = 5;
+    for (int i = 0; i < s->n; i++)
+        if ((int)strlen(s->c[i].name_b) > w)
+            w = (int)strlen(s->c[i].name_b);
+    fprintf(f, "summary (p-values Holm-adjusted over %d comparisons):\n", s->n);
+    fprintf(f, "  %-*s  %8s  %8s  %8s  %-18s  %8s  %8s  %s\n", w, "run B", "avg A", "avg B",
+            "delta", "95% CI", "p", "p(Holm)", "gate");
+    for (int i = 0; i < s->n; i++) {
+        const rep_cmp *c = &s->c[i];
+        char ci[48];
+        snprintf(ci, sizeof ci, "[%+.2f, %+.2f]", c->delta_lo, c->delta_hi);
+        fprintf(f, "  %-*s  %7.2f%%  %7.2f%%  %+8.2f  %-18s  %8.4g  %8.4g  %s\n", w, c->name_b,
+                100 * c->mean_a, 100 * c->mean_b, c->delta, ci, c->p, c->p_adj,
+                rep_cmp_gate(c, max_drop, alpha) ? "FAIL" : "pass");
+    }
+    for (int i = 0; i < s->n_only_a; i++)
+        fprintf(f, "  not compared: %s (A; no run of B past %s)\n", s->only_a[i], b);
+    for (int i = 0; i < s->n_only_b; i++)
+        fprintf(f, "  not compared: %s (B; no run of A past %s)\n", s->only_b[i], a);
+    int g = set_gates(s, max_drop, alpha);
+    if (g)
+        fprintf(f, "gate: FAIL (%d of %d pairs: significant regression)\n", g, s->n);
+    else
+        fprintf(f, "gate: pass (%d pairs)\n", s->n);
+}
+
+int rep_cmp_set_json(const rep_cmp_set *s, const char *a, const char *b, double max_drop,
+                     double alpha, FILE *f)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j)
+        return -1;
+    cJSON_AddStringToObject(j, "a", a);
+    cJSON_AddStringToObject(j, "b", b);
+    cJSON_AddStringToObject(j, "adjustment", "holm");
+    cJSON *arr = cJSON_AddArrayToObject(j, "comparisons");
+    for (int i = 0; arr && i < s->n; i++) {
+        cJSON *o = cmp_json(&s->c[i], max_drop, alpha, rep_cmp_gate(&s->c[i], max_drop, alpha));
+        if (!o) {
+            cJSON_Delete(j);
+            return -1;
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON *oa = cJSON_AddArrayToObject(j, "unpaired_a"), *ob = cJSON_AddArrayToObject(j,
+                                                                                   "unpaired_b");
+    for (int i = 0; oa && i < s->n_only_a; i++)
+        cJSON_AddItemToArray(oa, cJSON_CreateString(s->only_a[i]));
+    for (int i = 0; ob && i < s->n_only_b; i++)
+        cJSON_AddItemToArray(ob, cJSON_CreateString(s->only_b[i]));
+    cJSON_AddNumberToObject(j, "max_drop", max_drop);
+    cJSON_AddNumberToObject(j, "alpha", alpha);
+    cJSON_AddBoolToObject(j, "regression", set_gates(s, max_drop, alpha) > 0);
+    if (!arr || !oa || !ob) {
+        cJSON_Delete(j);
+        return -1;
+    }
+    return print_json(j, f);
+}
+
 static void esc(FILE *f, const char *s)
 {
     rep_esc(f, s, strlen(s));
 }
 
-void rep_cmp_html(const rep_cmp *c, double max_drop, double alpha, int gate, FILE *f)
+static void html_head(FILE *f)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
           "style-src 'unsafe-inline'\">\n<title>zeval compare</title><style>"
           "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse}"
           "td,th{border:1px solid #ddd;padding:3px 6px}.fail{color:#b22}.pass{color:#2a7a2a}"
-          "</style></head><body>\n<h1>zeval compare</h1>\n<p>A = <b>", f);
+          "</style></head><body>\n<h1>zeval compare</h1>\n", f);
+}
+
+/* One pair's section (h: the heading level of its flipped problems). */
+static void html_pair(const rep_cmp *c, double max_drop, double alpha, int gate, int h, FILE *f)
+{
+    fputs("<p>A = <b>", f);
     esc(f, c->name_a);
     fputs("</b>, B = <b>", f);
     esc(f, c->name_b);
@@ -271,13 +541,17 @@ void rep_cmp_html(const rep_cmp *c, double max_drop, double alpha, int gate, FIL
                "<tr><th>final-round avg A</th><td>%.2f%%</td></tr>"
                "<tr><th>final-round avg B</th><td>%.2f%%</td></tr>"
                "<tr><th>delta B-A</th><td>%+.2f points [95%% CI %+.2f, %+.2f]</td></tr>"
-               "<tr><th>McNemar (%s)</th><td>%d lost, %d gained, p = %.4g</td></tr>"
-               "<tr><th>gate (max drop %.2f, alpha %.3g)</th><td class=\"%s\">%s</td></tr>"
-               "</table>\n<h2>Flipped problems</h2>\n<table><tr><th>problem</th><th>change</th>"
-               "<th>A</th><th>B</th></tr>\n",
+               "<tr><th>McNemar (%s)</th><td>%d lost, %d gained, p = %.4g</td></tr>",
             c->paired, c->only_a, c->only_b, 100 * c->mean_a, 100 * c->mean_b, c->delta,
-            c->delta_lo, c->delta_hi, test_name(c), c->lost, c->gained, c->p, max_drop, alpha,
-            gate ? "fail" : "pass", gate ? "FAIL: significant regression" : "pass");
+            c->delta_lo, c->delta_hi, test_name(c), c->lost, c->gained, c->p);
+    if (c->m > 1)
+        fprintf(f, "<tr><th>Holm-adjusted over %d comparisons</th><td>p = %.4g</td></tr>",
+                c->m, c->p_adj);
+    fprintf(f, "<tr><th>gate (max drop %.2f, alpha %.3g)</th><td class=\"%s\">%s</td></tr>"
+               "</table>\n<h%d>Flipped problems</h%d>\n<table><tr><th>problem</th><th>change</th>"
+               "<th>A</th><th>B</th></tr>\n",
+            max_drop, alpha, gate ? "fail" : "pass", gate ? "FAIL: significant regression" : "pass",
+            h, h);
     for (int i = 0; i < c->paired; i++) {
         const rep_pair *p = &c->pairs[i];
         int sa = p->a >= 0.5, sb = p->b >= 0.5;
@@ -288,5 +562,52 @@ void rep_cmp_html(const rep_cmp *c, double max_drop, double alpha, int gate, FIL
         fprintf(f, "</td><td>%s</td><td>%.2f</td><td>%.2f</td></tr>\n", sa ? "lost" : "gained",
                 p->a, p->b);
     }
-    fputs("</table></body></html>\n", f);
+    fputs("</table>\n", f);
+}
+
+void rep_cmp_html(const rep_cmp *c, double max_drop, double alpha, int gate, FILE *f)
+{
+    html_head(f);
+    html_pair(c, max_drop, alpha, gate, 2, f);
+    fputs("</body></html>\n", f);
+}
+
+void rep_cmp_set_html(const rep_cmp_set *s, const char *a, const char *b, double max_drop,
+                      double alpha, FILE *f)
+{
+    html_head(f);
+    fputs("<p>A = <b>", f);
+    esc(f, a);
+    fputs("</b>, B = <b>", f);
+    esc(f, b);
+    fprintf(f, "</b>: %d pairs of runs, paired by the names past them; p-values Holm-adjusted "
+               "over the %d comparisons.</p>\n<table><tr><th>B</th><th>A</th><th>B</th>"
+               "<th>delta</th><th>95%% CI</th><th>p</th><th>p (Holm)</th><th>gate</th></tr>\n",
+            s->n, s->n);
+    for (int i = 0; i < s->n; i++) {
+        const rep_cmp *c = &s->c[i];
+        int g = rep_cmp_gate(c, max_drop, alpha);
+        fputs("<tr><td>", f);
+        esc(f, c->name_b);
+        fprintf(f, "</td><td>%.2f%%</td><td>%.2f%%</td><td>%+.2f</td><td>[%+.2f, %+.2f]</td>"
+                   "<td>%.4g</td><td>%.4g</td><td class=\"%s\">%s</td></tr>\n",
+                100 * c->mean_a, 100 * c->mean_b, c->delta, c->delta_lo, c->delta_hi, c->p,
+                c->p_adj, g ? "fail" : "pass", g ? "FAIL" : "pass");
+    }
+    fputs("</table>\n", f);
+    for (int i = 0; i < s->n_only_a + s->n_only_b; i++) {
+        fputs("<p>not compared: ", f);
+        esc(f, i < s->n_only_a ? s->only_a[i] : s->only_b[i - s->n_only_a]);
+        fputs(i < s->n_only_a ? " (A)</p>\n" : " (B)</p>\n", f);
+    }
+    int g = set_gates(s, max_drop, alpha);
+    fprintf(f, "<p class=\"%s\">gate: %s</p>\n", g ? "fail" : "pass",
+            g ? "FAIL (significant regression)" : "pass");
+    for (int i = 0; i < s->n; i++) {
+        fputs("<h2>", f);
+        esc(f, s->c[i].name_b);
+        fputs("</h2>\n", f);
+        html_pair(&s->c[i], max_drop, alpha, rep_cmp_gate(&s->c[i], max_drop, alpha), 3, f);
+    }
+    fputs("</body></html>\n", f);
 }

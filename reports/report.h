@@ -49,6 +49,8 @@ typedef struct {
     double delta, delta_lo, delta_hi; /* points (100 x), B - A, paired bootstrap 95% CI */
     int lost, gained;            /* McNemar discordant counts (solved: mean >= 0.5) */
     double p;                    /* McNemar two-sided p-value */
+    double p_adj;                /* p adjusted (Holm) over the m comparisons of a set */
+    int m;
     int exact;                   /* 1: exact binomial, 0: chi-square with correction */
     double chi2;
     uint64_t seed;
@@ -62,6 +64,24 @@ int rep_compare(const char *db, const char *a, const char *b, uint64_t seed, rep
                 char *err, size_t errlen);
 void rep_cmp_free(rep_cmp *c);
 
+/* Runs a and b each name one run, or a NAME with its NAME/... runs (a
+ * sweep, a suite of datasets): the runs pair up by what follows NAME
+ * (A/aime_2025 with B/aime_2025), and each pair is compared as
+ * rep_compare does, with Holm's adjustment of the p-values over the
+ * pairs.  Runs without a partner are listed. */
+typedef struct {
+    rep_cmp *c;                  /* n pairs, in the order of A's names */
+    int n;
+    char **only_a, **only_b;     /* names of the runs left without a partner */
+    int n_only_a, n_only_b;
+} rep_cmp_set;
+int rep_compare_set(const char *db, const char *a, const char *b, uint64_t seed,
+                    rep_cmp_set *out, char *err, size_t errlen);
+void rep_cmp_set_free(rep_cmp_set *s);
+/* Whether pair c fails the gate: B worse by more than max_drop points with
+ * its (adjusted) p below alpha. */
+int rep_cmp_gate(const rep_cmp *c, double max_drop, double alpha);
+
 /* McNemar's test of lost vs gained discordant pairs: exact two-sided
  * binomial (p = min(1, 2 P[X <= min(b,c)]), X ~ Bin(b+c, 1/2)) when
  * b + c < 25, else chi-square with continuity correction
@@ -74,6 +94,14 @@ double rep_mcnemar(int lost, int gained, int *exact, double *chi2);
 void rep_cmp_text(const rep_cmp *c, double max_drop, double alpha, int gate, FILE *f);
 int rep_cmp_json(const rep_cmp *c, double max_drop, double alpha, int gate, FILE *f);
 void rep_cmp_html(const rep_cmp *c, double max_drop, double alpha, int gate, FILE *f);
+/* The same for a set: every pair, then a summary with the adjusted
+ * p-values and each pair's gate. */
+void rep_cmp_set_text(const rep_cmp_set *s, const char *a, const char *b, double max_drop,
+                      double alpha, FILE *f);
+int rep_cmp_set_json(const rep_cmp_set *s, const char *a, const char *b, double max_drop,
+                     double alpha, FILE *f);
+void rep_cmp_set_html(const rep_cmp_set *s, const char *a, const char *b, double max_drop,
+                      double alpha, FILE *f);
 
 /* HTML-escapes s[0..n) (& < > " ' and control characters) to f: safe in
  * text and in quoted attributes. */

@@ -358,6 +358,17 @@ static void build_compare_db(const char *db)
     cmp_run(s, "D", "big", 100, 0, 60, 0, 0);     /* 60 of 100 */
     cmp_run(s, "E", "big", 100, 30, 70, 0, 0);    /* loses 30, gains 10 */
     cmp_run(s, "H", "other", 30, 0, 20, 0, 0);
+    /* Two suites, pairing by the names past old and new: mini alone would
+     * fail the gate (6 lost, p = 0.03125), not with Holm over three
+     * pairs; big fails either way; extra and more have no partner. */
+    cmp_run(s, "old/mini", "mini", 30, 0, 20, 0, 0);
+    cmp_run(s, "old/big", "big", 100, 0, 60, 0, 0);
+    cmp_run(s, "old/other", "other", 30, 0, 20, 0, 0);
+    cmp_run(s, "old/extra", "mini", 30, 0, 20, 0, 0);
+    cmp_run(s, "new/mini", "mini", 30, 6, 20, 0, 0);
+    cmp_run(s, "new/big", "big", 100, 30, 70, 0, 0);
+    cmp_run(s, "new/other", "other", 30, 0, 20, 0, 0);
+    cmp_run(s, "new/more", "mini", 30, 0, 20, 0, 0);
     /* F, G: four problems, four final-round samples each (T=1); round 0
      * all correct so that using it would show */
     static const int fc[4] = {4, 3, 2, 0}, gc[4] = {3, 1, 2, 1};
@@ -503,6 +514,64 @@ static void test_compare(const char *db)
     CK(rc == 0 && t && strstr(t, "B&lt;i&gt;") && !strstr(t, "B<i>") && strstr(t, "q020"),
        "exit %d", rc);
     free(t);
+    ck_end();
+
+    ck_begin("compare_suites_pair_by_name_with_holm");
+    j = cmp_json(db, "old", "new", &rc);
+    cJSON *cs = j ? cJSON_GetObjectItem(j, "comparisons") : NULL;
+    CK(rc == 1 && cJSON_GetArraySize(cs) == 3, "exit %d, %d comparisons", rc,
+       cJSON_GetArraySize(cs));
+    double holm[3] = {NAN, NAN, NAN};
+    int reg[3] = {-1, -1, -1};
+    static const char *const sub[3] = {"new/mini", "new/big", "new/other"};
+    for (int i = 0; i < cJSON_GetArraySize(cs); i++) {
+        cJSON *c = cJSON_GetArrayItem(cs, i);
+        const char *nb = cJSON_GetStringValue(cJSON_GetObjectItem(c, "run_b"));
+        const char *na = cJSON_GetStringValue(cJSON_GetObjectItem(c, "run_a"));
+        for (int k = 0; k < 3; k++)
+            if (nb && na && !strcmp(nb, sub[k]) && !strcmp(na + 3, nb + 3)) {
+                holm[k] = jnum(c, "p_holm");
+                reg[k] = cJSON_IsTrue(cJSON_GetObjectItem(c, "regression"));
+            }
+    }
+    /* p: big 0.00266312 (rank 1: x3), mini 0.03125 (rank 2: x2), other 1 */
+    CK(fabs(holm[1] - 3 * 0.00266311630) < 1e-8 && fabs(holm[0] - 0.0625) < 1e-12 &&
+           holm[2] == 1.0 && reg[0] == 0 && reg[1] == 1 && reg[2] == 0,
+       "holm %g %g %g, regression %d %d %d", holm[0], holm[1], holm[2], reg[0], reg[1], reg[2]);
+    cJSON *ua = j ? cJSON_GetObjectItem(j, "unpaired_a") : NULL;
+    cJSON *ub = j ? cJSON_GetObjectItem(j, "unpaired_b") : NULL;
+    CK(cJSON_GetArraySize(ua) == 1 && cJSON_GetArraySize(ub) == 1 &&
+           !strcmp(cJSON_GetArrayItem(ua, 0)->valuestring, "old/extra") &&
+           !strcmp(cJSON_GetArrayItem(ub, 0)->valuestring, "new/more") &&
+           cJSON_IsTrue(cJSON_GetObjectItem(j, "regression")), "unpaired or regression flag");
+    cJSON_Delete(j);
+    /* alone, mini's drop fails the gate */
+    j = cmp_json(db, "old/mini", "new/mini", &rc);
+    CK(rc == 1 && j && fabs(jnum(j, "p") - 0.03125) < 1e-12 && !cJSON_GetObjectItem(j, "p_holm"),
+       "old/mini vs new/mini alone: exit %d", rc);
+    cJSON_Delete(j);
+    const char *s1[] = {"compare", "--db", db, "old", "new", NULL};
+    out = path("suite.txt");
+    rc = zeval(out, s1);
+    t = ck_slurp(out, NULL);
+    CK(rc == 1 && t && strstr(t, "summary (p-values Holm-adjusted over 3 comparisons)") &&
+           strstr(t, "not compared: old/extra (A") && strstr(t, "not compared: new/more (B") &&
+           strstr(t, "gate: FAIL (1 of 3 pairs: significant regression)") &&
+           strstr(t, "Holm-adjusted p = 0.0625 over 3 comparisons"), "exit %d:\n%s", rc,
+       t ? t : "");
+    free(t);
+    const char *s2[] = {"compare", "--db", db, "old", "new", "--format", "html", NULL};
+    out = path("suite.html");
+    rc = zeval(out, s2);
+    t = ck_slurp(out, NULL);
+    CK(rc == 1 && t && strstr(t, "<th>p (Holm)</th>") && count(t, "<h2>") == 3 &&
+           strstr(t, "not compared: old/extra (A)") && strstr(t, "</body></html>"),
+       "exit %d", rc);
+    free(t);
+    const char *s3[] = {"compare", "--db", db, "old", "A", NULL};
+    rc = zeval(NULL, s3);
+    CK(rc == 2 && strstr(errbuf, "no run of 'old' pairs with one of 'A'"), "exit %d: %s", rc,
+       errbuf);
     ck_end();
 
     ck_begin("compare_usage_and_data_errors");
