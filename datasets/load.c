@@ -135,6 +135,7 @@ static cJSON *split_list(const char *a)
 
 typedef struct {
     const char *contest, *tag;
+    const char *id;                   /* the source's own id, or NULL: PREFIX-TAG-NN */
     int number;
     const char *problem, *answer_raw; /* answer_raw: as stored by the source */
     const char *path, *answer_path;   /* repository paths, for "source" */
@@ -147,7 +148,9 @@ static cJSON *math_record(const ds_entry *e, size_t index, const math_in *in, ch
                           size_t errlen)
 {
     char id[128];
-    if (in->tag)
+    if (in->id)
+        snprintf(id, sizeof id, "%s", in->id);
+    else if (in->tag)
         snprintf(id, sizeof id, "%s-%s-%02d", e->id_prefix, in->tag, in->number);
     else
         snprintf(id, sizeof id, "%s-%02d", e->id_prefix, in->number);
@@ -193,7 +196,10 @@ static cJSON *math_record(const ds_entry *e, size_t index, const math_in *in, ch
     cJSON_AddStringToObject(r, "task", "math");
     cJSON_AddNumberToObject(r, "index", (double)index);
     cJSON_AddStringToObject(r, "contest", in->contest);
-    cJSON_AddNumberToObject(r, "year", e->year);
+    if (e->year)
+        cJSON_AddNumberToObject(r, "year", e->year);
+    else
+        cJSON_AddNullToObject(r, "year"); /* problems of many years */
     cJSON_AddNumberToObject(r, "problem_number", in->number);
     if (!strncmp(in->contest, "HMMT", 4)) {
         static const char *rounds[] = {"Algebra and Number Theory", "Combinatorics",
@@ -417,8 +423,8 @@ static int load_matharena_tex(const ds_entry *e, char *const *files, size_t nfil
             char rp[512], ap[512];
             snprintf(rp, sizeof rp, "%s/problems/%d.tex", part->path, k);
             snprintf(ap, sizeof ap, "%s/answers.csv", part->path);
-            math_in in = {part->contest, part->tag, k, problem ? problem : "", answers[k],
-                          rp, ap, tex_path, 1};
+            math_in in = {part->contest, part->tag, NULL, k, problem ? problem : "",
+                          answers[k], rp, ap, tex_path, 1};
             int r = problem ? add_math(e, out, &in, err, errlen)
                             : ut_err(err, errlen, "out of memory");
             free(problem);
@@ -436,6 +442,105 @@ static int load_matharena_tex(const ds_entry *e, char *const *files, size_t nfil
         fi += (size_t)part->nproblems;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------ IMO-Bench CSV */
+
+/* answerbench CSV: a header naming the columns (Problem ID, Problem, Short
+ * Answer, Category, Subcategory, Source; others, such as v1's Level, are
+ * ignored), one problem a row in order.  The statement is kept as the
+ * source has it (its trailing newline included), the answer trimmed. */
+static int load_imobench_csv(const ds_entry *e, const char *file, ds_set *out, char *err,
+                             size_t errlen)
+{
+    static const char *const want[] = {"Problem ID", "Problem", "Short Answer", "Category",
+                                       "Subcategory", "Source"};
+    enum { NW = 6, MAXF = 16 };
+    char *csv;
+    if (ut_read_file(file, SOURCE_MAX, &csv, NULL, err, errlen))
+        return -1;
+    const char *rpath = e->parts[0].path;
+    const char *p = csv;
+    long line = 1;
+    int col[NW], rc = -1;
+    char *f[MAXF];
+    int nf = csv_row(&p, &line, f, MAXF);
+    for (int k = 0; k < NW; k++) {
+        col[k] = -1;
+        for (int i = 0; i < nf; i++)
+            if (!strcmp(f[i], want[k]))
+                col[k] = i;
+    }
+    if (nf > 0)
+        free_fields(f, nf);
+    for (int k = 0; k < NW; k++)
+        if (col[k] < 0) {
+            ut_err(err, errlen, "%s:1: the header has no column '%s'", file, want[k]);
+            goto done;
+        }
+    for (;;) {
+        long at = line;
+        nf = csv_row(&p, &line, f, MAXF);
+        if (nf == 0)
+            break;
+        if (nf < 0) {
+            ut_err(err, errlen, "%s:%ld: malformed CSV row", file, at);
+            goto done;
+        }
+        if (nf == 1 && !f[0][0]) { /* blank line */
+            free_fields(f, nf);
+            continue;
+        }
+        const char *v[NW];
+        for (int k = 0; k < NW; k++)
+            v[k] = col[k] < nf ? f[col[k]] : NULL;
+        int bad = -1;
+        for (int k = 0; k < 3 && bad < 0; k++)
+            if (!v[k] || !*v[k])
+                bad = k;
+        if (bad >= 0) {
+            ut_err(err, errlen, "%s:%ld: field '%s': missing or empty", file, at, want[bad]);
+            free_fields(f, nf);
+            goto done;
+        }
+        size_t index = out->n;
+        math_in in = {e->parts[0].contest, NULL, v[0], (int)index + 1, v[1], v[2], rpath, rpath,
+                      file, at};
+        cJSON *r = math_record(e, index, &in, err, errlen);
+        cJSON *hf = r ? cJSON_AddObjectToObject(r, "hf") : NULL;
+        if (hf) {
+            cJSON_AddStringToObject(hf, "dataset", "Hwilner/imo-answerbench");
+            cJSON_AddNumberToObject(hf, "problem_idx", (double)index);
+            for (int k = 3; k < NW; k++) { /* an empty cell is null */
+                const char *key = k == 5 ? "origin" : k == 4 ? "subcategory" : "category";
+                if (v[k] && *v[k])
+                    cJSON_AddStringToObject(r, key, v[k]);
+                else
+                    cJSON_AddNullToObject(r, key);
+            }
+        }
+        free_fields(f, nf);
+        if (!r)
+            goto done;
+        if (!cJSON_GetObjectItemCaseSensitive(r, "origin")) {
+            cJSON_Delete(r);
+            ut_err(err, errlen, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < out->n; i++)
+            if (!strcmp(str_field(out->rec[i], "id"), str_field(r, "id"))) {
+                ut_err(err, errlen, "%s:%ld: field 'Problem ID': '%.60s' listed twice", file,
+                       at, str_field(r, "id"));
+                cJSON_Delete(r);
+                goto done;
+            }
+        if (push(out, r, err, errlen))
+            goto done;
+    }
+    rc = 0;
+done:
+    free(csv);
+    return rc;
 }
 
 /* ------------------------------------------------------------ JSONL helpers */
@@ -501,8 +606,8 @@ static int row_mathai(void *vc, const cJSON *j, long line, char *err, size_t err
     else
         return ut_err(err, errlen, "%s:%ld: field 'answer': expected an integer", c->file,
                       line);
-    math_in in = {n <= 15 ? "AIME I" : "AIME II", n <= 15 ? "I" : "II", (int)(n <= 15 ? n : n - 15),
-                  problem, ans, c->rpath, c->rpath, c->file, line};
+    math_in in = {n <= 15 ? "AIME I" : "AIME II", n <= 15 ? "I" : "II", NULL,
+                  (int)(n <= 15 ? n : n - 15), problem, ans, c->rpath, c->rpath, c->file, line};
     return add_math(c->e, c->out, &in, err, errlen);
 }
 
@@ -537,8 +642,8 @@ static int row_matharena(void *vc, const cJSON *j, long line, char *err, size_t 
     if (!pt || !at)
         r = ut_err(err, errlen, "out of memory");
     else {
-        math_in in = {c->e->parts[0].contest, NULL, (int)pidx, pt, at, c->rpath, c->rpath,
-                      c->file, line};
+        math_in in = {c->e->parts[0].contest, NULL, NULL, (int)pidx, pt, at, c->rpath,
+                      c->rpath, c->file, line};
         r = add_math(c->e, c->out, &in, err, errlen);
     }
     free(pt);
@@ -935,6 +1040,8 @@ int ds_load_source(const ds_entry *e, char *const *files, size_t nfiles, ds_set 
         rc = load_json_array(e, files[0], e->parts[0].path, out, err, errlen);
     } else if (e->format == DS_FMT_NORMALIZED) {
         rc = ds_load_normalized(files[0], out, err, errlen);
+    } else if (e->format == DS_FMT_IMOBENCH_CSV) {
+        rc = load_imobench_csv(e, files[0], out, err, errlen);
     } else {
         char *buf;
         size_t n;

@@ -29,6 +29,8 @@ typedef enum {
     DS_FMT_MBPP_JSON,       /* sanitized-mbpp.json: [{task_id, prompt, code, test_imports, test_list, source_file}] */
     DS_FMT_RLLM_LCB_JSON,   /* rllm livecodebench.json: [{problem, starter_code, tests:[{input,output,testtype}]}] */
     DS_FMT_LCB_JSONL,       /* livecodebench/code_generation_lite testN.jsonl (public tests only) */
+    DS_FMT_IMOBENCH_CSV,    /* IMO-Bench answerbench CSV: Problem ID, Problem, Short Answer,
+                               Category, [Level,] Subcategory, Source */
     DS_FMT_NORMALIZED,      /* the normalized JSONL of ../shared/datasets */
 } ds_format;
 
@@ -63,6 +65,7 @@ typedef struct {
     int max_problem_number;   /* keep problem_number <= this (0: all) */
     int hmmt_rounds;          /* 1..10/11..20/21..30 = ANT/Comb/Geo */
     int answer_lists;         /* "a, b" answers are unordered lists */
+    int integer_only;         /* only integer answers are graded: the others need a judge */
     const char *prompt_format; /* see ds_prompt */
     const char *grader;       /* "math" or "code" */
     const char *lcb_release;  /* LiveCodeBench: metadata.lcb_release */

@@ -383,6 +383,10 @@ static int grade_text(const dataset *d, const cJSON *rec, const char *text, grad
         g->reason = "not_graded: record has no answer";
         return 0;
     }
+    if (d->e && d->e->integer_only && (!at || strcmp(at, "integer") != 0)) {
+        g->reason = "not_graded: needs a judge (not an integer answer)";
+        return 0;
+    }
     math_gold_spec spec = {MA_EXPRESSION, 0, 0, 0};
     int t = at ? math_answer_type_parse(at) : -1;
     if (t >= 0)

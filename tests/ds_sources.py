@@ -15,6 +15,8 @@ humaneval_gz       HumanEval.jsonl.gz
 mbpp_json          sanitized-mbpp.json
 rllm_lcb_json      rllm livecodebench.json
 lcb_jsonl          livecodebench/code_generation_lite testN.jsonl rows
+imobench_csv       google-deepmind/superhuman imobench/answerbench_v2.csv
+                   (Problem ID, Problem, Short Answer, Category, Subcategory, Source)
 
 The layouts follow what MANIFEST.json and README.md of ../shared/datasets
 say about each source; where the real upstream bytes are unknown (CSV
@@ -108,6 +110,15 @@ def main():
                          "tests": [{"input": t["input"], "output": t["output"], "testtype": tt}
                                    for t in r["tests"]]})
         write(out, json.dumps(rows, indent=4))
+    elif fmt == "imobench_csv":
+        os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+        with open(out, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["Problem ID", "Problem", "Short Answer", "Category", "Subcategory",
+                        "Source"])
+            for r in recs:
+                w.writerow([r["id"], r["problem"], r["answer_raw"], r["category"],
+                            r["subcategory"], r["origin"]])
     elif fmt == "lcb_jsonl":
         rows = []
         for r in recs:

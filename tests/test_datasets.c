@@ -127,6 +127,7 @@ static const char *fmt_name(ds_format f)
     case DS_FMT_MBPP_JSON: return "mbpp_json";
     case DS_FMT_RLLM_LCB_JSON: return "rllm_lcb_json";
     case DS_FMT_LCB_JSONL: return "lcb_jsonl";
+    case DS_FMT_IMOBENCH_CSV: return "imobench_csv";
     default: return "?";
     }
 }

@@ -607,6 +607,33 @@ static void test_code_and_batches(const char *db)
     ck_end();
 }
 
+/* IMO-AnswerBench: only integer answers are graded without a judge. */
+static void test_integer_only(const char *db)
+{
+    ck_begin("IMO-AnswerBench: integer answers graded, the others stored ungraded (needs a "
+             "judge), in run and in regrade");
+    const char *a[] = {"run", "--model", model, "--dataset",
+                       ck_shared("datasets/math/imo_answerbench.jsonl"), "--limit", "3", "--rsa",
+                       "N=2,C=1,T=0,beta=3", "--db", db, "--name", "imo", NULL};
+    int rc = zeval(NULL, a);
+    CK(rc == 0, "exit %d: %s", rc, errbuf);
+    /* problem 1's answer is 3, problems 2 and 3 are expressions */
+    CK(q1(db, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.name ="
+              " 'imo' AND problem_id = 'imo-bench-algebra-001' AND correct IS NOT NULL") == 2,
+       "the integer problem is not graded");
+    CK(q1(db, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.name ="
+              " 'imo' AND problem_id <> 'imo-bench-algebra-001' AND correct IS NULL AND reason ="
+              " 'not_graded: needs a judge (not an integer answer)'") == 4,
+       "the expression problems are graded or lack the reason");
+    const char *g[] = {"regrade", "imo", "--db", db, NULL};
+    rc = zeval(NULL, g);
+    CK(rc == 0 && strstr(errbuf, "6 samples re-graded, 0 verdicts changed"), "exit %d: %s", rc,
+       errbuf);
+    CK(q1(db, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.name ="
+              " 'imo' AND correct IS NULL") == 4, "regrade graded an expression answer");
+    ck_end();
+}
+
 /* Rows of run a in db that differ from those of run b in db_b (all columns
  * but the timings; of round `round` only when >= 0), or -1. */
 static long long run_rows_differ(const char *db, const char *a, const char *db_b, const char *b,
@@ -778,6 +805,7 @@ int main(void)
     test_resume();
     test_carry();
     test_code_and_batches(db);
+    test_integer_only(db);
     test_sweep();
     ck_rmtree(dir);
     return ck_status();
