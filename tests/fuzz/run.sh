@@ -52,17 +52,22 @@ d="$shared/datasets"
 { printf '\000'; head -n 2 "$d/math/aime_2025.jsonl"; } >"$work/ds/normalized-math"
 { printf '\000'; head -n 2 "$d/code/humaneval.jsonl"; } >"$work/ds/normalized-code"
 for s in "3 mathai_jsonl math/aime_2026.jsonl" "5 matharena_jsonl math/hmmt_feb_2026.jsonl" \
-         "9 mbpp_json code/mbpp_sanitized.jsonl" "10 rllm_lcb_json code/livecodebench_2408_2502_public.jsonl" \
-         "11 lcb_jsonl code/livecodebench_2408_2502_public.jsonl"; do
+         "8 imobench_csv math/imo_answerbench.jsonl" \
+         "10 mbpp_json code/mbpp_sanitized.jsonl" "11 rllm_lcb_json code/livecodebench_2408_2502_public.jsonl" \
+         "12 lcb_jsonl code/livecodebench_2408_2502_public.jsonl"; do
   set -- $s
   python3 tests/ds_sources.py "$2" "$d/$3" "$work/ds.src" >/dev/null 2>&1 || continue
   { printf "\\$(printf %03o "$1")"
-    python3 -c 'import json, sys
-t = open(sys.argv[1]).read()
+    python3 -c 'import csv, io, json, sys
+t = open(sys.argv[1], newline="").read()
 try:
     json.dump(json.loads(t)[:2], sys.stdout)
 except ValueError:
-    sys.stdout.write("".join(t.splitlines(True)[:2]))' "$work/ds.src"; } >"$work/ds/$2"
+    if t.startswith("Problem ID,"):  # a CSV whose fields hold newlines: 2 whole records
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerows(list(csv.reader(io.StringIO(t)))[:3])
+    else:
+        sys.stdout.write("".join(t.splitlines(True)[:2]))' "$work/ds.src"; } >"$work/ds/$2"
 done
 rm -f "$work/ds.src"
 
