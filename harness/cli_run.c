@@ -62,7 +62,7 @@ static const char run_usage[] =
     "                 [--min-p X] [--seed S] [--db FILE] [--name NAME | --resume NAME]\n"
     "                 [--weights FILE] [--chat-template NAME|FILE] [--thinking on|off]\n"
     "                 [--store-prompts] [--max-inflight K] [--progress auto|tty|plain|off]\n"
-    "                 [--threads N] [--backend auto|cpu|gpu]\n"
+    "                 [--threads N] [--backend auto|cpu|gpu] [--dry-run]\n"
     "       zeval run --endpoint URL[,URL...] --served-model NAME --tokenizer DIR\n"
     "                 [--remote KEY=VAL,...] (all other options as with --model)\n"
     "       zeval run --resume NAME [--db FILE] [--endpoint URL,...] [--remote ...]\n"
@@ -1049,6 +1049,57 @@ static int progress_mode_of(const char *v)
     return -1;
 }
 
+/* --dry-run: what the run would generate, per run and in all, and stores
+ * nothing.  For a resume, what is still missing. */
+static int plan(const job *jobs, int nj, store *db, int resume, char *err, size_t errlen)
+{
+    long long tot_samples = 0, tot_todo = 0;
+    double tot_cap = 0;
+    int wn = 3, ws = 7;
+    char (*set)[256] = calloc((size_t)nj + 1, sizeof *set); /* the preset or shortest SPEC */
+    if (!set)
+        return ut_err(err, errlen, "out of memory");
+    for (int j = 0; j < nj; j++) {
+        if (jobs[j].preset[0])
+            snprintf(set[j], sizeof set[j], "%s", jobs[j].preset);
+        else
+            rsa_format_short(&jobs[j].p, set[j], sizeof set[j]);
+        if ((int)strlen(jobs[j].name) > wn)
+            wn = (int)strlen(jobs[j].name);
+        if ((int)strlen(set[j]) > ws)
+            ws = (int)strlen(set[j]);
+    }
+    printf("%-*s  %-*s  %8s  %10s  %10s  %12s\n", wn, "RUN", ws, "SETTING", "PROBLEMS",
+           "SAMPLES", "TO GENERATE", "MAX TOKENS");
+    for (int j = 0; j < nj; j++) {
+        const job *J = &jobs[j];
+        long long stored[RSA_MAX_ROUNDS] = {0}, expected = 0, todo = 0;
+        double cap = 0;
+        if (resume && store_round_counts(db, J->id, stored, J->p.T + 1, err, errlen)) {
+            free(set);
+            return -1;
+        }
+        for (int r = 0; r <= J->p.T; r++) {
+            long long want = (long long)J->d.set.n * rsa_width(&J->p, J->samples, r);
+            long long left = want > stored[r] ? want - stored[r] : 0;
+            expected += want;
+            todo += left;
+            cap += (double)left * (double)rsa_budget(&J->p, r);
+        }
+        printf("%-*s  %-*s  %8zu  %10lld  %10lld  %12.0f\n", wn, J->name, ws, set[j],
+               J->d.set.n, expected, todo, cap);
+        tot_samples += expected;
+        tot_todo += todo;
+        tot_cap += cap;
+    }
+    printf("%d run%s: %lld samples to generate of %lld, at most %.0f generated tokens "
+           "(each sample's budget; samples that stop early use less)\n", nj, nj == 1 ? "" : "s",
+           tot_todo, tot_samples, tot_cap);
+    printf("(--dry-run: nothing generated or stored)\n");
+    free(set);
+    return 0;
+}
+
 /* One RSA setting of a run command: several make a sweep, one run each
  * (per dataset), scheduled together. */
 typedef struct {
@@ -1131,6 +1182,7 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
                     {"top-k", 1, NULL},       {"min-p", 1, NULL},       {"seed", 1, NULL},
                     {"db", 1, NULL},          {"name", 1, NULL},        {"resume", 1, NULL},
                     {"chat-template", 1, NULL}, {"thinking", 1, NULL}, {"store-prompts", 0, NULL},
+                    {"dry-run", 0, NULL},
                     {"max-inflight", 1, NULL}, {"progress", 1, NULL},  {"help", 0, NULL},
                     {"endpoint", 1, NULL},    {"served-model", 1, NULL}, {"tokenizer", 1, NULL},
                     {"remote", 1, NULL},      {"threads", 1, NULL},     {"backend", 1, NULL}};
@@ -1221,8 +1273,9 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
     char *dspec_list = NULL;
     runcfg stored0 = {0};
     char basebuf[512] = ""; /* the name --resume takes */
+    int dry = args_get(o, no, "dry-run") != NULL;
     if (resume) {
-        if (store_open(dbpath, &db, err, sizeof err))
+        if (cli_db_open(dbpath, &db, err, sizeof err))
             goto fail;
         if (store_run_names(db, resume, &names, &nnames, err, sizeof err))
             goto fail;
@@ -1443,7 +1496,8 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
         goto oom;
     if ((v = args_get(o, no, "chat-template")) && !(cfg.chat_template = ut_strdup(v)))
         goto oom;
-    if (store_open(dbpath, &db, err, sizeof err))
+    /* a plan needs no database: one that does not exist is not created */
+    if ((!dry || access(dbpath, F_OK) == 0) && store_open(dbpath, &db, err, sizeof err))
         goto fail;
     if (!(dspec_list = ut_strdup(args_get(o, no, "dataset"))))
         goto oom;
@@ -1500,8 +1554,9 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
                     goto fail;
                 }
             store_run r;
-            int e = store_run_get(db, full, &r, err, sizeof err);
-            store_run_free(&r);
+            int e = db ? store_run_get(db, full, &r, err, sizeof err) : 0;
+            if (db)
+                store_run_free(&r);
             if (e) {
                 if (e > 0)
                     snprintf(err, sizeof err, "%s: a run named '%s' exists already (use --resume "
@@ -1523,6 +1578,12 @@ run:
         jobs[j].label = jobs[j].d.label;
         if (nj > 1 && !strncmp(jobs[j].name, resume, bl) && jobs[j].name[bl] == '/')
             jobs[j].label = jobs[j].name + bl + 1;
+    }
+    if (dry) {
+        status = plan(jobs, nj, db, resume != NULL, err, sizeof err) ? 1 : 0;
+        if (status)
+            cli_fail(status, err);
+        goto out;
     }
     status = execute(&cfg, jobs, nj, db, resume ? resume : basebuf, resume != NULL, pmode, err,
                      sizeof err);

@@ -598,6 +598,26 @@ int store_run_counts(store *s, long long run_id, int round, store_counts *out, c
     return 0;
 }
 
+int store_round_counts(store *s, long long run_id, long long *counts, int nrounds, char *err,
+                       size_t errlen)
+{
+    for (int r = 0; r < nrounds; r++)
+        counts[r] = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT round, count(*) FROM samples WHERE run_id = ? AND"
+                           " finish_reason <> 'error' GROUP BY round", -1, &st, NULL) != SQLITE_OK)
+        return db_err(s, err, errlen, "counting samples");
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long r = sqlite3_column_int64(st, 0);
+        if (r >= 0 && r < nrounds)
+            counts[r] = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, err, errlen, "counting samples");
+}
+
 void store_counts_free(store_counts *c)
 {
     free(c->mean);

@@ -129,6 +129,10 @@ typedef struct {
 int store_run_counts(store *s, long long run_id, int round, store_counts *out, char *err,
                      size_t errlen);
 void store_counts_free(store_counts *c);
+/* The samples stored per round (counts[0..nrounds)), failed requests not
+ * counted.  0 or -1. */
+int store_round_counts(store *s, long long run_id, long long *counts, int nrounds, char *err,
+                       size_t errlen);
 
 /* Deletes run_id and its samples in one transaction (*nsamples gets the
  * samples' count); on failure nothing is deleted.  0 or -1. */

@@ -764,6 +764,16 @@ static void test_sweep(void)
     CK(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT && em && strstr(em, want),
        "status %d: %s", status, em ? em : "");
     free(em);
+    /* --dry-run: what is missing, storing nothing */
+    const char *dr[] = {"run", "--resume", "sw", "--db", db2, "--dry-run", NULL};
+    char dout[700];
+    snprintf(dout, sizeof dout, "%s/sweep-plan.out", dir);
+    rc = zeval(dout, dr);
+    char *pl = ck_slurp(dout, NULL);
+    snprintf(want, sizeof want, "4 runs: %lld samples to generate of %lld,", total - at, total);
+    CK(rc == 0 && pl && strstr(pl, want) && q1(db2, "SELECT count(*) FROM samples") == at,
+       "exit %d: want '%s' in %s", rc, want, pl ? pl : errbuf);
+    free(pl);
     const char *r[] = {"run", "--resume", "sw", "--db", db2, NULL};
     rc = zeval(NULL, r);
     CK(rc == 0, "resume: exit %d: %s", rc, errbuf);
@@ -772,6 +782,19 @@ static void test_sweep(void)
         CK(d == 0, "%s: %lld rows differ from the uninterrupted sweep (killed at %lld of %lld)",
            names[i], d, at, total);
     }
+    /* a plan of a new sweep: every sample, at most its budget's tokens; no database made */
+    char nodb[700];
+    snprintf(nodb, sizeof nodb, "%s/never.db", dir);
+    const char *dn[] = {"run", "--model", model, "--dataset", list, "--limit", "1", "--rsa", s1,
+                        "--rsa", s2, "--db", nodb, "--name", "p", "--dry-run", NULL};
+    rc = zeval(dout, dn);
+    pl = ck_slurp(dout, NULL);
+    /* s1: 2 x 2 rounds x 4 tokens; s2: 2 x 3 rounds x 4 tokens; two datasets of 1 */
+    snprintf(want, sizeof want, "4 runs: %lld samples to generate of %lld, at most 80 generated "
+             "tokens", total, total);
+    CK(rc == 0 && pl && strstr(pl, want) && access(nodb, F_OK) != 0, "exit %d: want '%s' in %s",
+       rc, want, pl ? pl : errbuf);
+    free(pl);
     const char *t1[] = {"run", "--model", model, "--dataset", data, "--rsa", s1, "--rsa",
                         "beta=4,T=1,C=2,N=2,tau=2", "--db", db2, "--name", "twice", NULL};
     rc = zeval(NULL, t1);
