@@ -148,36 +148,6 @@ done:
     return rc;
 }
 
-int rep_compare(const char *path, const char *a, const char *b, uint64_t seed, rep_cmp *c,
-                char *err, size_t errlen)
-{
-    memset(c, 0, sizeof *c);
-    sqlite3 *db = NULL;
-    long long *ia = NULL, *ib = NULL;
-    int na = 0, nb = 0, rc = -1;
-    if (rep_db_open(path, &db, err, errlen))
-        goto done;
-    int e = rep_resolve(db, path, &a, 1, &ia, &na, err, errlen);
-    if (!e)
-        e = rep_resolve(db, path, &b, 1, &ib, &nb, err, errlen);
-    if (e) {
-        rc = e > 0 ? -2 : -1;
-        goto done;
-    }
-    if (na != 1 || nb != 1) {
-        ut_err(err, errlen, "%s: '%s' names %d runs: compare takes exactly one run each side",
-               path, na != 1 ? a : b, na != 1 ? na : nb);
-        rc = -2;
-        goto done;
-    }
-    rc = compare_ids(db, path, ia[0], ib[0], seed, c, err, errlen);
-done:
-    free(ia);
-    free(ib);
-    sqlite3_close(db);
-    return rc;
-}
-
 int rep_cmp_gate(const rep_cmp *c, double max_drop, double alpha)
 {
     return -c->delta > max_drop && c->p_adj < alpha;

@@ -57,18 +57,15 @@ typedef struct {
     int iters;
 } rep_cmp;
 
-/* Compares runs a (baseline) and b (candidate) of db.  Returns 0; -2 for
- * data errors the user must fix (unknown run, different datasets, nothing
- * paired); -1 for other failures; err says why. */
-int rep_compare(const char *db, const char *a, const char *b, uint64_t seed, rep_cmp *out,
-                char *err, size_t errlen);
 void rep_cmp_free(rep_cmp *c);
 
-/* Runs a and b each name one run, or a NAME with its NAME/... runs (a
- * sweep, a suite of datasets): the runs pair up by what follows NAME
- * (A/aime_2025 with B/aime_2025), and each pair is compared as
- * rep_compare does, with Holm's adjustment of the p-values over the
- * pairs.  Runs without a partner are listed. */
+/* Compares runs a (baseline) and b (candidate) of db.  Each names one run,
+ * or a NAME with its NAME/... runs (a sweep, a suite of datasets): then the
+ * runs pair up by what follows NAME (A/aime_2025 with B/aime_2025), each
+ * pair is compared, and the p-values get Holm's adjustment over the pairs.
+ * Runs without a partner are listed.  Returns 0; -2 for data errors the
+ * user must fix (unknown run, a pair on different datasets, nothing
+ * paired); -1 for other failures; err says why. */
 typedef struct {
     rep_cmp *c;                  /* n pairs, in the order of A's names */
     int n;

@@ -391,31 +391,41 @@ static void test_resume(void)
     ck_end();
 }
 
-/* Rows of db that differ from those of run r in db1 (all columns but the
- * timings), or -1. */
-static long long rows_differ(const char *db, const char *db1)
+/* Rows of run a in db that differ from those of run b in db_b (all columns
+ * but the timings; of round `round` only when >= 0), or -1. */
+static long long run_rows_differ(const char *db, const char *a, const char *db_b, const char *b,
+                                 int round)
 {
     sqlite3 *h;
     if (sqlite3_open(db, &h) != SQLITE_OK) {
         sqlite3_close(h);
         return -1;
     }
-    char sql[1400];
-    snprintf(sql, sizeof sql, "ATTACH '%s' AS w", db1);
+    char sql[2400];
+    snprintf(sql, sizeof sql, "ATTACH '%s' AS w", db_b);
     long long diff = -1;
     sqlite3_stmt *st;
-    if (sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(h,
-                           "SELECT count(*) FROM (SELECT problem_id, round, candidate, parents,"
-                           " seed, prompt_tokens, gen_tokens, gen_ids, finish_reason, text, tail,"
-                           " tail_tokens, prompt, extracted, correct, reason FROM samples EXCEPT"
-                           " SELECT problem_id, round, candidate, parents, seed, prompt_tokens,"
-                           " gen_tokens, gen_ids, finish_reason, text, tail, tail_tokens, prompt,"
-                           " extracted, correct, reason FROM w.samples)",
-                           -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            diff = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+    static const char cols[] = "problem_id, round, candidate, parents, seed, prompt_tokens,"
+                               " gen_tokens, gen_ids, finish_reason, text, tail, tail_tokens,"
+                               " prompt, extracted, correct, reason";
+    char rw[48] = "";
+    if (round >= 0)
+        snprintf(rw, sizeof rw, " AND round = %d", round);
+    if (sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK) {
+        snprintf(sql, sizeof sql,
+                 "SELECT (SELECT count(*) FROM (SELECT %s FROM main.samples WHERE run_id = (SELECT"
+                 " id FROM main.runs WHERE name = ?1)%s EXCEPT SELECT %s FROM w.samples WHERE"
+                 " run_id = (SELECT id FROM w.runs WHERE name = ?2)%s)) + (SELECT count(*) FROM"
+                 " (SELECT %s FROM w.samples WHERE run_id = (SELECT id FROM w.runs WHERE name ="
+                 " ?2)%s EXCEPT SELECT %s FROM main.samples WHERE run_id = (SELECT id FROM"
+                 " main.runs WHERE name = ?1)%s))", cols, rw, cols, rw, cols, rw, cols, rw);
+        if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                diff = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
     }
     sqlite3_close(h);
     return diff;
@@ -478,13 +488,14 @@ static void test_carry(void)
     CK(access(p, F_OK) == 0, "%s: 512-byte parts, yet only one", p);
     rc = carry("unpack", parts, back, "512", NULL);
     CK(rc == 0, "unpack: exit %d: %s", rc, errbuf);
-    CK(q1(back, "SELECT count(*) FROM samples") == before && rows_differ(back, cut) == 0,
+    CK(q1(back, "SELECT count(*) FROM samples") == before &&
+           run_rows_differ(back, "r", cut, "r", -1) == 0,
        "the unpacked database differs from the packed one");
     const char *r[] = {"run", "--resume", "r", "--db", back, NULL};
     rc = zeval(NULL, r);
     CK(rc == 0, "resume: exit %d: %s", rc, errbuf);
-    CK(q1(back, "SELECT count(*) FROM samples") == 24 && rows_differ(back, whole) == 0 &&
-           rows_differ(whole, back) == 0,
+    CK(q1(back, "SELECT count(*) FROM samples") == 24 &&
+           run_rows_differ(back, "r", whole, "r", -1) == 0,
        "the resumed run differs from the uninterrupted one");
     ck_end();
 
@@ -632,46 +643,6 @@ static void test_integer_only(const char *db)
     CK(q1(db, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.name ="
               " 'imo' AND correct IS NULL") == 4, "regrade graded an expression answer");
     ck_end();
-}
-
-/* Rows of run a in db that differ from those of run b in db_b (all columns
- * but the timings; of round `round` only when >= 0), or -1. */
-static long long run_rows_differ(const char *db, const char *a, const char *db_b, const char *b,
-                                 int round)
-{
-    sqlite3 *h;
-    if (sqlite3_open(db, &h) != SQLITE_OK) {
-        sqlite3_close(h);
-        return -1;
-    }
-    char sql[2400];
-    snprintf(sql, sizeof sql, "ATTACH '%s' AS w", db_b);
-    long long diff = -1;
-    sqlite3_stmt *st;
-    static const char cols[] = "problem_id, round, candidate, parents, seed, prompt_tokens,"
-                               " gen_tokens, gen_ids, finish_reason, text, tail, tail_tokens,"
-                               " prompt, extracted, correct, reason";
-    char rw[48] = "";
-    if (round >= 0)
-        snprintf(rw, sizeof rw, " AND round = %d", round);
-    if (sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK) {
-        snprintf(sql, sizeof sql,
-                 "SELECT (SELECT count(*) FROM (SELECT %s FROM main.samples WHERE run_id = (SELECT"
-                 " id FROM main.runs WHERE name = ?1)%s EXCEPT SELECT %s FROM w.samples WHERE"
-                 " run_id = (SELECT id FROM w.runs WHERE name = ?2)%s)) + (SELECT count(*) FROM"
-                 " (SELECT %s FROM w.samples WHERE run_id = (SELECT id FROM w.runs WHERE name ="
-                 " ?2)%s EXCEPT SELECT %s FROM main.samples WHERE run_id = (SELECT id FROM"
-                 " main.runs WHERE name = ?1)%s))", cols, rw, cols, rw, cols, rw, cols, rw);
-        if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                diff = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
-        }
-    }
-    sqlite3_close(h);
-    return diff;
 }
 
 /* Acceptance 6: settings swept in one command. */
