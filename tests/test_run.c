@@ -645,6 +645,44 @@ static void test_integer_only(const char *db)
     ck_end();
 }
 
+/* On a terminal the progress line is redrawn in place: it must fit the
+ * terminal's width, however many runs it lists. */
+static void test_tty_progress(void)
+{
+    ck_begin("progress on a 60-column terminal: every redrawn line fits in 59 columns, the "
+             "totals first, and the last one counts the tokens");
+    char db[700], cmd[4000], out[700];
+    snprintf(db, sizeof db, "%s/tty.db", dir);
+    snprintf(out, sizeof out, "%s/tty.out", dir);
+    snprintf(cmd, sizeof cmd, "stty cols 60; '%s' run --model '%s' --dataset '%s' --limit 1 "
+             "--rsa N=2,C=1,T=0,beta=2 --rsa N=2,C=2,T=1,beta=2 --db '%s' --name tty "
+             "--progress tty", ck_zeval(), model, data, db);
+    char *argv[] = {"script", "-qec", cmd, "/dev/null", NULL};
+    int rc = ck_run(argv, out, errbuf, sizeof errbuf);
+    size_t n = 0;
+    char *t = ck_slurp(out, &n);
+    CK(rc == 0 && t, "exit %d: %s", rc, errbuf);
+    int lines = 0, widest = 0;
+    const char *last = NULL;
+    for (size_t i = 0; t && i + 3 < n; i++) {
+        if (memcmp(t + i, "\r\033[K", 4) != 0)
+            continue;
+        size_t k = i + 4, w = 0;
+        while (k < n && t[k] != '\r' && t[k] != '\n') {
+            w += ((unsigned char)t[k] & 0xC0) != 0x80; /* columns: characters */
+            k++;
+        }
+        lines++;
+        widest = (int)w > widest ? (int)w : widest;
+        last = t + i + 4;
+    }
+    CK(lines >= 2 && widest <= 59, "%d redrawn lines, the widest %d columns", lines, widest);
+    CK(last && !strncmp(last, "6/6 samples, ", 13) && !strstr(last, " 0.0 tok/s"),
+       "last line: %.80s", last ? last : "");
+    free(t);
+    ck_end();
+}
+
 /* Acceptance 6: settings swept in one command. */
 static void test_sweep(void)
 {
@@ -800,6 +838,7 @@ int main(void)
     test_carry();
     test_code_and_batches(db);
     test_integer_only(db);
+    test_tty_progress();
     test_sweep();
     ck_rmtree(dir);
     return ck_status();
