@@ -62,7 +62,8 @@ static const char run_usage[] =
     "                 [--limit K] [--samples K] [--temperature X] [--top-p X] [--top-k N]\n"
     "                 [--min-p X] [--seed S] [--db FILE] [--name NAME | --resume NAME]\n"
     "                 [--weights FILE] [--chat-template NAME|FILE] [--thinking on|off]\n"
-    "                 [--store-prompts] [--max-inflight K] [--progress auto|tty|plain|off]\n"
+    "                 [--prompt-template FILE] [--store-prompts] [--max-inflight K]\n"
+    "                 [--progress auto|tty|plain|off]\n"
     "                 [--threads N] [--backend auto|cpu|gpu] [--dry-run]\n"
     "       zeval run --endpoint URL[,URL...] --served-model NAME --tokenizer DIR\n"
     "                 [--remote KEY=VAL,...] (all other options as with --model)\n"
@@ -160,10 +161,63 @@ static int dataset_open(const char *spec, long limit, dataset *d, char *err, siz
     return 0;
 }
 
-/* The round-0 prompt of a record: the registry's prompt format, or a
- * default by task when the set is unknown. */
-static char *record_prompt(const dataset *d, const cJSON *r)
+/* The fields a prompt template may name, each replaced by the record's
+ * field of that name ({problem}: math; {prompt}, {starter_code}: code);
+ * any other text, braces included, is kept as it is. */
+static const char *const tmpl_fields[] = {"{problem}", "{prompt}", "{starter_code}"};
+
+/* Whether template t names the field a record of d's task is asked with. */
+static int template_fits(const char *t, const dataset *d)
 {
+    return strstr(t, d->is_code ? "{prompt}" : "{problem}") != NULL;
+}
+
+/* Template t with r's fields put in (malloc'd; NULL on OOM). */
+static char *template_apply(const char *t, const cJSON *r)
+{
+    size_t cap = strlen(t) + 1, n = 0;
+    char *o = malloc(cap);
+    if (!o)
+        return NULL;
+    for (const char *p = t; *p;) {
+        const char *val = NULL;
+        size_t fl = 0;
+        for (size_t k = 0; k < sizeof tmpl_fields / sizeof *tmpl_fields && !val; k++) {
+            fl = strlen(tmpl_fields[k]);
+            if (!strncmp(p, tmpl_fields[k], fl)) {
+                char key[32];
+                snprintf(key, sizeof key, "%.*s", (int)(fl - 2), tmpl_fields[k] + 1);
+                val = jstr(r, key) ? jstr(r, key) : "";
+            }
+        }
+        size_t add = val ? strlen(val) : 1;
+        if (n + add + 1 > cap) {
+            cap = 2 * (n + add + 1);
+            char *g = realloc(o, cap);
+            if (!g) {
+                free(o);
+                return NULL;
+            }
+            o = g;
+        }
+        if (val) {
+            memcpy(o + n, val, add);
+            p += fl;
+        } else {
+            o[n] = *p++;
+        }
+        n += add;
+    }
+    o[n] = 0;
+    return o;
+}
+
+/* The round-0 prompt of a record: the run's template, else the registry's
+ * prompt format, or a default by task when the set is unknown. */
+static char *record_prompt(const dataset *d, const cJSON *r, const char *tmpl)
+{
+    if (tmpl)
+        return template_apply(tmpl, r);
     if (d->e)
         return ds_prompt(d->e, r);
     ds_entry e = {0};
@@ -183,6 +237,7 @@ typedef struct {
     unsigned long long seed;
     long limit;
     char *model, *weights, *chat_template;
+    char *prompt_template;   /* the round-0 message's template (--prompt-template), or NULL */
     int thinking;
     int store_prompts;
     int max_inflight;
@@ -195,6 +250,7 @@ static void runcfg_free(runcfg *c)
     free(c->model);
     free(c->weights);
     free(c->chat_template);
+    free(c->prompt_template);
     free(c->endpoints);
     free(c->served_model);
     free(c->remote);
@@ -248,8 +304,13 @@ static cJSON *config_json(const runcfg *c, const dataset *d, const char *round0_
         cJSON_AddStringToObject(j, "dataset_file", d->file);
     cJSON_AddStringToObject(j, "dataset_sha256", d->sha);
     cJSON_AddNumberToObject(j, "problems", (double)d->set.n);
-    cJSON_AddStringToObject(j, "prompt_format",
-                            d->e ? d->e->prompt_format : d->is_code ? "lcb" : "math_boxed");
+    if (c->prompt_template) {
+        cJSON_AddStringToObject(j, "prompt_format", "template");
+        cJSON_AddStringToObject(j, "prompt_template", c->prompt_template);
+    } else {
+        cJSON_AddStringToObject(j, "prompt_format",
+                                d->e ? d->e->prompt_format : d->is_code ? "lcb" : "math_boxed");
+    }
     cJSON_AddStringToObject(j, "round0_example", round0_example ? round0_example : "");
     cJSON_AddStringToObject(j, "aggregation_style", rsa_prompt_style());
     const char *tails[] = {"{tail 1}", "{tail 2}", "{tail 3}", "{tail 4}"};
@@ -325,6 +386,8 @@ static int config_read(const char *text, const char *name, runcfg *c, char **dat
     c->weights = jstr(j, "weights") ? ut_strdup(jstr(j, "weights")) : NULL;
     c->chat_template = jstr(j, "chat_template_spec") ? ut_strdup(jstr(j, "chat_template_spec"))
                                                      : NULL;
+    c->prompt_template = jstr(j, "prompt_template") ? ut_strdup(jstr(j, "prompt_template"))
+                                                    : NULL;
     c->thinking = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "thinking"));
     c->store_prompts = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "store_prompts"));
     c->max_inflight = (int)inflight;
@@ -755,7 +818,7 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, const char *base, 
             const cJSON *rec = J->d.set.rec[i];
             c.pjob[k] = j;
             c.pr[k].id = jstr(rec, "id");
-            char *p0 = record_prompt(&J->d, rec);
+            char *p0 = record_prompt(&J->d, rec, cfg->prompt_template);
             const char *q = jstr(rec, J->d.is_code ? "prompt" : "problem");
             char *qq = J->d.is_code ? (p0 ? ut_strdup(p0) : NULL) : (q ? ut_strdup(q) : NULL);
             c.owned[2 * k] = p0;
@@ -1199,7 +1262,7 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
                     {"top-k", 1, NULL},       {"min-p", 1, NULL},       {"seed", 1, NULL},
                     {"db", 1, NULL},          {"name", 1, NULL},        {"resume", 1, NULL},
                     {"chat-template", 1, NULL}, {"thinking", 1, NULL}, {"store-prompts", 0, NULL},
-                    {"dry-run", 0, NULL},
+                    {"dry-run", 0, NULL},       {"prompt-template", 1, NULL},
                     {"max-inflight", 1, NULL}, {"progress", 1, NULL},  {"help", 0, NULL},
                     {"endpoint", 1, NULL},    {"served-model", 1, NULL}, {"tokenizer", 1, NULL},
                     {"remote", 1, NULL},      {"threads", 1, NULL},     {"backend", 1, NULL}};
@@ -1238,6 +1301,7 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
     }
     /* Parse every flag that defines a configuration. */
     runcfg cfg = {0};
+    char *tmpl = NULL; /* --prompt-template's text, until cfg takes it */
     cfg.sp = smp_greedy();
     cfg.sp.temperature = 1.0f; /* paper Table XII: T 1.0, top-p 1.0 for TTC runs */
     cfg.thinking = 1;
@@ -1281,6 +1345,19 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
         cfg.thinking = co.thinking;
     }
     cfg.store_prompts = args_get(o, no, "store-prompts") != NULL;
+    if ((v = args_get(o, no, "prompt-template"))) {
+        size_t tl;
+        if (ut_read_file(v, 1 << 20, &tmpl, &tl, err, sizeof err)) {
+            ut_err_prefix(err, sizeof err, "--prompt-template");
+            goto usage_err;
+        }
+        if (tl == 0 || strlen(tmpl) != tl) {
+            snprintf(err, sizeof err, "--prompt-template %s: %s", v,
+                     tl ? "holds a NUL byte" : "is empty");
+            free(tmpl);
+            goto usage_err;
+        }
+    }
 
     store *db = NULL;
     job *jobs = NULL;
@@ -1379,6 +1456,11 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
                 conflict = "--chat-template";
                 snprintf(a, sizeof a, "%s", args_get(o, no, "chat-template"));
                 snprintf(b, sizeof b, "%s", sc.chat_template ? sc.chat_template : "(detected)");
+            } else if (tmpl && (!sc.prompt_template || strcmp(tmpl, sc.prompt_template))) {
+                conflict = "--prompt-template";
+                snprintf(a, sizeof a, "%s", args_get(o, no, "prompt-template"));
+                snprintf(b, sizeof b, "%s", sc.prompt_template ? "another template"
+                                                               : "the dataset's prompt format");
             } else if (args_get(o, no, "store-prompts") && !sc.store_prompts) {
                 conflict = "--store-prompts";
                 snprintf(a, sizeof a, "on");
@@ -1420,7 +1502,9 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
                            !strcmp(sc.chat_template ? sc.chat_template : "",
                                    stored0.chat_template ? stored0.chat_template : "") &&
                            !strcmp(sc.served_model ? sc.served_model : "",
-                                   stored0.served_model ? stored0.served_model : "");
+                                   stored0.served_model ? stored0.served_model : "") &&
+                           !strcmp(sc.prompt_template ? sc.prompt_template : "",
+                                   stored0.prompt_template ? stored0.prompt_template : "");
                 runcfg_free(&sc);
                 if (!same) {
                     free(ds);
@@ -1481,12 +1565,14 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
         fprintf(stderr, "zeval run: the remote backend takes --endpoint, --served-model and "
                 "--tokenizer together, instead of --model\n%s", run_usage);
         runcfg_free(&cfg);
+        free(tmpl);
         return 2;
     }
     if ((!args_get(o, no, "model") && !endpoint) || !args_get(o, no, "dataset") || !nset) {
         fprintf(stderr, "zeval run: --model (or --endpoint), --dataset and --rsa or --preset are "
                 "required\n%s", run_usage);
         runcfg_free(&cfg);
+        free(tmpl);
         return 2;
     }
     if (endpoint) {
@@ -1505,6 +1591,7 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
             fprintf(stderr, "zeval run: --samples goes with T=0 (with T >= 1, N sets the "
                     "width)%s%s\n", nset > 1 ? ": " : "", nset > 1 ? sets[k].label : "");
             runcfg_free(&cfg);
+            free(tmpl);
             return 2;
         }
     if (!(cfg.model = ut_strdup(endpoint ? tokdir : args_get(o, no, "model"))))
@@ -1513,6 +1600,8 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
         goto oom;
     if ((v = args_get(o, no, "chat-template")) && !(cfg.chat_template = ut_strdup(v)))
         goto oom;
+    cfg.prompt_template = tmpl; /* cfg owns it now */
+    tmpl = NULL;
     /* a plan needs no database: one that does not exist is not created */
     if ((!dry || access(dbpath, F_OK) == 0) && store_open(dbpath, &db, err, sizeof err))
         goto fail;
@@ -1553,6 +1642,15 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
             if (dataset_open(dss[di], cfg.limit, &J->d, err, sizeof err)) {
                 free(gen);
                 goto fail;
+            }
+            if (cfg.prompt_template && !template_fits(cfg.prompt_template, &J->d)) {
+                snprintf(err, sizeof err, "--prompt-template %s: has no %s, where %s's %s "
+                         "goes", args_get(o, no, "prompt-template"),
+                         J->d.is_code ? "{prompt}" : "{problem}", J->d.label,
+                         J->d.is_code ? "prompt" : "problem");
+                free(gen);
+                status = 2;
+                goto fail_quiet;
             }
             char full[1024];
             if (nset > 1 && nds > 1)
@@ -1611,6 +1709,7 @@ run:
 usage_err:
     fprintf(stderr, "zeval run: %s\n", err);
     runcfg_free(&cfg);
+    free(tmpl);
     return 2;
 oom:
     snprintf(err, sizeof err, "out of memory");
@@ -1632,6 +1731,7 @@ out:
     store_close(db);
     runcfg_free(&cfg);
     runcfg_free(&stored0);
+    free(tmpl);
     return status;
 }
 

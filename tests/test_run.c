@@ -26,6 +26,7 @@
 #include "../harness/rsa.h"
 #include "../engine/sampler.h"
 
+#include <cjson/cJSON.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -645,6 +646,65 @@ static void test_integer_only(const char *db)
     ck_end();
 }
 
+/* --prompt-template: the round-0 message from the user's own text. */
+static void test_prompt_template(const char *db)
+{
+    ck_begin("--prompt-template: the round-0 message is the template with the problem put in "
+             "(other braces kept), stored in the configuration; a template without {problem}, "
+             "or another one on resume, is refused");
+    char t1[700], t2[700];
+    snprintf(t1, sizeof t1, "%s/tmpl.txt", dir);
+    snprintf(t2, sizeof t2, "%s/tmpl-bad.txt", dir);
+    static const char tmpl[] = "Answer in \\boxed{}, nothing else.\n\n{problem}\n{starter_code}|{x}";
+    CK(ck_write(t1, tmpl, strlen(tmpl)) == 0 && ck_write(t2, "no field", 8) == 0, "write");
+    const char *a[] = {"run", "--model", model, "--dataset", data, "--limit", "1", "--rsa",
+                       "N=1,C=1,T=0,beta=2", "--db", db, "--name", "tmpl", "--store-prompts",
+                       "--prompt-template", t1, NULL};
+    int rc = zeval(NULL, a);
+    CK(rc == 0, "exit %d: %s", rc, errbuf);
+    sqlite3 *h;
+    char *prompt = NULL, *first = NULL, *stored = NULL;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(h, "SELECT s.prompt, json_extract(r.config, '$.prompt_template')"
+                                  " FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.name ="
+                                  " 'tmpl'", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW) {
+            prompt = strdup((const char *)sqlite3_column_text(st, 0));
+            stored = strdup((const char *)sqlite3_column_text(st, 1));
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    /* the first problem of the subset, as make_subset wrote it */
+    char *all = ck_slurp(data, NULL);
+    cJSON *j = all ? cJSON_ParseWithOpts(all, NULL, 0) : NULL;
+    const cJSON *pr = j ? cJSON_GetObjectItem(j, "problem") : NULL;
+    if (cJSON_IsString(pr)) {
+        size_t n = strlen(pr->valuestring) + 200;
+        first = malloc(n);
+        snprintf(first, n, "Answer in \\boxed{}, nothing else.\n\n%s\n|{x}", pr->valuestring);
+    }
+    CK(prompt && first && strstr(prompt, first), "the prompt is not the filled template:\n%s",
+       prompt ? prompt : "(none)");
+    CK(stored && !strcmp(stored, tmpl), "stored template: %s", stored ? stored : "(none)");
+    free(prompt);
+    free(first);
+    free(stored);
+    cJSON_Delete(j);
+    free(all);
+    const char *b[] = {"run", "--model", model, "--dataset", data, "--rsa", "N=1,C=1,T=0,beta=2",
+                       "--db", db, "--name", "tmpl2", "--prompt-template", t2, NULL};
+    rc = zeval(NULL, b);
+    CK(rc == 2 && strstr(errbuf, "has no {problem}, where aime_2025's problem goes"),
+       "exit %d: %s", rc, errbuf);
+    const char *c[] = {"run", "--resume", "tmpl", "--db", db, "--prompt-template", t2, NULL};
+    rc = zeval(NULL, c);
+    CK(rc == 2 && strstr(errbuf, "--prompt-template") && strstr(errbuf, "conflicts"),
+       "exit %d: %s", rc, errbuf);
+    ck_end();
+}
+
 /* On a terminal the progress line is redrawn in place: it must fit the
  * terminal's width, however many runs it lists. */
 static void test_tty_progress(void)
@@ -838,6 +898,7 @@ int main(void)
     test_carry();
     test_code_and_batches(db);
     test_integer_only(db);
+    test_prompt_template(db);
     test_tty_progress();
     test_sweep();
     ck_rmtree(dir);
