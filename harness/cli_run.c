@@ -1790,6 +1790,8 @@ static void show_published(FILE *out, const char *bench, const runcfg *c, const 
     if (pub_sampling_differs(p, c->sp.temperature, c->sp.top_p, c->sp.top_k, c->sp.min_p))
         fprintf(out, "; this run sampled otherwise (temperature %g, top-p %g, top-k %d, "
                      "min-p %g)", c->sp.temperature, c->sp.top_p, c->sp.top_k, c->sp.min_p);
+    if (c->prompt_template)
+        fprintf(out, "; this run asked with its own prompt template");
     fprintf(out, "\n");
 }
 
@@ -1837,6 +1839,8 @@ static int show_json(cJSON *arr, const store_run *r, const runcfg *c, const met_
     cJSON_AddNumberToObject(j, "top_p", f32_shortest(c->sp.top_p));
     cJSON_AddNumberToObject(j, "top_k", c->sp.top_k);
     cJSON_AddNumberToObject(j, "min_p", f32_shortest(c->sp.min_p));
+    if (c->prompt_template)
+        cJSON_AddStringToObject(j, "prompt_template", c->prompt_template);
     cJSON_AddNumberToObject(j, "samples", (double)n);
     cJSON_AddBoolToObject(j, "complete", r->finished_at >= 0);
     cJSON_AddNumberToObject(j, "final_round", nr - 1);
@@ -1963,6 +1967,12 @@ static int show_run(store *db, const char *name, FILE *out, cJSON *arr, char *er
             r.dataset_sha256 ? r.dataset_sha256 : "?", r.zeval_version ? r.zeval_version : "?",
             r.backend ? r.backend : "?", r.device ? r.device : "?", c.seed, c.sp.temperature,
             c.sp.top_p, c.sp.top_k, c.sp.min_p);
+    if (c.prompt_template) {
+        char th[65];
+        sha256_hex_of(c.prompt_template, strlen(c.prompt_template), th);
+        fprintf(out, "  round-0 prompt: the run's own template (--prompt-template, sha256 %.12s)\n",
+                th);
+    }
     fprintf(out, "  round  problems  n   avg@n  [95%% CI]         maj@n   pass@n  no-answer  "
                  "truncated  tokens/problem (round, cumulative D(q))\n");
     for (int i = 0; i < nr; i++) {

@@ -693,6 +693,17 @@ static void test_prompt_template(const char *db)
     free(stored);
     cJSON_Delete(j);
     free(all);
+    /* show names it in the provenance and beside the published single-rollout score */
+    const char *sh[] = {"show", "tmpl", "--db", db, NULL};
+    char so[700];
+    snprintf(so, sizeof so, "%s/tmpl-show.out", dir);
+    rc = zeval(so, sh);
+    char *o = ck_slurp(so, NULL);
+    CK(rc == 0 && o && strstr(o, "round-0 prompt: the run's own template (--prompt-template, "
+                                 "sha256 ") &&
+           strstr(o, "; this run asked with its own prompt template"), "exit %d: %s", rc,
+       o ? o : errbuf);
+    free(o);
     const char *b[] = {"run", "--model", model, "--dataset", data, "--rsa", "N=1,C=1,T=0,beta=2",
                        "--db", db, "--name", "tmpl2", "--prompt-template", t2, NULL};
     rc = zeval(NULL, b);
