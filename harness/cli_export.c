@@ -21,13 +21,15 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: zeval export NAME [--db FILE] [--out FILE] [--ids]\n"
-    "  the samples of run NAME (and of NAME/...) as JSON Lines, one sample a line\n";
+    "usage: zeval export NAME [--db FILE] [--out FILE] [--ids] [--problem ID] [--round R]\n"
+    "  the samples of run NAME (and of NAME/...) as JSON Lines, one sample a line;\n"
+    "  --problem and --round keep those of one problem, of one round\n";
 
 typedef struct {
     FILE *f;
     const char *run, *path;
     int ids;
+    int round; /* keep only this round, or -1 */
     int werr; /* errno of a failed write, or 0 */
     long long n;
 } export_ctx;
@@ -36,6 +38,8 @@ typedef struct {
 static int export_one(const store_sample *x, void *vctx)
 {
     export_ctx *c = vctx;
+    if (c->round >= 0 && x->round != c->round)
+        return 0;
     cJSON *j = cJSON_CreateObject();
     if (!j)
         return -1;
@@ -93,8 +97,9 @@ static int export_one(const store_sample *x, void *vctx)
 
 int cli_export(int argc, char **argv)
 {
-    args_opt o[] = {{"db", 1, NULL}, {"out", 1, NULL}, {"ids", 0, NULL}, {"help", 0, NULL}};
-    int no = 4;
+    args_opt o[] = {{"db", 1, NULL},      {"out", 1, NULL},   {"ids", 0, NULL},
+                    {"problem", 1, NULL}, {"round", 1, NULL}, {"help", 0, NULL}};
+    int no = 6;
     char err[4096];
     const char *name = NULL;
     if (argc >= 1 && strncmp(argv[0], "--", 2) != 0) {
@@ -114,6 +119,13 @@ int cli_export(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
+    long round = -1;
+    if (args_get(o, no, "round") &&
+        args_count(args_get(o, no, "round"), "--round", &round, err, sizeof err)) {
+        fprintf(stderr, "zeval export: %s\n%s", err, usage);
+        return 2;
+    }
+    const char *problem = args_get(o, no, "problem");
     const char *dbpath = args_get(o, no, "db") ? args_get(o, no, "db") : "zeval.db";
     const char *out = args_get(o, no, "out");
     store *db = NULL;
@@ -121,7 +133,7 @@ int cli_export(int argc, char **argv)
     size_t nn = 0;
     int status = 1;
     export_ctx c = {stdout, NULL, out ? out : "standard output", args_get(o, no, "ids") != NULL,
-                    0, 0};
+                    round > 1 << 20 ? 1 << 20 : (int)round, 0, 0};
     if (cli_db_open(dbpath, &db, err, sizeof err) ||
         cli_run_names(db, name, &names, &nn, err, sizeof err))
         goto done;
@@ -144,7 +156,7 @@ int cli_export(int argc, char **argv)
             goto done;
         c.run = names[i];
         err[0] = 0;
-        e = store_samples_each(db, r.id, 1, export_one, &c, err, sizeof err);
+        e = store_samples_each(db, r.id, problem, 1, export_one, &c, err, sizeof err);
         store_run_free(&r);
         if (e) {
             if (c.werr)
@@ -153,6 +165,17 @@ int cli_export(int argc, char **argv)
                 snprintf(err, sizeof err, "out of memory");
             goto done;
         }
+    }
+    if ((problem || round >= 0) && c.n == 0) { /* a filter that matches nothing: a typo? */
+        char what[600] = "", rd[32] = "";
+        if (round >= 0)
+            snprintf(rd, sizeof rd, "round %ld", round);
+        if (problem)
+            snprintf(what, sizeof what, "problem '%.500s'%s%s", problem, rd[0] ? ", " : "", rd);
+        else
+            snprintf(what, sizeof what, "%s", rd);
+        snprintf(err, sizeof err, "%s: no sample of %s in run %s", dbpath, what, name);
+        goto done;
     }
     if (fflush(c.f) != 0 || ferror(c.f)) {
         snprintf(err, sizeof err, "%s: write failed: %s", c.path, strerror(errno ? errno : EIO));

@@ -2006,11 +2006,82 @@ done:
     return rc;
 }
 
+/* `zeval show NAME --problem ID`: every sample of one problem, in
+ * (round, candidate) order, with its verdict and the end of its text. */
+typedef struct {
+    FILE *out;
+    long text_bytes;   /* of each text, its last this many bytes (0: all) */
+    long long n;
+} problem_ctx;
+
+/* s to a terminal: model output may hold escape sequences, so control
+ * characters print as '?' (newlines too unless keep_nl, which indents the
+ * next line by 6). */
+static void term_put(FILE *f, const char *s, int keep_nl)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '\n' && keep_nl) {
+            fputc('\n', f);
+            if (s[1])
+                fputs("      ", f);
+        } else if (ch == '\t') {
+            fputc('\t', f);
+        } else {
+            fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, f);
+        }
+    }
+}
+
+static int show_sample(const store_sample *x, void *vc)
+{
+    problem_ctx *c = vc;
+    char who[96];
+    if (x->round > 0)
+        snprintf(who, sizeof who, "r%d c%d <- %.*s", x->round, x->candidate,
+                 (int)strcspn(x->parents + (x->parents[0] == '['), "]"),
+                 x->parents + (x->parents[0] == '['));
+    else
+        snprintf(who, sizeof who, "r%d c%d", x->round, x->candidate);
+    for (char *w = who; *w; w++) /* parents come from the database: no escapes */
+        if ((unsigned char)*w < 0x20 || *w == 0x7f)
+            *w = '?';
+    const char *v = x->correct == 1 ? "correct" : x->correct == 0 ? "wrong" : "ungraded";
+    fprintf(c->out, "    %-16s %-8s answer ", who, v);
+    if (x->extracted) {
+        fputc('\'', c->out);
+        term_put(c->out, x->extracted, 0);
+        fputc('\'', c->out);
+    } else {
+        fputs("none", c->out);
+    }
+    fputs(" (", c->out);
+    term_put(c->out, x->reason ? x->reason : "-", 0);
+    fprintf(c->out, "); %d tokens, ", x->gen_tokens);
+    term_put(c->out, x->finish_reason ? x->finish_reason : "?", 0);
+    fputc('\n', c->out);
+    const char *t = x->text ? x->text : "";
+    size_t n = strlen(t);
+    if (c->text_bytes > 0 && n > (size_t)c->text_bytes) {
+        t += n - (size_t)c->text_bytes;
+        while (((unsigned char)*t & 0xC0) == 0x80) /* from a character boundary */
+            t++;
+        fprintf(c->out, "      ...");
+    } else {
+        fprintf(c->out, "      ");
+    }
+    term_put(c->out, t, 1); /* indented, as a block under its line */
+    fputc('\n', c->out);
+    c->n++;
+    return 0;
+}
+
 static int show_or_regrade(int argc, char **argv, int regrade)
 {
     const char *cmd = regrade ? "regrade" : "show";
-    args_opt o[] = {{"db", 1, NULL}, {"format", 1, NULL}, {"help", 0, NULL}};
-    int no = 3;
+    args_opt o[] = {{"db", 1, NULL},      {"format", 1, NULL},     {"help", 0, NULL},
+                    {"problem", 1, NULL}, {"text-bytes", 1, NULL}};
+    int no = 5;
     char err[4096];
     const char *name = NULL;
     if (argc >= 1 && strncmp(argv[0], "--", 2) != 0) {
@@ -2035,6 +2106,20 @@ static int show_or_regrade(int argc, char **argv, int regrade)
     const char *fmt = args_get(o, no, "format") ? args_get(o, no, "format") : "text";
     if (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0) {
         fprintf(stderr, "zeval %s: --format must be text or json, not '%s'\n", cmd, fmt);
+        return 2;
+    }
+    const char *problem = args_get(o, no, "problem");
+    problem_ctx pc = {stdout, 600, 0};
+    if ((problem || args_get(o, no, "text-bytes")) && (regrade || strcmp(fmt, "text"))) {
+        fprintf(stderr, "zeval %s: --problem and --text-bytes go with `zeval show`'s text output "
+                        "(`zeval export NAME --problem ID` gives the samples as JSON)\n", cmd);
+        return 2;
+    }
+    char perr[256];
+    if (args_get(o, no, "text-bytes") &&
+        args_count(args_get(o, no, "text-bytes"), "--text-bytes", &pc.text_bytes, perr,
+                   sizeof perr)) {
+        fprintf(stderr, "zeval %s: %s\n", cmd, perr);
         return 2;
     }
     cJSON *arr = NULL;
@@ -2100,6 +2185,23 @@ static int show_or_regrade(int argc, char **argv, int regrade)
         }
         if (show_run(db, names[i], stdout, arr, err, sizeof err))
             goto done;
+        if (problem) {
+            store_run r;
+            if (store_run_get(db, names[i], &r, err, sizeof err) != 1)
+                goto done;
+            long long before = pc.n;
+            printf("  problem %s:\n", problem);
+            int e = store_samples_each(db, r.id, problem, 1, show_sample, &pc, err, sizeof err);
+            store_run_free(&r);
+            if (e)
+                goto done;
+            if (pc.n == before)
+                printf("    (no samples of this problem in this run)\n");
+        }
+    }
+    if (problem && pc.n == 0) {
+        snprintf(err, sizeof err, "%s: no sample of problem '%s' in %s", dbpath, problem, name);
+        goto done;
     }
     if (arr) {
         char *t = cJSON_Print(arr);

@@ -363,21 +363,23 @@ void store_samples_free(store_sample *x, size_t n)
 
 /* The samples query of run_id (texts left NULL unless with_text), in
  * (problem_id, round, candidate) order.  0 or -1. */
-static int samples_query(store *s, long long run_id, int with_text, sqlite3_stmt **st, char *err,
-                         size_t errlen)
+static int samples_query(store *s, long long run_id, const char *problem, int with_text,
+                         sqlite3_stmt **st, char *err, size_t errlen)
 {
     const char *sql = with_text
         ? "SELECT problem_id, round, candidate, parents, seed, prompt_tokens, gen_tokens, gen_ids,"
           " finish_reason, text, tail, tail_tokens, prompt, extracted, correct, reason,"
-          " started_at, finished_at FROM samples WHERE run_id = ?"
-          " ORDER BY problem_id, round, candidate"
+          " started_at, finished_at FROM samples WHERE run_id = ?1"
+          " AND (?2 IS NULL OR problem_id = ?2) ORDER BY problem_id, round, candidate"
         : "SELECT problem_id, round, candidate, parents, seed, prompt_tokens, gen_tokens, gen_ids,"
           " finish_reason, NULL, NULL, tail_tokens, NULL, extracted, correct, reason,"
-          " started_at, finished_at FROM samples WHERE run_id = ?"
-          " ORDER BY problem_id, round, candidate";
+          " started_at, finished_at FROM samples WHERE run_id = ?1"
+          " AND (?2 IS NULL OR problem_id = ?2) ORDER BY problem_id, round, candidate";
     if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
         return db_err(s, err, errlen, "reading samples");
     sqlite3_bind_int64(*st, 1, run_id);
+    if (problem)
+        sqlite3_bind_text(*st, 2, problem, -1, SQLITE_TRANSIENT);
     return 0;
 }
 
@@ -440,7 +442,7 @@ int store_samples_get(store *s, long long run_id, int with_text, store_sample **
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st = NULL;
-    if (samples_query(s, run_id, with_text, &st, err, errlen))
+    if (samples_query(s, run_id, NULL, with_text, &st, err, errlen))
         return -1;
     size_t cap = 0;
     store_sample *v = NULL;
@@ -472,12 +474,12 @@ fail:
     return -1;
 }
 
-int store_samples_each(store *s, long long run_id, int with_text,
+int store_samples_each(store *s, long long run_id, const char *problem, int with_text,
                        int (*fn)(const store_sample *x, void *ctx), void *ctx, char *err,
                        size_t errlen)
 {
     sqlite3_stmt *st = NULL;
-    if (samples_query(s, run_id, with_text, &st, err, errlen))
+    if (samples_query(s, run_id, problem, with_text, &st, err, errlen))
         return -1;
     int rc, e = 0;
     while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {

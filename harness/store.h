@@ -99,10 +99,10 @@ int store_sample_put(store *s, long long run_id, const store_sample *x, char *er
 int store_samples_get(store *s, long long run_id, int with_text, store_sample **out,
                       size_t *n, char *err, size_t errlen);
 void store_samples_free(store_sample *x, size_t n);
-/* The same samples one at a time, without holding them all: fn gets each
- * (borrowed for the call) and stops the walk by returning nonzero (its
- * message in err).  0 or -1. */
-int store_samples_each(store *s, long long run_id, int with_text,
+/* The same samples one at a time, without holding them all (only those
+ * of problem when it is not NULL): fn gets each (borrowed for the call) and
+ * stops the walk by returning nonzero (its message in err).  0 or -1. */
+int store_samples_each(store *s, long long run_id, const char *problem, int with_text,
                        int (*fn)(const store_sample *x, void *ctx), void *ctx, char *err,
                        size_t errlen);
 /* Updates the grading columns of one sample (extracted/reason may be

@@ -769,6 +769,87 @@ static void test_pub_find(void)
     ck_end();
 }
 
+/* Lines of text t that start with prefix. */
+static int lines_with(const char *t, const char *prefix)
+{
+    int n = 0;
+    size_t pl = strlen(prefix);
+    for (const char *l = t; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        n += !strncmp(l, prefix, pl);
+    return n;
+}
+
+static void test_one_problem(const char *db)
+{
+    ck_begin("show_and_export_one_problem");
+    /* export: --problem keeps one problem's 48 samples, --round one round's 16 */
+    const char *a[] = {"export", "near", "--db", db, "--problem", "p003", NULL};
+    const char *out = path("p3.jsonl");
+    int rc = zeval(out, a);
+    char *t = ck_slurp(out, NULL);
+    CK(rc == 0 && t && lines_with(t, "{\"run\":\"near\",\"problem_id\":\"p003\",") == 48 &&
+           lines_with(t, "{") == 48, "exit %d: %d lines", rc, t ? lines_with(t, "{") : -1);
+    free(t);
+    const char *b[] = {"export", "near", "--db", db, "--problem", "p003", "--round", "2", NULL};
+    rc = zeval(out, b);
+    t = ck_slurp(out, NULL);
+    CK(rc == 0 && t && lines_with(t, "{") == 16 && strstr(t, "\"round\":2,") &&
+           !strstr(t, "\"round\":1,"), "exit %d", rc);
+    free(t);
+    const char *c[] = {"export", "near", "--db", db, "--problem", "p999", "--out",
+                       path("none.jsonl"), NULL};
+    rc = zeval(NULL, c);
+    CK(rc == 1 && strstr(errbuf, "no sample of problem 'p999' in run near") &&
+           access(path("none.jsonl"), F_OK) != 0 && access(path("none.jsonl.part"), F_OK) != 0,
+       "exit %d: %s", rc, errbuf);
+    /* show: the run, then each sample of the problem with its verdict and text's end */
+    const char *d[] = {"show", "near", "--db", db, "--problem", "p003", "--text-bytes", "4",
+                       NULL};
+    out = path("p3.txt");
+    rc = zeval(out, d);
+    t = ck_slurp(out, NULL);
+    /* fill(): problem 3's candidates 0..15 are 48..63 mod 100: all correct */
+    CK(rc == 0 && t && strstr(t, "run near:") && strstr(t, "  problem p003:\n") &&
+           lines_with(t, "    r0 c") == 16 && lines_with(t, "    r2 c") == 16 &&
+           strstr(t, "    r0 c0            correct  answer '1' (-); 4 tokens, stop\n      ...d{1}\n"),
+       "exit %d:\n%s", rc, t ? t : errbuf);
+    free(t);
+    const char *e[] = {"show", "near", "--db", db, "--problem", "p003", "--format", "json", NULL};
+    rc = zeval(NULL, e);
+    CK(rc == 2 && strstr(errbuf, "export"), "--problem with json: exit %d: %s", rc, errbuf);
+    const char *f[] = {"show", "near", "--db", db, "--problem", "nope", NULL};
+    rc = zeval(NULL, f);
+    CK(rc == 1 && strstr(errbuf, "no sample of problem 'nope'"), "exit %d: %s", rc, errbuf);
+    /* a text with terminal escapes prints them as '?' */
+    store *s;
+    char em[512];
+    if (store_open(db, &s, em, sizeof em) == 0) {
+        long long id = make_run(s, "esc", "mini", "N=1,C=1,T=0,beta=8", NULL, 0, 1, 1.0);
+        store_sample x = {0};
+        x.problem_id = "p000";
+        x.parents = "[]";
+        x.gen_tokens = 2;
+        x.gen_ids = zeros;
+        x.finish_reason = "stop";
+        x.text = "a\033[2Jb\nnext\x07";
+        x.extracted = "\033]0;title\007";
+        x.correct = 0;
+        CK(store_sample_put(s, id, &x, em, sizeof em) == 0, "%s", em);
+        store_close(s);
+    }
+    const char *g[] = {"show", "esc", "--db", db, "--problem", "p000", NULL};
+    out = path("esc.txt");
+    rc = zeval(out, g);
+    t = ck_slurp(out, NULL);
+    CK(rc == 0 && t && !strchr(t, '\033') && !strchr(t, '\007') &&
+           strstr(t, "answer '?]0;title?'") && strstr(t, "      a?[2Jb\n      next?\n"),
+       "exit %d:\n%s", rc, t ? t : errbuf);
+    free(t);
+    const char *h[] = {"delete", "esc", "--db", db, "--force", NULL};
+    CK(zeval(NULL, h) == 0, "delete esc: %s", errbuf);
+    ck_end();
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "%s", ck_tmpdir());
@@ -783,6 +864,7 @@ int main(void)
     test_show_json(db);
     test_report_published(db);
     test_export(db);
+    test_one_problem(db);
     test_odd_values(db);
     test_delete(db);
     test_pub_find();
