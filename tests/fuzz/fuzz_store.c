@@ -1,7 +1,7 @@
 /*
  * fuzz_store.c — libFuzzer target for everything that reads stored runs:
- * `zeval runs`, `show` (text and JSON), `export`, `compare`, `report` and
- * `delete`, called as the command line calls them.
+ * `zeval runs`, `show` (text, JSON, one problem's samples), `export`, `compare`,
+ * `report` and `delete`, called as the command line calls them.
  *
  * The input builds a database behind the store's back, with raw SQL, so
  * values zeval never writes get in: a run configuration, NUL, a dataset
@@ -189,7 +189,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *runs_json[] = {"a/b", "--db", db, "--format", "json", "a", NULL};
     const char *show[] = {"a", "--db", db, NULL};
     const char *show_json[] = {"a", "--db", db, "--format", "json", NULL};
-    const char *export[] = {"a", "--db", db, "--ids", NULL};
+    const char *show_p[] = {"a", "--db", db, "--problem", "p1", "--text-bytes", "5", NULL};
+    const char *export[] = {"a", "--db", db, "--ids", "--round", "0", NULL};
     const char *compare[] = {"--db", db, "a", "a/b", "--format", "json", NULL};
     const char *report[] = {"--db", db, "--out", html, NULL};
     const char *del[] = {"a/b", "--db", db, "--force", NULL};
@@ -197,6 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     command(cli_runs, runs_json);
     command(cli_show, show);
     command(cli_show, show_json);
+    command(cli_show, show_p);
     command(cli_export, export);
     command(cli_compare, compare);
     command(cli_report, report);
