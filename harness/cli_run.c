@@ -701,7 +701,6 @@ static int numerics_differ(const char *stored, const char *now)
     return strncmp(vs, vn, n) != 0 || (vn[n] && vn[n] != ',');
 }
 
-/* Sets up jobs for runs that exist (resume) or are new, then generates. */
 /* What SIGINT or SIGTERM prints before the run dies of it: every finished
  * sample is already committed, so the resume command is all that's left
  * to say.  Written with write(2) alone (async-signal-safe). */
@@ -737,6 +736,8 @@ static void interrupt_disarm(void)
     signal(SIGTERM, SIG_DFL);
 }
 
+/* Sets up jobs for runs that exist (resume) or are new, then generates.
+ * base is the name `--resume` takes (for the interrupt message). */
 static int execute(runcfg *cfg, job *jobs, int nj, store *db, const char *base, int resume,
                    int progress_mode, char *err, size_t errlen)
 {
@@ -1354,8 +1355,7 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
         if (tl == 0 || strlen(tmpl) != tl) {
             snprintf(err, sizeof err, "--prompt-template %s: %s", v,
                      tl ? "holds a NUL byte" : "is empty");
-            free(tmpl);
-            goto usage_err;
+            goto usage_err; /* which frees tmpl */
         }
     }
 

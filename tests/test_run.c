@@ -709,6 +709,14 @@ static void test_prompt_template(const char *db)
     rc = zeval(NULL, b);
     CK(rc == 2 && strstr(errbuf, "has no {problem}, where aime_2025's problem goes"),
        "exit %d: %s", rc, errbuf);
+    /* an empty template, and one holding a NUL byte */
+    CK(ck_write(t2, "", 0) == 0, "write");
+    rc = zeval(NULL, b);
+    CK(rc == 2 && strstr(errbuf, "is empty"), "empty: exit %d: %s", rc, errbuf);
+    CK(ck_write(t2, "x\0{problem}", 11) == 0, "write");
+    rc = zeval(NULL, b);
+    CK(rc == 2 && strstr(errbuf, "holds a NUL byte"), "NUL: exit %d: %s", rc, errbuf);
+    CK(ck_write(t2, "no field", 8) == 0, "write");
     const char *c[] = {"run", "--resume", "tmpl", "--db", db, "--prompt-template", t2, NULL};
     rc = zeval(NULL, c);
     CK(rc == 2 && strstr(errbuf, "--prompt-template") && strstr(errbuf, "conflicts"),
