@@ -2037,10 +2037,11 @@ static int show_sample(const store_sample *x, void *vc)
 {
     problem_ctx *c = vc;
     char who[96];
+    const char *pa = x->parents ? x->parents : "";
+    pa += pa[0] == '[';
     if (x->round > 0)
         snprintf(who, sizeof who, "r%d c%d <- %.*s", x->round, x->candidate,
-                 (int)strcspn(x->parents + (x->parents[0] == '['), "]"),
-                 x->parents + (x->parents[0] == '['));
+                 (int)strcspn(pa, "]"), pa);
     else
         snprintf(who, sizeof who, "r%d c%d", x->round, x->candidate);
     for (char *w = who; *w; w++) /* parents come from the database: no escapes */

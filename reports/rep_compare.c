@@ -64,7 +64,7 @@ static int same(const char *x, const char *y)
     return !x || !y || !strcmp(x, y);
 }
 
-/* Compares runs ia (A) and ib (B) of db; rep_compare's returns. */
+/* Compares runs ia (A) and ib (B) of db; returns as rep_compare_set. */
 static int compare_ids(sqlite3 *db, const char *path, long long ia, long long ib, uint64_t seed,
                        rep_cmp *c, char *err, size_t errlen)
 {
