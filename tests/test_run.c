@@ -269,6 +269,23 @@ static void test_acceptance1(const char *db)
     ck_end();
 }
 
+/* Waits for zeval process pid, sending it sig once db holds target samples:
+ * 1 when the signal was sent, 0 when it ended first; *status as waitpid's. */
+static int signal_at(pid_t pid, const char *db, long long target, int sig, int *status)
+{
+    for (;;) {
+        if (waitpid(pid, status, WNOHANG) == pid)
+            return 0;
+        if (q1(db, "SELECT count(*) FROM samples") >= target) {
+            kill(pid, sig);
+            waitpid(pid, status, 0);
+            return 1;
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static long long rand_between(uint64_t seed, uint64_t k, long long lo, long long hi)
 {
     return lo + (long long)(smp_uniform(seed, k) * (double)(hi - lo + 1));
@@ -306,20 +323,7 @@ static void test_resume(void)
                 execl(ck_zeval(), ck_zeval(), "run", "--resume", "r", "--db", db2, (char *)NULL);
             _exit(127);
         }
-        int status = 0, killed = 0;
-        for (;;) {
-            if (waitpid(pid, &status, WNOHANG) == pid)
-                break;
-            long long n = q1(db2, "SELECT count(*) FROM samples");
-            if (n >= target) {
-                kill(pid, SIGKILL);
-                waitpid(pid, &status, 0);
-                killed = 1;
-                break;
-            }
-            struct timespec ts = {0, 5 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        int status = 0, killed = signal_at(pid, db2, target, SIGKILL, &status);
         resumed += attempt > 0;
         last = q1(db2, "SELECT count(*) FROM samples");
         if (killed) {
@@ -829,20 +833,7 @@ static void test_sweep(void)
               db2, "--name", "sw", "--store-prompts", (char *)NULL);
         _exit(127);
     }
-    int status = 0, killed = 0;
-    for (;;) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            break;
-        long long n = q1(db2, "SELECT count(*) FROM samples");
-        if (n >= total / 3) {
-            kill(pid, SIGINT);
-            waitpid(pid, &status, 0);
-            killed = 1;
-            break;
-        }
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    int status = 0, killed = signal_at(pid, db2, total / 3, SIGINT, &status);
     long long at = q1(db2, "SELECT count(*) FROM samples");
     CK(killed && at < total, "not interrupted before the end (%lld of %lld)", at, total);
     char *em = ck_slurp(errf, NULL);
