@@ -1130,6 +1130,22 @@ static int progress_mode_of(const char *v)
     return -1;
 }
 
+/* A setting as listings and run names give it: the preset, or the
+ * shortest SPEC (with ",samples=K" for T = 0 when samples > 0). */
+static void setting_name(char *b, size_t n, const char *preset, const rsa_params *p,
+                         long long samples)
+{
+    if (preset && *preset) {
+        snprintf(b, n, "%s", preset);
+        return;
+    }
+    rsa_format_short(p, b, n);
+    if (p->T == 0 && samples > 0) {
+        size_t l = strlen(b);
+        snprintf(b + l, n - l, ",samples=%lld", samples);
+    }
+}
+
 /* --dry-run: what the run would generate, per run and in all, and stores
  * nothing.  For a resume, what is still missing. */
 static int plan(const job *jobs, int nj, store *db, int resume, char *err, size_t errlen)
@@ -1141,10 +1157,7 @@ static int plan(const job *jobs, int nj, store *db, int resume, char *err, size_
     if (!set)
         return ut_err(err, errlen, "out of memory");
     for (int j = 0; j < nj; j++) {
-        if (jobs[j].preset[0])
-            snprintf(set[j], sizeof set[j], "%s", jobs[j].preset);
-        else
-            rsa_format_short(&jobs[j].p, set[j], sizeof set[j]);
+        setting_name(set[j], sizeof set[j], jobs[j].preset, &jobs[j].p, jobs[j].samples);
         if ((int)strlen(jobs[j].name) > wn)
             wn = (int)strlen(jobs[j].name);
         if ((int)strlen(set[j]) > ws)
@@ -1213,7 +1226,7 @@ static int settings_parse(const char *presets, const char *const *rsas, int nrsa
             setting *x = &st[(*n)++];
             rc = rsa_parse(ps->spec, &x->p, err, errlen);
             snprintf(x->preset, sizeof x->preset, "%s", t);
-            snprintf(x->label, sizeof x->label, "%s", t);
+            setting_name(x->label, sizeof x->label, x->preset, &x->p, 0);
         }
     }
     free(list);
@@ -1226,7 +1239,7 @@ static int settings_parse(const char *presets, const char *const *rsas, int nrsa
         if ((rc = rsa_parse(rsas[i], &x->p, err, errlen)))
             break;
         x->preset[0] = 0;
-        rsa_format_short(&x->p, x->label, sizeof x->label);
+        setting_name(x->label, sizeof x->label, NULL, &x->p, 0);
         (*n)++;
     }
     for (int i = 0; i < *n && !rc; i++) {
@@ -2296,16 +2309,10 @@ static int runs_row(store *db, const char *name, run_row *w, char *err, size_t e
     snprintf(w->id, sizeof w->id, "%lld", r.id);
     snprintf(w->name, sizeof w->name, "%s", r.name);
     snprintf(w->dataset, sizeof w->dataset, "%s", r.dataset ? r.dataset : "?");
-    char shortspec[256];
-    rsa_format_short(&p, shortspec, sizeof shortspec);
     if (bad == 1)
         snprintf(w->setting, sizeof w->setting, "?");
-    else if (preset)
-        snprintf(w->setting, sizeof w->setting, "%s", preset);
-    else if (p.T == 0 && samples > 0)
-        snprintf(w->setting, sizeof w->setting, "%s,samples=%lld", shortspec, samples);
     else
-        snprintf(w->setting, sizeof w->setting, "%s", shortspec);
+        setting_name(w->setting, sizeof w->setting, preset, &p, samples);
     snprintf(w->backend, sizeof w->backend, "%s", r.backend ? r.backend : "?");
     if (bad == 2)
         snprintf(w->samples, sizeof w->samples, "?");
@@ -2530,55 +2537,30 @@ int cli_runs(int argc, char **argv)
     int status = 1;
     if (cli_db_open(dbpath, &db, err, sizeof err))
         goto done;
-    /* the selected runs, each once, in id order as the whole listing */
-    for (int i = 0; i < nsel; i++) {
+    for (int i = 0; i < nsel; i++) { /* an unknown name is an error */
         char **one = NULL;
         size_t n1 = 0;
-        if (cli_run_names(db, sel[i], &one, &n1, err, sizeof err))
+        int e = cli_run_names(db, sel[i], &one, &n1, err, sizeof err);
+        store_names_free(one, n1);
+        if (e)
             goto done;
-        char **grown = realloc(names, (nn + n1 + 1) * sizeof *names);
-        if (!grown) {
-            store_names_free(one, n1);
-            snprintf(err, sizeof err, "out of memory");
-            goto done;
-        }
-        names = grown;
-        for (size_t k = 0; k < n1; k++) {
-            int dup = 0;
-            for (size_t q = 0; q < nn && !dup; q++)
-                dup = !strcmp(names[q], one[k]);
-            if (dup)
-                free(one[k]);
-            else
-                names[nn++] = one[k];
-        }
-        free(one);
     }
-    if (nsel) {
-        char **all = NULL;
-        size_t nall = 0, k = 0;
-        if (store_run_names(db, NULL, &all, &nall, err, sizeof err))
-            goto done;
-        char **ord = malloc((nn + 1) * sizeof *ord);
-        if (!ord) {
-            store_names_free(all, nall);
-            snprintf(err, sizeof err, "out of memory");
-            goto done;
+    /* every run in id order, those a name selects kept (each once) */
+    if (nsel && store_run_names(db, NULL, &names, &nn, err, sizeof err))
+        goto done;
+    size_t k = 0;
+    for (size_t i = 0; i < nn; i++) {
+        int in = 0;
+        for (int q = 0; q < nsel && !in; q++) {
+            size_t l = strlen(sel[q]);
+            in = !strncmp(names[i], sel[q], l) && (!names[i][l] || names[i][l] == '/');
         }
-        for (size_t i = 0; i < nall && k < nn; i++) {
-            int in = 0;
-            for (size_t q = 0; q < nn && !in; q++)
-                in = !strcmp(all[i], names[q]);
-            if (in) {
-                ord[k++] = all[i];
-                all[i] = NULL;
-            }
-        }
-        store_names_free(all, nall);
-        store_names_free(names, nn);
-        names = ord;
-        nn = k;
+        if (in)
+            names[k++] = names[i];
+        else
+            free(names[i]);
     }
+    nn = k;
     if (runs_print(stdout, db, nsel ? names : NULL, nn, !strcmp(fmt, "json"), err, sizeof err))
         goto done;
     status = 0;
