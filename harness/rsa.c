@@ -230,6 +230,21 @@ double rsa_cost_cap(const rsa_params *p, int samples)
            (double)rsa_width(p, samples, p->T) * (double)p->final_budget;
 }
 
+int rsa_same_through(const rsa_params *a, int sa, const rsa_params *b, int sb, int round)
+{
+    if (round > a->T || round > b->T)
+        return 0;
+    for (int t = 0; t <= round; t++)
+        if (rsa_width(a, sa, t) != rsa_width(b, sb, t) || rsa_budget(a, t) != rsa_budget(b, t))
+            return 0;
+    if (round == 0)
+        return 1;
+    /* later rounds: the same parents (C, and the C = 1 lineage) and the
+     * same tails of them (tau, tail) */
+    return a->C == b->C && (a->C > 1 || a->c1 == b->c1) && a->tau == b->tau &&
+           a->tail == b->tail;
+}
+
 /* ------------------------------------------------------------ seeds */
 
 static uint64_t key_of(uint64_t run_seed, const char *pid, int round, int cand, uint64_t domain)
@@ -600,6 +615,8 @@ typedef struct {
     const rsa_prior **prior; /* [round * RSA_MAX_WIDTH + cand] or NULL */
 } pstate;
 
+struct share;
+
 typedef struct sreq {
     int problem, round, cand;
     int *parents;
@@ -608,8 +625,29 @@ typedef struct sreq {
     char *prompt;
     int prompt_tokens;
     double started;
-    struct sreq *prev, *next; /* the list of requests in flight */
+    struct sreq *prev, *next; /* the list of requests in flight; a follower's next */
+    struct share *slot;       /* the request others follow, or NULL */
+    struct sreq *followers;   /* problems whose identical request this one makes */
 } sreq;
+
+/* A request several problems of one family make alike: the same problem id
+ * (so the same seed), round, candidate, budget and prompt text, as the
+ * settings of a sweep do up to the round where they part.  The engine
+ * generates it once; every problem stores the sample.  While the leader is
+ * in flight, later askers wait on it as followers; once it has finished,
+ * its result stays until every problem of the family is past that round,
+ * for askers the queue (max_inflight) held back. */
+typedef struct share {
+    int round, cand;
+    long budget;
+    char *prompt;
+    sreq *leader;             /* in flight; NULL once finished */
+    int32_t *ids;             /* finished: the result */
+    int n_ids, prompt_tokens;
+    eng_finish finish;
+    double started, finished_at;
+    struct share *next;       /* the family's list */
+} share;
 
 typedef struct {
     int p, r, c;
@@ -628,6 +666,9 @@ typedef struct {
     double t0;
     sreq *live;           /* submitted, not finished */
     long long failed;     /* errors kept (keep_errors) */
+    int *fam;             /* [p]: the first problem of p's id (its family) */
+    int *fam_next;        /* [p]: the family's next problem, or -1 */
+    share **shares;       /* [family head]: its requests made alike */
 } run;
 
 /* Problem p's setting and its T = 0 width. */
@@ -678,9 +719,46 @@ static void sreq_free(sreq *r)
 {
     if (!r)
         return;
+    for (sreq *f = r->followers, *n; f; f = n) {
+        n = f->next;
+        sreq_free(f);
+    }
+    if (r->slot)
+        r->slot->leader = NULL;
     free(r->parents);
     free(r->prompt);
     free(r);
+}
+
+static void share_free(share *h)
+{
+    if (h) {
+        free(h->prompt);
+        free(h->ids);
+        free(h);
+    }
+}
+
+/* Drops the finished shares of p's family that no problem of it can ask
+ * for any more: those of rounds every problem of the family is past. */
+static void shares_prune(run *R, int p)
+{
+    int f = R->fam[p];
+    if (!R->shares[f])
+        return;
+    int low = INT_MAX;
+    for (int q = f; q >= 0; q = R->fam_next[q])
+        if (R->ps[q].round < low)
+            low = R->ps[q].round;
+    for (share **h = &R->shares[f]; *h;) {
+        if (!(*h)->leader && (*h)->round < low) {
+            share *d = *h;
+            *h = d->next;
+            share_free(d);
+        } else {
+            h = &(*h)->next;
+        }
+    }
 }
 
 static int enqueue(run *R, int p, int r, int c)
@@ -714,6 +792,7 @@ static int advance(run *R, int p, char *err, size_t errlen)
             P->prev_width = width(R, p, P->round);
             P->cur_tails = NULL;
             P->round++;
+            shares_prune(R, p);
         }
         if (P->round > rp->T) {
             free_tails(P->prev_tails, P->prev_width);
@@ -742,6 +821,9 @@ static int advance(run *R, int p, char *err, size_t errlen)
     }
 }
 
+static int complete(run *R, sreq *q, const int32_t *ids, int n_ids, eng_finish finish,
+                    const char *error, double started, double fin, char *err, size_t errlen);
+
 static int submit_one(run *R, item it, char *err, size_t errlen)
 {
     const rsa_sched *s = R->s;
@@ -751,6 +833,7 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
     sreq *q = calloc(1, sizeof *q);
     char *msg = NULL, *text = NULL;
     int32_t *ids = NULL;
+    share *h = NULL;
     if (!q)
         return ut_err(err, errlen, "out of memory");
     q->problem = it.p;
@@ -776,6 +859,39 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
     size_t tl, nids;
     if (chat_render(s->ct, &m, 1, &s->co, &text, &tl, err, errlen))
         goto fail;
+    int f = R->fam[it.p];
+    long budget = rsa_budget(rp, it.r);
+    if (R->fam_next[f] >= 0) { /* a family: the same request may be made already */
+        for (h = R->shares[f]; h; h = h->next)
+            if (h->round == it.r && h->cand == it.c && h->budget == budget &&
+                !strcmp(h->prompt, text))
+                break;
+        if (h) {
+            free(msg);
+            q->prompt = text;
+            if (h->leader) { /* in flight: wait for it */
+                sreq **t = &h->leader->followers;
+                while (*t)
+                    t = &(*t)->next;
+                *t = q;
+                q->prompt_tokens = h->leader->prompt_tokens;
+                q->started = h->leader->started;
+                return 0;
+            }
+            q->prompt_tokens = h->prompt_tokens;
+            R->st.shared++;
+            return complete(R, q, h->ids, h->n_ids, h->finish, NULL, h->started,
+                            h->finished_at, err, errlen);
+        }
+        if (!(h = calloc(1, sizeof *h)) || !(h->prompt = strdup(text))) {
+            free(h);
+            h = NULL;
+            goto oom;
+        }
+        h->round = it.r;
+        h->cand = it.c;
+        h->budget = budget;
+    }
     if (tok_encode(s->tk, text, tl, chat_add_special(s->ct), &ids, &nids, err, errlen))
         goto fail;
     if (nids == 0 || nids > INT_MAX) {
@@ -787,7 +903,7 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
     text = NULL;
     q->prompt_tokens = (int)nids;
     q->started = unix_now();
-    eng_request rq = {ids, (int)nids, (int)rsa_budget(rp, it.r), s->sampling, q->seed,
+    eng_request rq = {ids, (int)nids, (int)budget, s->sampling, q->seed,
                       s->stop, s->nstop, s->vocab_limit, q};
     if (R->be->submit(R->be, &rq, err, errlen)) {
         ut_err_prefix(err, errlen, "problem %s round %d candidate %d", pb->id, it.r, it.c);
@@ -795,6 +911,12 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
     }
     free(ids);
     free(msg);
+    if (h) { /* others of the family follow this request */
+        h->leader = q;
+        q->slot = h;
+        h->next = R->shares[f];
+        R->shares[f] = h;
+    }
     q->next = R->live;
     if (R->live)
         R->live->prev = q;
@@ -804,6 +926,7 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
 oom:
     ut_err(err, errlen, "out of memory");
 fail:
+    share_free(h);
     free(ids);
     free(msg);
     free(text);
@@ -811,40 +934,39 @@ fail:
     return -1;
 }
 
-static int finished(run *R, const eng_event *e, char *err, size_t errlen)
+/* Stores the sample of q's request (generated for q, or for the request
+ * q followed) and frees q.  Reads ids before the problem advances, never
+ * after: advancing may drop the share that holds them. */
+static int complete(run *R, sreq *q, const int32_t *ids, int n_ids, eng_finish finish,
+                    const char *error, double started, double fin, char *err, size_t errlen)
 {
     const rsa_sched *s = R->s;
-    sreq *q = e->user;
     const rsa_problem *pb = &R->pr[q->problem];
     pstate *P = &R->ps[q->problem];
-    unlink_req(R, q);
-    R->st.inflight--;
-    if (e->finish == ENG_FINISH_ERROR && s->keep_errors) {
+    if (finish == ENG_FINISH_ERROR && s->keep_errors) {
         rsa_done d = {q->problem, q->round, q->cand, q->parents, q->nparents, q->seed, q->prompt,
-                      q->prompt_tokens, e->ids, e->n_ids, e->finish, "", 0, q->started,
-                      unix_now(), e->error ? e->error : "unknown error"};
+                      q->prompt_tokens, ids, n_ids, finish, "", 0, started, fin,
+                      error ? error : "unknown error"};
         int rc = s->on_sample ? s->on_sample(s->ctx, &d, err, errlen) : 0;
         R->failed++; /* the problem's round stays incomplete */
         sreq_free(q);
         return rc ? -1 : 0;
     }
-    if (e->finish == ENG_FINISH_ERROR) {
+    if (finish == ENG_FINISH_ERROR) {
         ut_err(err, errlen, "problem %s round %d candidate %d: engine error: %s", pb->id,
-               q->round, q->cand, e->error ? e->error : "unknown");
+               q->round, q->cand, error ? error : "unknown");
         sreq_free(q);
         return -1;
     }
     char *tail = NULL;
     int nt = 0, t0 = 0;
     const rsa_params *rp = prm(R, q->problem);
-    if (rsa_tail(R->tailer, e->ids, e->n_ids, rp->tau, rp->tail, &tail, &nt, &t0, err,
-                 errlen)) {
+    if (rsa_tail(R->tailer, ids, n_ids, rp->tau, rp->tail, &tail, &nt, &t0, err, errlen)) {
         sreq_free(q);
         return -1;
     }
     rsa_done d = {q->problem, q->round, q->cand, q->parents, q->nparents, q->seed, q->prompt,
-                  q->prompt_tokens, e->ids, e->n_ids, e->finish, tail, nt, q->started,
-                  unix_now(), NULL};
+                  q->prompt_tokens, ids, n_ids, finish, tail, nt, started, fin, NULL};
     if (s->on_sample && s->on_sample(s->ctx, &d, err, errlen)) {
         free(tail);
         sreq_free(q);
@@ -856,6 +978,90 @@ static int finished(run *R, const eng_event *e, char *err, size_t errlen)
     int p = q->problem;
     sreq_free(q);
     return P->cur_left == 0 ? advance(R, p, err, errlen) : 0;
+}
+
+static void share_unlink(run *R, int p, share *h)
+{
+    for (share **x = &R->shares[R->fam[p]]; *x; x = &(*x)->next)
+        if (*x == h) {
+            *x = h->next;
+            share_free(h);
+            return;
+        }
+}
+
+static int finished(run *R, const eng_event *e, char *err, size_t errlen)
+{
+    sreq *q = e->user;
+    unlink_req(R, q);
+    R->st.inflight--;
+    sreq *fl = q->followers;
+    share *h = q->slot;
+    double now = unix_now(), started = q->started;
+    q->followers = NULL;
+    q->slot = NULL;
+    if (h) { /* keep the result for askers still to come */
+        h->leader = NULL;
+        size_t n = e->n_ids > 0 ? (size_t)e->n_ids : 0;
+        if (e->finish == ENG_FINISH_ERROR || !(h->ids = malloc((n ? n : 1) * sizeof *h->ids))) {
+            share_unlink(R, q->problem, h); /* later askers make their own request */
+        } else {
+            if (n)
+                memcpy(h->ids, e->ids, n * sizeof *h->ids);
+            h->n_ids = (int)n;
+            h->prompt_tokens = q->prompt_tokens;
+            h->finish = e->finish;
+            h->started = started;
+            h->finished_at = now;
+        }
+    }
+    int rc = complete(R, q, e->ids, e->n_ids, e->finish, e->error, started, now, err, errlen);
+    for (sreq *n; fl; fl = n) {
+        n = fl->next;
+        fl->next = NULL;
+        if (rc) {
+            sreq_free(fl);
+            continue;
+        }
+        R->st.shared++;
+        rc = complete(R, fl, e->ids, e->n_ids, e->finish, e->error, started, now, err, errlen);
+    }
+    return rc;
+}
+
+static int idx_cmp(const void *a, const void *b)
+{
+    const struct { const char *id; int p; } *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->p > y->p) - (x->p < y->p);
+}
+
+/* Groups the problems by id (a sweep has one problem per setting). */
+static int families(run *R)
+{
+    int np = R->np;
+    struct { const char *id; int p; } *ix = malloc((size_t)(np > 0 ? np : 1) * sizeof *ix);
+    R->fam = malloc((size_t)(np > 0 ? np : 1) * sizeof *R->fam);
+    R->fam_next = malloc((size_t)(np > 0 ? np : 1) * sizeof *R->fam_next);
+    R->shares = calloc((size_t)(np > 0 ? np : 1), sizeof *R->shares);
+    if (!ix || !R->fam || !R->fam_next || !R->shares) {
+        free(ix);
+        return -1;
+    }
+    for (int p = 0; p < np; p++) {
+        ix[p].id = R->pr[p].id;
+        ix[p].p = p;
+        R->fam_next[p] = -1;
+    }
+    qsort(ix, (size_t)np, sizeof *ix, idx_cmp);
+    for (int i = 0; i < np; i++) {
+        int same = i > 0 && !strcmp(ix[i].id, ix[i - 1].id);
+        R->fam[ix[i].p] = same ? R->fam[ix[i - 1].p] : ix[i].p;
+        if (same)
+            R->fam_next[ix[i - 1].p] = ix[i].p;
+    }
+    free(ix);
+    return 0;
 }
 
 int rsa_run(const rsa_sched *s, eng_backend *be, const rsa_problem *problems, int np,
@@ -871,7 +1077,7 @@ int rsa_run(const rsa_sched *s, eng_backend *be, const rsa_problem *problems, in
     R.ps = calloc((size_t)(np > 0 ? np : 1), sizeof *R.ps);
     R.tailer = rsa_tailer_new(s->tk, s->stop, s->nstop);
     eng_event *ev = malloc(256 * sizeof *ev);
-    if (!R.ps || !R.tailer || !ev) {
+    if (!R.ps || !R.tailer || !ev || families(&R)) {
         ut_err(err, errlen, "out of memory");
         goto done;
     }
@@ -931,6 +1137,9 @@ int rsa_run(const rsa_sched *s, eng_backend *be, const rsa_problem *problems, in
         if (s->on_step)
             s->on_step(s->ctx, &R.st);
     }
+    R.st.elapsed = ut_now() - R.t0;
+    if (s->on_step) /* the samples a last submission completed from shares */
+        s->on_step(s->ctx, &R.st);
     if (R.failed) {
         ut_err(err, errlen, "%lld requests failed (stored with finish_reason error); "
                "`zeval run --resume` retries them", R.failed);
@@ -957,6 +1166,14 @@ done:
         unlink_req(&R, q);
         sreq_free(q);
     }
+    for (int p = 0; R.shares && p < np; p++)
+        for (share *h = R.shares[p], *n; h; h = n) {
+            n = h->next;
+            share_free(h);
+        }
+    free(R.shares);
+    free(R.fam);
+    free(R.fam_next);
     free(R.ps);
     free(R.q);
     free(ev);

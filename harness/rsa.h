@@ -11,6 +11,12 @@
  * counter RNG keyed by (run seed, problem id, round, candidate), and its
  * prompt from its parents' tails, so a resumed run reproduces exactly the
  * samples an uninterrupted one would have produced.
+ *
+ * Problems of one id (a sweep's settings of one problem) whose requests
+ * agree -- round, candidate, budget and prompt text, hence seed -- get one
+ * request: the engine generates the sample once and each problem stores it.
+ * That is the sample each would have generated alone, so sharing changes
+ * the work and nothing stored.
  */
 #ifndef ZEVAL_RSA_H
 #define ZEVAL_RSA_H
@@ -66,6 +72,12 @@ long rsa_budget(const rsa_params *p, int round);
 /* Worst-case generated tokens per problem (spec §6): N*T*beta +
  * N_final*B_final (T = 0: width * B_final). */
 double rsa_cost_cap(const rsa_params *p, int samples);
+
+/* Whether settings a and b (with their T = 0 samples) give a problem the
+ * same samples in rounds 0..round: the same widths and budgets through
+ * round, and past round 0 the same parents and tails of them (C, the C = 1
+ * lineage, tau, tail).  A sweep generates such rounds once. */
+int rsa_same_through(const rsa_params *a, int sa, const rsa_params *b, int sb, int round);
 
 /* The sampling seed of (run seed, problem id, round, candidate). */
 uint64_t rsa_seed(uint64_t run_seed, const char *problem_id, int round, int cand);
@@ -142,6 +154,10 @@ typedef struct {
     int inflight;
     long long done, total; /* samples (including prior ones) */
     double elapsed;        /* seconds since rsa_run started */
+    long long shared;      /* samples done without a request of their own: problems
+                              of one id whose request (round, candidate, budget,
+                              prompt) another made alike, as a sweep's settings
+                              do up to the round where they part */
 } rsa_stats;
 
 typedef struct {
@@ -158,7 +174,7 @@ typedef struct {
     int max_inflight;      /* 0: no limit */
     /* Called once per finished sample; nonzero stops the run with err. */
     int (*on_sample)(void *ctx, const rsa_done *d, char *err, size_t errlen);
-    /* Called after every engine step (may be NULL). */
+    /* Called after every engine step and once at the end (may be NULL). */
     void (*on_step)(void *ctx, const rsa_stats *st);
     void *ctx;
     /* 1: a request that finishes with ENG_FINISH_ERROR is passed to

@@ -135,6 +135,41 @@ static void test_budgets_and_seeds(void)
     CK(rsa_width(&p, 64, 0) == 16 && rsa_width(&p, 0, 2) == 16, "width");
     ck_end();
 
+    ck_begin("settings alike through a round: the same widths and budgets so far, and past "
+             "round 0 the same parents and tails");
+    static const struct { const char *a; int sa; const char *b; int sb; int through; } alike[] = {
+        /* the presets: zaya-8k and zaya-apex-light part at the final round's budget */
+        {"N=16,C=4,T=2,beta=8K,final=40K,tau=4K", 0, "N=16,C=4,T=2,beta=8K,final=8K,tau=4K", 0, 1},
+        {"N=16,C=4,T=2,beta=8K,final=40K,tau=4K", 0, "N=16,C=4,T=2,beta=16K,final=40K,tau=4K", 0,
+         -1},
+        /* T sweeps with final = beta share every round of the shorter */
+        {"N=4,C=2,T=1,beta=64", 0, "N=4,C=2,T=3,beta=64", 0, 1},
+        /* tau and C matter from round 1 on only */
+        {"N=4,C=2,T=2,beta=64,tau=8", 0, "N=4,C=2,T=2,beta=64,tau=16", 0, 0},
+        {"N=4,C=2,T=2,beta=64", 0, "N=4,C=3,T=2,beta=64", 0, 0},
+        {"N=4,C=2,T=2,beta=64", 0, "N=4,C=2,T=2,beta=64,tail=full", 0, 0},
+        /* c1 matters only at C = 1 */
+        {"N=4,C=1,T=2,beta=64,c1=own", 0, "N=4,C=1,T=2,beta=64,c1=random", 0, 0},
+        {"N=4,C=2,T=2,beta=64,c1=own", 0, "N=4,C=2,T=2,beta=64,c1=random", 0, 2},
+        /* T = 0 samples with its round-0 budget (final) and width (samples) */
+        {"N=4,C=1,T=0,beta=64", 0, "N=4,C=2,T=2,beta=64,final=99", 0, 0},
+        {"N=4,C=1,T=0,beta=64", 8, "N=4,C=2,T=2,beta=64", 0, -1},
+        {"N=4,C=1,T=0,beta=64,final=99", 0, "N=4,C=2,T=2,beta=64", 0, -1},
+        {"N=8,C=2,T=2,beta=64", 0, "N=4,C=2,T=2,beta=64", 0, -1},
+    };
+    for (size_t i = 0; i < sizeof alike / sizeof alike[0]; i++) {
+        rsa_params a, b;
+        CK(rsa_parse(alike[i].a, &a, err, sizeof err) == 0 &&
+               rsa_parse(alike[i].b, &b, err, sizeof err) == 0, "%s", err);
+        for (int r = 0; r <= 3; r++) {
+            int want = r <= alike[i].through;
+            CK(rsa_same_through(&a, alike[i].sa, &b, alike[i].sb, r) == want &&
+                   rsa_same_through(&b, alike[i].sb, &a, alike[i].sa, r) == want,
+               "%s / %s round %d: want %d", alike[i].a, alike[i].b, r, want);
+        }
+    }
+    ck_end();
+
     ck_begin("seeds depend only on (run seed, problem, round, candidate) and all differ");
     CK(rsa_seed(1, "aime2025-I-01", 0, 0) == rsa_seed(1, "aime2025-I-01", 0, 0), "stable");
     uint64_t s[5] = {rsa_seed(1, "aime2025-I-01", 0, 0), rsa_seed(2, "aime2025-I-01", 0, 0),

@@ -789,6 +789,9 @@ static void test_sweep(void)
     snprintf(out, sizeof out, "%s/sweep.out", dir);
     int rc = zeval(out, a);
     CK(rc == 0, "exit %d: %s", rc, errbuf);
+    /* round 0 of each dataset's problem: 2 candidates the two settings ask alike */
+    CK(strstr(errbuf, "zeval run: 4 samples generated once for several settings"),
+       "no 4 shared samples: %s", errbuf);
     CK(q1(db1, "SELECT count(*) FROM runs") == 4, "%lld runs", q1(db1, "SELECT count(*) FROM runs"));
     check_run(db1, names[0], 1, 2, 2, 1, 4, 4, 2, 1, 21, 1);
     check_run(db1, names[1], 1, 2, 2, 1, 4, 4, 2, 1, 21, 1);
@@ -815,6 +818,22 @@ static void test_sweep(void)
     d = run_rows_differ(db1, names[0], db1, names[2], 0);
     CK(d == 0, "%lld round-0 rows differ between settings of one round-0 width and budget", d);
     CK(run_rows_differ(db1, names[0], db1, names[1], 0) > 0, "two datasets' round 0 agree");
+    ck_end();
+
+    ck_begin("a sweep one request at a time (--max-inflight 1): a setting's request made after "
+             "the same one finished takes its sample; the same rows as in parallel");
+    char db3[700];
+    snprintf(db3, sizeof db3, "%s/sweep-serial.db", dir);
+    const char *a1[] = {"run", "--model", model, "--dataset", list, "--limit", "1", "--rsa", s1,
+                        "--rsa", s2, "--temperature", "0.7", "--seed", "21", "--db", db3,
+                        "--name", "sw", "--store-prompts", "--max-inflight", "1", NULL};
+    rc = zeval(NULL, a1);
+    CK(rc == 0 && strstr(errbuf, "zeval run: 4 samples generated once"), "exit %d: %s", rc,
+       errbuf);
+    for (int i = 0; i < 4; i++) {
+        d = run_rows_differ(db3, names[i], db1, names[i], -1);
+        CK(d == 0, "%s: %lld rows differ from the sweep in parallel", names[i], d);
+    }
     ck_end();
 
     ck_begin("a sweep interrupted (SIGINT) after some samples says how to resume, and resumed "
@@ -868,9 +887,9 @@ static void test_sweep(void)
                         "--rsa", s2, "--db", nodb, "--name", "p", "--dry-run", NULL};
     rc = zeval(dout, dn);
     pl = ck_slurp(dout, NULL);
-    /* s1: 2 x 2 rounds x 4 tokens; s2: 2 x 3 rounds x 4 tokens; two datasets of 1 */
-    snprintf(want, sizeof want, "4 runs: %lld samples to generate of %lld, at most 80 generated "
-             "tokens", total, total);
+    /* s1: 2 x 2 rounds; s2: 2 x 3 rounds; two datasets of 1; round 0 shared; 4 tokens each */
+    snprintf(want, sizeof want, "4 runs: %lld samples to generate of %lld, 4 of them shared "
+             "with another setting (16 requests), at most 64 generated tokens", total, total);
     CK(rc == 0 && pl && strstr(pl, want) && access(nodb, F_OK) != 0, "exit %d: want '%s' in %s",
        rc, want, pl ? pl : errbuf);
     free(pl);
