@@ -2,15 +2,24 @@
  * sampler.c — see sampler.h.
  *
  * Softmax runs in double.  Tokens whose probability is below 1e-12 of the
- * most likely one are dropped before sorting (their total mass is below
- * 3e-7 even over a 262K vocabulary), which keeps a step to one pass plus a
- * sort of the plausible candidates.
+ * most likely one are dropped (their total mass is below 3e-7 even over a
+ * 262K vocabulary).  The rule: walk the kept tokens by decreasing
+ * probability (lower id first on ties) and take the first whose running
+ * mass passes u times the total.  With filters the kept tokens are sorted.
+ * Without them (the test-time-compute setting, temperature only) nothing
+ * is: at temperature 1 most of a 262K vocabulary can be within 1e-12 of
+ * the top, and sorting it cost ~30 ms a token.  The walk's place is found
+ * by a radix select on the logits' bits instead, 8 bits a pass, as the GPU
+ * engine does (gpu/bkernels.hip k_bpick); only the masses' summation order
+ * differs from the sorted walk, which moves a draw only where u falls
+ * within rounding of a boundary.
  */
 #include "sampler.h"
 #include "util.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     double p;
@@ -148,13 +157,78 @@ static int filter(const float *logits, int n, const smp_params *p, smp_scratch *
     return k;
 }
 
+/* An order-preserving unsigned key of a float (-0 and +0 alike). */
+static unsigned flt_key(float f)
+{
+    unsigned u;
+    f = f == 0.0f ? 0.0f : f;
+    memcpy(&u, &f, sizeof u);
+    return (u & 0x80000000u) ? ~u : u | 0x80000000u;
+}
+
+/* The draw without filters (see the top of the file). */
+static int draw_unfiltered(const float *logits, int n, double inv_t, double u, smp_scratch *s)
+{
+    double mx = -INFINITY, cut = log(1e-12), total = 0;
+    for (int i = 0; i < n; i++) /* NaN never compares greater */
+        if (logits[i] > mx)
+            mx = logits[i];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        double z = ((double)logits[i] - mx) * inv_t;
+        if (z >= cut) {
+            s->c[k].p = exp(z);
+            s->c[k].id = i;
+            total += s->c[k].p;
+            k++;
+        }
+    }
+    if (k == 0) /* no finite logits */
+        return smp_argmax(logits, n);
+    double target = u * total, before = 0;
+    for (int sh = 24; sh >= 0; sh -= 8) {
+        double bm[256] = {0};
+        for (int i = 0; i < k; i++)
+            bm[(flt_key(logits[s->c[i].id]) >> sh) & 255] += s->c[i].p;
+        int pick = -1, last = -1;
+        for (int d = 255; d >= 0 && pick < 0; d--) {
+            if (!(bm[d] > 0))
+                continue;
+            last = d;
+            if (before + bm[d] > target)
+                pick = d;
+            else
+                before += bm[d];
+        }
+        if (pick < 0) { /* rounding: the last bucket with mass */
+            pick = last;
+            before -= bm[last];
+        }
+        int w = 0; /* keep the bucket's tokens, in id order */
+        for (int i = 0; i < k; i++)
+            if ((int)((flt_key(logits[s->c[i].id]) >> sh) & 255) == pick)
+                s->c[w++] = s->c[i];
+        k = w;
+    }
+    for (int i = 0; i < k; i++) { /* equal logits, in id order */
+        before += s->c[i].p;
+        if (target < before)
+            return s->c[i].id;
+    }
+    return s->c[k - 1].id;
+}
+
 int smp_sample(const float *logits, int n, const smp_params *p, uint64_t seed, uint64_t counter,
                smp_scratch *s)
 {
     if (p->temperature == 0 || p->top_k == 1)
         return smp_argmax(logits, n);
+    if ((p->top_k <= 0 || p->top_k >= n) && p->top_p >= 1 && p->min_p <= 0)
+        return draw_unfiltered(logits, n, 1.0 / p->temperature, smp_uniform(seed, counter), s);
     double mass;
     int k = filter(logits, n, p, s, &mass);
+    if (k == 0) /* no finite logits */
+        return smp_argmax(logits, n);
     double u = smp_uniform(seed, counter) * mass, cum = 0;
     for (int i = 0; i < k; i++) {
         cum += s->c[i].p;
