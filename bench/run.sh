@@ -7,6 +7,8 @@
 # `zeval bench prefill` on it.  Each prints the bytes-per-token breakdown, the
 # routing histogram and a line `tok_s=… bytes_per_tok=… bw_GBs=… roofline=…`.
 # Extra arguments for both runs can be passed in BENCH_ARGS (e.g. "--batch 4").
+# Then `zeval bench sampler`: a draw's time without filters against the sorted
+# walk that filters need.
 set -eu
 B=${1:-build/rel}
 Z="$B/zeval"
@@ -34,6 +36,10 @@ Full size (a random ZAYA1-8B, 17.7 GB bf16 in 5 shards, created on first use; ne
 of disk): sh bench/cpu.sh BUILD_DIR [DIR] measures decode at batch 1 and 16, prefill against
 the FMA peak, and the PyTorch peer (bench/torch_zaya.py) on the same checkpoint.
 NOTE
+
+echo
+echo "== zeval bench sampler (a draw from Gemma 3's 262144 logits: radix select against the sorted walk)"
+"$Z" bench sampler --draws 50
 
 echo
 echo "== tokenizer: sh bench/tokenizer.sh $B (alone: sh bench/tokenizer.sh BUILD_DIR)"

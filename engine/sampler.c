@@ -24,6 +24,7 @@
 typedef struct {
     double p;
     int id;
+    unsigned key;  /* draws without filters: flt_key of the logit */
 } cand;
 
 struct smp_scratch {
@@ -87,6 +88,15 @@ void smp_scratch_free(smp_scratch *s)
         return;
     free(s->c);
     free(s);
+}
+
+/* An order-preserving unsigned key of a float (-0 and +0 alike). */
+static unsigned flt_key(float f)
+{
+    unsigned u;
+    f = f == 0.0f ? 0.0f : f;
+    memcpy(&u, &f, sizeof u);
+    return (u & 0x80000000u) ? ~u : u | 0x80000000u;
 }
 
 static int cmp_desc(const void *a, const void *b)
@@ -157,29 +167,24 @@ static int filter(const float *logits, int n, const smp_params *p, smp_scratch *
     return k;
 }
 
-/* An order-preserving unsigned key of a float (-0 and +0 alike). */
-static unsigned flt_key(float f)
-{
-    unsigned u;
-    f = f == 0.0f ? 0.0f : f;
-    memcpy(&u, &f, sizeof u);
-    return (u & 0x80000000u) ? ~u : u | 0x80000000u;
-}
-
 /* The draw without filters (see the top of the file). */
 static int draw_unfiltered(const float *logits, int n, double inv_t, double u, smp_scratch *s)
 {
-    double mx = -INFINITY, cut = log(1e-12), total = 0;
+    double mx = -INFINITY, cut = log(1e-12), total = 0, bm[256] = {0};
     for (int i = 0; i < n; i++) /* NaN never compares greater */
         if (logits[i] > mx)
             mx = logits[i];
     int k = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++) { /* the masses, and the first pass's buckets */
         double z = ((double)logits[i] - mx) * inv_t;
         if (z >= cut) {
-            s->c[k].p = exp(z);
+            double p = exp(z);
+            unsigned key = flt_key(logits[i]);
+            s->c[k].p = p;
             s->c[k].id = i;
-            total += s->c[k].p;
+            s->c[k].key = key;
+            total += p;
+            bm[key >> 24] += p;
             k++;
         }
     }
@@ -187,9 +192,11 @@ static int draw_unfiltered(const float *logits, int n, double inv_t, double u, s
         return smp_argmax(logits, n);
     double target = u * total, before = 0;
     for (int sh = 24; sh >= 0; sh -= 8) {
-        double bm[256] = {0};
-        for (int i = 0; i < k; i++)
-            bm[(flt_key(logits[s->c[i].id]) >> sh) & 255] += s->c[i].p;
+        if (sh < 24) {
+            memset(bm, 0, sizeof bm);
+            for (int i = 0; i < k; i++)
+                bm[(s->c[i].key >> sh) & 255] += s->c[i].p;
+        }
         int pick = -1, last = -1;
         for (int d = 255; d >= 0 && pick < 0; d--) {
             if (!(bm[d] > 0))
@@ -206,7 +213,7 @@ static int draw_unfiltered(const float *logits, int n, double inv_t, double u, s
         }
         int w = 0; /* keep the bucket's tokens, in id order */
         for (int i = 0; i < k; i++)
-            if ((int)((flt_key(logits[s->c[i].id]) >> sh) & 255) == pick)
+            if ((int)((s->c[i].key >> sh) & 255) == pick)
                 s->c[w++] = s->c[i];
         k = w;
     }

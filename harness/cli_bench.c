@@ -33,6 +33,7 @@
 #include "../engine/tokenizer.h"
 #include "../engine/util.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,11 @@ static const char usage[] =
     "usage: zeval bench tokenizer --tokenizer FILE --corpus FILE [--runs N]\n"
     "  tokenizer  load time without and with the binary cache, then encode FILE in one\n"
     "             call on one thread (best of N runs, default 3): MB/s, token count and\n"
-    "             an FNV-1a hash of the ids (bench/tok_hf.js prints the same for HF)\n";
+    "             an FNV-1a hash of the ids (bench/tok_hf.js prints the same for HF)\n"
+    "usage: zeval bench sampler [--vocab V] [--draws N]\n"
+    "  sampler    time a draw from V logits (default 262144, Gemma 3's vocabulary) at\n"
+    "             temperature 1 without filters (the radix select) against the sorted\n"
+    "             walk that filters need (top-k V-1), on flat, bell-shaped and peaked rows\n";
 
 /* ------------------------------------------------------------ bandwidth */
 
@@ -456,6 +461,70 @@ done:
     return status;
 }
 
+/* ------------------------------------------------------------ sampler */
+
+/* `zeval bench sampler`: the time of one draw without filters (radix
+ * select) and with a filter that keeps all but one token (sorted walk). */
+static int bench_sampler(int argc, char **argv)
+{
+    args_opt o[] = {{"vocab", 1, NULL}, {"draws", 1, NULL}, {"help", 0, NULL}};
+    int no = (int)(sizeof o / sizeof o[0]);
+    char err[512];
+    long V = 262144, N = 100;
+    const char *v;
+    if (args_parse(argc, argv, o, no, err, sizeof err) ||
+        ((v = args_get(o, no, "vocab")) && args_count(v, "--vocab", &V, err, sizeof err)) ||
+        ((v = args_get(o, no, "draws")) && args_count(v, "--draws", &N, err, sizeof err))) {
+        fprintf(stderr, "zeval bench sampler: %s\n%s", err, usage);
+        return 2;
+    }
+    if (args_get(o, no, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (V < 2 || V > (1L << 24) || N < 1 || N > 100000) {
+        fprintf(stderr, "zeval bench sampler: --vocab must be 2..16777216, --draws 1..100000\n");
+        return 2;
+    }
+    float *lg = malloc((size_t)V * sizeof *lg);
+    smp_scratch *s = smp_scratch_new((int)V);
+    if (!lg || !s) {
+        free(lg);
+        smp_scratch_free(s);
+        return cli_fail(1, "out of memory");
+    }
+    static const char *const rows[] = {"flat (uniform in [-3, 3])",
+                                       "bell (normal, sd 3, top +20)",
+                                       "peaked (one logit 40 above)"};
+    printf("sampler: %ld ids, %ld draws a row, temperature 1\n", V, N);
+    for (int r = 0; r < 3; r++) {
+        for (long i = 0; i < V; i++) {
+            double u1 = smp_uniform(7 + (uint64_t)r, 2 * (uint64_t)i) + 1e-300;
+            double u2 = smp_uniform(7 + (uint64_t)r, 2 * (uint64_t)i + 1);
+            double g = sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+            lg[i] = r == 0 ? (float)(6 * u2 - 3) : (float)(3 * g);
+        }
+        if (r == 1)
+            lg[V / 3] = 20.0f;
+        if (r == 2)
+            lg[V / 3] = 40.0f;
+        smp_params plain = {1.0f, 0, 1.0f, 0.0f}, sorted = {1.0f, (int)V - 1, 1.0f, 0.0f};
+        double t[2];
+        long kept = 0;
+        for (int m = 0; m < 2; m++) {
+            double t0 = ut_now();
+            for (long d = 0; d < N; d++)
+                kept += smp_sample(lg, (int)V, m ? &sorted : &plain, 1, (uint64_t)d, s) >= 0;
+            t[m] = (ut_now() - t0) / (double)N;
+        }
+        printf("  %-30s radix %8.3f ms/draw, sorted walk %8.3f ms/draw: %.1fx%s\n", rows[r],
+               t[0] * 1e3, t[1] * 1e3, t[1] / t[0], kept == 2 * N ? "" : " (bad draw)");
+    }
+    free(lg);
+    smp_scratch_free(s);
+    return 0;
+}
+
 int cli_bench(int argc, char **argv)
 {
     char err[2048];
@@ -465,6 +534,8 @@ int cli_bench(int argc, char **argv)
     }
     if (argc >= 1 && strcmp(argv[0], "tokenizer") == 0)
         return bench_tokenizer(argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "sampler") == 0)
+        return bench_sampler(argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "gpu") == 0)
         return cli_gpu_bench(argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "gpu-batch") == 0)
@@ -472,7 +543,7 @@ int cli_bench(int argc, char **argv)
     if (argc >= 1 && strcmp(argv[0], "remote") == 0) /* hidden: bench/remote.sh */
         return rmt_bench_cli(argc - 1, argv + 1);
     if (argc < 1 || (strcmp(argv[0], "decode") != 0 && strcmp(argv[0], "prefill") != 0)) {
-        fprintf(stderr, "zeval bench: expected 'decode', 'prefill' or 'tokenizer' first\n%s", usage);
+        fprintf(stderr, "zeval bench: expected 'decode', 'prefill', 'tokenizer' or 'sampler' first\n%s", usage);
         return 2;
     }
     int decode = strcmp(argv[0], "decode") == 0;
