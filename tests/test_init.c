@@ -567,7 +567,24 @@ static void test_bench(void)
     CK(r || measurement_line(out, 1, why, sizeof why), "prefill: %s", why);
     const char *bad[] = {"bench", "sideways", "--model", dir, NULL};
     r = run_zeval(bad, NULL, err, sizeof err);
-    CK(r == 2, "unknown mode exit %d", r);
+    CK(r == 2 && strstr(err, "'sampler'"), "unknown mode exit %d: %s", r, err);
+    unlink(out);
+    ck_end();
+
+    ck_begin("bench sampler times both draws on three rows, each draw valid; bad sizes refused");
+    const char *smp[] = {"bench", "sampler", "--vocab", "5000", "--draws", "3", NULL};
+    r = run_zeval(smp, out, err, sizeof err);
+    char *txt = ck_slurp(out, NULL);
+    int rows = 0;
+    for (const char *q = txt; q && (q = strstr(q, " ms/draw, sorted walk ")); q++)
+        rows++;
+    CK(r == 0 && txt && strstr(txt, "sampler: 5000 ids, 3 draws a row") && rows == 3 &&
+           !strstr(txt, "bad draw") && !strstr(txt, "nan") && !strstr(txt, "inf"),
+       "exit %d: %s%s", r, txt ? txt : "", err);
+    free(txt);
+    const char *tiny[] = {"bench", "sampler", "--vocab", "1", NULL};
+    r = run_zeval(tiny, NULL, err, sizeof err);
+    CK(r == 2 && strstr(err, "--vocab must be"), "--vocab 1: exit %d: %s", r, err);
     unlink(out);
     ck_end();
 }
