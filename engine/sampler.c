@@ -3,16 +3,19 @@
  *
  * Softmax runs in double.  Tokens whose probability is below 1e-12 of the
  * most likely one are dropped (their total mass is below 3e-7 even over a
- * 262K vocabulary).  The rule: walk the kept tokens by decreasing
- * probability (lower id first on ties) and take the first whose running
- * mass passes u times the total.  With filters the kept tokens are sorted.
- * Without them (the test-time-compute setting, temperature only) nothing
- * is: at temperature 1 most of a 262K vocabulary can be within 1e-12 of
- * the top, and sorting it cost ~30 ms a token.  The walk's place is found
- * by a radix select on the logits' bits instead, 8 bits a pass, as the GPU
+ * 262K vocabulary).  The rule: order the kept tokens by decreasing
+ * probability (lower id first on ties); top-k keeps the first k, top-p the
+ * shortest prefix whose mass reaches p times the total, min-p those at
+ * least min_p times the most likely; the draw is the first token whose
+ * running mass passes u times the mass kept.
+ *
+ * Nothing is sorted.  At temperature 1 most of a 262K vocabulary is within
+ * 1e-12 of the top, and sorting it cost ~50 ms a token.  Each place in the
+ * order (the k-th token, where the mass reaches p, where it passes u) is
+ * found by a radix select on the logits' bits, 8 bits a pass, as the GPU
  * engine does (gpu/bkernels.hip k_bpick); only the masses' summation order
- * differs from the sorted walk, which moves a draw only where u falls
- * within rounding of a boundary.
+ * differs from a sorted walk (smp_candidates), which moves a draw only
+ * where u falls within rounding of a boundary.
  */
 #include "sampler.h"
 #include "util.h"
@@ -24,12 +27,12 @@
 typedef struct {
     double p;
     int id;
-    unsigned key;  /* draws without filters: flt_key of the logit */
+    unsigned key;  /* flt_key of the logit (draws) */
 } cand;
 
 struct smp_scratch {
     int n;
-    cand *c;
+    cand *c, *w;   /* the candidates; working space of locate */
 };
 
 smp_params smp_greedy(void)
@@ -75,7 +78,8 @@ smp_scratch *smp_scratch_new(int n)
         return NULL;
     s->n = n;
     s->c = malloc((size_t)(n > 0 ? n : 1) * sizeof *s->c);
-    if (!s->c) {
+    s->w = malloc((size_t)(n > 0 ? n : 1) * sizeof *s->w);
+    if (!s->c || !s->w) {
         smp_scratch_free(s);
         return NULL;
     }
@@ -87,6 +91,7 @@ void smp_scratch_free(smp_scratch *s)
     if (!s)
         return;
     free(s->c);
+    free(s->w);
     free(s);
 }
 
@@ -117,7 +122,8 @@ int smp_argmax(const float *logits, int n)
 }
 
 /* Fills s->c with the kept candidates sorted by probability (unnormalised);
- * returns the count and their total mass in *mass. */
+ * returns the count and their total mass in *mass.  The rule's definition,
+ * for smp_candidates; draws find the same places without sorting. */
 static int filter(const float *logits, int n, const smp_params *p, smp_scratch *s, double *mass)
 {
     double inv_t = 1.0 / p->temperature;
@@ -167,62 +173,107 @@ static int filter(const float *logits, int n, const smp_params *p, smp_scratch *
     return k;
 }
 
-/* The draw without filters (see the top of the file). */
-static int draw_unfiltered(const float *logits, int n, double inv_t, double u, smp_scratch *s)
+/* The place in the order (key descending, id ascending) of c[0..k): the
+ * first token whose running weight (its mass, or 1 each by_count) passes
+ * target (exceeds it; reaches it when inclusive).  *at gets that token;
+ * where rounding leaves target past the total, the last one.  w (k entries)
+ * is working space. */
+static void locate(const cand *c, int k, cand *w, int by_count, double target, int inclusive,
+                   cand *at)
 {
-    double mx = -INFINITY, cut = log(1e-12), total = 0, bm[256] = {0};
-    for (int i = 0; i < n; i++) /* NaN never compares greater */
-        if (logits[i] > mx)
-            mx = logits[i];
-    int k = 0;
-    for (int i = 0; i < n; i++) { /* the masses, and the first pass's buckets */
-        double z = ((double)logits[i] - mx) * inv_t;
-        if (z >= cut) {
-            double p = exp(z);
-            unsigned key = flt_key(logits[i]);
-            s->c[k].p = p;
-            s->c[k].id = i;
-            s->c[k].key = key;
-            total += p;
-            bm[key >> 24] += p;
-            k++;
-        }
-    }
-    if (k == 0) /* no finite logits */
-        return smp_argmax(logits, n);
-    double target = u * total, before = 0;
+    double before = 0;
+    const cand *src = c;
     for (int sh = 24; sh >= 0; sh -= 8) {
-        if (sh < 24) {
-            memset(bm, 0, sizeof bm);
-            for (int i = 0; i < k; i++)
-                bm[(s->c[i].key >> sh) & 255] += s->c[i].p;
-        }
+        double bm[256] = {0};
+        for (int i = 0; i < k; i++)
+            bm[(src[i].key >> sh) & 255] += by_count ? 1.0 : src[i].p;
         int pick = -1, last = -1;
         for (int d = 255; d >= 0 && pick < 0; d--) {
             if (!(bm[d] > 0))
                 continue;
             last = d;
-            if (before + bm[d] > target)
+            double after = before + bm[d];
+            if (inclusive ? after >= target : after > target)
                 pick = d;
             else
-                before += bm[d];
+                before = after;
         }
         if (pick < 0) { /* rounding: the last bucket with mass */
             pick = last;
             before -= bm[last];
         }
-        int w = 0; /* keep the bucket's tokens, in id order */
+        int n = 0; /* the bucket's tokens, still in id order */
         for (int i = 0; i < k; i++)
-            if ((int)((s->c[i].key >> sh) & 255) == pick)
+            if ((int)((src[i].key >> sh) & 255) == pick)
+                w[n++] = src[i];
+        k = n;
+        src = w;
+    }
+    for (int i = 0; i < k; i++) { /* equal logits, in id order */
+        before += by_count ? 1.0 : src[i].p;
+        if (inclusive ? before >= target : before > target) {
+            *at = src[i];
+            return;
+        }
+    }
+    *at = src[k - 1];
+}
+
+/* Keeps the tokens of c[0..k) up to t in the order; returns the count. */
+static int keep_upto(cand *c, int k, const cand *t)
+{
+    int n = 0;
+    for (int i = 0; i < k; i++)
+        if (c[i].key > t->key || (c[i].key == t->key && c[i].id <= t->id))
+            c[n++] = c[i];
+    return n;
+}
+
+static double mass_of(const cand *c, int k)
+{
+    double m = 0;
+    for (int i = 0; i < k; i++)
+        m += c[i].p;
+    return m;
+}
+
+/* A draw at a temperature > 0 (see the top of the file). */
+static int draw(const float *logits, int n, const smp_params *p, double u, smp_scratch *s)
+{
+    double inv_t = 1.0 / p->temperature, mx = -INFINITY, cut = log(1e-12);
+    for (int i = 0; i < n; i++) /* NaN never compares greater */
+        if (logits[i] > mx)
+            mx = logits[i];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        double z = ((double)logits[i] - mx) * inv_t;
+        if (z >= cut) {
+            s->c[k].p = exp(z);
+            s->c[k].id = i;
+            s->c[k].key = flt_key(logits[i]);
+            k++;
+        }
+    }
+    if (k == 0) /* no finite logits */
+        return smp_argmax(logits, n);
+    cand t;
+    if (p->top_k > 0 && p->top_k < k) {
+        locate(s->c, k, s->w, 1, (double)p->top_k, 1, &t);
+        k = keep_upto(s->c, k, &t);
+    }
+    if (p->top_p < 1) {
+        locate(s->c, k, s->w, 0, p->top_p * mass_of(s->c, k), 1, &t);
+        k = keep_upto(s->c, k, &t);
+    }
+    if (p->min_p > 0) { /* the most likely token has p = 1 and stays */
+        int w = 0;
+        for (int i = 0; i < k; i++)
+            if (s->c[i].p >= p->min_p)
                 s->c[w++] = s->c[i];
         k = w;
     }
-    for (int i = 0; i < k; i++) { /* equal logits, in id order */
-        before += s->c[i].p;
-        if (target < before)
-            return s->c[i].id;
-    }
-    return s->c[k - 1].id;
+    locate(s->c, k, s->w, 0, u * mass_of(s->c, k), 0, &t);
+    return t.id;
 }
 
 int smp_sample(const float *logits, int n, const smp_params *p, uint64_t seed, uint64_t counter,
@@ -230,19 +281,7 @@ int smp_sample(const float *logits, int n, const smp_params *p, uint64_t seed, u
 {
     if (p->temperature == 0 || p->top_k == 1)
         return smp_argmax(logits, n);
-    if ((p->top_k <= 0 || p->top_k >= n) && p->top_p >= 1 && p->min_p <= 0)
-        return draw_unfiltered(logits, n, 1.0 / p->temperature, smp_uniform(seed, counter), s);
-    double mass;
-    int k = filter(logits, n, p, s, &mass);
-    if (k == 0) /* no finite logits */
-        return smp_argmax(logits, n);
-    double u = smp_uniform(seed, counter) * mass, cum = 0;
-    for (int i = 0; i < k; i++) {
-        cum += s->c[i].p;
-        if (u < cum)
-            return s->c[i].id;
-    }
-    return s->c[k - 1].id;
+    return draw(logits, n, p, smp_uniform(seed, counter), s);
 }
 
 int smp_candidates(const float *logits, int n, const smp_params *p, smp_scratch *s, int *ids,

@@ -59,8 +59,8 @@ static const char usage[] =
     "             an FNV-1a hash of the ids (bench/tok_hf.js prints the same for HF)\n"
     "usage: zeval bench sampler [--vocab V] [--draws N]\n"
     "  sampler    time a draw from V logits (default 262144, Gemma 3's vocabulary) at\n"
-    "             temperature 1 without filters (the radix select) against the sorted\n"
-    "             walk that filters need (top-k V-1), on flat, bell-shaped and peaked rows\n";
+    "             temperature 1 (radix select; without filters and with top-p 0.95)\n"
+    "             against sorting and walking them, on flat, bell-shaped and peaked rows\n";
 
 /* ------------------------------------------------------------ bandwidth */
 
@@ -463,8 +463,9 @@ done:
 
 /* ------------------------------------------------------------ sampler */
 
-/* `zeval bench sampler`: the time of one draw without filters (radix
- * select) and with a filter that keeps all but one token (sorted walk). */
+/* `zeval bench sampler`: the time of one draw (radix select) without
+ * filters and with top-p 0.95, against the rule's definition: sort the
+ * tokens, then walk them (smp_candidates). */
 static int bench_sampler(int argc, char **argv)
 {
     args_opt o[] = {{"vocab", 1, NULL}, {"draws", 1, NULL}, {"help", 0, NULL}};
@@ -487,9 +488,13 @@ static int bench_sampler(int argc, char **argv)
         return 2;
     }
     float *lg = malloc((size_t)V * sizeof *lg);
+    int *ids = malloc((size_t)V * sizeof *ids);
+    double *pr = malloc((size_t)V * sizeof *pr);
     smp_scratch *s = smp_scratch_new((int)V);
-    if (!lg || !s) {
+    if (!lg || !ids || !pr || !s) {
         free(lg);
+        free(ids);
+        free(pr);
         smp_scratch_free(s);
         return cli_fail(1, "out of memory");
     }
@@ -508,19 +513,36 @@ static int bench_sampler(int argc, char **argv)
             lg[V / 3] = 20.0f;
         if (r == 2)
             lg[V / 3] = 40.0f;
-        smp_params plain = {1.0f, 0, 1.0f, 0.0f}, sorted = {1.0f, (int)V - 1, 1.0f, 0.0f};
-        double t[2];
-        long kept = 0;
-        for (int m = 0; m < 2; m++) {
+        smp_params plain = {1.0f, 0, 1.0f, 0.0f}, topp = {1.0f, 0, 0.95f, 0.0f};
+        double t[3];
+        long bad = 0;
+        for (int m = 0; m < 3; m++) {
             double t0 = ut_now();
-            for (long d = 0; d < N; d++)
-                kept += smp_sample(lg, (int)V, m ? &sorted : &plain, 1, (uint64_t)d, s) >= 0;
+            for (long d = 0; d < N; d++) {
+                int id;
+                if (m < 2) {
+                    id = smp_sample(lg, (int)V, m ? &topp : &plain, 1, (uint64_t)d, s);
+                } else { /* the rule's definition: sort, then walk */
+                    int c = smp_candidates(lg, (int)V, &plain, s, ids, pr);
+                    double u = smp_uniform(1, (uint64_t)d), cum = 0;
+                    id = ids[c - 1];
+                    for (int i = 0; i < c; i++)
+                        if (u < (cum += pr[i])) {
+                            id = ids[i];
+                            break;
+                        }
+                }
+                bad += id < 0 || id >= V;
+            }
             t[m] = (ut_now() - t0) / (double)N;
         }
-        printf("  %-30s radix %8.3f ms/draw, sorted walk %8.3f ms/draw: %.1fx%s\n", rows[r],
-               t[0] * 1e3, t[1] * 1e3, t[1] / t[0], kept == 2 * N ? "" : " (bad draw)");
+        printf("  %-30s radix %7.3f ms/draw (top-p 0.95: %7.3f), sorted walk %8.3f ms/draw: "
+               "%.1fx%s\n", rows[r], t[0] * 1e3, t[1] * 1e3, t[2] * 1e3, t[2] / t[0],
+               bad ? " (bad draw)" : "");
     }
     free(lg);
+    free(ids);
+    free(pr);
     smp_scratch_free(s);
     return 0;
 }

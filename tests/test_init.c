@@ -576,7 +576,7 @@ static void test_bench(void)
     r = run_zeval(smp, out, err, sizeof err);
     char *txt = ck_slurp(out, NULL);
     int rows = 0;
-    for (const char *q = txt; q && (q = strstr(q, " ms/draw, sorted walk ")); q++)
+    for (const char *q = txt; q && (q = strstr(q, "), sorted walk ")); q++)
         rows++;
     CK(r == 0 && txt && strstr(txt, "sampler: 5000 ids, 3 draws a row") && rows == 3 &&
            !strstr(txt, "bad draw") && !strstr(txt, "nan") && !strstr(txt, "inf"),

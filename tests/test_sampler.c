@@ -58,21 +58,28 @@ static int walk(const float *lg, int n, const smp_params *sp, double u, smp_scra
     return ids[c - 1];
 }
 
-/* Draws without filters (the radix select) against the sorted walk: spread,
- * tied, peaked, flat and limited rows, a 262K vocabulary, several
- * temperatures and seeds. */
-static void test_unfiltered_draw(void)
+/* Draws (the radix select) against the sorted walk, without filters and
+ * with each filter and their combinations: spread, tied, peaked, flat and
+ * limited rows, a 262K vocabulary, several temperatures and seeds. */
+static void test_draws(void)
 {
-    ck_begin("draws without filters equal the walk over tokens sorted by probability (spread, "
-             "tied, peaked, flat and limited rows; 262K ids; temperatures 0.5 to 1.3)");
-    enum { N = 262144, KINDS = 7, PER = 40 };
+    ck_begin("draws equal the walk over tokens sorted by probability, without filters and with "
+             "top-k, top-p, min-p and their combinations (spread, tied, peaked, flat and "
+             "limited rows; 262K ids; temperatures 0.5 to 1.3)");
+    enum { N = 262144, KINDS = 7, PER = 12 };
     const double temps[KINDS] = {1.0, 0.7, 1.0, 0.5, 1.3, 1.0, 1.0};
+    static const smp_params filt[] = {
+        {1, 0, 1.0f, 0.0f},   {1, 50, 1.0f, 0.0f},  {1, 1000, 1.0f, 0.0f}, {1, 0, 0.95f, 0.0f},
+        {1, 0, 0.5f, 0.0f},   {1, 0, 1.0f, 0.05f},  {1, 0, 1.0f, 0.5f},    {1, 40, 0.9f, 0.0f},
+        {1, 0, 0.9f, 0.1f},   {1, 64, 0.8f, 0.02f}, {1, 2, 1.0f, 0.0f},
+    };
+    const int NF = (int)(sizeof filt / sizeof filt[0]);
     float *lg = malloc((size_t)N * sizeof *lg);
     int *ids = malloc((size_t)N * sizeof *ids);
     double *pr = malloc((size_t)N * sizeof *pr);
     smp_scratch *s = smp_scratch_new(N);
     int same = 0, total = 0, spread = 0;
-    char first[160] = "";
+    char first[200] = "";
     for (int k = 0; lg && ids && pr && s && k < KINDS; k++) {
         int n = k == 6 ? N : 20000, lim = k == 4 ? n - 777 : n;
         for (int i = 0; i < n; i++) {
@@ -91,28 +98,32 @@ static void test_unfiltered_draw(void)
         }
         if (k == 3)
             lg[12345] = 40.0f; /* most ids fall under the 1e-12 cut */
-        smp_params sp = {(float)temps[k], 0, 1.0f, 0.0f};
-        int seen = -1;
-        for (int j = 0; j < PER; j++) {
-            uint64_t seed = 1000 + (uint64_t)k;
-            int got = smp_sample(lg, lim, &sp, seed, (uint64_t)j, s);
-            int want = walk(lg, lim, &sp, smp_uniform(seed, (uint64_t)j), s, ids, pr);
-            same += got == want;
-            total++;
-            spread += seen >= 0 && got != seen;
-            seen = got;
-            if (got != want && !*first)
-                snprintf(first, sizeof first, "kind %d draw %d: %d, the walk %d", k, j, got,
-                         want);
+        for (int f = 0; f < NF; f++) {
+            smp_params sp = filt[f];
+            sp.temperature = (float)temps[k];
+            int seen = -1;
+            for (int j = 0; j < PER; j++) {
+                uint64_t seed = 1000 + (uint64_t)(k * NF + f);
+                int got = smp_sample(lg, lim, &sp, seed, (uint64_t)j, s);
+                int want = walk(lg, lim, &sp, smp_uniform(seed, (uint64_t)j), s, ids, pr);
+                same += got == want;
+                total++;
+                spread += seen >= 0 && got != seen;
+                seen = got;
+                if (got != want && !*first)
+                    snprintf(first, sizeof first, "row kind %d, top-k %d top-p %g min-p %g, draw "
+                             "%d: %d, the walk %d", k, sp.top_k, sp.top_p, sp.min_p, j, got,
+                             want);
+            }
         }
     }
-    CK(total == KINDS * PER && same == total, "%d of %d draws equal the walk; %s", same, total,
-       first);
-    CK(spread > KINDS * PER / 2, "draws hardly vary (%d changes)", spread);
-    /* no finite logit: the argmax's rule, as with filters */
+    CK(total == KINDS * NF * PER && same == total, "%d of %d draws equal the walk; %s", same,
+       total, first);
+    CK(spread > total / 3, "draws hardly vary (%d changes in %d)", spread, total);
+    /* no finite logit: the argmax's rule */
     float dead[4] = {-INFINITY, NAN, -INFINITY, -INFINITY};
-    smp_params sp = {1.0f, 0, 1.0f, 0.0f};
-    CK(s && smp_sample(dead, 4, &sp, 1, 1, s) == 0, "a row without finite logits");
+    for (int f = 0; f < NF; f++)
+        CK(s && smp_sample(dead, 4, &filt[f], 1, 1, s) == 0, "a row without finite logits");
     free(lg);
     free(ids);
     free(pr);
@@ -122,7 +133,7 @@ static void test_unfiltered_draw(void)
 
 int main(void)
 {
-    test_unfiltered_draw();
+    test_draws();
     static const double P[6] = {0.05, 0.40, 0.10, 0.25, 0.15, 0.05};
     int ids[64];
     smp_params base = {1.0f, 0, 1.0f, 0.0f};
