@@ -23,12 +23,13 @@
  * limit); sampling without top-k, top-p or min-p (the test-time-compute
  * setting) draws on the device by the same rule (gpu.h), so no logits
  * leave it; filtered sampling copies the logits row back and calls
- * smp_sample.  The two draws agree except where rounding of the masses'
+ * smp_sample, the step's rows spread over the thread pool.  The two draws agree except where rounding of the masses'
  * sums (summed in another order on the device) moves u across a boundary.
  */
 #include "backend.h"
 #include "gpu/gpu.h"
 #include "model.h"
+#include "pool.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -40,6 +41,7 @@ enum {
     GB_CTX = 65536,     /* tokens per sequence */
     GB_STEP = 2048,     /* tokens per step */
     GB_RUN = 512,       /* prompt tokens a holder feeds per step */
+    GB_DRAWERS = 16,    /* threads drawing filtered rows on the host */
 };
 
 typedef struct gpfx gpfx;
@@ -81,9 +83,29 @@ typedef struct {
     float *logits;          /* per run with sampling */
     int32_t *tok, *am;
     int caprun;
-    smp_scratch *smp;
+    smp_scratch *smp[GB_DRAWERS]; /* [0] always; the others on first need */
     uint64_t steps, prefix_hits;
 } gpu_backend;
+
+/* The host draws of a step's filtered rows (rows with a logits copy), one
+ * task per scratch; a row's draw depends on nothing but the row. */
+typedef struct {
+    gpu_backend *c;
+    int nr;
+} drawjob;
+
+static void draw_rows(void *arg, int task, int ntasks)
+{
+    drawjob *j = arg;
+    gpu_backend *c = j->c;
+    for (int k = task; k < j->nr; k += ntasks) {
+        greq *q = c->owner[k];
+        if (c->howner[k] || !c->runs[k].logits)
+            continue;
+        c->am[k] = (int32_t)smp_sample(c->runs[k].logits, q->r.vocab_limit, &q->r.sampling,
+                                       q->r.seed, (uint64_t)q->n_out, c->smp[task]);
+    }
+}
 
 static long long pages_for(long long tokens)
 {
@@ -325,16 +347,27 @@ static int gb_pump(eng_backend *be, eng_event *ev, int maxev, int *nev, char *er
         return -1;
     c->steps++;
     double now = ut_now();
+    int rows = 0;
+    for (int k = 0; k < nr; k++)
+        rows += !c->howner[k] && c->runs[k].logits;
+    if (rows > 0) { /* filtered rows: drawn on the host, spread over threads */
+        int nt = 1, want = pool_threads() < GB_DRAWERS ? pool_threads() : GB_DRAWERS;
+        want = want < rows ? want : rows;
+        while (nt < want && (c->smp[nt] || (c->smp[nt] = smp_scratch_new(c->m->cfg.vocab))))
+            nt++;
+        drawjob j = {c, nr};
+        if (nt > 1)
+            pool_run(draw_rows, &j, nt);
+        else
+            draw_rows(&j, 0, 1);
+    }
     for (int k = 0; k < nr; k++) {
         if (c->howner[k]) {
             c->howner[k]->fed += c->runs[k].n;
             continue;
         }
         greq *q = c->owner[k];
-        int32_t t = c->runs[k].logits
-                        ? (int32_t)smp_sample(c->runs[k].logits, q->r.vocab_limit, &q->r.sampling,
-                                              q->r.seed, (uint64_t)q->n_out, c->smp)
-                        : c->am[k];
+        int32_t t = c->am[k];
         if (q->n_out == 0)
             q->t_first = now - q->t_submit;
         q->out[q->n_out++] = t;
@@ -387,7 +420,8 @@ static void gb_free(eng_backend *be)
     free(c->tok);
     free(c->am);
     free(c->logits);
-    smp_scratch_free(c->smp);
+    for (int i = 0; i < GB_DRAWERS; i++)
+        smp_scratch_free(c->smp[i]);
     gpu_batch_close(c->b);
     free(c);
 }
@@ -423,8 +457,8 @@ eng_backend *eng_backend_gpu(const eng_model *m, char *err, size_t errlen)
     c->base.free = gb_free;
     c->base.name = "gpu";
     c->m = m;
-    c->smp = smp_scratch_new(m->cfg.vocab);
-    if (!c->smp) {
+    c->smp[0] = smp_scratch_new(m->cfg.vocab);
+    if (!c->smp[0]) {
         ut_err(err, errlen, "out of memory");
         gb_free(&c->base);
         return NULL;
