@@ -11,6 +11,7 @@
  */
 #include "backend.h"
 #include "model.h"
+#include "pool.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #define SERVE_CHUNK 256
 #define SERVE_HIST 1025
+#define SERVE_DRAWERS 16  /* threads drawing a step's tokens */
 
 typedef struct {
     eng_request r;
@@ -40,13 +42,35 @@ typedef struct {
     eng_evq queue;      /* events not yet handed out */
     sreq **retire;      /* finished requests freed at the next pump */
     int nretire;
-    smp_scratch *smp;
+    smp_scratch *smp[SERVE_DRAWERS]; /* [0] always; the others on first need */
     float *logits;
     int caplogits;
     eng_chunk *ch;
     int capch;
     uint64_t calls, hist[SERVE_HIST];
 } cpu_backend;
+
+/* A step's draws: row i of the logits for inb[i] (NULL: no token this
+ * step) into its next, one task per scratch; a row's draw depends on
+ * nothing but the row, so not on the thread. */
+typedef struct {
+    cpu_backend *c;
+    sreq **inb;
+    int n;
+} drawjob;
+
+static void draw_rows(void *arg, int task, int ntasks)
+{
+    drawjob *j = arg;
+    size_t V = (size_t)j->c->m->cfg.vocab;
+    for (int i = task; i < j->n; i += ntasks) {
+        sreq *q = j->inb[i];
+        if (q)
+            q->next = (int32_t)smp_sample(j->c->logits + (size_t)i * V, q->r.vocab_limit,
+                                          &q->r.sampling, q->r.seed, (uint64_t)q->n_out,
+                                          j->c->smp[task]);
+    }
+}
 
 const char *eng_finish_name(eng_finish f)
 {
@@ -255,18 +279,35 @@ static int cpu_pump(eng_backend *b, eng_event *ev, int maxev, int *nev, char *er
     c->calls++;
     c->hist[nch < SERVE_HIST ? nch : SERVE_HIST - 1]++;
     double now = ut_now();
+    int rows = 0;
     for (int i = 0; i < nch; i++) {
         sreq *q = inb[i];
         if (q->fed < q->r.n_prompt) {
             q->fed += c->ch[i].n;
-            if (q->fed < q->r.n_prompt)
-                continue; /* more prompt to feed */
+            if (q->fed < q->r.n_prompt) {
+                inb[i] = NULL; /* more prompt to feed */
+                continue;
+            }
         } else {
             q->n_out++; /* q->next is now in the cache */
         }
-        /* The logits predict the next token. */
-        int32_t t = (int32_t)smp_sample(c->logits + (size_t)i * V, q->r.vocab_limit, &q->r.sampling,
-                                        q->r.seed, (uint64_t)q->n_out, c->smp);
+        rows++;
+    }
+    /* The logits predict the next tokens: drawn over the thread pool. */
+    int nt = 1, want = pool_threads() < SERVE_DRAWERS ? pool_threads() : SERVE_DRAWERS;
+    want = want < rows ? want : rows;
+    while (nt < want && (c->smp[nt] || (c->smp[nt] = smp_scratch_new(m->cfg.vocab))))
+        nt++;
+    drawjob dj = {c, inb, nch};
+    if (nt > 1)
+        pool_run(draw_rows, &dj, nt);
+    else
+        draw_rows(&dj, 0, 1);
+    for (int i = 0; i < nch; i++) {
+        sreq *q = inb[i];
+        if (!q)
+            continue;
+        int32_t t = q->next;
         q->out[q->n_out] = t;
         if (q->n_out == 0)
             q->t_first = now - q->t_submit;
@@ -279,7 +320,6 @@ static int cpu_pump(eng_backend *b, eng_event *ev, int maxev, int *nev, char *er
             fin = 1;
             q->finish = ENG_FINISH_LENGTH;
         }
-        q->next = t;
         if (eng_evq_push(&c->queue, &e)) {
             free(inb);
             return ut_err(err, errlen, "out of memory");
@@ -335,7 +375,8 @@ static void cpu_free(eng_backend *b)
     eng_evq_free(&c->queue);
     free(c->logits);
     free(c->ch);
-    smp_scratch_free(c->smp);
+    for (int i = 0; i < SERVE_DRAWERS; i++)
+        smp_scratch_free(c->smp[i]);
     free(c);
 }
 
@@ -351,8 +392,8 @@ eng_backend *eng_backend_cpu(const eng_model *m, int max_step_tokens)
     c->base.name = "cpu";
     c->m = m;
     c->max_step = max_step_tokens > 0 ? max_step_tokens : 2048;
-    c->smp = smp_scratch_new(m->cfg.vocab);
-    if (!c->smp) {
+    c->smp[0] = smp_scratch_new(m->cfg.vocab);
+    if (!c->smp[0]) {
         free(c);
         return NULL;
     }
