@@ -121,26 +121,37 @@ int smp_argmax(const float *logits, int n)
     return b;
 }
 
+/* The tokens within 1e-12 of the most likely at inverse temperature inv_t,
+ * in id order, with their unnormalised masses and keys; returns the count
+ * (0 when no logit is finite). */
+static int kept(const float *logits, int n, double inv_t, cand *c)
+{
+    double mx = -INFINITY, cut = log(1e-12);
+    for (int i = 0; i < n; i++) /* NaN never compares greater */
+        if (logits[i] > mx)
+            mx = logits[i];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        double z = ((double)logits[i] - mx) * inv_t;
+        if (z >= cut) {
+            c[k].p = exp(z);
+            c[k].id = i;
+            c[k].key = flt_key(logits[i]);
+            k++;
+        }
+    }
+    return k;
+}
+
 /* Fills s->c with the kept candidates sorted by probability (unnormalised);
  * returns the count and their total mass in *mass.  The rule's definition,
  * for smp_candidates; draws find the same places without sorting. */
 static int filter(const float *logits, int n, const smp_params *p, smp_scratch *s, double *mass)
 {
-    double inv_t = 1.0 / p->temperature;
-    double mx = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (logits[i] > mx)
-            mx = logits[i];
-    double cut = log(1e-12);
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        double z = ((double)logits[i] - mx) * inv_t;
-        if (z >= cut) {
-            s->c[k].p = exp(z);
-            s->c[k].id = i;
-            k++;
-        }
-    }
+    int k = kept(logits, n, 1.0 / p->temperature, s->c);
+    *mass = 0;
+    if (k == 0)
+        return 0;
     qsort(s->c, (size_t)k, sizeof *s->c, cmp_desc);
     if (p->top_k > 0 && p->top_k < k)
         k = p->top_k;
@@ -240,20 +251,7 @@ static double mass_of(const cand *c, int k)
 /* A draw at a temperature > 0 (see the top of the file). */
 static int draw(const float *logits, int n, const smp_params *p, double u, smp_scratch *s)
 {
-    double inv_t = 1.0 / p->temperature, mx = -INFINITY, cut = log(1e-12);
-    for (int i = 0; i < n; i++) /* NaN never compares greater */
-        if (logits[i] > mx)
-            mx = logits[i];
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        double z = ((double)logits[i] - mx) * inv_t;
-        if (z >= cut) {
-            s->c[k].p = exp(z);
-            s->c[k].id = i;
-            s->c[k].key = flt_key(logits[i]);
-            k++;
-        }
-    }
+    int k = kept(logits, n, 1.0 / p->temperature, s->c);
     if (k == 0) /* no finite logits */
         return smp_argmax(logits, n);
     cand t;
