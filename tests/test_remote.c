@@ -161,25 +161,29 @@ static long long q1(const char *db, const char *sql)
 #define COLS "problem_id, round, candidate, parents, seed, prompt_tokens, gen_tokens, gen_ids, " \
              "finish_reason, text, tail, tail_tokens, extracted, correct, reason"
 
-/* Rows of run r in db a and db b that differ (every column but timings),
- * or -1; *na gets a's row count. */
-static long long diff_rows(const char *a, const char *b, long long *na)
+/* Rows of db a (of its run named run, or all when NULL) and of db b that
+ * differ (every column but timings); *na gets a's row count. */
+static long long diff_run(const char *a, const char *run, const char *b, long long *na)
 {
     sqlite3 *h;
     if (sqlite3_open_v2(a, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         sqlite3_close(h);
         return -1;
     }
-    char sql[2048];
+    char sql[2400];
     snprintf(sql, sizeof sql, "ATTACH '%s' AS b", b);
     sqlite3_exec(h, sql, NULL, NULL, NULL);
+    const char *w = run ? " WHERE run_id = (SELECT id FROM main.runs WHERE name = ?1)" : "";
     snprintf(sql, sizeof sql,
-             "SELECT (SELECT count(*) FROM (SELECT " COLS " FROM main.samples EXCEPT SELECT " COLS
-             " FROM b.samples)) + (SELECT count(*) FROM (SELECT " COLS " FROM b.samples EXCEPT "
-             "SELECT " COLS " FROM main.samples)), (SELECT count(*) FROM main.samples)");
+             "SELECT (SELECT count(*) FROM (SELECT " COLS " FROM main.samples%s EXCEPT SELECT "
+             COLS " FROM b.samples)) + (SELECT count(*) FROM (SELECT " COLS " FROM b.samples "
+             "EXCEPT SELECT " COLS " FROM main.samples%s)), (SELECT count(*) FROM main.samples%s)",
+             w, w, w);
     sqlite3_stmt *st;
     long long v = -1;
     if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (run)
+            sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
             v = sqlite3_column_int64(st, 0);
             *na = sqlite3_column_int64(st, 1);
@@ -190,6 +194,11 @@ static long long diff_rows(const char *a, const char *b, long long *na)
     }
     sqlite3_close(h);
     return v;
+}
+
+static long long diff_rows(const char *a, const char *b, long long *na)
+{
+    return diff_run(a, NULL, b, na);
 }
 
 static const char *dbp(const char *name)
@@ -604,6 +613,67 @@ static void case_failed(const char *what, const char *const *extra, const char *
     ck_end();
 }
 
+/* Two settings alike in round 0 (C differs) through the server. */
+static const char *SPEC2 = "N=4,C=1,T=1,beta=24,tau=6";
+
+static int run_sweep(const char *db, const char *url, const char *ropts)
+{
+    const char *a[] = {"run", "--endpoint", url, "--served-model", "scripted", "--tokenizer",
+                       tokdir, "--dataset", data, "--rsa", SPEC, "--rsa", SPEC2, "--seed", "7",
+                       "--db", db, "--name", "r", "--remote", ropts, "--progress", "off", NULL};
+    return zeval(a);
+}
+
+static void case_sweep(void)
+{
+    ck_begin("a sweep through the server: round 0, alike in both settings, is asked once (36 "
+             "requests for 48 samples) and the first setting's rows equal it run alone; a "
+             "failed shared request is an error row in both runs, and the resume completes both");
+    srv s;
+    if (srv_start(&s, 0, NULL)) {
+        CK(0, "cannot start the server");
+        ck_end();
+        return;
+    }
+    const char *db = dbp("sweep");
+    int rc = run_sweep(db, s.url, RETRY_OPTS);
+    CK(rc == 0 && strstr(errbuf, "12 samples generated once for several settings"),
+       "status %d: %s", rc, errbuf);
+    int total, retried;
+    log_counts(&s, &total, &retried);
+    CK(total == 36 && q1(db, "SELECT count(*) FROM samples") == 48, "%d requests, %lld rows",
+       total, q1(db, "SELECT count(*) FROM samples"));
+    long long na = 0, d = diff_run(db, "r/N=4,C=2,T=1,beta=24", dbp("normal"), &na);
+    CK(d == 0 && na == 24, "%lld rows differ from the setting run alone (%lld rows)", d, na);
+    srv_stop(&s);
+    const char *f4[] = {"--fault", "400", "--fault-every", "3", NULL};
+    if (srv_start(&s, 0, f4)) {
+        CK(0, "cannot start the server");
+        ck_end();
+        return;
+    }
+    const char *fdb = dbp("sweep-fail");
+    rc = run_sweep(fdb, s.url, RETRY_OPTS);
+    CK(rc == 1 && strstr(errbuf, "finish_reason error"), "status %d: %s", rc, errbuf);
+    CK(q1(fdb, "SELECT count(*) FROM samples a JOIN samples b ON a.problem_id = b.problem_id "
+               "AND a.round = 0 AND b.round = 0 AND a.candidate = b.candidate AND a.run_id < "
+               "b.run_id WHERE a.finish_reason = 'error' AND b.finish_reason = 'error'") > 0,
+       "no failed round-0 request stored in both runs");
+    srv_stop(&s);
+    if (srv_start(&s, 0, NULL)) {
+        CK(0, "cannot start the server");
+        ck_end();
+        return;
+    }
+    rc = resume_remote(fdb, s.url);
+    CK(rc == 0, "resume: status %d: %s", rc, errbuf);
+    d = diff_rows(fdb, db, &na);
+    CK(d == 0 && na == 48, "after resume %lld rows differ from the clean sweep (%lld rows)", d,
+       na);
+    srv_stop(&s);
+    ck_end();
+}
+
 static void case_dies(void)
 {
     ck_begin("server dies mid-run: error rows, no hang; after it returns --resume completes");
@@ -686,6 +756,7 @@ int main(void)
                          "--stall-seconds", "3", NULL};
     case_failed("stalls that never end", fsx,
                 "retries=1,backoff=0.05,stall=0.3,connect=2,timeout=60", "stalled", 1);
+    case_sweep();
     case_dies();
     case_usage();
     tok_free(tk);
