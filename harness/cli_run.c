@@ -1028,8 +1028,8 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, const char *base, 
     progress(&c, &fin, 1);
     if (c.shared > 0)
         fprintf(stderr, "zeval run: %lld samples generated once for several settings (the "
-                "same problem, round, candidate, budget and prompt: the same sample)\n",
-                c.shared);
+                "same problem, round, candidate and prompt: the same sample, cut to each "
+                "budget)\n", c.shared);
     if (remote_be) {
         rmt_stats rs;
         rmt_backend_stats(be, &rs);
@@ -1152,15 +1152,16 @@ static void setting_name(char *b, size_t n, const char *preset, const rsa_params
     }
 }
 
-/* The first run of jobs[0..j] whose samples of round r job j's equal: the
- * same dataset and a setting alike through round r (rsa_same_through).  A
- * sweep generates such a round once (rsa.h). */
+/* The first run of jobs[0..j] whose requests of round r job j's equal: the
+ * same dataset and a setting with the same prompts in round r
+ * (rsa_same_prompts).  A sweep makes such requests once, at the largest
+ * budget (rsa.h). */
 static int round_leader(const job *jobs, int j, int r)
 {
     const job *J = &jobs[j];
     for (int i = 0; i < j; i++)
         if (jobs[i].d.set.n == J->d.set.n && !strcmp(jobs[i].d.spec, J->d.spec) &&
-            rsa_same_through(&jobs[i].p, jobs[i].samples, &J->p, J->samples, r))
+            rsa_same_prompts(&jobs[i].p, jobs[i].samples, &J->p, J->samples, r))
             return i;
     return j;
 }
@@ -1168,7 +1169,8 @@ static int round_leader(const job *jobs, int j, int r)
 /* --dry-run: what the run would generate, per run and in all, and stores
  * nothing.  For a resume, what is still missing.  Rounds that settings of a
  * sweep share count once in the totals (as many as the run that misses the
- * most of them: runs resumed together miss the same ones). */
+ * most of them: runs resumed together miss the same ones), at the largest
+ * budget among them. */
 static int plan(const job *jobs, int nj, store *db, int resume, char *err, size_t errlen)
 {
     long long tot_samples = 0, tot_missing = 0, tot_gen = 0;
@@ -1216,11 +1218,15 @@ static int plan(const job *jobs, int nj, store *db, int resume, char *err, size_
             if (round_leader(jobs, j, r) != j)
                 continue;
             long long most = left[j][r];
+            long budget = rsa_budget(&jobs[j].p, r);
             for (int k = j + 1; k < nj; k++)
-                if (round_leader(jobs, k, r) == j && left[k][r] > most)
-                    most = left[k][r];
+                if (round_leader(jobs, k, r) == j) {
+                    most = left[k][r] > most ? left[k][r] : most;
+                    budget = rsa_budget(&jobs[k].p, r) > budget ? rsa_budget(&jobs[k].p, r)
+                                                                : budget;
+                }
             tot_gen += most;
-            tot_cap += (double)most * (double)rsa_budget(&jobs[j].p, r);
+            tot_cap += (double)most * (double)budget;
         }
     printf("%d run%s: %lld samples to generate of %lld", nj, nj == 1 ? "" : "s", tot_missing,
            tot_samples);

@@ -230,12 +230,13 @@ double rsa_cost_cap(const rsa_params *p, int samples)
            (double)rsa_width(p, samples, p->T) * (double)p->final_budget;
 }
 
-int rsa_same_through(const rsa_params *a, int sa, const rsa_params *b, int sb, int round)
+int rsa_same_prompts(const rsa_params *a, int sa, const rsa_params *b, int sb, int round)
 {
     if (round > a->T || round > b->T)
         return 0;
     for (int t = 0; t <= round; t++)
-        if (rsa_width(a, sa, t) != rsa_width(b, sb, t) || rsa_budget(a, t) != rsa_budget(b, t))
+        if (rsa_width(a, sa, t) != rsa_width(b, sb, t) ||
+            (t < round && rsa_budget(a, t) != rsa_budget(b, t)))
             return 0;
     if (round == 0)
         return 1;
@@ -243,6 +244,11 @@ int rsa_same_through(const rsa_params *a, int sa, const rsa_params *b, int sb, i
      * same tails of them (tau, tail) */
     return a->C == b->C && (a->C > 1 || a->c1 == b->c1) && a->tau == b->tau &&
            a->tail == b->tail;
+}
+
+int rsa_same_through(const rsa_params *a, int sa, const rsa_params *b, int sb, int round)
+{
+    return rsa_same_prompts(a, sa, b, sb, round) && rsa_budget(a, round) == rsa_budget(b, round);
 }
 
 /* ------------------------------------------------------------ seeds */
@@ -624,6 +630,7 @@ typedef struct sreq {
     uint64_t seed;
     char *prompt;
     int prompt_tokens;
+    long budget;              /* its round's max new tokens */
     double started;
     struct sreq *prev, *next; /* the list of requests in flight; a follower's next */
     struct share *slot;       /* the request others follow, or NULL */
@@ -631,12 +638,15 @@ typedef struct sreq {
 } sreq;
 
 /* A request several problems of one family make alike: the same problem id
- * (so the same seed), round, candidate, budget and prompt text, as the
- * settings of a sweep do up to the round where they part.  The engine
- * generates it once; every problem stores the sample.  While the leader is
- * in flight, later askers wait on it as followers; once it has finished,
- * its result stays until every problem of the family is past that round,
- * for askers the queue (max_inflight) held back. */
+ * (so the same seed), round, candidate and prompt text, as the settings of
+ * a sweep do up to the round where they part.  The engine generates it
+ * once, at the largest budget asked; every problem stores the sample, cut
+ * to its own budget (tokens are drawn one by one from (seed, index), so a
+ * smaller budget's sample is the larger one's first tokens, finished by
+ * length where it was cut).  While the leader is in flight, later askers
+ * with no larger budget wait on it as followers; once it has finished, its
+ * result stays until every problem of the family is past that round, for
+ * askers the queue (max_inflight) held back. */
 typedef struct share {
     int round, cand;
     long budget;
@@ -822,7 +832,8 @@ static int advance(run *R, int p, char *err, size_t errlen)
 }
 
 static int complete(run *R, sreq *q, const int32_t *ids, int n_ids, eng_finish finish,
-                    const char *error, double started, double fin, char *err, size_t errlen);
+                    const char *error, double started, double fin, int *advance_p, char *err,
+                    size_t errlen);
 
 static int submit_one(run *R, item it, char *err, size_t errlen)
 {
@@ -861,9 +872,10 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
         goto fail;
     int f = R->fam[it.p];
     long budget = rsa_budget(rp, it.r);
+    q->budget = budget;
     if (R->fam_next[f] >= 0) { /* a family: the same request may be made already */
         for (h = R->shares[f]; h; h = h->next)
-            if (h->round == it.r && h->cand == it.c && h->budget == budget &&
+            if (h->round == it.r && h->cand == it.c && h->budget >= budget &&
                 !strcmp(h->prompt, text))
                 break;
         if (h) {
@@ -881,7 +893,7 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
             q->prompt_tokens = h->prompt_tokens;
             R->st.shared++;
             return complete(R, q, h->ids, h->n_ids, h->finish, NULL, h->started,
-                            h->finished_at, err, errlen);
+                            h->finished_at, NULL, err, errlen);
         }
         if (!(h = calloc(1, sizeof *h)) || !(h->prompt = strdup(text))) {
             free(h);
@@ -938,9 +950,14 @@ fail:
  * q followed) and frees q.  Reads ids before the problem advances, never
  * after: advancing may drop the share that holds them. */
 static int complete(run *R, sreq *q, const int32_t *ids, int n_ids, eng_finish finish,
-                    const char *error, double started, double fin, char *err, size_t errlen)
+                    const char *error, double started, double fin, int *advance_p, char *err,
+                    size_t errlen)
 {
     const rsa_sched *s = R->s;
+    if (finish != ENG_FINISH_ERROR && n_ids > q->budget) { /* a larger budget's sample */
+        n_ids = (int)q->budget;
+        finish = ENG_FINISH_LENGTH;
+    }
     const rsa_problem *pb = &R->pr[q->problem];
     pstate *P = &R->ps[q->problem];
     if (finish == ENG_FINISH_ERROR && s->keep_errors) {
@@ -977,7 +994,13 @@ static int complete(run *R, sreq *q, const int32_t *ids, int n_ids, eng_finish f
     P->cur_left--;
     int p = q->problem;
     sreq_free(q);
-    return P->cur_left == 0 ? advance(R, p, err, errlen) : 0;
+    if (P->cur_left > 0)
+        return 0;
+    if (advance_p) { /* the caller advances it */
+        *advance_p = p;
+        return 0;
+    }
+    return advance(R, p, err, errlen);
 }
 
 static void share_unlink(run *R, int p, share *h)
@@ -988,6 +1011,13 @@ static void share_unlink(run *R, int p, share *h)
             share_free(h);
             return;
         }
+}
+
+/* The budget of problem p's round after the current one (0 past T). */
+static long next_budget(const run *R, int p)
+{
+    int r = R->ps[p].round + 1;
+    return r <= prm(R, p)->T ? rsa_budget(prm(R, p), r) : 0;
 }
 
 static int finished(run *R, const eng_event *e, char *err, size_t errlen)
@@ -1015,17 +1045,40 @@ static int finished(run *R, const eng_event *e, char *err, size_t errlen)
             h->finished_at = now;
         }
     }
-    int rc = complete(R, q, e->ids, e->n_ids, e->finish, e->error, started, now, err, errlen);
-    for (sreq *n; fl; fl = n) {
-        n = fl->next;
-        fl->next = NULL;
+    /* The problems whose round this completes advance after all are
+     * stored, larger next budgets first: a request asked alike at several
+     * budgets is then made at the largest, and the others follow it. */
+    int nadv = 0, cap = 1;
+    for (sreq *x = fl; x; x = x->next)
+        cap++;
+    int *adv = malloc((size_t)cap * sizeof *adv);
+    int rc = adv ? 0 : ut_err(err, errlen, "out of memory");
+    for (sreq *x = q, *n; x; x = n) {
+        n = x == q ? fl : x->next;
+        x->next = NULL;
         if (rc) {
-            sreq_free(fl);
+            sreq_free(x);
             continue;
         }
-        R->st.shared++;
-        rc = complete(R, fl, e->ids, e->n_ids, e->finish, e->error, started, now, err, errlen);
+        if (x != q)
+            R->st.shared++;
+        int p = -1;
+        rc = complete(R, x, e->ids, e->n_ids, e->finish, e->error, started, now, &p, err,
+                      errlen);
+        if (p >= 0)
+            adv[nadv++] = p;
     }
+    for (int i = 1; i < nadv; i++) { /* insertion sort: a handful */
+        int p = adv[i], j = i;
+        while (j > 0 && next_budget(R, adv[j - 1]) < next_budget(R, p)) {
+            adv[j] = adv[j - 1];
+            j--;
+        }
+        adv[j] = p;
+    }
+    for (int i = 0; i < nadv && !rc; i++)
+        rc = advance(R, adv[i], err, errlen);
+    free(adv);
     return rc;
 }
 
@@ -1111,9 +1164,26 @@ int rsa_run(const rsa_sched *s, eng_backend *be, const rsa_problem *problems, in
         *slot = x;
         R.st.done++;
     }
-    for (int p = 0; p < np; p++)
-        if (advance(&R, p, err, errlen))
+    /* larger round-0 budgets first (see share) */
+    int *order = malloc((size_t)(np > 0 ? np : 1) * sizeof *order);
+    if (!order) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
+    }
+    for (int p = 0; p < np; p++) {
+        int j = p;
+        while (j > 0 && rsa_budget(prm(&R, order[j - 1]), 0) < rsa_budget(prm(&R, p), 0)) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = p;
+    }
+    for (int i = 0; i < np; i++)
+        if (advance(&R, order[i], err, errlen)) {
+            free(order);
             goto done;
+        }
+    free(order);
     for (;;) {
         while (R.qn > 0 && (s->max_inflight <= 0 || R.st.inflight < s->max_inflight)) {
             item it = R.q[R.qhead];

@@ -13,10 +13,11 @@
  * samples an uninterrupted one would have produced.
  *
  * Problems of one id (a sweep's settings of one problem) whose requests
- * agree -- round, candidate, budget and prompt text, hence seed -- get one
- * request: the engine generates the sample once and each problem stores it.
- * That is the sample each would have generated alone, so sharing changes
- * the work and nothing stored.
+ * agree -- round, candidate and prompt text, hence seed -- get one request
+ * at the largest budget among them: the engine generates the sample once
+ * and each problem stores it, cut to its own budget.  Tokens are drawn one
+ * by one from (seed, index), so that is the sample each would have
+ * generated alone: sharing changes the work and nothing stored.
  */
 #ifndef ZEVAL_RSA_H
 #define ZEVAL_RSA_H
@@ -74,9 +75,13 @@ long rsa_budget(const rsa_params *p, int round);
 double rsa_cost_cap(const rsa_params *p, int samples);
 
 /* Whether settings a and b (with their T = 0 samples) give a problem the
- * same samples in rounds 0..round: the same widths and budgets through
- * round, and past round 0 the same parents and tails of them (C, the C = 1
- * lineage, tau, tail).  A sweep generates such rounds once. */
+ * same prompts in round `round`: the same widths through it, the same
+ * budgets before it, and past round 0 the same parents and tails of them
+ * (C, the C = 1 lineage, tau, tail).  A sweep makes such a round's requests
+ * once, at the larger budget; the smaller budget's samples are their
+ * first tokens. */
+int rsa_same_prompts(const rsa_params *a, int sa, const rsa_params *b, int sb, int round);
+/* The same samples in rounds 0..round: the same prompts and budget. */
 int rsa_same_through(const rsa_params *a, int sa, const rsa_params *b, int sb, int round);
 
 /* The sampling seed of (run seed, problem id, round, candidate). */
@@ -155,9 +160,9 @@ typedef struct {
     long long done, total; /* samples (including prior ones) */
     double elapsed;        /* seconds since rsa_run started */
     long long shared;      /* samples done without a request of their own: problems
-                              of one id whose request (round, candidate, budget,
-                              prompt) another made alike, as a sweep's settings
-                              do up to the round where they part */
+                              of one id whose request (round, candidate, prompt)
+                              another made alike at a budget no smaller, as a
+                              sweep's settings do up to the round where they part */
 } rsa_stats;
 
 typedef struct {

@@ -136,7 +136,8 @@ static void test_budgets_and_seeds(void)
     ck_end();
 
     ck_begin("settings alike through a round: the same widths and budgets so far, and past "
-             "round 0 the same parents and tails");
+             "round 0 the same parents and tails; the same prompts in a round: budgets may "
+             "differ in it");
     static const struct { const char *a; int sa; const char *b; int sb; int through; } alike[] = {
         /* the presets: zaya-8k and zaya-apex-light part at the final round's budget */
         {"N=16,C=4,T=2,beta=8K,final=40K,tau=4K", 0, "N=16,C=4,T=2,beta=8K,final=8K,tau=4K", 0, 1},
@@ -157,6 +158,26 @@ static void test_budgets_and_seeds(void)
         {"N=4,C=1,T=0,beta=64,final=99", 0, "N=4,C=2,T=2,beta=64", 0, -1},
         {"N=8,C=2,T=2,beta=64", 0, "N=4,C=2,T=2,beta=64", 0, -1},
     };
+    /* the same prompts in a round whose budgets differ: that round is cut from the larger */
+    static const struct { const char *a, *b; int prompts, through; } cut[] = {
+        {"N=16,C=4,T=2,beta=8K,final=40K,tau=4K", "N=16,C=4,T=2,beta=16K,final=40K,tau=4K", 0,
+         -1},
+        {"N=16,C=4,T=2,beta=8K,final=40K,tau=4K", "N=16,C=4,T=2,beta=8K,final=8K,tau=4K", 2, 1},
+        {"N=4,C=1,T=0,beta=8", "N=4,C=1,T=0,beta=64", 0, -1},
+        {"N=4,C=2,T=1,beta=64", "N=4,C=2,T=3,beta=64", 1, 1},
+    };
+    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+        rsa_params a, b;
+        CK(rsa_parse(cut[i].a, &a, err, sizeof err) == 0 &&
+               rsa_parse(cut[i].b, &b, err, sizeof err) == 0, "%s", err);
+        for (int r = 0; r <= 3; r++) {
+            int want = r <= cut[i].prompts && r <= a.T && r <= b.T &&
+                       (r == cut[i].prompts || r <= cut[i].through);
+            CK(rsa_same_prompts(&a, 0, &b, 0, r) == want &&
+                   rsa_same_prompts(&b, 0, &a, 0, r) == want,
+               "%s / %s round %d: same prompts should be %d", cut[i].a, cut[i].b, r, want);
+        }
+    }
     for (size_t i = 0; i < sizeof alike / sizeof alike[0]; i++) {
         rsa_params a, b;
         CK(rsa_parse(alike[i].a, &a, err, sizeof err) == 0 &&
