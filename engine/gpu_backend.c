@@ -20,16 +20,14 @@
  * Sampling is the CPU backend's rule, smp_sample with the request's seed
  * and the token index as counter.  Greedy requests take the device's
  * argmax (the lowest id among the largest logits below the vocabulary
- * limit); sampling without top-k, top-p or min-p (the test-time-compute
- * setting) draws on the device by the same rule (gpu.h), so no logits
- * leave it; filtered sampling copies the logits row back and calls
- * smp_sample, the step's rows spread over the thread pool.  The two draws agree except where rounding of the masses'
- * sums (summed in another order on the device) moves u across a boundary.
+ * limit); the others draw on the device by the same rule, top-k, top-p
+ * and min-p included (gpu.h), so no logits leave it.  The two draws agree
+ * except where rounding of the masses' sums (summed in another order on
+ * the device) moves u across a boundary.
  */
 #include "backend.h"
 #include "gpu/gpu.h"
 #include "model.h"
-#include "pool.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -41,7 +39,6 @@ enum {
     GB_CTX = 65536,     /* tokens per sequence */
     GB_STEP = 2048,     /* tokens per step */
     GB_RUN = 512,       /* prompt tokens a holder feeds per step */
-    GB_DRAWERS = 16,    /* threads drawing filtered rows on the host */
 };
 
 typedef struct gpfx gpfx;
@@ -80,32 +77,10 @@ typedef struct {
     gpu_run *runs;
     greq **owner;           /* per run: its request, or NULL for a holder */
     gpfx **howner;
-    float *logits;          /* per run with sampling */
     int32_t *tok, *am;
     int caprun;
-    smp_scratch *smp[GB_DRAWERS]; /* [0] always; the others on first need */
     uint64_t steps, prefix_hits;
 } gpu_backend;
-
-/* The host draws of a step's filtered rows (rows with a logits copy), one
- * task per scratch; a row's draw depends on nothing but the row. */
-typedef struct {
-    gpu_backend *c;
-    int nr;
-} drawjob;
-
-static void draw_rows(void *arg, int task, int ntasks)
-{
-    drawjob *j = arg;
-    gpu_backend *c = j->c;
-    for (int k = task; k < j->nr; k += ntasks) {
-        greq *q = c->owner[k];
-        if (c->howner[k] || !c->runs[k].logits)
-            continue;
-        c->am[k] = (int32_t)smp_sample(c->runs[k].logits, q->r.vocab_limit, &q->r.sampling,
-                                       q->r.seed, (uint64_t)q->n_out, c->smp[task]);
-    }
-}
 
 static long long pages_for(long long tokens)
 {
@@ -223,7 +198,7 @@ static int ensure_runs(gpu_backend *c, int n, char *err, size_t errlen)
 {
     if (n <= c->caprun)
         return 0;
-    int nc = n + 64, V = c->m->cfg.vocab;
+    int nc = n + 64;
     gpu_run *r = realloc(c->runs, (size_t)nc * sizeof *r);
     if (r)
         c->runs = r;
@@ -239,11 +214,8 @@ static int ensure_runs(gpu_backend *c, int n, char *err, size_t errlen)
     int32_t *a = realloc(c->am, (size_t)nc * sizeof *a);
     if (a)
         c->am = a;
-    float *l = realloc(c->logits, (size_t)nc * V * sizeof(float));
-    if (l)
-        c->logits = l;
-    if (!r || !o || !ho || !t || !a || !l)
-        return ut_err(err, errlen, "out of memory for %d runs of logits", nc);
+    if (!r || !o || !ho || !t || !a)
+        return ut_err(err, errlen, "out of memory for %d runs", nc);
     c->caprun = nc;
     return 0;
 }
@@ -265,7 +237,6 @@ static int finish(gpu_backend *c, greq *q, eng_finish f, double now, char *err, 
 static int gb_pump(eng_backend *be, eng_event *ev, int maxev, int *nev, char *err, size_t errlen)
 {
     gpu_backend *c = (gpu_backend *)be;
-    int V = c->m->cfg.vocab;
     *nev = 0;
     if (c->queue.n > 0) {
         eng_evq_drain(&c->queue, ev, maxev, nev);
@@ -318,14 +289,15 @@ static int gb_pump(eng_backend *be, eng_event *ev, int maxev, int *nev, char *er
             continue;
         const smp_params *sp = &q->r.sampling;
         int greedy = sp->temperature == 0.0f || sp->top_k == 1;
-        int plain = !greedy && sp->top_k == 0 && !(sp->top_p < 1) && !(sp->min_p > 0);
         c->tok[nr] = q->n_out ? q->out[q->n_out - 1] : q->prompt[q->r.n_prompt - 1];
-        c->runs[nr] = (gpu_run){q->seq, &c->tok[nr], 1,
-                                greedy || plain ? NULL : c->logits + (size_t)nr * V,
-                                q->r.vocab_limit, &c->am[nr], 0.0, 0.0};
-        if (plain) { /* drawn on the device */
+        c->runs[nr] = (gpu_run){q->seq, &c->tok[nr], 1, NULL, q->r.vocab_limit, &c->am[nr],
+                                0.0, 0.0, 0, 1.0, 0.0};
+        if (!greedy) { /* drawn on the device */
             c->runs[nr].inv_t = 1.0 / sp->temperature;
             c->runs[nr].u = smp_uniform(q->r.seed, (uint64_t)q->n_out);
+            c->runs[nr].top_k = sp->top_k;
+            c->runs[nr].top_p = sp->top_p;
+            c->runs[nr].min_p = sp->min_p;
         }
         c->owner[nr] = q;
         c->howner[nr++] = NULL;
@@ -336,7 +308,7 @@ static int gb_pump(eng_backend *be, eng_event *ev, int maxev, int *nev, char *er
             continue;
         int n = p->n - p->fed < GB_RUN ? p->n - p->fed : GB_RUN;
         n = n < budget ? n : budget;
-        c->runs[nr] = (gpu_run){p->seq, p->ids + p->fed, n, NULL, 0, NULL, 0.0, 0.0};
+        c->runs[nr] = (gpu_run){p->seq, p->ids + p->fed, n, NULL, 0, NULL, 0.0, 0.0, 0, 0.0, 0.0};
         c->owner[nr] = NULL;
         c->howner[nr++] = p;
         budget -= n;
@@ -347,20 +319,6 @@ static int gb_pump(eng_backend *be, eng_event *ev, int maxev, int *nev, char *er
         return -1;
     c->steps++;
     double now = ut_now();
-    int rows = 0;
-    for (int k = 0; k < nr; k++)
-        rows += !c->howner[k] && c->runs[k].logits;
-    if (rows > 0) { /* filtered rows: drawn on the host, spread over threads */
-        int nt = 1, want = pool_threads() < GB_DRAWERS ? pool_threads() : GB_DRAWERS;
-        want = want < rows ? want : rows;
-        while (nt < want && (c->smp[nt] || (c->smp[nt] = smp_scratch_new(c->m->cfg.vocab))))
-            nt++;
-        drawjob j = {c, nr};
-        if (nt > 1)
-            pool_run(draw_rows, &j, nt);
-        else
-            draw_rows(&j, 0, 1);
-    }
     for (int k = 0; k < nr; k++) {
         if (c->howner[k]) {
             c->howner[k]->fed += c->runs[k].n;
@@ -419,9 +377,6 @@ static void gb_free(eng_backend *be)
     free(c->howner);
     free(c->tok);
     free(c->am);
-    free(c->logits);
-    for (int i = 0; i < GB_DRAWERS; i++)
-        smp_scratch_free(c->smp[i]);
     gpu_batch_close(c->b);
     free(c);
 }
@@ -457,12 +412,6 @@ eng_backend *eng_backend_gpu(const eng_model *m, char *err, size_t errlen)
     c->base.free = gb_free;
     c->base.name = "gpu";
     c->m = m;
-    c->smp[0] = smp_scratch_new(m->cfg.vocab);
-    if (!c->smp[0]) {
-        ut_err(err, errlen, "out of memory");
-        gb_free(&c->base);
-        return NULL;
-    }
     return &c->base;
 }
 

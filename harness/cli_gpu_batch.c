@@ -53,7 +53,7 @@ static int run_mixed(gpu_batch *b, const eng_model *m, const int32_t *pa, int L,
         goto out;
     int32_t tb = 0, tc = 0;
     /* B's prompt and C's prompt first, in one step. */
-    gpu_run r0[2] = {{sb, pb, 40, NULL, 0, &tb, 0.0, 0.0}, {sc, pc, 7, lb, 0, &tc, 0.0, 0.0}};
+    gpu_run r0[2] = {{sb, pb, 40, NULL, 0, &tb, 0.0, 0.0, 0, 0.0, 0.0}, {sc, pc, 7, lb, 0, &tc, 0.0, 0.0, 0, 0.0, 0.0}};
     if (gpu_batch_step(b, r0, 2, err, errlen))
         goto out;
     if (fork) {
@@ -61,7 +61,7 @@ static int run_mixed(gpu_batch *b, const eng_model *m, const int32_t *pa, int L,
             goto out;
         for (int at = 0; at < L - 1; at += run) {
             int n = L - 1 - at < run ? L - 1 - at : run;
-            gpu_run r = {holder, pa + at, n, NULL, 0, NULL, 0.0, 0.0};
+            gpu_run r = {holder, pa + at, n, NULL, 0, NULL, 0.0, 0.0, 0, 0.0, 0.0};
             if (gpu_batch_step(b, &r, 1, err, errlen))
                 goto out;
         }
@@ -75,9 +75,9 @@ static int run_mixed(gpu_batch *b, const eng_model *m, const int32_t *pa, int L,
         for (int at = 0; at < L - 1; at += run) {
             int n = L - 1 - at < run ? L - 1 - at : run;
             int32_t nbt = tb, nct = tc;
-            gpu_run r[3] = {{sa, pa + at, n, NULL, 0, NULL, 0.0, 0.0},
-                            {sb, &nbt, 1, NULL, 0, &tb, 0.0, 0.0},
-                            {sc, &nct, 1, NULL, 0, &tc, 0.0, 0.0}};
+            gpu_run r[3] = {{sa, pa + at, n, NULL, 0, NULL, 0.0, 0.0, 0, 0.0, 0.0},
+                            {sb, &nbt, 1, NULL, 0, &tb, 0.0, 0.0, 0, 0.0, 0.0},
+                            {sc, &nct, 1, NULL, 0, &tc, 0.0, 0.0, 0, 0.0, 0.0}};
             if (gpu_batch_step(b, r, 3, err, errlen))
                 goto out;
         }
@@ -89,10 +89,10 @@ static int run_mixed(gpu_batch *b, const eng_model *m, const int32_t *pa, int L,
         int nr = 0;
         /* B and C leave part-way, so A's later steps run with fewer. */
         if (k < N / 2)
-            r[nr++] = (gpu_run){sb, &nbt, 1, NULL, 0, &tb, 0.0, 0.0};
-        r[nr++] = (gpu_run){sa, &cur, 1, out + (size_t)k * V, 0, &am, 0.0, 0.0};
+            r[nr++] = (gpu_run){sb, &nbt, 1, NULL, 0, &tb, 0.0, 0.0, 0, 0.0, 0.0};
+        r[nr++] = (gpu_run){sa, &cur, 1, out + (size_t)k * V, 0, &am, 0.0, 0.0, 0, 0.0, 0.0};
         if (k < 3 * N / 4)
-            r[nr++] = (gpu_run){sc, &nct, 1, lb, 0, &tc, 0.0, 0.0};
+            r[nr++] = (gpu_run){sc, &nct, 1, lb, 0, &tc, 0.0, 0.0, 0, 0.0, 0.0};
         if (gpu_batch_step(b, r, nr, err, errlen))
             goto out;
         toks[k] = am;
@@ -142,7 +142,7 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
     eng_seq_kv_bf16(s, kvb);
     int sa = gpu_batch_seq_new(b, err, sizeof err);
     int32_t am = 0;
-    gpu_run r = {sa, pa, L, lg, 0, &am, 0.0, 0.0};
+    gpu_run r = {sa, pa, L, lg, 0, &am, 0.0, 0.0, 0, 0.0, 0.0};
     if (sa < 0 || gpu_batch_step(b, &r, 1, err, sizeof err)) {
         printf("FAIL batch prefill: %s\n", err);
         fails++;
@@ -151,7 +151,7 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
     gt[0] = am;
     int graphed = 0;
     for (int k = 1; k <= N; k++) {
-        gpu_run d = {sa, &gt[k - 1], 1, lg + (size_t)k * V, 0, &gt[k], 0.0, 0.0};
+        gpu_run d = {sa, &gt[k - 1], 1, lg + (size_t)k * V, 0, &gt[k], 0.0, 0.0, 0, 0.0, 0.0};
         if (gpu_batch_step(b, &d, 1, err, sizeof err)) {
             printf("FAIL batch decode step %d: %s\n", k, err);
             fails++;
@@ -275,14 +275,14 @@ int gpu_batch_selftest(const eng_model *m, long Ll, long Nl, unsigned long long 
     int ok = s1 >= 0 && s2 >= 0 && fill;
     if (ok) {
         rand_prompt(m, fill, 2 * GPU_PAGE, seed + 1);
-        gpu_run f = {s1, fill, GPU_PAGE + 1, NULL, 0, NULL, 0.0, 0.0};
+        gpu_run f = {s1, fill, GPU_PAGE + 1, NULL, 0, NULL, 0.0, 0.0, 0, 0.0, 0.0};
         ok = gpu_batch_step(small, &f, 1, err, sizeof err) == 0;
     }
     int refused = 0;
     char msg[1024] = "";
     if (ok) {
-        gpu_run g2[2] = {{s1, fill, 1, NULL, 0, NULL, 0.0, 0.0},
-                         {s2, fill, 2, NULL, 0, NULL, 0.0, 0.0}};
+        gpu_run g2[2] = {{s1, fill, 1, NULL, 0, NULL, 0.0, 0.0, 0, 0.0, 0.0},
+                         {s2, fill, 2, NULL, 0, NULL, 0.0, 0.0, 0, 0.0, 0.0}};
         refused = gpu_batch_step(small, g2, 2, msg, sizeof msg) != 0;
     }
     int kept = ok && gpu_batch_seq_len(small, s1) == GPU_PAGE + 1 && gpu_batch_seq_len(small, s2) == 0 &&
@@ -333,7 +333,7 @@ static int decode_step(gpu_batch *b, const int *seqs, int B, long st, int V, int
 {
     for (int k = 0; k < B; k++) {
         toks[k] = (int32_t)(smp_rng(7 + (uint64_t)k, (uint64_t)st) % (uint64_t)V);
-        runs[k] = (gpu_run){seqs[k], &toks[k], 1, NULL, 0, &am[k], 0.0, 0.0};
+        runs[k] = (gpu_run){seqs[k], &toks[k], 1, NULL, 0, &am[k], 0.0, 0.0, 0, 0.0, 0.0};
     }
     return gpu_batch_step(b, runs, B, err, errlen);
 }
@@ -400,7 +400,7 @@ static int bench_rows(gpu_batch *b, const eng_model *m, const int *bs, int nb, l
         int bad = 0;
         for (long at = 0; at < P && !bad; at += S) {
             int n = (int)(P - at < S ? P - at : S);
-            gpu_run r = {sq, prompt + at, n, NULL, 0, at + n == P ? &am[0] : NULL, 0.0, 0.0};
+            gpu_run r = {sq, prompt + at, n, NULL, 0, at + n == P ? &am[0] : NULL, 0.0, 0.0, 0, 0.0, 0.0};
             bad = gpu_batch_step(b, &r, 1, err, errlen) != 0;
             /* per token at its own context: the dense path plus attention */
             for (int j = 0; j < n && !bad; j += 64)
@@ -421,12 +421,12 @@ static int bench_rows(gpu_batch *b, const eng_model *m, const int *bs, int nb, l
         if ((sq = gpu_batch_seq_new(b, err, errlen)) < 0)
             return -1;
         for (long at = 0; at < at0 && !bad; at += S) {
-            gpu_run r = {sq, prompt + at, (int)S, NULL, 0, NULL, 0.0, 0.0};
+            gpu_run r = {sq, prompt + at, (int)S, NULL, 0, NULL, 0.0, 0.0, 0, 0.0, 0.0};
             bad = gpu_batch_step(b, &r, 1, err, errlen) != 0;
         }
         if (!bad)
             bad = gpu_batch_profile(b, 1, err, errlen) != 0;
-        gpu_run r0 = {sq, prompt + at0, n0, NULL, 0, NULL, 0.0, 0.0};
+        gpu_run r0 = {sq, prompt + at0, n0, NULL, 0, NULL, 0.0, 0.0, 0, 0.0, 0.0};
         if (!bad)
             bad = gpu_batch_step(b, &r0, 1, err, errlen) != 0;
         gpu_batch_seq_free(b, sq);

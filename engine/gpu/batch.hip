@@ -873,6 +873,9 @@ extern "C" int gpu_batch_step(gpu_batch *b, const gpu_run *runs, int n, char *er
             lrow[il] = i - 1;
             b->sp_h[il].inv_t = r->argmax && r->inv_t > 0 ? r->inv_t : 0.0;
             b->sp_h[il].u = r->u;
+            b->sp_h[il].top_k = r->top_k;
+            b->sp_h[il].top_p = r->top_p > 0 && r->top_p < 1 ? r->top_p : 1.0;
+            b->sp_h[il].min_p = r->min_p > 0 ? r->min_p : 0.0;
             nvalid[il++] = r->n_valid;
         }
     }

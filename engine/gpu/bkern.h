@@ -141,15 +141,17 @@ void kb_sort(hipStream_t s, int T, int S, int E, const int *sel, int *perm, int 
 void kb_skip(hipStream_t s, int T, int H, int E, const int *sel, const float *gate,
              const float *xn, int skip_zero, float *y);
 
-/* A logits row's pick: inv_t <= 0, the argmax; else a draw from u. */
+/* A logits row's pick: inv_t <= 0, the argmax; else a draw from u with
+ * the filters (top_k 0, top_p 1, min_p 0: off). */
 typedef struct {
-    double u, inv_t;
+    double u, inv_t, top_p, min_p;
+    int top_k;
 } bsamp;
 
 /* out[j] = the lowest index of the largest x[j][i], i < n_valid[j] (or
  * n when that is <= 0); where sp (may be NULL) has sp[j].inv_t > 0, a
  * draw from row j's softmax at that inverse temperature instead, by
- * smp_sample's rule without filters, with the uniform sp[j].u. */
+ * smp_sample's rule with sp[j]'s filters and uniform u. */
 void kb_argmax(hipStream_t s, int rows, const float *x, int n, const int *n_valid,
                const bsamp *sp, int *out);
 

@@ -18,6 +18,7 @@
 #include "gpu.h"
 #include "kern_dev.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -2080,15 +2081,132 @@ static __device__ double dsum(double v, double *sd)
     return r;
 }
 
+/* What a draw keeps of a row: the tokens up to (key1, id1) and up to
+ * (key2, id2) in the walk's order (decreasing logit, lower id first on
+ * ties: key > K, or key == K and id <= I), with p >= minp.  {0, INT_MAX}
+ * keeps every token. */
+typedef struct {
+    unsigned k1, k2;
+    int i1, i2;
+    double minp;
+} bkeep;
+
+/* Token i's weight under keep: its mass p = exp((x - mx) * inv_t) where
+ * that is >= 1e-12 and keep holds it (1 each by_count), else 0. */
+static __device__ double bweight(const float *xr, int i, double mx, double inv_t,
+                                 const bkeep &kp, int by_count)
+{
+    float xi = xr[i];
+    double z = ((double)xi - mx) * inv_t;
+    if (!(z >= log(1e-12)))
+        return 0.0;
+    unsigned k = flt_key(xi);
+    if (k < kp.k1 || (k == kp.k1 && i > kp.i1) || k < kp.k2 || (k == kp.k2 && i > kp.i2))
+        return 0.0;
+    double p = exp(z);
+    if (p < kp.minp)
+        return 0.0;
+    return by_count ? 1.0 : p;
+}
+
+/* The place in the walk's order of a row's kept tokens where the running
+ * weight (total `total`) passes target (exceeds it; reaches it when
+ * inclusive): *key and *id of that token.  8 passes fix its key 4 bits at a
+ * time (16 bucket weights per pass), then a scan in id order runs over the
+ * tokens of that key.  Where rounding leaves target past the total: the
+ * last token with weight (or fallback when there is none).  Every sum has a
+ * fixed order, so the place does not depend on other rows. */
+static __device__ void blocate(const float *xr, int lim, double mx, double inv_t,
+                               const bkeep &kp, int by_count, double target, int inclusive,
+                               int fallback, double *sd, int *bi, int *bj, unsigned *key_out,
+                               int *id_out)
+{
+    int tid = (int)threadIdx.x;
+    double before = 0.0;
+    unsigned key = 0;
+    for (int sh = 28; sh >= 0; sh -= 4) {
+        double bm[16];
+        for (int d = 0; d < 16; d++)
+            bm[d] = 0.0;
+        for (int i = tid; i < lim; i += 1024) {
+            unsigned k = flt_key(xr[i]);
+            if (sh < 28 && (k >> (sh + 4)) != (key >> (sh + 4)))
+                continue;
+            bm[(k >> sh) & 15] += bweight(xr, i, mx, inv_t, kp, by_count);
+        }
+        int pick = -1, last = -1;
+        double lastm = 0.0;
+        for (int d = 15; d >= 0; d--) {
+            double t = dsum(bm[d], sd);
+            if (pick >= 0 || t <= 0.0)
+                continue;
+            last = d;
+            lastm = t;
+            if (inclusive ? before + t >= target : before + t > target)
+                pick = d;
+            else
+                before += t;
+        }
+        if (pick < 0) { /* rounding: the last bucket with weight */
+            pick = last >= 0 ? last : 0;
+            before -= lastm;
+        }
+        key |= (unsigned)pick << sh;
+    }
+    /* the tokens of that key, in id order: the first whose running weight
+     * passes the target, else (rounding) the last of them */
+    int hit = lim, lastid = -1;
+    for (int c0 = 0; c0 < lim && hit == lim; c0 += 1024) {
+        int i = c0 + tid;
+        double p = i < lim && flt_key(xr[i]) == key ? bweight(xr, i, mx, inv_t, kp, by_count)
+                                                    : 0.0;
+        sd[tid] = p;
+        __syncthreads();
+        for (int w = 1; w < 1024; w <<= 1) { /* inclusive scan, fixed order */
+            double o = tid >= w ? sd[tid - w] : 0.0;
+            __syncthreads();
+            sd[tid] += o;
+            __syncthreads();
+        }
+        double run = before + sd[tid];
+        bi[tid] = p > 0.0 && (inclusive ? run >= target : run > target) ? i : lim;
+        bj[tid] = p > 0.0 ? i : -1;
+        double chunk = sd[1023];
+        __syncthreads();
+        for (int w = 512; w > 0; w >>= 1) {
+            if (tid < w) {
+                bi[tid] = bi[tid + w] < bi[tid] ? bi[tid + w] : bi[tid];
+                bj[tid] = bj[tid + w] > bj[tid] ? bj[tid + w] : bj[tid];
+            }
+            __syncthreads();
+        }
+        hit = bi[0];
+        lastid = bj[0] > lastid ? bj[0] : lastid;
+        before += chunk;
+        __syncthreads();
+    }
+    *key_out = key;
+    *id_out = hit < lim ? hit : lastid >= 0 ? lastid : fallback;
+}
+
+/* The total weight of a row's kept tokens (every thread gets it). */
+static __device__ double btotal(const float *xr, int lim, double mx, double inv_t,
+                                const bkeep &kp, int by_count, double *sd)
+{
+    double m = 0.0;
+    for (int i = (int)threadIdx.x; i < lim; i += 1024)
+        m += bweight(xr, i, mx, inv_t, kp, by_count);
+    return dsum(m, sd);
+}
+
 /* Row j: the lowest index of its largest value below its limit, or, where
- * sp[j].inv_t > 0, a draw by smp_sample's rule without filters: candidates
- * are the ids with p = exp((x - max) * inv_t) >= 1e-12, walked by
- * decreasing p (lower id first on ties), and the draw is the first whose
- * running mass passes u * the total.  The walk's place is found without
- * sorting: 8 passes fix the crossing logit's key 4 bits at a time (16
- * bucket masses per pass), then a scan in id order runs over the logits
- * equal to it.  Every sum has a fixed order, so a row's draw does not
- * depend on the other rows. */
+ * sp[j].inv_t > 0, a draw by smp_sample's rule: the tokens with p = exp((x
+ * - max) * inv_t) >= 1e-12, in the walk's order (decreasing p, lower id
+ * first on ties); top-k keeps the first k, top-p the shortest prefix whose
+ * mass reaches top_p of the total, min-p those with p >= min_p; the draw is
+ * the first whose running mass passes u times the mass kept.  Each place
+ * (the k-th token, where the mass reaches top_p, the draw) is found by
+ * blocate, without sorting. */
 __global__ void __launch_bounds__(1024) k_bpick(const float *x, int n, const int *n_valid,
                                                 const bsamp *sp, int *out)
 {
@@ -2124,87 +2242,33 @@ __global__ void __launch_bounds__(1024) k_bpick(const float *x, int n, const int
     }
     int best = bi[0] < lim ? bi[0] : 0;
     double inv_t = sp ? sp[row].inv_t : 0.0;
-    if (!(inv_t > 0.0)) {
+    if (!(inv_t > 0.0) || !(bv[0] > -INFINITY)) { /* greedy, or no finite logit */
         if (tid == 0)
             out[row] = best;
         return;
     }
-    double mx = (double)bv[0], cut = log(1e-12);
-    /* the total mass, then the crossing key, 4 bits a pass */
-    double m = 0.0;
-    for (int i = tid; i < lim; i += 1024) {
-        double z = ((double)xr[i] - mx) * inv_t;
-        m += z >= cut ? exp(z) : 0.0;
+    __syncthreads();
+    double mx = (double)bv[0];
+    bsamp q = sp[row];
+    bkeep kp = {0u, 0u, INT_MAX, INT_MAX, 0.0};
+    unsigned key;
+    int id;
+    if (q.top_k > 0 && (double)q.top_k < btotal(xr, lim, mx, inv_t, kp, 1, sd)) {
+        blocate(xr, lim, mx, inv_t, kp, 1, (double)q.top_k, 1, best, sd, bi, bj, &key, &id);
+        kp.k1 = key;
+        kp.i1 = id;
     }
-    double target = sp[row].u * dsum(m, sd), before = 0.0;
-    unsigned key = 0;
-    for (int sh = 28; sh >= 0; sh -= 4) {
-        double bm[16];
-        for (int d = 0; d < 16; d++)
-            bm[d] = 0.0;
-        for (int i = tid; i < lim; i += 1024) {
-            unsigned k = flt_key(xr[i]);
-            if (sh < 28 && (k >> (sh + 4)) != (key >> (sh + 4)))
-                continue;
-            double z = ((double)xr[i] - mx) * inv_t;
-            if (z >= cut)
-                bm[(k >> sh) & 15] += exp(z);
-        }
-        int pick = -1, last = -1;
-        double lastm = 0.0;
-        for (int d = 15; d >= 0; d--) {
-            double t = dsum(bm[d], sd);
-            if (pick >= 0 || t <= 0.0)
-                continue;
-            last = d;
-            lastm = t;
-            if (before + t > target)
-                pick = d;
-            else
-                before += t;
-        }
-        if (pick < 0) { /* rounding: the last bucket with mass */
-            pick = last >= 0 ? last : 0;
-            before -= lastm;
-        }
-        key |= (unsigned)pick << sh;
+    if (q.top_p > 0.0 && q.top_p < 1.0) {
+        double t = q.top_p * btotal(xr, lim, mx, inv_t, kp, 0, sd);
+        blocate(xr, lim, mx, inv_t, kp, 0, t, 1, best, sd, bi, bj, &key, &id);
+        kp.k2 = key;
+        kp.i2 = id;
     }
-    /* the logits equal to the crossing key, in id order: the first whose
-     * running mass passes the target, else (rounding) the last of them */
-    int hit = lim, lastid = -1;
-    for (int c0 = 0; c0 < lim && hit == lim; c0 += 1024) {
-        int i = c0 + tid;
-        double p = 0.0;
-        if (i < lim && flt_key(xr[i]) == key) {
-            double z = ((double)xr[i] - mx) * inv_t;
-            p = z >= cut ? exp(z) : 0.0;
-        }
-        sd[tid] = p;
-        __syncthreads();
-        for (int w = 1; w < 1024; w <<= 1) { /* inclusive scan, fixed order */
-            double o = tid >= w ? sd[tid - w] : 0.0;
-            __syncthreads();
-            sd[tid] += o;
-            __syncthreads();
-        }
-        bi[tid] = p > 0.0 && before + sd[tid] > target ? i : lim;
-        bj[tid] = p > 0.0 ? i : -1;
-        double chunk = sd[1023];
-        __syncthreads();
-        for (int w = 512; w > 0; w >>= 1) {
-            if (tid < w) {
-                bi[tid] = bi[tid + w] < bi[tid] ? bi[tid + w] : bi[tid];
-                bj[tid] = bj[tid + w] > bj[tid] ? bj[tid + w] : bj[tid];
-            }
-            __syncthreads();
-        }
-        hit = bi[0];
-        lastid = bj[0] > lastid ? bj[0] : lastid;
-        before += chunk;
-        __syncthreads();
-    }
+    kp.minp = q.min_p > 0.0 ? q.min_p : 0.0;
+    double target = q.u * btotal(xr, lim, mx, inv_t, kp, 0, sd);
+    blocate(xr, lim, mx, inv_t, kp, 0, target, 0, best, sd, bi, bj, &key, &id);
     if (tid == 0)
-        out[row] = hit < lim ? hit : lastid >= 0 ? lastid : best;
+        out[row] = id;
 }
 
 void kb_argmax(hipStream_t s, int rows, const float *x, int n, const int *n_valid,

@@ -188,8 +188,9 @@ int gpu_batch_seek(gpu_batch *b, int seq, int len, char *err, size_t errlen);
  * argmax, when non-NULL, get the last token's logits and the lowest id
  * among their largest values below n_valid (<= 0: all).  With inv_t > 0,
  * *argmax gets a draw instead, made on the device: smp_sample's rule with
- * temperature 1/inv_t and no top-k, top-p or min-p filter, from the
- * uniform u in [0, 1) (smp_uniform of the request's seed and counter). */
+ * temperature 1/inv_t and the filters top_k, top_p and min_p (0, 1 and 0:
+ * off), from the uniform u in [0, 1) (smp_uniform of the request's seed
+ * and counter). */
 typedef struct {
     int seq;
     const int32_t *ids;
@@ -198,6 +199,8 @@ typedef struct {
     int n_valid;
     int32_t *argmax;
     double inv_t, u;
+    int top_k;
+    double top_p, min_p;
 } gpu_run;
 
 /* Runs the runs (distinct sequences, at most max_step tokens in all) as

@@ -935,10 +935,15 @@ static void check_argmax(FILE *out)
 
 /* The batched engine's draw (kb_argmax with a bsamp row) against
  * smp_sample: spread, tied, peaked and flat rows at several
- * temperatures, a vocabulary limit, and uniforms near 0 and 1. */
+ * temperatures, a vocabulary limit, uniforms near 0 and 1, without filters
+ * and with top-k, top-p, min-p and their combinations. */
 static void check_draw(FILE *out)
 {
-    const int n = 20000, per = 12, kinds = 6;
+    const int n = 20000, per = 24, kinds = 6, nf = 8;
+    static const smp_params filt[nf] = {
+        {1, 0, 1.0f, 0.0f},  {1, 50, 1.0f, 0.0f},  {1, 0, 0.95f, 0.0f}, {1, 0, 0.5f, 0.0f},
+        {1, 0, 1.0f, 0.05f}, {1, 40, 0.9f, 0.0f},  {1, 0, 0.9f, 0.1f},  {1, 64, 0.8f, 0.02f},
+    };
     const double temps[kinds] = {1.0, 0.7, 1.0, 0.5, 1.3, 1.0};
     std::vector<vecf> base(kinds);
     for (int k = 0; k < kinds; k++) {
@@ -970,18 +975,21 @@ static void check_draw(FILE *out)
         memcpy(&x[(size_t)r * n], base[k].data(), (size_t)n * sizeof(float));
         nv[r] = k == 4 ? n - 777 : 0;
         uint64_t seed = 1000 + (uint64_t)k, ctr = (uint64_t)j;
-        smp_params p = smp_greedy();
+        smp_params p = filt[j % nf];
         p.temperature = (float)temps[k];
         sp[r].inv_t = 1.0 / p.temperature;
         sp[r].u = smp_uniform(seed, ctr);
+        sp[r].top_k = p.top_k;
+        sp[r].top_p = p.top_p;
+        sp[r].min_p = p.min_p;
         int lim = nv[r] > 0 ? nv[r] : n;
-        if (j > 1) {
+        if (j >= 2 * nf) {
             want[r] = smp_sample(&x[(size_t)r * n], lim, &p, seed, ctr, scr);
             continue;
         }
         /* the ends of [0, 1), which seeds rarely give: smp_candidates' walk
          * (smp_sample's, on normalised masses) for that u */
-        sp[r].u = j == 0 ? 0.0 : 1.0 - 1e-6;
+        sp[r].u = j < nf ? 0.0 : 1.0 - 1e-6;
         std::vector<int> ids(n);
         std::vector<double> pr(n);
         int c = smp_candidates(&x[(size_t)r * n], lim, &p, scr, ids.data(), pr.data());
@@ -1018,7 +1026,8 @@ static void check_draw(FILE *out)
     }
     report_eq(out, "draw", same == rows,
               "%d of %d draws equal smp_sample's (%d rows of %d ids: spread, tied, peaked, "
-              "limited, flat)%s", same, rows, kinds, n, same == rows ? "" : "; first differing row");
+              "limited, flat; top-k, top-p, min-p)%s", same, rows, rows, n,
+              same == rows ? "" : "; first differing row");
     if (first_bad >= 0)
         fprintf(out, "  row %d: device %d, smp_sample %d\n", first_bad, got[first_bad],
                 want[first_bad]);

@@ -218,8 +218,8 @@ fi
 times="$times, emu check $(( $(now) - t0 ))s"
 
 # ---- a2. the GPU backend behind `generate` on the emulation: the same
-# tokens as the CPU binary, greedy and sampled (3 sequences, top-p; with
-# the f32 K/V cache), and stderr names the GPU backend
+# tokens as the CPU binary, greedy and sampled (top-p; top-k and min-p;
+# with the f32 K/V cache), and stderr names the GPU backend
 t0=$(now)
 emu_generate() {
   name=$1
@@ -251,6 +251,8 @@ if [ -x "$rel/zeval-emu" ]; then
   # compared with the f32 cache.
   export ZEVAL_GPU_KV_DTYPE=f32
   emu_generate "sampled, f32 K/V cache" --temperature 0.9 --top-p 0.95 --seed 11 --num-seqs 3
+  emu_generate "sampled with top-k and min-p on the device, f32 K/V cache" --temperature 1.0 \
+    --top-k 40 --min-p 0.01 --seed 5 --num-seqs 4
   unset ZEVAL_GPU_KV_DTYPE
   # a cache type or step mode that does not exist is refused by name,
   # before any token: refused VAR VALUE MESSAGE [OTHER=SETTING]
