@@ -892,6 +892,7 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
             }
             q->prompt_tokens = h->prompt_tokens;
             R->st.shared++;
+            R->st.shared_tokens += h->n_ids < q->budget ? h->n_ids : q->budget;
             return complete(R, q, h->ids, h->n_ids, h->finish, NULL, h->started,
                             h->finished_at, NULL, err, errlen);
         }
@@ -1060,8 +1061,10 @@ static int finished(run *R, const eng_event *e, char *err, size_t errlen)
             sreq_free(x);
             continue;
         }
-        if (x != q)
+        if (x != q) {
             R->st.shared++;
+            R->st.shared_tokens += e->n_ids < x->budget ? e->n_ids : x->budget;
+        }
         int p = -1;
         rc = complete(R, x, e->ids, e->n_ids, e->finish, e->error, started, now, &p, err,
                       errlen);

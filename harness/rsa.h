@@ -163,6 +163,7 @@ typedef struct {
                               of one id whose request (round, candidate, prompt)
                               another made alike at a budget no smaller, as a
                               sweep's settings do up to the round where they part */
+    long long shared_tokens; /* their generated tokens */
 } rsa_stats;
 
 typedef struct {

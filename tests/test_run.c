@@ -863,6 +863,11 @@ static void test_sweep(void)
     rc = zeval(NULL, ab);
     CK(rc == 0 && strstr(errbuf, "zeval run: 8 samples generated once"), "exit %d: %s", rc,
        errbuf);
+    char saved[96]; /* the round-0 tokens of the two settings that took them */
+    snprintf(saved, sizeof saved, "): %lld tokens not generated again",
+             q1(db4, "SELECT sum(gen_tokens) FROM samples WHERE round = 0 AND run_id <> (SELECT "
+                     "id FROM runs WHERE name = 'bs/N=2,C=2,T=1,beta=6,tau=2')"));
+    CK(strstr(errbuf, saved), "want '%s' in %s", saved, errbuf);
     CK(q1(db4, "SELECT count(*) FROM samples WHERE round = 0 AND gen_tokens > 3") == 4 &&
            q1(db4, "SELECT count(*) FROM samples WHERE gen_tokens > 3 AND run_id <> (SELECT id "
                    "FROM runs WHERE name = 'bs/N=2,C=2,T=1,beta=6,tau=2')") == 0,
