@@ -1085,9 +1085,14 @@ static int finished(run *R, const eng_event *e, char *err, size_t errlen)
     return rc;
 }
 
+typedef struct {
+    const char *id;
+    int p;
+} idref;
+
 static int idx_cmp(const void *a, const void *b)
 {
-    const struct { const char *id; int p; } *x = a, *y = b;
+    const idref *x = a, *y = b;
     int c = strcmp(x->id, y->id);
     return c ? c : (x->p > y->p) - (x->p < y->p);
 }
@@ -1096,7 +1101,7 @@ static int idx_cmp(const void *a, const void *b)
 static int families(run *R)
 {
     int np = R->np;
-    struct { const char *id; int p; } *ix = malloc((size_t)(np > 0 ? np : 1) * sizeof *ix);
+    idref *ix = malloc((size_t)(np > 0 ? np : 1) * sizeof *ix);
     R->fam = malloc((size_t)(np > 0 ? np : 1) * sizeof *R->fam);
     R->fam_next = malloc((size_t)(np > 0 ? np : 1) * sizeof *R->fam_next);
     R->shares = calloc((size_t)(np > 0 ? np : 1), sizeof *R->shares);
