@@ -16,7 +16,9 @@
  *   6. a sweep (two settings x two datasets in one command): one run each,
  *      named NAME/SETTING/DATASET, each with its own setting's lineage and
  *      the very samples the setting gives alone; killed and resumed, the
- *      same samples again.
+ *      same samples again.  Round 0, alike in both settings, generated once
+ *      (also one request at a time); a budget sweep's round 0 generated once
+ *      at the largest budget and cut for the others.
  *
  * The full-size versions (all 30 AIME problems; 90 problems at N=16) are
  * bench/rsa_accept.sh: this CPU engine needs minutes for them.
@@ -836,57 +838,6 @@ static void test_sweep(void)
     }
     ck_end();
 
-    ck_begin("a budget sweep: round 0, alike in three settings but for its budget, is "
-             "generated once at the largest and cut for the others, whose rows equal each "
-             "setting run alone; the dry-run counts its requests at that budget");
-    char db4[700], dpl[700];
-    snprintf(db4, sizeof db4, "%s/sweep-budget.db", dir);
-    snprintf(dpl, sizeof dpl, "%s/sweep-budget.plan", dir);
-    /* round 0: budgets 6, 3 and (T = 0: final) 3; round 1 of the first two differs */
-    const char *bs[3] = {"N=2,C=2,T=1,beta=6,tau=2", "N=2,C=2,T=1,beta=3,tau=2",
-                         "N=2,C=1,T=0,beta=3"};
-    const char *bn[3] = {"bs/N=2,C=2,T=1,beta=6,tau=2", "bs/N=2,C=2,T=1,beta=3,tau=2",
-                         "bs/N=2,C=1,T=0,beta=3"};
-    const char *ab[] = {"run", "--model", model, "--dataset", data, "--limit", "2", "--rsa",
-                        bs[1], "--rsa", bs[2], "--rsa", bs[0], "--temperature", "0.7", "--seed",
-                        "5", "--db", db4, "--name", "bs", "--store-prompts", NULL, NULL};
-    size_t dry = sizeof ab / sizeof ab[0] - 2;
-    ab[dry] = "--dry-run";
-    rc = zeval(dpl, ab);
-    char *bp = ck_slurp(dpl, NULL);
-    /* requests: round 0 2 x 2 at 6 tokens; round 1 2 x 2 at 6 and 2 x 2 at 3 */
-    CK(rc == 0 && bp && strstr(bp, "3 runs: 20 samples to generate of 20, 8 of them shared with "
-                                   "another setting (12 requests), at most 60 generated tokens"),
-       "exit %d: %s", rc, bp ? bp : errbuf);
-    free(bp);
-    ab[dry] = NULL;
-    rc = zeval(NULL, ab);
-    CK(rc == 0 && strstr(errbuf, "zeval run: 8 samples generated once"), "exit %d: %s", rc,
-       errbuf);
-    char saved[96]; /* the round-0 tokens of the two settings that took them */
-    snprintf(saved, sizeof saved, "): %lld tokens not generated again",
-             q1(db4, "SELECT sum(gen_tokens) FROM samples WHERE round = 0 AND run_id <> (SELECT "
-                     "id FROM runs WHERE name = 'bs/N=2,C=2,T=1,beta=6,tau=2')"));
-    CK(strstr(errbuf, saved), "want '%s' in %s", saved, errbuf);
-    CK(q1(db4, "SELECT count(*) FROM samples WHERE round = 0 AND gen_tokens > 3") == 4 &&
-           q1(db4, "SELECT count(*) FROM samples WHERE gen_tokens > 3 AND run_id <> (SELECT id "
-                   "FROM runs WHERE name = 'bs/N=2,C=2,T=1,beta=6,tau=2')") == 0,
-       "budgets not kept: %lld rows past 3 tokens",
-       q1(db4, "SELECT count(*) FROM samples WHERE gen_tokens > 3"));
-    for (int i = 0; i < 3; i++) {
-        const char *al[] = {"run", "--model", model, "--dataset", data, "--limit", "2", "--rsa",
-                            bs[i], "--temperature", "0.7", "--seed", "5", "--db", db4, "--name",
-                            NULL, "--store-prompts", NULL};
-        char alone[64];
-        snprintf(alone, sizeof alone, "alone%d", i);
-        al[16] = alone;
-        rc = zeval(NULL, al);
-        d = run_rows_differ(db4, bn[i], db4, alone, -1);
-        CK(rc == 0 && d == 0, "%s: exit %d, %lld rows differ from the setting run alone: %s",
-           bs[i], rc, d, errbuf);
-    }
-    ck_end();
-
     ck_begin("a sweep interrupted (SIGINT) after some samples says how to resume, and resumed "
              "by its NAME stores the same samples; settings given twice, --samples with T >= 1 "
              "and a resume naming another setting are refused");
@@ -965,6 +916,61 @@ static void test_sweep(void)
     ck_end();
 }
 
+/* A sweep whose settings ask round 0 alike but for its budget. */
+static void test_budget_sweep(void)
+{
+    ck_begin("a budget sweep: round 0, alike in three settings but for its budget, is "
+             "generated once at the largest and cut for the others, whose rows equal each "
+             "setting run alone; the dry-run counts its requests at that budget");
+    char db4[700], dpl[700];
+    snprintf(db4, sizeof db4, "%s/sweep-budget.db", dir);
+    snprintf(dpl, sizeof dpl, "%s/sweep-budget.plan", dir);
+    /* round 0: budgets 6, 3 and (T = 0: final) 3; round 1 of the first two differs */
+    const char *bs[3] = {"N=2,C=2,T=1,beta=6,tau=2", "N=2,C=2,T=1,beta=3,tau=2",
+                         "N=2,C=1,T=0,beta=3"};
+    const char *bn[3] = {"bs/N=2,C=2,T=1,beta=6,tau=2", "bs/N=2,C=2,T=1,beta=3,tau=2",
+                         "bs/N=2,C=1,T=0,beta=3"};
+    const char *ab[] = {"run", "--model", model, "--dataset", data, "--limit", "2", "--rsa",
+                        bs[1], "--rsa", bs[2], "--rsa", bs[0], "--temperature", "0.7", "--seed",
+                        "5", "--db", db4, "--name", "bs", "--store-prompts", NULL, NULL};
+    size_t dry = sizeof ab / sizeof ab[0] - 2;
+    ab[dry] = "--dry-run";
+    int rc = zeval(dpl, ab);
+    char *bp = ck_slurp(dpl, NULL);
+    /* requests: round 0 2 x 2 at 6 tokens; round 1 2 x 2 at 6 and 2 x 2 at 3 */
+    CK(rc == 0 && bp && strstr(bp, "3 runs: 20 samples to generate of 20, 8 of them shared with "
+                                   "another setting (12 requests), at most 60 generated tokens"),
+       "exit %d: %s", rc, bp ? bp : errbuf);
+    free(bp);
+    ab[dry] = NULL;
+    rc = zeval(NULL, ab);
+    CK(rc == 0 && strstr(errbuf, "zeval run: 8 samples generated once"), "exit %d: %s", rc,
+       errbuf);
+    char saved[96]; /* the round-0 tokens of the two settings that took them */
+    snprintf(saved, sizeof saved, "): %lld tokens not generated again",
+             q1(db4, "SELECT sum(gen_tokens) FROM samples WHERE round = 0 AND run_id <> (SELECT "
+                     "id FROM runs WHERE name = 'bs/N=2,C=2,T=1,beta=6,tau=2')"));
+    CK(strstr(errbuf, saved), "want '%s' in %s", saved, errbuf);
+    CK(q1(db4, "SELECT count(*) FROM samples WHERE round = 0 AND gen_tokens > 3") == 4 &&
+           q1(db4, "SELECT count(*) FROM samples WHERE gen_tokens > 3 AND run_id <> (SELECT id "
+                   "FROM runs WHERE name = 'bs/N=2,C=2,T=1,beta=6,tau=2')") == 0,
+       "budgets not kept: %lld rows past 3 tokens",
+       q1(db4, "SELECT count(*) FROM samples WHERE gen_tokens > 3"));
+    for (int i = 0; i < 3; i++) {
+        const char *al[] = {"run", "--model", model, "--dataset", data, "--limit", "2", "--rsa",
+                            bs[i], "--temperature", "0.7", "--seed", "5", "--db", db4, "--name",
+                            NULL, "--store-prompts", NULL};
+        char alone[64];
+        snprintf(alone, sizeof alone, "alone%d", i);
+        al[16] = alone;
+        rc = zeval(NULL, al);
+        long long d = run_rows_differ(db4, bn[i], db4, alone, -1);
+        CK(rc == 0 && d == 0, "%s: exit %d, %lld rows differ from the setting run alone: %s",
+           bs[i], rc, d, errbuf);
+    }
+    ck_end();
+}
+
 int main(void)
 {
     if (setup()) {
@@ -981,6 +987,7 @@ int main(void)
     test_prompt_template(db);
     test_tty_progress();
     test_sweep();
+    test_budget_sweep();
     ck_rmtree(dir);
     return ck_status();
 }
