@@ -14,7 +14,7 @@
  * order (the k-th token, where the mass reaches p, where it passes u) is
  * found by a radix select on the logits' bits, 8 bits a pass, as the GPU
  * engine does (gpu/bkernels.hip k_bpick); only the masses' summation order
- * differs from a sorted walk (smp_candidates), which moves a draw only
+ * differs from the sorted walk (smp_sample_sorted), which moves a draw only
  * where u falls within rounding of a boundary.
  */
 #include "sampler.h"
@@ -145,7 +145,8 @@ static int kept(const float *logits, int n, double inv_t, cand *c)
 
 /* Fills s->c with the kept candidates sorted by probability (unnormalised);
  * returns the count and their total mass in *mass.  The rule's definition,
- * for smp_candidates; draws find the same places without sorting. */
+ * for smp_sample_sorted and smp_candidates; draws find the same places
+ * without sorting. */
 static int filter(const float *logits, int n, const smp_params *p, smp_scratch *s, double *mass)
 {
     int k = kept(logits, n, 1.0 / p->temperature, s->c);
@@ -280,6 +281,22 @@ int smp_sample(const float *logits, int n, const smp_params *p, uint64_t seed, u
     if (p->temperature == 0 || p->top_k == 1)
         return smp_argmax(logits, n);
     return draw(logits, n, p, smp_uniform(seed, counter), s);
+}
+
+int smp_sample_sorted(const float *logits, int n, const smp_params *p, double u, smp_scratch *s)
+{
+    if (p->temperature == 0 || p->top_k == 1)
+        return smp_argmax(logits, n);
+    double mass, cum = 0;
+    int k = filter(logits, n, p, s, &mass);
+    if (k == 0) /* no finite logits */
+        return smp_argmax(logits, n);
+    for (int i = 0; i < k; i++) {
+        cum += s->c[i].p;
+        if (u * mass < cum)
+            return s->c[i].id;
+    }
+    return s->c[k - 1].id;
 }
 
 int smp_candidates(const float *logits, int n, const smp_params *p, smp_scratch *s, int *ids,

@@ -47,6 +47,13 @@ void smp_scratch_free(smp_scratch *s);
 int smp_sample(const float *logits, int n_valid, const smp_params *p, uint64_t seed,
                uint64_t counter, smp_scratch *scratch);
 
+/* The rule by its definition, for tests and benchmarks: sort the kept
+ * tokens, apply the filters, and walk them to the first whose running mass
+ * passes u times the mass kept.  smp_sample draws the same token (up to
+ * the rounding of sums in another order) without sorting. */
+int smp_sample_sorted(const float *logits, int n_valid, const smp_params *p, double u,
+                      smp_scratch *s);
+
 /* For tests: the kept candidates and their renormalised probabilities,
  * sorted by probability (descending, lower id first on ties); returns the
  * count written (at most n_valid). */

@@ -465,7 +465,7 @@ done:
 
 /* `zeval bench sampler`: the time of one draw (radix select) without
  * filters and with top-p 0.95, against the rule's definition: sort the
- * tokens, then walk them (smp_candidates). */
+ * tokens, then walk them (smp_sample_sorted). */
 static int bench_sampler(int argc, char **argv)
 {
     args_opt o[] = {{"vocab", 1, NULL}, {"draws", 1, NULL}, {"help", 0, NULL}};
@@ -488,13 +488,9 @@ static int bench_sampler(int argc, char **argv)
         return 2;
     }
     float *lg = malloc((size_t)V * sizeof *lg);
-    int *ids = malloc((size_t)V * sizeof *ids);
-    double *pr = malloc((size_t)V * sizeof *pr);
     smp_scratch *s = smp_scratch_new((int)V);
-    if (!lg || !ids || !pr || !s) {
+    if (!lg || !s) {
         free(lg);
-        free(ids);
-        free(pr);
         smp_scratch_free(s);
         return cli_fail(1, "out of memory");
     }
@@ -519,19 +515,9 @@ static int bench_sampler(int argc, char **argv)
         for (int m = 0; m < 3; m++) {
             double t0 = ut_now();
             for (long d = 0; d < N; d++) {
-                int id;
-                if (m < 2) {
-                    id = smp_sample(lg, (int)V, m ? &topp : &plain, 1, (uint64_t)d, s);
-                } else { /* the rule's definition: sort, then walk */
-                    int c = smp_candidates(lg, (int)V, &plain, s, ids, pr);
-                    double u = smp_uniform(1, (uint64_t)d), cum = 0;
-                    id = ids[c - 1];
-                    for (int i = 0; i < c; i++)
-                        if (u < (cum += pr[i])) {
-                            id = ids[i];
-                            break;
-                        }
-                }
+                int id = m < 2 ? smp_sample(lg, (int)V, m ? &topp : &plain, 1, (uint64_t)d, s)
+                               : smp_sample_sorted(lg, (int)V, &plain,
+                                                   smp_uniform(1, (uint64_t)d), s);
                 bad += id < 0 || id >= V;
             }
             t[m] = (ut_now() - t0) / (double)N;
@@ -541,8 +527,6 @@ static int bench_sampler(int argc, char **argv)
                bad ? " (bad draw)" : "");
     }
     free(lg);
-    free(ids);
-    free(pr);
     smp_scratch_free(s);
     return 0;
 }

@@ -42,23 +42,7 @@ static int same_set(const int *a, int na, const int *want, int nw)
     return 1;
 }
 
-/* The rule by its definition: smp_candidates' tokens (sorted by
- * probability, lower id first on ties), walked to the first whose running
- * mass passes u. */
-static int walk(const float *lg, int n, const smp_params *sp, double u, smp_scratch *s, int *ids,
-                double *pr)
-{
-    int c = smp_candidates(lg, n, sp, s, ids, pr);
-    double cum = 0;
-    for (int i = 0; i < c; i++) {
-        cum += pr[i];
-        if (u < cum)
-            return ids[i];
-    }
-    return ids[c - 1];
-}
-
-/* Draws (the radix select) against the sorted walk, without filters and
+/* Draws (the radix select) against the sorted walk (smp_sample_sorted), without filters and
  * with each filter and their combinations: spread, tied, peaked, flat and
  * limited rows, a 262K vocabulary, several temperatures and seeds. */
 static void test_draws(void)
@@ -75,12 +59,10 @@ static void test_draws(void)
     };
     const int NF = (int)(sizeof filt / sizeof filt[0]);
     float *lg = malloc((size_t)N * sizeof *lg);
-    int *ids = malloc((size_t)N * sizeof *ids);
-    double *pr = malloc((size_t)N * sizeof *pr);
     smp_scratch *s = smp_scratch_new(N);
     int same = 0, total = 0, spread = 0;
     char first[200] = "";
-    for (int k = 0; lg && ids && pr && s && k < KINDS; k++) {
+    for (int k = 0; lg && s && k < KINDS; k++) {
         int n = k == 6 ? N : 20000, lim = k == 4 ? n - 777 : n;
         for (int i = 0; i < n; i++) {
             float v = (float)(smp_uniform(99 + (uint64_t)k, (uint64_t)i) * 6.0 - 3.0);
@@ -105,7 +87,7 @@ static void test_draws(void)
             for (int j = 0; j < PER; j++) {
                 uint64_t seed = 1000 + (uint64_t)(k * NF + f);
                 int got = smp_sample(lg, lim, &sp, seed, (uint64_t)j, s);
-                int want = walk(lg, lim, &sp, smp_uniform(seed, (uint64_t)j), s, ids, pr);
+                int want = smp_sample_sorted(lg, lim, &sp, smp_uniform(seed, (uint64_t)j), s);
                 same += got == want;
                 total++;
                 spread += seen >= 0 && got != seen;
@@ -125,8 +107,6 @@ static void test_draws(void)
     for (int f = 0; f < NF; f++)
         CK(s && smp_sample(dead, 4, &filt[f], 1, 1, s) == 0, "a row without finite logits");
     free(lg);
-    free(ids);
-    free(pr);
     smp_scratch_free(s);
     ck_end();
 }

@@ -188,9 +188,9 @@ int gpu_batch_seek(gpu_batch *b, int seq, int len, char *err, size_t errlen);
  * argmax, when non-NULL, get the last token's logits and the lowest id
  * among their largest values below n_valid (<= 0: all).  With inv_t > 0,
  * *argmax gets a draw instead, made on the device: smp_sample's rule with
- * temperature 1/inv_t and the filters top_k, top_p and min_p (0, 1 and 0:
- * off), from the uniform u in [0, 1) (smp_uniform of the request's seed
- * and counter). */
+ * temperature 1/inv_t and the filters top_k, top_p and min_p (top_k 0,
+ * top_p 0 or 1, min_p 0: off), from the uniform u in [0, 1) (smp_uniform
+ * of the request's seed and counter). */
 typedef struct {
     int seq;
     const int32_t *ids;

@@ -987,21 +987,9 @@ static void check_draw(FILE *out)
             want[r] = smp_sample(&x[(size_t)r * n], lim, &p, seed, ctr, scr);
             continue;
         }
-        /* the ends of [0, 1), which seeds rarely give: smp_candidates' walk
-         * (smp_sample's, on normalised masses) for that u */
+        /* the ends of [0, 1), which seeds rarely give: the sorted walk for that u */
         sp[r].u = j < nf ? 0.0 : 1.0 - 1e-6;
-        std::vector<int> ids(n);
-        std::vector<double> pr(n);
-        int c = smp_candidates(&x[(size_t)r * n], lim, &p, scr, ids.data(), pr.data());
-        double cum = 0;
-        want[r] = ids[c - 1];
-        for (int i = 0; i < c; i++) {
-            cum += pr[i];
-            if (sp[r].u < cum) {
-                want[r] = ids[i];
-                break;
-            }
-        }
+        want[r] = smp_sample_sorted(&x[(size_t)r * n], lim, &p, sp[r].u, scr);
     }
     smp_scratch_free(scr);
     float *dx = dev(x);
