@@ -88,6 +88,10 @@ struct eng_backend {
     int (*pending)(const eng_backend *b);
     void (*free)(eng_backend *b);
     const char *name;
+    /* 1: each ENG_EV_TOKEN is a token of the request's final result, handed
+     * out as it is generated (the built-in engines); 0: tokens may come from
+     * an attempt that later fails, so only ENG_EV_FINISHED is final. */
+    int tokens_final;
 };
 
 struct eng_model;

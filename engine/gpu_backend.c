@@ -411,6 +411,7 @@ eng_backend *eng_backend_gpu(const eng_model *m, char *err, size_t errlen)
     c->base.pending = gb_pending;
     c->base.free = gb_free;
     c->base.name = "gpu";
+    c->base.tokens_final = 1;
     c->m = m;
     return &c->base;
 }

@@ -390,6 +390,7 @@ eng_backend *eng_backend_cpu(const eng_model *m, int max_step_tokens)
     c->base.pending = cpu_pending;
     c->base.free = cpu_free;
     c->base.name = "cpu";
+    c->base.tokens_final = 1;
     c->m = m;
     c->max_step = max_step_tokens > 0 ? max_step_tokens : 2048;
     c->smp[0] = smp_scratch_new(m->cfg.vocab);

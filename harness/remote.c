@@ -990,6 +990,7 @@ eng_backend *rmt_backend_new(const char *endpoints, const char *model, const tok
     R->base.pending = rmt_pending;
     R->base.free = rmt_free;
     R->base.name = "remote";
+    R->base.tokens_final = 0; /* a failed request's partial ids come as tokens too */
     R->o = *o;
     R->tk = tk;
     R->model = ut_strdup(model);

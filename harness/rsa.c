@@ -646,7 +646,14 @@ typedef struct sreq {
  * length where it was cut).  While the leader is in flight, later askers
  * with no larger budget wait on it as followers; once it has finished, its
  * result stays until every problem of the family is past that round, for
- * askers the queue (max_inflight) held back. */
+ * askers the queue (max_inflight) held back.
+ *
+ * A follower with a smaller budget does not wait for the leader to finish:
+ * where the backend's tokens are final as they come (the built-in
+ * engines), its sample is known once the leader has gone past its budget
+ * (its first tokens, finished by length: a stop among them would have
+ * ended the leader there), and it is stored then, so its problem's next
+ * round overlaps the rest of the leader's. */
 typedef struct share {
     int round, cand;
     long budget;
@@ -656,6 +663,10 @@ typedef struct share {
     int n_ids, prompt_tokens;
     eng_finish finish;
     double started, finished_at;
+    long cut;                 /* the largest smaller budget of the family's
+                               * problems at this round (0: none) */
+    long n_live;              /* in flight: tokens generated so far */
+    int32_t *live;            /* the first min(n_live, cut) of them */
     struct share *next;       /* the family's list */
 } share;
 
@@ -745,6 +756,7 @@ static void share_free(share *h)
     if (h) {
         free(h->prompt);
         free(h->ids);
+        free(h->live);
         free(h);
     }
 }
@@ -881,6 +893,13 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
         if (h) {
             free(msg);
             q->prompt = text;
+            if (h->leader && R->be->tokens_final && h->n_live > budget) { /* past it */
+                q->prompt_tokens = h->leader->prompt_tokens;
+                R->st.shared++;
+                R->st.shared_tokens += budget;
+                return complete(R, q, h->live, (int)budget, ENG_FINISH_LENGTH, NULL,
+                                h->leader->started, unix_now(), NULL, err, errlen);
+            }
             if (h->leader) { /* in flight: wait for it */
                 sreq **t = &h->leader->followers;
                 while (*t)
@@ -904,6 +923,12 @@ static int submit_one(run *R, item it, char *err, size_t errlen)
         h->round = it.r;
         h->cand = it.c;
         h->budget = budget;
+        for (int o = f; o >= 0; o = R->fam_next[o]) {
+            const rsa_params *op = prm(R, o);
+            long b = it.r <= op->T ? rsa_budget(op, it.r) : 0;
+            if (b < budget && b > h->cut)
+                h->cut = b;
+        }
     }
     if (tok_encode(s->tk, text, tl, chat_add_special(s->ct), &ids, &nids, err, errlen))
         goto fail;
@@ -1021,6 +1046,25 @@ static long next_budget(const run *R, int p)
     return r <= prm(R, p)->T ? rsa_budget(prm(R, p), r) : 0;
 }
 
+/* Advances the problems adv[0..n) whose rounds just completed, larger
+ * next budgets first: a request asked alike at several budgets is then
+ * made at the largest, and the others follow it. */
+static int advance_all(run *R, int *adv, int n, char *err, size_t errlen)
+{
+    for (int i = 1; i < n; i++) { /* insertion sort: a handful */
+        int p = adv[i], j = i;
+        while (j > 0 && next_budget(R, adv[j - 1]) < next_budget(R, p)) {
+            adv[j] = adv[j - 1];
+            j--;
+        }
+        adv[j] = p;
+    }
+    for (int i = 0; i < n; i++)
+        if (advance(R, adv[i], err, errlen))
+            return -1;
+    return 0;
+}
+
 static int finished(run *R, const eng_event *e, char *err, size_t errlen)
 {
     sreq *q = e->user;
@@ -1033,6 +1077,8 @@ static int finished(run *R, const eng_event *e, char *err, size_t errlen)
     q->slot = NULL;
     if (h) { /* keep the result for askers still to come */
         h->leader = NULL;
+        free(h->live);
+        h->live = NULL;
         size_t n = e->n_ids > 0 ? (size_t)e->n_ids : 0;
         if (e->finish == ENG_FINISH_ERROR || !(h->ids = malloc((n ? n : 1) * sizeof *h->ids))) {
             share_unlink(R, q->problem, h); /* later askers make their own request */
@@ -1047,8 +1093,7 @@ static int finished(run *R, const eng_event *e, char *err, size_t errlen)
         }
     }
     /* The problems whose round this completes advance after all are
-     * stored, larger next budgets first: a request asked alike at several
-     * budgets is then made at the largest, and the others follow it. */
+     * stored (advance_all). */
     int nadv = 0, cap = 1;
     for (sreq *x = fl; x; x = x->next)
         cap++;
@@ -1071,16 +1116,53 @@ static int finished(run *R, const eng_event *e, char *err, size_t errlen)
         if (p >= 0)
             adv[nadv++] = p;
     }
-    for (int i = 1; i < nadv; i++) { /* insertion sort: a handful */
-        int p = adv[i], j = i;
-        while (j > 0 && next_budget(R, adv[j - 1]) < next_budget(R, p)) {
-            adv[j] = adv[j - 1];
-            j--;
-        }
-        adv[j] = p;
+    if (!rc)
+        rc = advance_all(R, adv, nadv, err, errlen);
+    free(adv);
+    return rc;
+}
+
+/* A token of e's request.  Where it leads a share, the followers whose
+ * budget it has gone past are stored now, cut from the tokens so far. */
+static int token(run *R, const eng_event *e, char *err, size_t errlen)
+{
+    sreq *q = e->user;
+    share *h = q->slot;
+    if (!h || !h->cut || !R->be->tokens_final)
+        return 0;
+    if (h->n_live < h->cut) {
+        if (!h->live && !(h->live = malloc((size_t)h->cut * sizeof *h->live)))
+            return ut_err(err, errlen, "out of memory");
+        h->live[h->n_live] = e->token;
     }
-    for (int i = 0; i < nadv && !rc; i++)
-        rc = advance(R, adv[i], err, errlen);
+    h->n_live++;
+    int nadv = 0, cap = 0, rc = 0;
+    for (sreq *x = q->followers; x; x = x->next)
+        cap += x->budget < h->n_live;
+    if (!cap)
+        return 0;
+    int *adv = malloc((size_t)cap * sizeof *adv);
+    if (!adv)
+        return ut_err(err, errlen, "out of memory");
+    double now = unix_now();
+    for (sreq **t = &q->followers; *t && !rc;) {
+        sreq *x = *t;
+        if (x->budget >= h->n_live) {
+            t = &x->next;
+            continue;
+        }
+        *t = x->next;
+        x->next = NULL;
+        R->st.shared++;
+        R->st.shared_tokens += x->budget;
+        int p = -1;
+        rc = complete(R, x, h->live, (int)x->budget, ENG_FINISH_LENGTH, NULL, q->started, now,
+                      &p, err, errlen);
+        if (p >= 0)
+            adv[nadv++] = p;
+    }
+    if (!rc)
+        rc = advance_all(R, adv, nadv, err, errlen);
     free(adv);
     return rc;
 }
@@ -1206,9 +1288,11 @@ int rsa_run(const rsa_sched *s, eng_backend *be, const rsa_problem *problems, in
         if (be->pump(be, ev, 256, &nev, err, errlen))
             goto done;
         for (int i = 0; i < nev; i++) {
-            if (ev[i].kind == ENG_EV_TOKEN)
+            if (ev[i].kind == ENG_EV_TOKEN) {
                 R.st.tokens++;
-            else if (finished(&R, &ev[i], err, errlen))
+                if (token(&R, &ev[i], err, errlen))
+                    goto done;
+            } else if (finished(&R, &ev[i], err, errlen))
                 goto done;
         }
         R.st.elapsed = ut_now() - R.t0;

@@ -971,6 +971,66 @@ static void test_budget_sweep(void)
     ck_end();
 }
 
+static void test_early_cut(void)
+{
+    ck_begin("a sweep whose settings share round 0 at budgets 40 and 3: the smaller one's "
+             "samples are stored once the larger has gone past 3 tokens, before its own row "
+             "(in parallel: the smaller round 1 is done before the larger round 0; under "
+             "--max-inflight 3 too); every row equals the setting run alone");
+    const char *bs[2] = {"N=2,C=2,T=1,beta=40,tau=2", "N=2,C=2,T=1,beta=3,tau=2"};
+    for (int m = 0; m < 2; m++) {
+        char db5[700];
+        snprintf(db5, sizeof db5, "%s/sweep-early%d.db", dir, m);
+        const char *a[] = {"run", "--model", model, "--dataset", data, "--limit", "2", "--rsa",
+                           bs[1], "--rsa", bs[0], "--temperature", "0.7", "--seed", "5", "--db",
+                           db5, "--name", "ec", "--store-prompts", m ? "--max-inflight" : NULL,
+                           "3", NULL};
+        int rc = zeval(NULL, a);
+        CK(rc == 0 && strstr(errbuf, "zeval run: 4 samples generated once"), "exit %d: %s", rc,
+           errbuf);
+        /* the larger round 0 really is longer (no early stop), and the
+         * smaller setting's round 1 finished before it */
+        long long big0 = q1(db5, "SELECT max(s.rowid) FROM samples s JOIN runs r ON r.id = "
+                                 "s.run_id WHERE r.name = 'ec/N=2,C=2,T=1,beta=40,tau=2' AND "
+                                 "s.round = 0");
+        long long small1 = q1(db5, "SELECT min(s.rowid) FROM samples s JOIN runs r ON r.id = "
+                                   "s.run_id WHERE r.name = 'ec/N=2,C=2,T=1,beta=3,tau=2' AND "
+                                   "s.round = 1");
+        long long long0 = q1(db5, "SELECT max(gen_tokens) FROM samples WHERE round = 0");
+        /* one request at a time per slot: the smaller setting's samples are
+         * cut from a request still in flight, stored before its own row */
+        long long before = q1(db5, "SELECT count(*) FROM samples a JOIN runs ra ON ra.id = "
+                                   "a.run_id JOIN samples b ON b.problem_id = a.problem_id AND "
+                                   "b.round = 0 AND b.candidate = a.candidate JOIN runs rb ON "
+                                   "rb.id = b.run_id WHERE a.round = 0 AND ra.name = "
+                                   "'ec/N=2,C=2,T=1,beta=3,tau=2' AND rb.name = "
+                                   "'ec/N=2,C=2,T=1,beta=40,tau=2' AND a.rowid < b.rowid");
+        if (m)
+            CK(long0 >= 20 && before > 0,
+               "--max-inflight 3: round 0 up to %lld tokens; %lld smaller round-0 rows stored "
+               "before the larger one they were cut from", long0, before);
+        else
+            CK(long0 >= 20 && small1 > 0 && small1 < big0 && before == 4,
+               "round 0 up to %lld tokens; first smaller round-1 row %lld, last larger "
+               "round-0 row %lld; %lld of 4 smaller round-0 rows stored first", long0, small1,
+               big0, before);
+        for (int i = 0; i < 2; i++) {
+            const char *al[] = {"run", "--model", model, "--dataset", data, "--limit", "2",
+                                "--rsa", bs[i], "--temperature", "0.7", "--seed", "5", "--db",
+                                db5, "--name", NULL, "--store-prompts", NULL};
+            char alone[64], name[96];
+            snprintf(alone, sizeof alone, "alone%d", i);
+            snprintf(name, sizeof name, "ec/%s", bs[i]);
+            al[16] = alone;
+            rc = zeval(NULL, al);
+            long long d = run_rows_differ(db5, name, db5, alone, -1);
+            CK(rc == 0 && d == 0, "%s: exit %d, %lld rows differ from the setting run alone: %s",
+               bs[i], rc, d, errbuf);
+        }
+    }
+    ck_end();
+}
+
 int main(void)
 {
     if (setup()) {
@@ -988,6 +1048,7 @@ int main(void)
     test_tty_progress();
     test_sweep();
     test_budget_sweep();
+    test_early_cut();
     ck_rmtree(dir);
     return ck_status();
 }
