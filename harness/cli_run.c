@@ -34,6 +34,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -668,9 +669,16 @@ static void print_hist(const eng_backend *b)
     fprintf(stderr, "\n");
 }
 
-/* Prints the metrics of one stored run. */
-static int show_run(store *db, const char *name, FILE *out, cJSON *arr, char *err,
-                    size_t errlen);
+/* zeval show --by FIELD: the metrics grouped by a field of the dataset's
+ * records. */
+typedef struct {
+    const char *field;
+    const char *dataset; /* --dataset: the records to read the field from */
+} show_by;
+
+/* Prints the metrics of one stored run (grouped too, with by). */
+static int show_run(store *db, const char *name, FILE *out, cJSON *arr, const show_by *by,
+                    char *err, size_t errlen);
 static int runs_print(FILE *out, store *db, char **names, size_t n, int json, char *err,
                       size_t errlen);
 
@@ -1055,7 +1063,7 @@ static int execute(runcfg *cfg, job *jobs, int nj, store *db, const char *base, 
                              errlen))
             goto done;
     for (int j = 0; j < nj; j++)
-        if (show_run(db, jobs[j].name, stdout, NULL, err, errlen))
+        if (show_run(db, jobs[j].name, stdout, NULL, NULL, err, errlen))
             goto done;
     if (nj > 1) { /* the runs side by side: settings against their compute */
         char **names = malloc((size_t)nj * sizeof *names);
@@ -1952,9 +1960,289 @@ static int show_json(cJSON *arr, const store_run *r, const runcfg *c, const met_
     return 0;
 }
 
+
+/* ------------------------------------------------------- show --by FIELD */
+
+/* The value of rec's field (a key, or a dotted path into nested objects)
+ * as a label: strings as they are, other values as JSON; NULL where the
+ * field is absent or null.  *oom is set when a copy fails. */
+static char *field_label(const cJSON *rec, const char *path, int *oom)
+{
+    const cJSON *v = rec;
+    char key[256];
+    for (const char *p = path; v && *p;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (n == 0 || n >= sizeof key || !cJSON_IsObject(v))
+            return NULL;
+        memcpy(key, p, n);
+        key[n] = 0;
+        v = cJSON_GetObjectItemCaseSensitive(v, key);
+        p += n + (dot != NULL);
+    }
+    if (!v || cJSON_IsNull(v))
+        return NULL;
+    char *l = cJSON_IsString(v) ? ut_strdup(v->valuestring) : cJSON_PrintUnformatted(v);
+    *oom |= l == NULL;
+    return l;
+}
+
+/* Prints at most w bytes of s (cut at a UTF-8 character boundary, control
+ * characters as '?'), padded to w columns. */
+static void put_label(FILE *out, const char *s, int w)
+{
+    int n = 0, cols = 0;
+    while (s[n]) {
+        int len = 1;
+        unsigned char ch = (unsigned char)s[n];
+        if (ch >= 0xc0)
+            while ((s[n + len] & 0xc0) == 0x80)
+                len++;
+        if (cols + 1 > w || (cols + 1 == w && s[n + len]))
+            break;
+        if (ch < 0x20 || ch == 0x7f)
+            fputc('?', out);
+        else
+            fwrite(s + n, 1, (size_t)len, out);
+        n += len;
+        cols++;
+    }
+    if (s[n]) { /* cut: an ellipsis in the last column */
+        fputs("\xe2\x80\xa6", out);
+        cols++;
+    }
+    for (; cols < w; cols++)
+        fputc(' ', out);
+}
+
+/* Appends to the message in err. */
+static void err_add(char *err, size_t errlen, const char *fmt, ...)
+{
+    size_t l = strnlen(err, errlen);
+    if (l + 1 >= errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + l, errlen - l, fmt, ap);
+    va_end(ap);
+}
+
+/* Run r's problems grouped by the value of by->field in the dataset's
+ * records: the groups in the order the records first give them, and the
+ * group of each sample of ms[0..n) (ordered by problem). */
+typedef struct {
+    int ng;
+    char **lab;   /* [ng] the groups' values */
+    int *gof;     /* [n] each sample's group */
+    char *spec;   /* the dataset read */
+} groups;
+
+static void groups_free(groups *G)
+{
+    for (int g = 0; G->lab && g < G->ng; g++)
+        free(G->lab[g]);
+    free(G->lab);
+    free(G->gof);
+    free(G->spec);
+    memset(G, 0, sizeof *G);
+}
+
+static int groups_build(const show_by *by, const store_run *r, const char *ds,
+                        const met_sample *ms, size_t n, groups *G, char *err, size_t errlen)
+{
+    const char *spec = by->dataset ? by->dataset : ds;
+    const char *elsewhere = by->dataset ? "" : "; --dataset FILE|NAME gives the same records "
+                                               "elsewhere";
+    memset(G, 0, sizeof *G);
+    if (!spec || !*spec)
+        return ut_err(err, errlen, "--by %s: run %s's configuration names no dataset; pass "
+                      "--dataset FILE|NAME", by->field, r->name);
+    dataset d;
+    if (dataset_open(spec, 0, &d, err, errlen)) {
+        ut_err_prefix(err, errlen, "--by %s: run %s's dataset", by->field, r->name);
+        err_add(err, errlen, "%s", elsewhere);
+        dataset_free(&d);
+        return -1;
+    }
+    int rc = -1, oom = 0, found = 0;
+    char **lab = NULL; /* [record] its value, for the run's problems */
+    int *grp = NULL;   /* [record] its group + 1; 0: not a problem of the run */
+    if (r->dataset_sha256 && *r->dataset_sha256 && strcmp(d.sha, r->dataset_sha256)) {
+        char rs[65];
+        ds_records_sha256(&d.set, rs);
+        if (strcmp(rs, r->dataset_sha256)) {
+            ut_err(err, errlen, "--by %s: %s is not the dataset run %s used (sha256 %.12s, the "
+                   "run's %.12s)%s", by->field, spec, r->name, d.sha, r->dataset_sha256,
+                   elsewhere);
+            goto done;
+        }
+    }
+    lab = calloc(d.set.n + 1, sizeof *lab);
+    grp = calloc(d.set.n + 1, sizeof *grp);
+    G->gof = calloc(n + 1, sizeof *G->gof);
+    G->lab = calloc(d.set.n + 1, sizeof *G->lab);
+    G->spec = ut_strdup(spec);
+    if (!lab || !grp || !G->gof || !G->lab || !G->spec)
+        goto oom;
+    for (size_t i = 0; i < n; i++) { /* each sample's record, for now */
+        if (i > 0 && !strcmp(ms[i].problem_id, ms[i - 1].problem_id)) {
+            G->gof[i] = G->gof[i - 1];
+            continue;
+        }
+        size_t k = 0;
+        while (k < d.set.n && !(jstr(d.set.rec[k], "id") &&
+                                !strcmp(jstr(d.set.rec[k], "id"), ms[i].problem_id)))
+            k++;
+        if (k == d.set.n) {
+            ut_err(err, errlen, "--by %s: problem %s of run %s is not in %s%s", by->field,
+                   ms[i].problem_id, r->name, spec, elsewhere);
+            goto done;
+        }
+        if (!grp[k]) {
+            grp[k] = -1;
+            lab[k] = field_label(d.set.rec[k], by->field, &oom);
+            found += lab[k] != NULL;
+        }
+        G->gof[i] = (int)k;
+    }
+    if (oom)
+        goto oom;
+    if (!found) {
+        ut_err(err, errlen, "--by %s: no problem of run %s has that field in %s", by->field,
+               r->name, spec);
+        const cJSON *f, *first = d.set.n ? d.set.rec[0] : NULL;
+        const char *sep = " (its records have: ";
+        cJSON_ArrayForEach(f, first)
+        {
+            err_add(err, errlen, "%s%s", sep, f->string);
+            sep = ", ";
+        }
+        err_add(err, errlen, "%s", first ? "; a dot reaches inside an object: metadata.KEY)" : "");
+        goto done;
+    }
+    for (size_t k = 0; k < d.set.n; k++) {
+        if (!grp[k])
+            continue;
+        const char *l = lab[k] ? lab[k] : "(none)";
+        int g = 0;
+        while (g < G->ng && strcmp(G->lab[g], l))
+            g++;
+        if (g == G->ng && !(G->lab[G->ng++] = ut_strdup(l)))
+            goto oom;
+        grp[k] = g + 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        G->gof[i] = grp[G->gof[i]] - 1;
+    rc = 0;
+    goto done;
+oom:
+    ut_err(err, errlen, "out of memory");
+done:
+    for (size_t k = 0; lab && k < d.set.n; k++)
+        free(lab[k]);
+    free(lab);
+    free(grp);
+    dataset_free(&d);
+    if (rc)
+        groups_free(G);
+    return rc;
+}
+
+/* The metrics of each group: a table (text), or a "by" object in the
+ * run's JSON j. */
+static int groups_show(const show_by *by, const groups *G, const met_sample *ms, size_t n,
+                       int nr, FILE *out, cJSON *j, char *err, size_t errlen)
+{
+    met_sample *sub = calloc(n + 1, sizeof *sub);
+    met_round *gm = calloc((size_t)nr, sizeof *gm);
+    cJSON *jg = NULL;
+    if (!sub || !gm)
+        goto oom;
+    int w = 5;
+    for (int g = 0; g < G->ng; g++) {
+        int cols = 0;
+        for (const char *p = G->lab[g]; *p; p++)
+            cols += ((unsigned char)*p & 0xc0) != 0x80;
+        w = cols > w ? cols : w;
+    }
+    w = w > 40 ? 40 : w;
+    if (j) {
+        cJSON *o = cJSON_AddObjectToObject(j, "by");
+        if (!o || !cJSON_AddStringToObject(o, "field", by->field) ||
+            !cJSON_AddStringToObject(o, "dataset", G->spec) ||
+            !(jg = cJSON_AddArrayToObject(o, "groups")))
+            goto oom;
+    } else {
+        fprintf(out, "  by %s (%s):\n  ", by->field, G->spec);
+        put_label(out, "value", w);
+        if (nr > 1)
+            fprintf(out, "  problems  n   round 0 avg@n  final avg@n [95%% CI]        maj@n   "
+                         "pass@n\n");
+        else
+            fprintf(out, "  problems  n   avg@n  [95%% CI]         maj@n   pass@n\n");
+    }
+    for (int g = 0; g < G->ng; g++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (G->gof[i] == g)
+                sub[k++] = ms[i];
+        if (met_rounds(sub, k, nr, 1234, gm))
+            goto oom;
+        const met_round *f = &gm[nr - 1];
+        const char *part = f->graded < f->samples ? " (partly ungraded)" : "";
+        if (!j) {
+            fputs("  ", out);
+            put_label(out, G->lab[g], w);
+            if (nr > 1)
+                fprintf(out, "  %8d  %-3d %12.2f%%  %6.2f%% [%6.2f, %6.2f]  %6.2f%% %6.2f%%%s\n",
+                        f->problems, f->n_min, 100 * gm[0].avg, 100 * f->avg, 100 * f->avg_lo,
+                        100 * f->avg_hi, 100 * f->maj, 100 * f->pass_n, part);
+            else
+                fprintf(out, "  %8d  %-3d %6.2f%% [%6.2f, %6.2f]  %6.2f%% %6.2f%%%s\n",
+                        f->problems, f->n_min, 100 * f->avg, 100 * f->avg_lo, 100 * f->avg_hi,
+                        100 * f->maj, 100 * f->pass_n, part);
+            continue;
+        }
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(jg, o)) {
+            cJSON_Delete(o);
+            goto oom;
+        }
+        cJSON *rs = cJSON_AddArrayToObject(o, "rounds");
+        if (!rs || !cJSON_AddStringToObject(o, "value", G->lab[g]) ||
+            !cJSON_AddNumberToObject(o, "problems", f->problems))
+            goto oom;
+        for (int t = 0; t < nr; t++) {
+            cJSON *x = cJSON_CreateObject();
+            if (!x || !cJSON_AddItemToArray(rs, x)) {
+                cJSON_Delete(x);
+                goto oom;
+            }
+            const met_round *m = &gm[t];
+            const struct {
+                const char *k;
+                double v;
+            } kv[] = {{"round", m->round}, {"problems", m->problems}, {"n", m->n_min},
+                      {"samples", m->samples}, {"graded", m->graded}, {"avg", m->avg},
+                      {"avg_lo", m->avg_lo}, {"avg_hi", m->avg_hi}, {"maj", m->maj},
+                      {"pass_n", m->pass_n}};
+            for (size_t q = 0; q < sizeof kv / sizeof kv[0]; q++)
+                if (!cJSON_AddNumberToObject(x, kv[q].k, kv[q].v))
+                    goto oom;
+        }
+    }
+    free(sub);
+    free(gm);
+    return 0;
+oom:
+    free(sub);
+    free(gm);
+    return ut_err(err, errlen, "out of memory");
+}
+
 /* Loads run name's samples into metrics form (answers normalized). */
-static int show_run(store *db, const char *name, FILE *out, cJSON *arr, char *err,
-                    size_t errlen)
+static int show_run(store *db, const char *name, FILE *out, cJSON *arr, const show_by *by,
+                    char *err, size_t errlen)
 {
     store_run r;
     int e = store_run_get(db, name, &r, err, errlen);
@@ -1968,7 +2256,6 @@ static int show_run(store *db, const char *name, FILE *out, cJSON *arr, char *er
         store_run_free(&r);
         return -1;
     }
-    free(ds);
     store_sample *x = NULL;
     size_t n = 0;
     int rc = -1;
@@ -1976,6 +2263,7 @@ static int show_run(store *db, const char *name, FILE *out, cJSON *arr, char *er
     double *spans = NULL;
     char **norm = NULL;
     met_round mr[RSA_MAX_ROUNDS];
+    groups G = {0};
     if (store_samples_get(db, r.id, 0, &x, &n, err, errlen))
         goto done;
     /* list-typed answers need the gold; the store keeps it in the
@@ -2008,12 +2296,19 @@ static int show_run(store *db, const char *name, FILE *out, cJSON *arr, char *er
         ut_err(err, errlen, "out of memory");
         goto done;
     }
+    if (by && groups_build(by, &r, ds, ms, n, &G, err, errlen))
+        goto done;
     double wall = r.finished_at >= 0 ? r.finished_at - r.started_at : t_hi - r.started_at;
     double busy = spans_busy(spans, n);
     if (arr) {
-        rc = show_json(arr, &r, &c, mr, nr, n, toks, wall, busy) ? ut_err(err, errlen,
-                                                                           "out of memory")
-                                                                  : 0;
+        if (show_json(arr, &r, &c, mr, nr, n, toks, wall, busy)) {
+            ut_err(err, errlen, "out of memory");
+            goto done;
+        }
+        if (!by || !groups_show(by, &G, ms, n, nr, out,
+                                cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1), err,
+                                errlen))
+            rc = 0;
         goto done;
     }
     fprintf(out, "run %s: %s, dataset %s, %s, %zu samples%s\n", name, c.spec,
@@ -2051,8 +2346,11 @@ static int show_run(store *db, const char *name, FILE *out, cJSON *arr, char *er
             mr[nr - 1].tokens_cum, wall, wall > 0 ? (double)toks / wall : 0.0, busy,
             busy > 0 ? (double)toks / busy : 0.0);
     show_published(out, r.dataset, &c, &mr[nr - 1]);
-    rc = 0;
+    if (!by || !groups_show(by, &G, ms, n, nr, out, NULL, err, errlen))
+        rc = 0;
 done:
+    groups_free(&G);
+    free(ds);
     if (norm)
         for (size_t i = 0; i < n; i++)
             free(norm[i]);
@@ -2139,9 +2437,13 @@ static int show_sample(const store_sample *x, void *vc)
 static int show_or_regrade(int argc, char **argv, int regrade)
 {
     const char *cmd = regrade ? "regrade" : "show";
+    const char *use = regrade ? "[--db FILE] [--format text|json]"
+                              : "[--db FILE] [--format text|json] [--by FIELD [--dataset "
+                                "FILE|NAME]]\n       [--problem ID [--text-bytes N]]";
     args_opt o[] = {{"db", 1, NULL},      {"format", 1, NULL},     {"help", 0, NULL},
-                    {"problem", 1, NULL}, {"text-bytes", 1, NULL}};
-    int no = 5;
+                    {"problem", 1, NULL}, {"text-bytes", 1, NULL}, {"by", 1, NULL},
+                    {"dataset", 1, NULL}};
+    int no = 7;
     char err[4096];
     const char *name = NULL;
     if (argc >= 1 && strncmp(argv[0], "--", 2) != 0) {
@@ -2150,17 +2452,16 @@ static int show_or_regrade(int argc, char **argv, int regrade)
         argv++;
     }
     if (args_parse(argc, argv, o, no, err, sizeof err)) {
-        fprintf(stderr, "zeval %s: %s\nusage: zeval %s NAME [--db FILE] [--format text|json]\n",
-                cmd, err, cmd);
+        fprintf(stderr, "zeval %s: %s\nusage: zeval %s NAME %s\n", cmd, err, cmd, use);
         return 2;
     }
     if (args_get(o, no, "help")) {
-        printf("usage: zeval %s NAME [--db FILE] [--format text|json]\n", cmd);
+        printf("usage: zeval %s NAME %s\n", cmd, use);
         return 0;
     }
     if (!name) {
-        fprintf(stderr, "usage: zeval %s NAME [--db FILE] [--format text|json]\n(zeval runs "
-                        "[--db FILE] lists the stored runs)\n", cmd);
+        fprintf(stderr, "usage: zeval %s NAME %s\n(zeval runs [--db FILE] lists the stored "
+                        "runs)\n", cmd, use);
         return 2;
     }
     const char *fmt = args_get(o, no, "format") ? args_get(o, no, "format") : "text";
@@ -2173,6 +2474,21 @@ static int show_or_regrade(int argc, char **argv, int regrade)
     if ((problem || args_get(o, no, "text-bytes")) && (regrade || strcmp(fmt, "text"))) {
         fprintf(stderr, "zeval %s: --problem and --text-bytes go with `zeval show`'s text output "
                         "(`zeval export NAME --problem ID` gives the samples as JSON)\n", cmd);
+        return 2;
+    }
+    show_by by = {args_get(o, no, "by"), args_get(o, no, "dataset")};
+    if ((by.field || by.dataset) && regrade) {
+        fprintf(stderr, "zeval regrade: --by and --dataset go with `zeval show`\n");
+        return 2;
+    }
+    if (by.dataset && !by.field) {
+        fprintf(stderr, "zeval show: --dataset goes with --by FIELD\n");
+        return 2;
+    }
+    if (by.field && (!*by.field || by.field[0] == '.' || strstr(by.field, "..") ||
+                     by.field[strlen(by.field) - 1] == '.')) {
+        fprintf(stderr, "zeval show: --by '%s': a field name, or names joined by dots "
+                        "(metadata.platform_inferred)\n", by.field);
         return 2;
     }
     char perr[256];
@@ -2243,7 +2559,7 @@ static int show_or_regrade(int argc, char **argv, int regrade)
             if (e)
                 goto done;
         }
-        if (show_run(db, names[i], stdout, arr, err, sizeof err))
+        if (show_run(db, names[i], stdout, arr, by.field ? &by : NULL, err, sizeof err))
             goto done;
         if (problem) {
             store_run r;

@@ -31,6 +31,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 #include "../harness/published.h"
+#include "../harness/sha256.h"
 #include "../harness/store.h"
 
 #include <cjson/cJSON.h>
@@ -850,6 +851,131 @@ static void test_one_problem(const char *db)
     ck_end();
 }
 
+/* A run over six problems whose records carry a subject ("round") and,
+ * inside "metadata", a platform; two problems have no subject.  Round 0:
+ * Algebra all correct, Geometry none, the others one of two; round 1:
+ * Algebra one of two, Geometry all, the others none. */
+static void test_show_by(void)
+{
+    ck_begin("show --by FIELD: the metrics of each value of a field of the dataset's records "
+             "(a dotted path reaches inside objects), in the order the records give them, "
+             "absent values as (none); text and JSON; an unknown field, a moved or another "
+             "dataset are errors naming it, and --dataset points to the same records elsewhere");
+    const char *db = path("by.db"), *data = path("by.jsonl"), *moved = path("by-moved.jsonl");
+    static const int order[6] = {2, 3, 0, 1, 4, 5};
+    static const char *subj[6] = {"Algebra", "Algebra", "Geometry", "Geometry", NULL, NULL};
+    static const char *plat[6] = {"atcoder", "atcoder", "leetcode", "leetcode", "atcoder",
+                                  "atcoder"};
+    FILE *f = fopen(data, "w");
+    for (int i = 0; f && i < 6; i++) {
+        int p = order[i];
+        fprintf(f, "{\"id\":\"p%03d\",\"benchmark\":\"bytest\",\"task\":\"math\",\"index\":%d,"
+                   "\"problem\":\"What is %d?\",\"answer\":\"1\"%s%s%s,\"metadata\":{\"platform\":"
+                   "\"%s\"}}\n", p, i, p, subj[p] ? ",\"round\":\"" : "", subj[p] ? subj[p] : "",
+                subj[p] ? "\"" : "", plat[p]);
+    }
+    CK(f && fclose(f) == 0, "writing %s", data);
+    char sha[65], e[512];
+    CK(sha256_file(data, sha, e, sizeof e) == 0, "%s", e);
+    store *st;
+    if (store_open(db, &st, e, sizeof e)) {
+        CK(0, "%s", e);
+        ck_end();
+        return;
+    }
+    for (int k = 0; k < 2; k++) { /* "by": the file's sha256; "other": a digest it is not */
+        char conf[512];
+        snprintf(conf, sizeof conf, "{\"rsa\":\"N=2,C=2,T=1,beta=8,tau=4\",\"samples\":0,"
+                 "\"temperature\":1,\"top_p\":1,\"seed\":\"1\",\"model\":\"m\",\"dataset\":"
+                 "\"bytest\",\"dataset_spec\":\"%s\",\"problems\":6}", data);
+        store_run r = {0};
+        r.name = k ? "other" : "by";
+        r.config = conf;
+        r.dataset = "bytest";
+        r.dataset_file = (char *)data;
+        r.dataset_sha256 = k ? "00000000000000000000000000000000000000000000000000000000deadbeef"
+                             : sha;
+        r.backend = "cpu";
+        r.started_at = 1796153762;
+        long long id = -1;
+        CK(store_run_create(st, &r, &id, e, sizeof e) == 0, "%s", e);
+        store_begin(st, e, sizeof e);
+        for (int p = 0; p < 6; p++)
+            for (int c = 0; c < 2; c++) {
+                int g = subj[p] ? subj[p][0] == 'A' ? 0 : 1 : 2;
+                int ok0 = g == 0 || (g == 2 && c == 0), ok1 = g == 1 || (g == 0 && c == 0);
+                put(st, id, p, 0, c, ok0, "stop");
+                put(st, id, p, 1, c, ok1, "stop");
+            }
+        store_commit(st, e, sizeof e);
+        store_run_finish(st, id, 1796160000, e, sizeof e);
+    }
+    store_close(st);
+
+    const char *a[] = {"show", "by", "--db", db, "--by", "round", NULL};
+    int rc = zeval(path("by.txt"), a);
+    char *out = ck_slurp(path("by.txt"), NULL);
+    const char *l1 = out ? strstr(out, "  by round (") : NULL;
+    const char *g = l1 ? strstr(l1, "\n  Geometry ") : NULL;
+    const char *al = g ? strstr(g, "\n  Algebra ") : NULL;
+    const char *no = al ? strstr(al, "\n  (none) ") : NULL;
+    double r0[3] = {-1, -1, -1}, fin[3] = {-1, -1, -1};
+    int np[3] = {0};
+    const char *ln[3] = {g, al, no}, *lab[3] = {"\n  Geometry", "\n  Algebra", "\n  (none)"};
+    for (int i = 0; i < 3; i++) /* problems, n, round 0 and final avg@n */
+        if (ln[i])
+            sscanf(ln[i] + strlen(lab[i]), " %d %*d %lf%% %lf%%", &np[i], &r0[i], &fin[i]);
+    CK(rc == 0 && g && al && no && np[0] == 2 && np[1] == 2 && np[2] == 2 && r0[0] == 0 &&
+           fin[0] == 100 && r0[1] == 100 && fin[1] == 50 && r0[2] == 50 && fin[2] == 0,
+       "exit %d: Geometry %d %g %g, Algebra %d %g %g, (none) %d %g %g:\n%s%s", rc, np[0], r0[0],
+       fin[0], np[1], r0[1], fin[1], np[2], r0[2], fin[2], out ? out : "", errbuf);
+    free(out);
+
+    const char *aj[] = {"show", "by", "--db", db, "--by", "metadata.platform", "--format",
+                        "json", NULL};
+    rc = zeval(path("by.json"), aj);
+    out = ck_slurp(path("by.json"), NULL);
+    cJSON *j = out ? cJSON_Parse(out) : NULL;
+    const cJSON *by = cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "by");
+    const cJSON *gs = cJSON_GetObjectItem(by, "groups");
+    const cJSON *g0 = cJSON_GetArrayItem(gs, 0), *g1 = cJSON_GetArrayItem(gs, 1);
+    const cJSON *f1 = cJSON_GetArrayItem(cJSON_GetObjectItem(g1, "rounds"), 1);
+    /* atcoder: the two Algebra problems and the two without a subject; in
+     * the final round 1 of 2 samples correct for each Algebra one, none for
+     * the others: 2 of 8 */
+    CK(rc == 0 && cJSON_GetArraySize(gs) == 2 &&
+           !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(by, "field")), "metadata.platform") &&
+           !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(g0, "value")), "leetcode") &&
+           !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(g1, "value")), "atcoder") &&
+           cJSON_GetObjectItem(g1, "problems")->valuedouble == 4 &&
+           fabs(cJSON_GetObjectItem(f1, "avg")->valuedouble - 0.25) < 1e-12,
+       "exit %d: %s%s", rc, out ? out : "", errbuf);
+    cJSON_Delete(j);
+    free(out);
+
+    const char *au[] = {"show", "by", "--db", db, "--by", "nope", NULL};
+    rc = zeval(NULL, au);
+    CK(rc == 1 && strstr(errbuf, "--by nope: no problem of run by has that field") &&
+           strstr(errbuf, "metadata"), "exit %d: %s", rc, errbuf);
+    const char *ao[] = {"show", "other", "--db", db, "--by", "round", NULL};
+    rc = zeval(NULL, ao);
+    CK(rc == 1 && strstr(errbuf, "is not the dataset run other used"), "exit %d: %s", rc,
+       errbuf);
+    CK(rename(data, moved) == 0, "rename");
+    rc = zeval(NULL, a);
+    CK(rc == 1 && strstr(errbuf, "by.jsonl") && strstr(errbuf, "--dataset FILE|NAME"),
+       "moved: exit %d: %s", rc, errbuf);
+    const char *am[] = {"show", "by", "--db", db, "--by", "round", "--dataset", moved, NULL};
+    rc = zeval(path("by2.txt"), am);
+    out = ck_slurp(path("by2.txt"), NULL);
+    CK(rc == 0 && out && strstr(out, "\n  Geometry "), "--dataset: exit %d: %s%s", rc,
+       out ? out : "", errbuf);
+    free(out);
+    const char *ar[] = {"regrade", "by", "--db", db, "--by", "round", NULL};
+    CK(zeval(NULL, ar) == 2 && strstr(errbuf, "--by"), "regrade --by: %s", errbuf);
+    ck_end();
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "%s", ck_tmpdir());
@@ -868,6 +994,7 @@ int main(void)
     test_odd_values(db);
     test_delete(db);
     test_pub_find();
+    test_show_by();
     ck_rmtree(dir);
     return ck_status();
 }
