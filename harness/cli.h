@@ -62,6 +62,17 @@ int cli_threads(const char *v, char *err, size_t errlen);
  * new database).  0 or -1 with a message. */
 struct store;
 int cli_db_open(const char *path, struct store **db, char *err, size_t errlen);
+/* --by FIELD of `zeval show` and `zeval report`: for problems pids[0..n)
+ * of stored run `run`, the value of FIELD (a key, or keys joined by dots)
+ * in each one's dataset record (labels[i] malloc'd, NULL where absent) and
+ * the record's index (order[i]).  The records are those of `records` (a file
+ * or a registry name), or, NULL, those the run was made with; either must hold
+ * the run's records (its dataset digest).  0, or -1 with a message. */
+int cli_field_labels(struct store *db, const char *run, const char *field, const char *records,
+                     const char *const *pids, size_t n, char **labels, int *order, char *err,
+                     size_t errlen);
+/* 1 when FIELD is a key or keys joined by dots. */
+int cli_field_ok(const char *field);
 /* The runs NAME selects (NAME itself and NAME/...) into *names
  * (store_names_free); none is an error that says how to list them. */
 int cli_run_names(struct store *db, const char *name, char ***names, size_t *n, char *err,

@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "args.h"
 #include "cli.h"
+#include "store.h"
 #include "../reports/report.h"
 
 #include <stdio.h>
@@ -20,7 +21,9 @@
 static const char report_usage[] =
     "usage: zeval report [--db FILE] [--run ID|NAME ...] [--out report.html]\n"
     "                    [--text-bytes N] [--text-budget BYTES]\n"
-    "  one self-contained HTML file: summary table, plots (accuracy by round, compute\n"
+    "                    [--by FIELD [--dataset FILE|NAME]]\n"
+    "  one self-contained HTML file: summary table (with --by, each run's metrics per value\n"
+    "  of FIELD in its dataset's records, as `zeval show --by`), plots (accuracy by round, compute\n"
     "  curves, problems x runs, generated length, finish reasons) and a per-problem\n"
     "  drill-down of every candidate.  --run may repeat (a NAME also selects NAME/...);\n"
     "  default: every run of the database (default zeval.db).  Each sample's text is cut\n"
@@ -34,6 +37,20 @@ static const char compare_usage[] =
     "  than --max-drop points (default 2) with p < --alpha (default 0.05); 2 for usage or\n"
     "  data errors; else 0.  A NAME with NAME/... runs (several datasets, a sweep) compares\n"
     "  each of them with B's run of the same name past B (Holm-adjusted p-values).\n";
+
+/* report --by: the labels of a run's problems, from its dataset's records. */
+typedef struct {
+    store *db;
+    const char *field, *dataset;
+} by_ctx;
+
+static int by_labels(void *ctx, const char *run, const char *const *pids, size_t n,
+                     char **labels, int *order, char *err, size_t errlen)
+{
+    by_ctx *c = ctx;
+    return cli_field_labels(c->db, run, c->field, c->dataset, pids, n, labels, order, err,
+                            errlen);
+}
 
 int cli_report(int argc, char **argv)
 {
@@ -57,9 +74,10 @@ int cli_report(int argc, char **argv)
         fprintf(stderr, "zeval report: %s\n%s", err, report_usage);
         return 2;
     }
-    args_opt o[] = {{"db", 1, NULL}, {"out", 1, NULL}, {"text-bytes", 1, NULL},
-                    {"text-budget", 1, NULL}, {"help", 0, NULL}};
-    int no = 5;
+    args_opt o[] = {{"db", 1, NULL},          {"out", 1, NULL}, {"text-bytes", 1, NULL},
+                    {"text-budget", 1, NULL}, {"help", 0, NULL}, {"by", 1, NULL},
+                    {"dataset", 1, NULL}};
+    int no = 7;
     long tb = 0, tbud = 0;
     if (args_parse(argc, argv, o, no, err, sizeof err) ||
         (args_get(o, no, "text-bytes") &&
@@ -82,13 +100,33 @@ int cli_report(int argc, char **argv)
     ro.nruns = nruns;
     ro.text_bytes = tb;
     ro.text_budget = tbud;
+    by_ctx bc = {NULL, args_get(o, no, "by"), args_get(o, no, "dataset")};
+    if ((bc.field && !cli_field_ok(bc.field)) || (bc.dataset && !bc.field)) {
+        free(runs);
+        fprintf(stderr, "zeval report: %s\n%s",
+                bc.field ? "--by: a field name, or names joined by dots "
+                           "(metadata.platform_inferred)"
+                         : "--dataset goes with --by FIELD", report_usage);
+        return 2;
+    }
     if (access(ro.db, F_OK) != 0) {
         free(runs);
         snprintf(err, sizeof err, "%s: no such database", ro.db);
         return cli_fail(1, err);
     }
+    if (bc.field) {
+        if (cli_db_open(ro.db, &bc.db, err, sizeof err)) {
+            free(runs);
+            return cli_fail(1, err);
+        }
+        ro.by = bc.field;
+        ro.labels = by_labels;
+        ro.labels_ctx = &bc;
+    }
     rep_stats st;
     int rc = rep_report(&ro, &st, err, sizeof err);
+    if (bc.db)
+        store_close(bc.db);
     free(runs);
     if (rc)
         return cli_fail(1, err);

@@ -2027,9 +2027,117 @@ static void err_add(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Run r's problems grouped by the value of by->field in the dataset's
- * records: the groups in the order the records first give them, and the
- * group of each sample of ms[0..n) (ordered by problem). */
+/* For each problem pids[0..n) of run r, the value of by->field in its
+ * dataset record (labels[i], malloc'd; NULL where absent) and the record's
+ * index (order[i]).  The records are by->dataset's, or those the run was
+ * made with (ds), which must match the run's digest.  *spec gets a copy of
+ * what was read.  0, or -1 with err (labels then all NULL). */
+static int record_labels(const show_by *by, const store_run *r, const char *ds,
+                         const char *const *pids, size_t n, char **labels, int *order,
+                         char **spec_out, char *err, size_t errlen)
+{
+    const char *spec = by->dataset ? by->dataset : ds;
+    const char *elsewhere = by->dataset ? "" : "; --dataset FILE|NAME gives the same records "
+                                               "elsewhere";
+    memset(labels, 0, n * sizeof *labels);
+    *spec_out = NULL;
+    if (!spec || !*spec)
+        return ut_err(err, errlen, "--by %s: run %s's configuration names no dataset; pass "
+                      "--dataset FILE|NAME", by->field, r->name);
+    dataset d;
+    if (dataset_open(spec, 0, &d, err, errlen)) {
+        ut_err_prefix(err, errlen, "--by %s: run %s's dataset", by->field, r->name);
+        err_add(err, errlen, "%s", elsewhere);
+        dataset_free(&d);
+        return -1;
+    }
+    int rc = -1, oom = 0, found = 0;
+    if (r->dataset_sha256 && *r->dataset_sha256 && strcmp(d.sha, r->dataset_sha256)) {
+        char rs[65];
+        ds_records_sha256(&d.set, rs);
+        if (strcmp(rs, r->dataset_sha256)) {
+            ut_err(err, errlen, "--by %s: %s is not the dataset run %s used (sha256 %.12s, the "
+                   "run's %.12s)%s", by->field, spec, r->name, d.sha, r->dataset_sha256,
+                   elsewhere);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < d.set.n &&
+               !(jstr(d.set.rec[k], "id") && !strcmp(jstr(d.set.rec[k], "id"), pids[i])))
+            k++;
+        if (k == d.set.n) {
+            ut_err(err, errlen, "--by %s: problem %s of run %s is not in %s%s", by->field,
+                   pids[i], r->name, spec, elsewhere);
+            goto done;
+        }
+        labels[i] = field_label(d.set.rec[k], by->field, &oom);
+        found += labels[i] != NULL;
+        order[i] = (int)k;
+    }
+    if (oom) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
+    }
+    if (!found && n > 0) {
+        ut_err(err, errlen, "--by %s: no problem of run %s has that field in %s", by->field,
+               r->name, spec);
+        const cJSON *f, *first = d.set.n ? d.set.rec[0] : NULL;
+        const char *sep = " (its records have: ";
+        cJSON_ArrayForEach(f, first)
+        {
+            err_add(err, errlen, "%s%s", sep, f->string);
+            sep = ", ";
+        }
+        err_add(err, errlen, "%s", first ? "; a dot reaches inside an object: metadata.KEY)" : "");
+        goto done;
+    }
+    if (!(*spec_out = ut_strdup(spec))) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
+    }
+    rc = 0;
+done:
+    dataset_free(&d);
+    if (rc)
+        for (size_t i = 0; i < n; i++) {
+            free(labels[i]);
+            labels[i] = NULL;
+        }
+    return rc;
+}
+
+int cli_field_labels(store *db, const char *run, const char *field, const char *records,
+                     const char *const *pids, size_t n, char **labels, int *order, char *err,
+                     size_t errlen)
+{
+    store_run r;
+    int e = store_run_get(db, run, &r, err, errlen);
+    if (e <= 0)
+        return e < 0 ? -1 : ut_err(err, errlen, "%s: no run named '%s'", store_path(db), run);
+    runcfg c;
+    char *ds = NULL, *spec = NULL;
+    show_by by = {field, records};
+    int rc = config_read(r.config, run, &c, &ds, err, errlen) ||
+                     record_labels(&by, &r, ds, pids, n, labels, order, &spec, err, errlen)
+                 ? -1
+                 : 0;
+    free(spec);
+    free(ds);
+    runcfg_free(&c);
+    store_run_free(&r);
+    return rc;
+}
+
+int cli_field_ok(const char *f)
+{
+    return f && *f && f[0] != '.' && !strstr(f, "..") && f[strlen(f) - 1] != '.';
+}
+
+/* Run r's problems grouped by the value of by->field: the groups in the
+ * order the records first give them, and the group of each sample of
+ * ms[0..n) (ordered by problem). */
 typedef struct {
     int ng;
     char **lab;   /* [ng] the groups' values */
@@ -2050,99 +2158,60 @@ static void groups_free(groups *G)
 static int groups_build(const show_by *by, const store_run *r, const char *ds,
                         const met_sample *ms, size_t n, groups *G, char *err, size_t errlen)
 {
-    const char *spec = by->dataset ? by->dataset : ds;
-    const char *elsewhere = by->dataset ? "" : "; --dataset FILE|NAME gives the same records "
-                                               "elsewhere";
     memset(G, 0, sizeof *G);
-    if (!spec || !*spec)
-        return ut_err(err, errlen, "--by %s: run %s's configuration names no dataset; pass "
-                      "--dataset FILE|NAME", by->field, r->name);
-    dataset d;
-    if (dataset_open(spec, 0, &d, err, errlen)) {
-        ut_err_prefix(err, errlen, "--by %s: run %s's dataset", by->field, r->name);
-        err_add(err, errlen, "%s", elsewhere);
-        dataset_free(&d);
-        return -1;
-    }
-    int rc = -1, oom = 0, found = 0;
-    char **lab = NULL; /* [record] its value, for the run's problems */
-    int *grp = NULL;   /* [record] its group + 1; 0: not a problem of the run */
-    if (r->dataset_sha256 && *r->dataset_sha256 && strcmp(d.sha, r->dataset_sha256)) {
-        char rs[65];
-        ds_records_sha256(&d.set, rs);
-        if (strcmp(rs, r->dataset_sha256)) {
-            ut_err(err, errlen, "--by %s: %s is not the dataset run %s used (sha256 %.12s, the "
-                   "run's %.12s)%s", by->field, spec, r->name, d.sha, r->dataset_sha256,
-                   elsewhere);
-            goto done;
-        }
-    }
-    lab = calloc(d.set.n + 1, sizeof *lab);
-    grp = calloc(d.set.n + 1, sizeof *grp);
+    size_t np = 0;
+    const char **pids = calloc(n + 1, sizeof *pids);
+    char **labels = calloc(n + 1, sizeof *labels);
+    int *order = calloc(n + 1, sizeof *order), *pof = calloc(n + 1, sizeof *pof);
+    int *rank = calloc(n + 1, sizeof *rank), rc = -1;
     G->gof = calloc(n + 1, sizeof *G->gof);
-    G->lab = calloc(d.set.n + 1, sizeof *G->lab);
-    G->spec = ut_strdup(spec);
-    if (!lab || !grp || !G->gof || !G->lab || !G->spec)
-        goto oom;
-    for (size_t i = 0; i < n; i++) { /* each sample's record, for now */
-        if (i > 0 && !strcmp(ms[i].problem_id, ms[i - 1].problem_id)) {
-            G->gof[i] = G->gof[i - 1];
-            continue;
-        }
-        size_t k = 0;
-        while (k < d.set.n && !(jstr(d.set.rec[k], "id") &&
-                                !strcmp(jstr(d.set.rec[k], "id"), ms[i].problem_id)))
-            k++;
-        if (k == d.set.n) {
-            ut_err(err, errlen, "--by %s: problem %s of run %s is not in %s%s", by->field,
-                   ms[i].problem_id, r->name, spec, elsewhere);
-            goto done;
-        }
-        if (!grp[k]) {
-            grp[k] = -1;
-            lab[k] = field_label(d.set.rec[k], by->field, &oom);
-            found += lab[k] != NULL;
-        }
-        G->gof[i] = (int)k;
-    }
-    if (oom)
-        goto oom;
-    if (!found) {
-        ut_err(err, errlen, "--by %s: no problem of run %s has that field in %s", by->field,
-               r->name, spec);
-        const cJSON *f, *first = d.set.n ? d.set.rec[0] : NULL;
-        const char *sep = " (its records have: ";
-        cJSON_ArrayForEach(f, first)
-        {
-            err_add(err, errlen, "%s%s", sep, f->string);
-            sep = ", ";
-        }
-        err_add(err, errlen, "%s", first ? "; a dot reaches inside an object: metadata.KEY)" : "");
+    G->lab = calloc(n + 1, sizeof *G->lab);
+    if (!pids || !labels || !order || !pof || !rank || !G->gof || !G->lab) {
+        ut_err(err, errlen, "out of memory");
         goto done;
     }
-    for (size_t k = 0; k < d.set.n; k++) {
-        if (!grp[k])
-            continue;
-        const char *l = lab[k] ? lab[k] : "(none)";
+    for (size_t i = 0; i < n; i++) { /* each sample's problem */
+        if (i == 0 || strcmp(ms[i].problem_id, ms[i - 1].problem_id))
+            pids[np++] = ms[i].problem_id;
+        pof[i] = (int)np - 1;
+    }
+    if (record_labels(by, r, ds, pids, np, labels, order, &G->spec, err, errlen))
+        goto done;
+    for (size_t k = 0; k < np; k++) /* problems in record order */
+        rank[k] = (int)k;
+    for (size_t k = 1; k < np; k++) {
+        int x = rank[k];
+        size_t m = k;
+        while (m > 0 && order[rank[m - 1]] > order[x]) {
+            rank[m] = rank[m - 1];
+            m--;
+        }
+        rank[m] = x;
+    }
+    int *pg = order; /* order is read no more: each problem's group */
+    for (size_t k = 0; k < np; k++) {
+        int p = rank[k];
+        const char *l = labels[p] ? labels[p] : "(none)";
         int g = 0;
         while (g < G->ng && strcmp(G->lab[g], l))
             g++;
-        if (g == G->ng && !(G->lab[G->ng++] = ut_strdup(l)))
-            goto oom;
-        grp[k] = g + 1;
+        if (g == G->ng && !(G->lab[G->ng++] = ut_strdup(l))) {
+            ut_err(err, errlen, "out of memory");
+            goto done;
+        }
+        pg[p] = g;
     }
     for (size_t i = 0; i < n; i++)
-        G->gof[i] = grp[G->gof[i]] - 1;
+        G->gof[i] = pg[pof[i]];
     rc = 0;
-    goto done;
-oom:
-    ut_err(err, errlen, "out of memory");
 done:
-    for (size_t k = 0; lab && k < d.set.n; k++)
-        free(lab[k]);
-    free(lab);
-    free(grp);
-    dataset_free(&d);
+    for (size_t k = 0; labels && k < np; k++)
+        free(labels[k]);
+    free(labels);
+    free(pids);
+    free(order);
+    free(pof);
+    free(rank);
     if (rc)
         groups_free(G);
     return rc;
@@ -2485,8 +2554,7 @@ static int show_or_regrade(int argc, char **argv, int regrade)
         fprintf(stderr, "zeval show: --dataset goes with --by FIELD\n");
         return 2;
     }
-    if (by.field && (!*by.field || by.field[0] == '.' || strstr(by.field, "..") ||
-                     by.field[strlen(by.field) - 1] == '.')) {
+    if (by.field && !cli_field_ok(by.field)) {
         fprintf(stderr, "zeval show: --by '%s': a field name, or names joined by dots "
                         "(metadata.platform_inferred)\n", by.field);
         return 2;

@@ -610,6 +610,119 @@ static int drill_run(FILE *f, drill *d, const rep_run *r, const char *pid)
     return s == SQLITE_DONE ? 0 : -1;
 }
 
+/* ------------------------------------------------------------- --by FIELD */
+
+/* One run's metrics per value of the --by field. */
+typedef struct {
+    int ng;
+    char **lab;    /* [ng] */
+    met_round *gm; /* [ng * nrounds] */
+} rep_by;
+
+static void by_free(rep_by *b)
+{
+    for (int g = 0; b->lab && g < b->ng; g++)
+        free(b->lab[g]);
+    free(b->lab);
+    free(b->gm);
+}
+
+static int by_build(const rep_opts *o, const rep_run *r, rep_by *b, char *err, size_t errlen)
+{
+    size_t n = r->n, np = 0;
+    const char **pids = calloc(n + 1, sizeof *pids);
+    char **labels = calloc(n + 1, sizeof *labels);
+    int *order = calloc(n + 1, sizeof *order), *pof = calloc(n + 1, sizeof *pof);
+    int *rank = calloc(n + 1, sizeof *rank), *pg = calloc(n + 1, sizeof *pg), rc = -1;
+    met_sample *sub = calloc(n + 1, sizeof *sub);
+    memset(b, 0, sizeof *b);
+    b->lab = calloc(n + 1, sizeof *b->lab);
+    if (!pids || !labels || !order || !pof || !rank || !pg || !sub || !b->lab)
+        goto oom;
+    for (size_t i = 0; i < n; i++) { /* ms is ordered by problem */
+        if (i == 0 || strcmp(r->ms[i].problem_id, r->ms[i - 1].problem_id))
+            pids[np++] = r->ms[i].problem_id;
+        pof[i] = (int)np - 1;
+    }
+    if (o->labels(o->labels_ctx, r->name, pids, np, labels, order, err, errlen))
+        goto done;
+    for (size_t k = 0; k < np; k++) { /* problems in record order */
+        size_t m = k;
+        while (m > 0 && order[rank[m - 1]] > order[k]) {
+            rank[m] = rank[m - 1];
+            m--;
+        }
+        rank[m] = (int)k;
+    }
+    for (size_t k = 0; k < np; k++) { /* groups in the order the records give them */
+        int p = rank[k];
+        const char *l = labels[p] ? labels[p] : "(none)";
+        int g = 0;
+        while (g < b->ng && strcmp(b->lab[g], l))
+            g++;
+        if (g == b->ng && !(b->lab[b->ng++] = ut_strdup(l)))
+            goto oom;
+        pg[p] = g;
+    }
+    int nrd = r->nrounds;
+    if (!(b->gm = calloc((size_t)(b->ng * nrd) + 1, sizeof *b->gm)))
+        goto oom;
+    for (int g = 0; g < b->ng; g++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (pg[pof[i]] == g)
+                sub[k++] = r->ms[i];
+        if (met_rounds(sub, k, nrd, 1234, &b->gm[g * nrd]))
+            goto oom;
+    }
+    rc = 0;
+    goto done;
+oom:
+    ut_err(err, errlen, "out of memory");
+done:
+    for (size_t k = 0; labels && k < np; k++)
+        free(labels[k]);
+    free(labels);
+    free(pids);
+    free(order);
+    free(pof);
+    free(rank);
+    free(pg);
+    free(sub);
+    if (rc) {
+        by_free(b);
+        memset(b, 0, sizeof *b);
+    }
+    return rc;
+}
+
+static void by_table(FILE *f, const char *field, const rep_run *r, const rep_by *b, int nr)
+{
+    fputs("<h2>By ", f);
+    esc(f, field);
+    fputs("</h2>\n<table class=\"summary by\"><tr><th>run</th><th>", f);
+    esc(f, field);
+    fputs("</th><th>problems</th><th>n</th><th>round 0 avg@n</th><th>final avg@n [95% CI]</th>"
+          "<th>maj@n</th><th>pass@n</th></tr>\n", f);
+    for (int i = 0; i < nr; i++)
+        for (int g = 0; g < b[i].ng; g++) {
+            const met_round *m0 = &b[i].gm[g * r[i].nrounds];
+            const met_round *m = m0 + r[i].nrounds - 1;
+            fprintf(f, "<tr><td><span class=\"sw\" style=\"background:%s\"></span>", COLOR(i));
+            esc(f, r[i].name);
+            fputs("</td><td>", f);
+            esc(f, b[i].lab[g]);
+            fprintf(f, "</td><td class=\"n\">%d</td><td class=\"n\">%d</td>"
+                       "<td class=\"n\">%.2f%%</td><td class=\"n\">%.2f%% [%.2f, %.2f]</td>"
+                       "<td class=\"n\">%.2f%%</td><td class=\"n\">%.2f%%</td></tr>\n",
+                    m->problems, m->n_min, 100 * m0->avg, 100 * m->avg, 100 * m->avg_lo,
+                    100 * m->avg_hi, 100 * m->maj, 100 * m->pass_n);
+        }
+    fputs("</table>\n<p><small>Each run's problems grouped by the value of this field in its"
+          " dataset's records, in the order the records give them ((none): problems without"
+          " it); metrics as in the summary, over the group's problems.</small></p>\n", f);
+}
+
 int rep_report(const rep_opts *o, rep_stats *stats, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
@@ -622,6 +735,7 @@ int rep_report(const rep_opts *o, rep_stats *stats, char *err, size_t errlen)
     char *tmp = NULL;
     drill d = {0};
     rep_stats st = {0};
+    rep_by *by = NULL;
     if (rep_db_open(o->db, &db, err, errlen) ||
         rep_resolve(db, o->db, o->runs, o->nruns, &ids, &nr, err, errlen))
         goto done;
@@ -635,6 +749,17 @@ int rep_report(const rep_opts *o, rep_stats *stats, char *err, size_t errlen)
             goto done;
         total += r[i].np;
         nsamples += (long long)r[i].n;
+    }
+    if (o->by) { /* before the file is made: a field no problem has is an error */
+        if (!o->labels) {
+            ut_err(err, errlen, "--by needs the runs' datasets");
+            goto done;
+        }
+        if (!(by = calloc((size_t)nr, sizeof *by)))
+            goto oom;
+        for (int i = 0; i < nr; i++)
+            if (by_build(o, &r[i], &by[i], err, errlen))
+                goto done;
     }
     /* the union of problem ids, sorted */
     pids = malloc((total + 1) * sizeof *pids);
@@ -682,6 +807,8 @@ int rep_report(const rep_opts *o, rep_stats *stats, char *err, size_t errlen)
     fprintf(f, "</code>, %d run%s, %zu problems, %lld samples; zeval %s.</p>\n", nr,
             nr == 1 ? "" : "s", np, nsamples, ZEVAL_VERSION);
     summary_table(f, r, nr);
+    if (by)
+        by_table(f, o->by, r, by, nr);
     fputs("<h2>Plots</h2>\n<div class=\"figs\">\n", f);
     plot_rounds(f, r, nr);
     plot_compute(f, r, nr);
@@ -767,6 +894,9 @@ done:
     }
     sqlite3_finalize(d.st);
     free(pids);
+    for (int i = 0; by && i < nr; i++)
+        by_free(&by[i]);
+    free(by);
     for (int i = 0; r && i < nr; i++)
         rep_run_free(&r[i]);
     free(r);

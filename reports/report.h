@@ -20,6 +20,14 @@ typedef struct {
     const char *out;             /* output HTML path */
     long text_bytes;             /* max bytes of one sample's text shown (<= 0: 4000) */
     long text_budget;            /* total text bytes over all samples (<= 0: 6 MB) */
+    /* --by FIELD: a table of each run's metrics per value of FIELD in its
+     * dataset's records (NULL: none).  labels gives, for problems pids[0..n)
+     * of run `run`, each one's value (labels[i] malloc'd, NULL where absent)
+     * and its record's index (order[i]); 0, or -1 with err. */
+    const char *by;
+    int (*labels)(void *ctx, const char *run, const char *const *pids, size_t n, char **labels,
+                  int *order, char *err, size_t errlen);
+    void *labels_ctx;
 } rep_opts;
 
 typedef struct {

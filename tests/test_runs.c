@@ -860,8 +860,12 @@ static void test_show_by(void)
     ck_begin("show --by FIELD: the metrics of each value of a field of the dataset's records "
              "(a dotted path reaches inside objects), in the order the records give them, "
              "absent values as (none); text and JSON; an unknown field, a moved or another "
-             "dataset are errors naming it, and --dataset points to the same records elsewhere");
-    const char *db = path("by.db"), *data = path("by.jsonl"), *moved = path("by-moved.jsonl");
+             "dataset are errors naming it, and --dataset points to the same records elsewhere; "
+             "report --by has the same groups in its summary");
+    char db[700], data[700], moved[700]; /* path() reuses its buffers */
+    snprintf(db, sizeof db, "%s", path("by.db"));
+    snprintf(data, sizeof data, "%s", path("by.jsonl"));
+    snprintf(moved, sizeof moved, "%s", path("by-moved.jsonl"));
     static const int order[6] = {2, 3, 0, 1, 4, 5};
     static const char *subj[6] = {"Algebra", "Algebra", "Geometry", "Geometry", NULL, NULL};
     static const char *plat[6] = {"atcoder", "atcoder", "leetcode", "leetcode", "atcoder",
@@ -884,7 +888,7 @@ static void test_show_by(void)
         return;
     }
     for (int k = 0; k < 2; k++) { /* "by": the file's sha256; "other": a digest it is not */
-        char conf[512];
+        char conf[1200];
         snprintf(conf, sizeof conf, "{\"rsa\":\"N=2,C=2,T=1,beta=8,tau=4\",\"samples\":0,"
                  "\"temperature\":1,\"top_p\":1,\"seed\":\"1\",\"model\":\"m\",\"dataset\":"
                  "\"bytest\",\"dataset_spec\":\"%s\",\"problems\":6}", data);
@@ -892,7 +896,7 @@ static void test_show_by(void)
         r.name = k ? "other" : "by";
         r.config = conf;
         r.dataset = "bytest";
-        r.dataset_file = (char *)data;
+        r.dataset_file = data;
         r.dataset_sha256 = k ? "00000000000000000000000000000000000000000000000000000000deadbeef"
                              : sha;
         r.backend = "cpu";
@@ -971,6 +975,30 @@ static void test_show_by(void)
     CK(rc == 0 && out && strstr(out, "\n  Geometry "), "--dataset: exit %d: %s%s", rc,
        out ? out : "", errbuf);
     free(out);
+    /* zeval report --by: the same groups, a row each, in the HTML summary */
+    const char *rp[] = {"report", "--db", db, "--run", "by", "--by", "round", "--dataset", moved,
+                        "--out", path("by.html"), NULL};
+    rc = zeval(NULL, rp);
+    out = ck_slurp(path("by.html"), NULL);
+    const char *tb = out ? strstr(out, "<h2>By round</h2>") : NULL;
+    const char *rg = tb ? strstr(tb, "<td>Geometry</td><td class=\"n\">2</td><td class=\"n\">2"
+                                     "</td><td class=\"n\">0.00%</td><td class=\"n\">100.00% [")
+                        : NULL;
+    const char *ra = rg ? strstr(rg, "<td>Algebra</td><td class=\"n\">2</td><td class=\"n\">2"
+                                     "</td><td class=\"n\">100.00%</td><td class=\"n\">50.00% [")
+                        : NULL;
+    const char *rn = ra ? strstr(ra, "<td>(none)</td><td class=\"n\">2</td><td class=\"n\">2"
+                                     "</td><td class=\"n\">50.00%</td><td class=\"n\">0.00% [")
+                        : NULL;
+    CK(rc == 0 && rn && strstr(rn, "</table>") < strstr(rn, "<h2>Plots</h2>"),
+       "report --by: exit %d, table %s, rows %d%d%d: %s", rc, tb ? "found" : "missing", !!rg,
+       !!ra, !!rn, errbuf);
+    free(out);
+    const char *rq[] = {"report", "--db", db, "--run", "by", "--by", "nope", "--dataset", moved,
+                        "--out", path("by-nope.html"), NULL};
+    rc = zeval(NULL, rq);
+    CK(rc == 1 && strstr(errbuf, "--by nope") && access(path("by-nope.html"), F_OK) != 0,
+       "report --by nope: exit %d: %s", rc, errbuf);
     const char *ar[] = {"regrade", "by", "--db", db, "--by", "round", NULL};
     CK(zeval(NULL, ar) == 2 && strstr(errbuf, "--by"), "regrade --by: %s", errbuf);
     ck_end();
