@@ -860,9 +860,12 @@ static char *method_name(const char *starter)
 }
 
 /* One LiveCodeBench problem: statement, starter code and a JSON array of
- * {input, output, testtype: "stdin"|"functional"} tests. */
+ * {input, output, testtype: "stdin"|"functional"} tests.  src, when not
+ * NULL, is the upstream row (code_generation_lite), whose difficulty,
+ * platform, question id and contest date go into the metadata. */
 static int lcb_record(jctx *c, const char *problem, const char *starter, const cJSON *tests,
-                      const char *where, long recno, char *err, size_t errlen)
+                      const cJSON *src, const char *where, long recno, char *err,
+                      size_t errlen)
 {
     if (!cJSON_IsArray(tests) || !cJSON_GetArraySize(tests))
         return ut_err(err, errlen, "%s: %s %ld: field 'tests': expected a non-empty list",
@@ -915,6 +918,12 @@ static int lcb_record(jctx *c, const char *problem, const char *starter, const c
     cJSON_AddBoolToObject(md, "private_tests_included", 0);
     cJSON_AddStringToObject(md, "lcb_release", c->e->lcb_release ? c->e->lcb_release : "");
     cJSON_AddStringToObject(md, "contest_date_window", c->e->lcb_window ? c->e->lcb_window : "");
+    static const char *const up[] = {"difficulty", "platform", "question_id", "contest_date"};
+    for (size_t k = 0; src && k < sizeof up / sizeof up[0]; k++) {
+        const char *v = str_field(src, up[k]);
+        if (v && *v)
+            cJSON_AddStringToObject(md, up[k], v);
+    }
     return finish(c->out, r, "metadata", err, errlen);
 }
 
@@ -934,7 +943,7 @@ static int row_lcb(void *vc, const cJSON *j, long line, char *err, size_t errlen
         return ut_err(err, errlen, "%s:%ld: field 'public_test_cases': not valid JSON", c->file,
                       line);
     }
-    int r = lcb_record(c, q, st, tests, "line", line, err, errlen);
+    int r = lcb_record(c, q, st, tests, j, "line", line, err, errlen);
     cJSON_Delete(tests);
     return r;
 }
@@ -1015,8 +1024,8 @@ static int load_json_array(const ds_entry *e, const char *file, const char *rpat
         else
             rc = lcb_record(&c, str_field(it, "problem") ? str_field(it, "problem") : "",
                             str_field(it, "starter_code") ? str_field(it, "starter_code") : "",
-                            cJSON_GetObjectItemCaseSensitive(it, "tests"), "record", recno, err,
-                            errlen);
+                            cJSON_GetObjectItemCaseSensitive(it, "tests"), NULL, "record", recno,
+                            err, errlen);
         if (!rc && e->format == DS_FMT_RLLM_LCB_JSON && !str_field(it, "problem"))
             rc = ut_err(err, errlen, "%s: record %ld: field 'problem': missing or not a string",
                         file, recno);

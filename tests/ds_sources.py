@@ -129,7 +129,8 @@ def main():
                 "question_title": "", "question_content": r["prompt"],
                 "platform": r["metadata"]["platform_inferred"], "question_id": str(r["index"]),
                 "contest_id": "", "contest_date": "2025-02-01T00:00:00",
-                "starter_code": r["starter_code"], "difficulty": "",
+                "starter_code": r["starter_code"],
+                "difficulty": ("easy", "medium", "hard")[r["index"] % 3],
                 "public_test_cases": json.dumps(pub), "private_test_cases": "",
                 "metadata": json.dumps({"func_name": r["entry_point"]}
                                        if r["entry_point"] else {})}))

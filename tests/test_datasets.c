@@ -210,6 +210,30 @@ static void compare_sets(const ds_entry *e, const ds_set *got, const ds_set *wan
         }
 }
 
+/* code_generation_lite rows keep their upstream difficulty, platform,
+ * question id and date in the metadata (ds_sources.py: the record index,
+ * its difficulty cycling easy, medium, hard). */
+static void check_upstream_meta(const ds_set *got)
+{
+    static const char *const diff[] = {"easy", "medium", "hard"};
+    for (size_t i = 0; i < got->n; i++) {
+        const cJSON *md = cJSON_GetObjectItemCaseSensitive(got->rec[i], "metadata");
+        const char *d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "difficulty"));
+        const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "platform"));
+        const char *q = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "question_id"));
+        const char *pi = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(md, "platform_inferred"));
+        char qi[32];
+        snprintf(qi, sizeof qi, "%zu", i);
+        if (!d || strcmp(d, diff[i % 3]) || !p || !pi || strcmp(p, pi) || !q || strcmp(q, qi) ||
+            !cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "contest_date"))) {
+            CK(0, "record %zu: upstream metadata not kept (difficulty %s, platform %s, "
+                  "question_id %s)", i, d ? d : "-", p ? p : "-", q ? q : "-");
+            return;
+        }
+    }
+}
+
 static void test_loopback(void)
 {
     fetch_opts served;
@@ -247,6 +271,8 @@ static void test_loopback(void)
         if (rc == 0 && ds_load_normalized(out, &got, err, sizeof err) == 0) {
             if (load_shared(e, &want, err, sizeof err) == 0) {
                 compare_sets(e, &got, &want);
+                if (e->format == DS_FMT_LCB_JSONL)
+                    check_upstream_meta(&got);
                 ds_set_free(&want);
             } else
                 CK(0, "%s", err);
