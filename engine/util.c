@@ -184,3 +184,29 @@ int ut_mkdirs(const char *dir, char *err, size_t errlen)
     free(d);
     return 0;
 }
+
+void ut_put_cols(FILE *out, const char *s, int w)
+{
+    int n = 0, cols = 0;
+    while (s[n]) {
+        int len = 1;
+        unsigned char ch = (unsigned char)s[n];
+        if (ch >= 0xc0)
+            while ((s[n + len] & 0xc0) == 0x80)
+                len++;
+        if (cols + 1 > w || (cols + 1 == w && s[n + len]))
+            break;
+        if (ch < 0x20 || ch == 0x7f)
+            fputc('?', out);
+        else
+            fwrite(s + n, 1, (size_t)len, out);
+        n += len;
+        cols++;
+    }
+    if (s[n]) { /* cut: an ellipsis in the last column */
+        fputs("\xe2\x80\xa6", out);
+        cols++;
+    }
+    for (; cols < w; cols++)
+        fputc(' ', out);
+}

@@ -37,6 +37,11 @@ int ut_read_file(const char *path, size_t cap, char **out, size_t *len,
  * than max bytes. */
 char *ut_read_stream(FILE *f, size_t max, size_t *n);
 
+/* Writes s in w columns (one a UTF-8 character): cut with an ellipsis in the
+ * last column when longer, padded with spaces when shorter; control
+ * characters print as '?'. */
+void ut_put_cols(FILE *f, const char *s, int w);
+
 /* Joins dir and name into a malloc'd path ("dir/name"). NULL on OOM. */
 char *ut_path_join(const char *dir, const char *name);
 

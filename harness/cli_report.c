@@ -31,12 +31,14 @@ static const char report_usage[] =
 
 static const char compare_usage[] =
     "usage: zeval compare [--db FILE] RUN_A RUN_B [--max-drop POINTS] [--alpha P]\n"
-    "                     [--format text|json|html] [--seed N]\n"
+    "                     [--format text|json|html] [--seed N] [--by FIELD [--dataset F]]\n"
     "  paired per-problem comparison of B against A (final round), paired-bootstrap CI,\n"
     "  McNemar's test and the problems that flipped.  Exit 1 when B is worse than A by more\n"
     "  than --max-drop points (default 2) with p < --alpha (default 0.05); 2 for usage or\n"
     "  data errors; else 0.  A NAME with NAME/... runs (several datasets, a sweep) compares\n"
-    "  each of them with B's run of the same name past B (Holm-adjusted p-values).\n";
+    "  each of them with B's run of the same name past B (Holm-adjusted p-values).\n"
+    "  --by FIELD adds the same comparison per value of FIELD in A's dataset records\n"
+    "  (for orientation; the gate stays on the whole pair).\n";
 
 /* report --by: the labels of a run's problems, from its dataset's records. */
 typedef struct {
@@ -140,8 +142,9 @@ int cli_compare(int argc, char **argv)
 {
     char err[4096];
     args_opt o[] = {{"db", 1, NULL},     {"max-drop", 1, NULL}, {"alpha", 1, NULL},
-                    {"format", 1, NULL}, {"seed", 1, NULL},     {"help", 0, NULL}};
-    int no = 6;
+                    {"format", 1, NULL}, {"seed", 1, NULL},     {"help", 0, NULL},
+                    {"by", 1, NULL},     {"dataset", 1, NULL}};
+    int no = 8;
     const char *pos[2] = {NULL, NULL};
     int npos = 0, w = 0;
     for (int i = 0; i < argc; i++) {
@@ -187,8 +190,22 @@ int cli_compare(int argc, char **argv)
         snprintf(err, sizeof err, "%s: no such database", db);
         return cli_fail(2, err);
     }
+    by_ctx bc = {NULL, args_get(o, no, "by"), args_get(o, no, "dataset")};
+    if ((bc.field && !cli_field_ok(bc.field)) || (bc.dataset && !bc.field)) {
+        fprintf(stderr, "zeval compare: %s\n%s",
+                bc.field ? "--by: a field name, or names joined by dots "
+                           "(metadata.platform_inferred)"
+                         : "--dataset goes with --by FIELD", compare_usage);
+        return 2;
+    }
+    rep_by_opts bo = {bc.field, by_labels, &bc};
+    if (bc.field && cli_db_open(db, &bc.db, err, sizeof err))
+        return cli_fail(2, err);
     rep_cmp_set cs;
-    int e = rep_compare_set(db, pos[0], pos[1], seed, &cs, err, sizeof err);
+    int e = rep_compare_set(db, pos[0], pos[1], seed, bc.field ? &bo : NULL, &cs, err,
+                            sizeof err);
+    if (bc.db)
+        store_close(bc.db);
     if (e)
         return cli_fail(2, err);
     int gate = 0, bad = 0;

@@ -1987,33 +1987,6 @@ static char *field_label(const cJSON *rec, const char *path, int *oom)
     return l;
 }
 
-/* Prints at most w bytes of s (cut at a UTF-8 character boundary, control
- * characters as '?'), padded to w columns. */
-static void put_label(FILE *out, const char *s, int w)
-{
-    int n = 0, cols = 0;
-    while (s[n]) {
-        int len = 1;
-        unsigned char ch = (unsigned char)s[n];
-        if (ch >= 0xc0)
-            while ((s[n + len] & 0xc0) == 0x80)
-                len++;
-        if (cols + 1 > w || (cols + 1 == w && s[n + len]))
-            break;
-        if (ch < 0x20 || ch == 0x7f)
-            fputc('?', out);
-        else
-            fwrite(s + n, 1, (size_t)len, out);
-        n += len;
-        cols++;
-    }
-    if (s[n]) { /* cut: an ellipsis in the last column */
-        fputs("\xe2\x80\xa6", out);
-        cols++;
-    }
-    for (; cols < w; cols++)
-        fputc(' ', out);
-}
 
 /* Appends to the message in err. */
 static void err_add(char *err, size_t errlen, const char *fmt, ...)
@@ -2243,7 +2216,7 @@ static int groups_show(const show_by *by, const groups *G, const met_sample *ms,
             goto oom;
     } else {
         fprintf(out, "  by %s (%s):\n  ", by->field, G->spec);
-        put_label(out, "value", w);
+        ut_put_cols(out, "value", w);
         if (nr > 1)
             fprintf(out, "  problems  n   round 0 avg@n  final avg@n [95%% CI]        maj@n   "
                          "pass@n\n");
@@ -2261,7 +2234,7 @@ static int groups_show(const show_by *by, const groups *G, const met_sample *ms,
         const char *part = f->graded < f->samples ? " (partly ungraded)" : "";
         if (!j) {
             fputs("  ", out);
-            put_label(out, G->lab[g], w);
+            ut_put_cols(out, G->lab[g], w);
             if (nr > 1)
                 fprintf(out, "  %8d  %-3d %12.2f%%  %6.2f%% [%6.2f, %6.2f]  %6.2f%% %6.2f%%%s\n",
                         f->problems, f->n_min, 100 * gm[0].avg, 100 * f->avg, 100 * f->avg_lo,

@@ -56,6 +56,10 @@ void rep_cmp_free(rep_cmp *c)
     free(c->name_a);
     free(c->name_b);
     free(c->dataset);
+    for (int g = 0; g < c->ngroups; g++)
+        free(c->groups[g].value);
+    free(c->groups);
+    free(c->by);
     memset(c, 0, sizeof *c);
 }
 
@@ -64,9 +68,77 @@ static int same(const char *x, const char *y)
     return !x || !y || !strcmp(x, y);
 }
 
+/* compare --by: c's paired problems grouped by the value of by->field in
+ * run A's records, each group compared as the pair is. */
+static int compare_groups(const rep_by_opts *by, rep_cmp *c, char *err, size_t errlen)
+{
+    int n = c->paired, rc = -1;
+    const char **pids = calloc((size_t)n + 1, sizeof *pids);
+    char **labels = calloc((size_t)n + 1, sizeof *labels);
+    int *order = calloc((size_t)n + 1, sizeof *order), *rank = calloc((size_t)n + 1, sizeof *rank);
+    int *pg = calloc((size_t)n + 1, sizeof *pg);
+    double *d = calloc((size_t)n + 1, sizeof *d);
+    if (!(c->by = ut_strdup(by->field)) || !pids || !labels || !order || !rank || !pg || !d ||
+        !(c->groups = calloc((size_t)n + 1, sizeof *c->groups)))
+        goto oom;
+    for (int i = 0; i < n; i++)
+        pids[i] = c->pairs[i].problem_id;
+    if (by->labels(by->ctx, c->name_a, pids, (size_t)n, labels, order, err, errlen))
+        goto done;
+    for (int k = 0; k < n; k++) { /* problems in record order */
+        int m = k;
+        while (m > 0 && order[rank[m - 1]] > order[k]) {
+            rank[m] = rank[m - 1];
+            m--;
+        }
+        rank[m] = k;
+    }
+    for (int k = 0; k < n; k++) {
+        int p = rank[k], g = 0;
+        const char *l = labels[p] ? labels[p] : "(none)";
+        while (g < c->ngroups && strcmp(c->groups[g].value, l))
+            g++;
+        if (g == c->ngroups && !(c->groups[c->ngroups++].value = ut_strdup(l)))
+            goto oom;
+        pg[p] = g;
+    }
+    for (int g = 0; g < c->ngroups; g++) {
+        rep_group *x = &c->groups[g];
+        for (int i = 0; i < n; i++) {
+            if (pg[i] != g)
+                continue;
+            const rep_pair *p = &c->pairs[i];
+            d[x->paired++] = 100 * (p->b - p->a);
+            x->mean_a += p->a;
+            x->mean_b += p->b;
+            x->lost += p->a >= 0.5 && p->b < 0.5;
+            x->gained += p->b >= 0.5 && p->a < 0.5;
+        }
+        x->mean_a /= x->paired;
+        x->mean_b /= x->paired;
+        x->delta = met_mean(d, x->paired);
+        met_bootstrap(d, x->paired, c->iters, c->seed, 0.95, &x->delta_lo, &x->delta_hi);
+        x->p = rep_mcnemar(x->lost, x->gained, NULL, NULL);
+    }
+    rc = 0;
+    goto done;
+oom:
+    ut_err(err, errlen, "out of memory");
+done:
+    for (int i = 0; labels && i < n; i++)
+        free(labels[i]);
+    free(labels);
+    free(pids);
+    free(order);
+    free(rank);
+    free(pg);
+    free(d);
+    return rc;
+}
+
 /* Compares runs ia (A) and ib (B) of db; returns as rep_compare_set. */
 static int compare_ids(sqlite3 *db, const char *path, long long ia, long long ib, uint64_t seed,
-                       rep_cmp *c, char *err, size_t errlen)
+                       const rep_by_opts *by, rep_cmp *c, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     rep_run ra = {0}, rb = {0};
@@ -135,6 +207,8 @@ static int compare_ids(sqlite3 *db, const char *path, long long ia, long long ib
     c->p = rep_mcnemar(c->lost, c->gained, &c->exact, &c->chi2);
     c->p_adj = c->p;
     c->m = 1;
+    if (by && compare_groups(by, c, err, errlen))
+        goto done;
     rc = 0;
     goto done;
 oom:
@@ -210,7 +284,7 @@ static int by_p(const void *x, const void *y)
 }
 
 int rep_compare_set(const char *path, const char *a, const char *b, uint64_t seed,
-                    rep_cmp_set *out, char *err, size_t errlen)
+                    const rep_by_opts *by, rep_cmp_set *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     sqlite3 *db = NULL;
@@ -235,7 +309,7 @@ int rep_compare_set(const char *path, const char *a, const char *b, uint64_t see
     if (!out->c || !out->only_a || !out->only_b || !used)
         goto oom;
     if (na == 1 && nb == 1) { /* two runs, whatever their names */
-        if ((rc = compare_ids(db, path, ia[0], ib[0], seed, &out->c[0], err, errlen)))
+        if ((rc = compare_ids(db, path, ia[0], ib[0], seed, by, &out->c[0], err, errlen)))
             goto done;
         out->n = 1;
         goto done;
@@ -252,7 +326,7 @@ int rep_compare_set(const char *path, const char *a, const char *b, uint64_t see
             continue;
         }
         used[j] = 1;
-        if ((rc = compare_ids(db, path, ia[i], ib[j], seed, &out->c[out->n], err, errlen)))
+        if ((rc = compare_ids(db, path, ia[i], ib[j], seed, by, &out->c[out->n], err, errlen)))
             goto done;
         out->n++;
         rc = -1;
@@ -331,6 +405,28 @@ void rep_cmp_text(const rep_cmp *c, double max_drop, double alpha, int gate, FIL
             fprintf(f, "    %-6s %s  %.2f -> %.2f\n", sa ? "lost" : "gained", p->problem_id,
                     p->a, p->b);
     }
+    if (c->by) {
+        int w = 5;
+        for (int g = 0; g < c->ngroups; g++) {
+            int cols = 0;
+            for (const char *q = c->groups[g].value; *q; q++)
+                cols += ((unsigned char)*q & 0xc0) != 0x80;
+            w = cols > w ? cols : w;
+        }
+        w = w > 40 ? 40 : w;
+        fprintf(f, "  by %s (for orientation: p not adjusted, not part of the gate):\n    ",
+                c->by);
+        ut_put_cols(f, "value", w);
+        fputs("  problems  A        B        delta B-A [95% CI]       lost gained  p\n", f);
+        for (int g = 0; g < c->ngroups; g++) {
+            const rep_group *x = &c->groups[g];
+            fputs("    ", f);
+            ut_put_cols(f, x->value, w);
+            fprintf(f, "  %8d  %6.2f%%  %6.2f%%  %+7.2f [%+7.2f, %+7.2f]  %4d %6d  %.4g\n",
+                    x->paired, 100 * x->mean_a, 100 * x->mean_b, x->delta, x->delta_lo,
+                    x->delta_hi, x->lost, x->gained, x->p);
+        }
+    }
     if (c->m > 1)
         fprintf(f, "  gate: drop %.2f points (max %.2f), Holm-adjusted p = %.4g over %d "
                    "comparisons (alpha %.3g): %s\n", -c->delta + 0.0, max_drop, c->p_adj, c->m,
@@ -372,6 +468,34 @@ static cJSON *cmp_json(const rep_cmp *c, double max_drop, double alpha, int gate
     cJSON_AddNumberToObject(j, "max_drop", max_drop);
     cJSON_AddNumberToObject(j, "alpha", alpha);
     cJSON_AddBoolToObject(j, "regression", gate);
+    if (c->by) {
+        cJSON *o = cJSON_AddObjectToObject(j, "by");
+        cJSON *gs = o ? cJSON_AddArrayToObject(o, "groups") : NULL;
+        if (!gs) {
+            cJSON_Delete(j);
+            return NULL;
+        }
+        cJSON_AddStringToObject(o, "field", c->by);
+        for (int g = 0; g < c->ngroups; g++) {
+            const rep_group *x = &c->groups[g];
+            cJSON *e = cJSON_CreateObject();
+            if (!e || !cJSON_AddItemToArray(gs, e)) {
+                cJSON_Delete(e);
+                cJSON_Delete(j);
+                return NULL;
+            }
+            cJSON_AddStringToObject(e, "value", x->value);
+            cJSON_AddNumberToObject(e, "paired", x->paired);
+            cJSON_AddNumberToObject(e, "mean_a", x->mean_a);
+            cJSON_AddNumberToObject(e, "mean_b", x->mean_b);
+            cJSON_AddNumberToObject(e, "delta_points", x->delta);
+            cJSON_AddNumberToObject(e, "delta_lo", x->delta_lo);
+            cJSON_AddNumberToObject(e, "delta_hi", x->delta_hi);
+            cJSON_AddNumberToObject(e, "lost", x->lost);
+            cJSON_AddNumberToObject(e, "gained", x->gained);
+            cJSON_AddNumberToObject(e, "p", x->p);
+        }
+    }
     cJSON *fl = cJSON_AddArrayToObject(j, "flipped");
     for (int i = 0; fl && i < c->paired; i++) {
         const rep_pair *p = &c->pairs[i];
@@ -498,6 +622,8 @@ static void html_head(FILE *f)
           "</style></head><body>\n<h1>zeval compare</h1>\n", f);
 }
 
+static void html_flipped(const rep_cmp *c, FILE *f);
+
 /* One pair's section (h: the heading level of its flipped problems). */
 static void html_pair(const rep_cmp *c, double max_drop, double alpha, int gate, int h, FILE *f)
 {
@@ -522,6 +648,31 @@ static void html_pair(const rep_cmp *c, double max_drop, double alpha, int gate,
                "<th>A</th><th>B</th></tr>\n",
             max_drop, alpha, gate ? "fail" : "pass", gate ? "FAIL: significant regression" : "pass",
             h, h);
+    html_flipped(c, f);
+    if (c->by) {
+        fprintf(f, "<h%d>By ", h);
+        esc(f, c->by);
+        fprintf(f, "</h%d>\n<p><small>For orientation: p-values not adjusted, not part of the "
+                   "gate.</small></p>\n<table><tr><th>", h);
+        esc(f, c->by);
+        fputs("</th><th>problems</th><th>A</th><th>B</th><th>delta B-A [95% CI]</th>"
+              "<th>lost</th><th>gained</th><th>p</th></tr>\n", f);
+        for (int g = 0; g < c->ngroups; g++) {
+            const rep_group *x = &c->groups[g];
+            fputs("<tr><td>", f);
+            esc(f, x->value);
+            fprintf(f, "</td><td>%d</td><td>%.2f%%</td><td>%.2f%%</td><td>%+.2f [%+.2f, %+.2f]"
+                       "</td><td>%d</td><td>%d</td><td>%.4g</td></tr>\n", x->paired,
+                    100 * x->mean_a, 100 * x->mean_b, x->delta, x->delta_lo, x->delta_hi,
+                    x->lost, x->gained, x->p);
+        }
+        fputs("</table>\n", f);
+    }
+}
+
+/* Pair c's flipped problems, as table rows closed by </table>. */
+static void html_flipped(const rep_cmp *c, FILE *f)
+{
     for (int i = 0; i < c->paired; i++) {
         const rep_pair *p = &c->pairs[i];
         int sa = p->a >= 0.5, sb = p->b >= 0.5;

@@ -49,6 +49,14 @@ typedef struct {
     double a, b;                 /* per-problem mean correctness, final round */
 } rep_pair;
 
+/* One value of compare --by's field: the paired problems whose record has
+ * it, compared as the whole pair is (p unadjusted). */
+typedef struct {
+    char *value;
+    int paired, lost, gained;
+    double mean_a, mean_b, delta, delta_lo, delta_hi, p;
+} rep_group;
+
 typedef struct {
     char *name_a, *name_b, *dataset;
     int paired, only_a, only_b;  /* problems in both / only one run */
@@ -63,7 +71,19 @@ typedef struct {
     double chi2;
     uint64_t seed;
     int iters;
+    char *by;                    /* --by FIELD, or NULL */
+    rep_group *groups;           /* ngroups, in the order A's records give them */
+    int ngroups;
 } rep_cmp;
+
+/* compare --by: the field, and how to label a run's problems (rep_opts's
+ * labels). */
+typedef struct {
+    const char *field;
+    int (*labels)(void *ctx, const char *run, const char *const *pids, size_t n, char **labels,
+                  int *order, char *err, size_t errlen);
+    void *ctx;
+} rep_by_opts;
 
 void rep_cmp_free(rep_cmp *c);
 
@@ -71,7 +91,8 @@ void rep_cmp_free(rep_cmp *c);
  * or a NAME with its NAME/... runs (a sweep, a suite of datasets): then the
  * runs pair up by what follows NAME (A/aime_2025 with B/aime_2025), each
  * pair is compared, and the p-values get Holm's adjustment over the pairs.
- * Runs without a partner are listed.  Returns 0; -2 for data errors the
+ * Runs without a partner are listed.  by (may be NULL) also compares each
+ * pair per value of a field of its records.  Returns 0; -2 for data errors the
  * user must fix (unknown run, a pair on different datasets, nothing
  * paired); -1 for other failures; err says why. */
 typedef struct {
@@ -81,7 +102,7 @@ typedef struct {
     int n_only_a, n_only_b;
 } rep_cmp_set;
 int rep_compare_set(const char *db, const char *a, const char *b, uint64_t seed,
-                    rep_cmp_set *out, char *err, size_t errlen);
+                    const rep_by_opts *by, rep_cmp_set *out, char *err, size_t errlen);
 void rep_cmp_set_free(rep_cmp_set *s);
 /* Whether pair c fails the gate: B worse by more than max_drop points with
  * its (adjusted) p below alpha. */

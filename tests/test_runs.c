@@ -861,7 +861,7 @@ static void test_show_by(void)
              "(a dotted path reaches inside objects), in the order the records give them, "
              "absent values as (none); text and JSON; an unknown field, a moved or another "
              "dataset are errors naming it, and --dataset points to the same records elsewhere; "
-             "report --by has the same groups in its summary");
+             "report --by has the same groups in its summary; compare --by compares each");
     char db[700], data[700], moved[700]; /* path() reuses its buffers */
     snprintf(db, sizeof db, "%s", path("by.db"));
     snprintf(data, sizeof data, "%s", path("by.jsonl"));
@@ -887,18 +887,22 @@ static void test_show_by(void)
         ck_end();
         return;
     }
-    for (int k = 0; k < 2; k++) { /* "by": the file's sha256; "other": a digest it is not */
+    /* "by": the file's sha256; "other": a digest it is not; "byb": the
+     * file's, its final round Geometry and the others all correct, Algebra
+     * none */
+    for (int k = 0; k < 3; k++) {
         char conf[1200];
         snprintf(conf, sizeof conf, "{\"rsa\":\"N=2,C=2,T=1,beta=8,tau=4\",\"samples\":0,"
                  "\"temperature\":1,\"top_p\":1,\"seed\":\"1\",\"model\":\"m\",\"dataset\":"
                  "\"bytest\",\"dataset_spec\":\"%s\",\"problems\":6}", data);
         store_run r = {0};
-        r.name = k ? "other" : "by";
+        r.name = k == 2 ? "byb" : k ? "other" : "by";
         r.config = conf;
         r.dataset = "bytest";
         r.dataset_file = data;
-        r.dataset_sha256 = k ? "00000000000000000000000000000000000000000000000000000000deadbeef"
-                             : sha;
+        r.dataset_sha256 = k == 1
+                               ? "00000000000000000000000000000000000000000000000000000000deadbeef"
+                               : sha;
         r.backend = "cpu";
         r.started_at = 1796153762;
         long long id = -1;
@@ -908,6 +912,8 @@ static void test_show_by(void)
             for (int c = 0; c < 2; c++) {
                 int g = subj[p] ? subj[p][0] == 'A' ? 0 : 1 : 2;
                 int ok0 = g == 0 || (g == 2 && c == 0), ok1 = g == 1 || (g == 0 && c == 0);
+                if (k == 2)
+                    ok1 = g != 0;
                 put(st, id, p, 0, c, ok0, "stop");
                 put(st, id, p, 1, c, ok1, "stop");
             }
@@ -999,6 +1005,48 @@ static void test_show_by(void)
     rc = zeval(NULL, rq);
     CK(rc == 1 && strstr(errbuf, "--by nope") && access(path("by-nope.html"), F_OK) != 0,
        "report --by nope: exit %d: %s", rc, errbuf);
+    /* zeval compare --by: per subject, B's Algebra lost, the others gained */
+    const char *cp[] = {"compare", "--db", db, "by", "byb", "--by", "round", "--dataset", moved,
+                        "--format", "json", NULL};
+    rc = zeval(path("cmp.json"), cp);
+    out = ck_slurp(path("cmp.json"), NULL);
+    j = out ? cJSON_Parse(out) : NULL;
+    gs = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "by"), "groups");
+    const char *want_v[3] = {"Geometry", "Algebra", "(none)"};
+    const double want_d[3] = {0, -50, 100};
+    const int want_l[3] = {0, 2, 0}, want_g[3] = {0, 0, 2};
+    int good = cJSON_GetArraySize(gs) == 3;
+    for (int k = 0; good && k < 3; k++) {
+        const cJSON *x = cJSON_GetArrayItem(gs, k);
+        good = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(x, "value")), want_v[k]) &&
+               cJSON_GetObjectItem(x, "paired")->valuedouble == 2 &&
+               fabs(cJSON_GetObjectItem(x, "delta_points")->valuedouble - want_d[k]) < 1e-9 &&
+               cJSON_GetObjectItem(x, "lost")->valuedouble == want_l[k] &&
+               cJSON_GetObjectItem(x, "gained")->valuedouble == want_g[k];
+    }
+    CK(rc == 0 && good, "compare --by: exit %d: %s%s", rc, out ? out : "", errbuf);
+    cJSON_Delete(j);
+    free(out);
+    const char *ct[] = {"compare", "--db", db, "by", "byb", "--by", "round", "--dataset", moved,
+                        NULL};
+    rc = zeval(path("cmp.txt"), ct);
+    out = ck_slurp(path("cmp.txt"), NULL);
+    const char *ln2 = out ? strstr(out, "\n    Algebra ") : NULL;
+    int pa = 0;
+    double ma = -1, mb = -1, dl = 0;
+    if (ln2)
+        sscanf(ln2 + strlen("\n    Algebra "), " %d %lf%% %lf%% %lf", &pa, &ma, &mb, &dl);
+    CK(rc == 0 && strstr(out, "  by round (for orientation") && pa == 2 && ma == 50 && mb == 0 &&
+           dl == -50, "compare --by text: exit %d: %s%s", rc, out ? out : "", errbuf);
+    free(out);
+    const char *ch[] = {"compare", "--db", db, "by", "byb", "--by", "round", "--dataset", moved,
+                        "--format", "html", NULL};
+    rc = zeval(path("cmp.html"), ch);
+    out = ck_slurp(path("cmp.html"), NULL);
+    CK(rc == 0 && out && strstr(out, "<h2>By round</h2>") &&
+           strstr(out, "<tr><td>Algebra</td><td>2</td><td>50.00%</td><td>0.00%</td><td>-50.00 ["),
+       "compare --by html: exit %d: %s", rc, errbuf);
+    free(out);
     const char *ar[] = {"regrade", "by", "--db", db, "--by", "round", NULL};
     CK(zeval(NULL, ar) == 2 && strstr(errbuf, "--by"), "regrade --by: %s", errbuf);
     ck_end();
