@@ -875,8 +875,9 @@ static void test_show_by(void)
         int p = order[i];
         fprintf(f, "{\"id\":\"p%03d\",\"benchmark\":\"bytest\",\"task\":\"math\",\"index\":%d,"
                    "\"problem\":\"What is %d?\",\"answer\":\"1\"%s%s%s,\"metadata\":{\"platform\":"
-                   "\"%s\"}}\n", p, i, p, subj[p] ? ",\"round\":\"" : "", subj[p] ? subj[p] : "",
-                subj[p] ? "\"" : "", plat[p]);
+                   "\"%s\"}%s}\n", p, i, p, subj[p] ? ",\"round\":\"" : "", subj[p] ? subj[p] : "",
+                subj[p] ? "\"" : "", plat[p],
+                p == 0 ? ",\"note\":\"<script>window.pwned=1</script>\"" : "");
     }
     CK(f && fclose(f) == 0, "writing %s", data);
     char sha[65], e[512];
@@ -999,6 +1000,15 @@ static void test_show_by(void)
     CK(rc == 0 && rn && strstr(rn, "</table>") < strstr(rn, "<h2>Plots</h2>"),
        "report --by: exit %d, table %s, rows %d%d%d: %s", rc, tb ? "found" : "missing", !!rg,
        !!ra, !!rn, errbuf);
+    free(out);
+    /* a value from the records is text in the HTML, never markup */
+    const char *rh[] = {"report", "--db", db, "--run", "by", "--by", "note", "--dataset", moved,
+                        "--out", path("by-note.html"), NULL};
+    rc = zeval(NULL, rh);
+    out = ck_slurp(path("by-note.html"), NULL);
+    CK(rc == 0 && out && strstr(out, "<td>&lt;script&gt;window.pwned=1&lt;/script&gt;</td>") &&
+           !strstr(out, "<script>") && strstr(out, "<td>(none)</td>"),
+       "report --by note: exit %d: %s", rc, errbuf);
     free(out);
     const char *rq[] = {"report", "--db", db, "--run", "by", "--by", "nope", "--dataset", moved,
                         "--out", path("by-nope.html"), NULL};
