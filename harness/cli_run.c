@@ -1860,6 +1860,13 @@ static void show_published(FILE *out, const char *bench, const runcfg *c, const 
     if (c->prompt_template)
         fprintf(out, "; this run asked with its own prompt template");
     fprintf(out, "\n");
+    if (p->tokens > 0) {
+        double d = m->tokens_cum;
+        fprintf(out, "  compute: ZR reports about %.0fK generated tokens per problem (%s); "
+                     "this run's D(q) is %.*f%s, %.3g times that\n", p->tokens / 1e3,
+                p->tokens_src, d >= 1e4 ? 1 : 0, d >= 1e4 ? d / 1e3 : d, d >= 1e4 ? "K" : "",
+                d / p->tokens);
+    }
 }
 
 /* The double with the fewest digits that is the float v (0.8, not
@@ -1951,6 +1958,10 @@ static int show_json(cJSON *arr, const store_run *r, const runcfg *c, const met_
         cJSON_AddStringToObject(o, "setting", p->setting);
         cJSON_AddStringToObject(o, "source", p->source);
         cJSON_AddStringToObject(o, "checkpoint", p->checkpoint);
+        if (p->tokens > 0) {
+            cJSON_AddNumberToObject(o, "tokens_per_problem", p->tokens);
+            cJSON_AddStringToObject(o, "tokens_source", p->tokens_src);
+        }
         cJSON_AddStringToObject(o, "verdict", pub_verdict_name(pub_compare(
                                                   p, m->avg_lo, m->avg_hi, m->problems)));
         cJSON_AddBoolToObject(o, "sampled_otherwise",

@@ -14,43 +14,48 @@
 
 #define TTC_SRC "ZR Table XII"
 #define TTC_NOTE "40K-token final budget; score = mean over final-round candidates"
+/* ZR §VI-C d: realized generated tokens per problem over AIME'25 and
+ * HMMT'25 (prompts, prefill and copied tails excluded), "~440K" and "~740K". */
+#define TOK_SRC "ZR section VI-C, over AIME'25 and HMMT'25"
 
 static const pub_ref REFS[] = {
     /* Table XII: temperature 1.0, top-p 1.0, pre-behavioral checkpoint. */
     {"aime_2025", "N=16,C=1,T=4,beta=8K,final=40K,tau=4K,c1=own", 82.1, "AIME'25",
-     "Markovian baseline (C=1)", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE},
+     "Markovian baseline (C=1)", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE, 0, NULL},
     {"hmmt_feb_2025", "N=16,C=1,T=4,beta=8K,final=40K,tau=4K,c1=own", 75.0, "HMMT'25 Feb.",
-     "Markovian baseline (C=1)", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE},
+     "Markovian baseline (C=1)", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE, 0, NULL},
     {"aime_2025", "N=16,C=4,T=2,beta=8K,final=40K,tau=4K", 86.5, "AIME'25",
-     "Markovian RSA 8K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE},
+     "Markovian RSA 8K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE, 0, NULL},
     {"hmmt_feb_2025", "N=16,C=4,T=2,beta=8K,final=40K,tau=4K", 80.8, "HMMT'25 Feb.",
-     "Markovian RSA 8K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE},
+     "Markovian RSA 8K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE, 0, NULL},
     {"aime_2025", "N=16,C=4,T=2,beta=16K,final=40K,tau=4K", 88.8, "AIME'25",
-     "Markovian RSA 16K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE},
+     "Markovian RSA 16K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE, 440e3, TOK_SRC},
     {"hmmt_feb_2025", "N=16,C=4,T=2,beta=16K,final=40K,tau=4K", 87.1, "HMMT'25 Feb.",
-     "Markovian RSA 16K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE},
+     "Markovian RSA 16K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE, 440e3, TOK_SRC},
     {"aime_2025", "N=16,C=4,T=2,beta=40K,final=40K,tau=4K", 91.9, "AIME'25",
-     "Markovian RSA 40K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE},
+     "Markovian RSA 40K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE, 740e3, TOK_SRC},
     {"hmmt_feb_2025", "N=16,C=4,T=2,beta=40K,final=40K,tau=4K", 89.6, "HMMT'25 Feb.",
-     "Markovian RSA 40K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE},
+     "Markovian RSA 40K/4K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE, 740e3, TOK_SRC},
     {"aime_2025", "N=16,C=4,T=2,beta=40K,final=40K,tau=8K", 90.8, "AIME'25",
-     "Markovian RSA 40K/8K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE},
+     "Markovian RSA 40K/8K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE, 0, NULL},
     {"hmmt_feb_2025", "N=16,C=4,T=2,beta=40K,final=40K,tau=8K", 89.2, "HMMT'25 Feb.",
-     "Markovian RSA 40K/8K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE},
+     "Markovian RSA 40K/8K", "pre-behavioral", TTC_SRC, 1.0, 1.0, TTC_NOTE, 0, NULL},
     /* Table XI: the same checkpoint's single rollout; sampling not stated. */
     {"aime_2025", NULL, 88.3, "AIME'25", "single rollout", "pre-behavioral", "ZR Table XI",
-     -1, -1, "generation budget not published"},
+     -1, -1, "generation budget not published", 0, NULL},
     {"hmmt_feb_2025", NULL, 82.7, "HMMT'25 Feb.", "single rollout", "pre-behavioral",
-     "ZR Table XI", -1, -1, "generation budget not published"},
+     "ZR Table XI", -1, -1, "generation budget not published", 0, NULL},
     /* Table VII: the released checkpoint, avg@64, temperature 1.0, top-p 0.95. */
     {"aime_2026", NULL, 89.1, "AIME'26", "single rollout, avg@64", "final (released)",
-     "ZR Table VII", 1.0, 0.95, "generation budget not published"},
+     "ZR Table VII", 1.0, 0.95, "generation budget not published", 0, NULL},
     {"hmmt_feb_2026", NULL, 71.6, "HMMT'26 Feb.", "single rollout, avg@64", "final (released)",
      "ZR Table VII", 1.0, 0.95,
-     "generation budget not published; ZR does not say whether the 30- or the 33-problem set"},
+     "generation budget not published; ZR does not say whether the 30- or the 33-problem set",
+     0, NULL},
     {"hmmt_feb_2026_all", NULL, 71.6, "HMMT'26 Feb.", "single rollout, avg@64",
      "final (released)", "ZR Table VII", 1.0, 0.95,
-     "generation budget not published; ZR does not say whether the 30- or the 33-problem set"},
+     "generation budget not published; ZR does not say whether the 30- or the 33-problem set",
+     0, NULL},
 };
 
 const pub_ref *pub_refs(size_t *n)

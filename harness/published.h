@@ -25,6 +25,8 @@ typedef struct {
     const char *source;    /* "ZR Table XII" */
     double temperature, top_p; /* published sampling; < 0: not stated */
     const char *note;      /* caveat, or NULL */
+    double tokens;         /* generated tokens per problem ZR reports (about; 0: none) */
+    const char *tokens_src;
 } pub_ref;
 
 /* The reference for a run of dataset (a registry name) with RSA setting p,

@@ -363,6 +363,10 @@ static void test_show_published(const char *db)
                       "pre-behavioral checkpoint; temperature 1, top-p 1;") &&
            strstr(t, "over 30 of 30 problems: the published score is within the 95% CI") &&
            !strstr(t, "sampled otherwise"), "%s", t);
+    /* 3 rounds x 16 samples x 4 tokens a problem */
+    CK(t && strstr(t, "\n  compute: ZR reports about 740K generated tokens per problem (ZR "
+                      "section VI-C, over AIME'25 and HMMT'25); this run's D(q) is 192, "
+                      "0.000259 times that\n"), "compute line: %s", t);
     CK(t && strstr(t, "\n  weights 0123456789ab, tokenizer ?, dataset ? (sha256); zeval 9.9.9, "
                       "backend cpu (?); seed 1, temperature 1, top-p 1, top-k 0, min-p 0\n"),
        "provenance: %s", t);
@@ -497,8 +501,9 @@ static void test_show_json(const char *db)
        "final round: %s", t ? t : "");
     CK(pub && fabs(cJSON_GetObjectItem(pub, "score")->valuedouble - 0.919) < 1e-12 &&
            !strcmp(cJSON_GetObjectItem(pub, "verdict")->valuestring, "within") &&
-           cJSON_IsFalse(cJSON_GetObjectItem(pub, "sampled_otherwise")), "published: %s",
-       t ? t : "");
+           cJSON_IsFalse(cJSON_GetObjectItem(pub, "sampled_otherwise")) &&
+           cJSON_GetNumberValue(cJSON_GetObjectItem(pub, "tokens_per_problem")) == 740e3,
+       "published: %s", t ? t : "");
     cJSON_Delete(j);
     free(t);
     const char *b[] = {"show", "cold", "--db", db, "--format", "json", NULL};
