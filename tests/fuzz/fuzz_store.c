@@ -13,8 +13,10 @@
  * bound as text (the columns' INTEGER and REAL affinities turn numbers into
  * numbers and leave anything else text); an empty correct or extracted is
  * NULL, gen_ids is id_bytes zero bytes.  Run "a" gets every row and run
- * "a/b" every other one.  Every command must return 0, 1 or 2, and never
- * crash, read out of bounds or leak.
+ * "a/b" every other one.  `show`, `compare` and `report` also run with
+ * --by over a dataset file of problems p0..p9 (a subject for most, one
+ * nested value, one holding markup).  Every command must return 0, 1 or 2,
+ * and never crash, read out of bounds or leak.
  */
 #define _GNU_SOURCE
 #include "../../harness/cli.h"
@@ -27,13 +29,14 @@
 #include <string.h>
 #include <unistd.h>
 
-static char dir[64], db[96], html[96];
+static char dir[64], db[96], html[96], records[96];
 
 static void remove_db(void);
 
 static void remove_dir(void)
 {
     remove_db();
+    unlink(records);
     rmdir(dir);
 }
 
@@ -47,6 +50,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     snprintf(db, sizeof db, "%s/f.db", dir);
     snprintf(html, sizeof html, "%s/f.html", dir);
+    snprintf(records, sizeof records, "%s/d.jsonl", dir);
+    FILE *f = fopen(records, "w");
+    if (!f)
+        abort();
+    static const char *const subj[] = {"Algebra", "Geometry", "<b>x</b>", NULL};
+    for (int i = 0; i < 10; i++)
+        fprintf(f, "{\"id\":\"p%d\",\"benchmark\":\"b\",\"task\":\"math\",\"index\":%d,"
+                   "\"problem\":\"q\",\"answer\":\"1\"%s%s%s,\"metadata\":{\"k\":%d}}\n", i, i,
+                subj[i % 4] ? ",\"round\":\"" : "", subj[i % 4] ? subj[i % 4] : "",
+                subj[i % 4] ? "\"" : "", i % 3);
+    if (fclose(f))
+        abort();
     if (!freopen("/dev/null", "w", stdout)) /* the commands' output */
         abort();
     atexit(remove_dir);
@@ -194,6 +209,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *compare[] = {"--db", db, "a", "a/b", "--format", "json", NULL};
     const char *report[] = {"--db", db, "--out", html, NULL};
     const char *del[] = {"a/b", "--db", db, "--force", NULL};
+    const char *show_by[] = {"a", "--db", db, "--by", "round", "--dataset", records, NULL};
+    const char *compare_by[] = {"--db", db, "a", "a/b", "--by", "metadata.k", "--dataset", records,
+                                "--format", "html", NULL};
+    const char *report_by[] = {"--db", db, "--out", html, "--by", "round", "--dataset", records,
+                               NULL};
     command(cli_runs, runs);
     command(cli_runs, runs_json);
     command(cli_show, show);
@@ -202,6 +222,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     command(cli_export, export);
     command(cli_compare, compare);
     command(cli_report, report);
+    command(cli_show, show_by);
+    command(cli_compare, compare_by);
+    command(cli_report, report_by);
     command(cli_delete, del);
     command(cli_runs, runs);
     free(in);
