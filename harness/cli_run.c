@@ -60,7 +60,8 @@ static const char *backend_spec;
 
 static const char run_usage[] =
     "usage: zeval run --model DIR --dataset NAME|FILE[,...] (--rsa SPEC ... | --preset NAME[,...])\n"
-    "                 [--limit K] [--samples K] [--temperature X] [--top-p X] [--top-k N]\n"
+    "                 [--where FIELD=VALUE ...] [--limit K] [--samples K] [--temperature X]\n"
+    "                 [--top-p X] [--top-k N]\n"
     "                 [--min-p X] [--seed S] [--db FILE] [--name NAME | --resume NAME]\n"
     "                 [--weights FILE] [--chat-template NAME|FILE] [--thinking on|off]\n"
     "                 [--prompt-template FILE] [--store-prompts] [--max-inflight K]\n"
@@ -74,6 +75,8 @@ static const char run_usage[] =
     "  (token counts take a K suffix: 16K = 16384; `zeval presets` lists the presets)\n"
     "  Several settings (--rsa repeated, --preset A,B, or both) sweep: one run per setting\n"
     "  and dataset, named NAME/SETTING[/DATASET], scheduled together.\n"
+    "  --where keeps the problems whose record has FIELD (a key, or keys joined by dots) equal\n"
+    "  to VALUE; repeated, the same field is any of its values, other fields all must hold.\n"
     "  --remote: concurrency=64 (per endpoint),connect=10,stall=300,timeout=3600 (s, per\n"
     "            request),retries=4,backoff=0.5,prompt=ids|text,stream=on|off\n";
 
@@ -104,7 +107,43 @@ static const char *jstr(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int dataset_open(const char *spec, long limit, dataset *d, char *err, size_t errlen)
+/* Appends to the message in err. */
+static void err_add(char *err, size_t errlen, const char *fmt, ...)
+{
+    size_t l = strnlen(err, errlen);
+    if (l + 1 >= errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + l, errlen - l, fmt, ap);
+    va_end(ap);
+}
+
+static char *field_label(const cJSON *rec, const char *path, int *oom);
+
+/* Whether rec meets the conditions where[0..n) ("FIELD=VALUE", sorted): for
+ * each field, one of its values.  -1 when out of memory. */
+static int where_match(const cJSON *rec, char *const *where, int n)
+{
+    for (int i = 0; i < n;) {
+        size_t fl = (size_t)(strchr(where[i], '=') - where[i]);
+        char field[256];
+        snprintf(field, sizeof field, "%.*s", (int)fl, where[i]);
+        int oom = 0, hit = 0;
+        char *l = field_label(rec, field, &oom);
+        if (oom)
+            return -1;
+        for (; i < n && !strncmp(where[i], field, fl) && where[i][fl] == '='; i++)
+            hit |= l && !strcmp(l, where[i] + fl + 1);
+        free(l);
+        if (!hit)
+            return 0;
+    }
+    return 1;
+}
+
+static int dataset_open(const char *spec, long limit, char *const *where, int nwhere, dataset *d,
+                        char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
     if (!(d->spec = ut_strdup(spec)))
@@ -152,6 +191,25 @@ static int dataset_open(const char *spec, long limit, dataset *d, char *err, siz
         return ut_err(err, errlen, "out of memory");
     if (d->set.n == 0)
         return ut_err(err, errlen, "--dataset %s: no records", spec);
+    if (nwhere > 0) {
+        size_t w = 0;
+        for (size_t i = 0; i < d->set.n; i++) {
+            int m = where_match(d->set.rec[i], where, nwhere);
+            if (m < 0)
+                return ut_err(err, errlen, "out of memory");
+            if (m)
+                d->set.rec[w++] = d->set.rec[i];
+            else
+                cJSON_Delete(d->set.rec[i]);
+        }
+        d->set.n = w;
+        if (w == 0) {
+            ut_err(err, errlen, "--dataset %s: no record meets", spec);
+            for (int i = 0; i < nwhere; i++)
+                err_add(err, errlen, "%s --where %s", i ? " and" : "", where[i]);
+            return -1;
+        }
+    }
     if (limit > 0 && (size_t)limit < d->set.n) {
         for (size_t i = (size_t)limit; i < d->set.n; i++)
             cJSON_Delete(d->set.rec[i]);
@@ -239,6 +297,8 @@ typedef struct {
     long limit;
     char *model, *weights, *chat_template;
     char *prompt_template;   /* the round-0 message's template (--prompt-template), or NULL */
+    char **where;            /* --where FIELD=VALUE conditions (nwhere), sorted */
+    int nwhere;
     int thinking;
     int store_prompts;
     int max_inflight;
@@ -248,6 +308,9 @@ typedef struct {
 
 static void runcfg_free(runcfg *c)
 {
+    for (int i = 0; i < c->nwhere; i++)
+        free(c->where[i]);
+    free(c->where);
     free(c->model);
     free(c->weights);
     free(c->chat_template);
@@ -255,6 +318,69 @@ static void runcfg_free(runcfg *c)
     free(c->endpoints);
     free(c->served_model);
     free(c->remote);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds condition "FIELD=VALUE" to c->where, kept sorted (so one field's
+ * conditions are next to each other).  0, or -1 naming what is wrong. */
+static int where_add(runcfg *c, const char *cond, char *err, size_t errlen)
+{
+    const char *eq = strchr(cond, '=');
+    char field[256];
+    if (!eq || eq == cond || (size_t)(eq - cond) >= sizeof field)
+        return ut_err(err, errlen, "--where '%s': FIELD=VALUE, e.g. round=Geometry", cond);
+    snprintf(field, sizeof field, "%.*s", (int)(eq - cond), cond);
+    if (!cli_field_ok(field))
+        return ut_err(err, errlen, "--where '%s': '%s' is not a field name or names joined by "
+                      "dots (metadata.difficulty)", cond, field);
+    char **nw = realloc(c->where, (size_t)(c->nwhere + 1) * sizeof *nw);
+    if (!nw)
+        return ut_err(err, errlen, "out of memory");
+    c->where = nw;
+    if (!(c->where[c->nwhere] = ut_strdup(cond)))
+        return ut_err(err, errlen, "out of memory");
+    c->nwhere++;
+    qsort(c->where, (size_t)c->nwhere, sizeof *c->where, cmp_strp);
+    return 0;
+}
+
+/* c->where = the conditions v[0..n) (replacing any). */
+static int where_set(runcfg *c, const char *const *v, int n, char *err, size_t errlen)
+{
+    for (int i = 0; i < c->nwhere; i++)
+        free(c->where[i]);
+    free(c->where);
+    c->where = NULL;
+    c->nwhere = 0;
+    for (int i = 0; i < n; i++)
+        if (where_add(c, v[i], err, errlen))
+            return -1;
+    return 0;
+}
+
+static int where_same(const runcfg *a, const runcfg *b)
+{
+    if (a->nwhere != b->nwhere)
+        return 0;
+    for (int i = 0; i < a->nwhere; i++)
+        if (strcmp(a->where[i], b->where[i]))
+            return 0;
+    return 1;
+}
+
+/* The conditions as "A, B" (for messages; "none" without any). */
+static void where_text(const runcfg *c, char *b, size_t n)
+{
+    size_t l = 0;
+    b[0] = 0;
+    for (int i = 0; i < c->nwhere && l + 1 < n; i++)
+        l += (size_t)snprintf(b + l, n - l, "%s%s", i ? ", " : "", c->where[i]);
+    if (!c->nwhere)
+        snprintf(b, n, "none");
 }
 
 static cJSON *config_json(const runcfg *c, const dataset *d, const char *round0_example,
@@ -284,6 +410,11 @@ static cJSON *config_json(const runcfg *c, const dataset *d, const char *round0_
     snprintf(sb, sizeof sb, "%llu", c->seed);
     cJSON_AddStringToObject(j, "seed", sb);
     cJSON_AddNumberToObject(j, "limit", (double)c->limit);
+    if (c->nwhere) {
+        cJSON *w = cJSON_AddArrayToObject(j, "where");
+        for (int i = 0; w && i < c->nwhere; i++)
+            cJSON_AddItemToArray(w, cJSON_CreateString(c->where[i]));
+    }
     cJSON_AddStringToObject(j, "model", c->model);
     if (c->weights)
         cJSON_AddStringToObject(j, "weights", c->weights);
@@ -383,6 +514,16 @@ static int config_read(const char *text, const char *name, runcfg *c, char **dat
     c->sp.min_p = (float)jnum(j, "min_p", 0);
     c->seed = strtoull(seed, NULL, 10);
     c->limit = (long)limit;
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "where"), *x;
+    cJSON_ArrayForEach(x, w)
+    {
+        const char *v = cJSON_GetStringValue(x);
+        if (!v || where_add(c, v, err, errlen)) {
+            cJSON_Delete(j);
+            return v ? -1 : ut_err(err, errlen, "run %s: the stored configuration's where is "
+                                                "not a list of strings", name);
+        }
+    }
     c->model = ut_strdup(model);
     c->weights = jstr(j, "weights") ? ut_strdup(jstr(j, "weights")) : NULL;
     c->chat_template = jstr(j, "chat_template_spec") ? ut_strdup(jstr(j, "chat_template_spec"))
@@ -1305,24 +1446,29 @@ static int settings_parse(const char *presets, const char *const *rsas, int nrsa
     return rc;
 }
 
-static int run_main(int argc, char **argv, const char *const *rsas, int nrsa);
+static int run_main(int argc, char **argv, const char *const *rsas, int nrsa,
+                    const char *const *wheres, int nwhere);
 
 int cli_run(int argc, char **argv)
 {
-    const char **rsas = NULL;
-    int nrsa = 0;
+    const char **rsas = NULL, **wheres = NULL;
+    int nrsa = 0, nwhere = 0;
     char err[256];
-    if (args_take(&argc, argv, "rsa", &rsas, &nrsa, err, sizeof err)) {
+    if (args_take(&argc, argv, "rsa", &rsas, &nrsa, err, sizeof err) ||
+        args_take(&argc, argv, "where", &wheres, &nwhere, err, sizeof err)) {
         free(rsas);
+        free(wheres);
         fprintf(stderr, "zeval run: %s\n%s", err, run_usage);
         return 2;
     }
-    int rc = run_main(argc, argv, rsas, nrsa);
+    int rc = run_main(argc, argv, rsas, nrsa, wheres, nwhere);
     free(rsas);
+    free(wheres);
     return rc;
 }
 
-static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
+static int run_main(int argc, char **argv, const char *const *rsas, int nrsa,
+                    const char *const *wheres, int nwhere)
 {
     args_opt o[] = {{"model", 1, NULL},       {"weights", 1, NULL},     {"dataset", 1, NULL},
                     {"limit", 1, NULL},       {"preset", 1, NULL},
@@ -1398,6 +1544,8 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
             goto usage_err;
         cfg.limit = lv;
     }
+    if (where_set(&cfg, wheres, nwhere, err, sizeof err))
+        goto usage_err;
     if ((v = args_get(o, no, "max-inflight"))) {
         if (args_count(v, "--max-inflight", &lv, err, sizeof err))
             goto usage_err;
@@ -1483,6 +1631,10 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
                 conflict = "--seed";
                 snprintf(a, sizeof a, "%llu", cfg.seed);
                 snprintf(b, sizeof b, "%llu", sc.seed);
+            } else if (nwhere && !where_same(&cfg, &sc)) {
+                conflict = "--where";
+                where_text(&cfg, a, sizeof a);
+                where_text(&sc, b, sizeof b);
             } else if (args_get(o, no, "limit") && cfg.limit != sc.limit) {
                 conflict = "--limit";
                 snprintf(a, sizeof a, "%ld", cfg.limit);
@@ -1563,7 +1715,8 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
                 int same = sc.seed == stored0.seed &&
                            !memcmp(&sc.sp, &stored0.sp, sizeof sc.sp) &&
                            !strcmp(sc.model, stored0.model) && sc.thinking == stored0.thinking &&
-                           sc.limit == stored0.limit && sc.store_prompts == stored0.store_prompts &&
+                           sc.limit == stored0.limit && where_same(&sc, &stored0) &&
+                           sc.store_prompts == stored0.store_prompts &&
                            !strcmp(sc.weights ? sc.weights : "",
                                    stored0.weights ? stored0.weights : "") &&
                            !strcmp(sc.chat_template ? sc.chat_template : "",
@@ -1583,7 +1736,8 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
             jobs[nj].name = ut_strdup(names[i]);
             jobs[nj].id = rid;
             nj++;
-            e = dataset_open(ds, stored0.limit, &jobs[nj - 1].d, err, sizeof err);
+            e = dataset_open(ds, stored0.limit, stored0.where, stored0.nwhere, &jobs[nj - 1].d, err,
+                             sizeof err);
             free(ds);
             if (e || !jobs[nj - 1].name)
                 goto fail;
@@ -1706,7 +1860,7 @@ static int run_main(int argc, char **argv, const char *const *rsas, int nrsa)
             J->samples = cfg.samples;
             memcpy(J->spec, sets[si].spec, sizeof J->spec);
             memcpy(J->preset, sets[si].preset, sizeof J->preset);
-            if (dataset_open(dss[di], cfg.limit, &J->d, err, sizeof err)) {
+            if (dataset_open(dss[di], cfg.limit, cfg.where, cfg.nwhere, &J->d, err, sizeof err)) {
                 free(gen);
                 goto fail;
             }
@@ -1915,6 +2069,11 @@ static int show_json(cJSON *arr, const store_run *r, const runcfg *c, const met_
     cJSON_AddNumberToObject(j, "min_p", f32_shortest(c->sp.min_p));
     if (c->prompt_template)
         cJSON_AddStringToObject(j, "prompt_template", c->prompt_template);
+    if (c->nwhere) {
+        cJSON *w = cJSON_AddArrayToObject(j, "where");
+        for (int i = 0; w && i < c->nwhere; i++)
+            cJSON_AddItemToArray(w, cJSON_CreateString(c->where[i]));
+    }
     cJSON_AddNumberToObject(j, "samples", (double)n);
     cJSON_AddBoolToObject(j, "complete", r->finished_at >= 0);
     cJSON_AddNumberToObject(j, "final_round", nr - 1);
@@ -1999,17 +2158,6 @@ static char *field_label(const cJSON *rec, const char *path, int *oom)
 }
 
 
-/* Appends to the message in err. */
-static void err_add(char *err, size_t errlen, const char *fmt, ...)
-{
-    size_t l = strnlen(err, errlen);
-    if (l + 1 >= errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err + l, errlen - l, fmt, ap);
-    va_end(ap);
-}
 
 /* For each problem pids[0..n) of run r, the value of by->field in its
  * dataset record (labels[i], malloc'd; NULL where absent) and the record's
@@ -2029,7 +2177,7 @@ static int record_labels(const show_by *by, const store_run *r, const char *ds,
         return ut_err(err, errlen, "--by %s: run %s's configuration names no dataset; pass "
                       "--dataset FILE|NAME", by->field, r->name);
     dataset d;
-    if (dataset_open(spec, 0, &d, err, errlen)) {
+    if (dataset_open(spec, 0, NULL, 0, &d, err, errlen)) {
         ut_err_prefix(err, errlen, "--by %s: run %s's dataset", by->field, r->name);
         err_add(err, errlen, "%s", elsewhere);
         dataset_free(&d);
@@ -2374,6 +2522,11 @@ static int show_run(store *db, const char *name, FILE *out, cJSON *arr, const sh
             r.dataset_sha256 ? r.dataset_sha256 : "?", r.zeval_version ? r.zeval_version : "?",
             r.backend ? r.backend : "?", r.device ? r.device : "?", c.seed, c.sp.temperature,
             c.sp.top_p, c.sp.top_k, c.sp.min_p);
+    if (c.nwhere) {
+        char wt[1024];
+        where_text(&c, wt, sizeof wt);
+        fprintf(out, "  problems: the dataset's records with --where %s\n", wt);
+    }
     if (c.prompt_template) {
         char th[65];
         sha256_hex_of(c.prompt_template, strlen(c.prompt_template), th);
@@ -2572,7 +2725,7 @@ static int show_or_regrade(int argc, char **argv, int regrade)
             store_sample *x = NULL;
             size_t n = 0;
             int e = config_read(r.config, names[i], &c, &ds, err, sizeof err) ||
-                    dataset_open(ds, c.limit, &d, err, sizeof err) ||
+                    dataset_open(ds, c.limit, c.where, c.nwhere, &d, err, sizeof err) ||
                     store_samples_get(db, r.id, 1, &x, &n, err, sizeof err) ||
                     store_begin(db, err, sizeof err);
             long changed = 0;

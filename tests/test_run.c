@@ -1031,6 +1031,69 @@ static void test_early_cut(void)
     ck_end();
 }
 
+static void test_where(void)
+{
+    ck_begin("--where FIELD=VALUE keeps the records that have it (the same field repeated: any "
+             "of its values; a dotted path, a number), before --limit; stored in the "
+             "configuration, named by show, kept by resume and regrade; another --where on "
+             "resume, no matching record and a malformed condition are refused");
+    char db6[700], hm[600];
+    snprintf(db6, sizeof db6, "%s/where.db", dir);
+    snprintf(hm, sizeof hm, "%s", ck_shared("datasets/math/hmmt_feb_2025.jsonl"));
+    /* HMMT February: problems 11-20 Combinatorics, 21-30 Geometry */
+    const char *a[] = {"run", "--model", model, "--dataset", hm, "--rsa", "N=1,C=1,T=0,beta=2",
+                       "--where", "round=Geometry", "--where", "round=Combinatorics",
+                       "--limit", "12", "--db", db6, "--name", "w", "--progress", "off", NULL};
+    int rc = zeval(NULL, a);
+    CK(rc == 0 && q1(db6, "SELECT count(DISTINCT problem_id) FROM samples") == 12 &&
+           q1(db6, "SELECT count(*) FROM samples WHERE problem_id BETWEEN 'hmmt-feb-2025-11' "
+                   "AND 'hmmt-feb-2025-22'") == 12,
+       "exit %d, %lld problems: %s", rc, q1(db6, "SELECT count(DISTINCT problem_id) FROM samples"),
+       errbuf);
+    CK(q1(db6, "SELECT json_array_length(config, '$.where') FROM runs WHERE name = 'w'") == 2,
+       "configuration: where not stored");
+    char out[700];
+    snprintf(out, sizeof out, "%s/where-show.txt", dir);
+    const char *sh[] = {"show", "w", "--db", db6, NULL};
+    rc = zeval(out, sh);
+    char *t = ck_slurp(out, NULL);
+    CK(rc == 0 && t && strstr(t, "  problems: the dataset's records with --where "
+                                 "round=Combinatorics, round=Geometry\n"), "show: %s",
+       t ? t : errbuf);
+    free(t);
+    const char *r1[] = {"run", "--resume", "w", "--db", db6, "--where", "round=Combinatorics",
+                        "--where", "round=Geometry", "--progress", "off", NULL};
+    rc = zeval(NULL, r1);
+    CK(rc == 0, "resume with the same conditions: exit %d: %s", rc, errbuf);
+    const char *r2[] = {"run", "--resume", "w", "--db", db6, "--where", "round=Geometry", NULL};
+    rc = zeval(NULL, r2);
+    CK(rc == 2 && strstr(errbuf, "--where round=Geometry conflicts") &&
+           strstr(errbuf, "(round=Combinatorics, round=Geometry)"), "resume: exit %d: %s", rc,
+       errbuf);
+    const char *rg[] = {"regrade", "w", "--db", db6, NULL};
+    rc = zeval(NULL, rg);
+    CK(rc == 0 && strstr(errbuf, "12 samples re-graded"), "regrade: exit %d: %s", rc, errbuf);
+    const char *n1[] = {"run", "--model", model, "--dataset", hm, "--rsa", "N=1,C=1,T=0,beta=2",
+                        "--where", "hf.problem_idx=3", "--db", db6, "--name", "w1",
+                        "--progress", "off", NULL};
+    rc = zeval(NULL, n1);
+    CK(rc == 0 && q1(db6, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE "
+                          "r.name = 'w1' AND problem_id = 'hmmt-feb-2025-03'") == 1 &&
+           q1(db6, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE "
+                   "r.name = 'w1'") == 1, "a nested number: exit %d: %s", rc, errbuf);
+    const char *n2[] = {"run", "--model", model, "--dataset", hm, "--rsa", "N=1,C=1,T=0,beta=2",
+                        "--where", "round=Topology", "--db", db6, "--name", "w2", NULL};
+    rc = zeval(NULL, n2);
+    CK(rc == 1 && strstr(errbuf, "no record meets --where round=Topology") &&
+           q1(db6, "SELECT count(*) FROM runs WHERE name = 'w2'") == 0, "no match: exit %d: %s",
+       rc, errbuf);
+    const char *n3[] = {"run", "--model", model, "--dataset", hm, "--rsa", "N=1,C=1,T=0,beta=2",
+                        "--where", ".round=x", "--db", db6, "--name", "w3", NULL};
+    rc = zeval(NULL, n3);
+    CK(rc == 2 && strstr(errbuf, "--where '.round=x'"), "malformed: exit %d: %s", rc, errbuf);
+    ck_end();
+}
+
 int main(void)
 {
     if (setup()) {
@@ -1049,6 +1112,7 @@ int main(void)
     test_sweep();
     test_budget_sweep();
     test_early_cut();
+    test_where();
     ck_rmtree(dir);
     return ck_status();
 }
