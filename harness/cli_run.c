@@ -2279,9 +2279,7 @@ typedef struct {
 
 static void groups_free(groups *G)
 {
-    for (int g = 0; G->lab && g < G->ng; g++)
-        free(G->lab[g]);
-    free(G->lab);
+    met_groups_free(G->lab, G->ng);
     free(G->gof);
     free(G->spec);
     memset(G, 0, sizeof *G);
@@ -2295,10 +2293,9 @@ static int groups_build(const show_by *by, const store_run *r, const char *ds,
     const char **pids = calloc(n + 1, sizeof *pids);
     char **labels = calloc(n + 1, sizeof *labels);
     int *order = calloc(n + 1, sizeof *order), *pof = calloc(n + 1, sizeof *pof);
-    int *rank = calloc(n + 1, sizeof *rank), rc = -1;
+    int *pg = calloc(n + 1, sizeof *pg), rc = -1;
     G->gof = calloc(n + 1, sizeof *G->gof);
-    G->lab = calloc(n + 1, sizeof *G->lab);
-    if (!pids || !labels || !order || !pof || !rank || !G->gof || !G->lab) {
+    if (!pids || !labels || !order || !pof || !pg || !G->gof) {
         ut_err(err, errlen, "out of memory");
         goto done;
     }
@@ -2309,29 +2306,9 @@ static int groups_build(const show_by *by, const store_run *r, const char *ds,
     }
     if (record_labels(by, r, ds, pids, np, labels, order, &G->spec, err, errlen))
         goto done;
-    for (size_t k = 0; k < np; k++) /* problems in record order */
-        rank[k] = (int)k;
-    for (size_t k = 1; k < np; k++) {
-        int x = rank[k];
-        size_t m = k;
-        while (m > 0 && order[rank[m - 1]] > order[x]) {
-            rank[m] = rank[m - 1];
-            m--;
-        }
-        rank[m] = x;
-    }
-    int *pg = order; /* order is read no more: each problem's group */
-    for (size_t k = 0; k < np; k++) {
-        int p = rank[k];
-        const char *l = labels[p] ? labels[p] : "(none)";
-        int g = 0;
-        while (g < G->ng && strcmp(G->lab[g], l))
-            g++;
-        if (g == G->ng && !(G->lab[G->ng++] = ut_strdup(l))) {
-            ut_err(err, errlen, "out of memory");
-            goto done;
-        }
-        pg[p] = g;
+    if (met_groups(labels, order, np, &G->lab, &G->ng, pg)) {
+        ut_err(err, errlen, "out of memory");
+        goto done;
     }
     for (size_t i = 0; i < n; i++)
         G->gof[i] = pg[pof[i]];
@@ -2343,7 +2320,7 @@ done:
     free(pids);
     free(order);
     free(pof);
-    free(rank);
+    free(pg);
     if (rc)
         groups_free(G);
     return rc;

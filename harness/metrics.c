@@ -178,3 +178,46 @@ int met_rounds(const met_sample *x, size_t n, int nrounds, uint64_t seed, met_ro
     free(cor);
     return 0;
 }
+
+int met_groups(char *const *labels, const int *order, size_t n, char ***values, int *ng,
+               int *gof)
+{
+    size_t *rank = malloc((n + 1) * sizeof *rank);
+    char **v = calloc(n + 1, sizeof *v);
+    int k = 0;
+    if (!rank || !v)
+        goto oom;
+    for (size_t i = 0; i < n; i++) { /* problems in record order (insertion sort) */
+        size_t m = i;
+        while (m > 0 && order[rank[m - 1]] > order[i]) {
+            rank[m] = rank[m - 1];
+            m--;
+        }
+        rank[m] = i;
+    }
+    for (size_t r = 0; r < n; r++) {
+        size_t i = rank[r];
+        const char *l = labels[i] ? labels[i] : "(none)";
+        int g = 0;
+        while (g < k && strcmp(v[g], l))
+            g++;
+        if (g == k && !(v[k++] = strdup(l)))
+            goto oom;
+        gof[i] = g;
+    }
+    free(rank);
+    *values = v;
+    *ng = k;
+    return 0;
+oom:
+    met_groups_free(v, k);
+    free(rank);
+    return -1;
+}
+
+void met_groups_free(char **values, int ng)
+{
+    for (int g = 0; values && g < ng; g++)
+        free(values[g]);
+    free(values);
+}

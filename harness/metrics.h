@@ -65,4 +65,14 @@ typedef struct {
  * problem_id and then round.  out has nrounds entries.  0, or -1 on OOM. */
 int met_rounds(const met_sample *x, size_t n, int nrounds, uint64_t seed, met_round *out);
 
+/* Groups n problems by their labels (labels[i]; NULL: "(none)"), the
+ * groups in the order the problems' records first give them (order[i]:
+ * problem i's record index).  *values gets the *ng labels (malloc'd array of
+ * malloc'd strings), gof[i] problem i's group.  0, or -1 when out of memory
+ * (nothing left allocated). */
+int met_groups(char *const *labels, const int *order, size_t n, char ***values, int *ng,
+               int *gof);
+/* Frees met_groups' values. */
+void met_groups_free(char **values, int ng);
+
 #endif

@@ -74,36 +74,27 @@ static int compare_groups(const rep_by_opts *by, rep_cmp *c, char *err, size_t e
 {
     int n = c->paired, rc = -1;
     const char **pids = calloc((size_t)n + 1, sizeof *pids);
-    char **labels = calloc((size_t)n + 1, sizeof *labels);
-    int *order = calloc((size_t)n + 1, sizeof *order), *rank = calloc((size_t)n + 1, sizeof *rank);
-    int *pg = calloc((size_t)n + 1, sizeof *pg);
+    char **labels = calloc((size_t)n + 1, sizeof *labels), **values = NULL;
+    int *order = calloc((size_t)n + 1, sizeof *order), *pg = calloc((size_t)n + 1, sizeof *pg);
     double *d = calloc((size_t)n + 1, sizeof *d);
-    if (!(c->by = ut_strdup(by->field)) || !pids || !labels || !order || !rank || !pg || !d ||
-        !(c->groups = calloc((size_t)n + 1, sizeof *c->groups)))
+    if (!(c->by = ut_strdup(by->field)) || !pids || !labels || !order || !pg || !d)
         goto oom;
     for (int i = 0; i < n; i++)
         pids[i] = c->pairs[i].problem_id;
     if (by->labels(by->ctx, c->name_a, pids, (size_t)n, labels, order, err, errlen))
         goto done;
-    for (int k = 0; k < n; k++) { /* problems in record order */
-        int m = k;
-        while (m > 0 && order[rank[m - 1]] > order[k]) {
-            rank[m] = rank[m - 1];
-            m--;
-        }
-        rank[m] = k;
+    int ng;
+    if (met_groups(labels, order, (size_t)n, &values, &ng, pg))
+        goto oom;
+    if (!(c->groups = calloc((size_t)ng + 1, sizeof *c->groups))) {
+        for (int g = 0; g < ng; g++)
+            free(values[g]);
+        goto oom;
     }
-    for (int k = 0; k < n; k++) {
-        int p = rank[k], g = 0;
-        const char *l = labels[p] ? labels[p] : "(none)";
-        while (g < c->ngroups && strcmp(c->groups[g].value, l))
-            g++;
-        if (g == c->ngroups && !(c->groups[c->ngroups++].value = ut_strdup(l)))
-            goto oom;
-        pg[p] = g;
-    }
-    for (int g = 0; g < c->ngroups; g++) {
+    c->ngroups = ng;
+    for (int g = 0; g < ng; g++) {
         rep_group *x = &c->groups[g];
+        x->value = values[g];
         for (int i = 0; i < n; i++) {
             if (pg[i] != g)
                 continue;
@@ -128,9 +119,9 @@ done:
     for (int i = 0; labels && i < n; i++)
         free(labels[i]);
     free(labels);
+    free(values);
     free(pids);
     free(order);
-    free(rank);
     free(pg);
     free(d);
     return rc;

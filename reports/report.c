@@ -621,9 +621,7 @@ typedef struct {
 
 static void by_free(rep_by *b)
 {
-    for (int g = 0; b->lab && g < b->ng; g++)
-        free(b->lab[g]);
-    free(b->lab);
+    met_groups_free(b->lab, b->ng);
     free(b->gm);
 }
 
@@ -633,11 +631,10 @@ static int by_build(const rep_opts *o, const rep_run *r, rep_by *b, char *err, s
     const char **pids = calloc(n + 1, sizeof *pids);
     char **labels = calloc(n + 1, sizeof *labels);
     int *order = calloc(n + 1, sizeof *order), *pof = calloc(n + 1, sizeof *pof);
-    int *rank = calloc(n + 1, sizeof *rank), *pg = calloc(n + 1, sizeof *pg), rc = -1;
+    int *pg = calloc(n + 1, sizeof *pg), rc = -1;
     met_sample *sub = calloc(n + 1, sizeof *sub);
     memset(b, 0, sizeof *b);
-    b->lab = calloc(n + 1, sizeof *b->lab);
-    if (!pids || !labels || !order || !pof || !rank || !pg || !sub || !b->lab)
+    if (!pids || !labels || !order || !pof || !pg || !sub)
         goto oom;
     for (size_t i = 0; i < n; i++) { /* ms is ordered by problem */
         if (i == 0 || strcmp(r->ms[i].problem_id, r->ms[i - 1].problem_id))
@@ -646,24 +643,8 @@ static int by_build(const rep_opts *o, const rep_run *r, rep_by *b, char *err, s
     }
     if (o->labels(o->labels_ctx, r->name, pids, np, labels, order, err, errlen))
         goto done;
-    for (size_t k = 0; k < np; k++) { /* problems in record order */
-        size_t m = k;
-        while (m > 0 && order[rank[m - 1]] > order[k]) {
-            rank[m] = rank[m - 1];
-            m--;
-        }
-        rank[m] = (int)k;
-    }
-    for (size_t k = 0; k < np; k++) { /* groups in the order the records give them */
-        int p = rank[k];
-        const char *l = labels[p] ? labels[p] : "(none)";
-        int g = 0;
-        while (g < b->ng && strcmp(b->lab[g], l))
-            g++;
-        if (g == b->ng && !(b->lab[b->ng++] = ut_strdup(l)))
-            goto oom;
-        pg[p] = g;
-    }
+    if (met_groups(labels, order, np, &b->lab, &b->ng, pg))
+        goto oom;
     int nrd = r->nrounds;
     if (!(b->gm = calloc((size_t)(b->ng * nrd) + 1, sizeof *b->gm)))
         goto oom;
@@ -686,7 +667,6 @@ done:
     free(pids);
     free(order);
     free(pof);
-    free(rank);
     free(pg);
     free(sub);
     if (rc) {
