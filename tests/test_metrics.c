@@ -103,12 +103,31 @@ static void test_rounds(void)
     ck_end();
 }
 
+static void test_groups(void)
+{
+    ck_begin("met_groups: problems grouped by label in the order of their records, a missing "
+             "label as (none)");
+    /* records: problem 1 first (no label), then 3, 0 ("b"), then 2 ("a") */
+    char *labels[4] = {"b", NULL, "a", "b"};
+    int order[4] = {2, 0, 3, 1}, gof[4] = {-1, -1, -1, -1}, ng = 0;
+    char **v = NULL;
+    int rc = met_groups(labels, order, 4, &v, &ng, gof);
+    CK(rc == 0 && ng == 3 && !strcmp(v[0], "(none)") && !strcmp(v[1], "b") &&
+           !strcmp(v[2], "a") && gof[0] == 1 && gof[1] == 0 && gof[2] == 2 && gof[3] == 1,
+       "rc %d, %d groups, gof %d %d %d %d", rc, ng, gof[0], gof[1], gof[2], gof[3]);
+    met_groups_free(v, ng);
+    CK(met_groups(labels, order, 0, &v, &ng, gof) == 0 && ng == 0, "no problems: %d groups", ng);
+    met_groups_free(v, ng);
+    ck_end();
+}
+
 int main(void)
 {
     test_pass_at_k();
     test_majority();
     test_bootstrap();
     test_rounds();
+    test_groups();
     math_extract_cleanup();
     return ck_status();
 }
