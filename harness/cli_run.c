@@ -2267,75 +2267,56 @@ int cli_field_ok(const char *f)
     return f && *f && f[0] != '.' && !strstr(f, "..") && f[strlen(f) - 1] != '.';
 }
 
-/* Run r's problems grouped by the value of by->field: the groups in the
- * order the records first give them, and the group of each sample of
- * ms[0..n) (ordered by problem). */
+/* A run's metrics per value of by->field (met_rounds_by). */
 typedef struct {
     int ng;
-    char **lab;   /* [ng] the groups' values */
-    int *gof;     /* [n] each sample's group */
-    char *spec;   /* the dataset read */
+    char **lab;    /* [ng] the groups' values */
+    met_round *gm; /* [ng * rounds] */
+    char *spec;    /* the dataset read */
 } groups;
 
 static void groups_free(groups *G)
 {
     met_groups_free(G->lab, G->ng);
-    free(G->gof);
+    free(G->gm);
     free(G->spec);
     memset(G, 0, sizeof *G);
 }
 
+/* met_labeller over record_labels. */
+typedef struct {
+    const show_by *by;
+    const store_run *r;
+    const char *ds;
+    char **spec;
+} rec_lab;
+
+static int rec_label(void *ctx, const char *const *pids, size_t n, char **labels, int *order,
+                     char *err, size_t errlen)
+{
+    const rec_lab *c = ctx;
+    return record_labels(c->by, c->r, c->ds, pids, n, labels, order, c->spec, err, errlen);
+}
+
 static int groups_build(const show_by *by, const store_run *r, const char *ds,
-                        const met_sample *ms, size_t n, groups *G, char *err, size_t errlen)
+                        const met_sample *ms, size_t n, int nr, groups *G, char *err,
+                        size_t errlen)
 {
     memset(G, 0, sizeof *G);
-    size_t np = 0;
-    const char **pids = calloc(n + 1, sizeof *pids);
-    char **labels = calloc(n + 1, sizeof *labels);
-    int *order = calloc(n + 1, sizeof *order), *pof = calloc(n + 1, sizeof *pof);
-    int *pg = calloc(n + 1, sizeof *pg), rc = -1;
-    G->gof = calloc(n + 1, sizeof *G->gof);
-    if (!pids || !labels || !order || !pof || !pg || !G->gof) {
-        ut_err(err, errlen, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) { /* each sample's problem */
-        if (i == 0 || strcmp(ms[i].problem_id, ms[i - 1].problem_id))
-            pids[np++] = ms[i].problem_id;
-        pof[i] = (int)np - 1;
-    }
-    if (record_labels(by, r, ds, pids, np, labels, order, &G->spec, err, errlen))
-        goto done;
-    if (met_groups(labels, order, np, &G->lab, &G->ng, pg)) {
-        ut_err(err, errlen, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++)
-        G->gof[i] = pg[pof[i]];
-    rc = 0;
-done:
-    for (size_t k = 0; labels && k < np; k++)
-        free(labels[k]);
-    free(labels);
-    free(pids);
-    free(order);
-    free(pof);
-    free(pg);
-    if (rc)
+    rec_lab c = {by, r, ds, &G->spec};
+    if (met_rounds_by(ms, n, nr, 1234, rec_label, &c, &G->lab, &G->ng, &G->gm, err, errlen)) {
         groups_free(G);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 /* The metrics of each group: a table (text), or a "by" object in the
  * run's JSON j. */
-static int groups_show(const show_by *by, const groups *G, const met_sample *ms, size_t n,
-                       int nr, FILE *out, cJSON *j, char *err, size_t errlen)
+static int groups_show(const show_by *by, const groups *G, int nr, FILE *out, cJSON *j,
+                       char *err, size_t errlen)
 {
-    met_sample *sub = calloc(n + 1, sizeof *sub);
-    met_round *gm = calloc((size_t)nr, sizeof *gm);
     cJSON *jg = NULL;
-    if (!sub || !gm)
-        goto oom;
     int w = 5;
     for (int g = 0; g < G->ng; g++) {
         int cols = 0;
@@ -2360,13 +2341,7 @@ static int groups_show(const show_by *by, const groups *G, const met_sample *ms,
             fprintf(out, "  problems  n   avg@n  [95%% CI]         maj@n   pass@n\n");
     }
     for (int g = 0; g < G->ng; g++) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (G->gof[i] == g)
-                sub[k++] = ms[i];
-        if (met_rounds(sub, k, nr, 1234, gm))
-            goto oom;
-        const met_round *f = &gm[nr - 1];
+        const met_round *gm = G->gm + (size_t)g * (size_t)nr, *f = &gm[nr - 1];
         const char *part = f->graded < f->samples ? " (partly ungraded)" : "";
         if (!j) {
             fputs("  ", out);
@@ -2409,12 +2384,8 @@ static int groups_show(const show_by *by, const groups *G, const met_sample *ms,
                     goto oom;
         }
     }
-    free(sub);
-    free(gm);
     return 0;
 oom:
-    free(sub);
-    free(gm);
     return ut_err(err, errlen, "out of memory");
 }
 
@@ -2474,7 +2445,7 @@ static int show_run(store *db, const char *name, FILE *out, cJSON *arr, const sh
         ut_err(err, errlen, "out of memory");
         goto done;
     }
-    if (by && groups_build(by, &r, ds, ms, n, &G, err, errlen))
+    if (by && groups_build(by, &r, ds, ms, n, nr, &G, err, errlen))
         goto done;
     double wall = r.finished_at >= 0 ? r.finished_at - r.started_at : t_hi - r.started_at;
     double busy = spans_busy(spans, n);
@@ -2483,7 +2454,7 @@ static int show_run(store *db, const char *name, FILE *out, cJSON *arr, const sh
             ut_err(err, errlen, "out of memory");
             goto done;
         }
-        if (!by || !groups_show(by, &G, ms, n, nr, out,
+        if (!by || !groups_show(by, &G, nr, out,
                                 cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1), err,
                                 errlen))
             rc = 0;
@@ -2529,7 +2500,7 @@ static int show_run(store *db, const char *name, FILE *out, cJSON *arr, const sh
             mr[nr - 1].tokens_cum, wall, wall > 0 ? (double)toks / wall : 0.0, busy,
             busy > 0 ? (double)toks / busy : 0.0);
     show_published(out, r.dataset, &c, &mr[nr - 1]);
-    if (!by || !groups_show(by, &G, ms, n, nr, out, NULL, err, errlen))
+    if (!by || !groups_show(by, &G, nr, out, NULL, err, errlen))
         rc = 0;
 done:
     groups_free(&G);

@@ -1,6 +1,7 @@
 /* metrics.c — see metrics.h. */
 #include "metrics.h"
 #include "../engine/sampler.h"
+#include "../engine/util.h"
 #include "../graders/math_grade.h"
 
 #include <stdlib.h>
@@ -220,4 +221,59 @@ void met_groups_free(char **values, int ng)
     for (int g = 0; values && g < ng; g++)
         free(values[g]);
     free(values);
+}
+
+int met_rounds_by(const met_sample *x, size_t n, int nrounds, uint64_t seed, met_labeller lab,
+                  void *ctx, char ***values, int *ng, met_round **gm, char *err, size_t errlen)
+{
+    size_t np = 0;
+    const char **pids = calloc(n + 1, sizeof *pids);
+    char **labels = calloc(n + 1, sizeof *labels);
+    int *order = calloc(n + 1, sizeof *order), *pof = calloc(n + 1, sizeof *pof);
+    int *pg = calloc(n + 1, sizeof *pg), rc = -1;
+    met_sample *sub = calloc(n + 1, sizeof *sub);
+    *values = NULL;
+    *ng = 0;
+    *gm = NULL;
+    if (!pids || !labels || !order || !pof || !pg || !sub)
+        goto oom;
+    for (size_t i = 0; i < n; i++) { /* each sample's problem */
+        if (i == 0 || strcmp(x[i].problem_id, x[i - 1].problem_id))
+            pids[np++] = x[i].problem_id;
+        pof[i] = (int)np - 1;
+    }
+    if (lab(ctx, pids, np, labels, order, err, errlen))
+        goto done;
+    if (met_groups(labels, order, np, values, ng, pg) ||
+        !(*gm = calloc((size_t)(*ng * nrounds) + 1, sizeof **gm)))
+        goto oom;
+    for (int g = 0; g < *ng; g++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (pg[pof[i]] == g)
+                sub[k++] = x[i];
+        if (met_rounds(sub, k, nrounds, seed, *gm + (size_t)g * (size_t)nrounds))
+            goto oom;
+    }
+    rc = 0;
+    goto done;
+oom:
+    ut_err(err, errlen, "out of memory");
+done:
+    for (size_t k = 0; labels && k < np; k++)
+        free(labels[k]);
+    free(labels);
+    free(pids);
+    free(order);
+    free(pof);
+    free(pg);
+    free(sub);
+    if (rc) {
+        met_groups_free(*values, *ng);
+        free(*gm);
+        *values = NULL;
+        *ng = 0;
+        *gm = NULL;
+    }
+    return rc;
 }

@@ -75,4 +75,16 @@ int met_groups(char *const *labels, const int *order, size_t n, char ***values, 
 /* Frees met_groups' values. */
 void met_groups_free(char **values, int ng);
 
+/* Labels problems pids[0..n): labels[i] (malloc'd; NULL: none) and order[i]
+ * (the index of the problem's record).  0, or -1 with err. */
+typedef int (*met_labeller)(void *ctx, const char *const *pids, size_t n, char **labels,
+                            int *order, char *err, size_t errlen);
+
+/* met_rounds of samples x[0..n) (ordered as met_rounds wants) for each
+ * group of their problems by label (met_groups): *values and *ng as there,
+ * *gm (malloc'd) ng * nrounds entries, group g's at gm[g * nrounds].  0, or
+ * -1 with err (nothing left allocated). */
+int met_rounds_by(const met_sample *x, size_t n, int nrounds, uint64_t seed, met_labeller lab,
+                  void *ctx, char ***values, int *ng, met_round **gm, char *err, size_t errlen);
+
 #endif

@@ -625,55 +625,24 @@ static void by_free(rep_by *b)
     free(b->gm);
 }
 
+/* met_labeller over o->labels for run `run`. */
+typedef struct {
+    const rep_opts *o;
+    const char *run;
+} by_lab;
+
+static int by_label(void *ctx, const char *const *pids, size_t n, char **labels, int *order,
+                    char *err, size_t errlen)
+{
+    const by_lab *c = ctx;
+    return c->o->labels(c->o->labels_ctx, c->run, pids, n, labels, order, err, errlen);
+}
+
 static int by_build(const rep_opts *o, const rep_run *r, rep_by *b, char *err, size_t errlen)
 {
-    size_t n = r->n, np = 0;
-    const char **pids = calloc(n + 1, sizeof *pids);
-    char **labels = calloc(n + 1, sizeof *labels);
-    int *order = calloc(n + 1, sizeof *order), *pof = calloc(n + 1, sizeof *pof);
-    int *pg = calloc(n + 1, sizeof *pg), rc = -1;
-    met_sample *sub = calloc(n + 1, sizeof *sub);
-    memset(b, 0, sizeof *b);
-    if (!pids || !labels || !order || !pof || !pg || !sub)
-        goto oom;
-    for (size_t i = 0; i < n; i++) { /* ms is ordered by problem */
-        if (i == 0 || strcmp(r->ms[i].problem_id, r->ms[i - 1].problem_id))
-            pids[np++] = r->ms[i].problem_id;
-        pof[i] = (int)np - 1;
-    }
-    if (o->labels(o->labels_ctx, r->name, pids, np, labels, order, err, errlen))
-        goto done;
-    if (met_groups(labels, order, np, &b->lab, &b->ng, pg))
-        goto oom;
-    int nrd = r->nrounds;
-    if (!(b->gm = calloc((size_t)(b->ng * nrd) + 1, sizeof *b->gm)))
-        goto oom;
-    for (int g = 0; g < b->ng; g++) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (pg[pof[i]] == g)
-                sub[k++] = r->ms[i];
-        if (met_rounds(sub, k, nrd, 1234, &b->gm[g * nrd]))
-            goto oom;
-    }
-    rc = 0;
-    goto done;
-oom:
-    ut_err(err, errlen, "out of memory");
-done:
-    for (size_t k = 0; labels && k < np; k++)
-        free(labels[k]);
-    free(labels);
-    free(pids);
-    free(order);
-    free(pof);
-    free(pg);
-    free(sub);
-    if (rc) {
-        by_free(b);
-        memset(b, 0, sizeof *b);
-    }
-    return rc;
+    by_lab c = {o, r->name};
+    return met_rounds_by(r->ms, r->n, r->nrounds, 1234, by_label, &c, &b->lab, &b->ng, &b->gm,
+                         err, errlen);
 }
 
 static void by_table(FILE *f, const char *field, const rep_run *r, const rep_by *b, int nr)
